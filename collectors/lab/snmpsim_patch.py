@@ -1,0 +1,213 @@
+"""Make snmpsim 1.2.2's command responder work under pysnmp 7 (and fast enough for a lab).
+
+`apply()` (idempotent) monkeypatches the installed packages in-process; the launcher
+`python -m collectors.lab.snmpsim_run` calls it before running snmpsim's `main()`.
+
+What is broken and what this does:
+
+1. snmpsim overrides `handleMgmtOperation(..., acInfo)` on its four command-responder
+   classes, but pysnmp 7 calls `handle_management_operation(engine, stateRef, ctxName, pdu)`,
+   so snmpsim's data-file probing never runs: data files are chosen only by the raw
+   context name, SNMPv3 with an empty context times out (snmpsim unregisters the "" context),
+   and `maxVarBinds` is ignored (pysnmp 7 reads `max_varbinds`).  We replace
+   `snmpsim.commands.responder.{Get,Set,Next,Bulk}CommandResponder` with subclasses that
+   implement the snake_case hook, run snmpsim's transport/context probing with pysnmp 7
+   names, fall back to the request's own context name (v2c: md5(community), registered by
+   snmpsim), and finally — for an empty SNMPv3 context — to the engine's only data file.
+   The special "index" context (snmpsim's data-file catalogue) is never served: only
+   data-file controllers answer, anything else is silently dropped like a wrong community.
+2. Per-engine behaviour for the lab: `BEHAVIOUR[engine_id] = ("slow", seconds)` defers the
+   *sending* of each response by `seconds` on the asyncio loop (non-blocking: other agents
+   in the same process keep answering; snmpsim's own `delay` variation module uses
+   time.sleep and would stall every agent in the process); `("hang", 0)` drops every
+   request after receiving it (agent bound, never answers).  SNMPv3 engine-ID discovery is
+   answered by the message layer and is not affected.
+3. Speed: pysnmp's MibBuilder compiles each bundled MIB module's source (twice when not
+   run with -O) for *every* SnmpEngine; we cache the code objects so one process can host
+   hundreds of engines (one per simulated device) — ~110 ms -> ~30 ms per engine.
+   snmpsim keeps only 31 data files open and reopens others per request; raised to 2000
+   (bounded by RLIMIT_NOFILE).
+4. Root: snmpsim refuses to run as root without --process-user/--process-group and then
+   drops privileges; our interpreter lives under /root/.pyenv, unreadable for `nobody`.
+   snmpsim's own escape hatch `SNMPSIM_ALLOW_ROOT=true` is set (setdefault) so it stays root.
+   The lab only binds loopback UDP ports >= 1024, so root changes nothing on the wire.
+5. snmpsim.utils does `import pysmi` only to print versions in its banner; pysmi is not a
+   declared dependency and is not installed here, so a stub module is provided if missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import sys
+import types
+from hashlib import md5
+
+_applied = False
+
+# engine ID octets -> (behaviour, seconds)
+BEHAVIOUR: dict[bytes, tuple[str, float]] = {}
+
+
+def _install_mib_code_cache() -> None:
+    from pysnmp.smi import builder
+
+    read_cache: dict[tuple[str, str], tuple[object, str]] = {}
+    orig_read = builder.DirMibSource.read
+
+    def read(self, f):  # noqa: ANN001
+        key = (self._srcName, f)
+        hit = read_cache.get(key)
+        if hit is None:
+            hit = read_cache[key] = orig_read(self, f)
+        return hit
+
+    builder.DirMibSource.read = read
+
+    path_cache: dict[str, object] = {}
+
+    def run_path(path, init_globals=None):  # noqa: ANN001
+        code = path_cache.get(path)
+        if code is None:
+            with open(path, encoding="utf-8") as fh:
+                code = path_cache[path] = compile(fh.read(), path, "exec")
+        g = init_globals if init_globals is not None else {}
+        exec(code, g)  # noqa: S102 - pysnmp's own bundled MIB modules
+        return g
+
+    builder.runpy = types.SimpleNamespace(run_path=run_path)
+
+
+def _make_responders():
+    from pysnmp import error as pysnmp_error
+    from pysnmp.entity.rfc3413 import cmdrsp
+    from pysnmp.smi import error as smi_error
+    from snmpsim import controller, datafile, log
+    from snmpsim.error import NoDataNotification
+
+    data_controllers = (controller.MibInstrumController,)
+
+    def probe_context(responder, snmp_engine, context_name) -> bytes:
+        names = responder.snmpContext.context_names
+        exec_ctx = snmp_engine.observer.get_execution_context("rfc3412.receiveMessage:request")
+        ctx_engine_id = exec_ctx["contextEngineId"]
+        if ctx_engine_id == snmp_engine.snmpEngineID:
+            ctx_engine_id = datafile.SELF_LABEL
+        else:
+            ctx_engine_id = ctx_engine_id.prettyPrint()
+        raw_name = bytes(exec_ctx["contextName"])
+        # 1. snmpsim's layout: <ctx engine>/<context>/<transport domain>/<source address>
+        for candidate in datafile.probe_context(
+            exec_ctx["transportDomain"],
+            exec_ctx["transportAddress"],
+            ctx_engine_id,
+            raw_name.decode("iso-8859-1"),
+        ):
+            if len(candidate) > 32:
+                candidate = md5(candidate).hexdigest().encode()
+            if isinstance(names.get(candidate), data_controllers):
+                return candidate
+        # 2. the context name as resolved by pysnmp (v2c: md5(community) of a data file)
+        name = bytes(context_name)
+        if isinstance(names.get(name), data_controllers):
+            return name
+        # 3. SNMPv3 with an empty context: the engine's only data file
+        if not name:
+            found = {id(v): k for k, v in names.items() if isinstance(v, data_controllers)}
+            if len(found) == 1:
+                return next(iter(found.values()))
+        log.error(f"no data file for context {name!r}; dropping request")
+        raise NoDataNotification()
+
+    def make(base):
+        class Patched(base):
+            def handle_management_operation(self, snmpEngine, stateReference, contextName, PDU):  # noqa: N802,N803
+                behaviour, _ = BEHAVIOUR.get(bytes(snmpEngine.snmpEngineID), ("normal", 0.0))
+                if behaviour == "hang":
+                    self.release_state_information(stateReference)
+                    return
+                try:
+                    ctx = probe_context(self, snmpEngine, contextName)
+                except NoDataNotification:
+                    self.release_state_information(stateReference)
+                    return
+                base.handle_management_operation(self, snmpEngine, stateReference, ctx, PDU)
+
+            def send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds):  # noqa: N802,N803
+                behaviour, delay = BEHAVIOUR.get(bytes(snmpEngine.snmpEngineID), ("normal", 0.0))
+                if behaviour != "slow" or delay <= 0:
+                    return base.send_varbinds(
+                        self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds
+                    )
+                pending = self._CommandResponderBase__pendingReqs
+                saved = pending[stateReference]
+
+                def later():
+                    pending[stateReference] = saved
+                    try:
+                        base.send_varbinds(
+                            self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds
+                        )
+                    except (pysnmp_error.PySnmpError, smi_error.SmiError) as exc:
+                        log.error(f"delayed response failed: {exc}")
+                    finally:
+                        self.release_state_information(stateReference)
+
+                asyncio.get_event_loop().call_later(delay, later)
+
+            # snmpsim sets the camelCase attribute; pysnmp 7 reads max_varbinds
+            @property
+            def maxVarBinds(self):  # noqa: N802
+                return self.max_varbinds
+
+            @maxVarBinds.setter
+            def maxVarBinds(self, value):  # noqa: N802
+                self.max_varbinds = int(value)
+
+        Patched.__name__ = Patched.__qualname__ = base.__name__
+        return Patched
+
+    return (
+        make(cmdrsp.GetCommandResponder),
+        make(cmdrsp.SetCommandResponder),
+        make(cmdrsp.NextCommandResponder),
+        make(cmdrsp.BulkCommandResponder),
+    )
+
+
+def apply() -> None:
+    """Patch pysnmp/snmpsim in this process (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    os.environ.setdefault("SNMPSIM_ALLOW_ROOT", "true")
+    try:
+        import pysmi  # noqa: F401 - snmpsim.utils imports it only for its version banner
+    except ImportError:
+        sys.modules["pysmi"] = types.SimpleNamespace(__version__="(not installed)")
+    _install_mib_code_cache()
+
+    from snmpsim import datafile
+    from snmpsim.commands import responder
+
+    (
+        responder.GetCommandResponder,
+        responder.SetCommandResponder,
+        responder.NextCommandResponder,
+        responder.BulkCommandResponder,
+    ) = _make_responders()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 8192 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (8192, hard))
+        soft = 8192
+    limit = 2000 if soft == resource.RLIM_INFINITY else max(31, min(2000, (soft - 200) // 3))
+    datafile.DataFile.max_queue_entries = limit
+    _applied = True
+
+
+def set_behaviour(engine_id: bytes, behaviour: str, seconds: float = 0.0) -> None:
+    if behaviour not in ("normal", "slow", "hang"):
+        raise ValueError(f"unknown behaviour {behaviour!r}")
+    BEHAVIOUR[bytes(engine_id)] = (behaviour, float(seconds))

@@ -1,0 +1,583 @@
+"""The SSH half of the simulated lab: real SSH servers (fakenos) answering as lab devices.
+
+Every ``LabDevice`` with ``ssh`` set and ``behaviour != "dead"`` is served by fakenos on its own
+``device.address:device.ssh.port`` (loopback only, port >= 1024), with its own hostname,
+credentials, ``show`` outputs and running-config.
+
+How it is built (fakenos 1.2.1):
+
+* Per-host binding: fakenos's ``ParamikoSshServer`` takes ``server.configuration.address`` per
+  inventory host, so each host gets ``{"server": {"configuration": {"address": ip}}, "port": p}``.
+  fakenos refuses two hosts with the same port even on different addresses, and binds with
+  SO_REUSEPORT (a second lab on the same address:port would silently share it). The worker
+  therefore uses a FakeNOS subclass that skips the port-only bookkeeping and a server subclass
+  that binds without SO_REUSEPORT; ``SshLab`` itself rejects duplicate address:port pairs and
+  refuses to start when an address:port already answers.
+* Platforms: two small ``Nos`` objects are registered, ``kiemke_cisco_ios`` (prompt ``host>``,
+  ``enable`` asks ``Password:`` and checks the enable secret, then ``host#``) and
+  ``kiemke_fortinet`` (prompt ``"host # "``). All command outputs are per host
+  (``nos.configuration.commands``), built by ``device_commands()``.
+* Shell: a ``CMDShell`` subclass adds the enable-password dialogue, output filters
+  (``| include``/``| grep``/``| exclude``), ``behaviour == "slow"`` (each non-empty command
+  answered after ``SLOW_DELAY`` s) and ``behaviour == "hang"`` (``show running-config`` /
+  FortiOS ``show``/``show full-configuration`` never answer: the shell thread sleeps up to
+  ``HANG_SECONDS``). fakenos's 100 Hz polling ``TapIO`` is replaced by a condition-variable
+  version so many idle sessions cost no CPU.
+* Processes: devices are split over ``workers`` processes (``python -m
+  collectors.lab.ssh_devices serve <spec.json>``), each in its own session/process group. Their
+  pids go to ``<workdir>/ssh_lab.pids``; ``stop()`` (from any process) kills the groups whose
+  command line still names this workdir. Readiness is checked by connecting to every device and
+  reading its ``SSH-2.0-`` banner.
+
+netmiko (4.8) needs, per platform:
+  cisco_ios: ``device_type="cisco_ios", host, port, username, password, secret`` and
+      ``conn.enable()`` before ``show running-config`` (only allowed at ``#``).
+  fortinet:  ``device_type="fortinet"`` plus
+      ``disabled_algorithms={"kex": ["diffie-hellman-group-exchange-sha1",
+      "diffie-hellman-group-exchange-sha256"]}`` (paramiko's server has no GEX moduli).
+  Both: ``fast_cli=False`` is safest; expect several seconds per session (fakenos echoes
+  input one byte per 10 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import ipaddress
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from collectors.lab import configs
+from collectors.lab.spec import LabDevice
+
+log = logging.getLogger(__name__)
+
+SLOW_DELAY = 2.0
+HANG_SECONDS = 3600.0
+PID_FILE = "ssh_lab.pids"
+_MODULE = "collectors.lab.ssh_devices"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+CISCO_USER_PROMPT = "{base_prompt}>"
+CISCO_ENABLE_PROMPT = "{base_prompt}#"
+FORTI_PROMPT = "{base_prompt} # "
+PASSWORD_PROMPT = "Password: "
+
+CISCO_HANG = ("show running-config", "show run", "sh run")
+FORTI_HANG = ("show", "show full-configuration")
+
+FORTI_CONSOLE = (
+    "baudrate            : 9600\n"
+    "output              : standard\n"
+    "login               : enable\n"
+    "fortiexplorer       : enable\n"
+)
+
+
+# --------------------------------------------------------------------------------- host specs
+
+
+def device_commands(device: LabDevice) -> dict[str, dict]:
+    """Per-host command table: {command: {"output": str, "privileged": bool}}.
+
+    ``privileged`` commands answer only at the cisco ``#`` prompt.
+    """
+    ssh = device.ssh
+    if ssh is None:
+        raise ValueError(f"{device.key} has no ssh access")
+    if ssh.platform == "cisco_ios":
+        version = configs.cisco_ios_show_version(
+            device.hostname,
+            device.model,
+            device.serial,
+            device.os_version,
+            mac=(device.interfaces[0].mac if device.interfaces else "00:1a:2b:3c:4d:5e"),
+        )
+        running = configs.cisco_ios_show_running_config(ssh.running_config)
+        cmds = {
+            "terminal length 0": ("", False),
+            "terminal width 511": ("", False),
+            "terminal no monitor": ("", False),
+            "show version": (version, False),
+            "show inventory": (configs.cisco_ios_show_inventory(device.model, device.serial), False),
+            "show running-config": (running, True),
+            "show run": (running, True),
+            "sh run": (running, True),
+            "show clock": ("*09:15:02.123 ICT Mon Mar 24 2025", False),
+            "show privilege": ("Current privilege level is 15", True),
+            "disable": (None, True),
+        }
+        return {k: {"output": o, "privileged": p} for k, (o, p) in cmds.items()}
+    if ssh.platform == "fortinet":
+        status = configs.fortios_get_system_status(device.hostname, device.model, device.serial, device.os_version)
+        cfg = ssh.running_config
+        cmds_f = {
+            "get system status": status,
+            "get system console": FORTI_CONSOLE,
+            "show full-configuration system console": "config system console\n    set output standard\nend\n",
+            "show system console": "config system console\n    set output standard\nend\n",
+            "show": cfg,
+            "show full-configuration": cfg,
+            "config system console": "",
+            "set output standard": "",
+            "config global": "",
+            "end": "",
+        }
+        return {k: {"output": o, "privileged": False} for k, o in cmds_f.items()}
+    raise ValueError(f"unsupported ssh platform {ssh.platform!r}")
+
+
+def host_spec(device: LabDevice) -> dict:
+    """JSON-able description of one served device, read by the worker."""
+    ssh = device.ssh
+    assert ssh is not None
+    return {
+        "key": device.key,
+        "address": device.address,
+        "port": ssh.port,
+        "platform": ssh.platform,
+        "username": ssh.username,
+        "password": ssh.password,
+        "secret": ssh.secret if ssh.platform == "cisco_ios" else None,
+        "hostname": device.hostname,
+        "behaviour": device.behaviour,
+        "commands": device_commands(device),
+    }
+
+
+def _check_endpoint(device: LabDevice) -> None:
+    assert device.ssh is not None
+    addr = ipaddress.ip_address(device.address)
+    if addr.version != 4 or not addr.is_loopback:
+        raise ValueError(f"{device.key}: address {device.address} is not IPv4 loopback")
+    if not 1024 <= device.ssh.port <= 65535:
+        raise ValueError(f"{device.key}: port {device.ssh.port} must be >= 1024")
+
+
+# --------------------------------------------------------------------------------- the lab
+
+
+class SshLab:
+    """Serve the SSH devices of a lab from background fakenos worker processes."""
+
+    def __init__(
+        self,
+        devices: list[LabDevice],
+        workdir: Path,
+        *,
+        workers: int | None = None,
+        die_with_parent: bool = False,
+    ) -> None:
+        self.devices = [d for d in devices if d.ssh is not None and d.behaviour != "dead"]
+        self.workdir = Path(workdir)
+        self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
+        self.die_with_parent = die_with_parent
+        self._procs: list[subprocess.Popen] = []
+        seen: dict[tuple[str, int], str] = {}
+        for d in self.devices:
+            _check_endpoint(d)
+            assert d.ssh is not None
+            ep = (d.address, d.ssh.port)
+            if ep in seen:
+                raise ValueError(f"{d.key} and {seen[ep]} share {ep[0]}:{ep[1]}")
+            seen[ep] = d.key
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def pid_file(self) -> Path:
+        return self.workdir / PID_FILE
+
+    def start(self, timeout: float = 60) -> list[int]:
+        """Start the workers; return their pids once every device shows its SSH banner."""
+        deadline = time.monotonic() + timeout
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.stop()  # leftovers of a crashed run in this workdir
+        if not self.devices:
+            return []
+        busy = [d.key for d in self.devices if _answers(d.address, d.ssh.port)]  # type: ignore[union-attr]
+        if busy:
+            raise RuntimeError(f"address:port already in use for {busy[:5]} ({len(busy)} devices)")
+
+        shards = [self.devices[i :: self.workers] for i in range(self.workers)]
+        shards = [s for s in shards if s]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        pids: list[int] = []
+        try:
+            for n, shard in enumerate(shards):
+                spec_path = self.workdir / f"ssh_worker_{n}.json"
+                spec_path.write_text(json.dumps({"hosts": [host_spec(d) for d in shard]}))
+                logf = open(self.workdir / f"ssh_worker_{n}.log", "wb")
+                cmd = [sys.executable, "-m", _MODULE, "serve", str(spec_path.resolve())]
+                if self.die_with_parent:
+                    cmd += ["--parent-pid", str(os.getpid())]
+                proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=env,
+                    cwd=str(_REPO_ROOT),
+                )
+                logf.close()
+                self._procs.append(proc)
+                pids.append(proc.pid)
+                with open(self.pid_file, "a", encoding="utf-8") as f:
+                    f.write(f"{proc.pid}\n")
+            self._wait_ready(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        return pids
+
+    def _wait_ready(self, deadline: float) -> None:
+        pending = {d.key: d for d in self.devices}
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            while pending:
+                for n, proc in enumerate(self._procs):
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"ssh worker {n} exited with {proc.returncode}:\n{self._log_tail(n)}"
+                        )
+                devs = list(pending.values())
+                ok = pool.map(lambda d: _ssh_banner(d.address, d.ssh.port), devs)
+                for d, ready in zip(devs, ok):
+                    if ready:
+                        pending.pop(d.key)
+                if not pending:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{len(pending)} SSH devices not ready, e.g. {sorted(pending)[:5]}"
+                    )
+                time.sleep(0.2)
+
+    def _log_tail(self, n: int, lines: int = 30) -> str:
+        path = self.workdir / f"ssh_worker_{n}.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _recorded_pids(self) -> list[int]:
+        try:
+            text = self.pid_file.read_text()
+        except FileNotFoundError:
+            return []
+        return [int(x) for x in text.split() if x.strip().isdigit()]
+
+    def _ours(self, pid: int) -> bool:
+        """True if pid is a live worker of this workdir (guards against pid reuse)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
+            return False
+        if state in ("Z", "X"):
+            return False
+        args = [a.decode(errors="replace") for a in cmdline]
+        if _MODULE not in args:
+            return False
+        workdir = str(self.workdir.resolve())
+        return any(a.startswith(workdir + os.sep) for a in args)
+
+    def pids(self) -> list[int]:
+        return [p for p in self._recorded_pids() if self._ours(p)]
+
+    def is_running(self) -> bool:
+        return bool(self.pids())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Kill every worker recorded in the workdir (also those of a crashed earlier run)."""
+        targets = self.pids()
+        for pid in targets:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + timeout
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        while time.monotonic() < end and any(self._ours(p) for p in targets):
+            time.sleep(0.05)
+        for pid in targets:
+            if self._ours(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                log.warning("ssh worker %s did not exit", proc.pid)
+        self._procs = []
+        try:
+            self.pid_file.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> SshLab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _answers(address: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _ssh_banner(address: str, port: int, timeout: float = 2.0) -> bool:
+    """Connect and read the server's identification string."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            data = b""
+            while b"\n" not in data and len(data) < 512:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            ok = data.startswith(b"SSH-2.0-")
+            if ok:  # polite close: identify ourselves so the server sees an orderly client exit
+                try:
+                    s.sendall(b"SSH-2.0-kiemke_probe\r\n")
+                except OSError:
+                    pass
+            return ok
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------- the worker
+
+
+def _worker_main(spec_path: str, parent_pid: int | None) -> None:
+    # Heavy imports only in the worker.
+    from fakenos import FakeNOS
+    from fakenos.core.nos import Nos
+    from fakenos.plugins.servers import ssh_server_paramiko as ssp
+    from fakenos.plugins.shell.cmd_shell import CMDShell
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    logging.getLogger("fakenos").setLevel(logging.CRITICAL)
+
+    class BlockingTapIO(io.StringIO):
+        """fakenos TapIO without the 10 ms busy-wait: FIFO of lines behind a condition."""
+
+        def __init__(self, run_srv: threading.Event, initial_value: str = "", newline: str = "\n"):
+            super().__init__(initial_value, newline)
+            self.lines: collections.deque[str] = collections.deque()
+            self.run_srv = run_srv
+            self._cv = threading.Condition()
+
+        def readline(self):  # type: ignore[override]
+            with self._cv:
+                while self.run_srv.is_set():
+                    if self.lines:
+                        return self.lines.popleft()
+                    self._cv.wait(0.25)
+            return None
+
+        def write(self, value: str) -> int:  # type: ignore[override]
+            with self._cv:
+                self.lines.append(value)
+                self._cv.notify_all()
+            return len(value)
+
+    ssp.TapIO = BlockingTapIO  # connection_function looks the name up at call time
+
+    class LabSshServer(ssp.ParamikoSshServer):
+        def _bind_sockets(self) -> None:  # no SO_REUSEPORT: a second lab on the port must fail
+            self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
+            self._socket.settimeout(self.timeout)
+            self._socket.bind((self.address, self.port))
+
+        def connection_function(self, client, is_running):  # quiet on probes / dropped clients
+            try:
+                super().connection_function(client, is_running)
+            except Exception as exc:  # noqa: BLE001
+                log.debug("connection ended: %r", exc)
+
+    class LabShell(CMDShell):
+        def __init__(self, *args, delay: float = 0.0, hang_commands=(), enable_secret=None,
+                     user_prompt: str = "", enable_prompt: str = "", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.delay = float(delay)
+            self.hang_commands = set(hang_commands or ())
+            self.enable_secret = enable_secret
+            self.user_prompt = user_prompt.format(base_prompt=self.base_prompt)
+            self.enable_prompt = enable_prompt.format(base_prompt=self.base_prompt)
+            self._awaiting_secret = False
+
+        def _hang(self) -> None:
+            end = time.monotonic() + HANG_SECONDS
+            while time.monotonic() < end and self.is_running.is_set():
+                time.sleep(0.5)
+
+        def onecmd(self, line: str) -> bool:  # type: ignore[override]
+            stripped = line.strip()
+            if self._awaiting_secret:
+                self._awaiting_secret = False
+                if stripped == self.enable_secret:
+                    self.prompt = self.enable_prompt
+                else:
+                    self.writeline("% Access denied")
+                    self.prompt = self.user_prompt
+                return False
+            if not stripped:
+                return super().onecmd(line)
+            if self.delay:
+                time.sleep(self.delay)
+            base, _, pipe = stripped.partition("|")
+            base = base.strip()
+            if base in self.hang_commands:
+                self._hang()
+                return False
+            if base == "enable" and self.enable_secret is not None:
+                if self.prompt == self.user_prompt:
+                    self.prompt = PASSWORD_PROMPT
+                    self._awaiting_secret = True
+                return False
+            if base == "disable" and self.enable_secret is not None:
+                if self.prompt == self.enable_prompt:
+                    self.prompt = self.user_prompt
+                return False
+            if pipe and stripped not in self.commands:
+                return self._filtered(base, pipe.strip())
+            return super().onecmd(line)
+
+        def _filtered(self, base: str, pipe: str) -> bool:
+            verb, _, pattern = pipe.partition(" ")
+            cmd = self.commands.get(base)
+            if cmd is None or not self._check_prompt(cmd.get("prompt")) or not isinstance(cmd.get("output"), str):
+                return super().onecmd(base)  # let the shell print its error
+            pattern = pattern.strip()
+            try:
+                rx = re.compile(pattern)
+                match = rx.search
+            except re.error:
+                match = lambda s: pattern in s  # noqa: E731
+            lines = cmd["output"].splitlines()
+            if verb in ("include", "inc", "i", "grep"):
+                lines = [ln for ln in lines if match(ln)]
+            elif verb in ("exclude", "exc", "e"):
+                lines = [ln for ln in lines if not match(ln)]
+            else:
+                return super().onecmd(base + " | " + pipe)
+            if lines:
+                self.writeline("\n".join(lines))
+            return False
+
+    class LabFakeNOS(FakeNOS):
+        def _allocate_port_single(self, port: int) -> None:
+            """Ports repeat across loopback addresses; SshLab checks address:port uniqueness."""
+
+    spec = json.loads(Path(spec_path).read_text())
+    hosts: dict[str, dict] = {}
+    for h in spec["hosts"]:
+        cisco = h["platform"] == "cisco_ios"
+        user_prompt = CISCO_USER_PROMPT if cisco else FORTI_PROMPT
+        enable_prompt = CISCO_ENABLE_PROMPT if cisco else FORTI_PROMPT
+        commands: dict[str, dict] = {}
+        for name, c in h["commands"].items():
+            prompt = [enable_prompt] if c["privileged"] else sorted({user_prompt, enable_prompt})
+            commands[name] = {"output": c["output"], "prompt": prompt, "help": name}
+        commands["_default_"] = {
+            "output": "% Invalid input detected at '^' marker." if cisco else "Unknown action 0",
+            "help": "unknown command",
+        }
+        if cisco:
+            commands["exit"] = {"output": True, "help": "exit"}
+        else:
+            commands["exit"] = {"output": True, "help": "exit"}
+        behaviour = h["behaviour"]
+        hosts[h["key"]] = {
+            "username": h["username"],
+            "password": h["password"],
+            "port": h["port"],
+            "server": {
+                "plugin": "ParamikoSshServer",
+                "configuration": {
+                    "address": h["address"],
+                    "timeout": 1,
+                    "ssh_banner": "",
+                },
+            },
+            "shell": {
+                "plugin": "CMDShell",
+                "configuration": {
+                    "base_prompt": h["hostname"],
+                    "intro": "",
+                    "delay": SLOW_DELAY if behaviour == "slow" else 0.0,
+                    "hang_commands": list(CISCO_HANG if cisco else FORTI_HANG) if behaviour == "hang" else [],
+                    "enable_secret": h["secret"] if cisco else None,
+                    "user_prompt": user_prompt,
+                    "enable_prompt": enable_prompt,
+                },
+            },
+            "nos": {
+                "plugin": "kiemke_cisco_ios" if cisco else "kiemke_fortinet",
+                "configuration": {"commands": commands},
+            },
+        }
+
+    plugins = [
+        Nos(name="kiemke_cisco_ios", initial_prompt=CISCO_USER_PROMPT, commands={}),
+        Nos(name="kiemke_fortinet", initial_prompt=FORTI_PROMPT, commands={}),
+    ]
+    net = LabFakeNOS(inventory={"hosts": hosts}, plugins=plugins)
+    net.shell_plugins["CMDShell"] = LabShell
+    net.servers_plugins["ParamikoSshServer"] = LabSshServer
+
+    def _exit(*_):
+        os._exit(0)  # fakenos's own stop() joins every listener with a timeout: far too slow
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    t0 = time.monotonic()
+    net.start()
+    print(f"serving {len(hosts)} hosts, started in {time.monotonic() - t0:.2f}s", flush=True)
+    while True:
+        time.sleep(1.0)
+        if parent_pid is not None and os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=_MODULE)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="worker: serve the hosts of a spec file (internal)")
+    serve.add_argument("spec")
+    serve.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.cmd == "serve":
+        _worker_main(args.spec, args.parent_pid)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""kiemke inventory: the data model, the database and the import/export of what is recorded."""

@@ -1,0 +1,114 @@
+"""Fixed vocabularies of the inventory, with Vietnamese and English labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SiteKind(StrEnum):
+    PROVINCIAL_AGENCY = "provincial_agency"
+    COMMUNE = "commune"
+    WARD = "ward"
+
+
+class ZoneKind(StrEnum):
+    PARTY_WAN = "party_wan"
+    INTERNET = "internet"
+
+
+class DeviceClass(StrEnum):
+    FIREWALL = "firewall"
+    ACCESS_SWITCH = "access_switch"
+    BML = "bml"
+    ROUTER = "router"
+    SERVER = "server"
+    DESKTOP = "desktop"
+    LAPTOP = "laptop"
+    TABLET = "tablet"
+    PRINTER = "printer"
+    SCANNER = "scanner"
+    OTHER = "other"
+
+
+NETWORK_CLASSES = frozenset({DeviceClass.FIREWALL, DeviceClass.ACCESS_SWITCH, DeviceClass.BML, DeviceClass.ROUTER})
+ENDPOINT_CLASSES = frozenset(
+    {DeviceClass.DESKTOP, DeviceClass.LAPTOP, DeviceClass.TABLET, DeviceClass.PRINTER, DeviceClass.SCANNER}
+)
+
+
+class DeviceStatus(StrEnum):
+    IN_USE = "in_use"
+    IN_STOCK = "in_stock"
+    BROKEN = "broken"
+    DISPOSED = "disposed"
+
+
+class DeviceSource(StrEnum):
+    RECORDED = "recorded"
+    IMPORTED = "imported"
+    DISCOVERED = "discovered"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SECURITY_OFFICER = "security_officer"
+    TECHNICIAN = "technician"
+    PLANNER = "planner"
+    VIEWER = "viewer"
+
+
+class DossierStatus(StrEnum):
+    NONE = "none"
+    DRAFTING = "drafting"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+
+
+class CredentialKind(StrEnum):
+    SNMP_V2C = "snmp_v2c"
+    SNMP_V3 = "snmp_v3"
+    SSH = "ssh"
+
+
+class FindingStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+LABELS_VI: dict[str, str] = {
+    "provincial_agency": "Cơ quan cấp tỉnh",
+    "commune": "Xã",
+    "ward": "Phường",
+    "party_wan": "Mạng diện rộng của Đảng",
+    "internet": "Mạng Internet",
+    "firewall": "Tường lửa",
+    "access_switch": "Thiết bị chuyển mạch nhánh",
+    "bml": "Thiết bị bảo mật kênh truyền (BML)",
+    "router": "Bộ định tuyến",
+    "server": "Máy chủ",
+    "desktop": "Máy tính để bàn",
+    "laptop": "Máy tính xách tay",
+    "tablet": "Máy tính bảng",
+    "printer": "Máy in",
+    "scanner": "Máy quét",
+    "other": "Khác",
+    "in_use": "Đang sử dụng",
+    "in_stock": "Trong kho",
+    "broken": "Hư hỏng",
+    "disposed": "Đã thanh lý",
+    "recorded": "Ghi nhận",
+    "imported": "Nhập từ tệp",
+    "discovered": "Phát hiện",
+}
+
+
+def values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]

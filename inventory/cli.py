@@ -1,0 +1,324 @@
+"""The `kiemke` command: a thin layer over the same functions the web UI calls.
+
+Each area adds its commands here; errors kiemke expects (bad input, missing database, a file
+that does not parse) are printed as one line and exit with status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from inventory import db
+from inventory.audit import cli_actor
+from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, Role, ZoneKind, values
+from inventory.io.columns import KINDS
+from inventory.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class KiemkeError(Exception):
+    """An error whose message is meant for the user as it is."""
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return db.engine_for(self.settings.db_url)
+
+    def session(self):
+        return db.session_scope(self.engine)
+
+    def require_schema(self) -> None:
+        current = db.current_revision(self.settings.db_url)
+        if current is None:
+            raise KiemkeError("the database is empty: run `kiemke init` first")
+        if current != db.head_revision():
+            raise KiemkeError("the database schema is out of date: run `kiemke init` to upgrade it")
+
+
+class KiemkeGroup(click.Group):
+    """Turns expected failures into one clear line and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        from inventory.io.tabular import TableFormatError
+        from inventory.users import UserError
+
+        try:
+            return super().invoke(ctx)
+        except (KiemkeError, TableFormatError, UserError, FileNotFoundError) as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            sys.exit(1)
+        except (OperationalError, ProgrammingError) as exc:
+            errors.print(f"[red]error:[/red] database: {str(exc.orig).splitlines()[0]}", highlight=False)
+            sys.exit(1)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group(cls=KiemkeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kiemke")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """kiemke — IT asset and network-security inventory (kiểm kê)."""
+    ctx.obj = AppContext(Settings())
+
+
+def print_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# --- database and users ------------------------------------------------------------------
+
+
+def ensure_admin(app: AppContext) -> str | None:
+    """Create the first admin when there is no user; returns its one-time password."""
+    from inventory.models import User
+    from inventory.users import add_user
+
+    with app.session() as session:
+        if session.exec(select(User).limit(1)).first():
+            return None
+        _, password = add_user(session, "admin", Role.ADMIN.value, actor=cli_actor(), full_name="Quản trị viên")
+        return password
+
+
+@main.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create or upgrade the database; create the first admin and print its one-time password."""
+    app.settings.ensure_home()
+    db.upgrade(app.settings.db_url)
+    # Generate the secrets now, with owner-only permissions, rather than at first use.
+    app.settings.secret_key, app.settings.credential_key  # noqa: B018
+    console.print(f"database ready at revision {db.current_revision(app.settings.db_url)}: {_safe_url(app.settings.db_url)}")
+    password = ensure_admin(app)
+    if password:
+        console.print(f"first admin: user [bold]admin[/bold], one-time password [bold]{password}[/bold] (change it at first login)")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(values(Role)), required=True)
+@click.option("--full-name", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+@pass_app
+def user_add(app: AppContext, username: str, role: str, full_name: str, password_stdin: bool) -> None:
+    """Add a user; without --password-stdin a one-time password is generated and printed."""
+    from inventory.users import add_user
+
+    app.require_schema()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with app.session() as session:
+        _, password_used = add_user(session, username, role, password, full_name=full_name, actor=cli_actor())
+    if password_stdin:
+        console.print(f"user {username} added with role {role}")
+    else:
+        console.print(f"user {username} added with role {role}; one-time password: [bold]{password_used}[/bold]")
+
+
+# --- demo province -------------------------------------------------------------------------
+
+
+@main.command("demo-data")
+@pass_app
+def demo_data(app: AppContext) -> None:
+    """Load the demo province (Điện Biên: 8 agencies, 45 communes and wards, ~4,300 endpoints)."""
+    from inventory.demo import DemoAlreadyLoaded, load_demo
+
+    app.require_schema()
+    try:
+        with app.session() as session:
+            summary = load_demo(session, actor=cli_actor())
+    except DemoAlreadyLoaded as exc:
+        raise KiemkeError(str(exc)) from None
+    console.print(
+        f"demo province loaded: {summary.sites} sites, {summary.devices} devices "
+        f"({summary.network_devices} network devices, {summary.endpoints} endpoints)"
+    )
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """The main job: set up the database and load the demo province."""
+    from inventory.demo import DemoAlreadyLoaded, load_demo
+
+    app: AppContext = ctx.obj
+    ctx.invoke(init)
+    try:
+        with app.session() as session:
+            summary = load_demo(session, actor=cli_actor())
+        console.print(f"demo province loaded: {summary.sites} sites, {summary.devices} devices")
+    except DemoAlreadyLoaded:
+        console.print("demo province already loaded")
+
+
+# --- import / export ----------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--partial", is_flag=True, help="Import the good rows even when some rows are bad.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: bool) -> None:
+    """Import sites, devices or approved quantities from a .csv or .xlsx file."""
+    from inventory.io.importer import import_file
+
+    app.require_schema()
+    with app.session() as session:
+        report = import_file(session, kind, file, partial=partial, actor=cli_actor())
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for error in report.errors:
+            errors.print(f"{file.name}: {error}", highlight=False, markup=False)
+        state = "imported" if report.applied else "nothing imported"
+        console.print(
+            f"{state}: {report.rows} rows read, {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len({e.row for e in report.errors})} rejected",
+            highlight=False,
+        )
+    if report.errors and not report.applied:
+        sys.exit(1)
+
+
+def device_filter_options(func):
+    options = [
+        click.option("--site", help="Site code."),
+        click.option("--zone", type=click.Choice(values(ZoneKind))),
+        click.option("--class", "device_class", type=click.Choice(values(DeviceClass))),
+        click.option("--vendor"),
+        click.option("--status", type=click.Choice(values(DeviceStatus))),
+        click.option("--source", type=click.Choice(values(DeviceSource))),
+        click.option("--origin", help="Two-letter country code."),
+        click.option("-q", "--search", "q", help="Text in hostname, IP, serial, model or user."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("file", type=click.Path(path_type=Path))
+@device_filter_options
+@pass_app
+def export_cmd(app: AppContext, kind: str, file: Path, **filters) -> None:
+    """Export sites, devices or approved quantities to a .csv or .xlsx file (Vietnamese headers)."""
+    from inventory.io.exporter import export_file
+    from inventory.repository import DeviceFilter
+
+    app.require_schema()
+    with app.session() as session:
+        count = export_file(session, kind, file, DeviceFilter(**filters))
+    console.print(f"{count} rows written to {file}")
+
+
+@main.command("template")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("file", type=click.Path(path_type=Path))
+def template_cmd(kind: str, file: Path) -> None:
+    """Write an empty import template (.csv or .xlsx) with one example row."""
+    from inventory.io.exporter import write_template
+
+    write_template(kind, file)
+    console.print(f"template for {kind} written to {file}")
+
+
+# --- listings -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def sites(app: AppContext, as_json: bool) -> None:
+    """List sites with their zones' subnets and device counts."""
+    from inventory.repository import list_sites
+
+    app.require_schema()
+    with app.session() as session:
+        rows = list_sites(session)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("Mã", "Tên", "Loại", "Mạng diện rộng", "Internet", "Thiết bị")
+    for row in rows:
+        table.add_row(row["code"], row["name"], row["kind"], ", ".join(row["party_wan_subnets"]), ", ".join(row["internet_subnets"]), str(row["devices"]))
+    console.print(table)
+    console.print(f"{len(rows)} sites")
+
+
+@main.command()
+@device_filter_options
+@click.option("--sort", default="id", help="id, hostname, class, vendor, model, ip, purchase_date, last_seen, site")
+@click.option("--desc", is_flag=True)
+@click.option("--page", default=1, show_default=True)
+@click.option("--per-page", default=50, show_default=True, help="0 for all.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as_json: bool, **filters) -> None:
+    """List devices, filtered and sorted, one page at a time."""
+    from inventory.repository import SORTABLE, DeviceFilter, list_devices
+
+    app.require_schema()
+    if sort not in SORTABLE:
+        raise KiemkeError(f"cannot sort by {sort!r}; choose one of: {', '.join(SORTABLE)}")
+    with app.session() as session:
+        rows, total = list_devices(session, DeviceFilter(**filters), sort=sort, descending=desc, page=page, per_page=per_page or None)
+    if as_json:
+        print_json({"total": total, "page": page, "per_page": per_page, "devices": rows})
+        return
+    table = Table("ID", "Đơn vị", "Vùng", "Loại", "Tên máy", "IP", "Hãng", "Model", "Sê-ri", "Tình trạng")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), row["site_code"], row["zone"] or "", row["device_class"], row["hostname"] or "",
+            row["mgmt_ip"] or "", row["vendor"] or "", row["model"] or "", row["serial"] or "", row["status"],
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(rows)} of {total} devices (page {page})")
+
+
+def register_area_commands() -> None:
+    """Areas outside inventory/ add their command groups here, imported lazily."""
+    import importlib
+
+    for module in ("collectors.cli", "compliance.cli", "web.cli"):
+        try:
+            area = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        area.register(main)
+
+
+register_area_commands()

@@ -1,0 +1,1 @@
+"""Import and export of sites, devices and approved quantities as CSV or XLSX."""

@@ -1,0 +1,176 @@
+"""The columns of each importable kind: key, Vietnamese header, English header, parser.
+
+Files may use either header language; exports and templates use the Vietnamese headers.
+A parser turns the cell text into a value or raises ValueError with the reason a user reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from inventory.choices import LABELS_VI, DeviceClass, DeviceStatus, SiteKind, ZoneKind
+from inventory.identity import normalize_mac, normalize_serial
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header_vi: str
+    header_en: str
+    parse: Callable[[str], Any]
+    required: bool = False
+    example: str = ""
+
+
+def text(max_length: int) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        if len(value) > max_length:
+            raise ValueError(f"longer than {max_length} characters")
+        return value or None
+
+    return parse
+
+
+def choice(enum: type[StrEnum]) -> Callable[[str], str | None]:
+    """Accept the code ("laptop") or its Vietnamese label ("Máy tính xách tay"), any case."""
+    lookup = {member.value.lower(): member.value for member in enum}
+    lookup.update({LABELS_VI[m.value].lower(): m.value for m in enum if m.value in LABELS_VI})
+    allowed = ", ".join(member.value for member in enum)
+
+    def parse(value: str) -> str | None:
+        if not value:
+            return None
+        try:
+            return lookup[value.strip().lower()]
+        except KeyError:
+            raise ValueError(f"unknown value {value!r}; allowed: {allowed}") from None
+
+    return parse
+
+
+def non_negative_int(value: str) -> int | None:
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise ValueError(f"must not be negative: {number}")
+    return number
+
+
+def day(value: str) -> date | None:
+    """ISO (2024-03-01) or Vietnamese day-first (01/03/2024) dates."""
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            parsed = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        if parsed > date.today():
+            raise ValueError(f"date {value} is in the future")
+        return parsed
+    raise ValueError(f"not a date: {value!r}; use YYYY-MM-DD or DD/MM/YYYY")
+
+
+def ip_address(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"not an IP address: {value!r}") from None
+
+
+def mac_list(value: str) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(normalize_mac(part) for part in re.split(r"[;,\s]+", value) if part))
+
+
+def cidr_list(value: str) -> tuple[str, ...]:
+    if not value:
+        return ()
+    out = []
+    for part in re.split(r"[;,\s]+", value):
+        if not part:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=True)))
+        except ValueError as exc:
+            raise ValueError(f"not a subnet in CIDR form: {part!r} ({exc})") from None
+    return tuple(dict.fromkeys(out))
+
+
+def country(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise ValueError(f"not a two-letter ISO country code: {value!r}")
+    return value.upper()
+
+
+def serial(value: str) -> str | None:
+    if len(value) > 100:
+        raise ValueError("longer than 100 characters")
+    return normalize_serial(value)
+
+
+SITE_COLUMNS = (
+    Column("code", "Mã đơn vị", "code", text(32), required=True, example="X-MUONG-NHE"),
+    Column("name", "Tên đơn vị", "name", text(200), required=True, example="Xã Mường Nhé"),
+    Column("kind", "Loại đơn vị", "kind", choice(SiteKind), required=True, example="commune"),
+    Column("party_wan_subnets", "Dải mạng diện rộng của Đảng", "party_wan_subnets", cidr_list, example="127.12.1.0/24"),
+    Column("internet_subnets", "Dải mạng Internet", "internet_subnets", cidr_list, example="127.12.2.0/24"),
+    Column("poll_interval_minutes", "Chu kỳ thu thập (phút)", "poll_interval_minutes", non_negative_int, example="60"),
+)
+
+DEVICE_COLUMNS = (
+    Column("site_code", "Mã đơn vị", "site_code", text(32), required=True, example="X-MUONG-NHE"),
+    Column("zone", "Vùng mạng", "zone", choice(ZoneKind), example="internet"),
+    Column("device_class", "Loại thiết bị", "device_class", choice(DeviceClass), required=True, example="laptop"),
+    Column("hostname", "Tên máy", "hostname", text(255), example="MNH-LT-001"),
+    Column("mgmt_ip", "Địa chỉ IP", "mgmt_ip", ip_address, example="127.12.2.21"),
+    Column("macs", "Địa chỉ MAC", "macs", mac_list, example="00:1a:2b:3c:4d:5e"),
+    Column("vendor", "Hãng sản xuất", "vendor", text(100), example="Dell"),
+    Column("model", "Model", "model", text(200), example="Latitude 5440"),
+    Column("serial", "Số sê-ri", "serial", serial, example="DL5440-0001"),
+    Column("os_name", "Hệ điều hành / firmware", "os_name", text(100), example="Windows 11 Pro"),
+    Column("os_version", "Phiên bản", "os_version", text(100), example="23H2"),
+    Column("country_of_origin", "Xuất xứ", "country_of_origin", country, example="VN"),
+    Column("purchase_date", "Ngày mua", "purchase_date", day, example="2023-05-12"),
+    Column("status", "Tình trạng", "status", choice(DeviceStatus), example="in_use"),
+    Column("assigned_user", "Người sử dụng", "assigned_user", text(200), example="Nguyễn Văn A"),
+    Column("platform", "Nền tảng quản trị", "platform", text(32), example=""),
+    Column("notes", "Ghi chú", "notes", text(4000), example=""),
+)
+
+APPROVED_COLUMNS = (
+    Column("site_code", "Mã đơn vị", "site_code", text(32), required=True, example="X-MUONG-NHE"),
+    Column("device_class", "Loại thiết bị", "device_class", choice(DeviceClass), required=True, example="laptop"),
+    Column("quantity", "Số lượng được duyệt", "quantity", non_negative_int, required=True, example="12"),
+    Column("decision_ref", "Quyết định phê duyệt", "decision_ref", text(200), example="Đề án CĐS 2026-2030"),
+)
+
+KINDS: dict[str, tuple[Column, ...]] = {
+    "sites": SITE_COLUMNS,
+    "devices": DEVICE_COLUMNS,
+    "approved": APPROVED_COLUMNS,
+}
+
+
+def header_map(columns: tuple[Column, ...]) -> dict[str, Column]:
+    """Every accepted header spelling, lower-cased, to its column."""
+    mapping: dict[str, Column] = {}
+    for column in columns:
+        for name in (column.key, column.header_vi, column.header_en):
+            mapping[name.strip().lower()] = column
+    return mapping

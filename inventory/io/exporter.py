@@ -1,0 +1,56 @@
+"""Export of sites, devices and approved quantities, and blank templates, with Vietnamese headers.
+
+An export re-imported as it is changes nothing: it uses the importer's own columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from inventory.io.columns import KINDS, Column
+from inventory.io.tabular import write_table
+from inventory.models import ApprovedQuantity, Site
+from inventory.repository import DeviceFilter, list_devices, list_sites
+
+
+def _cell(column: Column, value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _records(session: Session, kind: str, device_filter: DeviceFilter) -> Iterator[dict[str, Any]]:
+    if kind == "sites":
+        yield from list_sites(session)
+    elif kind == "devices":
+        rows, _ = list_devices(session, device_filter, per_page=None)
+        yield from rows
+    elif kind == "approved":
+        query = select(Site.code, ApprovedQuantity).join(Site, Site.id == ApprovedQuantity.site_id)
+        for code, row in session.execute(query.order_by(Site.code, ApprovedQuantity.device_class)):
+            yield {"site_code": code, **row.model_dump()}
+
+
+def export_file(session: Session, kind: str, path: Path, device_filter: DeviceFilter = DeviceFilter()) -> int:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    columns = KINDS[kind]
+    rows = ([_cell(c, record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter))
+    return write_table(Path(path), [c.header_vi for c in columns], rows, sheet_title=kind)
+
+
+def write_template(kind: str, path: Path) -> None:
+    """A header row and one example row, to be replaced by real data."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    columns = KINDS[kind]
+    write_table(Path(path), [c.header_vi for c in columns], [[c.example for c in columns]], sheet_title=kind)

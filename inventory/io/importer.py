@@ -1,0 +1,386 @@
+"""Import of sites, devices and approved quantities.
+
+Every row is checked before anything is written. A file with any bad row changes nothing unless
+`partial` is set; then the good rows go in and the bad ones are reported. A blank cell leaves the
+recorded value as it is, so re-importing a file (or an export) changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from inventory import audit
+from inventory.choices import DeviceSource, DeviceStatus
+from inventory.identity import IdentityConflict, IdentityIndex
+from inventory.io.columns import KINDS, Column, header_map
+from inventory.io.tabular import read_table
+from inventory.models import ApprovedQuantity, Device, DeviceMac, Site, Subnet, Zone, utcnow
+from inventory.repository import default_province, site_zone_index
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # spreadsheet row number; the header is row 1
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    applied: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "applied": self.applied,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
+        }
+
+
+@dataclass
+class ParsedRow:
+    number: int
+    values: dict[str, Any]
+
+
+def parse_rows(path: Path, columns: tuple[Column, ...], report: ImportReport) -> list[ParsedRow]:
+    header, body = read_table(path)
+    mapping = header_map(columns)
+    positions: dict[int, Column] = {}
+    for position, title in enumerate(header):
+        column = mapping.get(title.lower())
+        if column is None:
+            report.errors.append(RowError(1, title, "unknown column"))
+        elif column in positions.values():
+            report.errors.append(RowError(1, title, f"column '{column.header_vi}' appears twice"))
+        else:
+            positions[position] = column
+    present = set(positions.values())
+    for column in columns:
+        if column.required and column not in present:
+            report.errors.append(RowError(1, column.header_vi, "required column is missing"))
+    if report.errors:
+        return []
+    parsed: list[ParsedRow] = []
+    for number, cells in body:
+        report.rows += 1
+        values: dict[str, Any] = {}
+        ok = True
+        for position, column in positions.items():
+            raw = cells[position] if position < len(cells) else ""
+            try:
+                value = column.parse(raw)
+            except ValueError as exc:
+                report.errors.append(RowError(number, column.header_vi, str(exc)))
+                ok = False
+                continue
+            if column.required and value in (None, "", ()):
+                report.errors.append(RowError(number, column.header_vi, "required value is empty"))
+                ok = False
+            values[column.key] = value
+        if ok:
+            parsed.append(ParsedRow(number, values))
+    return parsed
+
+
+def import_file(session: Session, kind: str, path: Path, *, partial: bool = False, actor: str) -> ImportReport:
+    """Check and apply one file. The caller's session is only written to when the import applies."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    path = Path(path)
+    report = ImportReport(kind=kind, file=path.name)
+    rows = parse_rows(path, KINDS[kind], report)
+    if any(error.row == 1 for error in report.errors):
+        return report  # header problems: nothing can be trusted
+    planner = {"sites": _SiteImport, "devices": _DeviceImport, "approved": _ApprovedImport}[kind](session, actor)
+    good = planner.plan(rows, report)
+    report.errors.sort(key=lambda e: (e.row, e.column))
+    if report.errors and not partial:
+        return report
+    planner.apply(good, report)
+    audit.record(
+        session,
+        actor,
+        "import",
+        kind,
+        None,
+        after={
+            "file": path.name,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected_rows": sorted({e.row for e in report.errors}),
+        },
+    )
+    session.flush()
+    report.applied = True
+    return report
+
+
+def _changes(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Fields whose given (non-blank) value differs from the recorded one."""
+    return {
+        key: value
+        for key, value in incoming.items()
+        if value not in (None, "", ()) and current.get(key) != value
+    }
+
+
+class _SiteImport:
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    def plan(self, rows: list[ParsedRow], report: ImportReport) -> list[ParsedRow]:
+        seen: dict[str, int] = {}
+        good = []
+        for row in rows:
+            code = row.values["code"]
+            if code in seen:
+                report.errors.append(RowError(row.number, "Mã đơn vị", f"site {code} already appears on row {seen[code]}"))
+                continue
+            seen[code] = row.number
+            good.append(row)
+        return good
+
+    def apply(self, rows: list[ParsedRow], report: ImportReport) -> None:
+        session = self.session
+        province = default_province(session)
+        sites = {site.code: site for site in session.exec(select(Site)).scalars()}
+        zones = site_zone_index(session)
+        subnets: dict[int, set[str]] = defaultdict(set)
+        for zone_id, cidr in session.execute(select(Subnet.zone_id, Subnet.cidr)):
+            subnets[zone_id].add(cidr)
+        for row in rows:
+            values = row.values
+            site = sites.get(values["code"])
+            fields = {k: values.get(k) for k in ("name", "kind", "poll_interval_minutes")}
+            changed = False
+            if site is None:
+                site = Site(province_id=province.id, code=values["code"], **{k: v for k, v in fields.items() if v is not None})
+                session.add(site)
+                session.flush()
+                audit.record(session, self.actor, "create", "site", site.id, after=audit.snapshot(site))
+                report.created += 1
+                is_new = True
+            else:
+                diff = _changes(site.model_dump(), fields)
+                if diff:
+                    before = audit.snapshot(site)
+                    for key, value in diff.items():
+                        setattr(site, key, value)
+                    audit.record(session, self.actor, "update", "site", site.id, before=before, after=audit.snapshot(site))
+                    changed = True
+                is_new = False
+            for zone_kind in ("party_wan", "internet"):
+                zone_id = zones.get((site.id, zone_kind))
+                if zone_id is None:
+                    zone = Zone(site_id=site.id, kind=zone_kind)
+                    session.add(zone)
+                    session.flush()
+                    zone_id = zones[(site.id, zone_kind)] = zone.id
+                for cidr in values.get(f"{zone_kind}_subnets") or ():
+                    if cidr not in subnets[zone_id]:
+                        session.add(Subnet(zone_id=zone_id, cidr=cidr))
+                        subnets[zone_id].add(cidr)
+                        changed = True
+            if not is_new:
+                if changed:
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+
+
+class _ApprovedImport:
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+        self.site_ids = dict(session.execute(select(Site.code, Site.id)).all())
+
+    def plan(self, rows: list[ParsedRow], report: ImportReport) -> list[ParsedRow]:
+        seen: dict[tuple, int] = {}
+        good = []
+        for row in rows:
+            code, device_class = row.values["site_code"], row.values["device_class"]
+            if code not in self.site_ids:
+                report.errors.append(RowError(row.number, "Mã đơn vị", f"unknown site {code!r}"))
+                continue
+            key = (code, device_class)
+            if key in seen:
+                report.errors.append(RowError(row.number, "Loại thiết bị", f"{code} / {device_class} already appears on row {seen[key]}"))
+                continue
+            seen[key] = row.number
+            good.append(row)
+        return good
+
+    def apply(self, rows: list[ParsedRow], report: ImportReport) -> None:
+        existing = {
+            (row.site_id, row.device_class): row for row in self.session.exec(select(ApprovedQuantity)).scalars()
+        }
+        for row in rows:
+            site_id = self.site_ids[row.values["site_code"]]
+            fields = {"quantity": row.values["quantity"], "decision_ref": row.values.get("decision_ref")}
+            current = existing.get((site_id, row.values["device_class"]))
+            if current is None:
+                record = ApprovedQuantity(
+                    site_id=site_id,
+                    device_class=row.values["device_class"],
+                    quantity=fields["quantity"],
+                    decision_ref=fields["decision_ref"] or "",
+                )
+                self.session.add(record)
+                report.created += 1
+                continue
+            diff = _changes(current.model_dump(), fields)
+            if diff:
+                before = audit.snapshot(current)
+                for key, value in diff.items():
+                    setattr(current, key, value)
+                audit.record(self.session, self.actor, "update", "approved_quantity", current.id, before=before, after=audit.snapshot(current))
+                report.updated += 1
+            else:
+                report.unchanged += 1
+
+
+_DEVICE_FIELDS = (
+    "device_class", "zone_id", "hostname", "mgmt_ip", "vendor", "model", "serial", "os_name", "os_version",
+    "country_of_origin", "purchase_date", "status", "assigned_user", "platform", "notes", "site_id",
+)  # fmt: skip
+
+
+@dataclass
+class _DevicePlan:
+    row: ParsedRow
+    fields: dict[str, Any]
+    macs: tuple[str, ...]
+    device_id: int | None  # None: a new device
+
+
+class _DeviceImport:
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+        self.site_ids = dict(session.execute(select(Site.code, Site.id)).all())
+        self.zones = site_zone_index(session)
+        self.index = IdentityIndex.load(session)
+
+    def plan(self, rows: list[ParsedRow], report: ImportReport) -> list[_DevicePlan]:
+        in_file = IdentityIndex()  # keys already claimed by earlier rows of this file
+        plans: list[_DevicePlan] = []
+        for row in rows:
+            values = row.values
+            site_id = self.site_ids.get(values["site_code"])
+            if site_id is None:
+                report.errors.append(RowError(row.number, "Mã đơn vị", f"unknown site {values['site_code']!r}"))
+                continue
+            zone_id = None
+            if values.get("zone"):
+                zone_id = self.zones.get((site_id, values["zone"]))
+                if zone_id is None:
+                    report.errors.append(RowError(row.number, "Vùng mạng", f"site {values['site_code']} has no {values['zone']} zone"))
+                    continue
+            macs = values.get("macs") or ()
+            keys = {"serial": values.get("serial"), "macs": macs, "zone_id": zone_id, "ip": values.get("mgmt_ip")}
+            if not (keys["serial"] or macs or keys["ip"]):
+                report.errors.append(RowError(row.number, "Số sê-ri", "a device needs a serial, a MAC or an IP address to be told apart"))
+                continue
+            try:
+                earlier = in_file.match(**keys)
+                device_id = self.index.match(**keys)
+            except IdentityConflict as exc:
+                report.errors.append(RowError(row.number, "Số sê-ri", str(exc)))
+                continue
+            if earlier is not None:
+                report.errors.append(RowError(row.number, "Số sê-ri", f"the same device as row {earlier} (same serial, MAC or IP)"))
+                continue
+            in_file.add(row.number, **keys)
+            fields = {key: values.get(key) for key in _DEVICE_FIELDS if key in values}
+            fields.update(site_id=site_id, zone_id=zone_id)
+            plans.append(_DevicePlan(row, fields, macs, device_id))
+        return plans
+
+    def apply(self, plans: list[_DevicePlan], report: ImportReport) -> None:
+        session = self.session
+        updates = [plan for plan in plans if plan.device_id is not None]
+        current = self._current(plan.device_id for plan in updates)
+        now = utcnow()
+        for plan in updates:
+            before = current[plan.device_id]
+            diff = _changes(before, plan.fields)
+            new_macs = [mac for mac in plan.macs if mac not in before["macs"]]
+            if not diff and not new_macs:
+                report.unchanged += 1
+                continue
+            if diff:
+                session.execute(Device.__table__.update().where(Device.id == plan.device_id).values(**diff, updated_at=now))
+            if new_macs:
+                session.execute(insert(DeviceMac.__table__), [{"device_id": plan.device_id, "mac": m} for m in new_macs])
+            audit.record(
+                session, self.actor, "update", "device", plan.device_id,
+                before={k: _plain(before.get(k)) for k in diff} | ({"macs": sorted(before["macs"])} if new_macs else {}),
+                after={k: _plain(v) for k, v in diff.items()} | ({"macs": sorted(before["macs"] | set(new_macs))} if new_macs else {}),
+            )  # fmt: skip
+            report.updated += 1
+        creates = [plan for plan in plans if plan.device_id is None]
+        if not creates:
+            return
+        rows = []
+        for plan in creates:
+            row = {key: plan.fields.get(key) for key in _DEVICE_FIELDS}
+            row.update(
+                status=row["status"] or DeviceStatus.IN_USE.value,
+                source=DeviceSource.IMPORTED.value,
+                notes=row["notes"] or "",
+                created_at=now,
+                updated_at=now,
+            )
+            rows.append(row)
+        ids: list[int] = []
+        table = Device.__table__
+        for start in range(0, len(rows), 5000):
+            result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[start : start + 5000])
+            ids.extend(result.scalars().all())
+        mac_rows = [{"device_id": device_id, "mac": mac} for plan, device_id in zip(creates, ids) for mac in plan.macs]
+        if mac_rows:
+            session.execute(insert(DeviceMac.__table__), mac_rows)
+        report.created += len(creates)
+
+    def _current(self, device_ids) -> dict[int, dict[str, Any]]:
+        ids = list(device_ids)
+        current: dict[int, dict[str, Any]] = {}
+        columns = [getattr(Device, key) for key in _DEVICE_FIELDS]
+        for start in range(0, len(ids), 2000):
+            chunk = ids[start : start + 2000]
+            for row in self.session.execute(select(Device.id, *columns).where(Device.id.in_(chunk))):
+                current[row[0]] = dict(zip(_DEVICE_FIELDS, row[1:])) | {"macs": set()}
+            for device_id, mac in self.session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk))):
+                current[device_id]["macs"].add(mac)
+        return current
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value

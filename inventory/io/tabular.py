@@ -1,0 +1,113 @@
+"""Reading and writing header-plus-rows tables as CSV (UTF-8) or XLSX, chosen by file extension."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+FORMATS = (".csv", ".xlsx")
+
+
+class TableFormatError(ValueError):
+    pass
+
+
+def check_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise TableFormatError(f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
+    return suffix
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and (spreadsheet row number, cells) pairs; the header is row 1. Blank rows are skipped."""
+    suffix = check_format(path)
+    if not path.exists():
+        raise TableFormatError(f"{path}: no such file")
+    rows = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise TableFormatError(f"{path.name}: the file is empty") from None
+    header = [h.strip() for h in header]
+    while header and not header[-1]:
+        header.pop()
+
+    def body() -> Iterator[tuple[int, list[str]]]:
+        for number, cells in enumerate(rows, start=2):
+            if any(cells):
+                yield number, cells
+
+    return header, body()
+
+
+def _read_csv(path: Path) -> Iterator[list[str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.reader(handle):
+                yield [cell.strip() for cell in row]
+    except UnicodeDecodeError as exc:
+        raise TableFormatError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
+
+
+def _read_xlsx(path: Path) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise TableFormatError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell_text(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, sheet_title: str = "data") -> int:
+    """Write a table; returns the number of data rows."""
+    suffix = check_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    if suffix == ".csv":
+        # utf-8-sig so that Excel opens Vietnamese text correctly.
+        with path.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row])
+                count += 1
+        return count
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title[:31])
+    bold = Font(bold=True)
+    header_cells = []
+    for title in header:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append(["" if v is None else v for v in row])
+        count += 1
+    workbook.save(path)
+    return count

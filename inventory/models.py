@@ -1,0 +1,304 @@
+"""The inventory's tables (SQLModel). Schema changes go through alembic migrations.
+
+Enumerated columns are plain strings guarded by CHECK constraints, so SQLite and PostgreSQL
+share one schema and adding a value is a one-line migration, not a native ENUM alteration.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from inventory.choices import (
+    CredentialKind,
+    DeviceClass,
+    DeviceSource,
+    DeviceStatus,
+    DossierStatus,
+    FindingStatus,
+    Role,
+    Severity,
+    SiteKind,
+    ZoneKind,
+    values,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _in(column: str, enum) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values(enum))
+    return f"{column} IN ({quoted})"
+
+
+class Province(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=200)
+
+
+class Site(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(_in("kind", SiteKind), name="ck_site_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_id: int = Field(foreign_key="province.id", index=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=200)  # Vietnamese name, with diacritics
+    kind: str = Field(max_length=32)
+    poll_interval_minutes: int = Field(default=60)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Zone(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("site_id", "kind", name="uq_zone_site_kind"),
+        CheckConstraint(_in("kind", ZoneKind), name="ck_zone_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    kind: str = Field(max_length=16)
+
+
+class Subnet(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("zone_id", "cidr", name="uq_subnet_zone_cidr"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    zone_id: int = Field(foreign_key="zone.id", index=True)
+    cidr: str = Field(max_length=64)
+
+
+class Device(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(_in("device_class", DeviceClass), name="ck_device_class"),
+        CheckConstraint(_in("status", DeviceStatus), name="ck_device_status"),
+        CheckConstraint(_in("source", DeviceSource), name="ck_device_source"),
+        # Identity: a serial is unique; an IP is unique within its zone.
+        UniqueConstraint("serial", name="uq_device_serial"),
+        UniqueConstraint("zone_id", "mgmt_ip", name="uq_device_zone_ip"),
+        Index("ix_device_site_class", "site_id", "device_class"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_class: str = Field(max_length=32)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    zone_id: int | None = Field(default=None, foreign_key="zone.id", index=True)
+    hostname: str | None = Field(default=None, max_length=255, index=True)
+    mgmt_ip: str | None = Field(default=None, max_length=64)
+    vendor: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=200)
+    serial: str | None = Field(default=None, max_length=100)
+    os_name: str | None = Field(default=None, max_length=100)
+    os_version: str | None = Field(default=None, max_length=100)
+    country_of_origin: str | None = Field(default=None, max_length=2)  # ISO 3166 alpha-2
+    purchase_date: date | None = None
+    status: str = Field(default=DeviceStatus.IN_USE.value, max_length=16)
+    assigned_user: str | None = Field(default=None, max_length=200)
+    source: str = Field(default=DeviceSource.RECORDED.value, max_length=16)
+    platform: str | None = Field(default=None, max_length=32)  # netmiko device_type
+    reachable: bool | None = None  # None = never polled
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    last_polled: datetime | None = None
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeviceMac(SQLModel, table=True):
+    """A MAC address that belongs to a device (identity rule two)."""
+
+    __tablename__ = "device_mac"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    mac: str = Field(unique=True, max_length=17)  # normalised aa:bb:cc:dd:ee:ff
+
+
+class Interface(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("device_id", "if_index", name="uq_interface_device_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    if_index: int
+    name: str = Field(max_length=255)
+    description: str | None = Field(default=None, max_length=1024)
+    mac: str | None = Field(default=None, max_length=17)
+    speed_mbps: int | None = None
+    admin_up: bool | None = None
+    oper_up: bool | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Observation(SQLModel, table=True):
+    """One collected fact about a device, with when and how it was seen."""
+
+    __table_args__ = (Index("ix_observation_device_key", "device_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id")
+    scan_run_id: int | None = Field(default=None, foreign_key="scan_run.id", index=True)
+    observed_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(max_length=16)  # snmp, ssh, nmap, import
+    key: str = Field(max_length=100)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MacSighting(SQLModel, table=True):
+    """Where a MAC address was seen (switch port, ARP) — the input of zone-separation checks."""
+
+    __tablename__ = "mac_sighting"
+    __table_args__ = (
+        UniqueConstraint("mac", "zone_id", "seen_on_device_id", "port", name="uq_mac_sighting"),
+        CheckConstraint("source IN ('fdb', 'arp', 'interface', 'nmap')", name="ck_mac_sighting_source"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mac: str = Field(max_length=17, index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    zone_id: int = Field(foreign_key="zone.id")
+    seen_on_device_id: int | None = Field(default=None, foreign_key="device.id")
+    port: str = Field(default="", max_length=255)
+    ip: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=16)
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+
+
+class ConfigSnapshot(SQLModel, table=True):
+    __tablename__ = "config_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    scan_run_id: int | None = Field(default=None, foreign_key="scan_run.id")
+    taken_at: datetime = Field(default_factory=utcnow)
+    sha256: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ApprovedQuantity(SQLModel, table=True):
+    __tablename__ = "approved_quantity"
+    __table_args__ = (
+        UniqueConstraint("site_id", "device_class", name="uq_approved_site_class"),
+        CheckConstraint(_in("device_class", DeviceClass), name="ck_approved_class"),
+        CheckConstraint("quantity >= 0", name="ck_approved_quantity_nonneg"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    device_class: str = Field(max_length=32)
+    quantity: int
+    decision_ref: str = Field(default="", max_length=200)
+
+
+class InformationSystem(SQLModel, table=True):
+    __tablename__ = "information_system"
+    __table_args__ = (
+        CheckConstraint("security_level BETWEEN 1 AND 5", name="ck_infosys_level"),
+        CheckConstraint(_in("dossier_status", DossierStatus), name="ck_infosys_dossier"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    name: str = Field(max_length=255)
+    security_level: int
+    dossier_status: str = Field(default=DossierStatus.NONE.value, max_length=16)
+    assessed_on: date | None = None
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Credential(SQLModel, table=True):
+    """Device credentials, tried in priority order; the secret part is Fernet-encrypted."""
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", CredentialKind), name="ck_credential_kind"),
+        UniqueConstraint("name", name="uq_credential_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)
+    priority: int = Field(default=100)
+    # Scope: any combination; all empty means "everywhere".
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    zone_kind: str | None = Field(default=None, max_length=16)
+    device_class: str | None = Field(default=None, max_length=32)
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    username: str | None = Field(default=None, max_length=100)
+    secret_token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScanRun(SQLModel, table=True):
+    __tablename__ = "scan_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # discover, poll, scan, import-scan
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16)
+    triggered_by: str | None = Field(default=None, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Finding(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(_in("status", FindingStatus), name="ck_finding_status"),
+        CheckConstraint(_in("severity", Severity), name="ck_finding_severity"),
+        UniqueConstraint("rule_id", "subject_key", name="uq_finding_rule_subject"),
+        Index("ix_finding_status_severity", "status", "severity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=64, index=True)
+    subject_key: str = Field(max_length=128)  # "device:42", "site:7", "site:7:party_wan"
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    severity: str = Field(max_length=16)
+    expected: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    actual: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default=FindingStatus.OPEN.value, max_length=16)
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    waiver_reason: str | None = Field(default=None, sa_column=Column(Text))
+    waiver_expires: date | None = None
+    waived_by: str | None = Field(default=None, max_length=100)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (CheckConstraint(_in("role", Role), name="ck_user_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=100)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=32)
+    active: bool = True
+    must_change_password: bool = False
+    api_token_hash: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login: datetime | None = None
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)  # username, or "cli:<os user>", "system"
+    action: str = Field(max_length=32)  # create, update, delete, import, login, ...
+    entity: str = Field(max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

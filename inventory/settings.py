@@ -1,0 +1,70 @@
+"""One settings object, read from the environment once and passed in.
+
+KIEMKE_HOME holds everything kiemke writes: the SQLite database, the generated secrets and the
+lab's working files. Secrets are generated on first use with owner-only permissions; there is
+no hard-coded default anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path(user_data_dir("kiemke", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIEMKE_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    # DATABASE_URL is the conventional name, so it is read without the prefix.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'kiemke.sqlite3'}"
+
+    @cached_property
+    def secret_key(self) -> SecretStr:
+        """Flask session signing key."""
+        return SecretStr(self._secret_file("secret_key", lambda: secrets.token_hex(32)))
+
+    @cached_property
+    def credential_key(self) -> SecretStr:
+        """Fernet key that encrypts device credentials; kept outside the database."""
+        from cryptography.fernet import Fernet
+
+        return SecretStr(self._secret_file("credential.key", lambda: Fernet.generate_key().decode()))
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def _secret_file(self, name: str, make) -> str:
+        path = self.ensure_home() / name
+        if not path.exists():
+            # O_EXCL: two processes starting at once must not write two different keys.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(make())
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def get_settings() -> Settings:
+    return Settings()
