@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up kiemke and runs the whole test suite: everything on SQLite, then the database tests
+# again on a throw-away PostgreSQL server started on loopback from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+mkdir -p artifacts
+export KIEMKE_TEST_ARTIFACTS=$PWD/artifacts
+
+echo "== tests on SQLite"
+.venv/bin/python -m pytest -q "$@"
+
+echo "== database tests on PostgreSQL"
+source scripts/pg_test_server.sh
+pg_test_server_start
+trap pg_test_server_stop EXIT
+KIEMKE_TEST_DATABASE_URL="$PG_TEST_URL" .venv/bin/python -m pytest -q -m db "$@"

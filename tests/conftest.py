@@ -1,0 +1,58 @@
+"""Shared fixtures: a fresh, migrated database per test (SQLite, or PostgreSQL when
+KIEMKE_TEST_DATABASE_URL names a server), and a kiemke home directory."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from inventory import db
+
+ADMIN_URL = os.environ.get("KIEMKE_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path):
+    if not ADMIN_URL:
+        yield f"sqlite:///{tmp_path / 'kiemke.sqlite3'}"
+        return
+    name = f"kiemke_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        db.engine_for(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str):
+    db.upgrade(db_url)
+    return db.engine_for(db_url)
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def kiemke_env(tmp_path: Path, db_url: str, monkeypatch) -> dict[str, str]:
+    """Environment for CLI runs: a private KIEMKE_HOME and the test database."""
+    home = tmp_path / "home"
+    env = {"KIEMKE_HOME": str(home), "DATABASE_URL": db_url}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
