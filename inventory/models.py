@@ -230,6 +230,7 @@ class Credential(SQLModel, table=True):
     device_class: str | None = Field(default=None, max_length=32)
     device_id: int | None = Field(default=None, foreign_key="device.id")
     username: str | None = Field(default=None, max_length=100)
+    port: int | None = None  # None: the protocol's standard port (161, 22)
     secret_token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -22,9 +22,12 @@ Cisco IOS (``cisco_ios_config``)
                                      (or ``enable password <plain>`` when net.password_encryption
                                      is violated too); the password is the real enable secret
     net.password_encryption          ``service password-encryption`` ->
-                                     ``no service password-encryption`` and adds
-                                     ``username support privilege 1 password 0 <plain>``
-    net.http_mgmt_off                ``no ip http server`` -> ``ip http server``
+                                     ``no service password-encryption`` (only that: a local
+                                     ``username ... password 0`` would also break
+                                     net.enable_secret, which checks users for ``secret``)
+    net.http_mgmt_off                ``no ip http server`` -> ``ip http server`` (with
+                                     ``ip http access-class ipv4 MGMT-ACL`` unless net.vty_acl
+                                     is violated too, so the web server stays source-filtered)
     net.vty_acl                      drops ``access-class MGMT-ACL in`` on the vty lines
     net.exec_timeout                 vty ``exec-timeout 10 0`` -> ``30 0`` or ``0 0`` (hash)
     net.fw_default_deny              (is_firewall only) WAN-IN ACL's final
@@ -40,8 +43,11 @@ FortiOS (``fortios_config``)
     net.snmp_no_default_community    adds a community named ``public``
     net.ntp_two_servers              2 custom ntp servers -> 1, or ``set ntpsync disable``
     net.remote_syslog                ``config log syslogd setting`` ``set status disable``
-    net.aaa_login                    drops the TACACS+ server, the admin group and the
-                                     ``remote-auth`` admin (local admins only)
+    net.aaa_login                    the admin account has no ``set password`` (factory
+                                     default: empty password)
+    net.password_encryption          the ``config user local`` entry's ``set passwd ENC ...``
+                                     -> ``set passwd <plaintext>`` (a real FortiGate never
+                                     prints this; it stands for a hand-edited config)
     net.http_mgmt_off                ``http`` added to the mgmt interface ``set allowaccess``
                                      (``https`` is allowed in the hardened form)
     net.vty_acl                      drops ``set trusthost1`` from the admins
@@ -50,10 +56,13 @@ FortiOS (``fortios_config``)
                                      ("temp-allow-all") before the final ``deny-all`` policy
     ================================ ====================================================
 
-Not applicable to FortiOS (``ValueError`` if asked): net.enable_secret and
-net.password_encryption (FortiOS has no enable mode and always stores admin passwords hashed),
+Not applicable to FortiOS (``ValueError`` if asked): net.enable_secret (no enable mode) and
 net.snmp_no_rw_community (FortiOS SNMP is read-only). ``applicable_rules()`` tells which ids a
 platform can carry; net.fw_default_deny needs ``is_firewall`` on Cisco.
+
+The rule semantics follow compliance/configparse.py + compliance/checks/network.py (e.g. FortiOS
+net.aaa_login = every admin has a password; net.http_mgmt_off allows HTTPS); the unit tests run
+that checker over every single-violation config.
 
 Overlaps: a ``public`` community and a read-write community are v1/v2c communities, so
 net.snmp_no_default_community and net.snmp_no_rw_community also trip net.snmp_v3_only.
@@ -77,9 +86,7 @@ from collectors.lab.spec import NETWORK_CONFIG_RULES
 CISCO_PLATFORM = "cisco_ios"
 FORTINET_PLATFORM = "fortinet"
 
-FORTIOS_NOT_APPLICABLE = frozenset(
-    {"net.enable_secret", "net.password_encryption", "net.snmp_no_rw_community"}
-)
+FORTIOS_NOT_APPLICABLE = frozenset({"net.enable_secret", "net.snmp_no_rw_community"})
 
 # rule -> rules its insecure form necessarily also breaks
 _IMPLIES: dict[str, frozenset[str]] = {
@@ -226,8 +233,6 @@ def cisco_ios_config(
         a(f"enable secret 9 {type9_hash(secret, hostname + ':enable')}")
     a("!")
     a(f"username {username} privilege 15 secret 9 {type9_hash(username, hostname + ':user')}")
-    if not pw_enc:
-        a(f"username support privilege 1 password 0 Support-{seed % 10000:04d}")
     if "net.aaa_login" not in v:
         a("aaa new-model")
         a("!")
@@ -332,6 +337,8 @@ def cisco_ios_config(
     else:
         a("no ip http server")
     a("no ip http secure-server")
+    if "net.http_mgmt_off" in v and "net.vty_acl" not in v:
+        a("ip http access-class ipv4 MGMT-ACL")  # else the web server is a second open mgmt path
     a("!")
     a("ip access-list standard MGMT-ACL")
     a(f" permit {net_addr} {wildcard}")
@@ -530,7 +537,7 @@ def fortios_config(
     """A FortiOS ``show full-configuration`` (abridged to the sections that matter)."""
     v = _check(violations, FORTINET_PLATFORM, is_firewall)
     hosts = _hosts(mgmt_subnet)
-    ntp1, ntp2, syslog, tacacs = hosts[2], hosts[3], hosts[4], hosts[5]
+    ntp1, ntp2, syslog = hosts[2], hosts[3], hosts[4]
     net_addr, _, netmask = _wildcard(mgmt_subnet)
     my_ip = _device_ip(hostname, mgmt_subnet)
     seed = _h(hostname)
@@ -599,32 +606,19 @@ def fortios_config(
     a('        set vdom "root"')
     if "net.vty_acl" not in v:
         a(f"        set trusthost1 {net_addr} {netmask}")
-    a(f"        set password ENC SH2{hashlib.sha256(('pw:' + hostname).encode()).hexdigest()[:60]}")
+    if "net.aaa_login" not in v:  # factory default: admin with an empty password
+        a(f"        set password ENC SH2{hashlib.sha256(('pw:' + hostname).encode()).hexdigest()[:60]}")
     a("    next")
-    if "net.aaa_login" not in v:
-        a('    edit "tacacs-admins"')
-        a("        set remote-auth enable")
-        a('        set accprofile "super_admin"')
-        a('        set vdom "root"')
-        a("        set wildcard enable")
-        a('        set remote-group "ADMIN-TACACS"')
-        if "net.vty_acl" not in v:
-            a(f"        set trusthost1 {net_addr} {netmask}")
-        a("    next")
     a("end")
-    if "net.aaa_login" not in v:
-        a("config user tacacs+")
-        a('    edit "TACACS-1"')
-        a(f'        set server "{tacacs}"')
-        a(f"        set key ENC {hashlib.sha256(('tk:' + hostname).encode()).hexdigest()[:48]}")
-        a("        set authen-type ascii")
-        a("    next")
-        a("end")
-        a("config user group")
-        a('    edit "ADMIN-TACACS"')
-        a('        set member "TACACS-1"')
-        a("    next")
-        a("end")
+    a("config user local")
+    a('    edit "vpn-guest"')
+    a("        set type password")
+    if "net.password_encryption" in v:
+        a(f"        set passwd Guest-{seed % 10000:04d}")
+    else:
+        a(f"        set passwd ENC {hashlib.sha256(('gp:' + hostname).encode()).hexdigest()[:48]}")
+    a("    next")
+    a("end")
     a("config system ntp")
     if "net.ntp_two_servers" in v and not seed % 2:
         a("    set ntpsync disable")

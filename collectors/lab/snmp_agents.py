@@ -24,7 +24,7 @@ launcher and this workdir (no recycled-pid accidents).
 
 Workdir layout: data/<n>/<community>.snmprec (one data dir per engine; snmpsim derives the
 community from the file name), cache/ (snmpsim's dbm indices), snmpsim-<p>.json (launcher
-config), snmpsim-<p>.log (stdout/stderr of process p), snmpsim.pids.
+config), variation/ (empty: no variation modules loaded), snmpsim-<p>.log (stdout/stderr of process p), snmpsim.pids.
 
 Restrictions (validated, ValueError): address in 127.0.0.0/8; port >= 1024; unique
 address:port; community non-empty, not "index"/"self", no "/", "=", NUL, not starting with
@@ -41,6 +41,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -148,6 +149,7 @@ class SnmpLab:
         for sub in ("data", "cache"):
             shutil.rmtree(self.workdir / sub, ignore_errors=True)
         (self.workdir / "cache").mkdir()
+        (self.workdir / "variation").mkdir(exist_ok=True)  # no variation modules needed
         configs = []
         n = 0
         for p, group in enumerate(self._groups()):
@@ -190,6 +192,7 @@ class SnmpLab:
         if not self.served:
             self.start_seconds = 0.0
             return []
+        self._check_ports_free()
         configs = self._write()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -204,6 +207,7 @@ class SnmpLab:
                 self.python, "-m", LAUNCHER,
                 "--lab-config", str(cfg),
                 f"--cache-dir={self.workdir / 'cache'}",
+                f"--variation-modules-dir={self.workdir / 'variation'}",
                 "--logging-method=stderr",
                 f"--log-level={self.log_level}",
                 "--reporting-method=null",
@@ -229,6 +233,18 @@ class SnmpLab:
             raise
         self.start_seconds = time.monotonic() - t0
         return pids
+
+    def _check_ports_free(self) -> None:
+        """Fail early if an endpoint is taken (else a readiness probe could hit someone else)."""
+        for d in self.served:
+            assert d.snmp is not None
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                try:
+                    sock.bind((d.address, d.snmp.port))
+                except OSError as exc:
+                    raise OSError(
+                        f"{d.key}: UDP {d.address}:{d.snmp.port} is already in use: {exc}"
+                    ) from exc
 
     def _probe_devices(self) -> list[tuple[int, LabDevice | None]]:
         out = []

@@ -18,10 +18,13 @@ names, software names, ...):
   without leading/trailing blanks (snmpsim strips lines); everything else (UTF-8, control
   characters, HTML is fine in plain, huge strings, ...) is written as ``4x|<hex>``, so any
   byte string — ``<script>``, non-UTF-8, a 64 KB string — is served byte-exact.
-  Note: a single value of ~64 KB cannot fit in one UDP response; the agent then drops the
-  response (tooBig -> snmpSilentDrops), which is what a hostile/oversized device looks like.
+  Size limits (measured with the patched snmpsim): SMI caps OCTET STRING at 65535 bytes — a
+  longer value is still written here, but the agent answers noSuchInstance for it.  One GET
+  delivers up to ~65,400 bytes over v2c and ~65,000 over v3 authPriv (bigger responses exceed
+  a UDP datagram and get no answer); GETBULK responses are trimmed to what fits, so walks
+  over a huge value still progress.  Use ~65,000 bytes for a "64 KB" hostile string.
 
-Data served (all numeric, see README of the lab):
+Data served (all numeric):
   system group, ENTITY-MIB chassis row (index 1), IF-MIB ifTable/ifXTable, IP-MIB
   ipAddrTable (the device's own address) and ipNetToMediaTable (ARP), LLDP-MIB local system +
   lldpRemTable, BRIDGE-MIB dot1dBase + dot1dBasePortTable + dot1dTpFdbTable and, for devices
@@ -234,6 +237,8 @@ def _ip(r: _Records, d: LabDevice) -> None:
     except ValueError:
         pass
     for e in d.arp:
+        if not re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", e.ip):
+            continue  # ipNetToMediaTable is IPv4 only
         idx = f"{e.if_index}.{e.ip}"
         r.add(f"{IP_NET_TO_MEDIA_ENTRY}.1.{idx}", "2", e.if_index)
         r.add(f"{IP_NET_TO_MEDIA_ENTRY}.2.{idx}", *_mac_hex(e.mac))

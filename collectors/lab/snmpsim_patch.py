@@ -25,8 +25,14 @@ What is broken and what this does:
 3. Speed: pysnmp's MibBuilder compiles each bundled MIB module's source (twice when not
    run with -O) for *every* SnmpEngine; we cache the code objects so one process can host
    hundreds of engines (one per simulated device) — ~110 ms -> ~30 ms per engine.
+   USM password-to-key localisation (1 MB of hashing fed 64 bytes at a time in Python,
+   twice per user) is replaced by an equivalent single hash call, memoised.
+   snmpsim's data-file index uses dbm, which here is the very slow `dbm.dumb`; replaced by
+   marshal-persisted dicts (see `_install_memory_index`).
    snmpsim keeps only 31 data files open and reopens others per request; raised to 2000
    (bounded by RLIMIT_NOFILE).
+   GETBULK responses are trimmed to the var-binds that fit (RFC 3416 4.2.3) instead of being
+   dropped as tooBig by pysnmp, so a walk over a huge value still progresses.
 4. Root: snmpsim refuses to run as root without --process-user/--process-group and then
    drops privileges; our interpreter lives under /root/.pyenv, unreadable for `nobody`.
    snmpsim's own escape hatch `SNMPSIM_ALLOW_ROOT=true` is set (setdefault) so it stays root.
@@ -79,6 +85,77 @@ def _install_mib_code_cache() -> None:
     builder.runpy = types.SimpleNamespace(run_path=run_path)
 
 
+def _install_fast_key_hash() -> None:
+    """RFC 3414 A.2 password-to-key: same result, one C-level hash call instead of 16384."""
+    from functools import lru_cache
+
+    from pyasn1.type import univ
+    from pysnmp.proto.secmod.rfc3414 import localkey
+
+    @lru_cache(maxsize=4096)
+    def digest(passphrase: bytes, hash_func) -> bytes:  # noqa: ANN001
+        stream = passphrase * (1048576 // len(passphrase) + 1)
+        return hash_func(stream[:1048576]).digest()
+
+    def hash_passphrase(passphrase, hashFunc):  # noqa: ANN001, N803
+        return univ.OctetString(digest(univ.OctetString(passphrase).asOctets(), hashFunc))
+
+    localkey.hash_passphrase = hash_passphrase
+
+
+def _install_memory_index() -> None:
+    """Replace snmpsim's dbm data-file index by marshal files kept in memory.
+
+    Only `dbm.dumb` exists in this Python (no gdbm/ndbm); it reopens its directory file for
+    every key written, ~4 s for 125 small data files.  snmpsim uses just open/[]=/[]/close
+    and whichdb(), so a dict persisted with marshal is a drop-in replacement.
+    """
+    import marshal
+
+    from snmpsim.record.search import database
+
+    loaded: dict[str, dict] = {}
+
+    class _Db(dict):
+        def __init__(self, path: str, writable: bool, data: dict | None = None) -> None:
+            super().__init__(data or {})
+            self._path, self._writable = path, writable
+
+        def __setitem__(self, key, value) -> None:  # noqa: ANN001 - dbm semantics: bytes
+            key = key.decode("iso-8859-1") if isinstance(key, bytes) else str(key)
+            value = value if isinstance(value, bytes) else str(value).encode("iso-8859-1")
+            super().__setitem__(key, value)
+
+        def __getitem__(self, key):  # noqa: ANN001
+            if isinstance(key, bytes):
+                key = key.decode("iso-8859-1")
+            return super().__getitem__(key)
+
+        def close(self) -> None:
+            if self._writable:
+                data = dict(self)
+                with open(self._path, "wb") as fh:
+                    marshal.dump(data, fh)
+                loaded[self._path] = data
+                self._writable = False
+
+    def open_db(path: str, flag: str = "r", mode: int = 0o666) -> _Db:  # noqa: ARG001
+        if flag[:1] == "n":
+            return _Db(path, True)
+        data = loaded.get(path)
+        if data is None:
+            with open(path, "rb") as fh:
+                data = loaded[path] = marshal.load(fh)
+        return _Db(path, False, data)
+
+    def whichdb(path: str) -> str | None:
+        return "marshal" if os.path.exists(path) else None
+
+    shim = types.SimpleNamespace(open=open_db, whichdb=whichdb)
+    database.dbm = shim
+    database.whichdb = shim
+
+
 def _make_responders():
     from pysnmp import error as pysnmp_error
     from pysnmp.entity.rfc3413 import cmdrsp
@@ -120,6 +197,28 @@ def _make_responders():
         log.error(f"no data file for context {name!r}; dropping request")
         raise NoDataNotification()
 
+    def _fit(responder, state_reference, var_binds):
+        """RFC 3416 4.2.3: a GETBULK response carries only as many var-binds as fit.
+
+        pysnmp 7 instead builds an oversized message, fails with tooBig and silently drops
+        it, so one huge value (a hostile 64 KB string) would make every bulk walk time out.
+        """
+        pending = responder._CommandResponderBase__pendingReqs.get(state_reference)
+        max_size = int(pending[9]) if pending else 65507
+        budget = max(484, min(max_size, 65507) - 1200)  # headers, USM, privacy padding
+        used, out = 0, []
+        for oid, val in var_binds:
+            try:
+                size = len(val.asOctets()) if hasattr(val, "asOctets") else 16
+            except Exception:  # noqa: BLE001
+                size = 16
+            size += len(oid) * 2 + 12
+            if out and used + size > budget:
+                break
+            used += size
+            out.append((oid, val))
+        return out
+
     def make(base):
         class Patched(base):
             def handle_management_operation(self, snmpEngine, stateReference, contextName, PDU):  # noqa: N802,N803
@@ -135,6 +234,8 @@ def _make_responders():
                 base.handle_management_operation(self, snmpEngine, stateReference, ctx, PDU)
 
             def send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds):  # noqa: N802,N803
+                if base is cmdrsp.BulkCommandResponder and len(varBinds) > 1:
+                    varBinds = _fit(self, stateReference, varBinds)
                 behaviour, delay = BEHAVIOUR.get(bytes(snmpEngine.snmpEngineID), ("normal", 0.0))
                 if behaviour != "slow" or delay <= 0:
                     return base.send_varbinds(
@@ -187,6 +288,8 @@ def apply() -> None:
     except ImportError:
         sys.modules["pysmi"] = types.SimpleNamespace(__version__="(not installed)")
     _install_mib_code_cache()
+    _install_fast_key_hash()
+    _install_memory_index()
 
     from snmpsim import datafile
     from snmpsim.commands import responder

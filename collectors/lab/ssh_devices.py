@@ -35,8 +35,14 @@ netmiko (4.8) needs, per platform:
   fortinet:  ``device_type="fortinet"`` plus
       ``disabled_algorithms={"kex": ["diffie-hellman-group-exchange-sha1",
       "diffie-hellman-group-exchange-sha256"]}`` (paramiko's server has no GEX moduli).
-  Both: ``fast_cli=False`` is safest; expect several seconds per session (fakenos echoes
-  input one byte per 10 ms).
+  Both: netmiko's default ``fast_cli=True`` works. fakenos echoes input one byte per 10 ms, so a
+  session (login, show version, enable, show running-config) takes ~1.5-2 s; run sessions
+  concurrently. After a ``ReadTimeout`` on a hung device, drop the transport
+  (``conn.paramiko_cleanup()``) rather than ``disconnect()``, which waits ~10 s for a prompt.
+
+Measured on 2 cores: 110 devices (2 workers) answer their banner ~1 s after ``start()``;
+collecting all 110 (the session above) took ~10 s with 20 threads (16 s with fast_cli=False),
+~7 s with 50 threads.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -116,7 +123,6 @@ def device_commands(device: LabDevice) -> dict[str, dict]:
             "sh run": (running, True),
             "show clock": ("*09:15:02.123 ICT Mon Mar 24 2025", False),
             "show privilege": ("Current privilege level is 15", True),
-            "disable": (None, True),
         }
         return {k: {"output": o, "privileged": p} for k, (o, p) in cmds.items()}
     if ssh.platform == "fortinet":
@@ -204,6 +210,8 @@ class SshLab:
         deadline = time.monotonic() + timeout
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.stop()  # leftovers of a crashed run in this workdir
+        for stale in self.workdir.glob("ssh_worker_*"):
+            stale.unlink()
         if not self.devices:
             return []
         busy = [d.key for d in self.devices if _answers(d.address, d.ssh.port)]  # type: ignore[union-attr]
@@ -374,6 +382,20 @@ def _ssh_banner(address: str, port: int, timeout: float = 2.0) -> bool:
 # --------------------------------------------------------------------------------- the worker
 
 
+def _ssh_version(platform: str, hostname: str) -> str:
+    """Software part of the SSH identification string, as the real devices announce it."""
+    if platform == "cisco_ios":
+        return "Cisco-1.25"
+    # FortiOS announces a random-looking token per device
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    n = zlib.crc32(hostname.encode())
+    out = []
+    for _ in range(10):
+        n, r = divmod(n * 2654435761 + 12345, len(alphabet))
+        out.append(alphabet[r])
+    return "".join(out)
+
+
 def _worker_main(spec_path: str, parent_pid: int | None) -> None:
     # Heavy imports only in the worker.
     from fakenos import FakeNOS
@@ -410,7 +432,35 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
 
     ssp.TapIO = BlockingTapIO  # connection_function looks the name up at call time
 
+    # fakenos parses its RSA host key for every host (~45 ms each, most of the start-up time)
+    # and uses paramiko's own version string. The module sees paramiko through this proxy:
+    # one parsed key for all hosts, and a Transport announcing the device's SSH version.
+    import paramiko
+
+    host_key = paramiko.RSAKey(file_obj=io.StringIO(ssp.DEFAULT_SSH_KEY))
+    conn_local = threading.local()
+
+    class LabTransport(paramiko.Transport):
+        def __init__(self, sock, *args, **kwargs):
+            super().__init__(sock, *args, **kwargs)
+            version = getattr(conn_local, "ssh_version", None)
+            if version:
+                self.local_version = "SSH-2.0-" + version
+
+    class ParamikoProxy:
+        RSAKey = staticmethod(lambda *a, **k: host_key)
+        Transport = LabTransport
+
+        def __getattr__(self, name):
+            return getattr(paramiko, name)
+
+    ssp.paramiko = ParamikoProxy()
+
     class LabSshServer(ssp.ParamikoSshServer):
+        def __init__(self, *args, ssh_version: str = "", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.ssh_version = ssh_version
+
         def _bind_sockets(self) -> None:  # no SO_REUSEPORT: a second lab on the port must fail
             self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
@@ -418,6 +468,7 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
             self._socket.bind((self.address, self.port))
 
         def connection_function(self, client, is_running):  # quiet on probes / dropped clients
+            conn_local.ssh_version = self.ssh_version
             try:
                 super().connection_function(client, is_running)
             except Exception as exc:  # noqa: BLE001
@@ -511,10 +562,7 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
             "output": "% Invalid input detected at '^' marker." if cisco else "Unknown action 0",
             "help": "unknown command",
         }
-        if cisco:
-            commands["exit"] = {"output": True, "help": "exit"}
-        else:
-            commands["exit"] = {"output": True, "help": "exit"}
+        commands["exit"] = {"output": True, "help": "exit"}
         behaviour = h["behaviour"]
         hosts[h["key"]] = {
             "username": h["username"],
@@ -526,6 +574,7 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                     "address": h["address"],
                     "timeout": 1,
                     "ssh_banner": "",
+                    "ssh_version": _ssh_version(h["platform"], h["hostname"]),
                 },
             },
             "shell": {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:32:04.555117
+Create Date: 2026-11-22
 """
 
 from alembic import op
@@ -205,6 +205,7 @@ def upgrade() -> None:
     sa.Column('device_class', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('device_id', sa.Integer(), nullable=True),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('port', sa.Integer(), nullable=True),
     sa.Column('secret_token', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.CheckConstraint("kind IN ('snmp_v2c', 'snmp_v3', 'ssh')", name='ck_credential_kind'),

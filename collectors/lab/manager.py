@@ -1,0 +1,138 @@
+"""Start, stop and describe the lab: the SNMP agents, the SSH devices and the nmap namespaces.
+
+Everything the lab writes lives in KIEMKE_HOME/lab: the truth manifest, the generated lab
+secrets (mode 0600), the agents' data and pid files. `stop()` works from pid files and the
+namespace prefix alone, so it cleans up after a crashed or killed earlier run too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlmodel import Session
+
+from collectors.lab import netns
+from collectors.lab.scenario import LabSecrets, Profile, build_lab, manifest, write_running_configs
+from collectors.lab.snmp_agents import SnmpLab
+from collectors.lab.spec import LabDevice
+from collectors.lab.ssh_devices import SshLab
+
+CREDENTIALS_REF = "lab"
+
+
+class Lab:
+    def __init__(self, home: Path) -> None:
+        self.dir = Path(home) / "lab"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / "state.json"
+
+    def secrets(self) -> LabSecrets:
+        """The lab's credentials, generated on first use and kept (0600) for later runs."""
+        path = self.dir / "secrets.json"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            values = LabSecrets(
+                community=f"kk-{secrets.token_hex(6)}",
+                v3_user="kiemke",
+                v3_auth_key=secrets.token_urlsafe(16),
+                v3_priv_key=secrets.token_urlsafe(16),
+                ssh_username="kiemke",
+                ssh_password=secrets.token_urlsafe(12),
+                ssh_secret=secrets.token_urlsafe(12),
+            )
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(asdict(values), handle)
+        return LabSecrets(**json.loads(path.read_text()))
+
+    def start(self, session: Session, profile: Profile, *, with_netns: bool = True, progress=print) -> dict:
+        started = time.monotonic()
+        self.stop()
+        devices = build_lab(session, profile, self.secrets())
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_running_configs(devices, self.dir / "configs")
+        snmp = SnmpLab(devices, self.dir / "snmp")
+        ssh = SshLab(devices, self.dir / "ssh")
+        progress(f"starting {len(snmp.served)} SNMP agents and {len(ssh.devices)} SSH devices ({profile} profile)")
+        try:
+            snmp.start()
+            ssh.start()
+        except Exception:
+            self.stop()
+            raise
+        nmap_lab = None
+        nmap_note = netns.available() if with_netns else "nmap lab not requested"
+        if nmap_note is None:
+            lab = netns.NetnsLab(self.dir / "netns")
+            lab.start()
+            nmap_lab = lab.describe()
+        answer_key = manifest(devices, profile, credentials_ref=CREDENTIALS_REF)
+        answer_key["nmap"] = nmap_lab
+        answer_key["nmap_note"] = nmap_note
+        answer_key["started_at"] = datetime.now(timezone.utc).isoformat()
+        self.manifest_path.write_text(json.dumps(answer_key, ensure_ascii=False, indent=1), encoding="utf-8")
+        seconds = time.monotonic() - started
+        state = {
+            "profile": profile,
+            "started_at": answer_key["started_at"],
+            "ready_seconds": round(seconds, 2),
+            "devices": len(devices),
+            "snmp_agents": len(snmp.served),
+            "ssh_devices": len(ssh.devices),
+            "silent": sum(d.behaviour == "dead" for d in devices),
+            "unrecorded": sum(not d.recorded for d in devices),
+            "nmap_hosts": len(nmap_lab["hosts"]) if nmap_lab else 0,
+            "nmap_note": nmap_note,
+        }
+        self.state_path.write_text(json.dumps(state, indent=1))
+        return state
+
+    def stop(self) -> list[str]:
+        """Stop everything a lab (this one or a crashed earlier one) left running."""
+        stopped = []
+        for name, part in (("snmp", SnmpLab([], self.dir / "snmp")), ("ssh", SshLab([], self.dir / "ssh"))):
+            if part.pids():
+                stopped.append(name)
+            part.stop()
+        if netns.namespaces() or (self.dir / "netns" / "pids").exists():
+            stopped.append("netns")
+        netns.NetnsLab(self.dir / "netns").stop()
+        if self.state_path.exists():
+            self.state_path.unlink()
+        return stopped
+
+    def status(self) -> dict:
+        snmp = SnmpLab([], self.dir / "snmp")
+        ssh = SshLab([], self.dir / "ssh")
+        state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        running = {"snmp": snmp.is_running(), "ssh": ssh.is_running(), "netns": bool(netns.namespaces())}
+        return {
+            "running": any(running.values()),
+            "parts": running,
+            "pids": {"snmp": snmp.pids(), "ssh": ssh.pids()},
+            "manifest": str(self.manifest_path) if self.manifest_path.exists() else None,
+            **state,
+        }
+
+    def devices(self) -> list[dict]:
+        """The manifest's devices (the answer key), empty when no lab was started."""
+        if not self.manifest_path.exists():
+            return []
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))["devices"]
+
+
+def lab_devices_for_tests(session: Session, home: Path, profile: Profile) -> list[LabDevice]:
+    """The full LabDevice records (with secrets) of the lab a test started."""
+    return build_lab(session, profile, Lab(home).secrets())

@@ -1,0 +1,211 @@
+"""Pure checks of a network device's running-config: one function per baseline rule id.
+
+Each takes the parsed `NetworkConfigFacts` and the rule's `params` (from baseline.yaml) and says
+expected vs actual with the config lines as evidence. Platform differences live in configparse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from compliance.checks.base import CheckResult, check
+from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts
+
+Params = Mapping[str, Any]
+
+
+def _ev(lines: Iterable[ConfigLine]) -> list[str]:
+    """Evidence strings "N: text", de-duplicated, in file order."""
+    return [str(line) for line in sorted(set(lines), key=lambda line: line.number)]
+
+
+def _shown(name: str) -> str:
+    """A community name as it may appear in a report (secrets masked)."""
+    return name if name.lower() in WELL_KNOWN_COMMUNITIES else MASK
+
+
+def _not_applicable(facts: NetworkConfigFacts, what: str) -> CheckResult:
+    return CheckResult(None, what, f"not applicable on {facts.platform}", [])
+
+
+@check("net.telnet_off")
+def telnet_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Telnet must not reach the management plane."""
+    fact = facts.telnet_enabled
+    actual = "telnet allowed" if fact.value else "telnet not allowed"
+    return CheckResult(not fact.value, "telnet disabled on all management access", actual, _ev(fact.evidence))
+
+
+@check("net.ssh_v2_only")
+def ssh_v2_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """SSH must accept protocol version 2 only."""
+    fact = facts.ssh_versions
+    actual = "SSH versions " + "/".join(str(v) for v in fact.value)
+    if not fact.evidence and fact.value != (2,):
+        actual += " (version not set: platform default accepts v1)"
+    return CheckResult(fact.value == (2,), "SSH version 2 only", actual, _ev(fact.evidence))
+
+
+@check("net.snmp_v3_only", params={"security_level": str})
+def snmp_v3_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """No SNMP v1/v2c communities; every SNMPv3 group/user at the required security level."""
+    required = params["security_level"]
+    order = {"noauth": 0, "auth": 1, "priv": 2}
+    weak = [p for p in facts.snmp_v3 if order[p.security_level] < order[required]]
+    communities = facts.snmp_communities
+    expected = f"SNMPv3 only, security level {required} (authPriv)"
+    if not communities and not facts.snmp_v3:
+        return CheckResult(True, expected, "SNMP not configured", [])
+    problems = [f"{len(communities)} v1/v2c communit{'y' if len(communities) == 1 else 'ies'}"] if communities else []
+    problems += [f"{p.kind} {p.name} at {p.security_level}" for p in weak]
+    evidence = [e for c in communities for e in c.evidence] + [e for p in weak for e in p.evidence]
+    if not problems:
+        names = ", ".join(f"{p.kind} {p.name}" for p in facts.snmp_v3)
+        return CheckResult(True, expected, f"SNMPv3 {required}: {names}", _ev(e for p in facts.snmp_v3 for e in p.evidence))
+    return CheckResult(False, expected, "; ".join(problems), _ev(evidence))
+
+
+@check("net.snmp_no_default_community", params={"forbidden": list})
+def snmp_no_default_community(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """No community named like a vendor default ("public", "private")."""
+    forbidden = {str(name).lower() for name in params["forbidden"]}
+    bad = [c for c in facts.snmp_communities if c.name.lower() in forbidden]
+    expected = "no community named " + "/".join(sorted(forbidden))
+    if bad:
+        actual = "default communities: " + ", ".join(c.name for c in bad)
+        return CheckResult(False, expected, actual, _ev(e for c in bad for e in c.evidence))
+    actual = f"{len(facts.snmp_communities)} communities, none default" if facts.snmp_communities else "no communities"
+    return CheckResult(True, expected, actual, [])
+
+
+@check("net.snmp_no_rw_community")
+def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """No read-write community (FortiOS SNMP is read-only by design)."""
+    rw = [c for c in facts.snmp_communities if c.access == "RW"]
+    if rw:
+        actual = "read-write communities: " + ", ".join(_shown(c.name) for c in rw)
+        return CheckResult(False, "no read-write community", actual, _ev(e for c in rw for e in c.evidence))
+    return CheckResult(True, "no read-write community", "no read-write community", [])
+
+
+@check("net.ntp_two_servers", params={"min_servers": int})
+def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """At least `min_servers` NTP servers."""
+    servers = facts.ntp_servers.value
+    wanted = params["min_servers"]
+    actual = f"{len(servers)} NTP server(s)" + (": " + ", ".join(servers) if servers else "")
+    return CheckResult(len(servers) >= wanted, f">= {wanted} NTP servers", actual, _ev(facts.ntp_servers.evidence))
+
+
+@check("net.remote_syslog", params={"min_hosts": int})
+def remote_syslog(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Logs sent to at least `min_hosts` remote collectors."""
+    hosts = facts.syslog_hosts.value
+    wanted = params["min_hosts"]
+    actual = f"{len(hosts)} remote log host(s)" + (": " + ", ".join(hosts) if hosts else "")
+    return CheckResult(len(hosts) >= wanted, f">= {wanted} remote syslog host(s)", actual, _ev(facts.syslog_hosts.evidence))
+
+
+@check("net.aaa_login")
+def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Logins authenticated through AAA (IOS: aaa new-model + login list; FortiOS: every admin has a password)."""
+    fact = facts.aaa_login
+    if facts.aaa_new_model.value is None:
+        missing = [a.name for a in facts.admins if a.secret == "none"]
+        actual = "admins without password: " + ", ".join(missing) if missing else "all admins authenticate"
+        return CheckResult(fact.value, "every administrator authenticates with a password", actual, _ev(fact.evidence))
+    if not facts.aaa_new_model.value:
+        actual = "aaa new-model not enabled"
+    elif fact.value:
+        actual = "aaa new-model with login authentication on all vty lines"
+    else:
+        actual = "aaa new-model without a defined login list for every vty line"
+    return CheckResult(fact.value, "aaa new-model and aaa authentication login on vty", actual, _ev(fact.evidence))
+
+
+@check("net.enable_secret")
+def enable_secret(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """`enable secret` set, no `enable password`, local users with `secret` (IOS only)."""
+    expected = "enable secret set, no enable password, users with secret"
+    if facts.enable_secret.value is None:
+        return _not_applicable(facts, expected)
+    weak = [u for u in facts.admins if u.secret in ("reversible", "plaintext")]
+    problems = [] if facts.enable_secret.value else ["no enable secret"]
+    problems += ["enable password set"] if facts.enable_password.value else []
+    problems += [f"user {u.name} uses password" for u in weak]
+    evidence = facts.enable_secret.evidence + facts.enable_password.evidence
+    evidence += tuple(e for u in weak for e in u.evidence)
+    actual = "; ".join(problems) if problems else "enable secret set, no enable password"
+    return CheckResult(not problems, expected, actual, _ev(evidence))
+
+
+@check("net.password_encryption")
+def password_encryption(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Passwords stored encrypted (IOS: service password-encryption; FortiOS: no plaintext secret)."""
+    fact = facts.password_encryption
+    if facts.platform == "fortinet":
+        actual = "all secrets stored encrypted (ENC)" if fact.value else f"{len(fact.evidence)} plaintext secret(s)"
+        return CheckResult(fact.value, "no plaintext secret in the configuration", actual, _ev(fact.evidence))
+    actual = "service password-encryption" if fact.value else "service password-encryption not enabled"
+    return CheckResult(fact.value, "service password-encryption", actual, _ev(fact.evidence))
+
+
+@check("net.http_mgmt_off", params={"allow_https": bool})
+def http_mgmt_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """No plain-HTTP management (HTTPS too unless `allow_https`)."""
+    on = [("HTTP", facts.http_server)]
+    if not params["allow_https"]:
+        on.append(("HTTPS", facts.https_server))
+    enabled = [(name, fact) for name, fact in on if fact.value]
+    expected = "HTTP management off" + ("" if params["allow_https"] else ", HTTPS management off")
+    if enabled:
+        actual = " and ".join(name for name, _ in enabled) + " management on"
+        return CheckResult(False, expected, actual, _ev(e for _, f in enabled for e in f.evidence))
+    return CheckResult(True, expected, "HTTP management off", _ev(e for _, f in on for e in f.evidence))
+
+
+@check("net.vty_acl")
+def vty_acl(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Every management entry (vty lines, web server, FortiOS admins) limited by source address."""
+    expected = "management access restricted by ACL / trusted hosts"
+    access = facts.mgmt_access
+    if not access:
+        return CheckResult(False, expected, "no management access entries found", [])
+    open_ = [a for a in access if not a.restricted]
+    shown = open_ or list(access)
+    actual = "; ".join(f"{a.name}: {a.detail}" for a in shown)
+    return CheckResult(not open_, expected, actual, _ev(e for a in shown for e in a.evidence))
+
+
+@check("net.exec_timeout", params={"max_minutes": int})
+def exec_timeout(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Idle sessions closed after at most `max_minutes` (0 = never is a failure)."""
+    limit = params["max_minutes"]
+    expected = f"idle timeout 1-{limit} minutes on every management session"
+    timeouts = facts.session_timeouts
+    if not timeouts:
+        return CheckResult(False, expected, "no management sessions found", [])
+    bad = [t for t in timeouts if t.minutes <= 0 or t.minutes > limit]
+    shown = bad or list(timeouts)
+    actual = "; ".join(f"{t.name}: {_minutes(t.minutes)}{'' if t.explicit else ' (default)'}" for t in shown)
+    return CheckResult(not bad, expected, actual, _ev(e for t in shown for e in t.evidence))
+
+
+def _minutes(value: float) -> str:
+    if value <= 0:
+        return "never"
+    return f"{value:g} min"
+
+
+@check("net.fw_default_deny")
+def fw_default_deny(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """Forwarded traffic filtered with default deny: a policy applied, no any/any/any accept."""
+    expected = "filtering policy applied, default deny, no any-any-all accept"
+    if not facts.filtering.value:
+        return CheckResult(False, expected, "no inbound filtering policy applied", [])
+    open_ = [r for r in facts.firewall_rules if r.allows_everything]
+    if open_:
+        actual = "accept-all rule: " + ", ".join(r.name for r in open_)
+        return CheckResult(False, expected, actual, _ev(e for r in open_ for e in r.evidence))
+    actual = f"{len(facts.firewall_rules)} rule(s), none accepts everything; implicit deny last"
+    return CheckResult(True, expected, actual, _ev(facts.filtering.evidence))

@@ -1,0 +1,51 @@
+"""Parse a running-config into platform-neutral, typed facts with the config lines behind each one.
+
+Two platforms (netmiko device_type names):
+- "cisco_ios": IOS 12.x/15.x indentation syntax (top-level commands, indented children).
+- "fortinet": FortiOS `config ... / edit ... / set ... / next / end` blocks, VDOM-wrapped or not.
+
+Platform differences end here: the checks only read `NetworkConfigFacts`. A fact the platform has
+no notion of is None (e.g. Cisco's "enable secret" on FortiOS). Evidence lines carry their 1-based
+line number; secrets and non-default SNMP communities are masked in the evidence text.
+
+    >>> facts = parse_config("hostname sw1\\nip ssh version 2\\n", "cisco_ios")
+    >>> facts.ssh_versions.value, [str(e) for e in facts.ssh_versions.evidence]
+    ((2,), ['2: ip ssh version 2'])
+"""
+
+from __future__ import annotations
+
+from compliance.configparse.facts import (
+    MASK,
+    PLATFORMS,
+    WELL_KNOWN_COMMUNITIES,
+    AdminAccount,
+    ConfigLine,
+    Evidence,
+    Fact,
+    FirewallRule,
+    MgmtAccess,
+    NetworkConfigFacts,
+    SessionTimeout,
+    SnmpCommunity,
+    SnmpV3Principal,
+    TerminalLine,
+    UnsupportedPlatformError,
+)
+from compliance.configparse.fortios import parse_fortios
+from compliance.configparse.ios import parse_ios
+
+__all__ = [
+    "MASK", "PLATFORMS", "WELL_KNOWN_COMMUNITIES", "AdminAccount", "ConfigLine", "Evidence", "Fact",
+    "FirewallRule", "MgmtAccess", "NetworkConfigFacts", "SessionTimeout", "SnmpCommunity",
+    "SnmpV3Principal", "TerminalLine", "UnsupportedPlatformError", "parse_config",
+]  # fmt: skip
+
+
+def parse_config(text: str, platform: str) -> NetworkConfigFacts:
+    """Parse `text` as a running-config of `platform` ("cisco_ios" or "fortinet")."""
+    if platform == "cisco_ios":
+        return parse_ios(text)
+    if platform == "fortinet":
+        return parse_fortios(text)
+    raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")

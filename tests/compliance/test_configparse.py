@@ -1,0 +1,109 @@
+"""Unit tests of the config parsers: facts, masking, tricky syntax."""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance.configparse import MASK, UnsupportedPlatformError, parse_config
+
+
+def test_unknown_platform() -> None:
+    with pytest.raises(UnsupportedPlatformError):
+        parse_config("hostname x", "juniper_junos")
+
+
+def test_ios_masks_secrets_and_custom_communities() -> None:
+    text = "\n".join(
+        [
+            "enable secret 9 $9$abc$def",
+            "username bob privilege 15 password 7 0822455D0A16",
+            "snmp-server community S3cr3t-RO RO 10",
+            "snmp-server community public RO",
+            "snmp-server user nms NMSGRP v3 auth sha AuthKey123 priv aes 128 PrivKey456",
+            "line vty 0 4",
+            " password 7 0822455D0A16",
+        ]
+    )
+    facts = parse_config(text, "cisco_ios")
+    shown = [str(e) for e in facts.enable_secret.evidence + facts.admins[0].evidence]
+    shown += [str(e) for c in facts.snmp_communities for e in c.evidence]
+    shown += [str(e) for p in facts.snmp_v3 for e in p.evidence]
+    assert shown == [
+        f"1: enable secret 9 {MASK}",
+        f"2: username bob privilege 15 password 7 {MASK}",
+        f"3: snmp-server community {MASK} RO 10",
+        "4: snmp-server community public RO",
+        f"5: snmp-server user nms NMSGRP v3 auth sha {MASK} priv aes 128 {MASK}",
+    ]
+    assert [c.name for c in facts.snmp_communities] == ["S3cr3t-RO", "public"]
+    assert facts.snmp_communities[0].acl == "10"
+    assert facts.admins[0].secret == "reversible"
+    assert facts.snmp_v3[0].security_level == "priv"
+
+
+def test_ios_banner_body_is_not_parsed() -> None:
+    text = "banner motd ^C\nline vty 0 4\n transport input telnet\n^C\nline vty 0 4\n transport input ssh\n"
+    facts = parse_config(text, "cisco_ios")
+    assert [ln.transport_input for ln in facts.terminal_lines] == [("ssh",)]
+    assert facts.telnet_enabled.value is False
+
+
+def test_ios_last_of_command_and_no_command_wins() -> None:
+    facts = parse_config("ip http server\nno ip http server\n", "cisco_ios")
+    assert facts.http_server.value is False
+    assert [e.number for e in facts.http_server.evidence] == [2]
+
+
+def test_ios_default_ssh_and_exec_timeout() -> None:
+    facts = parse_config("line vty 0 4\n transport input ssh\n", "cisco_ios")
+    assert facts.ssh_versions.value == (1, 2)
+    assert [(t.minutes, t.explicit) for t in facts.session_timeouts] == [(10.0, False)]
+
+
+def test_ios_extended_ace_fields() -> None:
+    text = "\n".join(
+        [
+            "interface Gi0/0",
+            " ip access-group WAN in",
+            "ip access-list extended WAN",
+            " 10 permit tcp host 1.1.1.1 eq 443 any",
+            " 20 permit ip any any log",
+            " 30 deny ip any any",
+        ]
+    )
+    rules = parse_config(text, "cisco_ios").firewall_rules
+    assert [(r.action, r.src_any, r.dst_any, r.service_any) for r in rules] == [
+        ("accept", False, True, False),
+        ("accept", True, True, True),
+        ("deny", True, True, True),
+    ]
+    assert [r.allows_everything for r in rules] == [False, True, False]
+
+
+def test_fortios_multiline_value_and_plaintext_secret() -> None:
+    text = "\n".join(
+        [
+            "config system replacemsg admin \"pre_admin-disclaimer-text\"",
+            "    set buffer \"line one",
+            "set password should-not-count",
+            "end of text\"",
+            "end",
+            "config user local",
+            "    edit \"u1\"",
+            "        set passwd \"Plain@123\"",
+            "    next",
+            "end",
+        ]
+    )
+    facts = parse_config(text, "fortinet")
+    assert facts.password_encryption.value is False
+    assert [str(e) for e in facts.password_encryption.evidence] == [f"8: set passwd {MASK}"]
+
+
+def test_fortios_version_and_defaults() -> None:
+    text = "#config-version=FGT60F-7.2.8-FW-build1639-240313:opmode=0\nconfig system global\nend\n"
+    facts = parse_config(text, "fortinet")
+    assert facts.os_version.value == "7.2.8"
+    assert facts.session_timeouts[0].minutes == 5 and not facts.session_timeouts[0].explicit
+    assert facts.enable_secret.value is None
+    assert facts.ntp_servers.value == ()
