@@ -303,7 +303,11 @@ class SshLab:
         return any(a.startswith(workdir + os.sep) for a in args)
 
     def pids(self) -> list[int]:
-        return [p for p in self._recorded_pids() if self._ours(p)]
+        """Live workers: those recorded in the workdir plus those this object started."""
+        found = [p for p in self._recorded_pids() if self._ours(p)]
+        # Our own children count even if the pid file went away (e.g. the workdir was deleted).
+        found += [p.pid for p in self._procs if p.poll() is None and p.pid not in found]
+        return found
 
     def is_running(self) -> bool:
         return bool(self.pids())

@@ -438,10 +438,14 @@ def test_lab_refuses_bad_endpoints(tmp_path, lab):
         SshLab([dataclasses.replace(HARD, ssh=dataclasses.replace(HARD.ssh, port=22))], tmp_path)
     with pytest.raises(ValueError):
         SshLab([HARD, dataclasses.replace(BAD, address=HARD.address)], tmp_path)
-    busy = SshLab([HARD], tmp_path / "second")  # HARD's address:port is served by `lab`
-    with pytest.raises(RuntimeError):
-        busy.start(timeout=10)
-    assert not busy.is_running()
+    assert lab.is_running()
+    busy = SshLab([HARD], tmp_path / "second", die_with_parent=True)  # HARD is served by `lab`
+    try:
+        with pytest.raises(RuntimeError):
+            busy.start(timeout=10)
+        assert not busy.is_running()
+    finally:
+        busy.stop()
 
 
 @pytest.mark.lab
