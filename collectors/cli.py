@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from collectors.lab.scenario import PROFILES
 
 
 def register(main: click.Group) -> None:
+    from inventory.cli import DEMO_STEPS
+
+    register_lab(main)
+    register_collectors(main)
+    DEMO_STEPS.append(demo_lab_and_poll)
+
+
+def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:
+    """`kiemke demo`: start the lab for the demo province, then poll it."""
+    main = ctx.find_root().command
+    ctx.invoke(main.commands["lab"].commands["start"], profile=profile, no_netns=False)
+    ctx.invoke(main.commands["poll"], site=None, zone=None, endpoints=False, as_json=False)
+
+
+def register_lab(main: click.Group) -> None:
     from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
 
     @main.group()
@@ -25,11 +42,17 @@ def register(main: click.Group) -> None:
 
         app.require_schema()
         lab_ = Lab(app.settings.home)
+        from collectors.lab.manager import register_credentials
+        from inventory.audit import cli_actor
+        from inventory.crypto import Vault
+
         try:
             with app.session() as session:
                 state = lab_.start(session, profile, with_netns=not no_netns, progress=console.print)
+                names = register_credentials(session, Vault(app.settings.credential_key), lab_.secrets(), actor=cli_actor())
         except ScenarioError as exc:
             raise KiemkeError(str(exc)) from None
+        console.print(f"lab credentials stored (encrypted) as: {', '.join(names)}")
         console.print(
             f"lab ready in {state['ready_seconds']:.1f} s: {state['devices']} devices "
             f"({state['snmp_agents']} SNMP agents, {state['ssh_devices']} SSH devices, {state['silent']} silent, "
@@ -67,3 +90,237 @@ def register(main: click.Group) -> None:
             f"lab running ({parts}): profile {status.get('profile', '?')}, {status.get('devices', '?')} devices, "
             f"started {status.get('started_at', '?')}"
         )
+
+
+def register_collectors(main: click.Group) -> None:
+    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
+    from inventory.choices import ZoneKind, values
+
+    def vault(app: AppContext):
+        from inventory.crypto import Vault
+
+        return Vault(app.settings.credential_key)
+
+    def run_with_progress(label: str, work):
+        """Run `work(options)` with a rich progress bar fed by the runner's callback."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from collectors.runner import RunOptions
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def progress(done: int, total: int, outcome) -> None:
+                bar.update(task, total=total, completed=done, description=f"{label} {outcome.target.address}")
+
+            return work(RunOptions(progress=progress))
+
+    def report(result, as_json: bool) -> None:
+        if as_json:
+            print_json({"scan_run": result.scan_run_id, "status": result.status, **result.summary})
+            return
+        s = result.summary
+        console.print(
+            f"scan run #{result.scan_run_id} {result.status}: {s.get('devices', 0)} devices, {s.get('ok', 0)} answered, "
+            f"{s.get('failed', 0)} failed ({s.get('unreachable', 0)} recorded devices unreachable), "
+            f"{s.get('created', 0)} discovered, {s.get('updated', 0)} updated, {s.get('snapshots', 0)} new config snapshots"
+        )
+
+    def guarded(call):
+        from collectors.credentials import CredentialError
+        from collectors.records import CollectorError
+        from collectors.service import ServiceError
+        from inventory.crypto import CredentialKeyError
+
+        try:
+            return call()
+        except (ServiceError, CredentialError, CredentialKeyError) as exc:
+            raise KiemkeError(str(exc)) from None
+        except CollectorError as exc:
+            raise KiemkeError(f"{exc.kind}: {exc.message}") from None
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    @main.group()
+    def credential() -> None:
+        """Device credentials (SNMP v2c/v3, SSH), stored encrypted; secrets are never shown."""
+
+    @credential.command("add")
+    @click.argument("name")
+    @click.option("--kind", type=click.Choice(["snmp_v2c", "snmp_v3", "ssh"]), required=True)
+    @click.option("--username", help="SNMPv3 user or SSH login.")
+    @click.option("--port", type=int, help="Default 161 for SNMP, 22 for SSH.")
+    @click.option("--priority", type=int, default=100, show_default=True, help="Lower is tried first.")
+    @click.option("--site", help="Only for this site (code).")
+    @click.option("--zone", type=click.Choice(values(ZoneKind)))
+    @click.option("--class", "device_class", help="Only for this device class.")
+    @click.option("--replace", is_flag=True, help="Replace an existing credential of that name.")
+    @pass_app
+    def credential_add(app: AppContext, name, kind, username, port, priority, site, zone, device_class, replace) -> None:
+        """Add a credential. Secrets are read from standard input, one per line, or prompted
+        (hidden): SNMP v2c community; SNMPv3 auth key then priv key; SSH password then enable secret."""
+        import sys
+
+        from collectors.credentials import Scope, add_credential
+        from inventory.audit import cli_actor
+        from inventory.repository import site_by_code
+
+        app.require_schema()
+        fields = {"snmp_v2c": ["community"], "snmp_v3": ["auth_key", "priv_key"], "ssh": ["password", "secret"]}[kind]
+        secrets = {}
+        for field in fields:
+            if sys.stdin.isatty():
+                secrets[field] = click.prompt(field.replace("_", " "), hide_input=True, default="", show_default=False)
+            else:
+                secrets[field] = sys.stdin.readline().rstrip("\n")
+        with app.session() as session:
+            site_id = None
+            if site:
+                row = site_by_code(session, site)
+                if row is None:
+                    raise KiemkeError(f"unknown site {site!r}")
+                site_id = row.id
+            scope = Scope(site_id=site_id, zone_kind=zone, device_class=device_class)
+            guarded(lambda: add_credential(session, vault(app), name=name, kind=kind, secrets=secrets, username=username, port=port, priority=priority, scope=scope, actor=cli_actor(), replace=replace))
+        console.print(f"credential {name} ({kind}) stored encrypted")
+
+    @credential.command("list")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def credential_list(app: AppContext, as_json: bool) -> None:
+        """List credentials: names, kinds and scopes, never secrets."""
+        from rich.table import Table
+
+        from collectors.credentials import list_credentials
+
+        app.require_schema()
+        with app.session() as session:
+            rows = list_credentials(session)
+        if as_json:
+            print_json(rows)
+            return
+        table = Table("Name", "Kind", "User", "Port", "Priority", "Site", "Zone", "Class")
+        for r in rows:
+            table.add_row(r["name"], r["kind"], r["username"] or "", str(r["port"]), str(r["priority"]), r["site"] or "*", r["zone"] or "*", r["device_class"] or "*")
+        console.print(table)
+
+    @credential.command("delete")
+    @click.argument("name")
+    @pass_app
+    def credential_delete(app: AppContext, name: str) -> None:
+        """Delete a credential."""
+        from collectors.credentials import delete_credential
+        from inventory.audit import cli_actor
+
+        app.require_schema()
+        with app.session() as session:
+            guarded(lambda: delete_credential(session, name, actor=cli_actor()))
+        console.print(f"credential {name} deleted")
+
+    # -- collection ------------------------------------------------------------------------------
+
+    @main.command("poll")
+    @click.option("--site", help="Only this site (code).")
+    @click.option("--zone", type=click.Choice(values(ZoneKind)))
+    @click.option("--endpoints", is_flag=True, help="Also poll endpoints that have an address.")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def poll_cmd(app: AppContext, site, zone, endpoints, as_json) -> None:
+        """Poll recorded devices (SNMP, and SSH for cisco_ios/fortinet) and update the inventory."""
+        from collectors.service import poll
+
+        app.require_schema()
+        result = guarded(lambda: run_with_progress("polling", lambda options: poll(app.engine, vault(app), site=site, zone=zone, endpoints=endpoints, options=options)))
+        report(result, as_json)
+
+    @main.command("discover")
+    @click.option("--site", required=True, help="Site code.")
+    @click.option("--zone", type=click.Choice(values(ZoneKind)))
+    @click.option("--subnet", help="Only this subnet (must lie inside one of the site's zone subnets).")
+    @click.option("--snmp-port", "snmp_ports", type=int, multiple=True, default=[161], show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def discover_cmd(app: AppContext, site, zone, subnet, snmp_ports, as_json) -> None:
+        """Find what answers on a site's zone subnets (nmap), collect it, and record strangers as discovered."""
+        from collectors.service import discover
+
+        app.require_schema()
+        result = guarded(lambda: run_with_progress("discovering", lambda options: discover(app.engine, vault(app), site=site, zone=zone, subnet=subnet, options=options, snmp_ports=tuple(snmp_ports))))
+        report(result, as_json)
+
+    @main.command("scan")
+    @click.option("--site", required=True, help="Site code.")
+    @click.option("--subnet", required=True, help="Subnet to scan; must lie inside the site's zone subnets.")
+    @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Bundle file to write (JSON).")
+    @click.option("--snmp-port", "snmp_ports", type=int, multiple=True, default=[161], show_default=True)
+    @pass_app
+    def scan_cmd(app: AppContext, site, subnet, out, snmp_ports) -> None:
+        """Offline technician mode: scan a subnet on this laptop and write a bundle; changes no inventory."""
+        import json as json_
+
+        from collectors.service import scan_to_bundle
+
+        app.require_schema()
+        bundle = guarded(lambda: run_with_progress("scanning", lambda options: scan_to_bundle(app.engine, vault(app), site=site, subnet=subnet, options=options, snmp_ports=tuple(snmp_ports))))
+        out.write_text(json_.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+        answered = sum(1 for o in bundle["outcomes"] if o["facts"])
+        console.print(f"bundle {bundle['bundle_id']} written to {out}: {len(bundle['outcomes'])} hosts, {answered} answered")
+
+    @main.command("import-scan")
+    @click.argument("bundle", type=click.Path(path_type=Path))
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def import_scan_cmd(app: AppContext, bundle: Path, as_json: bool) -> None:
+        """Merge a bundle written by `kiemke scan`; the same bundle twice changes nothing."""
+        from collectors.service import import_bundle
+
+        app.require_schema()
+        result = guarded(lambda: import_bundle(app.engine, bundle))
+        if result.status == "already-imported" and not as_json:
+            console.print(f"bundle already imported as scan run #{result.scan_run_id}; nothing changed")
+            return
+        report(result, as_json)
+
+    @main.command("scans")
+    @click.option("--limit", default=20, show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def scans_cmd(app: AppContext, limit: int, as_json: bool) -> None:
+        """Recent scan runs (polls, discoveries, imports, scheduled jobs)."""
+        from rich.table import Table
+
+        from collectors.queries import recent_scan_runs
+
+        app.require_schema()
+        with app.session() as session:
+            rows = recent_scan_runs(session, limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        table = Table("#", "Kind", "Site", "Started", "Seconds", "Status", "By", "Devices", "OK", "Failed", "Discovered")
+        for r in rows:
+            s = r["summary"]
+            table.add_row(str(r["id"]), r["kind"], r["site"] or "*", r["started_at"][:19], str(r["seconds"] or ""), r["status"], r["triggered_by"] or "",
+                          str(s.get("devices", "")), str(s.get("ok", "")), str(s.get("failed", "")), str(s.get("created", "")))  # fmt: skip
+        console.print(table)
+
+    @main.command("scheduler")
+    @click.option("--run-for", type=float, help="Stop after this many seconds (default: run until stopped).")
+    @pass_app
+    def scheduler_cmd(app: AppContext, run_for: float | None) -> None:
+        """Run the polling scheduler in this process: one job per site at the site's interval."""
+        import logging
+        import threading
+
+        from collectors.scheduler import build_scheduler
+
+        app.require_schema()
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        scheduler = build_scheduler(app.engine, vault(app))
+        if run_for:
+            threading.Timer(run_for, lambda: scheduler.shutdown(wait=False)).start()
+        console.print(f"scheduler: {len(scheduler.get_jobs())} site jobs; Ctrl-C to stop")
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            pass

@@ -164,10 +164,16 @@ def demo_data(app: AppContext) -> None:
     )
 
 
+# Later stages of `kiemke demo`, added by the other areas (lab + poll, compliance, web).
+DEMO_STEPS: list = []
+
+
 @main.command()
+@click.option("--profile", type=click.Choice(["small", "province"]), default="province", show_default=True, help="Lab size.")
+@click.option("--no-serve", is_flag=True, help="Stop after collecting and checking; do not serve the web UI.")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
-    """The main job: set up the database and load the demo province."""
+def demo(ctx: click.Context, profile: str, no_serve: bool) -> None:
+    """The main job: database, demo province, lab started and polled, then the later stages."""
     from inventory.demo import DemoAlreadyLoaded, load_demo
 
     app: AppContext = ctx.obj
@@ -178,6 +184,8 @@ def demo(ctx: click.Context) -> None:
         console.print(f"demo province loaded: {summary.sites} sites, {summary.devices} devices")
     except DemoAlreadyLoaded:
         console.print("demo province already loaded")
+    for step in DEMO_STEPS:
+        step(ctx, profile=profile, serve=not no_serve)
 
 
 # --- import / export ----------------------------------------------------------------------

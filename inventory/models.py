@@ -250,6 +250,24 @@ class ScanRun(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class ScanOutcome(SQLModel, table=True):
+    """How one device fared in one scan run."""
+
+    __tablename__ = "scan_outcome"
+    __table_args__ = (CheckConstraint("status IN ('ok', 'failed', 'skipped')", name="ck_scan_outcome_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scan_run_id: int = Field(foreign_key="scan_run.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+    address: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    protocols: str = Field(default="", max_length=64)  # "snmp,ssh" that answered
+    error_kind: str | None = Field(default=None, max_length=16)
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    duration_ms: int = 0
+    created_device: bool = False
+
+
 class Finding(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("status", FindingStatus), name="ck_finding_status"),

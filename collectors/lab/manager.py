@@ -133,6 +133,21 @@ class Lab:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))["devices"]
 
 
+def register_credentials(session: Session, vault, secrets: LabSecrets, *, actor: str) -> list[str]:
+    """Store the lab's credentials (encrypted) so the collectors can poll the lab."""
+    from collectors.credentials import add_credential
+    from collectors.lab.scenario import SNMP_PORT, SSH_PORT
+
+    plan = [
+        ("lab-snmp-v3", "snmp_v3", {"auth_key": secrets.v3_auth_key, "priv_key": secrets.v3_priv_key}, secrets.v3_user, SNMP_PORT, 10),
+        ("lab-snmp-v2c", "snmp_v2c", {"community": secrets.community}, None, SNMP_PORT, 20),
+        ("lab-ssh", "ssh", {"password": secrets.ssh_password, "secret": secrets.ssh_secret}, secrets.ssh_username, SSH_PORT, 10),
+    ]
+    for name, kind, values, username, port, priority in plan:
+        add_credential(session, vault, name=name, kind=kind, secrets=values, username=username, port=port, priority=priority, actor=actor, replace=True)
+    return [name for name, *_ in plan]
+
+
 def lab_devices_for_tests(session: Session, home: Path, profile: Profile) -> list[LabDevice]:
     """The full LabDevice records (with secrets) of the lab a test started."""
     return build_lab(session, profile, Lab(home).secrets())

@@ -1,0 +1,349 @@
+"""From what collectors found to the inventory.
+
+Recorded devices that answered are updated (last seen, firmware, serial, interfaces, MACs, a new
+config snapshot when the configuration changed); addresses that answered but match no recorded
+device become `discovered` devices; recorded devices that stayed silent are marked unreachable,
+never deleted. Every fact that changed is kept as an observation, and every MAC a switch or
+firewall saw is kept with its site, zone and port for the zone-separation checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from collectors import vendors
+from collectors.records import DeviceFacts
+from collectors.runner import Outcome
+from inventory.choices import DeviceSource
+from inventory.identity import IdentityConflict, IdentityIndex, normalize_serial
+from inventory.models import (
+    ConfigSnapshot,
+    Device,
+    DeviceMac,
+    Interface,
+    MacSighting,
+    Observation,
+    ScanOutcome,
+    ScanRun,
+    Site,
+    utcnow,
+)
+from inventory.repository import site_zone_index
+
+
+@dataclass
+class ReconcileSummary:
+    ok: int = 0
+    failed: int = 0
+    created: int = 0
+    updated: int = 0
+    unreachable: int = 0
+    snapshots: int = 0
+    sightings: int = 0
+    created_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "created_ids"}
+
+
+def _fit(value: str | None, limit: int) -> str | None:
+    """Column-sized text: hostile devices send 64 KB strings where 255 characters fit."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One device's facts from all protocols; SSH (the device's own CLI) wins over SNMP."""
+
+    sys_name: str | None
+    sys_descr: str | None
+    sys_object_id: str | None
+    vendor: str | None
+    model: str | None
+    serial: str | None
+    os_name: str | None
+    os_version: str | None
+    running_config: str | None
+    facts: tuple[DeviceFacts, ...]
+
+    @classmethod
+    def of(cls, facts: tuple[DeviceFacts, ...]) -> Merged:
+        ordered = sorted(facts, key=lambda f: {"nmap": 0, "snmp": 1, "ssh": 2}[f.source])
+
+        def pick(name: str):
+            value = None
+            for fact in ordered:
+                value = getattr(fact, name) or value
+            return value
+
+        return cls(
+            sys_name=pick("sys_name"), sys_descr=pick("sys_descr"), sys_object_id=pick("sys_object_id"),
+            vendor=pick("vendor"), model=pick("model"), serial=normalize_serial(pick("serial")),
+            os_name=pick("os_name"), os_version=pick("os_version"), running_config=pick("running_config"), facts=tuple(ordered),
+        )  # fmt: skip
+
+    def first(self, name: str):
+        for fact in self.facts:
+            value = getattr(fact, name)
+            if value:
+                return value
+        return None
+
+    @property
+    def macs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(mac for fact in self.facts for mac in fact.macs))
+
+    def observations(self) -> dict[str, str]:
+        out = {}
+        for key in ("sys_name", "sys_descr", "sys_object_id", "vendor", "model", "serial", "os_name", "os_version"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        host = self.first("host")
+        if host is not None:
+            out["host.cores"] = str(host.cores)
+            out["host.ram_kb"] = str(host.ram_kb)
+            out["host.disks"] = json.dumps(host.disks, ensure_ascii=False)
+            out["host.software"] = json.dumps([[s.name, s.installed.isoformat() if s.installed else None] for s in host.software], ensure_ascii=False)
+        ports = self.first("open_ports")
+        if ports:
+            out["open_ports"] = ",".join(map(str, ports))
+        return out
+
+
+def classify(merged: Merged) -> str:
+    """A best guess at the class of a device nobody recorded."""
+    descr = (merged.sys_descr or "").lower()
+    vendor = (merged.vendor or "").lower()
+    if vendor in ("fortinet", "palo alto networks", "check point", "sophos") or "fortigate" in descr:
+        return "firewall"
+    if merged.first("fdb") or "switch" in descr:
+        return "access_switch"
+    if "printer" in descr or "jetdirect" in descr or "multi-environment" in descr:
+        return "printer"
+    if merged.first("host") is not None or "windows" in descr:
+        name = (merged.sys_name or "").upper()
+        return "laptop" if "LAPTOP" in name or "-LT" in name else "desktop"
+    if "router" in descr or "ios" in descr:
+        return "router"
+    return "other"
+
+
+class Reconciler:
+    def __init__(self, session: Session, scan_run: ScanRun, now: datetime | None = None) -> None:
+        self.session = session
+        self.run = scan_run
+        self.now = now or utcnow()
+        self.index = IdentityIndex.load(session)
+        self.zones = site_zone_index(session)
+        self.site_ids = dict(session.execute(select(Site.code, Site.id)).all())
+        self.summary = ReconcileSummary()
+
+    def apply(self, outcomes: list[Outcome]) -> ReconcileSummary:
+        for outcome in outcomes:
+            if outcome.ok:
+                self._found(outcome)
+            else:
+                self._silent(outcome)
+        self.session.flush()
+        return self.summary
+
+    # -- silent ----------------------------------------------------------------------------------
+
+    def _silent(self, outcome: Outcome) -> None:
+        target = outcome.target
+        self.summary.failed += 1
+        if target.device_id is not None:
+            device = self.session.get(Device, target.device_id)
+            if device is not None:
+                device.reachable = False
+                device.last_polled = self.now
+                self.summary.unreachable += 1
+        error = outcome.error
+        self.session.add(
+            ScanOutcome(
+                scan_run_id=self.run.id, device_id=target.device_id, address=target.address, status="failed",
+                error_kind=error.kind if error else None, message=_fit(error.message if error else None, 2000),
+                duration_ms=outcome.duration_ms,
+            )  # fmt: skip
+        )
+
+    # -- answered ----------------------------------------------------------------------------------
+
+    def _found(self, outcome: Outcome) -> None:
+        target = outcome.target
+        merged = Merged.of(outcome.facts)
+        site_id = self.site_ids.get(target.site_code or "")
+        zone_id = self.zones.get((site_id, target.zone)) if site_id and target.zone else None
+        device_id = target.device_id
+        created = False
+        if device_id is None:
+            try:
+                device_id = self.index.match(serial=merged.serial, macs=merged.macs, zone_id=zone_id, ip=target.address)
+            except IdentityConflict:
+                device_id = self.index.match(serial=merged.serial) if merged.serial else None
+        if device_id is None:
+            if site_id is None:
+                self._outcome(outcome, None, "failed", "address answered but belongs to no known site")
+                self.summary.failed += 1
+                return
+            device = self._create(merged, target, site_id, zone_id)
+            device_id = device.id
+            created = True
+        device = self.session.get(Device, device_id)
+        self._update(device, merged, target)
+        self._interfaces(device, merged)
+        self._macs(device, merged)
+        self._sightings(device, merged)
+        self._observations(device, merged)
+        self._snapshot(device, merged)
+        self.summary.ok += 1
+        self._outcome(outcome, device.id, "ok", None, created=created)
+
+    def _outcome(self, outcome: Outcome, device_id, status: str, message, *, created: bool = False) -> None:
+        self.session.add(
+            ScanOutcome(
+                scan_run_id=self.run.id, device_id=device_id, address=outcome.target.address, status=status,
+                protocols=",".join(outcome.protocols), message=message or ("; ".join(outcome.attempts)[:2000] or None),
+                duration_ms=outcome.duration_ms, created_device=created,
+            )  # fmt: skip
+        )
+
+    def _create(self, merged: Merged, target, site_id: int, zone_id: int | None) -> Device:
+        serial = merged.serial if merged.serial and merged.serial not in self.index.by_serial else None
+        ip = target.address if (zone_id, target.address) not in self.index.by_zone_ip else None
+        vendor = merged.vendor or vendors.vendor_for_sys_object_id(merged.sys_object_id or "")
+        device = Device(
+            device_class=classify(merged), site_id=site_id, zone_id=zone_id, hostname=_fit(merged.sys_name, 255),
+            mgmt_ip=ip, vendor=_fit(vendor, 100), model=_fit(merged.model, 200), serial=_fit(serial, 100),
+            os_name=_fit(merged.os_name, 100), os_version=_fit(merged.os_version, 100),
+            country_of_origin=vendors.origin_for(vendor, merged.model), source=DeviceSource.DISCOVERED.value,
+            first_seen=self.now, notes=f"discovered by scan run #{self.run.id}",
+        )  # fmt: skip
+        self.session.add(device)
+        self.session.flush()
+        self.index.add(device.id, serial=device.serial, zone_id=zone_id, ip=device.mgmt_ip)
+        self.summary.created += 1
+        self.summary.created_ids.append(device.id)
+        return device
+
+    def _update(self, device: Device, merged: Merged, target) -> None:
+        changed = False
+        updates = {
+            "hostname": _fit(merged.sys_name, 255),
+            "model": _fit(merged.model, 200),
+            "os_name": _fit(merged.os_name, 100),
+            "os_version": _fit(merged.os_version, 100),
+            "vendor": _fit(merged.vendor, 100),
+        }
+        serial = _fit(merged.serial, 100)
+        if serial and serial != device.serial and self.index.by_serial.get(serial, device.id) == device.id:
+            updates["serial"] = serial
+            self.index.by_serial[serial] = device.id
+        for key, value in updates.items():
+            if value and getattr(device, key) != value:
+                setattr(device, key, value)
+                changed = True
+        if not device.country_of_origin:
+            origin = vendors.origin_for(device.vendor, device.model)
+            if origin:
+                device.country_of_origin = origin
+                changed = True
+        if changed:
+            device.updated_at = self.now
+            self.summary.updated += 1
+        device.first_seen = device.first_seen or self.now
+        device.last_seen = self.now
+        device.last_polled = self.now
+        device.reachable = True
+
+    def _interfaces(self, device: Device, merged: Merged) -> None:
+        records = merged.first("interfaces") or ()
+        if not records:
+            return
+        existing = {i.if_index: i for i in self.session.exec(select(Interface).where(Interface.device_id == device.id)).scalars()}
+        for record in records:
+            row = existing.get(record.index) or Interface(device_id=device.id, if_index=record.index, name="")
+            row.name = _fit(record.name or f"if{record.index}", 255)
+            row.description = _fit(record.description or record.alias or None, 1024)
+            row.mac, row.speed_mbps = record.mac, record.speed_mbps
+            row.admin_up, row.oper_up = record.admin_up, record.oper_up
+            row.updated_at = self.now
+            self.session.add(row)
+
+    def _macs(self, device: Device, merged: Merged) -> None:
+        owned = set(self.session.execute(select(DeviceMac.mac).where(DeviceMac.device_id == device.id)).scalars())
+        for mac in merged.macs:
+            if mac in owned or mac in self.index.by_mac:
+                continue  # already this device's, or another device's: never steal a MAC
+            self.session.add(DeviceMac(device_id=device.id, mac=mac))
+            self.index.by_mac[mac] = device.id
+
+    def _sightings(self, device: Device, merged: Merged) -> None:
+        if device.zone_id is None:
+            return
+        names = {i.index: i.name for i in (merged.first("interfaces") or ())}
+        seen: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for entry in merged.first("fdb") or ():
+            seen[(entry.mac, _fit(entry.port_name or names.get(entry.if_index, str(entry.if_index or "")), 255) or "")] = ("fdb", None)
+        for entry in merged.first("arp") or ():
+            seen.setdefault((entry.mac, _fit(names.get(entry.if_index, ""), 255) or ""), ("arp", entry.ip))
+        if not seen:
+            return
+        existing = {
+            (s.mac, s.port): s
+            for s in self.session.exec(select(MacSighting).where(MacSighting.seen_on_device_id == device.id, MacSighting.zone_id == device.zone_id)).scalars()
+        }
+        for (mac, port), (source, ip) in seen.items():
+            row = existing.get((mac, port))
+            if row is None:
+                row = MacSighting(mac=mac, site_id=device.site_id, zone_id=device.zone_id, seen_on_device_id=device.id, port=port, source=source, first_seen=self.now)
+            row.last_seen = self.now
+            row.ip = ip or row.ip
+            self.session.add(row)
+            self.summary.sightings += 1
+
+    def _observations(self, device: Device, merged: Merged) -> None:
+        latest_ids = (
+            select(func.max(Observation.id)).where(Observation.device_id == device.id).group_by(Observation.key).scalar_subquery()
+        )
+        current = dict(self.session.execute(select(Observation.key, Observation.value).where(Observation.id.in_(latest_ids))).all())
+        source = "ssh" if "ssh" in {f.source for f in merged.facts} else merged.facts[-1].source
+        for key, value in merged.observations().items():
+            value = value[:65536]
+            if current.get(key) != value:
+                self.session.add(Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source=source, key=key, value=value))
+
+    def _snapshot(self, device: Device, merged: Merged) -> None:
+        text = merged.running_config
+        if not text:
+            return
+        digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
+        last = self.session.execute(
+            select(ConfigSnapshot.sha256).where(ConfigSnapshot.device_id == device.id).order_by(ConfigSnapshot.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if last != digest:
+            self.session.add(ConfigSnapshot(device_id=device.id, scan_run_id=self.run.id, taken_at=self.now, sha256=digest, text=text))
+            self.summary.snapshots += 1
+
+
+def latest_observations(session: Session, device_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+    """device id -> {fact key: latest value}: the collected facts as they stand."""
+    latest = select(func.max(Observation.id)).group_by(Observation.device_id, Observation.key)
+    if device_ids is not None:
+        latest = latest.where(Observation.device_id.in_(device_ids))
+    out: dict[int, dict[str, str]] = defaultdict(dict)
+    query = select(Observation.device_id, Observation.key, Observation.value).where(Observation.id.in_(latest.scalar_subquery()))
+    for device_id, key, value in session.execute(query):
+        out[device_id][key] = value
+    return out

@@ -1,0 +1,282 @@
+"""Poll, discover, offline scan and bundle import: the operations the CLI, the web UI and the
+scheduler share. Each one is recorded as a scan run with one outcome per device.
+
+A run is committed as `running` before any device is contacted (so pages can show it live),
+collection happens outside any transaction, and the results go in in one transaction.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+
+from collectors.credentials import CredentialBook
+from collectors.reconcile import Reconciler
+from collectors.records import (
+    ArpRecord,
+    DeviceFacts,
+    FdbRecord,
+    HostRecord,
+    InterfaceRecord,
+    LldpRecord,
+    SoftwareRecord,
+    Target,
+)
+from collectors.runner import Outcome, RunOptions, run_sync
+from inventory import db
+from inventory.choices import NETWORK_CLASSES, DeviceClass
+from inventory.crypto import Vault
+from inventory.models import Device, ScanRun, Site, Subnet, Zone, utcnow
+from inventory.repository import zone_subnets
+
+POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.SERVER.value})
+BUNDLE_FORMAT = "kiemke-scan-bundle/1"
+
+Progress = Callable[[int, int, Outcome], None]
+
+
+class ServiceError(ValueError):
+    pass
+
+
+@dataclass
+class RunResult:
+    scan_run_id: int
+    status: str
+    summary: dict[str, Any]
+
+
+def poll_targets(session, *, site: str | None = None, zone: str | None = None, endpoints: bool = False, due_before: datetime | None = None) -> list[Target]:
+    """Recorded devices to poll: network devices (and endpoints on request) with an address."""
+    query = (
+        select(Device, Site.code, Zone.kind)
+        .join(Site, Site.id == Device.site_id)
+        .outerjoin(Zone, Zone.id == Device.zone_id)
+        .where(Device.mgmt_ip.is_not(None), Device.status != "disposed")
+        .order_by(Device.id)
+    )
+    if not endpoints:
+        query = query.where(Device.device_class.in_(POLLED_BY_DEFAULT))
+    if site:
+        query = query.where(Site.code == site)
+    if zone:
+        query = query.where(Zone.kind == zone)
+    if due_before is not None:
+        # LibreNMS-style: a device is due when it was never polled or polled before the cut-off.
+        query = query.where(or_(Device.last_polled.is_(None), Device.last_polled < due_before))
+    return [
+        Target(address=d.mgmt_ip, device_id=d.id, site_code=code, zone=kind, device_class=d.device_class, platform=d.platform, hostname=d.hostname)
+        for d, code, kind in session.execute(query)
+    ]
+
+
+def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str) -> int:
+    with db.session_scope(engine) as session:
+        site_id = session.execute(select(Site.id).where(Site.code == site)).scalar_one_or_none() if site else None
+        scan_run = ScanRun(kind=kind, site_id=site_id, params=params, triggered_by=triggered_by)
+        session.add(scan_run)
+        session.flush()
+        return scan_run.id
+
+
+def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None) -> RunResult:
+    try:
+        with db.session_scope(engine) as session:
+            scan_run = session.get(ScanRun, run_id)
+            summary = Reconciler(session, scan_run).apply(outcomes)
+            scan_run.finished_at = utcnow()
+            scan_run.status = "ok" if summary.failed == 0 else "partial" if summary.ok else "failed"
+            scan_run.summary = summary.as_dict() | {"devices": len(outcomes)} | (extra or {})
+            return RunResult(run_id, scan_run.status, scan_run.summary)
+    except Exception as exc:
+        _fail_run(engine, run_id, exc)
+        raise
+
+
+def _fail_run(engine: Engine, run_id: int, exc: BaseException) -> None:
+    with db.session_scope(engine) as session:
+        scan_run = session.get(ScanRun, run_id)
+        scan_run.status = "error"
+        scan_run.finished_at = utcnow()
+        scan_run.error = f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def poll(
+    engine: Engine,
+    vault: Vault,
+    *,
+    site: str | None = None,
+    zone: str | None = None,
+    endpoints: bool = False,
+    due_only_minutes: int | None = None,
+    triggered_by: str = "cli",
+    options: RunOptions | None = None,
+) -> RunResult:
+    with db.session_scope(engine) as session:
+        if site and session.execute(select(Site.id).where(Site.code == site)).first() is None:
+            raise ServiceError(f"unknown site {site!r}")
+        due = utcnow() - timedelta(minutes=due_only_minutes) if due_only_minutes else None
+        targets = poll_targets(session, site=site, zone=zone, endpoints=endpoints, due_before=due)
+        book = CredentialBook(session, vault)
+    if not book:
+        raise ServiceError("no device credentials are stored: add one with `kiemke credential add`")
+    run_id = _start_run(engine, "poll", site=site, params={"zone": zone, "endpoints": endpoints, "targets": len(targets)}, triggered_by=triggered_by)
+    try:
+        outcomes = run_sync(targets, book, options)
+    except BaseException as exc:
+        _fail_run(engine, run_id, exc)
+        raise
+    return _finish_run(engine, run_id, outcomes)
+
+
+# -- discovery ----------------------------------------------------------------------------------
+
+
+def site_scope(session, site: str | None = None) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The allow-list: every zone subnet (of one site, or all) plus loopback."""
+    query = select(Subnet.cidr).join(Zone, Zone.id == Subnet.zone_id).join(Site, Site.id == Zone.site_id)
+    if site:
+        query = query.where(Site.code == site)
+    nets = [ipaddress.ip_network(c) for c in session.execute(query).scalars()]
+    return nets + [ipaddress.ip_network("127.0.0.0/8")]
+
+
+def discovery_targets(session, site: str, zone: str | None, subnet: str | None, *, netns: str | None = None, snmp_ports=(161,), timeout: float = 60) -> tuple[list[Target], dict]:
+    """Addresses found on a site's zone subnets (or one subnet inside them) by nmap."""
+    from collectors.nmap import NmapDiscovery, Scope
+
+    site_row = session.execute(select(Site).where(Site.code == site)).scalar_one_or_none()
+    if site_row is None:
+        raise ServiceError(f"unknown site {site!r}")
+    zones = {z.kind: z for z in session.execute(select(Zone).where(Zone.site_id == site_row.id)).scalars()}
+    subnets_by_zone = zone_subnets(session)
+    plan: list[tuple[str, str]] = []
+    for kind, zone_row in zones.items():
+        if zone and kind != zone:
+            continue
+        for cidr in subnets_by_zone.get(zone_row.id, []):
+            if subnet is None or ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(cidr)):
+                plan.append((kind, subnet or cidr))
+    if subnet and not plan:
+        raise ServiceError(f"{subnet} is not inside any zone subnet of site {site}; kiemke scans only those")
+    scanner = NmapDiscovery(Scope(site_scope(session, site)))
+    known = {d.mgmt_ip: d for d in session.execute(select(Device).where(Device.site_id == site_row.id, Device.mgmt_ip.is_not(None))).scalars()}
+    targets: list[Target] = []
+    found = 0
+    for kind, cidr in plan:
+        for facts in scanner.scan(cidr, netns=netns, timeout=timeout, snmp_ports=snmp_ports):
+            found += 1
+            device = known.get(facts.address)
+            targets.append(
+                Target(address=facts.address, device_id=device.id if device else None, site_code=site, zone=kind,
+                       device_class=device.device_class if device else None, platform=device.platform if device else None,
+                       hostname=device.hostname if device else None)
+            )  # fmt: skip
+    return targets, {"subnets": [c for _, c in plan], "hosts_found": found}
+
+
+def discover(engine: Engine, vault: Vault, *, site: str, zone: str | None = None, subnet: str | None = None, triggered_by: str = "cli", options: RunOptions | None = None, snmp_ports=(161,)) -> RunResult:
+    run_id = _start_run(engine, "discover", site=site, params={"zone": zone, "subnet": subnet}, triggered_by=triggered_by)
+    try:
+        with db.session_scope(engine) as session:
+            targets, scan_info = discovery_targets(session, site, zone, subnet, snmp_ports=snmp_ports)
+            book = CredentialBook(session, vault)
+        outcomes = run_sync(targets, book, options)
+    except BaseException as exc:
+        _fail_run(engine, run_id, exc)
+        raise
+    return _finish_run(engine, run_id, outcomes, scan_info)
+
+
+# -- offline technician mode -----------------------------------------------------------------------
+
+
+def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, options: RunOptions | None = None, snmp_ports=(161,)) -> dict:
+    """Discover and collect one subnet of a site without touching the inventory: a bundle."""
+    started = datetime.now(timezone.utc)
+    with db.session_scope(engine) as session:
+        targets, scan_info = discovery_targets(session, site, None, subnet, snmp_ports=snmp_ports)
+        book = CredentialBook(session, vault)
+    outcomes = run_sync(targets, book, options)
+    return {
+        "format": BUNDLE_FORMAT,
+        "bundle_id": str(uuid.uuid4()),
+        "site": site,
+        "subnet": subnet,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "scan": scan_info,
+        "outcomes": [_outcome_to_json(o) for o in outcomes],
+    }
+
+
+def _outcome_to_json(outcome: Outcome) -> dict:
+    return {
+        "target": asdict(outcome.target),
+        "facts": [asdict(f) for f in outcome.facts],
+        "error": {"kind": outcome.error.kind, "message": outcome.error.message} if outcome.error else None,
+        "attempts": list(outcome.attempts),
+        "duration_ms": outcome.duration_ms,
+    }
+
+
+def _facts_from_json(data: dict) -> DeviceFacts:
+    from datetime import date
+
+    host = data.get("host")
+    if host:
+        software = tuple(SoftwareRecord(s["name"], date.fromisoformat(s["installed"]) if s.get("installed") else None) for s in host["software"])
+        host = HostRecord(host["cores"], host["ram_kb"], tuple(tuple(d) for d in host["disks"]), software)
+    return DeviceFacts(
+        **{k: v for k, v in data.items() if k not in ("interfaces", "fdb", "arp", "lldp", "host", "open_ports", "services", "warnings")},
+        interfaces=tuple(InterfaceRecord(**i) for i in data.get("interfaces", ())),
+        fdb=tuple(FdbRecord(**i) for i in data.get("fdb", ())),
+        arp=tuple(ArpRecord(**i) for i in data.get("arp", ())),
+        lldp=tuple(LldpRecord(**i) for i in data.get("lldp", ())),
+        host=host,
+        open_ports=tuple(data.get("open_ports", ())),
+        services=tuple(tuple(s) for s in data.get("services", ())),
+        warnings=tuple(data.get("warnings", ())),
+    )
+
+
+def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> RunResult:
+    """Merge an offline scan bundle. Importing the same bundle twice changes nothing."""
+    from collectors.records import CollectorError
+
+    try:
+        bundle = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ServiceError(f"{Path(path).name}: not a readable scan bundle ({type(exc).__name__})") from None
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise ServiceError(f"{Path(path).name}: not a kiemke scan bundle (format {BUNDLE_FORMAT} expected)")
+    with db.session_scope(engine) as session:
+        for scan_run in session.execute(select(ScanRun).where(ScanRun.kind == "import-scan")).scalars():
+            if scan_run.params.get("bundle_id") == bundle.get("bundle_id"):
+                return RunResult(scan_run.id, "already-imported", scan_run.summary)
+        if session.execute(select(Site.id).where(Site.code == bundle["site"])).first() is None:
+            raise ServiceError(f"bundle is for unknown site {bundle['site']!r}")
+    try:
+        outcomes = []
+        for item in bundle["outcomes"]:
+            error = item.get("error")
+            failure = None
+            if error:
+                failure = CollectorError(error["message"])
+                failure.kind = error["kind"]
+            outcomes.append(
+                Outcome(Target(**item["target"]), tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0))
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ServiceError(f"{Path(path).name}: damaged scan bundle ({type(exc).__name__}: {exc})") from None
+    params = {"bundle_id": bundle["bundle_id"], "subnet": bundle.get("subnet"), "scanned_at": bundle.get("started_at")}
+    run_id = _start_run(engine, "import-scan", site=bundle["site"], params=params, triggered_by=triggered_by)
+    return _finish_run(engine, run_id, outcomes)
