@@ -299,7 +299,7 @@ class SshCollector:
     def _send(conn: Any, command: str, deadline: float) -> str:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise CollectionTimeout(f"no time left for {command!r}")
+            raise TimeoutError(command)  # translated like a read timeout
         conn.read_timeout_override = max(MIN_READ, left)
         out = conn.send_command(command, read_timeout=max(MIN_READ, left))
         return out if isinstance(out, str) else str(out)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import PrivateAttr, AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compliance.checks import base as check_registry  # importing the package registers every check
 
@@ -103,9 +103,14 @@ class OriginPolicy(_Model):
     unknown_is_finding: bool = True
     countries: tuple[Country, ...]
 
+    _codes: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, __context: Any) -> None:
+        self._codes = frozenset(c.code for c in self.countries)
+
     def is_allowed(self, code: str | None) -> bool:
         """True when `code` (ISO 3166 alpha-2) is on the allowed list."""
-        return bool(code) and code.upper() in {c.code for c in self.countries}  # type: ignore[union-attr]
+        return bool(code) and code.upper() in self._codes  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------ service life
@@ -192,9 +197,15 @@ class EndOfSupport(_Model):
 class EndOfSupportPolicy(_Model):
     entries: tuple[EndOfSupport, ...]
 
+    # A fleet has few distinct OS releases: remember each answer (the model is frozen).
+    _answers: dict = PrivateAttr(default_factory=dict)
+
     def lookup(self, os_name: str, os_version: str = "") -> EndOfSupport | None:
         """The first entry matching this OS name and version, or None when unknown."""
-        return next((e for e in self.entries if e.matches(os_name, os_version)), None)
+        key = (os_name, os_version)
+        if key not in self._answers:
+            self._answers[key] = next((e for e in self.entries if e.matches(os_name, os_version)), None)
+        return self._answers[key]
 
 
 # ------------------------------------------------------------------------------ prices, budget

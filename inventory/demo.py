@@ -241,7 +241,8 @@ def _endpoint_os(rng: random.Random, device_class: str, model: dict) -> dict[str
         return {"os_name": "Windows 7 Professional", "os_version": "SP1"}
     if first < 2022:
         return {"os_name": "Windows 10 Pro", "os_version": "22H2"}
-    return {"os_name": "Windows 11 Pro", "os_version": rng.choice(["23H2", "24H2"])}
+    # Most machines bought since 2022 are on the current release; some lag a release behind.
+    return {"os_name": "Windows 11 Pro", "os_version": rng.choice(["25H2", "25H2", "25H2", "24H2"])}
 
 
 def _approved(session: Session, sites: list[DemoSite], site_ids: dict[str, int], spec: dict, rows: list[dict]) -> None:

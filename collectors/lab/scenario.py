@@ -133,7 +133,8 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
     """The lab's devices for a profile: `small` = one commune, `province` = every site."""
     from compliance.policy import load_policy
 
-    origin_allowed = load_policy().origin.is_allowed
+    policy = load_policy()
+    origin_allowed = policy.origin.is_allowed
     today = today or date.today()
     rows = [r for r in load_rows(session) if r.ip and r.ip.startswith("127.") and r.zone]
     if not rows:
@@ -146,7 +147,7 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
         if not communes:
             raise ScenarioError("no site has both a firewall and an access switch recorded")
         sites = communes[:1]
-    builder = _Builder(secrets, today, _catalog())
+    builder = _Builder(secrets, today, _catalog(), policy)
     devices: list[LabDevice] = []
     for code in sites:
         site_rows = [r for r in rows if r.site_code == code]
@@ -162,7 +163,8 @@ def _with_origin_finding(device: LabDevice, allowed) -> LabDevice:
 
 
 class _Builder:
-    def __init__(self, secrets: LabSecrets, today: date, catalog: dict) -> None:
+    def __init__(self, secrets: LabSecrets, today: date, catalog: dict, policy) -> None:
+        self.policy = policy
         self.secrets = secrets
         self.today = today
         self.catalog = catalog
@@ -234,6 +236,9 @@ class _Builder:
             else:
                 config = cisco_ios_config(row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret)
             violations = implied_violations(chosen)
+        support = self.policy.end_of_support.lookup(row.os_name, row.os_version) if row.os_name else None
+        if support is not None and support.end_of_support <= self.today and row.device_class != "bml":
+            violations = violations | {"net.firmware_supported"}
             ssh = SshAccess(
                 port=SSH_PORT, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,
                 secret=self.secrets.ssh_secret if row.platform == "cisco_ios" else "", running_config=config,
@@ -295,7 +300,8 @@ class _Builder:
             violations.add("ep.ram")
         if disk_gb < 256:
             violations.add("ep.disk")
-        if row.os_name.startswith(("Windows 7", "Windows 10")):
+        support = self.policy.end_of_support.lookup(row.os_name, row.os_version) if row.os_name else None
+        if support is not None and support.end_of_support <= self.today:
             violations.add("ep.os_supported")
         if av_kind == 0:
             violations.add("ep.av_present")
@@ -340,7 +346,7 @@ class _Builder:
             roamer = internet_eps[0]
             mac = roamer.interfaces[0].mac
             swap(pw_switch, replace(pw_switch, fdb=pw_switch.fdb + (FdbEntry(mac=mac, port_index=20),)))
-            swap(roamer, replace(roamer, violations=tuple(sorted(set(roamer.violations) | {"zone.mac_both_zones"})), tags=roamer.tags + ("both_zones",)))
+            swap(roamer, replace(roamer, violations=tuple(sorted(set(roamer.violations) | {"zone.mac_both_zones", "ep.one_zone"})), tags=roamer.tags + ("both_zones",)))
 
         # Slow and hanging SSH devices, and hostile SNMP data, on the first site's devices.
         ssh_devices = [d for d in out if d.site_code == sites[0] and d.ssh is not None and d.behaviour != "dead"]

@@ -49,28 +49,7 @@ _REGISTRY: dict[str, RegisteredCheck] = {}
 # Check names the shipped baseline references whose functions are written in other modules
 # (endpoint, lifecycle, origin, zone, site). The policy loader accepts them; engines treat an
 # unregistered one as "not implemented" (skipped). Remove a name once its function registers.
-PENDING_CHECKS: frozenset[str] = frozenset(
-    {
-        "net.firmware_supported",
-        "ep.cpu_cores",
-        "ep.ram",
-        "ep.disk",
-        "ep.tpm_secure_boot",
-        "ep.os_supported",
-        "ep.av_present",
-        "ep.av_fresh",
-        "ep.disk_encryption",
-        "ep.one_zone",
-        "lc.service_life",
-        "lc.broken",
-        "origin.allowed",
-        "zone.mac_both_zones",
-        "zone.ip_in_subnet",
-        "site.firewall_per_zone",
-        "site.switch_per_zone",
-        "site.bml_party_wan",
-    }
-)
+PENDING_CHECKS: frozenset[str] = frozenset()
 
 
 def check(

@@ -299,3 +299,9 @@ def test_a_stuck_worker_is_cut_off_by_the_event_loop(monkeypatch):
 
     assert asyncio.run(visit()) < 1.0  # asyncio.run itself then waits for the worker thread
     assert dropped == [True]  # the late connection was closed, not leaked
+
+
+def test_doc_examples():
+    import doctest
+
+    assert doctest.testmod(S).failed == 0

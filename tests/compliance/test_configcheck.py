@@ -55,8 +55,8 @@ def _rule(check_name: str) -> Rule:
     )  # fmt: skip
 
 
-def test_pending_check_is_not_implemented() -> None:
-    outcome = evaluate_rule(_rule("ep.ram"), subject=None)
+def test_unregistered_check_is_not_implemented() -> None:
+    outcome = evaluate_rule(_rule("ep.not_written_yet"), subject=None)
     assert outcome.passed is None and "not implemented" in outcome.actual
 
 

@@ -1,0 +1,136 @@
+"""`kiemke check`, `findings`, `waive`, `check-config`, `plan`, `report`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+
+def register(main: click.Group) -> None:
+    from inventory.cli import DEMO_STEPS, AppContext, KiemkeError, console, pass_app, print_json
+    from inventory.choices import FindingStatus, Severity, values
+
+    def policy_or_error():
+        from compliance.policy import PolicyError, load_policy
+
+        try:
+            return load_policy()
+        except PolicyError as exc:
+            raise KiemkeError(str(exc)) from None
+
+    @main.command("check")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def check_cmd(app: AppContext, as_json: bool) -> None:
+        """Evaluate every rule over the fleet and update the findings."""
+        from compliance.service import run_check
+        from inventory.audit import cli_actor
+
+        app.require_schema()
+        result = run_check(app.engine, actor=cli_actor(), policy=policy_or_error())
+        if as_json:
+            print_json(result)
+            return
+        sev = result["open_by_severity"]
+        console.print(
+            f"checked {result['devices']} devices and {result['sites']} sites ({result['checks_run']} checks, {result['seconds']} s): "
+            f"{result['compliance_percent']}% of devices compliant"
+        )
+        console.print(
+            f"findings: {result['opened']} new, {result['still_open']} still open, {result['reopened']} reopened, "
+            f"{result['resolved']} resolved, {result['waived']} waived; open by severity: "
+            + ", ".join(f"{s} {sev.get(s, 0)}" for s in values(Severity))
+        )
+
+    @main.command("findings")
+    @click.option("--rule")
+    @click.option("--severity", type=click.Choice(values(Severity)))
+    @click.option("--site")
+    @click.option("--status", type=click.Choice(values(FindingStatus)), default="open", show_default=True)
+    @click.option("--device", "device_id", type=int)
+    @click.option("--page", default=1, show_default=True)
+    @click.option("--per-page", default=50, show_default=True, help="0 for all.")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def findings_cmd(app: AppContext, rule, severity, site, status, device_id, page, per_page, as_json) -> None:
+        """List findings, most severe first."""
+        from rich.table import Table
+
+        from compliance.findings import FindingFilter, list_findings
+
+        app.require_schema()
+        with app.session() as session:
+            rows, total = list_findings(session, FindingFilter(rule, severity, site, status, device_id), page=page, per_page=per_page or None)
+        if as_json:
+            print_json({"total": total, "page": page, "findings": rows})
+            return
+        table = Table("#", "Rule", "Severity", "Site", "Device", "Expected", "Actual", "Status")
+        for r in rows:
+            table.add_row(str(r["id"]), r["rule_id"], r["severity"], r["site_code"] or "", r["hostname"] or "", r["expected"][:60], r["actual"][:60], r["status"])
+        console.print(table, markup=False)
+        console.print(f"{len(rows)} of {total} findings")
+
+    @main.command("waive")
+    @click.argument("finding_ids", type=int, nargs=-1, required=True)
+    @click.option("--reason", required=True)
+    @click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), required=True)
+    @click.option("--user", "username", required=True, help="The security officer who waives (must have that role).")
+    @pass_app
+    def waive_cmd(app: AppContext, finding_ids, reason, expires, username) -> None:
+        """Waive findings until a date, with a reason (security officers only)."""
+        from sqlalchemy import select
+
+        from compliance.findings import WaiverError, waive
+        from inventory.models import User
+
+        app.require_schema()
+        with app.session() as session:
+            user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                raise KiemkeError(f"no user {username!r}")
+            try:
+                count = waive(session, list(finding_ids), reason=reason, expires=expires.date(), user=user)
+            except WaiverError as exc:
+                raise KiemkeError(str(exc)) from None
+        console.print(f"{count} findings waived until {expires.date().isoformat()}")
+
+    @main.command("check-config")
+    @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+    @click.option("--platform", type=click.Choice(["cisco_ios", "fortinet"]), required=True)
+    @click.option("--class", "device_class", default=None, help="Device class (default: firewall for fortinet, access_switch for cisco_ios).")
+    @click.option("--json", "as_json", is_flag=True)
+    def check_config_cmd(file: Path, platform: str, device_class: str | None, as_json: bool) -> None:
+        """Check one configuration file against the baseline, without a database (exit 1 if any rule fails)."""
+        import sys
+
+        from rich.table import Table
+
+        from compliance.configcheck import check_config_text
+
+        device_class = device_class or ("firewall" if platform == "fortinet" else "access_switch")
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+            outcomes = check_config_text(text, platform, policy_or_error(), device_class)
+        except ValueError as exc:
+            raise KiemkeError(str(exc)) from None
+        failed = [o for o in outcomes if o.passed is False]
+        if as_json:
+            print_json({"file": file.name, "platform": platform, "device_class": device_class, "failed": len(failed), "rules": [o.to_json() for o in outcomes]})
+        else:
+            table = Table("Rule", "Severity", "Result", "Expected", "Actual", "Evidence")
+            for o in outcomes:
+                table.add_row(o.rule_id, o.severity, o.status, o.expected, o.actual, "\n".join(o.evidence[:3]))
+            console.print(table, markup=False)
+            console.print(f"{file.name}: {len(failed)} of {len(outcomes)} rules failed")
+        if failed:
+            sys.exit(1)
+
+    DEMO_STEPS.append(demo_check)
+
+
+def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:
+    """`kiemke demo`: evaluate compliance after the lab was polled."""
+    main = ctx.find_root().command
+    ctx.invoke(main.commands["check"], as_json=False)

@@ -1,0 +1,163 @@
+"""Findings kept over time: each evaluation opens new ones, refreshes the ones that still hold,
+resolves the ones that no longer do (they stay, with their history), and respects waivers until
+they expire."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import case, func, insert, select, update
+from sqlmodel import Session
+
+from compliance.engine import Violation
+from inventory import audit
+from inventory.choices import FindingStatus, Role
+from inventory.models import Device, Finding, Site, User, utcnow
+
+EVIDENCE_LIMIT = 20_000
+
+
+@dataclass
+class SyncSummary:
+    opened: int = 0
+    still_open: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    waived: int = 0
+    by_severity: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "opened": self.opened, "still_open": self.still_open, "reopened": self.reopened,
+            "resolved": self.resolved, "waived": self.waived, "open_by_severity": dict(self.by_severity),
+        }  # fmt: skip
+
+
+def sync_findings(session: Session, violations: list[Violation], *, now: datetime | None = None, today: date | None = None) -> SyncSummary:
+    now = now or utcnow()
+    today = today or now.date()
+    summary = SyncSummary()
+    existing = {
+        (rule_id, key): (fid, status, expires)
+        for fid, rule_id, key, status, expires in session.execute(
+            select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires)
+        )
+    }
+    current = set()
+    inserts, updates = [], []
+    for v in violations:
+        key = (v.rule_id, v.subject_key)
+        if key in current:
+            continue
+        current.add(key)
+        values = {
+            "severity": v.severity, "expected": v.expected[:EVIDENCE_LIMIT], "actual": v.actual[:EVIDENCE_LIMIT],
+            "evidence": "\n".join(v.evidence)[:EVIDENCE_LIMIT], "last_seen": now,
+        }  # fmt: skip
+        found = existing.get(key)
+        if found is None:
+            inserts.append({"rule_id": v.rule_id, "subject_key": v.subject_key, "device_id": v.device_id, "site_id": v.site_id, "status": FindingStatus.OPEN.value, "first_seen": now, **values})
+            summary.opened += 1
+            summary.by_severity[v.severity] += 1
+            continue
+        fid, status, expires = found
+        if status == FindingStatus.WAIVED.value and expires is not None and expires >= today:
+            summary.waived += 1
+        elif status == FindingStatus.OPEN.value:
+            summary.still_open += 1
+            summary.by_severity[v.severity] += 1
+        else:  # resolved, or a waiver that expired: open again
+            values.update(status=FindingStatus.OPEN.value, resolved_at=None)
+            summary.reopened += 1
+            summary.by_severity[v.severity] += 1
+        updates.append({"id": fid, **values})
+    resolved = [
+        {"id": fid, "status": FindingStatus.RESOLVED.value, "resolved_at": now}
+        for key, (fid, status, _) in existing.items()
+        if key not in current and status != FindingStatus.RESOLVED.value
+    ]
+    summary.resolved = len(resolved)
+    if inserts:
+        session.execute(insert(Finding.__table__), inserts)
+    for batch in (updates, resolved):
+        if batch:
+            session.execute(update(Finding), batch)
+    return summary
+
+
+class WaiverError(ValueError):
+    pass
+
+
+def waive(session: Session, finding_ids: list[int], *, reason: str, expires: date, user: User, today: date | None = None) -> int:
+    """Waive findings: needs a reason, a future expiry and the security-officer role."""
+    today = today or date.today()
+    if user.role != Role.SECURITY_OFFICER.value:
+        raise WaiverError(f"only a security officer may waive findings; {user.username} is {user.role}")
+    if not reason or not reason.strip():
+        raise WaiverError("a waiver needs a reason")
+    if expires <= today:
+        raise WaiverError(f"a waiver must expire in the future (got {expires.isoformat()})")
+    count = 0
+    for finding in session.execute(select(Finding).where(Finding.id.in_(finding_ids))).scalars():
+        if finding.status == FindingStatus.RESOLVED.value:
+            continue
+        before = audit.snapshot(finding)
+        finding.status = FindingStatus.WAIVED.value
+        finding.waiver_reason = reason.strip()
+        finding.waiver_expires = expires
+        finding.waived_by = user.username
+        audit.record(session, user.username, "waive", "finding", finding.id, before=before, after=audit.snapshot(finding))
+        count += 1
+    missing = set(finding_ids) - {f for f in session.execute(select(Finding.id).where(Finding.id.in_(finding_ids))).scalars()}
+    if missing:
+        raise WaiverError(f"no finding with id {', '.join(map(str, sorted(missing)))}")
+    return count
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    rule: str | None = None
+    severity: str | None = None
+    site: str | None = None
+    status: str | None = None
+    device_id: int | None = None
+
+
+def finding_query(flt: FindingFilter):
+    query = (
+        select(Finding, Site.code.label("site_code"), Device.hostname.label("hostname"))
+        .outerjoin(Site, Site.id == Finding.site_id)
+        .outerjoin(Device, Device.id == Finding.device_id)
+    )
+    if flt.rule:
+        query = query.where(Finding.rule_id == flt.rule)
+    if flt.severity:
+        query = query.where(Finding.severity == flt.severity)
+    if flt.site:
+        query = query.where(Site.code == flt.site)
+    if flt.status:
+        query = query.where(Finding.status == flt.status)
+    if flt.device_id:
+        query = query.where(Finding.device_id == flt.device_id)
+    return query
+
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50) -> tuple[list[dict], int]:
+    query = finding_query(flt)
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
+    query = query.order_by(order, Finding.rule_id, Finding.id)
+    if per_page:
+        query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    rows = []
+    for finding, code, hostname in session.execute(query):
+        item = finding.model_dump()
+        item.update(site_code=code, hostname=hostname)
+        rows.append(item)
+    return rows, total

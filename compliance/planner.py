@@ -1,0 +1,729 @@
+"""Procurement plan: what to buy, where, in which year and at what cost to meet the schedule.
+
+The schedule (`schedule.yaml`, ĐB C.I.2.2.1) gives, per device class, the cumulative share of the
+approved quantity that must be in place by the end of each year (endpoints 40/80/100% in
+2026/2027/2028; firewalls, access switches and tablets 100% in 2026). For each site, device class
+and plan year Y, in year order:
+
+    counting(Y)       devices with counts=True and (eol_year is NA or eol_year > Y)
+    target(Y)         ceil(approved * cumulative_share(class, Y) / 100)
+    bought_earlier(Y) units this plan buys in earlier plan years that still count in Y
+    to_buy(Y)         max(0, target(Y) - counting(Y) - bought_earlier(Y))
+    cost(Y)           to_buy(Y) * unit_price(class), million VND
+
+Worked example (the one in the tests): 10 laptops approved, 3 counting today, one of which reaches
+end of life in 2027. counting = 3/2/2, target = 4/8/10, to_buy = 1 (4-3-0), 5 (8-2-1), 2 (10-2-6).
+
+Assumptions, all visible in the result:
+- Purchases are cumulative: a unit bought in year B counts from B on (it is bought during B and is
+  in place by the end of B, when the share is due) until B + service life (`service_life.yaml`),
+  so with 5-year lives nothing bought in 2026-2028 drops out within the plan.
+- Stock is counted per site and class. Coverage of both network zones (one firewall and one access
+  switch per zone; approved is normally 2 per site) is checked by the rules site.firewall_per_zone
+  and site.switch_per_zone; the caller sets `counts` to False for devices that do not serve the
+  approved need (e.g. a second firewall in the same zone). `default_network_approved` builds the
+  usual 2-per-site rows when the approved table lacks them.
+- A surplus at one site never offsets a shortfall at another: each site/class is planned alone.
+- Only (site, class) pairs in `approved` are planned. Classes absent from the schedule (bml,
+  router, server, other) and classes without a unit price are listed in `Plan.warnings`, never
+  silently costed at zero; their cost is NA and `unpriced_units` counts them.
+- The budget phasing (2026: 35,000 / 2027: 24,700 / 2028: 4,300) covers the whole scheme
+  (archive sorting, digitisation, training... included), so equipment alone normally comes in
+  under it; the budget lines holding equipment (`classes` in budget.yaml) are compared one by one.
+- The stated total (64,000) and the sum of the lines (60,485.95) disagree in the ĐB plan: both and
+  the gap are reported, nothing is corrected.
+- Unit prices are the PROPOSAL values of `prices.yaml` unless an administrator approved others.
+
+pandas stays at this edge: the arithmetic per site/class is the pure `plan_purchases`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from compliance.policy import DEVICE_CLASSES, Policy, Text
+from inventory.choices import LABELS_VI
+
+DEFAULT_YEARS = (2026, 2027, 2028)
+DEFAULT_BUDGET_PLAN = "db_2026_2030"
+NETWORK_PER_ZONE = ("firewall", "access_switch")
+ZONES_PER_SITE = 2  # Party WAN and Internet (ĐB C.II)
+
+DEVICE_COLUMNS = ("site_code", "site_name", "site_kind", "device_class", "counts", "eol_year")
+APPROVED_COLUMNS = ("site_code", "device_class", "quantity")
+
+ROW_COLUMNS = [
+    "site_code", "site_name", "site_kind", "device_class", "year", "approved", "counting",
+    "share_pct", "target", "bought_earlier", "to_buy", "unit_price", "cost",
+]  # fmt: skip
+
+OVER, UNDER, EQUAL, NO_PHASING = "over", "under", "equal", "no phasing"
+STATUS_VI = {OVER: "Vượt phân kỳ", UNDER: "Trong phân kỳ", EQUAL: "Bằng phân kỳ", NO_PHASING: "Không có phân kỳ"}
+
+
+# ------------------------------------------------------------------------------ pure arithmetic
+
+
+class YearPurchase(NamedTuple):
+    year: int
+    counting: int
+    share_pct: float
+    target: int
+    bought_earlier: int
+    to_buy: int
+
+
+def target_units(approved: int, share_pct: float) -> int:
+    """ceil(approved * share / 100), computed exactly (no float rounding surprises).
+
+    >>> target_units(10, 40), target_units(7, 40), target_units(3, 100), target_units(5, 0)
+    (4, 3, 3, 0)
+    """
+    exact = Fraction(int(approved)) * Fraction(Decimal(str(share_pct))) / 100
+    return math.ceil(exact)
+
+
+def plan_purchases(
+    approved: int,
+    counting: Sequence[int],
+    shares: Sequence[float],
+    years: Sequence[int],
+    service_life: int,
+) -> list[YearPurchase]:
+    """Units to buy per year for one site and class; see the module docstring for the rules.
+
+    `counting[i]` and `shares[i]` belong to `years[i]` (ascending). A unit bought in year B counts
+    in every year Y with B <= Y < B + service_life.
+
+    >>> [p.to_buy for p in plan_purchases(10, [3, 2, 2], [40, 80, 100], [2026, 2027, 2028], 5)]
+    [1, 5, 2]
+    """
+    if list(years) != sorted(years):
+        raise ValueError(f"years must be ascending, got {list(years)}")
+    bought: list[tuple[int, int]] = []  # (year bought, units)
+    result = []
+    for year, have, share in zip(years, counting, shares, strict=True):
+        target = target_units(approved, share)
+        earlier = sum(units for b, units in bought if b <= year < b + service_life)
+        to_buy = max(0, target - int(have) - earlier)
+        bought.append((year, to_buy))
+        result.append(YearPurchase(year, int(have), float(share), target, earlier, to_buy))
+    return result
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    """The budget plan's figures as stated, side by side; mismatches are shown, never corrected."""
+
+    plan_id: str
+    title_vi: str
+    currency: str
+    stated_total: float
+    lines_total: float
+    lines_gap: float  # stated_total - lines_total (ĐB: 64,000 - 60,485.95 = 3,514.05)
+    phasing_total: float
+    phasing_gap: float  # stated_total - phasing_total
+    lines_complete: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A procurement plan; every frame is in million VND where money is concerned.
+
+    rows: one row per site x class x year, columns ROW_COLUMNS.
+    by_class: year, device_class, approved, target, counting, to_buy, cost, unpriced_units.
+    totals: year, units, cost, unpriced_units, phasing, difference (cost - phasing), status
+        ("over", "under", "equal", "no phasing").
+    budget_lines: line_id, title_vi, title_en, amount, classes, planned_cost (plan years, NA for
+        lines without device classes), difference (planned_cost - amount).
+    """
+
+    years: tuple[int, ...]
+    rows: pd.DataFrame
+    by_class: pd.DataFrame
+    totals: pd.DataFrame
+    budget_lines: pd.DataFrame
+    budget: BudgetSummary
+    price_status: str
+    warnings: tuple[Text, ...] = field(default=())  # Vietnamese and English
+
+    def year_rows(self, year: int) -> pd.DataFrame:
+        return self.rows[self.rows["year"] == year].reset_index(drop=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (NA -> None) for the CLI's --json."""
+        return {
+            "years": list(self.years),
+            "currency": self.budget.currency,
+            "price_status": self.price_status,
+            "rows": records(self.rows),
+            "by_class": records(self.by_class),
+            "totals": records(self.totals),
+            "budget": self.budget.to_json(),
+            "budget_lines": records(self.budget_lines),
+            "warnings": [w.model_dump() for w in self.warnings],
+        }
+
+
+def build_plan(
+    devices: pd.DataFrame,
+    approved: pd.DataFrame,
+    policy: Policy,
+    years: Iterable[int] = DEFAULT_YEARS,
+    *,
+    sites: pd.DataFrame | None = None,
+    budget_plan: str = DEFAULT_BUDGET_PLAN,
+) -> Plan:
+    """Plan purchases for every (site, class) in `approved` over `years`.
+
+    devices: site_code, site_name, site_kind, device_class, counts (bool; NA = False), eol_year
+        (int or NA).
+    approved: site_code, device_class, quantity (duplicate pairs are added up, with a warning).
+    sites: optional site_code, site_name, site_kind, for sites that have no device yet (otherwise
+        names come from `approved` if it has them, then from `devices`).
+    """
+    years = tuple(sorted(set(int(y) for y in years)))
+    if not years:
+        raise ValueError("at least one plan year is required")
+    _require(devices, DEVICE_COLUMNS, "devices")
+    _require(approved, APPROVED_COLUMNS, "approved")
+    warnings: list[Text] = []
+
+    approved_qty = _approved_quantities(approved, warnings)
+    counting = _counting(devices, years)
+    names = _site_names(devices, approved, sites)
+
+    rows: list[dict[str, Any]] = []
+    unscheduled: dict[str, list[int]] = {}
+    for (site, cls), quantity in sorted(approved_qty.items(), key=lambda kv: (kv[0][0], class_order(kv[0][1]))):
+        shares = [policy.schedule.cumulative_share(cls, y) for y in years]
+        if shares[0] is None:
+            unscheduled.setdefault(cls, []).append(quantity)
+            continue
+        price = policy.prices.unit_price(cls)
+        have = [counting.get((site, cls, y), 0) for y in years]
+        for p in plan_purchases(quantity, have, shares, years, policy.service_life.years_for(cls)):  # type: ignore[arg-type]
+            rows.append({
+                "site_code": site, "site_name": names.get(site, ("", ""))[0],
+                "site_kind": names.get(site, ("", ""))[1], "device_class": cls, "year": p.year,
+                "approved": quantity, "counting": p.counting, "share_pct": p.share_pct,
+                "target": p.target, "bought_earlier": p.bought_earlier, "to_buy": p.to_buy,
+                "unit_price": price, "cost": None if price is None else round(p.to_buy * price, 2),
+            })  # fmt: skip
+    for cls, quantities in unscheduled.items():
+        warnings.append(Text(
+            vi=f"{class_label(cls)}: {sum(quantities)} thiết bị được duyệt tại {len(quantities)} đơn vị không có "
+            "trong lộ trình (schedule.yaml), chưa được lập kế hoạch",
+            en=f"{cls}: {sum(quantities)} approved unit(s) at {len(quantities)} site(s) are not in the "
+            "schedule (schedule.yaml), so they are not planned",
+        ))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    frame = frame.astype({"year": "int64", "approved": "int64", "counting": "int64", "target": "int64",
+                          "bought_earlier": "int64", "to_buy": "int64", "share_pct": "float64",
+                          "unit_price": "float64", "cost": "float64"})  # fmt: skip
+    for cls in sorted(set(frame["device_class"]), key=class_order):
+        if policy.prices.unit_price(cls) is None:
+            units = int(frame.loc[frame["device_class"] == cls, "to_buy"].sum())
+            warnings.append(Text(
+                vi=f"{class_label(cls)}: chưa có đơn giá trong prices.yaml; {units} thiết bị cần mua chưa được tính tiền",
+                en=f"{cls}: no unit price in prices.yaml; {units} unit(s) to buy are not costed",
+            ))  # fmt: skip
+
+    budget = policy.budget.plan(budget_plan)
+    by_class = _by_class(frame, years)
+    totals = _totals(frame, years, budget.phasing)
+    return Plan(
+        years=years,
+        rows=frame,
+        by_class=by_class,
+        totals=totals,
+        budget_lines=_budget_lines(frame, budget),
+        budget=BudgetSummary(
+            plan_id=budget.id, title_vi=budget.title.vi, currency=policy.budget.currency,
+            stated_total=budget.stated_total, lines_total=budget.lines_total, lines_gap=budget.lines_gap,
+            phasing_total=budget.phasing_total,
+            phasing_gap=round(budget.stated_total - budget.phasing_total, 2),
+            lines_complete=budget.lines_complete,
+        ),  # fmt: skip
+        price_status=policy.prices.status,
+        warnings=tuple(warnings),
+    )
+
+
+def default_network_approved(site_codes: Iterable[str], per_zone: int = 1) -> pd.DataFrame:
+    """Approved rows for one firewall and one access switch per zone (2 zones) at each site."""
+    rows = [
+        {"site_code": site, "device_class": cls, "quantity": per_zone * ZONES_PER_SITE}
+        for site in site_codes
+        for cls in NETWORK_PER_ZONE
+    ]
+    return pd.DataFrame(rows, columns=list(APPROVED_COLUMNS))
+
+
+def status_of(cost: float, phasing: float | None) -> str:
+    """"over", "under" or "equal" (to the cent of a million), "no phasing" when none is stated."""
+    if phasing is None or pd.isna(phasing):
+        return NO_PHASING
+    diff = round(cost - phasing, 2)
+    return OVER if diff > 0 else UNDER if diff < 0 else EQUAL
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {', '.join(missing)} (has: {', '.join(map(str, frame.columns))})")
+
+
+def class_order(cls: str) -> int:
+    return DEVICE_CLASSES.index(cls) if cls in DEVICE_CLASSES else len(DEVICE_CLASSES)
+
+
+def _approved_quantities(approved: pd.DataFrame, warnings: list[Text]) -> dict[tuple[str, str], int]:
+    unknown = sorted(set(approved["device_class"]) - set(DEVICE_CLASSES))
+    if unknown:
+        raise ValueError(f"approved: unknown device class(es) {', '.join(map(str, unknown))}")
+    quantity = pd.to_numeric(approved["quantity"], errors="coerce")
+    bad = approved[quantity.isna() | (quantity < 0) | (quantity != quantity.round())]
+    if len(bad):
+        first = bad.iloc[0]
+        raise ValueError(
+            f"approved: quantity must be a whole number >= 0 ({len(bad)} bad row(s), e.g. "
+            f"{first['site_code']}/{first['device_class']}: {first['quantity']!r})"
+        )
+    frame = approved.assign(quantity=quantity.astype("int64"))
+    dup = frame.duplicated(["site_code", "device_class"], keep=False)
+    if dup.any():
+        pairs = sorted({f"{r.site_code}/{r.device_class}" for r in frame[dup].itertuples()})
+        warnings.append(Text(
+            vi=f"Số lượng được duyệt: các dòng trùng đã được cộng dồn ({', '.join(pairs)})",
+            en=f"approved: duplicate rows added up for {', '.join(pairs)}",
+        ))  # fmt: skip
+    summed = frame.groupby(["site_code", "device_class"], sort=False)["quantity"].sum()
+    return {(str(s), str(c)): int(q) for (s, c), q in summed.items() if q > 0}
+
+
+def _counting(devices: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str, int], int]:
+    """(site, class, year) -> devices that count in that year."""
+    counts = devices["counts"].astype("boolean").fillna(False).astype(bool)
+    eol = pd.to_numeric(devices["eol_year"], errors="raise").astype("Float64")
+    result: dict[tuple[str, str, int], int] = {}
+    for year in years:
+        alive = counts & (eol.isna() | (eol > year)).fillna(True).astype(bool)
+        grouped = devices[alive].groupby(["site_code", "device_class"]).size()
+        for (site, cls), n in grouped.items():
+            result[(str(site), str(cls), year)] = int(n)
+    return result
+
+
+def _site_names(devices: pd.DataFrame, approved: pd.DataFrame, sites: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
+    names: dict[str, tuple[str, str]] = {}
+    for frame in (devices, approved, sites):
+        if frame is None or "site_code" not in frame.columns or "site_name" not in frame.columns:
+            continue
+        kinds = frame["site_kind"] if "site_kind" in frame.columns else pd.Series("", index=frame.index)
+        for code, name, kind in zip(frame["site_code"], frame["site_name"], kinds):
+            if pd.notna(name):
+                names[str(code)] = (str(name), "" if pd.isna(kind) else str(kind))
+    return names
+
+
+def _by_class(rows: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    work = rows.assign(unpriced_units=rows["to_buy"].where(rows["unit_price"].isna(), 0))
+    grouped = (
+        work.groupby(["year", "device_class"], sort=False)
+        .agg(approved=("approved", "sum"), target=("target", "sum"), counting=("counting", "sum"),
+             to_buy=("to_buy", "sum"), cost=("cost", lambda s: round(s.sum(min_count=0), 2)),
+             unpriced_units=("unpriced_units", "sum"))  # fmt: skip
+        .reset_index()
+    )
+    grouped["_order"] = grouped["device_class"].map(class_order)
+    return grouped.sort_values(["year", "_order"]).drop(columns="_order").reset_index(drop=True)[columns]
+
+
+def _totals(rows: pd.DataFrame, years: Sequence[int], phasing: dict[int, float]) -> pd.DataFrame:
+    out = []
+    for year in years:
+        part = rows[rows["year"] == year]
+        cost = round(float(part["cost"].sum()), 2)
+        planned = phasing.get(year)
+        out.append({
+            "year": year, "units": int(part["to_buy"].sum()), "cost": cost,
+            "unpriced_units": int(part.loc[part["unit_price"].isna(), "to_buy"].sum()),
+            "phasing": planned,
+            "difference": None if planned is None else round(cost - planned, 2),
+            "status": status_of(cost, planned),
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=["year", "units", "cost", "unpriced_units", "phasing", "difference", "status"]).astype(
+        {"phasing": "float64", "difference": "float64"}
+    )
+
+
+def _budget_lines(rows: pd.DataFrame, budget: Any) -> pd.DataFrame:
+    out = []
+    for line in budget.lines:
+        planned = None
+        if line.classes:
+            planned = round(float(rows.loc[rows["device_class"].isin(line.classes), "cost"].sum()), 2)
+        out.append({
+            "line_id": line.id, "title_vi": line.title.vi, "title_en": line.title.en,
+            "amount": line.amount, "classes": ", ".join(line.classes), "planned_cost": planned,
+            "difference": None if planned is None else round(planned - line.amount, 2),
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=["line_id", "title_vi", "title_en", "amount", "classes", "planned_cost", "difference"]).astype(
+        {"amount": "float64", "planned_cost": "float64", "difference": "float64"}
+    )
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as plain-Python dicts: NA -> None, numpy scalars -> int/float/str."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({str(k): _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, dict)):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# ------------------------------------------------------------------------------ printable workbooks
+# Shared with compliance/report.py: one look for every printed table.
+
+FONT_NAME = "Times New Roman"  # the usual face of Vietnamese administrative documents
+INT_FORMAT = "#,##0"
+MONEY_FORMAT = "#,##0.00"
+PCT_FORMAT = "#,##0.0"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One printed column: header, the row key it shows, width, number format, summed or not."""
+
+    header: str
+    key: str
+    width: float = 14
+    number_format: str | None = None
+    total: bool = False
+    align: str | None = None  # "left", "center", "right"; default by type
+
+
+class SheetWriter:
+    """Writes title rows and bordered tables onto one worksheet, then sets it up for A4 printing."""
+
+    def __init__(self, ws: Any, width_cols: int):
+        from openpyxl.styles import Border, Font, PatternFill, Side
+
+        self.ws = ws
+        self.width_cols = width_cols
+        self.row = 1
+        self.first_header_row: int | None = None
+        self.widths: dict[str, float] = {}
+        thin = Side(style="thin", color="808080")
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.font = Font(name=FONT_NAME, size=11)
+        self.bold = Font(name=FONT_NAME, size=11, bold=True)
+        self.title_font = Font(name=FONT_NAME, size=14, bold=True)
+        self.italic = Font(name=FONT_NAME, size=11, italic=True)
+        self.header_fill = PatternFill("solid", fgColor="D9E1F2")
+        self.total_fill = PatternFill("solid", fgColor="F2F2F2")
+
+    def title(self, text: str, *, size: int = 14, bold: bool = True, italic: bool = False) -> None:
+        from openpyxl.styles import Alignment, Font
+
+        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        if self.width_cols > 1:
+            self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.width_cols)
+        self.row += 1
+
+    def note(self, text: str, *, bold: bool = False) -> None:
+        from openpyxl.styles import Alignment
+
+        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell.font = self.bold if bold else self.italic
+        cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=False)
+        self.row += 1
+
+    def blank(self, n: int = 1) -> None:
+        self.row += n
+
+    def table(
+        self,
+        columns: Sequence[Column],
+        rows: Iterable[dict[str, Any]],
+        *,
+        totals_label: str | None = None,
+        totals: dict[str, Any] | None = None,
+    ) -> int:
+        """Header, rows and (when `totals_label`) a bold totals row; returns the header row number.
+
+        Summed columns are computed here unless `totals` gives the values (e.g. NA-aware sums).
+        """
+        from openpyxl.styles import Alignment
+
+        header_row = self.row
+        if self.first_header_row is None:
+            self.first_header_row = header_row
+        for i, col in enumerate(columns, start=1):
+            cell = self.ws.cell(row=header_row, column=i, value=col.header)
+            cell.font, cell.fill, cell.border = self.bold, self.header_fill, self.border
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            letter = cell.column_letter
+            self.widths[letter] = max(col.width, self.widths.get(letter, 0))
+            self.ws.column_dimensions[letter].width = self.widths[letter]
+        self.ws.row_dimensions[header_row].height = 45
+        self.row += 1
+        sums: dict[str, float] = {c.key: 0 for c in columns if c.total}
+        for data in rows:
+            for i, col in enumerate(columns, start=1):
+                value = _plain(data.get(col.key))
+                self._cell(self.row, i, value, col, self.font)
+                if col.total and isinstance(value, (int, float)):
+                    sums[col.key] += value
+            self.row += 1
+        if totals_label is not None:
+            values = {k: round(v, 2) for k, v in sums.items()} | (totals or {})
+            # the label spans the leading columns that carry no total
+            span = next((i for i, c in enumerate(columns) if c.key in values), len(columns)) or 1
+            for i, col in enumerate(columns, start=1):
+                value = totals_label if i == 1 else _plain(values.get(col.key)) if i > span else None
+                cell = self._cell(self.row, i, value, col, self.bold)
+                cell.fill = self.total_fill
+            if span > 1:
+                self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=span)
+                self.ws.cell(row=self.row, column=1).alignment = Alignment(horizontal="center", vertical="center")
+            self.row += 1
+        return header_row
+
+    def _cell(self, row: int, column: int, value: Any, col: Column, font: Any) -> Any:
+        from openpyxl.styles import Alignment
+
+        cell = self.ws.cell(row=row, column=column, value=value)
+        cell.font, cell.border = font, self.border
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if numeric and col.number_format:
+            cell.number_format = col.number_format
+        align = col.align or ("right" if numeric else "left")
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=not numeric)
+        return cell
+
+    def finish(self, *, freeze: bool = True, repeat_header: bool = True, landscape: bool = True) -> None:
+        """Freeze panes under the first table header, repeat it on each printed page, A4, fit width."""
+        ws = self.ws
+        if self.first_header_row is not None:
+            if freeze:
+                ws.freeze_panes = ws.cell(row=self.first_header_row + 1, column=1)
+            if repeat_header:
+                ws.print_title_rows = f"{self.first_header_row}:{self.first_header_row}"
+        ws.page_setup.orientation = "landscape" if landscape else "portrait"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.5
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.oddFooter.center.text = "Trang &P / &N"
+        ws.oddFooter.center.font = FONT_NAME
+
+
+def class_label(cls: str) -> str:
+    return LABELS_VI.get(cls, cls)
+
+
+def vi_number(value: float | int | None, decimals: int = 0) -> str:
+    """Vietnamese number style for text: 64.000 and 60.485,95 (empty for NA).
+
+    >>> vi_number(60485.95, 2), vi_number(64000)
+    ('60.485,95', '64.000')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def number_format_for_share(value: float) -> str:
+    return INT_FORMAT if float(value).is_integer() else PCT_FORMAT
+
+
+PLAN_COLUMNS = [
+    Column("STT", "no", 6, INT_FORMAT, align="center"),
+    Column("Mã đơn vị", "site_code", 12),
+    Column("Tên đơn vị", "site_name", 30),
+    Column("Loại thiết bị", "class_vi", 26),
+    Column("Số lượng được duyệt", "approved", 12, INT_FORMAT, total=True),
+    Column("Hiện có đạt chuẩn", "counting", 12, INT_FORMAT, total=True),
+    Column("Tỷ lệ kế hoạch (%)", "share_pct", 11, INT_FORMAT),
+    Column("Chỉ tiêu", "target", 11, INT_FORMAT, total=True),
+    Column("Đã mua các năm trước", "bought_earlier", 12, INT_FORMAT, total=True),
+    Column("Cần mua", "to_buy", 11, INT_FORMAT, total=True),
+    Column("Đơn giá (triệu đồng)", "unit_price", 13, MONEY_FORMAT),
+    Column("Thành tiền (triệu đồng)", "cost", 16, MONEY_FORMAT, total=True),
+]  # fmt: skip
+
+SUMMARY_CLASS_COLUMNS = [
+    Column("Năm", "year", 10, "0", align="center"),
+    Column("Loại thiết bị", "class_vi", 30),
+    Column("Số lượng được duyệt", "approved", 14, INT_FORMAT, total=True),
+    Column("Chỉ tiêu", "target", 12, INT_FORMAT, total=True),
+    Column("Hiện có đạt chuẩn", "counting", 14, INT_FORMAT, total=True),
+    Column("Cần mua", "to_buy", 12, INT_FORMAT, total=True),
+    Column("Thành tiền (triệu đồng)", "cost", 18, MONEY_FORMAT, total=True),
+]  # fmt: skip
+
+SUMMARY_YEAR_COLUMNS = [
+    Column("Năm", "year", 10, "0", align="center"),
+    Column("Tổng số thiết bị cần mua", "units", 30, INT_FORMAT, total=True),
+    Column("Thành tiền (triệu đồng)", "cost", 14, MONEY_FORMAT, total=True),
+    Column("Phân kỳ vốn (triệu đồng)", "phasing", 12, MONEY_FORMAT, total=True),
+    Column("Chênh lệch (thành tiền - phân kỳ)", "difference", 14, MONEY_FORMAT, total=True),
+    Column("Đánh giá", "status_vi", 16),
+]  # fmt: skip
+
+BUDGET_COLUMNS = [
+    Column("Hạng mục", "title_vi", 30),
+    Column("Kinh phí theo đề án (triệu đồng)", "amount", 14, MONEY_FORMAT, total=True),
+    Column("Loại thiết bị", "classes_vi", 12),
+    Column("Dự kiến theo kế hoạch (triệu đồng)", "planned_cost", 14, MONEY_FORMAT),
+    Column("Chênh lệch (kế hoạch - đề án)", "difference", 14, MONEY_FORMAT),
+]  # fmt: skip
+
+
+def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:
+    """A printable workbook: "Tổng hợp" then one sheet per year ("Năm 2026", ...)."""
+    from openpyxl import Workbook
+
+    path = Path(path)
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Tổng hợp"
+    _write_summary(plan, summary)
+    for year in plan.years:
+        _write_year(plan, wb.create_sheet(f"Năm {year}"), year)
+    wb.save(path)
+    return path
+
+
+def _subtitle(plan: Plan) -> str:
+    years = f"{plan.years[0]}-{plan.years[-1]}" if len(plan.years) > 1 else str(plan.years[0])
+    price = "đơn giá đề xuất, cập nhật theo báo giá thực tế" if plan.price_status == "proposal" else "đơn giá đã duyệt"
+    return f"Giai đoạn {years}; đơn vị tính tiền: triệu đồng; {price}"
+
+
+def _write_year(plan: Plan, ws: Any, year: int) -> None:
+    writer = SheetWriter(ws, len(PLAN_COLUMNS))
+    writer.title(f"KẾ HOẠCH MUA SẮM THIẾT BỊ NĂM {year}")
+    writer.title(plan.budget.title_vi, size=12, bold=False, italic=True)
+    writer.title(_subtitle(plan), size=11, bold=False, italic=True)
+    writer.blank()
+    rows = []
+    for i, r in enumerate(records(plan.year_rows(year)), start=1):
+        rows.append(r | {"no": i, "class_vi": class_label(r["device_class"])})
+    header = writer.table(PLAN_COLUMNS, rows, totals_label="Tổng cộng")
+    share_col = [c.key for c in PLAN_COLUMNS].index("share_pct") + 1
+    for r in range(header + 1, header + 1 + len(rows)):
+        cell = ws.cell(row=r, column=share_col)
+        if isinstance(cell.value, (int, float)):
+            cell.number_format = number_format_for_share(cell.value)
+    writer.blank()
+    total = plan.totals[plan.totals["year"] == year]
+    if len(total):
+        t = records(total)[0]
+        if t["phasing"] is not None:
+            writer.note(
+                f"Phân kỳ vốn năm {year}: {vi_number(t['phasing'], 2)} triệu đồng; thành tiền thiết bị "
+                f"{vi_number(t['cost'], 2)}; chênh lệch {vi_number(t['difference'], 2)} ({STATUS_VI[t['status']].lower()})."
+            )
+        if t["unpriced_units"]:
+            writer.note(f"{t['unpriced_units']} thiết bị chưa có đơn giá, chưa tính vào thành tiền.")
+    writer.note("Chỉ tiêu = làm tròn lên (số lượng được duyệt x tỷ lệ lũy kế); cần mua = chỉ tiêu - hiện có "
+                "đạt chuẩn - đã mua các năm trước (không âm).")  # fmt: skip
+    writer.finish()
+
+
+def _write_summary(plan: Plan, ws: Any) -> None:
+    writer = SheetWriter(ws, len(SUMMARY_CLASS_COLUMNS))
+    writer.title("TỔNG HỢP KẾ HOẠCH MUA SẮM THIẾT BỊ")
+    writer.title(plan.budget.title_vi, size=12, bold=False, italic=True)
+    writer.title(_subtitle(plan), size=11, bold=False, italic=True)
+    writer.blank()
+
+    writer.note("1. Số lượng và thành tiền theo năm, loại thiết bị", bold=True)
+    rows = [r | {"class_vi": class_label(r["device_class"])} for r in records(plan.by_class)]
+    writer.table(SUMMARY_CLASS_COLUMNS, rows)
+    writer.blank()
+
+    writer.note("2. So sánh với phân kỳ vốn của đề án (phân kỳ gồm cả các hạng mục không phải thiết bị)", bold=True)
+    totals = [r | {"status_vi": STATUS_VI[r["status"]]} for r in records(plan.totals)]
+    phasing_sum = round(sum(r["phasing"] or 0 for r in totals), 2)
+    cost_sum = round(sum(r["cost"] for r in totals), 2)
+    writer.table(
+        SUMMARY_YEAR_COLUMNS, totals, totals_label="Tổng cộng",
+        totals={"phasing": phasing_sum, "difference": round(cost_sum - phasing_sum, 2)},
+    )  # fmt: skip
+    writer.blank()
+
+    b = plan.budget
+    span = f"{plan.years[0]}-{plan.years[-1]}" if len(plan.years) > 1 else str(plan.years[0])
+    writer.note(f"3. Các hạng mục kinh phí của đề án (dự kiến = thành tiền của kế hoạch các năm {span})", bold=True)
+    lines = [
+        r | {"classes_vi": ", ".join(class_label(c.strip()) for c in r["classes"].split(",") if c.strip())}
+        for r in records(plan.budget_lines)
+    ]
+    writer.table(BUDGET_COLUMNS, lines, totals_label="Tổng các hạng mục")
+    from openpyxl.styles import Font
+
+    for label, value in (
+        ("Tổng mức theo đề án (số ghi trong văn bản)", b.stated_total),
+        ("Tổng các hạng mục", b.lines_total),
+        ("Chênh lệch (tổng mức - tổng các hạng mục)", b.lines_gap),
+        ("Tổng phân kỳ vốn các năm", b.phasing_total),
+        ("Chênh lệch (tổng mức - tổng phân kỳ)", b.phasing_gap),
+    ):
+        ws.cell(row=writer.row, column=1, value=label).font = Font(name=FONT_NAME, size=11, bold=True)
+        cell = ws.cell(row=writer.row, column=2, value=value)
+        cell.number_format, cell.font = MONEY_FORMAT, Font(name=FONT_NAME, size=11, bold=True)
+        writer.row += 1
+    if b.lines_gap:
+        writer.note("Tổng mức ghi trong đề án khác tổng các hạng mục: giữ nguyên cả hai số, không tự điều chỉnh.")
+    if plan.warnings:
+        writer.blank()
+        writer.note("Ghi chú", bold=True)
+        for w in plan.warnings:
+            writer.note(f"- {w.vi}")
+    writer.finish(freeze=False, repeat_header=False)

@@ -1,0 +1,605 @@
+"""Quarterly progress report (TQ IV.2: due before the 23rd of the last month of each quarter).
+
+`build_report` turns plain tables into a `QuarterlyReport`; `write_report_xlsx` and
+`write_report_pdf` print it with the same sections. Definitions, for the quarter [start, end]
+(both days included; timestamps with a time zone are read in Vietnam time):
+
+- Compliance: compliant / devices per site and overall, as given by the caller (today's state).
+- Findings per severity, from each finding's dates (its current status alone says nothing about a
+  past quarter). A finding is *closed* at `resolved_at` when its status is "resolved" or "waived";
+  an "open" finding is open whatever its `resolved_at` says (it was reopened).
+    open_at_end  first_seen <= end and not closed by end (a resolved or waived finding without
+                 a date is treated as closed; waivers are accepted exceptions, shown in `waived`)
+    opened       start <= first_seen <= end
+    resolved     status "resolved" and start <= resolved_at <= end
+    waived       status "waived" and first_seen <= end
+- Schedule progress for the quarter's year, per class, from the plan's rows of that year:
+  counting (stock that counts in that year, from the inventory the plan was built on) against the
+  target. `shortfall` adds up each site's max(0, target - counting), so a surplus at one site does
+  not hide a shortfall at another; progress % = (target - shortfall) / target. Purchases the plan
+  merely proposes do not count as progress.
+- Procurement: the plan's units to buy and cost for that year against the budget phasing.
+- Security by level (TQ I.2.3): share of systems whose dossier is "approved" (with `assessed_on`
+  empty or on/before the quarter's end) among all systems listed; the target is *more than* 90%.
+- Due date: the 22nd of the quarter's last month; overdue when `today` is after it. Whether the
+  report was actually sent is not known here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from compliance.planner import (
+    INT_FORMAT,
+    MONEY_FORMAT,
+    PCT_FORMAT,
+    STATUS_VI,
+    Column,
+    Plan,
+    SheetWriter,
+    class_label,
+    class_order,
+    records,
+    vi_number,
+)
+
+SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+SEVERITY_VI = {"critical": "Nghiêm trọng", "high": "Cao", "medium": "Trung bình", "low": "Thấp"}
+DOSSIER_VI = {"none": "Chưa có", "drafting": "Đang xây dựng", "submitted": "Đã trình", "approved": "Đã phê duyệt"}
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+DUE_DAY = 22  # "before the 23rd"
+
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
+
+
+def quarter_bounds(quarter: str) -> tuple[date, date, date]:
+    """(first day, last day, due date) of a quarter written "2026Q3" (also "2026-Q3", "2026q3").
+
+    >>> quarter_bounds("2026Q3")
+    (datetime.date(2026, 7, 1), datetime.date(2026, 9, 30), datetime.date(2026, 9, 22))
+    """
+    match = _QUARTER.match(quarter) if isinstance(quarter, str) else None
+    if not match:
+        raise ValueError(f"invalid quarter {quarter!r}: expected YYYYQn with n from 1 to 4, e.g. 2026Q3")
+    year, number = int(match.group(1)), int(match.group(2))
+    if year < 1900:
+        raise ValueError(f"invalid quarter {quarter!r}: year {year} out of range")
+    start = date(year, 3 * number - 2, 1)
+    last_month = 3 * number
+    end = (date(year + 1, 1, 1) if last_month == 12 else date(year, last_month + 1, 1)) - timedelta(days=1)
+    return start, end, date(year, last_month, DUE_DAY)
+
+
+def quarter_label_vi(quarter: str) -> str:
+    """ "Quý III năm 2026" """
+    start, _, _ = quarter_bounds(quarter)
+    return f"Quý {ROMAN[(start.month + 2) // 3]} năm {start.year}"
+
+
+@dataclass(frozen=True)
+class Share:
+    """part of whole, and the percentage (None when whole is 0)."""
+
+    part: int
+    whole: int
+
+    @property
+    def pct(self) -> float | None:
+        return None if self.whole == 0 else round(100 * self.part / self.whole, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"part": self.part, "whole": self.whole, "pct": self.pct}
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    """One quarter's report; frames are described in the module docstring.
+
+    compliance_by_site: site_code, site_name, devices, compliant, compliance_pct, open_findings.
+    findings: severity, open_at_end, opened, resolved, waived (one row per severity, in order).
+    progress: device_class, approved, share_pct, target, counting, shortfall, progress_pct.
+    procurement: device_class, to_buy, cost, unpriced_units; procurement_total: the plan's
+        totals row of the year (units, cost, phasing, difference, status) or None.
+    security_by_level: security_level, systems, assessed; security_systems: the input, sorted.
+    """
+
+    quarter: str
+    start: date
+    end: date
+    due_date: date
+    today: date
+    compliance: Share
+    compliance_by_site: pd.DataFrame
+    findings: pd.DataFrame
+    progress: pd.DataFrame
+    procurement: pd.DataFrame
+    procurement_total: dict[str, Any] | None
+    security: Share
+    security_by_level: pd.DataFrame
+    security_systems: pd.DataFrame
+    currency: str = "million VND"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def overdue(self) -> bool:
+        return self.today > self.due_date
+
+    @property
+    def days_to_due(self) -> int:
+        """Days from `today` to the due date (negative when overdue)."""
+        return (self.due_date - self.today).days
+
+    @property
+    def security_meets_target(self) -> bool:
+        return self.security.pct is not None and self.security.pct > SECURITY_TARGET_PCT
+
+    @property
+    def title_vi(self) -> str:
+        return f"BÁO CÁO TIẾN ĐỘ {quarter_label_vi(self.quarter).upper()}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "due_date": self.due_date.isoformat(), "today": self.today.isoformat(),
+            "overdue": self.overdue, "days_to_due": self.days_to_due,
+            "compliance": self.compliance.to_json(), "compliance_by_site": records(self.compliance_by_site),
+            "findings": records(self.findings), "progress": records(self.progress),
+            "procurement": records(self.procurement), "procurement_total": self.procurement_total,
+            "security": self.security.to_json() | {"target_pct": SECURITY_TARGET_PCT, "meets_target": self.security_meets_target},
+            "security_by_level": records(self.security_by_level), "currency": self.currency,
+            "notes": list(self.notes),
+        }  # fmt: skip
+
+
+def build_report(
+    quarter: str,
+    *,
+    compliance_by_site: pd.DataFrame,
+    findings: pd.DataFrame,
+    plan: Plan,
+    security_levels: pd.DataFrame,
+    today: date | None = None,
+) -> QuarterlyReport:
+    """Assemble the quarter's figures (see the module docstring for every definition)."""
+    start, end, due = quarter_bounds(quarter)
+    year = start.year
+    notes: list[str] = []
+    _require(compliance_by_site, ("site_code", "site_name", "devices", "compliant"), "compliance_by_site")
+    _require(findings, ("rule_id", "severity", "status", "site_code", "first_seen", "resolved_at"), "findings")
+    _require(security_levels, ("name", "security_level", "dossier_status", "assessed_on"), "security_levels")
+
+    windows = _finding_windows(findings, start, end)
+    by_site = _compliance_by_site(compliance_by_site, windows)
+    overall = Share(int(by_site["compliant"].sum()), int(by_site["devices"].sum()))
+
+    if year not in plan.years:
+        notes.append(f"Kế hoạch không có năm {year} (có: {', '.join(map(str, plan.years))}): không có tiến độ và mua sắm.")
+    progress = _progress(plan, year)
+    procurement = plan.by_class[plan.by_class["year"] == year][["device_class", "to_buy", "cost", "unpriced_units"]]
+    procurement = procurement.reset_index(drop=True)
+    total_rows = records(plan.totals[plan.totals["year"] == year])
+    procurement_total = total_rows[0] if total_rows else None
+
+    security, by_level, systems = _security(security_levels, end)
+    quarter_name = f"{year}Q{(start.month + 2) // 3}"
+    return QuarterlyReport(
+        quarter=quarter_name, start=start, end=end, due_date=due, today=today or date.today(),
+        compliance=overall, compliance_by_site=by_site, findings=_findings_by_severity(windows),
+        progress=progress, procurement=procurement, procurement_total=procurement_total,
+        security=security, security_by_level=by_level, security_systems=systems,
+        currency=plan.budget.currency, notes=tuple(notes),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
+
+
+def _local_days(values: pd.Series) -> pd.Series:
+    """Dates/timestamps/ISO strings as naive day timestamps (Vietnam time for aware ones)."""
+    if len(values) == 0:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    parsed = pd.to_datetime(values, errors="raise", utc=_has_tz(values))
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    return parsed.dt.normalize()
+
+
+def _has_tz(values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return True
+    return any(getattr(v, "tzinfo", None) is not None for v in values.dropna())
+
+
+def _finding_windows(findings: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Per finding: severity, site_code and the four booleans of the module docstring."""
+    first = _local_days(findings["first_seen"])
+    closed_on = _local_days(findings["resolved_at"])
+    status = findings["status"].astype(str).str.lower()
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    closing = status.isin(["resolved", "waived"])
+    closed_by_end = closing & (closed_on.isna() | (closed_on <= hi))
+    seen_by_end = first.notna() & (first <= hi)
+    return pd.DataFrame({
+        "severity": findings["severity"].astype(str).str.lower(),
+        "site_code": findings["site_code"],
+        "open_at_end": seen_by_end & ~closed_by_end,
+        "opened": first.notna() & (first >= lo) & (first <= hi),
+        "resolved": status.eq("resolved") & closed_on.notna() & (closed_on >= lo) & (closed_on <= hi),
+        "waived": status.eq("waived") & seen_by_end,
+    }, index=findings.index)  # fmt: skip
+
+
+def _findings_by_severity(windows: pd.DataFrame) -> pd.DataFrame:
+    columns = ["open_at_end", "opened", "resolved", "waived"]
+    extra = sorted(set(windows["severity"]) - set(SEVERITY_ORDER))
+    out = []
+    for severity in (*SEVERITY_ORDER, *extra):
+        part = windows[windows["severity"] == severity]
+        out.append({"severity": severity} | {c: int(part[c].sum()) for c in columns})
+    return pd.DataFrame(out, columns=["severity", *columns])
+
+
+def _compliance_by_site(frame: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    out = frame[["site_code", "site_name", "devices", "compliant"]].copy()
+    out["devices"] = pd.to_numeric(out["devices"]).fillna(0).astype("int64")
+    out["compliant"] = pd.to_numeric(out["compliant"]).fillna(0).astype("int64")
+    bad = out[(out["compliant"] > out["devices"]) | (out["compliant"] < 0)]
+    if len(bad):
+        raise ValueError(f"compliance_by_site: compliant outside 0..devices at {', '.join(map(str, bad['site_code']))}")
+    out["compliance_pct"] = [None if d == 0 else round(100 * c / d, 2) for d, c in zip(out["devices"], out["compliant"])]
+    out["compliance_pct"] = out["compliance_pct"].astype("float64")
+    open_by_site = windows[windows["open_at_end"]].groupby("site_code").size()
+    out["open_findings"] = out["site_code"].map(open_by_site).fillna(0).astype("int64")
+    return out.sort_values("site_code").reset_index(drop=True)
+
+
+def _progress(plan: Plan, year: int) -> pd.DataFrame:
+    columns = ["device_class", "approved", "share_pct", "target", "counting", "shortfall", "progress_pct"]
+    rows = plan.year_rows(year)
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows.assign(shortfall=(rows["target"] - rows["counting"]).clip(lower=0))
+    grouped = (
+        rows.groupby("device_class", sort=False)
+        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"),
+             counting=("counting", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
+        .reset_index()
+    )
+    grouped["progress_pct"] = [
+        None if t == 0 else round(100 * (t - s) / t, 2) for t, s in zip(grouped["target"], grouped["shortfall"])
+    ]
+    grouped["progress_pct"] = grouped["progress_pct"].astype("float64")
+    grouped = grouped.iloc[sorted(range(len(grouped)), key=lambda i: class_order(grouped["device_class"].iloc[i]))]
+    return grouped[columns].reset_index(drop=True)
+
+
+def _security(levels: pd.DataFrame, end: date) -> tuple[Share, pd.DataFrame, pd.DataFrame]:
+    status = levels["dossier_status"].astype(str).str.lower()
+    assessed_on = _local_days(levels["assessed_on"])
+    assessed = status.eq("approved") & (assessed_on.isna() | (assessed_on <= pd.Timestamp(end)))
+    work = levels.assign(assessed=assessed.to_numpy(), security_level=pd.to_numeric(levels["security_level"]))
+    by_level = (
+        work.groupby("security_level", dropna=False)
+        .agg(systems=("name", "size"), assessed=("assessed", "sum"))
+        .reset_index()
+        .astype({"systems": "int64", "assessed": "int64"})
+    )
+    systems = work.sort_values(["security_level", "name"]).reset_index(drop=True)
+    return Share(int(assessed.sum()), len(levels)), by_level, systems
+
+
+# ------------------------------------------------------------------------------ printed sections
+
+
+def _vi_date(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def _pct_text(share: Share) -> str:
+    return "không có số liệu" if share.pct is None else f"{share.part:,}/{share.whole:,} = {vi_number(share.pct, 2)}%"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One printed table: a sheet in the workbook, a titled table in the PDF."""
+
+    sheet: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    totals_label: str | None = None
+    totals: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
+    f = records(report.findings)
+    open_total = sum(r["open_at_end"] for r in f)
+    critical = next((r["open_at_end"] for r in f if r["severity"] == "critical"), 0)
+    progress = records(report.progress)
+    target = sum(r["target"] for r in progress)
+    short = sum(r["shortfall"] for r in progress)
+    p = report.procurement_total
+    due = f"Trước ngày 23/{report.due_date.month:02d}/{report.due_date.year} (hạn chót {_vi_date(report.due_date)})"
+    due_state = (
+        f"Quá hạn {-report.days_to_due} ngày" if report.overdue
+        else "Đến hạn hôm nay" if report.days_to_due == 0 else f"Còn {report.days_to_due} ngày"
+    )  # fmt: skip
+    rows = [
+        {"item": "Kỳ báo cáo", "value": f"Từ {_vi_date(report.start)} đến {_vi_date(report.end)}", "note": ""},
+        {"item": "Hạn gửi báo cáo", "value": due, "note": f"{due_state} (tính đến {_vi_date(report.today)})"},
+        {"item": "Tỷ lệ thiết bị đạt chuẩn", "value": _pct_text(report.compliance), "note": "Đạt chuẩn / tổng số thiết bị"},
+        {"item": "Phát hiện còn mở cuối quý", "value": f"{open_total:,}", "note": f"Trong đó nghiêm trọng: {critical:,}"},
+        {"item": f"Tiến độ trang bị năm {report.year}",
+         "value": "không có số liệu" if target == 0 else f"{vi_number(100 * (target - short) / target, 2)}%",
+         "note": f"Chỉ tiêu {target:,}, còn thiếu {short:,} thiết bị"},
+    ]  # fmt: skip
+    if p is not None:
+        phasing = "không có phân kỳ" if p["phasing"] is None else f"phân kỳ vốn {vi_number(p['phasing'], 2)} triệu đồng"
+        rows.append({
+            "item": f"Mua sắm theo kế hoạch năm {report.year}",
+            "value": f"{p['units']:,} thiết bị, {vi_number(p['cost'], 2)} triệu đồng",
+            "note": f"{phasing.capitalize()}; {STATUS_VI[p['status']].lower()}",
+        })  # fmt: skip
+    rows.append({
+        "item": "Hệ thống thông tin được xác định cấp độ (hồ sơ được phê duyệt)",
+        "value": _pct_text(report.security),
+        "note": f"Mục tiêu trên {vi_number(SECURITY_TARGET_PCT)}%: {'Đạt' if report.security_meets_target else 'Chưa đạt'}",
+    })  # fmt: skip
+    return rows
+
+
+def report_sections(report: QuarterlyReport) -> list[Section]:
+    """The report's tables in print order, shared by the XLSX and PDF writers."""
+    y = report.year
+    findings_rows = [r | {"severity_vi": SEVERITY_VI.get(r["severity"], r["severity"])} for r in records(report.findings)]
+    progress_rows = [r | {"class_vi": class_label(r["device_class"])} for r in records(report.progress)]
+    procurement_rows = [r | {"class_vi": class_label(r["device_class"])} for r in records(report.procurement)]
+    p = report.procurement_total
+    procurement_notes: tuple[str, ...] = ()
+    if p is not None and p["phasing"] is not None:
+        procurement_notes = (
+            f"Phân kỳ vốn năm {y}: {vi_number(p['phasing'], 2)} triệu đồng; chênh lệch (thành tiền - phân kỳ): "
+            f"{vi_number(p['difference'], 2)} triệu đồng ({STATUS_VI[p['status']].lower()}). Phân kỳ gồm cả các hạng mục "
+            "không phải thiết bị.",
+        )  # fmt: skip
+    if p is not None and p["unpriced_units"]:
+        procurement_notes += (f"{p['unpriced_units']} thiết bị chưa có đơn giá, chưa tính vào thành tiền.",)
+    systems = [
+        {"name": r["name"], "security_level": r["security_level"],
+         "dossier_vi": DOSSIER_VI.get(str(r["dossier_status"]).lower(), r["dossier_status"]),
+         "assessed_on": "" if r["assessed_on"] is None else _vi_date(pd.Timestamp(r["assessed_on"]).date()),
+         "assessed_vi": "Có" if r["assessed"] else "Chưa"}
+        for r in records(report.security_systems)
+    ]  # fmt: skip
+    level_rows = [
+        r | {"level_vi": "Chưa xác định" if r["security_level"] is None else f"Cấp độ {int(r['security_level'])}"}
+        for r in records(report.security_by_level)
+    ]
+    return [
+        Section("Tổng hợp", "I. Tổng hợp", [
+            Column("Nội dung", "item", 42), Column("Kết quả", "value", 40), Column("Ghi chú", "note", 44),
+        ], _summary_rows(report), notes=report.notes),  # fmt: skip
+        Section("Tuân thủ theo đơn vị", "II. Thiết bị đạt chuẩn theo đơn vị", [
+            Column("Mã đơn vị", "site_code", 12), Column("Tên đơn vị", "site_name", 32),
+            Column("Số thiết bị", "devices", 12, INT_FORMAT, total=True),
+            Column("Đạt chuẩn", "compliant", 12, INT_FORMAT, total=True),
+            Column("Tỷ lệ đạt chuẩn (%)", "compliance_pct", 12, PCT_FORMAT),
+            Column("Phát hiện còn mở", "open_findings", 12, INT_FORMAT, total=True),
+        ], records(report.compliance_by_site), "Tổng cộng", {"compliance_pct": report.compliance.pct}),  # fmt: skip
+        Section("Phát hiện", "III. Phát hiện (vi phạm) theo mức độ", [
+            Column("Mức độ", "severity_vi", 18),
+            Column("Còn mở cuối quý", "open_at_end", 14, INT_FORMAT, total=True),
+            Column("Phát sinh trong quý", "opened", 14, INT_FORMAT, total=True),
+            Column("Đã khắc phục trong quý", "resolved", 14, INT_FORMAT, total=True),
+            Column("Được miễn trừ", "waived", 14, INT_FORMAT, total=True),
+        ], findings_rows, "Tổng cộng"),  # fmt: skip
+        Section("Tiến độ trang bị", f"IV. Tiến độ trang bị thiết bị năm {y} theo lộ trình", [
+            Column("Loại thiết bị", "class_vi", 28),
+            Column("Số lượng được duyệt", "approved", 12, INT_FORMAT, total=True),
+            Column("Tỷ lệ kế hoạch (%)", "share_pct", 11, INT_FORMAT),
+            Column("Chỉ tiêu", "target", 11, INT_FORMAT, total=True),
+            Column("Hiện có đạt chuẩn", "counting", 12, INT_FORMAT, total=True),
+            Column("Còn thiếu", "shortfall", 11, INT_FORMAT, total=True),
+            Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
+        ], progress_rows, "Tổng cộng", _progress_total(report)),  # fmt: skip
+        Section("Mua sắm", f"V. Mua sắm theo kế hoạch năm {y}", [
+            Column("Loại thiết bị", "class_vi", 28),
+            Column("Cần mua", "to_buy", 12, INT_FORMAT, total=True),
+            Column("Thành tiền (triệu đồng)", "cost", 18, MONEY_FORMAT, total=True),
+        ], procurement_rows, "Tổng cộng", notes=procurement_notes),  # fmt: skip
+        Section("Cấp độ ATTT", "VI. Bảo đảm an toàn hệ thống thông tin theo cấp độ", [
+            Column("Cấp độ", "level_vi", 18),
+            Column("Số hệ thống", "systems", 12, INT_FORMAT, total=True),
+            Column("Hồ sơ được phê duyệt", "assessed", 14, INT_FORMAT, total=True),
+        ], level_rows, "Tổng cộng", notes=(
+            f"Tỷ lệ hệ thống có hồ sơ cấp độ được phê duyệt: {_pct_text(report.security)}; mục tiêu trên "
+            f"{vi_number(SECURITY_TARGET_PCT)}% ({'Đạt' if report.security_meets_target else 'Chưa đạt'}).",
+        )),  # fmt: skip
+        Section("Danh sách hệ thống", "VII. Danh sách hệ thống thông tin", [
+            Column("Tên hệ thống", "name", 40), Column("Cấp độ", "security_level", 10, INT_FORMAT, align="center"),
+            Column("Trạng thái hồ sơ", "dossier_vi", 18), Column("Ngày phê duyệt", "assessed_on", 14),
+            Column("Tính vào tỷ lệ", "assessed_vi", 12),
+        ], systems),  # fmt: skip
+    ]
+
+
+def _progress_total(report: QuarterlyReport) -> dict[str, Any]:
+    target = int(report.progress["target"].sum()) if len(report.progress) else 0
+    short = int(report.progress["shortfall"].sum()) if len(report.progress) else 0
+    return {"progress_pct": None if target == 0 else round(100 * (target - short) / target, 2)}
+
+
+# ------------------------------------------------------------------------------ XLSX
+
+
+def write_report_xlsx(report: QuarterlyReport, path: Path | str) -> Path:
+    """One printable sheet per section ("Tổng hợp", "Tuân thủ theo đơn vị", ...)."""
+    from openpyxl import Workbook
+
+    path = Path(path)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for section in report_sections(report):
+        ws = wb.create_sheet(section.sheet)
+        writer = SheetWriter(ws, len(section.columns))
+        writer.title(report.title_vi)
+        writer.title(f"Từ ngày {_vi_date(report.start)} đến ngày {_vi_date(report.end)}", size=12, bold=False, italic=True)
+        writer.blank()
+        writer.note(section.title, bold=True)
+        writer.table(section.columns, section.rows, totals_label=section.totals_label, totals=section.totals)
+        for note in section.notes:
+            writer.note(note)
+        writer.finish(landscape=len(section.columns) > 4)
+    wb.save(path)
+    return path
+
+
+# ------------------------------------------------------------------------------ PDF
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/Library/Fonts/DejaVuSans.ttf",
+    "C:/Windows/Fonts/DejaVuSans.ttf",
+)
+
+
+class ReportPdfError(RuntimeError):
+    """The PDF cannot be written here (reportlab or a Unicode TTF font missing)."""
+
+
+def find_font(font_path: Path | str | None = None) -> tuple[Path, Path | None]:
+    """(regular, bold or None) TTF paths with Vietnamese glyphs; DejaVu Sans by default."""
+    candidates = [Path(font_path)] if font_path else [Path(p) for p in FONT_CANDIDATES]
+    for regular in candidates:
+        if regular.is_file():
+            bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
+            return regular, bold if bold.is_file() else None
+    raise ReportPdfError(
+        "no Unicode TTF font for Vietnamese text: install fonts-dejavu-core "
+        f"(looked for {', '.join(map(str, candidates))}) or pass font_path"
+    )
+
+
+def write_report_pdf(report: QuarterlyReport, path: Path | str, *, font_path: Path | str | None = None) -> Path:
+    """The same sections as the workbook, A4 portrait, DejaVu Sans (Vietnamese diacritics)."""
+    try:
+        from reportlab.lib import colors
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.ttfonts import TTFont
+        from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    except ImportError as exc:
+        raise ReportPdfError("reportlab is not installed (pip install reportlab)") from exc
+
+    path = Path(path)
+    regular, bold = find_font(font_path)
+    pdfmetrics.registerFont(TTFont("KiemkeSans", str(regular)))
+    pdfmetrics.registerFont(TTFont("KiemkeSans-Bold", str(bold or regular)))
+    base = ParagraphStyle("base", fontName="KiemkeSans", fontSize=9, leading=11.5)
+    cell = ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5)
+    head = ParagraphStyle("head", parent=cell, fontName="KiemkeSans-Bold", alignment=1)
+    num = ParagraphStyle("num", parent=cell, alignment=2)
+    title = ParagraphStyle("title", parent=base, fontName="KiemkeSans-Bold", fontSize=14, leading=18, alignment=1)
+    subtitle = ParagraphStyle("subtitle", parent=base, fontSize=10, leading=13, alignment=1)
+    section_style = ParagraphStyle("section", parent=base, fontName="KiemkeSans-Bold", fontSize=11, leading=14, spaceBefore=8, spaceAfter=4, keepWithNext=1)
+    note_style = ParagraphStyle("note", parent=base, fontSize=8.5, leading=10.5, spaceBefore=2)
+
+    width = A4[0] - 30 * mm
+    story: list[Any] = [
+        Paragraph(_esc(report.title_vi), title),
+        Paragraph(_esc(f"Từ ngày {_vi_date(report.start)} đến ngày {_vi_date(report.end)}"), subtitle),
+        Spacer(1, 4 * mm),
+    ]
+    for section in report_sections(report):
+        story.append(Paragraph(_esc(section.title), section_style))
+        data = [[Paragraph(_esc(c.header), head) for c in section.columns]]
+        body_rows = list(section.rows)
+        for row in body_rows:
+            data.append([_pdf_cell(row.get(c.key), c, cell, num) for c in section.columns])
+        if section.totals_label is not None:
+            sums = {c.key: sum(r.get(c.key) or 0 for r in body_rows) for c in section.columns if c.total}
+            values = sums | (section.totals or {})
+            data.append([
+                Paragraph(_esc(section.totals_label), head) if i == 0
+                else _pdf_cell(values.get(c.key), c, head, num, bold=True) if c.key in values else ""
+                for i, c in enumerate(section.columns)
+            ])  # fmt: skip
+        total_width = sum(c.width for c in section.columns)
+        table = Table(data, colWidths=[width * c.width / total_width for c in section.columns], repeatRows=1)
+        style = [
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9E1F2")),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
+        if section.totals_label is not None:
+            style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F2F2F2")))
+        table.setStyle(TableStyle(style))
+        story.append(table)
+        for note in section.notes:
+            story.append(Paragraph(_esc(note), note_style))
+
+    story.append(Spacer(1, 10 * mm))
+    story.append(Table(
+        [["", Paragraph(_esc("......, ngày ...... tháng ...... năm ......"), subtitle)],
+         ["", Paragraph("NGƯỜI KÝ BÁO CÁO", ParagraphStyle("sig", parent=title, fontSize=10, leading=13))],
+         ["", Paragraph(_esc("(Ký, ghi rõ họ tên)"), subtitle)]],
+        colWidths=[width / 2, width / 2],
+    ))  # fmt: skip
+
+    def footer(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("KiemkeSans", 8)
+        canvas.drawCentredString(A4[0] / 2, 10 * mm, f"{report.title_vi} - Trang {doc.page}")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=18 * mm,
+        title=report.title_vi, author="kiemke", subject=f"Báo cáo {quarter_label_vi(report.quarter)}",
+    )  # fmt: skip
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return path
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _pdf_cell(value: Any, col: Column, text_style: Any, num_style: Any, *, bold: bool = False) -> Any:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
+
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        decimals = 2 if col.number_format == MONEY_FORMAT else 1 if col.number_format == PCT_FORMAT else 0
+        if col.number_format == INT_FORMAT and not float(value).is_integer():
+            decimals = 1
+        style = ParagraphStyle("n", parent=num_style, fontName=text_style.fontName) if bold else num_style
+        if col.align == "center":
+            style = ParagraphStyle("c", parent=style, alignment=1)
+        return Paragraph(vi_number(value, decimals), style)
+    return Paragraph(_esc(value), text_style)

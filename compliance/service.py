@@ -1,0 +1,70 @@
+"""Evaluate and keep findings; which devices count toward the replacement schedule."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from compliance.checks.device import end_of_life
+from compliance.engine import evaluate_fleet
+from compliance.findings import sync_findings
+from compliance.policy import Policy, load_policy
+from inventory import audit, db
+from inventory.models import ApprovedQuantity, Device, Finding, Site
+
+
+def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: Policy | None = None) -> dict:
+    """Evaluate every rule on the fleet and bring the findings up to date (one transaction)."""
+    today = today or date.today()
+    policy = policy or load_policy()
+    started = time.perf_counter()
+    with db.session_scope(engine) as session:
+        fleet, evaluation = evaluate_fleet(session, policy, today)
+        summary = sync_findings(session, evaluation.violations, today=today)
+        result = {
+            "devices": evaluation.devices,
+            "sites": evaluation.sites,
+            "checks_run": evaluation.checks_run,
+            "violations": len(evaluation.violations),
+            "devices_failing": len(evaluation.failing_devices),
+            "compliance_percent": round(100 * (1 - len(evaluation.failing_devices) / evaluation.devices), 1) if evaluation.devices else 100.0,
+            "by_rule": dict(Counter(v.rule_id for v in evaluation.violations).most_common()),
+            "config_parse_errors": len(fleet.config_errors),
+            "seconds": round(time.perf_counter() - started, 2),
+            **summary.as_dict(),
+        }
+        audit.record(session, actor, "check", "findings", None, after={k: v for k, v in result.items() if k != "by_rule"})
+    return result
+
+
+def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
+    """One row per non-disposed device: site, class, whether it counts toward the schedule now,
+    and the year it stops counting by service life or OS support."""
+    open_devices = set(
+        session.execute(select(Finding.device_id).where(Finding.status == "open", Finding.device_id.is_not(None))).scalars()
+    )
+    rows = []
+    query = select(Device, Site.code, Site.name, Site.kind).join(Site, Site.id == Device.site_id).where(Device.status != "disposed")
+    for device, code, name, kind in session.execute(query):
+        eol = None
+        if device.purchase_date:
+            eol = end_of_life(device.purchase_date, policy.service_life.years_for(device.device_class)).year
+        if device.os_name:
+            entry = policy.end_of_support.lookup(device.os_name, device.os_version or "")
+            if entry is not None:
+                eol = min(eol or 9999, entry.end_of_support.year)
+        counts = device.status == "in_use" and device.id not in open_devices and (eol is None or eol > today.year)
+        rows.append({"site_code": code, "site_name": name, "site_kind": kind, "device_class": device.device_class, "counts": counts, "eol_year": eol})
+    frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "eol_year"])
+    frame["eol_year"] = frame["eol_year"].astype("Int64")
+    return frame
+
+
+def approved_frame(session: Session) -> pd.DataFrame:
+    query = select(Site.code, ApprovedQuantity.device_class, ApprovedQuantity.quantity).join(Site, Site.id == ApprovedQuantity.site_id)
+    return pd.DataFrame(session.execute(query).all(), columns=["site_code", "device_class", "quantity"])
