@@ -127,6 +127,59 @@ def register(main: click.Group) -> None:
         if failed:
             sys.exit(1)
 
+    @main.command("plan")
+    @click.option("--year", type=click.IntRange(2026, 2030), multiple=True, help="Plan year(s); default 2026-2028.")
+    @click.option("--out", type=click.Path(path_type=Path), help="Write the plan as XLSX (summary + one sheet per year).")
+    @click.option("--json", "as_json", is_flag=True)
+    @pass_app
+    def plan_cmd(app: AppContext, year, out, as_json) -> None:
+        """Procurement plan: per site, class and year, units to buy and cost against the phasing."""
+        from compliance.planner import write_plan_xlsx
+        from compliance.service import plan_from_inventory
+
+        app.require_schema()
+        policy = policy_or_error()
+        with app.session() as session:
+            plan = plan_from_inventory(session, policy, date.today(), years=tuple(year) or (2026, 2027, 2028))
+        if out:
+            write_plan_xlsx(plan, out)
+        if as_json:
+            print_json(plan.to_json())
+            return
+        for row in plan.totals.to_dict("records"):
+            phasing = row["phasing"]
+            console.print(
+                f"{row['year']}: {int(row['units']):,} units, {row['cost']:,.2f} million VND"
+                + (f" against phasing {phasing:,.0f} ({row['status']})" if phasing == phasing and phasing is not None else "")
+            )
+        budget = plan.budget
+        console.print(f"budget: stated total {budget.stated_total:,.2f}, budget lines add up to {budget.lines_total:,.2f} (gap {budget.lines_gap:,.2f})")
+        for warning in plan.warnings:
+            console.print(f"note: {warning.en}", markup=False)
+        if out:
+            console.print(f"plan written to {out}")
+
+    @main.command("report")
+    @click.option("--quarter", required=True, help="e.g. 2026Q3")
+    @click.option("--out", type=click.Path(path_type=Path), required=True, help=".xlsx or .pdf")
+    @pass_app
+    def report_cmd(app: AppContext, quarter: str, out: Path) -> None:
+        """The quarterly progress report (due before the 23rd of the quarter's last month)."""
+        from compliance.report import ReportPdfError, write_report_pdf, write_report_xlsx
+        from compliance.service import report_from_inventory
+
+        app.require_schema()
+        if out.suffix.lower() not in (".xlsx", ".pdf"):
+            raise KiemkeError(f"{out.name}: write the report as .xlsx or .pdf")
+        try:
+            with app.session() as session:
+                report = report_from_inventory(session, policy_or_error(), quarter, date.today())
+            (write_report_pdf if out.suffix.lower() == ".pdf" else write_report_xlsx)(report, out)
+        except (ValueError, ReportPdfError) as exc:
+            raise KiemkeError(str(exc)) from None
+        state = "overdue" if report.overdue else f"due {report.due_date.isoformat()}"
+        console.print(f"report for {quarter} ({state}) written to {out}")
+
     DEMO_STEPS.append(demo_check)
 
 

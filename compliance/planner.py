@@ -140,7 +140,7 @@ class BudgetSummary:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: no value equality
 class Plan:
     """A procurement plan; every frame is in million VND where money is concerned.
 

@@ -100,7 +100,7 @@ class Share:
         return {"part": self.part, "whole": self.whole, "pct": self.pct}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: no value equality
 class QuarterlyReport:
     """One quarter's report; frames are described in the module docstring.
 

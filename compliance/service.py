@@ -68,3 +68,35 @@ def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
 def approved_frame(session: Session) -> pd.DataFrame:
     query = select(Site.code, ApprovedQuantity.device_class, ApprovedQuantity.quantity).join(Site, Site.id == ApprovedQuantity.site_id)
     return pd.DataFrame(session.execute(query).all(), columns=["site_code", "device_class", "quantity"])
+
+
+def plan_from_inventory(session: Session, policy: Policy, today: date, years=(2026, 2027, 2028)):
+    from compliance.planner import build_plan
+
+    sites = pd.DataFrame(session.execute(select(Site.code, Site.name, Site.kind)).all(), columns=["site_code", "site_name", "site_kind"])
+    return build_plan(fleet_frame(session, policy, today), approved_frame(session), policy, years, sites=sites)
+
+
+def report_from_inventory(session: Session, policy: Policy, quarter: str, today: date):
+    from compliance.report import build_report, quarter_bounds
+    from inventory.models import InformationSystem
+
+    start, _, _ = quarter_bounds(quarter)
+    fleet = fleet_frame(session, policy, today)
+    by_site = (
+        fleet.assign(compliant=fleet["counts"].astype(int), devices=1)
+        .groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]]
+        .sum()
+    )
+    findings = pd.DataFrame(
+        session.execute(
+            select(Finding.rule_id, Finding.severity, Finding.status, Site.code, Finding.first_seen, Finding.resolved_at).outerjoin(Site, Site.id == Finding.site_id)
+        ).all(),
+        columns=["rule_id", "severity", "status", "site_code", "first_seen", "resolved_at"],
+    )
+    systems = pd.DataFrame(
+        session.execute(select(InformationSystem.name, InformationSystem.security_level, InformationSystem.dossier_status, InformationSystem.assessed_on)).all(),
+        columns=["name", "security_level", "dossier_status", "assessed_on"],
+    )
+    plan = plan_from_inventory(session, policy, today, years=(start.year,))
+    return build_report(quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today)

@@ -142,7 +142,13 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
     network = [r for r in rows if r.device_class in ("firewall", "access_switch", "bml", "router")]
     sites = sorted({r.site_code for r in network}, key=lambda code: min(r.site_index for r in network if r.site_code == code))
     if profile == "small":
-        full = [code for code in sites if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code}]
+        # The small lab needs a commune with firewalls and switches, at least three of them on SSH.
+        full = [
+            code
+            for code in sites
+            if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code}
+            and sum(r.platform in SSH_PLATFORMS for r in network if r.site_code == code) >= 3
+        ]
         communes = [code for code in full if code.startswith("X-")] or full
         if not communes:
             raise ScenarioError("no site has both a firewall and an access switch recorded")
@@ -236,13 +242,13 @@ class _Builder:
             else:
                 config = cisco_ios_config(row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret)
             violations = implied_violations(chosen)
-        support = self.policy.end_of_support.lookup(row.os_name, row.os_version) if row.os_name else None
-        if support is not None and support.end_of_support <= self.today and row.device_class != "bml":
-            violations = violations | {"net.firmware_supported"}
             ssh = SshAccess(
                 port=SSH_PORT, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,
                 secret=self.secrets.ssh_secret if row.platform == "cisco_ios" else "", running_config=config,
             )  # fmt: skip
+        support = self.policy.end_of_support.lookup(row.os_name, row.os_version) if row.os_name else None
+        if support is not None and support.end_of_support <= self.today and row.device_class != "bml":
+            violations = violations | {"net.firmware_supported"}
         return LabDevice(
             key=f"dev-{row.id}",
             site_code=row.site_code,
