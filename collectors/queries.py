@@ -29,3 +29,34 @@ def recent_scan_runs(session: Session, *, limit: int = 20, site: str | None = No
 def scan_outcomes(session: Session, scan_run_id: int) -> list[dict]:
     query = select(ScanOutcome).where(ScanOutcome.scan_run_id == scan_run_id).order_by(ScanOutcome.id)
     return [o.model_dump() for o in session.execute(query).scalars()]
+
+
+def config_snapshots(session: Session, device_id: int) -> list[dict]:
+    from inventory.models import ConfigSnapshot
+
+    query = select(ConfigSnapshot.id, ConfigSnapshot.taken_at, ConfigSnapshot.sha256, ConfigSnapshot.scan_run_id).where(ConfigSnapshot.device_id == device_id)
+    return [dict(row._mapping) for row in session.execute(query.order_by(ConfigSnapshot.id.desc()))]
+
+
+def config_diff(session: Session, device_id: int, old_id: int | None = None, new_id: int | None = None) -> str:
+    """Unified diff between two snapshots of a device (default: the last two); '' if fewer than two."""
+    import difflib
+
+    from inventory.models import ConfigSnapshot
+
+    snapshots = {s.id: s for s in session.execute(select(ConfigSnapshot).where(ConfigSnapshot.device_id == device_id)).scalars()}
+    ids = sorted(snapshots)
+    if new_id is None:
+        new_id = ids[-1] if ids else None
+    if old_id is None:
+        older = [i for i in ids if new_id is not None and i < new_id]
+        old_id = older[-1] if older else None
+    if old_id not in snapshots or new_id not in snapshots:
+        return ""
+    old, new = snapshots[old_id], snapshots[new_id]
+    return "".join(
+        difflib.unified_diff(
+            old.text.splitlines(keepends=True), new.text.splitlines(keepends=True),
+            fromfile=f"snapshot #{old.id} {old.taken_at:%Y-%m-%d %H:%M}", tofile=f"snapshot #{new.id} {new.taken_at:%Y-%m-%d %H:%M}",
+        )
+    )  # fmt: skip

@@ -192,6 +192,13 @@ class Reconciler:
                 device_id = self.index.match(serial=merged.serial, macs=merged.macs, zone_id=zone_id, ip=target.address)
             except IdentityConflict:
                 device_id = self.index.match(serial=merged.serial) if merged.serial else None
+        if device_id is not None and merged.serial:
+            recorded = self.session.get(Device, device_id)
+            if recorded is not None and recorded.serial and recorded.serial != merged.serial:
+                # Another device answers at this address: the recorded one has moved or gone.
+                if recorded.mgmt_ip == target.address:
+                    self._release_address(recorded)
+                device_id = self.index.by_serial.get(merged.serial)
         if device_id is None:
             if site_id is None:
                 self._outcome(outcome, None, "failed", "address answered but belongs to no known site")
@@ -219,6 +226,16 @@ class Reconciler:
             )  # fmt: skip
         )
 
+    def _release_address(self, device: Device) -> None:
+        self.index.by_zone_ip.pop((device.zone_id, device.mgmt_ip), None)
+        self.session.add(
+            Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source="snmp", key="address_taken_by_other_device", value=device.mgmt_ip or "")
+        )
+        device.notes = (device.notes + "\n" if device.notes else "") + f"address {device.mgmt_ip} answered with another serial in scan run #{self.run.id}"
+        device.mgmt_ip = None
+        device.reachable = False
+        self.session.flush()
+
     def _create(self, merged: Merged, target, site_id: int, zone_id: int | None) -> Device:
         serial = merged.serial if merged.serial and merged.serial not in self.index.by_serial else None
         ip = target.address if (zone_id, target.address) not in self.index.by_zone_ip else None
@@ -242,10 +259,10 @@ class Reconciler:
         updates = {
             "hostname": _fit(merged.sys_name, 255),
             "model": _fit(merged.model, 200),
-            "os_name": _fit(merged.os_name, 100),
-            "os_version": _fit(merged.os_version, 100),
             "vendor": _fit(merged.vendor, 100),
         }
+        if merged.os_version:  # an OS name without its version says less than the record does
+            updates.update(os_name=_fit(merged.os_name, 100), os_version=_fit(merged.os_version, 100))
         serial = _fit(merged.serial, 100)
         if serial and serial != device.serial and self.index.by_serial.get(serial, device.id) == device.id:
             updates["serial"] = serial

@@ -49,8 +49,9 @@ class RunOptions:
 def _default_collectors() -> dict:
     from collectors.snmp import SnmpCollector
     from collectors.ssh import SshCollector
+    from inventory.settings import Settings
 
-    return {"snmp": SnmpCollector(), "ssh": SshCollector()}
+    return {"snmp": SnmpCollector(v3_backend=Settings().snmp_v3_backend), "ssh": SshCollector()}
 
 
 async def _try_each(collector, target: Target, credentials: Sequence, timeout: float, attempts: list[str]) -> DeviceFacts | CollectorError | None:

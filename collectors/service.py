@@ -173,8 +173,10 @@ def discovery_targets(session, site: str, zone: str | None, subnet: str | None, 
     found = 0
     for kind, cidr in plan:
         for facts in scanner.scan(cidr, netns=netns, timeout=timeout, snmp_ports=snmp_ports):
-            found += 1
             device = known.get(facts.address)
+            if not facts.open_ports and device is None:
+                continue  # up but offering nothing (every loopback address is "up")
+            found += 1
             targets.append(
                 Target(address=facts.address, device_id=device.id if device else None, site_code=site, zone=kind,
                        device_class=device.device_class if device else None, platform=device.platform if device else None,

@@ -27,10 +27,20 @@ How it talks
   (~30 ms for a 24-port switch); the codec below decodes a var-bind in ~2 us and leaves
   values as raw bytes until a parser needs them. A connected socket also turns an ICMP port
   unreachable into an immediate `Unreachable`.
-* SNMPv3 (authPriv, SHA/SHA256 + AES/AES256): pysnmp's hlapi (`_V3Session`). A pysnmp engine
-  keeps the first keys it localised for a user name, so engines are cached per credential
-  (user, keys, protocols) and per event loop; creating one costs ~75 ms of CPU. Call
-  `await collector.aclose()` before the loop ends to close them.
+* SNMPv3 authPriv (HMAC-SHA-96 or HMAC-SHA-256-192; AES-128 or AES-256 CFB), two backends:
+  - "native" (default, `_NativeV3Session`): the same codec plus USM (RFC 3414/3826/7860):
+    engine discovery per visit, HMAC with `hmac`, AES-CFB with `cryptography`. Passwords are
+    hashed once per credential (RFC 3414 A.2) and localised per engine ID, so one user name
+    with different keys on different devices just works. ~13 ms of CPU per switch, including
+    the password hashing, against ~250 ms through hlapi.
+  - "pysnmp" (`SnmpCollector(v3_backend="pysnmp")`, `_PysnmpV3Session`): pysnmp's hlapi, kept
+    as the reference implementation. A pysnmp engine keeps the first keys it localised for a
+    user name, so engines are cached per credential (user, keys, protocols) and per event loop;
+    building one costs ~75 ms of CPU (done in a worker thread). Call `await
+    collector.aclose()` before the loop ends to close them.
+  AES-256 keys are extended the Blumenthal way (net-snmp "AES-256", pysnmp
+  usmAesBlumenthalCfb256Protocol); with SHA256 auth no extension is needed. Cisco's "Reeder"
+  extension for SHA + AES-256 is not supported.
 * Fewer round trips: one GET proves the device answers (small fixed-size values only, so a
   hostile 64 KB string cannot make a live device look dead), then every table is read
   concurrently by multi-column GETBULK walks. The interface walk asks ifNumber + 1
@@ -46,8 +56,9 @@ Hostile data
 Octet strings are decoded as UTF-8 with errors="replace"; trailing NULs (C padding) are
 dropped and other NULs become U+FFFD (PostgreSQL text cannot hold NUL). Other text is kept as
 sent (HTML included: escaping is the web layer's job). A value longer than SMI's 65,535 bytes
-is cut there (with a warning). Walks stop at `max_rows` rows per column and when the
-device has sent `max_bytes` in total; a column whose OIDs stop increasing ends with a warning.
+is cut there (with a warning). Walks stop at `max_rows` rows per column and once the device
+has sent MAX_BYTES (32 MB) in one visit; a column whose OIDs stop increasing ends with a
+warning.
 Malformed datagrams are ignored (a device that only sends garbage times out).
 """
 
@@ -55,6 +66,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import itertools
 import os
 import threading
@@ -62,7 +74,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from collectors.records import (
     ArpRecord,
@@ -551,20 +563,24 @@ class _Session:
         pass
 
 
-class _V2cProtocol(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
+class _UdpProtocol(asyncio.DatagramProtocol):
+    """Hands each datagram to `accept` (which returns (id, result) or None for garbage) and
+    completes the future waiting for that id."""
+
+    def __init__(self, accept: Any) -> None:
+        self.accept = accept
         self.waiting: dict[int, asyncio.Future] = {}
-        self.community = b""
 
     def datagram_received(self, data: bytes, addr: Any) -> None:  # noqa: ARG002
         try:
-            community, pdu, request_id, status, index, varbinds = decode_message(data)
-        except BerError:
+            accepted = self.accept(data)
+        except (BerError, ValueError):
             return  # garbage: ignore, the request times out if nothing better comes
-        future = self.waiting.get(request_id)
-        if future is None or future.done() or pdu != RESPONSE or community != self.community:
+        if accepted is None:
             return
-        future.set_result((len(data), status, index, varbinds))
+        future = self.waiting.get(accepted[0])
+        if future is not None and not future.done():
+            future.set_result((len(data), accepted[1]))
 
     def error_received(self, exc: Exception) -> None:
         if isinstance(exc, OSError):  # ICMP port/host unreachable on the connected socket
@@ -576,15 +592,18 @@ class _V2cProtocol(asyncio.DatagramProtocol):
 _request_ids = itertools.count(int.from_bytes(os.urandom(3), "big") + 1)
 
 
-class _V2cSession(_Session):
-    def __init__(self, host: str, port: int, community: bytes, parallel: int) -> None:
+class _UdpSession(_Session):
+    """A connected UDP socket, request ids, retries within the visit's deadline."""
+
+    def __init__(self, host: str, port: int, parallel: int) -> None:
         self.host, self.port = host, port
-        self.community = community
-        self.protocol = _V2cProtocol()
-        self.protocol.community = community
+        self.protocol = _UdpProtocol(self.accept)
         self.transport: asyncio.DatagramTransport | None = None
         self.limit = asyncio.Semaphore(parallel)
         self.received = 0
+
+    def accept(self, data: bytes) -> tuple[int, Any] | None:
+        raise NotImplementedError
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -595,9 +614,8 @@ class _V2cSession(_Session):
         except OSError as exc:
             raise Unreachable(f"cannot send SNMP to {self.host}:{self.port}: {exc.strerror or exc}") from None
 
-    async def _request(self, pdu: int, a: int, b: int, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
-        request_id = next(_request_ids) & 0x7FFFFFFF
-        message = encode_request(pdu, self.community, request_id, a, b, oids)
+    async def exchange(self, request_id: int, message: bytes, timing: _Timing) -> Any:
+        """Send `message` (again after each attempt timeout) until its answer comes."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.protocol.waiting[request_id] = future
@@ -610,24 +628,49 @@ class _V2cSession(_Session):
                     assert self.transport is not None
                     self.transport.sendto(message)
                     try:
-                        size, status, _index, varbinds = await asyncio.wait_for(
-                            asyncio.shield(future), min(timing.attempt, left)
-                        )
+                        size, result = await asyncio.wait_for(asyncio.shield(future), min(timing.attempt, left))
                     except TimeoutError:
                         continue
                     self.received += size
                     if self.received > MAX_BYTES:
                         raise _OverBudget()
-                    if status == 1:
-                        raise _TooBig()
-                    if status:
-                        raise _Failed(f"error-status {_STATUS.get(status, status)}")
-                    return varbinds
+                    return result
                 raise _NoAnswer()
         finally:
             self.protocol.waiting.pop(request_id, None)
             if not future.done():
                 future.cancel()
+
+    @staticmethod
+    def check(status: int) -> None:
+        if status == 1:
+            raise _TooBig()
+        if status:
+            raise _Failed(f"error-status {_STATUS.get(status, status)}")
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _V2cSession(_UdpSession):
+    def __init__(self, host: str, port: int, community: bytes, parallel: int) -> None:
+        super().__init__(host, port, parallel)
+        self.community = community
+
+    def accept(self, data: bytes) -> tuple[int, Any] | None:
+        community, pdu, request_id, status, _index, varbinds = decode_message(data)
+        if pdu != RESPONSE or community != self.community:
+            return None
+        return request_id, (status, varbinds)
+
+    async def _request(self, pdu: int, a: int, b: int, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
+        request_id = next(_request_ids) & 0x7FFFFFFF
+        status, varbinds = await self.exchange(
+            request_id, encode_request(pdu, self.community, request_id, a, b, oids), timing
+        )
+        self.check(status)
+        return varbinds
 
     async def get(self, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
         return await self._request(GET, 0, 0, oids, timing)
@@ -635,9 +678,151 @@ class _V2cSession(_Session):
     async def bulk(self, oids: Sequence[bytes], repetitions: int, timing: _Timing) -> list[Var]:
         return await self._request(GETBULK, 0, repetitions, oids, timing)
 
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+
+def _aes_cfb(key: bytes, iv: bytes) -> Any:
+    """AES in CFB-128 mode (RFC 3826), from `cryptography` (a kiemke dependency)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    try:  # cryptography >= 44 keeps CFB among its "decrepit" modes
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    except ImportError:  # pragma: no cover - older cryptography
+        from cryptography.hazmat.primitives.ciphers.modes import CFB
+    return Cipher(algorithms.AES(key), CFB(iv))
+
+
+@dataclass
+class _UsmUser:
+    """A v3 credential's keys: passwords hashed once (RFC 3414 A.2), localised per engine ID."""
+
+    name: bytes
+    hash_name: str
+    auth_len: int
+    priv_size: int
+    auth_ku: bytes
+    priv_ku: bytes
+
+    def __post_init__(self) -> None:
+        self.localized: dict[bytes, tuple[bytes, bytes]] = {}
+
+    def keys(self, engine_id: bytes) -> tuple[bytes, bytes]:
+        keys = self.localized.get(engine_id)
+        if keys is None:
+            if len(self.localized) > 4096:
+                self.localized.clear()
+            keys = (
+                localize_key(self.auth_ku, engine_id, self.hash_name),
+                priv_key_for(self.priv_ku, engine_id, self.hash_name, self.priv_size),
+            )
+            self.localized[engine_id] = keys
+        return keys
+
+
+_salts = itertools.count(int.from_bytes(os.urandom(7), "big"))
+
+
+class _NativeV3Session(_UdpSession):
+    """SNMPv3 authPriv with kiemke's codec: engine discovery, HMAC-SHA(-256), AES-CFB."""
+
+    def __init__(self, host: str, port: int, user: _UsmUser, parallel: int) -> None:
+        super().__init__(host, port, parallel)
+        self.user = user
+        self.engine_id = b""
+        self.boots = 0
+        self.engine_time = 0
+        self.synced_at = 0.0
+        self.discovery: asyncio.Future | None = None
+
+    # ------------------------------------------------------------------ crypto
+    def _cipher(self, key: bytes, boots: int, engine_time: int, salt: bytes) -> Any:
+        iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
+        return _aes_cfb(key, iv)
+
+    def _mac(self, key: bytes, message: bytes) -> bytes:
+        return hmac.new(key, message, self.user.hash_name).digest()[: self.user.auth_len]
+
+    def accept(self, data: bytes) -> tuple[int, Any] | None:
+        m = decode_v3(data)
+        if m.flags & FLAG_AUTH:
+            if m.engine_id != self.engine_id or len(m.auth_params) != self.user.auth_len:
+                return None
+            auth_key, priv_key = self.user.keys(m.engine_id)
+            zeroed = data[: m.auth_offset] + b"\x00" * self.user.auth_len + data[m.auth_offset + self.user.auth_len :]
+            if not hmac.compare_digest(self._mac(auth_key, zeroed), m.auth_params):
+                return None  # forged or damaged: drop it
+        if m.flags & FLAG_PRIV:
+            if not m.flags & FLAG_AUTH or len(m.priv_params) != 8:
+                return None
+            _, n, p = _header(data, m.data_offset, OCTETS)
+            decryptor = self._cipher(priv_key, m.boots, m.engine_time, m.priv_params).decryptor()
+            scoped = decryptor.update(data[p : p + n]) + decryptor.finalize()
+            pdu, request_id, status, _index, varbinds = decode_scoped_pdu(scoped)
+        else:
+            pdu, request_id, status, _index, varbinds = decode_scoped_pdu(data, m.data_offset)
+        if pdu == REPORT:
+            # unauthenticated reports are how USM says "wrong key/user"; they cannot forge data
+            report = decode_oid(varbinds[0][0]) if varbinds else ""
+            return m.msg_id, ("report", USM_REPORTS.get(report, report), m)
+        if pdu != RESPONSE or not m.flags & FLAG_AUTH:
+            return None
+        return m.msg_id, ("response", status, varbinds)
+
+    # ------------------------------------------------------------------ protocol
+    async def _discover(self, timing: _Timing) -> None:
+        """Learn the agent's engine ID, boots and time (RFC 3414 4)."""
+        msg_id = next(_request_ids) & 0x7FFFFFFF
+        scoped = _tlv(SEQUENCE, _tlv(OCTETS, b"") + _tlv(OCTETS, b"") + encode_pdu(GET, msg_id, 0, 0, []))
+        message, _ = encode_v3(msg_id, FLAG_REPORTABLE, b"", 0, 0, b"", 0, b"", scoped)
+        result = await self.exchange(msg_id, message, timing)
+        if result[0] != "report" or not result[2].engine_id:
+            raise _Failed("SNMPv3 engine discovery got no engine ID")
+        self._sync(result[2])
+
+    def _sync(self, m: V3Message) -> None:
+        self.engine_id, self.boots, self.engine_time = m.engine_id, m.boots, m.engine_time
+        self.synced_at = asyncio.get_running_loop().time()
+
+    async def _request(self, pdu: int, a: int, b: int, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
+        if self.discovery is None:
+            self.discovery = asyncio.ensure_future(self._discover(timing))
+        try:
+            await asyncio.shield(self.discovery)
+        except BaseException:
+            self.discovery = None  # let the next request try again
+            raise
+        for _again in range(2):
+            msg_id = next(_request_ids) & 0x7FFFFFFF
+            auth_key, priv_key = self.user.keys(self.engine_id)
+            engine_time = self.engine_time + int(asyncio.get_running_loop().time() - self.synced_at)
+            salt = (next(_salts) & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+            scoped = _tlv(SEQUENCE, _tlv(OCTETS, self.engine_id) + _tlv(OCTETS, b"") + encode_pdu(pdu, msg_id, a, b, oids))
+            encryptor = self._cipher(priv_key, self.boots, engine_time, salt).encryptor()
+            encrypted = encryptor.update(scoped) + encryptor.finalize()
+            message, offset = encode_v3(
+                msg_id, FLAG_AUTH | FLAG_PRIV | FLAG_REPORTABLE, self.engine_id, self.boots, engine_time,
+                self.user.name, self.user.auth_len, salt, _tlv(OCTETS, encrypted),
+            )  # fmt: skip
+            message = message[:offset] + self._mac(auth_key, message) + message[offset + self.user.auth_len :]
+            result = await self.exchange(msg_id, message, timing)
+            if result[0] == "response":
+                self.check(result[1])
+                return result[2]
+            report, m = result[1], result[2]
+            if report == "notInTimeWindow" and m.flags & FLAG_AUTH:
+                self._sync(m)  # the agent's clock, authenticated: try once more
+                continue
+            if report == "unknownEngineID":
+                self._sync(m)
+                continue
+            if report in ("unknownUserName", "wrongDigest", "decryptionError", "unsupportedSecurityLevel"):
+                raise _AuthError(report)
+            raise _Failed(f"report {report}")
+        raise _Failed("SNMPv3 time synchronisation failed")
+
+    async def get(self, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
+        return await self._request(GET, 0, 0, oids, timing)
+
+    async def bulk(self, oids: Sequence[bytes], repetitions: int, timing: _Timing) -> list[Var]:
+        return await self._request(GETBULK, 0, repetitions, oids, timing)
 
 
 _STATUS = {
@@ -648,7 +833,7 @@ _STATUS = {
 }  # fmt: skip
 
 
-class _V3Session(_Session):
+class _PysnmpV3Session(_Session):
     """SNMPv3 authPriv through pysnmp's hlapi on a cached per-credential engine."""
 
     def __init__(self, engine: Any, auth: Any, host: str, port: int) -> None:
@@ -764,8 +949,13 @@ class SnmpCollector:
         parallel_requests: int = 4,
         max_rows: int = MAX_ROWS,
         vendors: VendorData | None = None,
+        v3_backend: Literal["native", "pysnmp"] = "native",
         engine_cache_size: int = 64,
     ) -> None:
+        if v3_backend not in ("native", "pysnmp"):
+            raise ValueError(f"v3_backend must be 'native' or 'pysnmp', not {v3_backend!r}")
+        self.v3_backend = v3_backend
+        self._users: dict[bytes, _UsmUser] = {}  # credential fingerprint -> hashed keys
         self.retries = retries
         self.parallel_requests = parallel_requests
         self.max_rows = max_rows
@@ -844,8 +1034,23 @@ class SnmpCollector:
             await session.open()
             return session
         if credential.version == "v3":
-            engine, auth = await self._v3_engine(credential)
-            return _V3Session(engine, auth, target.address, credential.port)
+            if self.v3_backend == "pysnmp":
+                engine, auth = await self._v3_engine(credential)
+                return _PysnmpV3Session(engine, auth, target.address, credential.port)
+            v3 = _V3Params.of(credential)
+            user = self._users.get(v3.fingerprint)
+            if user is None:
+                if len(self._users) >= 1024:
+                    self._users.clear()
+                hash_name, auth_len = AUTH[credential.auth_protocol]
+                user = _UsmUser(
+                    v3.user.encode(), hash_name, auth_len, PRIV_KEY_BYTES[credential.priv_protocol],
+                    password_to_key(v3.auth_key.encode(), hash_name), password_to_key(v3.priv_key.encode(), hash_name),
+                )  # fmt: skip
+                self._users[v3.fingerprint] = user
+            session = _NativeV3Session(target.address, credential.port, user, self.parallel_requests)
+            await session.open()
+            return session
         raise ConfigError(f"SNMP version {credential.version!r} is not supported (v2c or v3)")
 
     async def _v3_engine(self, credential: SnmpCredential) -> tuple[Any, Any]:
@@ -853,32 +1058,18 @@ class SnmpCollector:
         from pysnmp.hlapi.v3arch.asyncio import (
             SnmpEngine,
             UsmUserData,
+            usmAesBlumenthalCfb256Protocol,
             usmAesCfb128Protocol,
-            usmAesCfb256Protocol,
             usmHMACSHAAuthProtocol,
             usmHMAC192SHA256AuthProtocol,
         )
 
         if not _AUTH_ERRORS:
             _AUTH_ERRORS = _auth_error_types()
-        user = credential.user or ""
-        auth_key = credential.auth_key.get_secret_value() if credential.auth_key else ""
-        priv_key = credential.priv_key.get_secret_value() if credential.priv_key else ""
-        if not user or len(auth_key) < 8 or len(priv_key) < 8:
-            raise ConfigError(
-                f"SNMP credential {credential.name!r}: SNMPv3 authPriv needs a user and auth/priv keys "
-                "of at least 8 characters"
-            )
-        auth_proto = {"SHA": usmHMACSHAAuthProtocol, "SHA256": usmHMAC192SHA256AuthProtocol}.get(credential.auth_protocol)
-        priv_proto = {"AES": usmAesCfb128Protocol, "AES256": usmAesCfb256Protocol}.get(credential.priv_protocol)
-        if auth_proto is None or priv_proto is None:
-            raise ConfigError(
-                f"SNMP credential {credential.name!r}: unsupported protocols "
-                f"{credential.auth_protocol}/{credential.priv_protocol}"
-            )
-        fingerprint = hashlib.sha256(
-            "\0".join((user, auth_key, priv_key, credential.auth_protocol, credential.priv_protocol)).encode()
-        ).digest()
+        v3 = _V3Params.of(credential)
+        auth_proto = {"SHA": usmHMACSHAAuthProtocol, "SHA256": usmHMAC192SHA256AuthProtocol}[credential.auth_protocol]
+        priv_proto = {"AES": usmAesCfb128Protocol, "AES256": usmAesBlumenthalCfb256Protocol}[credential.priv_protocol]
+        user, auth_key, priv_key, fingerprint = v3.user, v3.auth_key, v3.priv_key, v3.fingerprint
         loop = asyncio.get_running_loop()
         engines = self._engines.setdefault(loop, {})
         entry = engines.pop(fingerprint, None)
@@ -891,6 +1082,34 @@ class SnmpCollector:
         engine = await asyncio.shield(entry)
         auth = UsmUserData(user, auth_key, priv_key, authProtocol=auth_proto, privProtocol=priv_proto)
         return engine, auth
+
+
+@dataclass(frozen=True)
+class _V3Params:
+    user: str
+    auth_key: str
+    priv_key: str
+    fingerprint: bytes  # identifies the credential's secrets without holding them in a key
+
+    @classmethod
+    def of(cls, credential: SnmpCredential) -> _V3Params:
+        user = credential.user or ""
+        auth_key = credential.auth_key.get_secret_value() if credential.auth_key else ""
+        priv_key = credential.priv_key.get_secret_value() if credential.priv_key else ""
+        if not user or len(auth_key) < 8 or len(priv_key) < 8:
+            raise ConfigError(
+                f"SNMP credential {credential.name!r}: SNMPv3 authPriv needs a user and auth/priv keys "
+                "of at least 8 characters"
+            )
+        if credential.auth_protocol not in AUTH or credential.priv_protocol not in PRIV_KEY_BYTES:
+            raise ConfigError(
+                f"SNMP credential {credential.name!r}: unsupported protocols "
+                f"{credential.auth_protocol}/{credential.priv_protocol} (SHA or SHA256, AES or AES256)"
+            )
+        fingerprint = hashlib.sha256(
+            "\0".join((user, auth_key, priv_key, credential.auth_protocol, credential.priv_protocol)).encode()
+        ).digest()
+        return cls(user, auth_key, priv_key, fingerprint)
 
 
 _ENGINE_LOCK = threading.Lock()
@@ -960,7 +1179,7 @@ class _Visit:
         except (_Failed, _OverBudget, _AuthError, _PortUnreachable, BerError) as exc:
             self._warn(what, exc)
             return {}
-        return {oid: var for oid, var in zip(oids, varbinds, strict=False) if present(var)}
+        return {oid: var for oid, var in zip(oids, varbinds, strict=False) if var[0] == oid and present(var)}
 
     async def walk(self, columns: Sequence[bytes], repetitions: int, what: str) -> list[Row]:
         """Walk several columns at once with GETBULK; returns {index: var} per column.
@@ -1007,11 +1226,11 @@ class _Visit:
                     progressed = True
                     if len(rows[ci]) >= max_rows:
                         ended.add(ci)
-                        self.warnings.append(f"{what}: more than {max_rows} rows under {decode_oid(col)}; kept the first")
+                        self.warnings.append(f"{what}: stopped at {max_rows} rows under {decode_oid(col)}")
                 if not varbinds:
                     break
                 active = [ci for ci in active if ci not in ended]
-                if not progressed and active:
+                if not progressed and not ended:
                     self.warnings.append(f"{what}: the device stopped making progress; walk ended")
                     break
                 repetitions = min(repetitions * 2, MAX_VARBINDS_PER_REQUEST)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
+from typing import Literal
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     # DATABASE_URL is the conventional name, so it is read without the prefix.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # SNMPv3 engine: kiemke's own USM over its BER codec (fast), or pysnmp's hlapi.
+    snmp_v3_backend: Literal["native", "pysnmp"] = "native"
 
     @property
     def db_url(self) -> str:

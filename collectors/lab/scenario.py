@@ -379,7 +379,7 @@ class _Builder:
         return out
 
     def strangers(self, code: str, index: int) -> list[LabDevice]:
-        base = f"127.{index}.2"
+        base = f"127.{index}.2"  # .251-.253: above every address the demo gives recorded devices
         snmp = self._snmp()
 
         def iface(seed: str, name: str) -> tuple[LabInterface, ...]:
@@ -387,14 +387,14 @@ class _Builder:
 
         tp_link = LabDevice(
             key=f"stranger-{code}-switch", site_code=code, zone="internet", device_class="access_switch",
-            hostname=f"TL-SG2428P-{index}", address=f"{base}.50", vendor="TP-Link", model="TL-SG2428P",
+            hostname=f"TL-SG2428P-{index}", address=f"{base}.251", vendor="TP-Link", model="TL-SG2428P",
             serial=f"TPL{index:03d}2428", os_name="TP-Link OS", os_version="2.0.1", sys_object_id="1.3.6.1.4.1.11863.5.1",
             sys_descr=HOSTILE_BYTES, country_of_origin="CN", recorded=False, snmp=snmp, interfaces=iface("tplink", "gigabitEthernet 1/0/1"),
             violations=("origin.allowed",), tags=("unrecorded", "disallowed_origin", "hostile_bytes"),
         )  # fmt: skip
         laptop = LabDevice(
             key=f"stranger-{code}-laptop", site_code=code, zone="internet", device_class="laptop",
-            hostname=f"LAPTOP-{index:02d}CAFE", address=f"{base}.60", vendor="Unknown", model="",
+            hostname=f"LAPTOP-{index:02d}CAFE", address=f"{base}.252", vendor="Unknown", model="",
             serial="", os_name="Windows 10 Home", os_version="22H2", sys_object_id="1.3.6.1.4.1.311.1.1.3.1.1",
             sys_descr="Hardware: Intel64 Family 6 - Software: Windows 10 Home 22H2",
             country_of_origin="", recorded=False, snmp=snmp, interfaces=iface("laptop", "Realtek PCIe GbE"),
@@ -404,7 +404,7 @@ class _Builder:
         )  # fmt: skip
         oversized = LabDevice(
             key=f"stranger-{code}-printer", site_code=code, zone="internet", device_class="printer",
-            hostname=f"NPI{index:03d}F2", address=f"{base}.70", vendor="HP", model="LaserJet Pro M404dn",
+            hostname=f"NPI{index:03d}F2", address=f"{base}.253", vendor="HP", model="LaserJet Pro M404dn",
             serial=f"VNB{index:03d}404", os_name="", os_version="", sys_object_id="1.3.6.1.4.1.11.2.3.9.1",
             sys_descr="HP ETHERNET MULTI-ENVIRONMENT", country_of_origin="US", recorded=False, snmp=snmp,
             interfaces=(LabInterface(index=1, name=OVERSIZED, mac=_mac(_h(code, "printer")), speed_mbps=100, oper_up=True),),

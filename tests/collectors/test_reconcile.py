@@ -152,3 +152,13 @@ def test_unrecorded_address_becomes_a_discovered_device_once(session, vault):
     assert (device.hostname, device.device_class, device.vendor, device.country_of_origin, device.mgmt_ip) == ("TL-SG2428P", "access_switch", "TP-Link", "CN", "10.1.2.50")
     assert device.zone_id == ids["S1"]["internet"]
     assert summary.created == 0  # the second run recognised it
+
+
+def test_another_serial_at_a_recorded_address_is_another_device(session, vault):
+    ids, sw, _ = _setup(session, vault)
+    impostor = DeviceFacts(address="10.1.2.3", source="snmp", sys_name="TL-SG2428P", serial="TPL999", sys_object_id="1.3.6.1.4.1.11863.5.1")
+    _run(session, [Target("10.1.2.3", sw.id, "S1", "internet", "access_switch", "cisco_ios")], Scripted("snmp", {("10.1.2.3", "v3"): impostor}), Scripted("ssh", {}), vault)
+    session.refresh(sw)
+    assert sw.serial == "SW1" and sw.mgmt_ip is None and sw.reachable is False  # not overwritten
+    new = session.execute(select(Device).where(Device.serial == "TPL999")).scalar_one()
+    assert new.source == "discovered" and new.mgmt_ip == "10.1.2.3"

@@ -1,0 +1,193 @@
+"""End to end against the lab, the answer key in hand: poll and discover one commune with the
+real collectors, then check compliance. Every manifest fact must land in the inventory, every
+manifest violation must become a finding, and compliant devices must get none."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from collectors.lab.manager import Lab, register_credentials
+from collectors.lab.scenario import HOSTILE_HTML, build_lab
+from collectors.lab.ssh_devices import SshLab
+from collectors.queries import config_diff
+from collectors.reconcile import latest_observations
+from collectors.records import AuthenticationFailed, SnmpCredential, Target
+from collectors.runner import RunOptions
+from collectors.service import discover, poll
+from collectors.snmp import SnmpCollector
+from compliance.policy import load_policy
+from compliance.service import run_check
+from inventory import db
+from inventory.crypto import Vault
+from inventory.demo import load_demo
+from inventory.models import ConfigSnapshot, Device, Finding, Interface
+
+pytestmark = pytest.mark.lab
+
+# Rule families the lab decides; lifecycle rules come from the recorded purchase dates instead.
+LAB_RULES = ("net.", "ep.", "origin.allowed", "zone.mac_both_zones")
+
+
+def fast() -> RunOptions:
+    return RunOptions(snmp_timeout=1.5, ssh_timeout=20)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from cryptography.fernet import Fernet
+
+    home = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{home / 'kiemke.sqlite3'}"
+    db.upgrade(url)
+    engine = db.engine_for(url)
+    vault = Vault(SecretStr(Fernet.generate_key().decode()))
+    with db.session_scope(engine) as session:
+        load_demo(session, actor="test")
+    lab = Lab(home)
+    with db.session_scope(engine) as session:
+        lab.start(session, "small", with_netns=False, progress=lambda *_: None)
+        register_credentials(session, vault, lab.secrets(), actor="test")
+        devices = build_lab(session, "small", lab.secrets())
+    site = devices[0].site_code
+    polled = poll(engine, vault, site=site, endpoints=True, options=fast())
+    found = discover(engine, vault, site=site, zone="internet", snmp_ports=(1161,), options=fast())
+    checked = run_check(engine, actor="test", policy=load_policy())
+    yield {"engine": engine, "vault": vault, "lab": lab, "devices": devices, "site": site, "poll": polled, "discover": found, "check": checked}
+    lab.stop()
+
+
+def _device(session, lab_device) -> Device | None:
+    if lab_device.key.startswith("dev-"):
+        return session.get(Device, int(lab_device.key.removeprefix("dev-")))
+    return session.execute(select(Device).where(Device.mgmt_ip == lab_device.address)).scalar_one_or_none()
+
+
+def test_answering_devices_facts_land_in_the_inventory(world):
+    with db.session_scope(world["engine"]) as session:
+        facts = latest_observations(session)
+        for lab_device in world["devices"]:
+            if not lab_device.recorded or lab_device.behaviour not in ("normal", "slow"):
+                continue
+            device = _device(session, lab_device)
+            assert device.reachable is True, lab_device.key
+            assert device.hostname == lab_device.hostname
+            if lab_device.serial:
+                assert device.serial == lab_device.serial
+            if lab_device.host is not None:
+                observed = facts[device.id]
+                assert int(observed["host.cores"]) == lab_device.host.cores
+                assert int(observed["host.ram_kb"]) == lab_device.host.ram_kb
+                assert {name for name, _ in json.loads(observed["host.software"])} == {name for name, _ in lab_device.host.software}
+            if lab_device.behaviour == "normal":  # a slow device may answer SSH but not every SNMP walk in time
+                interfaces = session.execute(select(Interface).where(Interface.device_id == device.id)).scalars().all()
+                assert len(interfaces) == len(lab_device.interfaces), lab_device.key
+
+
+def test_silent_and_hanging_devices_are_unreachable_not_deleted(world):
+    with db.session_scope(world["engine"]) as session:
+        silent = [d for d in world["devices"] if d.behaviour in ("dead", "hang")]
+        assert silent
+        for lab_device in silent:
+            device = _device(session, lab_device)
+            assert device is not None and device.reachable is False
+
+
+def test_strangers_are_discovered(world):
+    strangers = [d for d in world["devices"] if not d.recorded]
+    assert world["discover"].summary["created"] == len(strangers)
+    with db.session_scope(world["engine"]) as session:
+        for lab_device in strangers:
+            device = _device(session, lab_device)
+            assert device is not None and device.source == "discovered", lab_device.key
+            if lab_device.serial:
+                assert device.serial == lab_device.serial
+            if lab_device.country_of_origin:
+                assert device.country_of_origin == lab_device.country_of_origin
+
+
+def test_hostile_data_is_stored_as_text(world):
+    with db.session_scope(world["engine"]) as session:
+        facts = latest_observations(session)
+        html = next(d for d in world["devices"] if "hostile_html" in d.tags)
+        assert facts[_device(session, html).id]["sys_descr"] == HOSTILE_HTML
+        raw = next(d for d in world["devices"] if "hostile_bytes" in d.tags)
+        assert "\ufffd" in facts[_device(session, raw).id]["sys_descr"]  # undecodable bytes replaced, not dropped
+        big = next(d for d in world["devices"] if "oversized" in d.tags)
+        names = session.execute(select(Interface.name).where(Interface.device_id == _device(session, big).id)).scalars().all()
+        assert names and all(len(n) <= 255 for n in names)
+
+
+def test_snmpv3_works_and_a_wrong_key_is_a_clear_error(world):
+    lab_device = next(d for d in world["devices"] if d.behaviour == "normal" and d.snmp and d.recorded)
+    snmp = lab_device.snmp
+    target = Target(lab_device.address)
+    good = SnmpCredential("v3", "v3", user=snmp.v3_user, auth_key=SecretStr(snmp.v3_auth_key), priv_key=SecretStr(snmp.v3_priv_key), port=snmp.port)
+    facts = asyncio.run(SnmpCollector().collect(target, good, 3))
+    assert facts.sys_name == lab_device.hostname
+    wrong = replace(good, auth_key=SecretStr("not-the-right-key"))
+    with pytest.raises(AuthenticationFailed) as caught:
+        asyncio.run(SnmpCollector().collect(target, wrong, 3))
+    assert "not-the-right-key" not in str(caught.value) and snmp.v3_user in str(caught.value)
+
+
+def test_a_changed_running_config_gives_a_new_snapshot_and_a_diff(world):
+    engine, lab = world["engine"], world["lab"]
+    switch = next(d for d in world["devices"] if d.ssh and d.ssh.platform == "cisco_ios" and d.behaviour == "normal")
+    head, _, tail = switch.ssh.running_config.rpartition("\nend")
+    changed = replace(switch, ssh=replace(switch.ssh, running_config=f"{head}\nip http server\n!\nend{tail}"))
+    assert changed.ssh.running_config != switch.ssh.running_config
+    ssh_devices = [changed if d.key == switch.key else d for d in world["devices"]]
+    SshLab([], lab.dir / "ssh").stop()
+    _wait_closed([(d.address, d.ssh.port) for d in ssh_devices if d.ssh and d.behaviour != "dead"])
+    SshLab(ssh_devices, lab.dir / "ssh").start()
+    poll(engine, world["vault"], site=world["site"], zone=switch.zone, options=fast())
+    with db.session_scope(engine) as session:
+        device = _device(session, switch)
+        texts = session.execute(select(ConfigSnapshot.text).where(ConfigSnapshot.device_id == device.id).order_by(ConfigSnapshot.id)).scalars().all()
+        assert len(texts) == 2
+        assert "ip http server" in texts[1].splitlines() and "ip http server" not in texts[0].splitlines()
+        diff = config_diff(session, device.id)
+        assert "+ip http server" in diff
+
+
+def _wait_closed(endpoints, timeout: float = 10) -> None:
+    """The stopped workers exit asynchronously: wait until nothing listens any more."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = []
+        for address, port in endpoints:
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                if sock.connect_ex((address, port)) == 0:
+                    busy.append((address, port))
+        if not busy:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"still listening: {busy}")
+
+
+def test_every_manifest_violation_is_found_and_compliant_devices_get_none(world):
+    with db.session_scope(world["engine"]) as session:
+        open_by_device: dict[int, set[str]] = {}
+        for device_id, rule_id in session.execute(select(Finding.device_id, Finding.rule_id).where(Finding.status == "open", Finding.device_id.is_not(None))):
+            open_by_device.setdefault(device_id, set()).add(rule_id)
+        checked = 0
+        for lab_device in world["devices"]:
+            if lab_device.behaviour in ("dead", "hang"):
+                continue  # nothing was collected from these
+            device = _device(session, lab_device)
+            expected = {v for v in lab_device.violations if v.startswith(LAB_RULES)}
+            found = {r for r in open_by_device.get(device.id, set()) if r.startswith(LAB_RULES)}
+            assert expected <= found, f"{lab_device.key}: missing {expected - found}"
+            assert found <= expected, f"{lab_device.key}: unexpected {found - expected}"
+            checked += 1
+        assert checked >= 10
