@@ -1,0 +1,77 @@
+"""The web UI: a Flask application factory, one blueprint per area.
+
+`create_app()` reads everything from the one `Settings` object (the session key is the
+generated `KIEMKE_HOME/secret_key`, never a literal); `test_config` overrides Flask settings in
+tests (e.g. `KIEMKE_DB_URL`, `WTF_CSRF_ENABLED`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from inventory import db
+from inventory.settings import Settings
+
+HERE = Path(__file__).parent
+
+# Every response: no framing, no sniffing, nothing loaded from anywhere but kiemke itself.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        KIEMKE_DB_URL=settings.db_url,
+        SESSION_COOKIE_NAME="kiemke_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # set True when served behind HTTPS
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        PER_PAGE=50,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
+
+    from web import audit, auth, devices, findings, i18n, overview, sites
+    from web.database import close_session
+
+    app.teardown_appcontext(close_session)
+    i18n.init_app(app)
+    auth.init_app(app)
+    for module in (auth, overview, devices, findings, sites, audit):
+        app.register_blueprint(module.bp)
+
+    from web import errors, filters
+
+    errors.init_app(app)
+    filters.init_app(app)
+
+    @app.after_request
+    def _security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

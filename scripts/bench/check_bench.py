@@ -26,16 +26,17 @@ TODAY = date(2026, 11, 22)
 def fleet(n: int, policy, rng: random.Random):
     classes = ["laptop"] * 40 + ["desktop"] * 30 + ["printer"] * 20 + ["scanner"] * 3 + ["firewall"] * 3 + ["access_switch"] * 4
     oses = [("Windows 11 Pro", "25H2"), ("Windows 11 Pro", "24H2"), ("Windows 10 Pro", "22H2"), ("Windows 7 Professional", "SP1")]
-    # A few hundred distinct configs, shared by many devices, as in a real fleet of templates.
+    # A few hundred templates (platform, firewall or not, which rules it breaks), as in a real
+    # fleet; each network device renders its own config from one (own hostname, subnet, addresses,
+    # secrets), so every config parsed is distinct text.
     templates = []
     for k in range(200):
         platform = "cisco_ios" if k % 2 else "fortinet"
         firewall = k % 4 < 2
         rules = sorted(applicable_rules(platform, is_firewall=firewall))
         chosen = frozenset(rng.sample(rules, rng.randint(0, 3)))
-        text = (cisco_ios_config if platform == "cisco_ios" else fortios_config)(f"dev{k}", chosen, is_firewall=firewall)
-        templates.append(text)
-    parsed = {}
+        templates.append((platform, firewall, chosen))
+    texts = {}
     devices = []
     for i in range(n):
         cls = rng.choice(classes)
@@ -57,9 +58,11 @@ def fleet(n: int, policy, rng: random.Random):
             )  # fmt: skip
         )
         if cls in ("firewall", "access_switch"):
-            k = rng.randrange(len(templates))
-            parsed[i] = (k, "cisco_ios" if k % 2 else "fortinet")
-    return devices, parsed, templates
+            platform, firewall, chosen = templates[rng.randrange(len(templates))]
+            render = cisco_ios_config if platform == "cisco_ios" else fortios_config
+            subnet = f"10.{i >> 8 & 255}.{i & 255}.0/24"
+            texts[i] = (render(f"dev{i}", chosen, is_firewall=firewall, mgmt_subnet=subnet), platform)
+    return devices, texts
 
 
 def main() -> None:
@@ -67,11 +70,12 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=100_000)
     args = parser.parse_args()
     policy = load_policy()
-    devices, which, templates = fleet(args.devices, policy, random.Random(3676))
+    devices, texts = fleet(args.devices, policy, random.Random(3676))
+    assert len(set(text for text, _ in texts.values())) == len(texts), "network configs must be distinct"
     sites = [SiteSubject(s, f"S{s}", {("party_wan", "firewall"): 1, ("internet", "access_switch"): 1}) for s in range(53)]
     started = time.perf_counter()
     # Parsing counts: every network device's configuration is parsed in the timed part.
-    configs = {i: parse_config(templates[k], platform) for i, (k, platform) in which.items()}
+    configs = {i: parse_config(text, platform) for i, (text, platform) in texts.items()}
     parsed_at = time.perf_counter()
     result = evaluate(devices, sites, policy, configs)
     elapsed = time.perf_counter() - started

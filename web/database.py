@@ -1,0 +1,29 @@
+"""One database session per request: opened on first use, closed at teardown.
+
+Views that change data call `commit()` before they answer, so an error is reported to the user;
+whatever was not committed is rolled back when the request ends.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlmodel import Session
+
+
+def get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = Session(current_app.extensions["kiemke.engine"], expire_on_commit=False)
+    return g.db_session
+
+
+def commit() -> None:
+    get_session().commit()
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+        finally:
+            session.close()
