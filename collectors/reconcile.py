@@ -185,7 +185,7 @@ class Reconciler:
         merged = Merged.of(outcome.facts)
         site_id = self.site_ids.get(target.site_code or "")
         zone_id = self.zones.get((site_id, target.zone)) if site_id and target.zone else None
-        device_id = target.device_id
+        device_id = target.device_id if target.device_id is not None and self.session.get(Device, target.device_id) else None
         created = False
         if device_id is None:
             try:

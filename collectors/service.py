@@ -208,7 +208,7 @@ def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, opti
         targets, scan_info = discovery_targets(session, site, None, subnet, snmp_ports=snmp_ports)
         book = CredentialBook(session, vault)
     outcomes = run_sync(targets, book, options)
-    return {
+    bundle = {
         "format": BUNDLE_FORMAT,
         "bundle_id": str(uuid.uuid4()),
         "site": site,
@@ -218,6 +218,8 @@ def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, opti
         "scan": scan_info,
         "outcomes": [_outcome_to_json(o) for o in outcomes],
     }
+    # Plain JSON all the way down (dates as ISO text), so the bundle can be written as it is.
+    return json.loads(json.dumps(bundle, default=lambda value: value.isoformat()))
 
 
 def _outcome_to_json(outcome: Outcome) -> dict:
@@ -274,8 +276,10 @@ def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> R
             if error:
                 failure = CollectorError(error["message"])
                 failure.kind = error["kind"]
+            # Device ids are the scanning laptop's: here devices are matched again by identity.
+            target = Target(**(item["target"] | {"device_id": None}))
             outcomes.append(
-                Outcome(Target(**item["target"]), tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0))
+                Outcome(target, tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0))
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise ServiceError(f"{Path(path).name}: damaged scan bundle ({type(exc).__name__}: {exc})") from None

@@ -191,3 +191,53 @@ def test_every_manifest_violation_is_found_and_compliant_devices_get_none(world)
             assert found <= expected, f"{lab_device.key}: unexpected {found - expected}"
             checked += 1
         assert checked >= 10
+
+
+def test_offline_scan_bundle_merges_once_into_another_database(world, tmp_path):
+    from collectors.service import import_bundle, scan_to_bundle
+
+    bundle = scan_to_bundle(world["engine"], world["vault"], site=world["site"], subnet=_internet_subnet(world), snmp_ports=(1161,), options=fast())
+    assert bundle["outcomes"] and not any("v3_auth_key" in json.dumps(o) for o in bundle["outcomes"])
+    text = json.dumps(bundle)
+    secrets = world["lab"].secrets()
+    assert secrets.community not in text and secrets.v3_auth_key not in text and secrets.ssh_password not in text
+    path = tmp_path / "bundle.json"
+    path.write_text(text, encoding="utf-8")
+
+    url = f"sqlite:///{tmp_path / 'office.sqlite3'}"  # the office database, which never saw the scan
+    db.upgrade(url)
+    office = db.engine_for(url)
+    with db.session_scope(office) as session:
+        load_demo(session, actor="test")
+    first = import_bundle(office, path)
+    strangers = [d for d in world["devices"] if not d.recorded]
+    assert first.summary["created"] == len(strangers)
+    again = import_bundle(office, path)
+    assert again.status == "already-imported" and again.scan_run_id == first.scan_run_id
+    with db.session_scope(office) as session:
+        assert session.execute(select(Device).where(Device.source == "discovered")).scalars().all().__len__() == len(strangers)
+
+
+def _internet_subnet(world) -> str:
+    address = next(d.address for d in world["devices"] if d.zone == "internet")
+    return address.rsplit(".", 1)[0] + ".0/24"
+
+
+def test_a_run_with_only_a_wrong_credential_reports_it_per_device(world):
+    from collectors.runner import run_sync
+
+    devices = [d for d in world["devices"] if d.recorded and d.behaviour == "normal" and d.snmp][:3]
+
+    class WrongBook:
+        def snmp(self, target):
+            s = devices[0].snmp
+            return [SnmpCredential("bad-v3", "v3", user=s.v3_user, auth_key=SecretStr("wrong-key-123"), priv_key=SecretStr("wrong-key-456"), port=s.port)]
+
+        def ssh(self, target):
+            return []
+
+    outcomes = run_sync([Target(d.address) for d in devices], WrongBook(), fast())
+    assert len(outcomes) == 3
+    for outcome in outcomes:
+        assert not outcome.ok and outcome.error.kind == "auth"
+        assert "authentication failed" in outcome.error.message and "wrong-key" not in outcome.error.message

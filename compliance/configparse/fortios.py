@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import shlex
-from dataclasses import dataclass, field
-from typing import Iterator, Literal
+from typing import Literal
 
 from compliance.configparse.facts import (
     MASK,
@@ -31,157 +29,247 @@ _FORTI_VERSION = re.compile(r"#config-version=[^-]+-(\d+\.\d+(?:\.\d+)?)-")
 _ANY_HOST = ("0.0.0.0 0.0.0.0", "0.0.0.0/0", "::/0")
 
 
-@dataclass
 class _FNode:
-    """A `config` block or an `edit` entry, with its `set` lines and nested nodes."""
+    """A `config` block or an `edit` entry, with its `set` lines and nested nodes.
 
-    kind: Literal["config", "edit", "root"]
-    name: str
-    line: ConfigLine | None
-    settings: dict[str, tuple[tuple[str, ...], ConfigLine]] = field(default_factory=dict)
-    children: list["_FNode"] = field(default_factory=list)
+    `settings` maps a key to (values, line number, line text as shown in evidence); the
+    `ConfigLine` evidence objects are only built for the lines a fact actually cites."""
+
+    __slots__ = ("kind", "name", "number", "text", "settings", "children")
+
+    def __init__(self, kind: Literal["config", "edit", "root"], name: str, number: int | None = None, text: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.number = number  # None: the root, or a block absent from the config
+        self.text = text
+        self.settings: dict[str, tuple[tuple[str, ...], int, str]] = {}
+        self.children: list[_FNode] = []
+
+    @property
+    def line(self) -> ConfigLine | None:
+        return ConfigLine(self.number, self.text) if self.number is not None else None
 
     def get(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        return self.settings[key][0] if key in self.settings else default
+        found = self.settings.get(key)
+        return found[0] if found is not None else default
 
     def first(self, key: str, default: str = "") -> str:
-        values = self.get(key)
-        return values[0] if values else default
+        found = self.settings.get(key)
+        return found[0][0] if found is not None and found[0] else default
 
     def sets(self, *keys: str) -> Evidence:
         """The `set` lines of `keys` that are present, in the order asked."""
-        return tuple(self.settings[k][1] for k in keys if k in self.settings)
+        settings = self.settings
+        return tuple(ConfigLine(settings[k][1], settings[k][2]) for k in keys if k in settings)
 
     def ev(self, *keys: str) -> Evidence:
         """The `config`/`edit` line plus the `set` lines of `keys`."""
-        return ((self.line,) if self.line else ()) + self.sets(*keys)
+        head = (ConfigLine(self.number, self.text),) if self.number is not None else ()
+        return head + self.sets(*keys) if keys else head
 
     def entries(self) -> list["_FNode"]:
         return [c for c in self.children if c.kind == "edit"]
 
-    def walk(self) -> Iterator["_FNode"]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+
+class _FTree:
+    """The parsed config: the root node, the `#config-version=` header, every `config` block by
+    name (document order, any depth) and the nodes that set a secret key."""
+
+    __slots__ = ("root", "header", "blocks", "secret_nodes")
+
+    def __init__(self, root: _FNode, header: ConfigLine | None, blocks: dict[str, list[_FNode]], secret_nodes: list[_FNode]) -> None:
+        self.root = root
+        self.header = header
+        self.blocks = blocks
+        self.secret_nodes = secret_nodes
+
+
+# shlex.split(posix=True) splits on exactly " \t\r\n"; without quotes, escapes or other
+# whitespace (which shlex keeps inside words) str.split() gives the same words.
+_SHLEX_SPECIAL = re.compile(r"[\"'\\]|[^\S \t\r\n]")
+_SHLEX_WORD = re.compile(r"""(?:[^ \t\r\n"'\\]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""", re.S)
+_SHLEX_PIECE = re.compile(r"""([^"'\\]+)|\\(.)|'([^']*)'|"((?:[^"\\]|\\.)*)\"""", re.S)
+_SHLEX_DQ_ESCAPE = re.compile(r'\\(["\\])')
+_SHLEX_BLANK = " \t\r\n"
 
 
 def _forti_tokens(text: str) -> list[str]:
-    try:
-        return shlex.split(text, posix=True)
-    except ValueError:
+    """`shlex.split(text, posix=True)`, or `text.split()` when shlex would raise (unclosed
+    quote, trailing backslash)."""
+    if _SHLEX_SPECIAL.search(text) is None:
         return text.split()
+    words: list[str] = []
+    pos, end = 0, len(text)
+    word = _SHLEX_WORD.match
+    while True:
+        while pos < end and text[pos] in _SHLEX_BLANK:
+            pos += 1
+        if pos == end:
+            return words
+        m = word(text, pos)
+        if m is None:  # an unclosed quote or a trailing backslash
+            return text.split()
+        raw = m.group()
+        pos = m.end()
+        if '"' in raw or "'" in raw or "\\" in raw:
+            raw = "".join(_unquote(p) for p in _SHLEX_PIECE.finditer(raw))
+        words.append(raw)
 
 
-def _forti_statements(text: str) -> Iterator[tuple[int, str]]:
-    """(first line number, statement): a quoted value spanning lines (certificates,
-    replacement messages) is joined into one statement."""
-    pending: tuple[int, list[str]] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if pending is not None:
-            pending[1].append(raw)
-            if _open_quote(raw):
-                yield pending[0], "\n".join(pending[1])
-                pending = None
-            continue
-        stripped = raw.strip()
-        if stripped.startswith("set ") and _open_quote(stripped):
-            pending = (number, [stripped])
-            continue
-        yield number, stripped
-    if pending is not None:
-        yield pending[0], "\n".join(pending[1])
+def _unquote(piece: re.Match[str]) -> str:
+    plain, escaped, single, double = piece.groups()
+    if plain is not None:
+        return plain
+    if escaped is not None:
+        return escaped
+    if single is not None:
+        return single
+    # Inside double quotes a backslash escapes only `"` and itself (POSIX shell rules).
+    return _SHLEX_DQ_ESCAPE.sub(r"\1", double) if "\\" in double else double
 
 
 def _open_quote(text: str) -> bool:
     """An odd number of unescaped double quotes: a quoted string starts or ends here."""
+    if '"' not in text:
+        return False
+    if "\\" not in text:
+        return text.count('"') % 2 == 1
     return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
 
 
-def _forti_mask(words: list[str], text: str) -> str:
-    if len(words) >= 3 and words[0] == "set" and words[1] in _FORTI_SECRET_KEYS:
-        kept = "ENC " if words[2] == "ENC" else ""
-        return f"set {words[1]} {kept}{MASK}"
-    return text
-
-
-def _forti_tree(text: str) -> tuple[_FNode, ConfigLine | None]:
-    """The block tree and the `#config-version=` header line."""
-    root = _FNode("root", "", None)
-    stack = [root]
-    header: ConfigLine | None = None
-    for number, stripped in _forti_statements(text):
-        if stripped.startswith("#config-version="):
-            header = ConfigLine(number, stripped)
-        if not stripped or stripped.startswith("#"):
+def _forti_statements(text: str) -> list[tuple[int, str]]:
+    """(first line number, statement): a quoted value spanning lines (certificates,
+    replacement messages) is joined into one statement."""
+    out: list[tuple[int, str]] = []
+    add = out.append
+    pending: tuple[int, list[str]] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if pending is not None:
+            pending[1].append(raw)
+            if '"' in raw and _open_quote(raw):
+                add((pending[0], "\n".join(pending[1])))
+                pending = None
             continue
-        words = _forti_tokens(stripped)
-        line = ConfigLine(number, _forti_mask(words, stripped.split("\n", 1)[0]))
-        top = stack[-1]
-        if words[0] in ("config", "edit"):
-            node = _FNode(words[0], " ".join(words[1:]), line)  # type: ignore[arg-type]
+        stripped = raw.strip()
+        if '"' in stripped and stripped.startswith("set ") and _open_quote(stripped):
+            pending = (number, [stripped])
+            continue
+        add((number, stripped))
+    if pending is not None:
+        add((pending[0], "\n".join(pending[1])))
+    return out
+
+
+def _forti_tree(text: str) -> _FTree:
+    """The block tree, the `#config-version=` header line and the index of `config` blocks."""
+    root = _FNode("root", "")
+    stack = [root]
+    top = root
+    header: ConfigLine | None = None
+    configs: list[_FNode] = []
+    nodes: list[_FNode] = [root]
+    secret_nodes: dict[int, _FNode] = {}
+    secret_keys = _FORTI_SECRET_KEYS
+    for number, stripped in _forti_statements(text):
+        if not stripped:
+            continue
+        if stripped[0] == "#":
+            if stripped.startswith("#config-version="):
+                header = ConfigLine(number, stripped)
+            continue
+        words = [stripped] if stripped == "next" or stripped == "end" else _forti_tokens(stripped)
+        head = words[0]
+        if head == "set":
+            if len(words) >= 2:
+                key = words[1]
+                if key in secret_keys and len(words) >= 3:
+                    shown = f"set {key} {'ENC ' if words[2] == 'ENC' else ''}{MASK}"
+                    secret_nodes[id(top)] = top
+                else:
+                    shown = stripped.split("\n", 1)[0] if "\n" in stripped else stripped
+                top.settings[key] = (tuple(words[2:]), number, shown)
+        elif head == "next" or head == "end":
+            if len(stack) > 1:
+                if head == "end" and top.kind == "edit" and len(stack) > 2:
+                    stack.pop()  # tolerate a missing `next`
+                stack.pop()
+                top = stack[-1]
+        elif head == "config" or head == "edit":
+            shown = stripped.split("\n", 1)[0] if "\n" in stripped else stripped
+            node = _FNode(head, " ".join(words[1:]), number, shown)
             top.children.append(node)
+            nodes.append(node)
             stack.append(node)
-        elif words[0] in ("next", "end") and len(stack) > 1:
-            if words[0] == "end" and top.kind == "edit" and len(stack) > 2:
-                stack.pop()  # tolerate a missing `next`
-            stack.pop()
-        elif words[0] == "set" and len(words) >= 2:
-            top.settings[words[1]] = (tuple(words[2:]), line)
-        elif words[0] == "unset" and len(words) >= 2:
+            top = node
+            if head == "config":
+                configs.append(node)
+        elif head == "unset" and len(words) >= 2:
             top.settings.pop(words[1], None)
-    _mask_communities(root)
-    return root, header
+    blocks: dict[str, list[_FNode]] = {}
+    for node in configs:  # creation order is the tree's pre-order
+        if node.name in blocks:
+            blocks[node.name].append(node)
+        else:
+            blocks[node.name] = [node]
+    # Nodes in tree pre-order, which is the order they were created in.
+    secrets = list(secret_nodes.values())
+    if len(secrets) > 1:
+        order = {id(node): i for i, node in enumerate(nodes)}
+        secrets.sort(key=lambda node: order[id(node)])
+    tree = _FTree(root, header, blocks, secrets)
+    _mask_communities(tree)
+    return tree
 
 
-def _mask_communities(root: _FNode) -> None:
+def _mask_communities(tree: _FTree) -> None:
     """Mask non-default community names in `config system snmp community` evidence."""
-    for block in _blocks(root, "system snmp community"):
+    for block in _blocks(tree, "system snmp community"):
         for entry in block.entries():
             if "name" in entry.settings:
-                values, line = entry.settings["name"]
+                values, number, _ = entry.settings["name"]
                 if values and values[0].lower() not in WELL_KNOWN_COMMUNITIES:
-                    entry.settings["name"] = (values, ConfigLine(line.number, f"set name {MASK}"))
+                    entry.settings["name"] = (values, number, f"set name {MASK}")
 
 
-def _blocks(root: _FNode, name: str) -> list[_FNode]:
+def _blocks(tree: _FTree, name: str) -> list[_FNode]:
     """Every `config <name>` block, at any depth (VDOM-wrapped configs included)."""
-    return [n for n in root.walk() if n.kind == "config" and n.name == name]
+    return tree.blocks.get(name, [])
 
 
-def _block(root: _FNode, name: str) -> _FNode:
-    found = _blocks(root, name)
-    return found[0] if found else _FNode("config", name, None)
+def _block(tree: _FTree, name: str) -> _FNode:
+    found = tree.blocks.get(name)
+    return found[0] if found else _FNode("config", name)
 
 
 def parse_fortios(text: str) -> NetworkConfigFacts:
     """Facts of one FortiOS running-config."""
-    root, header = _forti_tree(text)
-    glob = _block(root, "system global")
-    interfaces = [e for b in _blocks(root, "system interface") for e in b.entries()]
-    admins = _forti_admins(root)
+    tree = _forti_tree(text)
+    glob = _block(tree, "system global")
+    interfaces = [e for b in _blocks(tree, "system interface") for e in b.entries()]
+    admins = _forti_admins(tree)
     return NetworkConfigFacts(
         platform="fortinet",
         hostname=Fact(glob.first("hostname") or None, glob.sets("hostname")),
-        os_version=_forti_version(header),
+        os_version=_forti_version(tree.header),
         telnet_enabled=_forti_access(interfaces, "telnet", glob),
         ssh_versions=_forti_ssh(glob),
-        snmp_communities=_forti_communities(root),
-        snmp_v3=_forti_snmp_users(root),
-        ntp_servers=_forti_ntp(root),
-        syslog_hosts=_forti_syslog(root),
+        snmp_communities=_forti_communities(tree),
+        snmp_v3=_forti_snmp_users(tree),
+        ntp_servers=_forti_ntp(tree),
+        syslog_hosts=_forti_syslog(tree),
         aaa_new_model=Fact(None),
         aaa_login=_forti_aaa(admins),
         enable_secret=Fact(None),
         enable_password=Fact(None),
         admins=admins,
-        password_encryption=_forti_plaintext(root),
+        password_encryption=_forti_plaintext(tree),
         http_server=_forti_access(interfaces, "http"),
         https_server=_forti_access(interfaces, "https"),
         terminal_lines=(),
         mgmt_access=tuple(_forti_mgmt(a) for a in admins),
         session_timeouts=(_forti_timeout(glob),),
-        firewall_rules=_forti_policies(root),
-        filtering=Fact(True, _block(root, "firewall policy").ev()),  # FortiOS ends with implicit deny
+        firewall_rules=_forti_policies(tree),
+        filtering=Fact(True, _block(tree, "firewall policy").ev()),  # FortiOS ends with implicit deny
     )
 
 
@@ -210,30 +298,30 @@ def _forti_ssh(glob: _FNode) -> Fact[tuple[int, ...]]:
     return Fact((2,), glob.sets("admin-ssh-v1"))
 
 
-def _forti_communities(root: _FNode) -> tuple[SnmpCommunity, ...]:
+def _forti_communities(tree: _FTree) -> tuple[SnmpCommunity, ...]:
     """Enabled v1/v2c communities; the FortiOS SNMP agent is read-only."""
     found = []
-    for block in _blocks(root, "system snmp community"):
+    for block in _blocks(tree, "system snmp community"):
         for entry in block.entries():
             if entry.first("status", "enable") == "enable":
                 found.append(SnmpCommunity(entry.first("name"), "RO", None, entry.ev("name")))
     return tuple(found)
 
 
-def _forti_snmp_users(root: _FNode) -> tuple[SnmpV3Principal, ...]:
+def _forti_snmp_users(tree: _FTree) -> tuple[SnmpV3Principal, ...]:
     levels: dict[str, SecurityLevel] = {"auth-priv": "priv", "auth-no-priv": "auth", "no-auth-no-priv": "noauth"}
     found = []
-    for block in _blocks(root, "system snmp user"):
+    for block in _blocks(tree, "system snmp user"):
         for entry in block.entries():
             level = levels.get(entry.first("security-level", "no-auth-no-priv"), "noauth")
             found.append(SnmpV3Principal("user", entry.name, level, entry.ev("security-level")))
     return tuple(found)
 
 
-def _forti_ntp(root: _FNode) -> Fact[tuple[str, ...]]:
+def _forti_ntp(tree: _FTree) -> Fact[tuple[str, ...]]:
     """Custom NTP servers; FortiGuard NTP (the default) counts as none configured locally."""
-    ntp = _block(root, "system ntp")
-    if ntp.line is None:
+    ntp = _block(tree, "system ntp")
+    if ntp.number is None:
         return Fact(())
     head = ntp.ev("ntpsync", "type")
     if ntp.first("ntpsync", "enable") != "enable" or ntp.first("type", "fortiguard") != "custom":
@@ -242,23 +330,23 @@ def _forti_ntp(root: _FNode) -> Fact[tuple[str, ...]]:
     return Fact(tuple(s.first("server") for s in servers), head + tuple(e for s in servers for e in s.ev("server")))
 
 
-def _forti_syslog(root: _FNode) -> Fact[tuple[str, ...]]:
+def _forti_syslog(tree: _FTree) -> Fact[tuple[str, ...]]:
     """Enabled remote log targets: syslogd..syslogd4 and FortiAnalyzer."""
     hosts: list[str] = []
     evidence: list[ConfigLine] = []
     names = ["log syslogd setting"] + [f"log syslogd{i} setting" for i in (2, 3, 4)]
     names += ["log fortianalyzer setting"]
     for name in names:
-        for block in _blocks(root, name):
+        for block in _blocks(tree, name):
             if block.first("status") == "enable" and block.first("server"):
                 hosts.append(block.first("server"))
                 evidence.extend(block.ev("status", "server"))
     return Fact(tuple(hosts), tuple(evidence))
 
 
-def _forti_admins(root: _FNode) -> tuple[AdminAccount, ...]:
+def _forti_admins(tree: _FTree) -> tuple[AdminAccount, ...]:
     found = []
-    for block in _blocks(root, "system admin"):
+    for block in _blocks(tree, "system admin"):
         for entry in block.entries():
             password = entry.get("password")
             kind: SecretKind = "none" if not password else "hashed" if password[0] == "ENC" else "plaintext"
@@ -276,12 +364,12 @@ def _forti_aaa(admins: tuple[AdminAccount, ...]) -> Fact[bool]:
     return Fact(bool(admins) and all(a.secret != "none" for a in admins), evidence)
 
 
-def _forti_plaintext(root: _FNode) -> Fact[bool]:
+def _forti_plaintext(tree: _FTree) -> Fact[bool]:
     """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding."""
     plain = tuple(
-        line
-        for node in root.walk()
-        for key, (values, line) in node.settings.items()
+        ConfigLine(number, shown)
+        for node in tree.secret_nodes
+        for key, (values, number, shown) in node.settings.items()
         if key in _FORTI_SECRET_KEYS and values and values[0] != "ENC"
     )
     return Fact(not plain, plain)
@@ -299,9 +387,9 @@ def _forti_timeout(glob: _FNode) -> SessionTimeout:
     return SessionTimeout("system global admintimeout", minutes, explicit, glob.sets("admintimeout"))
 
 
-def _forti_policies(root: _FNode) -> tuple[FirewallRule, ...]:
+def _forti_policies(tree: _FTree) -> tuple[FirewallRule, ...]:
     found = []
-    for block in _blocks(root, "firewall policy"):
+    for block in _blocks(tree, "firewall policy"):
         for entry in block.entries():
             action: Literal["accept", "deny"] = "accept" if entry.first("action", "deny") == "accept" else "deny"
             found.append(

@@ -1,0 +1,79 @@
+"""Who may open which page: every view declares it, and a view that does not is refused.
+
+- `@public`: no login (the login page, the language switch, static files).
+- `@signed_in`: any signed-in user, even one who must still change a one-time password.
+- `@role_required(*roles)`: a signed-in user with one of `roles`; admin is admitted too unless
+  `admin=False` (waiving findings is the security officer's alone, as in compliance.findings).
+  A user with a one-time password is sent to the change-password page first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from inventory.choices import Role
+
+ADMIN = Role.ADMIN.value
+SECURITY_OFFICER = Role.SECURITY_OFFICER.value
+TECHNICIAN = Role.TECHNICIAN.value
+PLANNER = Role.PLANNER.value
+VIEWER = Role.VIEWER.value
+EVERYONE = tuple(r.value for r in Role)
+
+ACCESS_ATTR = "kiemke_access"
+
+
+def public(view: Callable) -> Callable:
+    setattr(view, ACCESS_ATTR, ("public", frozenset()))
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    setattr(wrapped, ACCESS_ATTR, ("signed_in", frozenset(EVERYONE)))
+    return wrapped
+
+
+def role_required(*roles: str, admin: bool = True) -> Callable[[Callable], Callable]:
+    allowed = frozenset(Role(r).value for r in roles) | ({ADMIN} if admin else frozenset())
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        setattr(wrapped, ACCESS_ATTR, ("roles", allowed))
+        return wrapped
+
+    return decorator
+
+
+def may(*roles: str, admin: bool = True) -> bool:
+    """For templates: does the current user hold one of these roles?"""
+    if not current_user.is_authenticated:
+        return False
+    return current_user.role in roles or (admin and current_user.role == ADMIN)
+
+
+def refuse_undeclared() -> None:
+    """before_request: a view that declares no access rule is never served."""
+    if request.endpoint is None or request.endpoint == "static":
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and not hasattr(view, ACCESS_ATTR):
+        abort(403)

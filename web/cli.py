@@ -1,0 +1,57 @@
+"""`kiemke serve`: the web UI under waitress (a production WSGI server), and the demo's last step."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(main: click.Group) -> None:
+    from inventory.cli import DEMO_STEPS, AppContext, console, pass_app
+
+    @main.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+    @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+    @pass_app
+    def serve_cmd(app: AppContext, host: str, port: int, threads: int) -> None:
+        """Serve the web UI (waitress)."""
+        import waitress
+
+        from web import create_app
+
+        app.require_schema()
+        wsgi = create_app(app.settings)
+        console.print(f"kiemke web UI at {url_for(host, port)} (Ctrl+C to stop)", soft_wrap=True)
+        waitress.serve(wsgi, host=host, port=port, threads=threads, ident="kiemke")
+
+    DEMO_STEPS.append(demo_serve)
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}/"
+
+
+def demo_serve(ctx: click.Context, *, profile: str, serve: bool, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """`kiemke demo`: end by serving the demo province and printing where and how to sign in."""
+    if not serve:
+        return
+    from inventory.audit import cli_actor
+    from inventory.cli import console
+    from web.accounts import issue_one_time_password, user_by_name
+
+    app = ctx.obj
+    with app.session() as session:
+        admin = user_by_name(session, "admin")
+        password = None
+        if admin is not None and admin.active and admin.must_change_password:
+            # The hash of the first one-time password cannot be read back: issue a fresh one.
+            password = issue_one_time_password(session, admin, actor=cli_actor())
+    if password:
+        console.print(f"web UI: {url_for(host, port)}", soft_wrap=True)
+        console.print(f"sign in as [bold]admin[/bold], one-time password [bold]{password}[/bold]", soft_wrap=True)
+        console.print("(a fresh one-time password: it replaces any printed before; change it at first sign-in)", soft_wrap=True)
+    else:
+        console.print(f"web UI: {url_for(host, port)} (the admin has already set a password)", soft_wrap=True)
+    main = ctx.find_root().command
+    ctx.invoke(main.commands["serve"], host=host, port=port, threads=8)

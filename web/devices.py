@@ -1,0 +1,111 @@
+"""Devices: the filtered, sorted, paginated list, its export, and one device's page."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template, request, send_file
+
+from collectors.queries import config_snapshots
+from compliance.findings import FindingFilter, list_findings
+from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
+from inventory.io.exporter import export_file
+from inventory.repository import SORTABLE, DeviceFilter, list_devices
+from web import queries
+from web.access import EVERYONE, role_required
+from web.database import get_session
+from web.paging import PER_PAGE_CHOICES, Page, int_arg
+from web.redact import mask_config, masked_diff
+
+bp = Blueprint("devices", __name__, url_prefix="/devices")
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _filter() -> DeviceFilter:
+    return DeviceFilter.from_mapping({k: v.strip() for k, v in request.args.items() if isinstance(v, str)})
+
+
+@bp.route("/")
+@role_required(*EVERYONE)
+def index():
+    db = get_session()
+    flt = _filter()
+    sort = request.args.get("sort", "id")
+    if sort not in SORTABLE:
+        sort = "id"
+    descending = request.args.get("desc") == "1"
+    page = Page.from_args(request.args)
+    rows, total = list_devices(db, flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page)
+    return render_template(
+        "devices/list.html",
+        rows=rows,
+        page=page.with_total(total),
+        flt=flt,
+        sort=sort,
+        descending=descending,
+        sortable=list(SORTABLE),
+        per_page_choices=PER_PAGE_CHOICES,
+        choices={
+            "zone": values(ZoneKind),
+            "device_class": values(DeviceClass),
+            "status": values(DeviceStatus),
+            "source": values(DeviceSource),
+        },
+        sites=queries.site_codes(db),
+        vendors=queries.vendors(db),
+    )
+
+
+@bp.route("/export.<fmt>")
+@role_required(*EVERYONE)
+def export(fmt: str):
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    with tempfile.TemporaryDirectory(prefix="kiemke-export-") as tmp:
+        path = Path(tmp) / f"thiet-bi.{fmt}"
+        export_file(get_session(), "devices", path, _filter())
+        data = path.read_bytes()
+    return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True, download_name=f"thiet-bi.{fmt}")
+
+
+@bp.route("/<int:device_id>")
+@role_required(*EVERYONE)
+def detail(device_id: int):
+    db = get_session()
+    device = queries.device_detail(db, device_id)
+    if device is None:
+        abort(404)
+    snapshots = config_snapshots(db, device_id)  # newest first
+    ids = [s["id"] for s in snapshots]
+    new_id = int_arg(request.args, "new", ids[0] if ids else 0)
+    old_default = next((i for i in ids if i < new_id), 0)
+    old_id = int_arg(request.args, "old", old_default)
+    new_snap = queries.config_snapshot(db, device_id, new_id) if ids else None
+    old_snap = queries.config_snapshot(db, device_id, old_id) if ids else None
+    diff = ""
+    if new_snap and old_snap and old_snap["id"] != new_snap["id"]:
+        diff = masked_diff(
+            old_snap["text"], new_snap["text"],
+            f"#{old_snap['id']} {old_snap['taken_at']:%Y-%m-%d %H:%M}", f"#{new_snap['id']} {new_snap['taken_at']:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    findings, _ = list_findings(db, FindingFilter(device_id=device_id), per_page=None)
+    return render_template(
+        "devices/detail.html",
+        device=device,
+        interfaces=queries.device_interfaces(db, device_id),
+        observations=queries.latest_observations(db, device_id),
+        history=queries.observation_history(db, device_id, limit=100),
+        snapshots=snapshots,
+        new_snap=new_snap,
+        old_snap=old_snap,
+        config_text=mask_config(new_snap["text"]) if new_snap else "",
+        diff=diff,
+        findings=findings,
+        titles=queries.rule_titles(),
+    )

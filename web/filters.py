@@ -1,0 +1,64 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import request, url_for
+from flask_wtf.csrf import generate_csrf
+
+from web.access import may
+from web.labels import label
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def when(value) -> str:
+    """Dates as YYYY-MM-DD, times as local YYYY-MM-DD HH:MM (stored in UTC)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_json(value) -> str:
+    """Pretty JSON as text (the template escapes it like any other text)."""
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def rule_title(rule_id: str) -> str:
+    from web.i18n import current_language
+    from web.queries import rule_titles
+
+    return rule_titles().get(rule_id, {}).get(current_language(), "")
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(label=label, when=when, as_json=as_json)
+    app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title)
+    app.jinja_env.autoescape = True  # also for templates whose names do not end in .html

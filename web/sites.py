@@ -1,0 +1,37 @@
+"""Sites: the list, coloured by compliance, and one site's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from collectors.queries import recent_scan_runs
+from compliance.findings import FindingFilter, list_findings
+from web import queries
+from web.access import EVERYONE, role_required
+from web.database import get_session
+
+bp = Blueprint("sites", __name__, url_prefix="/sites")
+
+
+@bp.route("/")
+@role_required(*EVERYONE)
+def index():
+    return render_template("sites/list.html", sites=queries.sites_with_compliance(get_session()))
+
+
+@bp.route("/<code>")
+@role_required(*EVERYONE)
+def detail(code: str):
+    db = get_session()
+    site = queries.site_detail(db, code)
+    if site is None:
+        abort(404)
+    findings, open_total = list_findings(db, FindingFilter(site=code, status="open"), per_page=50)
+    return render_template(
+        "sites/detail.html",
+        site=site,
+        findings=findings,
+        open_total=open_total,
+        scans=recent_scan_runs(db, limit=20, site=code),
+        titles=queries.rule_titles(),
+    )
