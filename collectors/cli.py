@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from collectors.lab.scenario import PROFILES
+from collectors.lab.scenario import SNMP_PORT as SNMP_LAB_PORT
 
 
 def register(main: click.Group) -> None:
@@ -19,9 +20,17 @@ def register(main: click.Group) -> None:
 
 def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:
     """`kiemke demo`: start the lab for the demo province, then poll it."""
+    from collectors.lab.manager import Lab
+
     main = ctx.find_root().command
     ctx.invoke(main.commands["lab"].commands["start"], profile=profile, no_netns=False)
     ctx.invoke(main.commands["poll"], site=None, zone=None, endpoints=False, as_json=False)
+    # The technician's flow on the first commune with strangers: its endpoints, then discovery.
+    strangers = [d for d in Lab(ctx.obj.settings.home).devices() if not d["recorded"]]
+    if strangers:
+        site = strangers[0]["site_code"]
+        ctx.invoke(main.commands["poll"], site=site, zone=None, endpoints=True, as_json=False)
+        ctx.invoke(main.commands["discover"], site=site, zone="internet", subnet=None, snmp_ports=(SNMP_LAB_PORT,), as_json=False)
 
 
 def register_lab(main: click.Group) -> None:

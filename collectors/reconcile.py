@@ -21,6 +21,7 @@ from sqlmodel import Session
 from collectors import vendors
 from collectors.records import DeviceFacts
 from collectors.runner import Outcome
+from compliance.redact import mask_config
 from inventory.choices import DeviceSource
 from inventory.identity import IdentityConflict, IdentityIndex, normalize_serial
 from inventory.models import (
@@ -342,9 +343,10 @@ class Reconciler:
                 self.session.add(Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source=source, key=key, value=value))
 
     def _snapshot(self, device: Device, merged: Merged) -> None:
-        text = merged.running_config
-        if not text:
+        if not merged.running_config:
             return
+        # Stored masked: device passwords, keys and private communities never rest in the database.
+        text = mask_config(merged.running_config)
         digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
         last = self.session.execute(
             select(ConfigSnapshot.sha256).where(ConfigSnapshot.device_id == device.id).order_by(ConfigSnapshot.id.desc()).limit(1)

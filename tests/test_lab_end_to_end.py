@@ -241,3 +241,14 @@ def test_a_run_with_only_a_wrong_credential_reports_it_per_device(world):
     for outcome in outcomes:
         assert not outcome.ok and outcome.error.kind == "auth"
         assert "authentication failed" in outcome.error.message and "wrong-key" not in outcome.error.message
+
+
+def test_stored_configurations_hold_no_device_secret(world):
+    secrets = world["lab"].secrets()
+    with db.session_scope(world["engine"]) as session:
+        texts = session.execute(select(ConfigSnapshot.text)).scalars().all()
+    assert texts
+    for text in texts:
+        for secret in (secrets.ssh_password, secrets.ssh_secret, secrets.community, secrets.v3_auth_key, secrets.v3_priv_key):
+            assert secret not in text
+        assert "<redacted>" in text

@@ -17,7 +17,7 @@ from web import queries
 from web.access import EVERYONE, role_required
 from web.database import get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
-from web.redact import mask_config, masked_diff
+from compliance.redact import mask_config, masked_diff
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 

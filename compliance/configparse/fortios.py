@@ -84,9 +84,7 @@ class _FTree:
         self.secret_nodes = secret_nodes
 
 
-# shlex.split(posix=True) splits on exactly " \t\r\n"; without quotes, escapes or other
-# whitespace (which shlex keeps inside words) str.split() gives the same words.
-_SHLEX_SPECIAL = re.compile(r"[\"'\\]|[^\S \t\r\n]")
+# shlex.split(posix=True) splits on exactly " \t\r\n" and keeps any other whitespace inside words.
 _SHLEX_WORD = re.compile(r"""(?:[^ \t\r\n"'\\]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""", re.S)
 _SHLEX_PIECE = re.compile(r"""([^"'\\]+)|\\(.)|'([^']*)'|"((?:[^"\\]|\\.)*)\"""", re.S)
 _SHLEX_DQ_ESCAPE = re.compile(r'\\(["\\])')
@@ -96,8 +94,14 @@ _SHLEX_BLANK = " \t\r\n"
 def _forti_tokens(text: str) -> list[str]:
     """`shlex.split(text, posix=True)`, or `text.split()` when shlex would raise (unclosed
     quote, trailing backslash)."""
-    if _SHLEX_SPECIAL.search(text) is None:
-        return text.split()
+    if text.isascii() and text.isprintable() and "'" not in text and "\\" not in text:
+        # Only spaces separate words here: without quotes str.split() is shlex; with balanced
+        # double quotes around values that hold no space, dropping the quotes is too.
+        if '"' not in text:
+            return text.split()
+        parts = text.split('"')
+        if len(parts) % 2 and not any(" " in quoted for quoted in parts[1::2]):
+            return [w.replace('"', "") if '"' in w else w for w in text.split()]
     words: list[str] = []
     pos, end = 0, len(text)
     word = _SHLEX_WORD.match

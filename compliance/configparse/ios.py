@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from compliance.configparse.facts import (
@@ -37,17 +37,64 @@ _IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
-@dataclass
 class _IosNode:
-    """A config line (raw text for parsing, masked `line` for evidence) and its indented children."""
+    """A config line (raw text for parsing, masked `line` for evidence) and its indented children.
 
-    text: str
-    line: ConfigLine
-    children: list["_IosNode"] = field(default_factory=list)
+    Built lazily, as most lines are never read: the masked `ConfigLine` on first use as evidence,
+    the children (raw lines `start`..`stop` of the config) on first look."""
+
+    __slots__ = ("number", "text", "_children", "_line", "_raw", "_start", "_stop")
+
+    def __init__(self, number: int, text: str, raw: list[str] | None = None, start: int = 0, stop: int = 0) -> None:
+        self.number = number
+        self.text = text
+        self._children: list[_IosNode] | None = None if raw is not None else []
+        self._line: ConfigLine | None = None
+        self._raw = raw
+        self._start = start
+        self._stop = stop
+
+    @property
+    def children(self) -> list["_IosNode"]:
+        if self._children is None:
+            children = []
+            raw = self._raw
+            for i in range(self._start, self._stop):
+                stripped = raw[i].strip()  # type: ignore[index]
+                if stripped and stripped[0] != "!":
+                    children.append(_IosNode(i + 1, stripped))
+            self._children = children
+        return self._children
+
+    def children_with(self, needle: str) -> list["_IosNode"]:
+        """The children whose text contains `needle` (a cheap filter before splitting words)."""
+        if self._children is not None:
+            return [c for c in self._children if needle in c.text]
+        found = []
+        raw = self._raw
+        for i in range(self._start, self._stop):
+            line = raw[i]  # type: ignore[index]
+            if needle in line:
+                stripped = line.strip()
+                if stripped and stripped[0] != "!":
+                    found.append(_IosNode(i + 1, stripped))
+        return found
+
+    @property
+    def line(self) -> ConfigLine:
+        if self._line is None:
+            self._line = ConfigLine(self.number, _ios_mask(self.text))
+        return self._line
+
+
+# First words of the lines `_ios_mask` may change; any other line is shown as it is.
+_MASKED_STARTS = ("snmp-server", "enable", "username", "password", "key", "tacacs-server", "radius-server", "ntp", "crypto")
 
 
 def _ios_mask(text: str) -> str:
     """Mask passwords, keys and non-default communities in one IOS line."""
+    if not text.startswith(_MASKED_STARTS):
+        return text
     m = _IOS_COMMUNITY.match(text)
     if m:
         keep = m.group(2).lower() in WELL_KNOWN_COMMUNITIES
@@ -60,20 +107,69 @@ def _ios_mask(text: str) -> str:
     return text
 
 
+class _IosConfig:
+    """Top-level commands in order, indexed by first word, and the last node of each exact text."""
+
+    __slots__ = ("nodes", "by_word", "last")
+
+    def __init__(self, nodes: list[_IosNode]) -> None:
+        self.nodes = nodes
+        by_word: dict[str, list[_IosNode]] = {}
+        for node in nodes:
+            word = node.text.partition(" ")[0]
+            if word in by_word:
+                by_word[word].append(node)
+            else:
+                by_word[word] = [node]
+        self.by_word = by_word
+        self.last = {node.text: node for node in nodes}
+
+
 def _ios_tree(text: str) -> list[_IosNode]:
     """Top-level commands with their indented children; comments and banner bodies skipped."""
+    raw = text.splitlines()
+    size = len(raw)
+    # Top-level commands start in column 0; every other line up to the next one is a child
+    # (or blank, or a comment), except a banner's body.
+    tops = [i for i, line in enumerate(raw) if line and not line[0].isspace() and line[0] != "!"]
+    for i in range(tops[0] if tops else size):
+        stripped = raw[i].strip()
+        if stripped and stripped[0] != "!":  # an indented line before any command
+            return _ios_tree_lines(raw)
+    nodes: list[_IosNode] = []
+    count = len(tops)
+    k = 0
+    while k < count:
+        i = tops[k]
+        stripped = raw[i].strip()
+        k += 1
+        start = i + 1
+        if stripped.startswith("banner"):
+            delim = _banner_delimiter(stripped)
+            if delim is not None:  # skip the body, through the line that closes it
+                while start < size and delim not in raw[start]:
+                    start += 1
+                start += 1
+                while k < count and tops[k] < start:
+                    k += 1
+        nodes.append(_IosNode(i + 1, stripped, raw, start, tops[k] if k < count else size))
+    return nodes
+
+
+def _ios_tree_lines(raw: list[str]) -> list[_IosNode]:
+    """`_ios_tree`, line by line: also right when the config starts with an indented line."""
     nodes: list[_IosNode] = []
     banner_delim: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(raw, start=1):
         if banner_delim is not None:
-            if banner_delim in raw:
+            if banner_delim in line:
                 banner_delim = None
             continue
-        stripped = raw.strip()
+        stripped = line.strip()
         if not stripped or stripped.startswith("!"):
             continue
-        node = _IosNode(stripped, ConfigLine(number, _ios_mask(stripped)))
-        if raw[0].isspace() and nodes:
+        node = _IosNode(number, stripped)
+        if line[0].isspace() and nodes:
             nodes[-1].children.append(node)
             continue
         nodes.append(node)
@@ -81,26 +177,36 @@ def _ios_tree(text: str) -> list[_IosNode]:
     return nodes
 
 
+_BANNER = re.compile(r"^banner\s+\S+\s+(\^C|\S)(.*)$")
+
+
 def _banner_delimiter(text: str) -> str | None:
     """The delimiter still open after a `banner <kind> <delim>...` line, else None."""
-    m = re.match(r"^banner\s+\S+\s+(\^C|\S)(.*)$", text)
+    m = _BANNER.match(text)
     if not m:
         return None
     delim, rest = m.group(1), m.group(2)
     return None if delim in rest else delim
 
 
-def _top(nodes: list[_IosNode], prefix: str) -> list[_IosNode]:
+def _top(config: _IosConfig, prefix: str) -> list[_IosNode]:
     """Top-level nodes whose text starts with `prefix` (a whole word)."""
-    return [n for n in nodes if n.text == prefix or n.text.startswith(prefix + " ")]
+    word, _, rest = prefix.partition(" ")
+    candidates = config.by_word.get(word, [])
+    if not rest:
+        return list(candidates)
+    spaced = prefix + " "
+    return [n for n in candidates if n.text == prefix or n.text.startswith(spaced)]
 
 
 def parse_ios(text: str) -> NetworkConfigFacts:
     """Facts of one IOS running-config."""
-    nodes = _ios_tree(text)
-    lines = tuple(_ios_terminal_line(n) for n in nodes if n.text.startswith("line "))
+    nodes = _IosConfig(_ios_tree(text))
+    lines = tuple(_ios_terminal_line(n) for n in nodes.by_word.get("line", ()) if n.text.startswith("line "))
     users = tuple(_ios_user(n) for n in _top(nodes, "username"))
     aaa_new, aaa_login = _ios_aaa(nodes, lines)
+    acls = _ios_acls(nodes)
+    groups = _inbound_groups(nodes)
     return NetworkConfigFacts(
         platform="cisco_ios",
         hostname=_ios_value(nodes, "hostname"),
@@ -122,29 +228,30 @@ def parse_ios(text: str) -> NetworkConfigFacts:
         terminal_lines=lines,
         mgmt_access=_ios_mgmt_access(nodes, lines),
         session_timeouts=_ios_timeouts(lines),
-        firewall_rules=_ios_firewall_rules(nodes),
-        filtering=_ios_filtering(nodes),
+        firewall_rules=_ios_firewall_rules(acls, groups),
+        filtering=_ios_filtering(acls, groups),
     )
 
 
-def _ios_value(nodes: list[_IosNode], keyword: str) -> Fact[str | None]:
+def _ios_value(nodes: _IosConfig, keyword: str) -> Fact[str | None]:
     found = _top(nodes, keyword)
     if not found:
         return Fact(None)
     return Fact(found[-1].text.split(maxsplit=1)[1] if " " in found[-1].text else "", (found[-1].line,))
 
 
-def _ios_present(nodes: list[_IosNode], prefix: str) -> Fact[bool | None]:
+def _ios_present(nodes: _IosConfig, prefix: str) -> Fact[bool | None]:
     found = _top(nodes, prefix)
     return Fact(bool(found), tuple(n.line for n in found))
 
 
-def _ios_switch(nodes: list[_IosNode], command: str) -> Fact[bool]:
+def _ios_switch(nodes: _IosConfig, command: str) -> Fact[bool]:
     """A global on/off command: last of `command` / `no command` wins; absent means off."""
-    found = [n for n in nodes if n.text in (command, f"no {command}")]
-    if not found:
+    on, off = nodes.last.get(command), nodes.last.get(f"no {command}")
+    if on is None and off is None:
         return Fact(False)
-    return Fact(not found[-1].text.startswith("no "), (found[-1].line,))
+    last = on if off is None or (on is not None and on.number > off.number) else off
+    return Fact(not last.text.startswith("no "), (last.line,))
 
 
 def _ios_terminal_line(node: _IosNode) -> TerminalLine:
@@ -155,15 +262,26 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
     evidence = [node.line]
     for child in node.children:
         w = child.text.split()
-        if w[0] == "access-class" and len(w) >= 3 and w[2] == "in":
+        head = w[0]
+        if head == "access-class":
+            if len(w) < 3 or w[2] != "in":
+                continue
             access_class = w[1]
-        elif w[:2] == ["transport", "input"]:
+        elif head == "transport":
+            if len(w) < 2 or w[1] != "input":
+                continue
             transport = tuple(w[2:])
-        elif w[0] == "exec-timeout" and len(w) >= 2:
+        elif head == "exec-timeout":
+            if len(w) < 2:
+                continue
             timeout = int(w[1]) + (int(w[2]) / 60 if len(w) > 2 else 0)
-        elif w[:2] == ["login", "authentication"] and len(w) >= 3:
+        elif head == "login":
+            if len(w) < 3 or w[1] != "authentication":
+                continue
             login = w[2]
-        elif w[:2] == ["no", "exec"]:
+        elif head == "no":
+            if len(w) < 2 or w[1] != "exec":
+                continue
             no_exec = True
         else:
             continue
@@ -191,7 +309,7 @@ def _transport_evidence(line: TerminalLine) -> Evidence:
     return tuple(e for e in line.evidence if e.text.startswith(("line ", "transport input")))
 
 
-def _ios_ssh(nodes: list[_IosNode]) -> Fact[tuple[int, ...]]:
+def _ios_ssh(nodes: _IosConfig) -> Fact[tuple[int, ...]]:
     found = _top(nodes, "ip ssh version")
     if not found:
         return Fact((1, 2))  # IOS default: SSH 1.99, accepts v1 clients
@@ -208,7 +326,7 @@ def _ios_community(node: _IosNode) -> SnmpCommunity:
     return SnmpCommunity(words[2], access, rest[0] if rest else None, (node.line,))
 
 
-def _ios_snmp_v3(nodes: list[_IosNode]) -> tuple[SnmpV3Principal, ...]:
+def _ios_snmp_v3(nodes: _IosConfig) -> tuple[SnmpV3Principal, ...]:
     found: list[SnmpV3Principal] = []
     for node in _top(nodes, "snmp-server group"):
         w = node.text.split()
@@ -223,7 +341,7 @@ def _ios_snmp_v3(nodes: list[_IosNode]) -> tuple[SnmpV3Principal, ...]:
     return tuple(found)
 
 
-def _ios_addresses(nodes: list[_IosNode], prefix: str, index: int) -> Fact[tuple[str, ...]]:
+def _ios_addresses(nodes: _IosConfig, prefix: str, index: int) -> Fact[tuple[str, ...]]:
     """Addresses from `prefix [vrf NAME] ADDR ...` lines (e.g. ntp server)."""
     addrs: list[str] = []
     evidence: list[ConfigLine] = []
@@ -237,7 +355,7 @@ def _ios_addresses(nodes: list[_IosNode], prefix: str, index: int) -> Fact[tuple
     return Fact(tuple(addrs), tuple(evidence))
 
 
-def _ios_syslog(nodes: list[_IosNode]) -> Fact[tuple[str, ...]]:
+def _ios_syslog(nodes: _IosConfig) -> Fact[tuple[str, ...]]:
     """`logging host ADDR` and the older `logging ADDR` form."""
     hosts = _ios_addresses(nodes, "logging host", 2)
     addrs, evidence = list(hosts.value), list(hosts.evidence)
@@ -250,7 +368,7 @@ def _ios_syslog(nodes: list[_IosNode]) -> Fact[tuple[str, ...]]:
     return Fact(tuple(addrs[i] for i in order), tuple(evidence[i] for i in order))
 
 
-def _ios_aaa(nodes: list[_IosNode], lines: tuple[TerminalLine, ...]) -> tuple[Fact[bool | None], Fact[bool]]:
+def _ios_aaa(nodes: _IosConfig, lines: tuple[TerminalLine, ...]) -> tuple[Fact[bool | None], Fact[bool]]:
     """`aaa new-model`, and whether every vty login uses a defined `aaa authentication login` list."""
     new_model = _ios_switch(nodes, "aaa new-model")
     login_lists = _top(nodes, "aaa authentication login")
@@ -275,7 +393,7 @@ def _ios_user(node: _IosNode) -> AdminAccount:
     return AdminAccount(w[1], kind, privilege, (), (node.line,))
 
 
-def _ios_mgmt_access(nodes: list[_IosNode], lines: tuple[TerminalLine, ...]) -> tuple[MgmtAccess, ...]:
+def _ios_mgmt_access(nodes: _IosConfig, lines: tuple[TerminalLine, ...]) -> tuple[MgmtAccess, ...]:
     """vty lines (remote CLI) and, when on, the HTTP(S) server."""
     found = []
     for ln in _vty(lines):
@@ -283,7 +401,7 @@ def _ios_mgmt_access(nodes: list[_IosNode], lines: tuple[TerminalLine, ...]) -> 
         detail = f"access-class {ln.access_class} in" if ln.access_class else "transport input none" if closed else "no access-class"
         ev = tuple(e for e in ln.evidence if e.text.startswith(("line ", "access-class", "transport input")))
         found.append(MgmtAccess(f"line {ln.name}", bool(ln.access_class) or closed, detail, ev))
-    web = [n for n in nodes if n.text in ("ip http server", "ip http secure-server")]
+    web = [n for n in nodes.by_word.get("ip", ()) if n.text in ("ip http server", "ip http secure-server")]
     if web:
         acl = _top(nodes, "ip http access-class")
         detail = acl[-1].text if acl else "no ip http access-class"
@@ -312,7 +430,7 @@ class _Acl:
     raw: tuple[str, ...]
 
 
-def _ios_acls(nodes: list[_IosNode]) -> dict[str, _Acl]:
+def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
     """ACL name -> entries, for named (`ip access-list`) and numbered (`access-list N`) ACLs."""
     acls: dict[str, _Acl] = {}
     for node in _top(nodes, "ip access-list"):
@@ -330,22 +448,21 @@ def _ios_acls(nodes: list[_IosNode]) -> dict[str, _Acl]:
     return acls
 
 
-def _inbound_groups(nodes: list[_IosNode]) -> list[tuple[str, ConfigLine, ConfigLine]]:
+def _inbound_groups(nodes: _IosConfig) -> list[tuple[str, ConfigLine, ConfigLine]]:
     """(ACL name, interface line, access-group line) for each `ip access-group X in`."""
     found = []
     for node in _top(nodes, "interface"):
-        for child in node.children:
+        for child in node.children_with("access-group"):
             w = child.text.split()
             if w[:2] == ["ip", "access-group"] and len(w) >= 4 and w[3] == "in":
                 found.append((w[2], node.line, child.line))
     return found
 
 
-def _ios_firewall_rules(nodes: list[_IosNode]) -> tuple[FirewallRule, ...]:
+def _ios_firewall_rules(acls: dict[str, _Acl], groups: list[tuple[str, ConfigLine, ConfigLine]]) -> tuple[FirewallRule, ...]:
     """Entries of the ACLs applied inbound on interfaces, in ACL order."""
-    acls = _ios_acls(nodes)
     rules: list[FirewallRule] = []
-    for name in dict.fromkeys(acl for acl, _, _ in _inbound_groups(nodes)):
+    for name in dict.fromkeys(acl for acl, _, _ in groups):
         acl = acls.get(name)
         if acl:
             rules.extend(_ace(acl, raw, line) for raw, line in zip(acl.raw, acl.entries))
@@ -383,10 +500,8 @@ def _skip_ports(words: list[str]) -> list[str]:
     return words
 
 
-def _ios_filtering(nodes: list[_IosNode]) -> Fact[bool]:
+def _ios_filtering(defined: dict[str, _Acl], groups: list[tuple[str, ConfigLine, ConfigLine]]) -> Fact[bool]:
     """An inbound ACL that exists is applied on at least one interface."""
-    groups = _inbound_groups(nodes)
-    defined = _ios_acls(nodes)
     applied = [(acl, iface, grp) for acl, iface, grp in groups if acl in defined]
     evidence = tuple(e for _, iface, grp in applied for e in (iface, grp))
     return Fact(bool(applied), evidence)

@@ -1,4 +1,5 @@
-"""Running-configs shown in the UI with every password, key and private community masked.
+"""Running-configs with every password, key and private community masked: what kiemke stores
+(config snapshots are kept masked, so no device secret rests in the database) and shows.
 
 Self-contained on purpose (the config parsers mask their evidence lines with their own private
 rules, which change with the parsers): this masks whole texts, line by line, and knows FortiOS
