@@ -8,6 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 FORMATS = (".csv", ".xlsx")
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TableFormatError(ValueError):
@@ -55,11 +57,20 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     return header, body()
 
 
+def _unescape(cell: str) -> str:
+    """Undo the quote an export puts before formula-like text."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1 else cell
+
+
+def _escape(value):
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _read_csv(path: Path) -> Iterator[list[str]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.reader(handle):
-                yield [cell.strip() for cell in row]
+                yield [_unescape(cell.strip()) for cell in row]
     except UnicodeDecodeError as exc:
         raise TableFormatError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
 
@@ -88,7 +99,7 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
             writer = csv.writer(handle)
             writer.writerow(header)
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow(["" if v is None else _escape(v) for v in row])
                 count += 1
         return count
     from openpyxl import Workbook
@@ -105,7 +116,13 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        sheet.append(["" if v is None else v for v in row])
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value="" if value is None else value)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text, never a formula
+            cells.append(cell)
+        sheet.append(cells)
         count += 1
     workbook.save(path)
     return count

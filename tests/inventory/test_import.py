@@ -243,3 +243,22 @@ def test_templates_have_vietnamese_headers(tmp_path, kind):
     write_template(kind, path)
     header = path.read_text(encoding="utf-8-sig").splitlines()[0]
     assert "Mã đơn vị" in header
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_like_text_is_exported_as_text_and_round_trips(session, tmp_path, suffix):
+    make_province(session)
+    hostile = '=HYPERLINK("http://evil","x")'
+    import_file(session, "devices", write_csv(tmp_path / "in.csv", HEADER, [device_row(1, hostname=hostile, notes="-1+1")]), actor="t")
+    session.commit()
+    out = tmp_path / f"out{suffix}"
+    export_file(session, "devices", out)
+    if suffix == ".csv":
+        assert "'=HYPERLINK" in out.read_text(encoding="utf-8-sig")
+    else:
+        from openpyxl import load_workbook
+
+        cell = load_workbook(out).active.cell(row=2, column=4)
+        assert cell.value == hostile and cell.data_type == "s"
+    report = import_file(session, "devices", out, actor="t")
+    assert (report.unchanged, report.updated, report.errors) == (1, 0, [])
