@@ -29,6 +29,10 @@ SECURITY_HEADERS = {
 }
 
 
+# One blueprint per area, each a module `web.<area>` with a `bp`.
+AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "procurement", "reports", "transfers", "admin", "api")
+
+
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__, static_folder="static", template_folder="templates")
@@ -54,13 +58,21 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
 
-    from web import audit, auth, devices, findings, i18n, overview, sites
+    import importlib
+
+    from web import auth, i18n
     from web.database import close_session
 
     app.teardown_appcontext(close_session)
     i18n.init_app(app)
     auth.init_app(app)
-    for module in (auth, overview, devices, findings, sites, audit):
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"web.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"web.{area}":
+                raise
+            continue  # an area not written yet
         app.register_blueprint(module.bp)
 
     from web import errors, filters
