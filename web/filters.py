@@ -60,5 +60,5 @@ def rule_title(rule_id: str) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters.update(label=label, when=when, as_json=as_json)
-    app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title)
+    app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html
