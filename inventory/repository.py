@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
 from sqlmodel import Session
 
-from inventory.models import Device, DeviceMac, Province, Site, Subnet, Zone
+from inventory.models import Device, DeviceMac, Finding, Province, Site, Subnet, Zone
 
 
 def default_province(session: Session) -> Province:
@@ -72,11 +74,30 @@ class DeviceFilter:
     source: str | None = None
     origin: str | None = None  # country code
     q: str | None = None  # free text over hostname, IP, serial, model, user
+    # Tri-state (None = no filter): True keeps only those that are, False only those that are not.
+    compliant: bool | None = None  # no open finding
+    end_of_life: bool | None = None  # past service life, OS past end of support, or broken
 
     @classmethod
     def from_mapping(cls, data) -> DeviceFilter:
-        names = {f.name for f in fields(cls)}
-        return cls(**{key: (data.get(key) or None) for key in names})
+        """From a query string or form: text fields as given, the tri-state ones from 1/0, yes/no."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = data.get(f.name) or None
+            values[f.name] = parse_tristate(raw) if f.name in TRISTATE else raw
+        return cls(**values)
+
+
+TRISTATE = ("compliant", "end_of_life")
+_TRUE = {"1", "true", "yes", "on", "y", "co", "có"}
+_FALSE = {"0", "false", "no", "off", "n", "khong", "không"}
+
+
+def parse_tristate(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
 
 
 SORTABLE = {
@@ -92,7 +113,70 @@ SORTABLE = {
 }
 
 
-def device_query(flt: DeviceFilter) -> Select:
+def _years_back(day: date, years: int) -> date:
+    """The latest purchase date whose service life of `years` has ended by `day`
+    (compliance.checks.device.end_of_life: a 29 February purchase ends on 28 February)."""
+    try:
+        cutoff = day.replace(year=day.year - years)
+    except ValueError:  # today is 29 February, that year is not a leap year
+        return day.replace(year=day.year - years, day=28)
+    if cutoff.month == 2 and cutoff.day == 28:
+        try:
+            return cutoff.replace(day=29)
+        except ValueError:
+            pass
+    return cutoff
+
+
+@lru_cache(maxsize=1)
+def shipped_policy():
+    """The shipped policy, loaded once per process (pass `policy=` to use another)."""
+    from compliance.policy import load_policy
+
+    return load_policy()
+
+
+def end_of_life_condition(session: Session | None, *, today: date | None = None, policy=None):
+    """SQL condition: the device is broken, past its class's service life by purchase date, or
+    runs an OS past end of support (compliance.policy service_life and end_of_support).
+
+    Service life is a per-class cut-off on purchase_date; end of support is a regex table, so it
+    is matched in Python against the few distinct (os_name, os_version) pairs in the database.
+    """
+    today = today or date.today()
+    policy = policy or shipped_policy()
+    life = policy.service_life
+    from compliance.policy import DEVICE_CLASSES
+
+    by_years: dict[int, list[str]] = defaultdict(list)
+    for cls in DEVICE_CLASSES:
+        by_years[life.years_for(cls)].append(cls)
+    past_life = [
+        and_(Device.device_class.in_(classes), Device.purchase_date <= _years_back(today, years))
+        for years, classes in sorted(by_years.items())
+    ]
+    # A class unknown to the policy gets the default service life.
+    past_life.append(and_(Device.device_class.not_in(DEVICE_CLASSES), Device.purchase_date <= _years_back(today, life.default_years)))
+    parts = [Device.status == "broken", *past_life]
+    if session is not None:
+        pairs = session.execute(select(Device.os_name, Device.os_version).where(Device.os_name.is_not(None)).distinct()).all()
+        unsupported = []
+        for os_name, os_version in pairs:
+            entry = policy.end_of_support.lookup(os_name, os_version or "")
+            if entry is not None and entry.end_of_support <= today:
+                version = Device.os_version.is_(None) if os_version is None else Device.os_version == os_version
+                unsupported.append(and_(Device.os_name == os_name, version))
+        parts.extend(unsupported)
+    return or_(*parts)
+
+
+def open_finding_exists():
+    return exists(select(Finding.id).where(Finding.device_id == Device.id, Finding.status == "open"))
+
+
+def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, policy=None) -> Select:
+    """The filtered device query. The end-of-life filter needs `session` for the OS part
+    (without one only status and service life are checked)."""
     query = select(Device, Site.code.label("site_code"), Zone.kind.label("zone_kind")).join(Site, Site.id == Device.site_id)
     query = query.outerjoin(Zone, Zone.id == Device.zone_id)
     if flt.site:
@@ -120,6 +204,13 @@ def device_query(flt: DeviceFilter) -> Select:
                 func.lower(Device.assigned_user).like(like),
             )
         )
+    if flt.compliant is not None:
+        query = query.where(not_(open_finding_exists()) if flt.compliant else open_finding_exists())
+    if flt.end_of_life is not None:
+        condition = end_of_life_condition(session, today=today, policy=policy)
+        # A NULL purchase date or OS makes a part unknown, not true: coalesce to false.
+        condition = func.coalesce(condition, false())
+        query = query.where(condition if flt.end_of_life else not_(condition))
     return query
 
 
@@ -131,9 +222,10 @@ def list_devices(
     descending: bool = False,
     page: int = 1,
     per_page: int | None = 50,
+    today: date | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of devices as plain dicts, and the total count under the filter."""
-    query = device_query(flt)
+    query = device_query(flt, session, today=today)
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     column = SORTABLE.get(sort, Device.id)
     query = query.order_by(column.desc() if descending else column.asc(), Device.id)

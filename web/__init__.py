@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     if test_config:
         app.config.update(test_config)
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
+    app.extensions["kiemke.settings"] = settings
 
     import importlib
 

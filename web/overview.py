@@ -1,15 +1,102 @@
-"""The overview: compliance of every site at a glance, findings by severity and rule, latest scans."""
+"""The overview: compliance of every site at a glance, findings by severity and rule, schedule
+progress, latest scans."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
 from flask import Blueprint, render_template
+from sqlalchemy import extract, func, not_, select
+from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
+from compliance.planner import target_units
+from compliance.policy import Policy, PolicyError
+from compliance.service import approved_frame
+from inventory.models import Device, Site
+from inventory.repository import open_finding_exists
 from web import queries
 from web.access import EVERYONE, role_required
 from web.database import get_session
 
 bp = Blueprint("overview", __name__)
+
+SCHEDULE_YEARS = (2026, 2027, 2028)
+
+
+def counting_by_site_class(session: Session, policy: Policy, today: date, years=SCHEDULE_YEARS) -> dict[tuple[str, str], dict[Any, int]]:
+    """(site code, class) -> {"now": n, year: n, ...}: devices that count toward the schedule.
+
+    The same rule as compliance.service.fleet_frame and the planner (in use, no open finding,
+    service life by purchase year and OS end of support by year), aggregated in SQL so the
+    overview stays fast on a large fleet: one row per site, class, purchase year and OS.
+    """
+    year = extract("year", Device.purchase_date).label("bought")
+    query = (
+        select(Site.code, Device.device_class, year, Device.os_name, Device.os_version, func.count())
+        .join(Site, Site.id == Device.site_id)
+        .where(Device.status == "in_use", not_(open_finding_exists()))
+        .group_by(Site.code, Device.device_class, year, Device.os_name, Device.os_version)
+    )
+    out: dict[tuple[str, str], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    for code, cls, bought, os_name, os_version, count in session.execute(query):
+        eol = None
+        if bought is not None:
+            eol = int(bought) + policy.service_life.years_for(cls)
+        if os_name:
+            entry = policy.end_of_support.lookup(os_name, os_version or "")
+            if entry is not None:
+                eol = min(eol or 9999, entry.end_of_support.year)
+        if eol is None or eol > today.year:
+            counts = out[(code, cls)]
+            counts["now"] += count
+            for y in years:
+                if eol is None or eol > y:
+                    counts[y] += count
+    return out
+
+
+def schedule_progress(session: Session, policy: Policy, today: date | None = None, years=SCHEDULE_YEARS) -> list[dict[str, Any]]:
+    """Per schedule group: approved quantity, the share counting now, and per year the
+    cumulative target share, the share still counting then (without purchases) and the units
+    short. A surplus at one site never covers another's shortfall (as in the planner)."""
+    today = today or date.today()
+    approved = approved_frame(session)
+    quantities: dict[tuple[str, str], int] = defaultdict(int)
+    for row in approved.itertuples(index=False):
+        if row.quantity and row.quantity > 0:
+            quantities[(str(row.site_code), str(row.device_class))] += int(row.quantity)
+    counting = counting_by_site_class(session, policy, today, years)
+    out = []
+    for group in policy.schedule.groups:
+        pairs = [(key, q) for key, q in quantities.items() if key[1] in group.classes]
+        total = sum(q for _, q in pairs)
+        now = sum(min(counting.get(key, {}).get("now", 0), q) for key, q in pairs)
+        per_year = []
+        for y in years:
+            share = policy.schedule.cumulative_share(group.classes[0], y) or 0.0
+            have = sum(min(counting.get(key, {}).get(y, 0), q) for key, q in pairs)
+            short = sum(max(0, target_units(q, share) - min(counting.get(key, {}).get(y, 0), q)) for key, q in pairs)
+            per_year.append({
+                "year": y, "target_pct": share, "counting": have,
+                "counting_pct": round(100 * have / total, 1) if total else None, "short": short,
+            })  # fmt: skip
+        out.append({
+            "id": group.id, "title": {"vi": group.title.vi, "en": group.title.en}, "classes": list(group.classes),
+            "approved": total, "counting": now, "counting_pct": round(100 * now / total, 1) if total else None, "years": per_year,
+        })  # fmt: skip
+    return out
+
+
+def _policy() -> Policy | None:
+    from inventory.repository import shipped_policy
+
+    try:
+        return shipped_policy()
+    except (PolicyError, OSError):
+        return None
 
 
 @bp.route("/")
@@ -17,6 +104,7 @@ bp = Blueprint("overview", __name__)
 def index():
     db = get_session()
     sites = queries.sites_with_compliance(db)
+    policy = _policy()
     return render_template(
         "overview.html",
         sites=sites,
@@ -25,4 +113,6 @@ def index():
         titles=queries.rule_titles(),
         scans=recent_scan_runs(db, limit=10),
         status_counts={s: sum(1 for site in sites if site["status"] == s) for s in ("critical", "high", "medium", "low", "ok", "empty")},
+        progress=schedule_progress(db, policy) if policy is not None else [],
+        progress_years=SCHEDULE_YEARS,
     )

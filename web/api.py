@@ -1,0 +1,191 @@
+"""The JSON API under /api/v1: the same queries and filters as the pages, token authentication.
+
+A request carries `Authorization: Bearer <token>`. Tokens are issued on the admin user page (by
+an admin) or on the "API token" page (each user for their own account), shown once; only their
+SHA-256 is stored (User.api_token_hash). No token or an unknown one: 401; an inactive user: 403;
+a role not allowed: 403. The session cookie is never used here, so the blueprint is exempt from
+CSRF (nothing a browser sends on its own authenticates a request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from collectors.queries import recent_scan_runs
+from compliance.findings import FindingFilter, list_findings
+from inventory.choices import Role
+from inventory.models import User
+from inventory.repository import SORTABLE, DeviceFilter, list_devices, list_sites
+from web import queries
+from web.access import ACCESS_ATTR, EVERYONE, public
+from web.database import get_session
+from web.findings import _filter as finding_filter
+from web.paging import int_arg
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+TOKEN_PREFIX = "kk_"
+MAX_PER_PAGE = 500
+
+
+@bp.record_once
+def _exempt_from_csrf(state) -> None:
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)
+
+
+# ------------------------------------------------------------------------------ tokens
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _problem(status: int, message: str, **headers: str):
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
+
+
+def token_required(*roles: str) -> Callable[[Callable], Callable]:
+    """A valid bearer token of an active user holding one of `roles` (admin always admitted)."""
+    allowed = frozenset(Role(r).value for r in roles) | {Role.ADMIN.value}
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            token = _bearer()
+            challenge = {"WWW-Authenticate": 'Bearer realm="kiemke"'}
+            if token is None:
+                return _problem(401, "authentication required: Authorization: Bearer <token>", **challenge)
+            digest = token_hash(token)
+            user = get_session().execute(select(User).where(User.api_token_hash == digest)).scalar_one_or_none()
+            if user is None:
+                return _problem(401, "invalid token", **{"WWW-Authenticate": 'Bearer realm="kiemke", error="invalid_token"'})
+            if not user.active:
+                return _problem(403, "account deactivated")
+            if user.role not in allowed:
+                return _problem(403, "role not allowed")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        setattr(wrapped, ACCESS_ATTR, ("token", allowed))
+        return wrapped
+
+    return decorator
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe values: ISO dates and times, bytes never (they are not sent)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if not isinstance(v, (bytes, bytearray))}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _paging() -> tuple[int, int]:
+    return int_arg(request.args, "page", 1), int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE)
+
+
+def _page(items: list, total: int, page: int, per_page: int):
+    return jsonify({"items": plain(items), "total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page))})
+
+
+def _args() -> dict[str, str]:
+    return {k: v.strip() for k, v in request.args.items() if isinstance(v, str)}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _problem(exc.code or 500, exc.description or exc.name)
+
+
+# ------------------------------------------------------------------------------ endpoints
+
+
+@bp.route("/devices")
+@token_required(*EVERYONE)
+def devices():
+    flt = DeviceFilter.from_mapping(_args())
+    sort = request.args.get("sort", "id")
+    if sort not in SORTABLE:
+        return _problem(400, f"sort must be one of: {', '.join(SORTABLE)}")
+    page, per_page = _paging()
+    rows, total = list_devices(get_session(), flt, sort=sort, descending=request.args.get("desc") in ("1", "true"), page=page, per_page=per_page)
+    return _page(rows, total, page, per_page)
+
+
+@bp.route("/devices/<int:device_id>")
+@token_required(*EVERYONE)
+def device(device_id: int):
+    db = get_session()
+    found = queries.device_detail(db, device_id)
+    if found is None:
+        abort(404, "no such device")
+    findings, _ = list_findings(db, FindingFilter(device_id=device_id), per_page=None)
+    found["interfaces"] = queries.device_interfaces(db, device_id)
+    found["findings"] = findings
+    return jsonify(plain(found))
+
+
+@bp.route("/sites")
+@token_required(*EVERYONE)
+def sites():
+    rows = list_sites(get_session())
+    return jsonify({"items": plain(rows), "total": len(rows)})
+
+
+@bp.route("/findings")
+@token_required(*EVERYONE)
+def findings():
+    flt = finding_filter(request.args)
+    page, per_page = _paging()
+    rows, total = list_findings(get_session(), flt, page=page, per_page=per_page)
+    return _page(rows, total, page, per_page)
+
+
+@bp.route("/scans")
+@token_required(*EVERYONE)
+def scans():
+    limit = int_arg(request.args, "limit", 20, 1, 200)
+    rows = recent_scan_runs(get_session(), limit=limit, site=request.args.get("site") or None)
+    return jsonify({"items": plain(rows), "total": len(rows)})
+
+
+@bp.route("/openapi.json")
+@public
+def openapi():
+    from web.openapi import spec
+
+    return jsonify(spec())

@@ -1,0 +1,283 @@
+"""The OpenAPI 3.0 description of /api/v1 (written by hand; a test keeps it in step with the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, FindingStatus, Severity, ZoneKind, values
+from inventory.repository import SORTABLE
+
+VERSION = "1.0.0"
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _string(*, enum=None, **extra) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", **extra}
+    if enum is not None:
+        out["enum"] = list(enum)
+    return out
+
+
+NULLABLE_STRING = {"type": "string", "nullable": True}
+NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
+NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+TRISTATE = {"type": "string", "enum": ["1", "0"]}
+
+PAGING = [
+    _query("page", "Page number (from 1).", {"type": "integer", "minimum": 1, "default": 1}),
+    _query("per_page", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+]
+
+DEVICE_FILTERS = [
+    _query("site", "Site code.", _string()),
+    _query("zone", "Network zone.", _string(enum=values(ZoneKind))),
+    _query("device_class", "Device class.", _string(enum=values(DeviceClass))),
+    _query("vendor", "Vendor (case-insensitive).", _string()),
+    _query("status", "Device status.", _string(enum=values(DeviceStatus))),
+    _query("source", "How the device entered the inventory.", _string(enum=values(DeviceSource))),
+    _query("origin", "Country of origin (ISO 3166 alpha-2).", _string(pattern="^[A-Za-z]{2}$")),
+    _query("q", "Free text over hostname, IP, serial, model and assigned user.", _string()),
+    _query("compliant", "1: no open finding; 0: at least one open finding.", TRISTATE),
+    _query(
+        "end_of_life",
+        "1: broken, past its class's service life (purchase date) or OS past end of support; 0: none of these.",
+        TRISTATE,
+    ),
+    _query("sort", "Sort key.", _string(enum=list(SORTABLE), default="id")),
+    _query("desc", "1: descending.", TRISTATE),
+]
+
+FINDING_FILTERS = [
+    _query("rule", "Rule id, e.g. net.telnet_off.", _string()),
+    _query("severity", "Severity.", _string(enum=values(Severity))),
+    _query("site", "Site code.", _string()),
+    _query("status", "Finding status; `all` for every status.", _string(enum=[*values(FindingStatus), "all"], default="open")),
+]
+
+
+def _page_of(ref: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page", "pages"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": ref}},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+    }
+
+
+def _list_of(ref: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "total"], "properties": {"items": {"type": "array", "items": {"$ref": ref}}, "total": {"type": "integer"}}}
+
+
+def _ok(ref: str, description: str) -> dict[str, Any]:
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}},
+        "401": {"$ref": "#/components/responses/Unauthorized"},
+        "403": {"$ref": "#/components/responses/Forbidden"},
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}},
+    },
+    "Device": {
+        "type": "object",
+        "required": ["id", "device_class", "site_code", "status", "source", "macs"],
+        "properties": {
+            "id": {"type": "integer"},
+            "device_class": _string(enum=values(DeviceClass)),
+            "site_id": {"type": "integer"},
+            "site_code": {"type": "string"},
+            "zone_id": {"type": "integer", "nullable": True},
+            "zone": {"type": "string", "enum": values(ZoneKind), "nullable": True},
+            "hostname": NULLABLE_STRING,
+            "mgmt_ip": NULLABLE_STRING,
+            "vendor": NULLABLE_STRING,
+            "model": NULLABLE_STRING,
+            "serial": NULLABLE_STRING,
+            "os_name": NULLABLE_STRING,
+            "os_version": NULLABLE_STRING,
+            "country_of_origin": NULLABLE_STRING,
+            "purchase_date": NULLABLE_DATE,
+            "status": _string(enum=values(DeviceStatus)),
+            "assigned_user": NULLABLE_STRING,
+            "source": _string(enum=values(DeviceSource)),
+            "platform": NULLABLE_STRING,
+            "reachable": {"type": "boolean", "nullable": True},
+            "first_seen": NULLABLE_TIME,
+            "last_seen": NULLABLE_TIME,
+            "last_polled": NULLABLE_TIME,
+            "notes": {"type": "string"},
+            "macs": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Interface": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "if_index": {"type": "integer"},
+            "name": NULLABLE_STRING,
+            "description": NULLABLE_STRING,
+            "oper_up": {"type": "boolean", "nullable": True},
+            "admin_up": {"type": "boolean", "nullable": True},
+            "speed_mbps": {"type": "integer", "nullable": True},
+        },
+    },
+    "DeviceDetail": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Device"},
+            {
+                "type": "object",
+                "properties": {
+                    "site_name": {"type": "string"},
+                    "interfaces": {"type": "array", "items": {"$ref": "#/components/schemas/Interface"}},
+                    "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+                },
+            },
+        ]
+    },
+    "Site": {
+        "type": "object",
+        "required": ["code", "name", "kind", "devices"],
+        "properties": {
+            "code": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["provincial_agency", "commune", "ward"]},
+            "party_wan_subnets": {"type": "array", "items": {"type": "string"}},
+            "internet_subnets": {"type": "array", "items": {"type": "string"}},
+            "poll_interval_minutes": {"type": "integer"},
+            "devices": {"type": "integer"},
+        },
+    },
+    "Finding": {
+        "type": "object",
+        "required": ["id", "rule_id", "severity", "status"],
+        "properties": {
+            "id": {"type": "integer"},
+            "rule_id": {"type": "string"},
+            "subject_key": {"type": "string"},
+            "device_id": {"type": "integer", "nullable": True},
+            "site_id": {"type": "integer", "nullable": True},
+            "site_code": NULLABLE_STRING,
+            "hostname": NULLABLE_STRING,
+            "severity": _string(enum=values(Severity)),
+            "expected": {"type": "string"},
+            "actual": {"type": "string"},
+            "evidence": {"type": "string"},
+            "status": _string(enum=values(FindingStatus)),
+            "first_seen": {"type": "string", "format": "date-time"},
+            "last_seen": {"type": "string", "format": "date-time"},
+            "resolved_at": NULLABLE_TIME,
+            "waiver_reason": NULLABLE_STRING,
+            "waiver_expires": NULLABLE_DATE,
+            "waived_by": NULLABLE_STRING,
+        },
+    },
+    "ScanRun": {
+        "type": "object",
+        "required": ["id", "kind", "status", "started_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "site": NULLABLE_STRING,
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": NULLABLE_TIME,
+            "seconds": {"type": "number", "nullable": True},
+            "status": {"type": "string"},
+            "triggered_by": NULLABLE_STRING,
+            "params": {"type": "object", "nullable": True, "additionalProperties": True},
+            "summary": {"type": "object", "nullable": True, "additionalProperties": True},
+            "error": NULLABLE_STRING,
+        },
+    },
+}
+SCHEMAS["DevicePage"] = _page_of("#/components/schemas/Device")
+SCHEMAS["FindingPage"] = _page_of("#/components/schemas/Finding")
+SCHEMAS["SiteList"] = _list_of("#/components/schemas/Site")
+SCHEMAS["ScanRunList"] = _list_of("#/components/schemas/ScanRun")
+
+
+def spec() -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    device_responses = _ok("#/components/schemas/DeviceDetail", "The device with its interfaces and findings.")
+    device_responses["404"] = {"description": "No such device.", "content": error}
+    devices_responses = _ok("#/components/schemas/DevicePage", "One page of devices.")
+    devices_responses["400"] = {"description": "Unknown sort key.", "content": error}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "kiemke API",
+            "version": VERSION,
+            "description": (
+                "Read-only JSON over the kiemke inventory, with the same filters as the web pages. "
+                "Authenticate with `Authorization: Bearer <token>`; a token is issued once on the "
+                "admin user page or on the user's own API token page (/admin/token)."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/devices": {
+                "get": {
+                    "operationId": "listDevices",
+                    "summary": "Devices, filtered, sorted and paginated",
+                    "parameters": DEVICE_FILTERS + PAGING,
+                    "responses": devices_responses,
+                }
+            },
+            "/devices/{device_id}": {
+                "get": {
+                    "operationId": "getDevice",
+                    "summary": "One device",
+                    "parameters": [{"name": "device_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "responses": device_responses,
+                }
+            },
+            "/sites": {"get": {"operationId": "listSites", "summary": "Sites with zone subnets and device counts", "responses": _ok("#/components/schemas/SiteList", "Every site.")}},
+            "/findings": {
+                "get": {
+                    "operationId": "listFindings",
+                    "summary": "Findings, filtered and paginated (open ones by default)",
+                    "parameters": FINDING_FILTERS + PAGING,
+                    "responses": _ok("#/components/schemas/FindingPage", "One page of findings, most severe first."),
+                }
+            },
+            "/scans": {
+                "get": {
+                    "operationId": "listScans",
+                    "summary": "Latest scan runs, newest first",
+                    "parameters": [
+                        _query("site", "Site code.", _string()),
+                        _query("limit", "How many runs.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}),
+                    ],
+                    "responses": _ok("#/components/schemas/ScanRunList", "The latest scan runs."),
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A kiemke API token."}},
+            "responses": {
+                "Unauthorized": {"description": "No token, or an unknown one.", "content": error},
+                "Forbidden": {"description": "Deactivated account or role not allowed.", "content": error},
+            },
+            "schemas": SCHEMAS,
+        },
+    }

@@ -1,0 +1,122 @@
+"""Procurement (planners): the plan per year by site x class, totals against the budget phasing
+(with a server-drawn SVG chart), the budget lines, and the plan workbook."""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, render_template, request, send_file
+
+from compliance.planner import records, write_plan_xlsx
+from compliance.service import plan_from_inventory
+from web.access import PLANNER, role_required
+from web.database import get_session
+from web.i18n import current_language
+from web.paging import int_arg
+
+bp = Blueprint("procurement", __name__, url_prefix="/procurement")
+
+YEARS = (2026, 2027, 2028)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    """64.000 / 60.485,95 in Vietnamese, 64,000 / 60,485.95 in English; '' for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = f"{value:,.{decimals}f}"
+    if current_language() == "vi":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str]], *, width: int = 560, height: int = 240) -> dict[str, Any]:
+    """Geometry of a grouped bar chart, drawn as inline SVG by the template (no script, no style).
+
+    groups: [{"label": "2026", "values": {key: number or None}}]; series: [(key, css class)].
+    """
+    left, right, top, bottom = 64, 10, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([v for g in groups for v in g["values"].values() if v is not None] + [0])
+    scale_max = _nice(peak)
+    slot = plot_w / max(1, len(groups))
+    bar_w = min(48.0, slot * 0.8 / max(1, len(series)))
+    bars, labels = [], []
+    for i, group in enumerate(groups):
+        x0 = left + i * slot + (slot - bar_w * len(series)) / 2
+        for j, (key, css) in enumerate(series):
+            value = group["values"].get(key)
+            if value is None:
+                continue
+            h = 0 if scale_max == 0 else plot_h * value / scale_max
+            bars.append({"x": round(x0 + j * bar_w, 1), "y": round(top + plot_h - h, 1), "w": round(bar_w - 2, 1), "h": round(h, 1),
+                         "css": css, "value": value, "label": group["label"], "key": key})  # fmt: skip
+        labels.append({"x": round(left + (i + 0.5) * slot, 1), "y": height - 8, "text": group["label"]})
+    ticks = [{"y": round(top + plot_h - plot_h * f, 1), "value": scale_max * f} for f in (0, 0.25, 0.5, 0.75, 1)]
+    return {"width": width, "height": height, "left": left, "right": width - right, "top": top, "bottom": top + plot_h,
+            "bars": bars, "labels": labels, "ticks": ticks}  # fmt: skip
+
+
+def _nice(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _plan():
+    from compliance.policy import load_policy
+
+    return plan_from_inventory(get_session(), load_policy(), date.today(), years=YEARS)
+
+
+@bp.route("/")
+@role_required(PLANNER)
+def index():
+    default = date.today().year if date.today().year in YEARS else YEARS[0]
+    year = int_arg(request.args, "year", default, lo=0)
+    if year not in YEARS:
+        year = default
+    plan = _plan()
+    totals = records(plan.totals)
+    chart = bar_chart(
+        [{"label": str(t["year"]), "values": {"cost": t["cost"], "phasing": t["phasing"]}} for t in totals],
+        [("cost", "bar-cost"), ("phasing", "bar-phasing")],
+    )
+    rows = records(plan.year_rows(year))
+    year_total = next((t for t in totals if t["year"] == year), None)
+    return render_template(
+        "procurement/index.html",
+        plan=plan,
+        year=year,
+        years=YEARS,
+        rows=rows,
+        sites=len({r["site_code"] for r in rows}),
+        by_class=[r for r in records(plan.by_class) if r["year"] == year],
+        totals=totals,
+        year_total=year_total,
+        budget=plan.budget,
+        budget_lines=records(plan.budget_lines),
+        chart=chart,
+        num=number,
+        lang=current_language(),
+    )
+
+
+@bp.route("/ke-hoach.xlsx")
+@role_required(PLANNER)
+def download():
+    plan = _plan()
+    name = f"ke-hoach-mua-sam-{YEARS[0]}-{YEARS[-1]}.xlsx"
+    with tempfile.TemporaryDirectory(prefix="kiemke-plan-") as tmp:
+        path = write_plan_xlsx(plan, Path(tmp) / name)
+        data = path.read_bytes()
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
