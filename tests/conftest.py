@@ -56,3 +56,23 @@ def kiemke_env(tmp_path: Path, db_url: str, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _hash_each_test_password_once(monkeypatch):
+    """scrypt costs ~0.1 s a hash and many tests create the same users: hash each test password
+    once per run (same strong hash, a shared salt across test users only)."""
+    from inventory import users
+
+    monkeypatch.setattr(users, "hash_password", _cached_hash)
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _cached_hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    if password not in _HASHES:
+        _HASHES[password] = generate_password_hash(password, method="scrypt")
+    return _HASHES[password]
