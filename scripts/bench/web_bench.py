@@ -1,0 +1,309 @@
+"""Latency of the web UI on a large inventory: a temporary SQLite database with the demo
+province's sites topped up to 50,000 devices and 200,000 findings, the real app under waitress
+on 127.0.0.1 (in a child process, as `kiemke serve` runs; --in-process: in a thread of this one),
+and 10 concurrent signed-in clients (threads, stdlib HTTP with a cookie jar, the CSRF token from
+the login form) each fetching every page N times, back to back. Prints p50/p95 per page.
+Target: p95 <= 300 ms.
+
+    .venv/bin/python scripts/bench/web_bench.py [--devices 50000] [--findings 200000]
+                                                [--clients 10] [--requests 20] [--threads 8]
+                                                [--workdir DIR]   # keep (and reuse) the database
+
+"alone" is the median of 3 sequential warm-up requests (one client, nothing else running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import multiprocessing
+import random
+import re
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from inventory import db
+from inventory.demo import load_demo
+from inventory.models import Device, Finding, Site, Zone
+from inventory.users import add_user
+
+TARGET_P95_MS = 300.0
+PASSWORD = "mat-khau-do-tai-123"
+BATCH = 10_000
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+CLASSES = ["laptop"] * 35 + ["desktop"] * 35 + ["printer"] * 15 + ["scanner"] * 5 + ["tablet"] * 2 + ["access_switch"] * 4 + ["firewall"] * 4
+VENDORS = {"laptop": ["Dell", "HP", "Lenovo"], "desktop": ["Dell", "HP", "FPT Elead"], "printer": ["Canon", "HP", "Brother"],
+           "scanner": ["Canon", "Epson"], "tablet": ["Samsung"], "access_switch": ["Cisco"], "firewall": ["Fortinet"]}  # fmt: skip
+RULES = [  # (rule id, severity)
+    ("ep.os_supported", "critical"), ("lc.service_life", "medium"), ("origin.allowed", "high"), ("lc.broken", "high"),
+    ("net.telnet_off", "critical"), ("net.firmware_supported", "high"), ("ep.av_fresh", "medium"), ("ep.disk_encryption", "low"),
+]  # fmt: skip
+
+
+def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict:
+    started = time.perf_counter()
+    db.upgrade(url)
+    engine = db.engine_for(url)
+    with Session(engine) as session:
+        load_demo(session, actor="bench")
+        add_user(session, "bench_planner", "planner", PASSWORD, actor="bench")
+        session.commit()
+    with engine.begin() as conn:
+        sites = conn.execute(select(Site.id)).scalars().all()
+        zones = {}
+        for zone_id, site_id, kind in conn.execute(select(Zone.id, Zone.site_id, Zone.kind)):
+            zones.setdefault(site_id, {})[kind] = zone_id
+        have = conn.execute(select(func.count()).select_from(Device)).scalar_one()
+        now = datetime.now(timezone.utc)
+        rows = []
+        for i in range(max(0, n_devices - have)):
+            cls = rng.choice(CLASSES)
+            site = rng.choice(sites)
+            zone = "party_wan" if cls in ("firewall", "access_switch", "desktop") and rng.random() < 0.5 else "internet"
+            rows.append({
+                "device_class": cls, "site_id": site, "zone_id": zones[site][zone], "hostname": f"BENCH-{cls[:2].upper()}{i:06d}",
+                "mgmt_ip": None, "vendor": rng.choice(VENDORS[cls]), "model": f"M{rng.randint(100, 999)}", "serial": f"BN{i:08d}",
+                "os_name": "Windows 11 Pro" if cls in ("laptop", "desktop") else None, "os_version": "24H2" if cls in ("laptop", "desktop") else None,
+                "country_of_origin": rng.choice(["US", "VN", "CN", "JP", "TW", None]),
+                "purchase_date": date(rng.randint(2012, 2025), rng.randint(1, 12), rng.randint(1, 28)),
+                "status": rng.choices(["in_use", "in_stock", "broken", "disposed"], [90, 4, 5, 1])[0], "assigned_user": None,
+                "source": rng.choices(["recorded", "imported", "discovered"], [80, 15, 5])[0], "platform": None, "notes": "",
+                "created_at": now, "updated_at": now,
+            })  # fmt: skip
+            if len(rows) >= BATCH:
+                conn.execute(insert(Device.__table__), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(Device.__table__), rows)
+        devices = conn.execute(select(Device.id, Device.site_id)).all()
+
+    # Findings: (rule, device) pairs without repeats (rule_id + subject_key is unique).
+    pairs = rng.sample(range(len(devices) * len(RULES)), min(n_findings, len(devices) * len(RULES)))
+    today = date.today()
+    with engine.begin() as conn:
+        rows = []
+        for k in pairs:
+            device_id, site_id = devices[k // len(RULES)]
+            rule_id, severity = RULES[k % len(RULES)]
+            status = rng.choices(["open", "resolved", "waived"], [75, 20, 5])[0]
+            rows.append({
+                "rule_id": rule_id, "subject_key": f"device:{device_id}", "device_id": device_id, "site_id": site_id,
+                "severity": severity, "expected": "theo chuẩn 3676", "actual": "không đạt", "evidence": "", "status": status,
+                "first_seen": now - timedelta(days=rng.randint(1, 300)), "last_seen": now,
+                "resolved_at": now if status == "resolved" else None,
+                "waiver_reason": "bench" if status == "waived" else None,
+                "waiver_expires": today + timedelta(days=90) if status == "waived" else None,
+                "waived_by": "bench" if status == "waived" else None,
+            })  # fmt: skip
+            if len(rows) >= BATCH:
+                conn.execute(insert(Finding.__table__), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(Finding.__table__), rows)
+    with engine.connect() as conn:
+        counts = {
+            "devices": conn.execute(select(func.count()).select_from(Device)).scalar_one(),
+            "findings": conn.execute(select(func.count()).select_from(Finding)).scalar_one(),
+            "laptops": conn.execute(select(func.count()).select_from(Device).where(Device.device_class == "laptop")).scalar_one(),
+            "sites": len(sites),
+        }
+    counts["seconds"] = time.perf_counter() - started
+    engine.dispose()
+    return counts
+
+
+def existing(url: str) -> dict:
+    engine = db.engine_for(url)
+    with engine.connect() as conn:
+        return {
+            "devices": conn.execute(select(func.count()).select_from(Device)).scalar_one(),
+            "findings": conn.execute(select(func.count()).select_from(Finding)).scalar_one(),
+            "laptops": conn.execute(select(func.count()).select_from(Device).where(Device.device_class == "laptop")).scalar_one(),
+            "sites": conn.execute(select(func.count()).select_from(Site)).scalar_one(),
+        }
+
+
+def make_server(home: Path, url: str, port: int, threads: int):
+    import logging
+
+    import waitress
+
+    from inventory.settings import Settings
+    from web import create_app
+
+    app = create_app(Settings(home=home, database_url=url))
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth": expected under load
+    return waitress.create_server(app, host="127.0.0.1", port=port, threads=threads, ident="kiemke-bench")
+
+
+def serve(home: Path, url: str, port: int, threads: int) -> None:
+    """The child process: waitress serving the app until the parent terminates it."""
+    make_server(home, url, port, threads).run()
+
+
+def wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not start on 127.0.0.1:{port}")
+
+
+class Client:
+    """One signed-in user: a cookie jar, the login form's CSRF token, plain urllib."""
+
+    def __init__(self, base: str, username: str, password: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = self.get("/login")
+        token = _TOKEN.search(form)
+        if not token:
+            raise RuntimeError("no CSRF token on the login form")
+        body = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token.group(1)}).encode()
+        with self.opener.open(self.base + "/login", data=body, timeout=180) as response:
+            if "/login" in response.geturl():
+                raise RuntimeError(f"sign-in refused for {username}")
+            response.read()
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=180) as response:
+            if response.status != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status}")
+            return response.read().decode("utf-8")
+
+    def timed(self, path: str) -> float:
+        started = time.perf_counter()
+        self.get(path)
+        return (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1]
+
+
+def measure(clients: list[Client], path: str, per_client: int, deadline: float) -> tuple[list[float], list[str]]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(clients))
+
+    def work(client: Client) -> None:
+        barrier.wait()
+        for _ in range(per_client):
+            if time.monotonic() > deadline:
+                break
+            try:
+                ms = client.timed(path)
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            with lock:
+                latencies.append(ms)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=50_000, help="devices in the database in all (demo province included)")
+    parser.add_argument("--findings", type=int, default=200_000)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=20, help="requests per client per page")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (as `kiemke serve`)")
+    parser.add_argument("--max-seconds", type=float, default=120, help="per page: stop sending requests after this long")
+    parser.add_argument("--in-process", action="store_true", help="run waitress in a thread of this process (the clients then share its GIL)")
+    parser.add_argument("--workdir", type=Path, help="keep the database here; an existing one is reused as it is")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kiemke-web-bench-") as tmp:
+        home = (args.workdir or Path(tmp)) / "home"
+        url = f"sqlite:///{home / 'kiemke.sqlite3'}"
+        if (home / "kiemke.sqlite3").exists():
+            counts = existing(url)
+            loaded = f"reused {home}"
+        else:
+            counts = build(url, args.devices, args.findings, random.Random(3676))
+            loaded = f"loaded in {counts['seconds']:.1f} s"
+        print(f"data: {counts['devices']:,} devices, {counts['findings']:,} findings, {counts['sites']} sites "
+              f"({loaded}); SQLite, waitress {args.threads} threads, "
+              f"{args.clients} clients x {args.requests} requests per page")  # fmt: skip
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        if args.in_process:  # waitress in a thread of this process: the clients share its GIL
+            server = make_server(home, url, port, args.threads)
+            stop = server.close
+            threading.Thread(target=server.run, daemon=True).start()
+        else:  # waitress (its own worker threads) in a child process, as `kiemke serve` runs
+            child = multiprocessing.get_context("spawn").Process(target=serve, args=(home, url, port, args.threads), daemon=True)
+            child.start()
+            stop = child.terminate
+        try:
+            wait_for_port(port, timeout=60)
+            clients = [Client(base, "bench_planner", PASSWORD) for _ in range(args.clients)]
+            per_page = 50
+            last = max(1, -(-counts["laptops"] // per_page))
+            pages = [
+                ("overview", "/"),
+                ("devices class=laptop, page 1", "/devices/?device_class=laptop"),
+                (f"devices class=laptop, page {last} (last)", f"/devices/?device_class=laptop&page={last}"),
+                ("procurement", "/procurement/"),
+            ]
+            try:
+                clients[0].get("/procurement/")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+                pages.pop()
+                print("procurement: no such page (web/procurement.py); skipped")
+            failed = False
+            for name, path in pages:
+                alone = statistics.median(clients[0].timed(path) for _ in range(3))  # warm-up, not counted
+                latencies, errors = measure(clients, path, args.requests, time.monotonic() + args.max_seconds)
+                if not latencies:
+                    print(f"{name:<40} no successful request ({len(errors)} errors: {errors[:1]})")
+                    failed = True
+                    continue
+                p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+                verdict = "ok" if p95 <= TARGET_P95_MS else "OVER"
+                failed |= p95 > TARGET_P95_MS or bool(errors)
+                print(f"{name:<38} n={len(latencies):<4} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  max {max(latencies):8.1f} ms"
+                      f"  alone {alone:7.1f} ms  errors {len(errors)}  [{verdict}]")  # fmt: skip
+            print(f"target: p95 <= {TARGET_P95_MS:.0f} ms per page")
+        finally:
+            stop()
+            if not args.in_process:
+                child.join(timeout=10)
+            db.engine_for(url).dispose()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
