@@ -5,10 +5,17 @@ feed it synthetic subjects.
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -57,6 +64,25 @@ def _rules_by_family(policy: Policy) -> dict[str, dict[str, list[tuple[Rule, obj
     return out
 
 
+# Above this many devices `evaluate` splits the device list across the CPUs (fork start method:
+# children inherit the subjects, only their violations come back). Small fleets and tests stay serial.
+PARALLEL_MIN_DEVICES = 20_000
+
+_NO_CHECKS: tuple[tuple, tuple] = ((), ())
+
+
+def _plan(policy: Policy) -> dict[str, tuple[tuple, tuple]]:
+    """device class -> (device checks, network_config checks), each (rule id, severity, check
+    function, params, verdict or None)."""
+    plan = {}
+    for device_class, families in _rules_by_family(policy).items():
+        plan[device_class] = tuple(
+            tuple((rule.id, rule.severity, func, rule.params, get_check(rule.check).verdict) for rule, func in families.get(family, ()))  # type: ignore[union-attr]
+            for family in ("device", "network_config")
+        )
+    return plan  # type: ignore[return-value]
+
+
 def evaluate(
     devices: Iterable[DeviceSubject],
     sites: Iterable[SiteSubject],
@@ -65,23 +91,52 @@ def evaluate(
     orphan_macs: Iterable[tuple[int, str, frozenset[str]]] = (),
 ) -> Evaluation:
     """Every failing (rule, subject). `orphan_macs`: (site id, MAC, zones) for MACs that no
-    recorded device owns but that were seen at a site."""
-    configs = configs or {}
-    rules = _rules_by_family(policy)
+    recorded device owns but that were seen at a site.
+
+    From `PARALLEL_MIN_DEVICES` devices on, forked worker processes evaluate parts of the device
+    list (same results, same order); smaller fleets are evaluated in this process."""
+    devices = devices if isinstance(devices, (list, tuple)) else list(devices)
+    large = len(devices) >= PARALLEL_MIN_DEVICES
+    # A large run allocates hundreds of thousands of objects (results, violations) and no
+    # reference cycles: the cyclic collector's passes meanwhile would only re-walk them and the
+    # inputs, so pause it (reference counting still frees the scratch objects). Freezing the
+    # inputs also keeps forked workers from touching (copying) the pages a collection would walk.
+    paused = large and gc.isenabled()
+    frozen = paused and gc.get_freeze_count() == 0
+    if paused:
+        gc.disable()
+        if frozen:
+            gc.freeze()
+    try:
+        return _evaluate(devices, sites, policy, configs or {}, orphan_macs, large)
+    finally:
+        if paused:
+            if frozen:
+                # The results are long-lived: put them, with the inputs, in the oldest generation
+                # (where surviving two young collections would move them) without walking them.
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+def _evaluate(
+    devices: Sequence[DeviceSubject],
+    sites: Iterable[SiteSubject],
+    policy: Policy,
+    configs: dict[int, NetworkConfigFacts],
+    orphan_macs: Iterable[tuple[int, str, frozenset[str]]],
+    large: bool,
+) -> Evaluation:
+    plan = _plan(policy)
+    workers = _workers() if large else 1
+    parts = _evaluate_parallel(devices, plan, configs, workers) if workers > 1 else [_evaluate_devices(devices, plan, configs)]
     result = Evaluation()
+    for violations, failing, checks_run, count in parts:
+        result.violations.extend(violations)
+        result.failing_devices |= failing
+        result.checks_run += checks_run
+        result.devices += count
     add = result.violations.append
-    for device in devices:
-        result.devices += 1
-        families = rules.get(device.device_class, {})
-        for family, subject in (("device", device), ("network_config", configs.get(device.id))):
-            if subject is None:
-                continue
-            for rule, func in families.get(family, ()):
-                outcome = func(subject, rule.params)
-                result.checks_run += 1
-                if outcome.passed is False:
-                    add(Violation(rule.id, rule.severity, f"device:{device.id}", device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
-                    result.failing_devices.add(device.id)
     site_rules = [r for r in policy.baseline.rules if r.enabled and get_check(r.check) and get_check(r.check).subject == "site"]
     for site in sites:
         result.sites += 1
@@ -96,6 +151,173 @@ def evaluate(
             if {"party_wan", "internet"} <= zones:
                 add(Violation(rule.id, rule.severity, f"site:{site_id}:mac:{mac}", None, site_id, "MAC seen in one zone only", "an unrecorded MAC seen in both zones", (f"MAC {mac} seen on the Party WAN and the Internet network",)))
     return result
+
+
+_Part = tuple[list, set[int], int, int]  # violations (or their fields), failing device ids, checks run, devices
+
+
+def _fields(*fields: object) -> tuple:
+    """A violation as the tuple of its fields (what a forked child sends back: cheap to pickle)."""
+    return fields
+
+
+def _evaluate_devices(
+    devices: Sequence[DeviceSubject],
+    plan: dict[str, tuple[tuple, tuple]],
+    configs: Mapping[int, NetworkConfigFacts],
+    make: Callable[..., Any] = Violation,
+) -> _Part:
+    """The device and network_config rules on `devices`, in order; `make` builds each violation."""
+    violations: list = []
+    add = violations.append
+    failing: set[int] = set()
+    checks_run = 0
+    get_plan = plan.get
+    get_config = configs.get
+    for device in devices:
+        device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
+        key = None  # subject key, once the device fails a rule
+        for rule_id, severity, func, params, verdict in device_checks:
+            if verdict is not None and verdict(device, params) is not False:
+                continue  # passed or not applicable: no need for the texts
+            outcome = func(device, params)
+            if outcome.passed is False:
+                if key is None:
+                    key = f"device:{device.id}"
+                add(make(rule_id, severity, key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+        checks_run += len(device_checks)
+        if config_checks:
+            facts = get_config(device.id)
+            if facts is not None:
+                for rule_id, severity, func, params, verdict in config_checks:
+                    if verdict is not None and verdict(facts, params) is not False:
+                        continue
+                    outcome = func(facts, params)
+                    if outcome.passed is False:
+                        if key is None:
+                            key = f"device:{device.id}"
+                        add(make(rule_id, severity, key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+                checks_run += len(config_checks)
+        if key is not None:
+            failing.add(device.id)
+    return violations, failing, checks_run, len(devices)
+
+
+def _workers() -> int:
+    """How many processes may evaluate devices: 1 (serial) unless forking is available and safe."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    if cpus < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    # Forking a process that runs other threads can deadlock the child; daemonic processes
+    # may not have children.
+    if threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        return 1
+    return min(cpus, 8)
+
+
+# Devices per message from a worker, and per stretch of this process's own chunk between
+# looks at the workers' pipes: the workers' results are unpickled and built into violations
+# here while they still compute, instead of all at the end.
+_BATCH = 1000
+# This process also unpickles and builds the workers' violations: its own chunk is smaller.
+_OWN_SHARE = 0.8
+
+
+def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
+    """Split `devices` into `workers` consecutive chunks: forked children evaluate all but the
+    last, which this process evaluates meanwhile; results come back in chunk order. A chunk
+    whose child fails is evaluated here (so a failing check raises as in the serial path)."""
+    own_size = int(len(devices) / (workers - 1 + _OWN_SHARE) * _OWN_SHARE)
+    split = len(devices) - own_size
+    size = -(-split // (workers - 1))
+    chunks = [devices[i : min(i + size, split)] for i in range(0, split, size)] + [devices[split:]]
+    context = multiprocessing.get_context("fork")
+    children: list[_Worker | None] = []
+    for chunk in chunks[:-1]:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, chunk, plan, configs), daemon=True)
+        try:
+            process.start()
+        except OSError:
+            receiver.close()
+            children.append(None)
+        else:
+            children.append(_Worker(process, receiver))
+        finally:
+            sender.close()
+    own: list[_Part] = []
+    mine = chunks[-1]
+    for start in range(0, len(mine), _BATCH):
+        own.append(_evaluate_devices(mine[start : start + _BATCH], plan, configs))
+        for child in children:
+            if child is not None:
+                child.take(wait=False)
+    parts: list[_Part] = []
+    for chunk, child in zip(chunks, children):
+        if child is not None and child.take(wait=True):
+            parts.extend(child.parts)
+        else:
+            parts.append(_evaluate_devices(chunk, plan, configs))
+    return parts + own
+
+
+class _Worker:
+    """A forked child evaluating a chunk, and the parts of its result received so far."""
+
+    def __init__(self, process: Any, receiver: Any) -> None:
+        self.process = process
+        self.receiver = receiver
+        self.parts: list[_Part] = []
+        self.done = False
+        self.failed = False
+
+    def take(self, wait: bool) -> bool:
+        """Receive what has arrived (everything, if `wait`); False once the child has failed."""
+        if self.done or self.failed:
+            return not self.failed
+        try:
+            while not self.done and not self.failed and (wait or self.receiver.poll()):
+                message = pickle.loads(self.receiver.recv_bytes())
+                if message is None:  # a check raised in the child
+                    self.failed = True
+                elif message == "done":
+                    self.done = True
+                else:
+                    rows, failing, checks_run, count = message
+                    self.parts.append(([Violation(*row) for row in rows], failing, checks_run, count))
+        except (EOFError, OSError):
+            self.failed = True
+        if self.done or self.failed:
+            self.receiver.close()
+            self.process.join()
+        return not self.failed
+
+
+def _child(sender: Any, chunk: Sequence[DeviceSubject], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts]) -> None:
+    """In a forked child: evaluate `chunk`, sending the result batch by batch, then "done" (or
+    None when a check raised). A thread writes to the pipe so that evaluating never waits for
+    the parent to read."""
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    writer = threading.Thread(target=_write_all, args=(sender, outbox))
+    writer.start()
+    try:
+        for start in range(0, len(chunk), _BATCH):
+            part = _evaluate_devices(chunk[start : start + _BATCH], plan, configs, _fields)
+            outbox.put(pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
+        outbox.put(pickle.dumps("done"))
+    except BaseException:
+        outbox.put(pickle.dumps(None))
+    outbox.put(None)
+    writer.join()
+    sender.close()
+
+
+def _write_all(sender: Any, outbox: queue.SimpleQueue) -> None:
+    while (data := outbox.get()) is not None:
+        sender.send_bytes(data)
 
 
 # -- loading from the inventory -------------------------------------------------------------------

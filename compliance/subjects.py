@@ -8,11 +8,30 @@ import json
 import socket
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:
     from compliance.policy import Policy
+
+
+class _cached_property:
+    """`functools.cached_property` without its lock (Python 3.11 takes one at every first access,
+    3.12 dropped it): the value depends on frozen fields only, so a race computes it twice at worst."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+        self.attrname = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attrname = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.attrname] = self.func(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -36,13 +55,13 @@ class DeviceSubject:
     zones_seen: frozenset[str] = frozenset()  # zones of its site where its MACs were seen
     seen_macs: tuple[str, ...] = ()  # its MACs that were seen in more than one zone
 
-    @cached_property
+    @_cached_property
     def software(self) -> list[tuple[str, date | None]]:
         raw = self.facts.get("host.software")
         if not raw:
             return []
         out = []
-        for name, installed in json.loads(raw):
+        for name, installed in _json(raw):
             out.append((name, date.fromisoformat(installed) if installed else None))
         return out
 
@@ -50,15 +69,27 @@ class DeviceSubject:
         value = self.facts.get(key)
         return int(value) if value not in (None, "") else None
 
-    @cached_property
+    @_cached_property
     def disks_kb(self) -> list[int]:
         raw = self.facts.get("host.disks")
-        return [int(size) for _, size in json.loads(raw)] if raw else []
+        return [int(size) for _, size in _json(raw)] if raw else []
 
     def ip_in_zone(self) -> bool | None:
         if not self.mgmt_ip or not self.zone_subnets:
             return None
         return _inside(self.mgmt_ip, self.zone_subnets)
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _json(raw: str) -> object:
+    """`json.loads(raw)`: straight to the C scanner when the whole text is one JSON value."""
+    try:
+        value, end = _raw_decode(raw)
+    except (ValueError, TypeError):
+        return json.loads(raw)  # leading whitespace, bytes, or invalid: json.loads says which
+    return value if end == len(raw) else json.loads(raw)
 
 
 @lru_cache(maxsize=4096)
@@ -76,7 +107,10 @@ def _inside(ip: str, cidrs: tuple[str, ...]) -> bool:
         value = int.from_bytes(socket.inet_aton(ip), "big")
     except OSError:
         return any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in cidrs)  # IPv6
-    return any(value & mask == network for network, mask in _networks(cidrs))
+    for network, mask in _networks(cidrs):
+        if value & mask == network:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ lifecycle, origin, zone, site) define their own subject types and register the s
 
 `passed` is True, False, or None when the rule does not apply to what was seen (napalm's
 "skipped", never "failed").
+
+A check may also register a `verdict`: a function of the same arguments that returns only what
+`passed` would be, without building the texts. An engine that keeps only failures calls the
+check itself only when the verdict is False. The verdict must be False exactly when the check's
+`passed` is False (it may raise where the check raises).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class RegisteredCheck:
     func: CheckFunc
     subject: str
     params: Mapping[str, type]
+    verdict: Callable[[Any, Mapping[str, Any]], bool | None] | None = None
 
 
 _REGISTRY: dict[str, RegisteredCheck] = {}
@@ -53,14 +59,19 @@ PENDING_CHECKS: frozenset[str] = frozenset()
 
 
 def check(
-    name: str, *, subject: str = "network_config", params: Mapping[str, type] | None = None
+    name: str,
+    *,
+    subject: str = "network_config",
+    params: Mapping[str, type] | None = None,
+    verdict: Callable[[Any, Mapping[str, Any]], bool | None] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check function under `name`; `params` maps required param names to types."""
+    """Register a check function under `name`; `params` maps required param names to types;
+    `verdict` (optional) gives its `passed` alone, cheaply."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"check {name!r} is already registered")
-        _REGISTRY[name] = RegisteredCheck(name, func, subject, dict(params or {}))
+        _REGISTRY[name] = RegisteredCheck(name, func, subject, dict(params or {}), verdict)
         return func
 
     return register

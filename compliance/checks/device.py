@@ -6,7 +6,9 @@ shown as unknown, not as a failure (napalm's "skipped").
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import re
+from functools import lru_cache
+from typing import Any, Callable, Mapping
 
 from compliance.checks.base import CheckResult, check
 from compliance.subjects import DeviceSubject
@@ -19,7 +21,15 @@ def _gb(kb: int) -> float:
     return round(kb / 1024 / 1024, 1)
 
 
-@check("ep.cpu_cores", subject=DEVICE, params={"min_cores": int, "arch": str})
+# Each check below has a verdict (see compliance.checks.base): the same decision, no texts.
+
+
+def _cpu_cores_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    cores = d.fact_int("host.cores")
+    return None if cores is None else cores >= p["min_cores"]
+
+
+@check("ep.cpu_cores", subject=DEVICE, params={"min_cores": int, "arch": str}, verdict=_cpu_cores_passed)
 def cpu_cores(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     cores = d.fact_int("host.cores")
     if cores is None:
@@ -27,7 +37,12 @@ def cpu_cores(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(cores >= p["min_cores"], f">= {p['min_cores']} cores", f"{cores} cores", [f"hrProcessorTable: {cores} rows"])
 
 
-@check("ep.ram", subject=DEVICE, params={"min_ram_gb": int})
+def _ram_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    ram_kb = d.fact_int("host.ram_kb")
+    return None if ram_kb is None else ram_kb >= p["min_ram_gb"] * 1024 * 1024 * 0.95
+
+
+@check("ep.ram", subject=DEVICE, params={"min_ram_gb": int}, verdict=_ram_passed)
 def ram(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     ram_kb = d.fact_int("host.ram_kb")
     if ram_kb is None:
@@ -37,7 +52,13 @@ def ram(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(ok, f">= {p['min_ram_gb']} GB", f"{_gb(ram_kb)} GB", [f"hrMemorySize = {ram_kb} KB"])
 
 
-@check("ep.disk", subject=DEVICE, params={"min_disk_gb": int, "require_ssd": bool})
+def _disk_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if not d.facts.get("host.disks"):
+        return None
+    return max(d.disks_kb, default=0) >= p["min_disk_gb"] * 1024 * 1024 * 0.9
+
+
+@check("ep.disk", subject=DEVICE, params={"min_disk_gb": int, "require_ssd": bool}, verdict=_disk_passed)
 def disk(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if not d.facts.get("host.disks"):
         return UNKNOWN
@@ -46,7 +67,13 @@ def disk(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(ok, f">= {p['min_disk_gb']} GB", f"{_gb(largest)} GB", [f"hrStorageFixedDisk sizes (KB): {d.disks_kb}"])
 
 
-@check("ep.tpm_secure_boot", subject=DEVICE, params={"min_tpm_version": str})
+def _tpm_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    tpm = d.facts.get("host.tpm_version")
+    minimum = p["min_tpm_version"]
+    return tpm >= minimum if tpm else None
+
+
+@check("ep.tpm_secure_boot", subject=DEVICE, params={"min_tpm_version": str}, verdict=_tpm_passed)
 def tpm_secure_boot(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     tpm = d.facts.get("host.tpm_version")
     if not tpm:
@@ -54,10 +81,46 @@ def tpm_secure_boot(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(tpm >= p["min_tpm_version"], f"TPM >= {p['min_tpm_version']}", f"TPM {tpm}")
 
 
+# (policy section, {arguments: answer}): answers of the current policy's lookups. Policies are
+# frozen, so an answer never changes; holding the section keeps its identity unique.
+_eos_answers: tuple[object, dict] = (None, {})
+_origin_answers: tuple[object, dict] = (None, {})
+
+
+def _end_of_support(d: DeviceSubject) -> Any:
+    global _eos_answers
+    policy = d.policy.end_of_support
+    section, answers = _eos_answers
+    if section is not policy:
+        section, answers = _eos_answers = (policy, {})
+    key = (d.os_name, d.os_version or "")
+    if key not in answers:
+        answers[key] = policy.lookup(*key)
+    return answers[key]
+
+
+def _allowed_origin(d: DeviceSubject, code: str) -> bool:
+    global _origin_answers
+    policy = d.policy.origin
+    section, answers = _origin_answers
+    if section is not policy:
+        section, answers = _origin_answers = (policy, {})
+    if code not in answers:
+        answers[code] = policy.is_allowed(code)
+    return answers[code]
+
+
+def _support_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if not d.os_name:
+        return None
+    entry = _end_of_support(d)
+    return None if entry is None else entry.end_of_support > d.today
+
+
 def _support(d: DeviceSubject) -> CheckResult:
     if not d.os_name:
         return UNKNOWN
-    entry = d.policy.end_of_support.lookup(d.os_name, d.os_version or "")
+    entry = _end_of_support(d)
     if entry is None:
         return CheckResult(None, "a supported release", f"{d.os_name} {d.os_version or ''}: end of support unknown".strip())
     ok = entry.end_of_support > d.today
@@ -67,22 +130,52 @@ def _support(d: DeviceSubject) -> CheckResult:
     )  # fmt: skip
 
 
-@check("ep.os_supported", subject=DEVICE)
+@check("ep.os_supported", subject=DEVICE, verdict=_support_passed)
 def os_supported(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return _support(d)
 
 
-@check("net.firmware_supported", subject=DEVICE)
+@check("net.firmware_supported", subject=DEVICE, verdict=_support_passed)
 def firmware_supported(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return _support(d)
 
 
-def _antivirus(d: DeviceSubject, products: list[str]) -> list[tuple[str, object]]:
+def _product_matcher(products: tuple[str, ...] | list[str]) -> Callable[[str], object]:
+    """Whether a lower-cased software name contains one of the lower-cased `products`."""
     names = [p.lower() for p in products]
-    return [(name, installed) for name, installed in d.software if any(p in name.lower() for p in names)]
+    if not names:
+        return lambda name: None
+    return re.compile("|".join(re.escape(p) for p in names)).search
 
 
-@check("ep.av_present", subject=DEVICE, params={"products": list})
+_cached_product_matcher = lru_cache(maxsize=64)(_product_matcher)
+
+
+# (subject, products, result) of the last call: av_present and av_fresh ask the same in a row.
+_last_antivirus: tuple[object, object, list] = (None, None, [])
+
+
+def _antivirus(d: DeviceSubject, products: list[str]) -> list[tuple[str, object]]:
+    global _last_antivirus
+    subject, asked, found = _last_antivirus
+    if subject is d and asked == products:
+        return found
+    try:
+        matches = _cached_product_matcher(tuple(products))
+    except TypeError:  # unhashable product names: fail (or not) as the plain matcher does
+        matches = _product_matcher(products)
+    found = [(name, installed) for name, installed in d.software if matches(name.lower())]
+    _last_antivirus = (d, list(products), found)
+    return found
+
+
+def _av_present_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if "host.software" not in d.facts:
+        return None
+    return bool(_antivirus(d, p["products"]))
+
+
+@check("ep.av_present", subject=DEVICE, params={"products": list}, verdict=_av_present_passed)
 def av_present(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if "host.software" not in d.facts:
         return UNKNOWN
@@ -90,19 +183,34 @@ def av_present(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(bool(found), "an anti-virus product installed", ", ".join(n for n, _ in found) or "none among installed software", [f"hrSWInstalledName: {n}" for n, _ in found])
 
 
-@check("ep.av_fresh", subject=DEVICE, params={"max_signature_age_days": int, "products": list})
+def _newest_antivirus(d: DeviceSubject, p: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """(name, installed date) of the most recently updated anti-virus, None when none is dated."""
+    dated = [(n, i) for n, i in _antivirus(d, p["products"]) if i is not None]
+    return max(dated, key=lambda item: item[1]) if dated else None
+
+
+def _av_fresh_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    newest = _newest_antivirus(d, p)
+    return None if newest is None else (d.today - newest[1]).days <= p["max_signature_age_days"]
+
+
+@check("ep.av_fresh", subject=DEVICE, params={"max_signature_age_days": int, "products": list}, verdict=_av_fresh_passed)
 def av_fresh(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
-    found = _antivirus(d, p["products"])
-    dated = [(n, i) for n, i in found if i is not None]
-    if not dated:
+    found = _newest_antivirus(d, p)
+    if found is None:
         return CheckResult(None, "", "no anti-virus with a known update date")
-    name, newest = max(dated, key=lambda item: item[1])
+    name, newest = found
     age = (d.today - newest).days
     ok = age <= p["max_signature_age_days"]
     return CheckResult(ok, f"signatures at most {p['max_signature_age_days']} days old", f"{age} days old ({newest.isoformat()})", [f"hrSWInstalledDate of {name}: {newest.isoformat()}"])
 
 
-@check("ep.disk_encryption", subject=DEVICE)
+def _disk_encryption_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    state = d.facts.get("host.disk_encryption")
+    return None if state is None else state == "on"
+
+
+@check("ep.disk_encryption", subject=DEVICE, verdict=_disk_encryption_passed)
 def disk_encryption(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     state = d.facts.get("host.disk_encryption")
     if state is None:
@@ -110,7 +218,14 @@ def disk_encryption(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(state == "on", "full-disk encryption on", state)
 
 
-@check("ep.one_zone", subject=DEVICE)
+def _one_zone_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if d.zone is None:
+        return False
+    foreign = sorted(d.zones_seen - {d.zone})
+    return True if not d.zones_seen else not foreign
+
+
+@check("ep.one_zone", subject=DEVICE, verdict=_one_zone_passed)
 def one_zone(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if d.zone is None:
         return CheckResult(False, "recorded in exactly one zone", "no zone recorded")
@@ -120,13 +235,24 @@ def one_zone(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(not foreign, f"only in {d.zone}", f"seen in {', '.join(sorted(d.zones_seen))}", [f"MAC {m} seen in {', '.join(sorted(d.zones_seen))}" for m in d.seen_macs])
 
 
-@check("zone.mac_both_zones", subject=DEVICE)
+_BOTH_ZONES = frozenset({"party_wan", "internet"})
+
+
+def _mac_both_zones_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    return not _BOTH_ZONES <= d.zones_seen
+
+
+@check("zone.mac_both_zones", subject=DEVICE, verdict=_mac_both_zones_passed)
 def mac_both_zones(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     both = {"party_wan", "internet"} <= d.zones_seen
     return CheckResult(not both, "MAC seen in one zone only", "seen in both zones" if both else "one zone", [f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs] if both else [])
 
 
-@check("zone.ip_in_subnet", subject=DEVICE)
+def _ip_in_subnet_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    return d.ip_in_zone()
+
+
+@check("zone.ip_in_subnet", subject=DEVICE, verdict=_ip_in_subnet_passed)
 def ip_in_subnet(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     inside = d.ip_in_zone()
     if inside is None:
@@ -134,7 +260,13 @@ def ip_in_subnet(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(inside, f"address inside {', '.join(d.zone_subnets)}", d.mgmt_ip or "")
 
 
-@check("lc.service_life", subject=DEVICE)
+def _service_life_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if d.purchase_date is None:
+        return None
+    return end_of_life(d.purchase_date, d.policy.service_life.years_for(d.device_class)) > d.today
+
+
+@check("lc.service_life", subject=DEVICE, verdict=_service_life_passed)
 def service_life(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if d.purchase_date is None:
         return CheckResult(None, "", "no purchase date recorded")
@@ -150,14 +282,25 @@ def end_of_life(bought, years: int):
         return bought.replace(year=bought.year + years, day=28)
 
 
-@check("lc.broken", subject=DEVICE)
+def _broken_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    return d.status != "broken"
+
+
+@check("lc.broken", subject=DEVICE, verdict=_broken_passed)
 def broken(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(d.status != "broken", "not broken", d.status)
 
 
-@check("origin.allowed", subject=DEVICE, params={"unknown_is_finding": bool})
+def _origin_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    code = d.country_of_origin
+    if not code:
+        return False if p["unknown_is_finding"] else None
+    return _allowed_origin(d, code)
+
+
+@check("origin.allowed", subject=DEVICE, params={"unknown_is_finding": bool}, verdict=_origin_passed)
 def origin_allowed(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     code = d.country_of_origin
     if not code:
         return CheckResult(False if p["unknown_is_finding"] else None, "an allowed country of origin", "unknown origin")
-    return CheckResult(d.policy.origin.is_allowed(code), "Vietnam, ASEAN, Korea, Israel, Mexico, G7 or EU", code)
+    return CheckResult(_allowed_origin(d, code), "Vietnam, ASEAN, Korea, Israel, Mexico, G7 or EU", code)

@@ -28,7 +28,14 @@ def _not_applicable(facts: NetworkConfigFacts, what: str) -> CheckResult:
     return CheckResult(None, what, f"not applicable on {facts.platform}", [])
 
 
-@check("net.telnet_off")
+# Each check has a verdict (see compliance.checks.base): the same decision, no texts.
+
+
+def _telnet_off_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return not facts.telnet_enabled.value
+
+
+@check("net.telnet_off", verdict=_telnet_off_passed)
 def telnet_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Telnet must not reach the management plane."""
     fact = facts.telnet_enabled
@@ -36,7 +43,11 @@ def telnet_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(not fact.value, "telnet disabled on all management access", actual, _ev(fact.evidence))
 
 
-@check("net.ssh_v2_only")
+def _ssh_v2_only_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return facts.ssh_versions.value == (2,)
+
+
+@check("net.ssh_v2_only", verdict=_ssh_v2_only_passed)
 def ssh_v2_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """SSH must accept protocol version 2 only."""
     fact = facts.ssh_versions
@@ -46,7 +57,16 @@ def ssh_v2_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(fact.value == (2,), "SSH version 2 only", actual, _ev(fact.evidence))
 
 
-@check("net.snmp_v3_only", params={"security_level": str})
+_SNMP_LEVELS = {"noauth": 0, "auth": 1, "priv": 2}
+
+
+def _snmp_v3_only_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    required = params["security_level"]
+    weak = [p for p in facts.snmp_v3 if _SNMP_LEVELS[p.security_level] < _SNMP_LEVELS[required]]
+    return not facts.snmp_communities and not weak
+
+
+@check("net.snmp_v3_only", params={"security_level": str}, verdict=_snmp_v3_only_passed)
 def snmp_v3_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """No SNMP v1/v2c communities; every SNMPv3 group/user at the required security level."""
     required = params["security_level"]
@@ -65,7 +85,12 @@ def snmp_v3_only(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(False, expected, "; ".join(problems), _ev(evidence))
 
 
-@check("net.snmp_no_default_community", params={"forbidden": list})
+def _snmp_no_default_community_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    forbidden = {str(name).lower() for name in params["forbidden"]}
+    return not any(c.name.lower() in forbidden for c in facts.snmp_communities)
+
+
+@check("net.snmp_no_default_community", params={"forbidden": list}, verdict=_snmp_no_default_community_passed)
 def snmp_no_default_community(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """No community named like a vendor default ("public", "private")."""
     forbidden = {str(name).lower() for name in params["forbidden"]}
@@ -78,7 +103,11 @@ def snmp_no_default_community(facts: NetworkConfigFacts, params: Params) -> Chec
     return CheckResult(True, expected, actual, [])
 
 
-@check("net.snmp_no_rw_community")
+def _snmp_no_rw_community_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return not any(c.access == "RW" for c in facts.snmp_communities)
+
+
+@check("net.snmp_no_rw_community", verdict=_snmp_no_rw_community_passed)
 def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """No read-write community (FortiOS SNMP is read-only by design)."""
     rw = [c for c in facts.snmp_communities if c.access == "RW"]
@@ -88,7 +117,11 @@ def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResu
     return CheckResult(True, "no read-write community", "no read-write community", [])
 
 
-@check("net.ntp_two_servers", params={"min_servers": int})
+def _ntp_two_servers_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return len(facts.ntp_servers.value) >= params["min_servers"]
+
+
+@check("net.ntp_two_servers", params={"min_servers": int}, verdict=_ntp_two_servers_passed)
 def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """At least `min_servers` NTP servers."""
     servers = facts.ntp_servers.value
@@ -97,7 +130,11 @@ def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(len(servers) >= wanted, f">= {wanted} NTP servers", actual, _ev(facts.ntp_servers.evidence))
 
 
-@check("net.remote_syslog", params={"min_hosts": int})
+def _remote_syslog_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return len(facts.syslog_hosts.value) >= params["min_hosts"]
+
+
+@check("net.remote_syslog", params={"min_hosts": int}, verdict=_remote_syslog_passed)
 def remote_syslog(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Logs sent to at least `min_hosts` remote collectors."""
     hosts = facts.syslog_hosts.value
@@ -106,7 +143,11 @@ def remote_syslog(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(len(hosts) >= wanted, f">= {wanted} remote syslog host(s)", actual, _ev(facts.syslog_hosts.evidence))
 
 
-@check("net.aaa_login")
+def _aaa_login_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return facts.aaa_login.value
+
+
+@check("net.aaa_login", verdict=_aaa_login_passed)
 def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Logins authenticated through AAA (IOS: aaa new-model + login list; FortiOS: every admin has a password)."""
     fact = facts.aaa_login
@@ -123,7 +164,14 @@ def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(fact.value, "aaa new-model and aaa authentication login on vty", actual, _ev(fact.evidence))
 
 
-@check("net.enable_secret")
+def _enable_secret_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    if facts.enable_secret.value is None:
+        return None
+    weak = any(u.secret in ("reversible", "plaintext") for u in facts.admins)
+    return bool(facts.enable_secret.value) and not facts.enable_password.value and not weak
+
+
+@check("net.enable_secret", verdict=_enable_secret_passed)
 def enable_secret(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """`enable secret` set, no `enable password`, local users with `secret` (IOS only)."""
     expected = "enable secret set, no enable password, users with secret"
@@ -139,7 +187,11 @@ def enable_secret(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(not problems, expected, actual, _ev(evidence))
 
 
-@check("net.password_encryption")
+def _password_encryption_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return facts.password_encryption.value
+
+
+@check("net.password_encryption", verdict=_password_encryption_passed)
 def password_encryption(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Passwords stored encrypted (IOS: service password-encryption; FortiOS: no plaintext secret)."""
     fact = facts.password_encryption
@@ -150,7 +202,13 @@ def password_encryption(facts: NetworkConfigFacts, params: Params) -> CheckResul
     return CheckResult(fact.value, "service password-encryption", actual, _ev(fact.evidence))
 
 
-@check("net.http_mgmt_off", params={"allow_https": bool})
+def _http_mgmt_off_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    if facts.http_server.value:
+        return False
+    return params["allow_https"] or not facts.https_server.value
+
+
+@check("net.http_mgmt_off", params={"allow_https": bool}, verdict=_http_mgmt_off_passed)
 def http_mgmt_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """No plain-HTTP management (HTTPS too unless `allow_https`)."""
     on = [("HTTP", facts.http_server)]
@@ -164,7 +222,12 @@ def http_mgmt_off(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(True, expected, "HTTP management off", _ev(e for _, f in on for e in f.evidence))
 
 
-@check("net.vty_acl")
+def _vty_acl_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    access = facts.mgmt_access
+    return bool(access) and all(a.restricted for a in access)
+
+
+@check("net.vty_acl", verdict=_vty_acl_passed)
 def vty_acl(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Every management entry (vty lines, web server, FortiOS admins) limited by source address."""
     expected = "management access restricted by ACL / trusted hosts"
@@ -177,7 +240,13 @@ def vty_acl(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(not open_, expected, actual, _ev(e for a in shown for e in a.evidence))
 
 
-@check("net.exec_timeout", params={"max_minutes": int})
+def _exec_timeout_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    limit = params["max_minutes"]
+    timeouts = facts.session_timeouts
+    return bool(timeouts) and not any(t.minutes <= 0 or t.minutes > limit for t in timeouts)
+
+
+@check("net.exec_timeout", params={"max_minutes": int}, verdict=_exec_timeout_passed)
 def exec_timeout(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Idle sessions closed after at most `max_minutes` (0 = never is a failure)."""
     limit = params["max_minutes"]
@@ -197,7 +266,11 @@ def _minutes(value: float) -> str:
     return f"{value:g} min"
 
 
-@check("net.fw_default_deny")
+def _fw_default_deny_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return bool(facts.filtering.value) and not any(r.allows_everything for r in facts.firewall_rules)
+
+
+@check("net.fw_default_deny", verdict=_fw_default_deny_passed)
 def fw_default_deny(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Forwarded traffic filtered with default deny: a policy applied, no any/any/any accept."""
     expected = "filtering policy applied, default deny, no any-any-all accept"

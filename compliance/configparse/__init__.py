@@ -15,6 +15,8 @@ line number; secrets and non-default SNMP communities are masked in the evidence
 
 from __future__ import annotations
 
+import gc
+
 from compliance.configparse.facts import (
     MASK,
     PLATFORMS,
@@ -45,7 +47,18 @@ __all__ = [
 def parse_config(text: str, platform: str) -> NetworkConfigFacts:
     """Parse `text` as a running-config of `platform` ("cisco_ios" or "fortinet")."""
     if platform == "cisco_ios":
-        return parse_ios(text)
-    if platform == "fortinet":
-        return parse_fortios(text)
-    raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")
+        parse = parse_ios
+    elif platform == "fortinet":
+        parse = parse_fortios
+    else:
+        raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")
+    if not gc.isenabled():
+        return parse(text)
+    # Parsing builds many small objects and no reference cycles: the cyclic collector's passes
+    # meanwhile (full ones walk every object of the process as parsed fleets pile up) would find
+    # nothing. Reference counting frees the parser's scratch objects either way.
+    gc.disable()
+    try:
+        return parse(text)
+    finally:
+        gc.enable()

@@ -32,40 +32,55 @@ _ANY_HOST = ("0.0.0.0 0.0.0.0", "0.0.0.0/0", "::/0")
 class _FNode:
     """A `config` block or an `edit` entry, with its `set` lines and nested nodes.
 
-    `settings` maps a key to (values, line number, line text as shown in evidence); the
-    `ConfigLine` evidence objects are only built for the lines a fact actually cites."""
+    `settings` maps a key to [values, line number, line text as shown in evidence (maybe with its
+    indentation), ConfigLine or None]. Built lazily: values stay the raw text after the key until read (most never are), and
+    the `ConfigLine` evidence object is made once, for the lines a fact cites."""
 
-    __slots__ = ("kind", "name", "number", "text", "settings", "children")
+    __slots__ = ("kind", "name", "number", "text", "settings", "children", "_line")
 
     def __init__(self, kind: Literal["config", "edit", "root"], name: str, number: int | None = None, text: str = "") -> None:
         self.kind = kind
         self.name = name
         self.number = number  # None: the root, or a block absent from the config
         self.text = text
-        self.settings: dict[str, tuple[tuple[str, ...], int, str]] = {}
+        self.settings: dict[str, list] = {}
         self.children: list[_FNode] = []
+        self._line: ConfigLine | None = None
 
     @property
     def line(self) -> ConfigLine | None:
-        return ConfigLine(self.number, self.text) if self.number is not None else None
+        if self._line is None and self.number is not None:
+            self._line = ConfigLine(self.number, self.text)
+        return self._line
 
     def get(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         found = self.settings.get(key)
-        return found[0] if found is not None else default
+        if found is None:
+            return default
+        values = found[0]
+        if values.__class__ is str:  # not split into words yet (a line with spaces only, see the tree)
+            values = found[0] = tuple(values.split() if '"' not in values else _forti_tokens(values))
+        return values
 
     def first(self, key: str, default: str = "") -> str:
-        found = self.settings.get(key)
-        return found[0][0] if found is not None and found[0] else default
+        values = self.get(key)
+        return values[0] if values else default
+
+    def set_line(self, key: str) -> ConfigLine:
+        found = self.settings[key]
+        if found[3] is None:
+            found[3] = ConfigLine(found[1], found[2].strip())  # kept unstripped by the tree's fast path
+        return found[3]
 
     def sets(self, *keys: str) -> Evidence:
         """The `set` lines of `keys` that are present, in the order asked."""
         settings = self.settings
-        return tuple(ConfigLine(settings[k][1], settings[k][2]) for k in keys if k in settings)
+        return tuple(self.set_line(k) for k in keys if k in settings)
 
     def ev(self, *keys: str) -> Evidence:
         """The `config`/`edit` line plus the `set` lines of `keys`."""
-        head = (ConfigLine(self.number, self.text),) if self.number is not None else ()
-        return head + self.sets(*keys) if keys else head
+        head = (self.line,) if self.number is not None else ()
+        return head + self.sets(*keys) if keys else head  # type: ignore[operator]
 
     def entries(self) -> list["_FNode"]:
         return [c for c in self.children if c.kind == "edit"]
@@ -141,29 +156,6 @@ def _open_quote(text: str) -> bool:
     return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
 
 
-def _forti_statements(text: str) -> list[tuple[int, str]]:
-    """(first line number, statement): a quoted value spanning lines (certificates,
-    replacement messages) is joined into one statement."""
-    out: list[tuple[int, str]] = []
-    add = out.append
-    pending: tuple[int, list[str]] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if pending is not None:
-            pending[1].append(raw)
-            if '"' in raw and _open_quote(raw):
-                add((pending[0], "\n".join(pending[1])))
-                pending = None
-            continue
-        stripped = raw.strip()
-        if '"' in stripped and stripped.startswith("set ") and _open_quote(stripped):
-            pending = (number, [stripped])
-            continue
-        add((number, stripped))
-    if pending is not None:
-        add((pending[0], "\n".join(pending[1])))
-    return out
-
-
 def _forti_tree(text: str) -> _FTree:
     """The block tree, the `#config-version=` header line and the index of `config` blocks."""
     root = _FNode("root", "")
@@ -174,14 +166,57 @@ def _forti_tree(text: str) -> _FTree:
     nodes: list[_FNode] = [root]
     secret_nodes: dict[int, _FNode] = {}
     secret_keys = _FORTI_SECRET_KEYS
-    for number, stripped in _forti_statements(text):
+    # Printable ASCII without single quotes or backslashes: every line splits on spaces only.
+    plain = text.isascii() and "'" not in text and "\\" not in text and text.replace("\n", "").isprintable()
+    lines = enumerate(text.splitlines(), start=1)
+    for number, raw in lines:
+        if plain:  # the common lines, straight from their words
+            parts = raw.split(None, 2)
+            if not parts:
+                continue
+            head = parts[0]
+            if head == "set" and len(parts) > 1:
+                key = parts[1]
+                if '"' not in key and key not in secret_keys and ('"' not in raw or not _open_quote(raw)):
+                    # Keep the rest of the line as it is until a fact reads it.
+                    top.settings[key] = [parts[2] if len(parts) == 3 else (), number, raw, None]
+                    continue
+            elif head == "next" or head == "end":
+                if len(stack) > 1:
+                    if head == "end" and top.kind == "edit" and len(stack) > 2:
+                        stack.pop()  # tolerate a missing `next`
+                    stack.pop()
+                    top = stack[-1]
+                continue
+        stripped = raw.strip()
         if not stripped:
             continue
-        if stripped[0] == "#":
+        if stripped == "next" or stripped == "end":
+            words = [stripped]
+        elif stripped[0] == "#":
             if stripped.startswith("#config-version="):
                 header = ConfigLine(number, stripped)
             continue
-        words = [stripped] if stripped == "next" or stripped == "end" else _forti_tokens(stripped)
+        elif stripped.startswith("set "):
+            if '"' in stripped and _open_quote(stripped):
+                # A quoted value spanning lines (certificates, replacement messages): one statement.
+                statement = [stripped]
+                for _, raw in lines:
+                    statement.append(raw)
+                    if '"' in raw and _open_quote(raw):
+                        break
+                stripped = "\n".join(statement)
+            elif plain or (stripped.isascii() and stripped.isprintable() and "'" not in stripped and "\\" not in stripped):
+                # Words are separated by spaces only and no quote spans the key: keep the rest
+                # of the line as it is until a fact reads it.
+                parts = stripped.split(None, 2)
+                key = parts[1]
+                if '"' not in key and key not in secret_keys:
+                    top.settings[key] = [parts[2] if len(parts) == 3 else (), number, stripped, None]
+                    continue
+            words = _forti_tokens(stripped)
+        else:
+            words = _forti_tokens(stripped)
         head = words[0]
         if head == "set":
             if len(words) >= 2:
@@ -191,7 +226,7 @@ def _forti_tree(text: str) -> _FTree:
                     secret_nodes[id(top)] = top
                 else:
                     shown = stripped.split("\n", 1)[0] if "\n" in stripped else stripped
-                top.settings[key] = (tuple(words[2:]), number, shown)
+                top.settings[key] = [tuple(words[2:]), number, shown, None]
         elif head == "next" or head == "end":
             if len(stack) > 1:
                 if head == "end" and top.kind == "edit" and len(stack) > 2:
@@ -230,9 +265,9 @@ def _mask_communities(tree: _FTree) -> None:
     for block in _blocks(tree, "system snmp community"):
         for entry in block.entries():
             if "name" in entry.settings:
-                values, number, _ = entry.settings["name"]
+                values = entry.get("name")
                 if values and values[0].lower() not in WELL_KNOWN_COMMUNITIES:
-                    entry.settings["name"] = (values, number, f"set name {MASK}")
+                    entry.settings["name"] = [values, entry.settings["name"][1], f"set name {MASK}", None]
 
 
 def _blocks(tree: _FTree, name: str) -> list[_FNode]:
@@ -243,6 +278,9 @@ def _blocks(tree: _FTree, name: str) -> list[_FNode]:
 def _block(tree: _FTree, name: str) -> _FNode:
     found = tree.blocks.get(name)
     return found[0] if found else _FNode("config", name)
+
+
+_NOT_APPLICABLE: Fact = Fact(None)  # facts are frozen: one object serves every config
 
 
 def parse_fortios(text: str) -> NetworkConfigFacts:
@@ -261,10 +299,10 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
         snmp_v3=_forti_snmp_users(tree),
         ntp_servers=_forti_ntp(tree),
         syslog_hosts=_forti_syslog(tree),
-        aaa_new_model=Fact(None),
+        aaa_new_model=_NOT_APPLICABLE,
         aaa_login=_forti_aaa(admins),
-        enable_secret=Fact(None),
-        enable_password=Fact(None),
+        enable_secret=_NOT_APPLICABLE,
+        enable_password=_NOT_APPLICABLE,
         admins=admins,
         password_encryption=_forti_plaintext(tree),
         http_server=_forti_access(interfaces, "http"),
@@ -371,9 +409,9 @@ def _forti_aaa(admins: tuple[AdminAccount, ...]) -> Fact[bool]:
 def _forti_plaintext(tree: _FTree) -> Fact[bool]:
     """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding."""
     plain = tuple(
-        ConfigLine(number, shown)
+        node.set_line(key)
         for node in tree.secret_nodes
-        for key, (values, number, shown) in node.settings.items()
+        for key, (values, *_) in node.settings.items()
         if key in _FORTI_SECRET_KEYS and values and values[0] != "ENC"
     )
     return Fact(not plain, plain)
@@ -396,15 +434,16 @@ def _forti_policies(tree: _FTree) -> tuple[FirewallRule, ...]:
     for block in _blocks(tree, "firewall policy"):
         for entry in block.entries():
             action: Literal["accept", "deny"] = "accept" if entry.first("action", "deny") == "accept" else "deny"
+            label = entry.first("name")
             found.append(
                 FirewallRule(
-                    name=f"policy {entry.name}" + (f" ({entry.first('name')})" if entry.first("name") else ""),
-                    action=action,
-                    src_any="all" in entry.get("srcaddr"),
-                    dst_any="all" in entry.get("dstaddr"),
-                    service_any="ALL" in entry.get("service"),
-                    enabled=entry.first("status", "enable") == "enable",
-                    evidence=entry.ev("status", "srcaddr", "dstaddr", "action", "service"),
+                    f"policy {entry.name} ({label})" if label else f"policy {entry.name}",  # name
+                    action,
+                    "all" in entry.get("srcaddr"),  # src_any
+                    "all" in entry.get("dstaddr"),  # dst_any
+                    "ALL" in entry.get("service"),  # service_any
+                    entry.first("status", "enable") == "enable",  # enabled
+                    entry.ev("status", "srcaddr", "dstaddr", "action", "service"),  # evidence
                 )
             )
     return tuple(found)

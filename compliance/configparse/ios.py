@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from compliance.configparse.facts import (
@@ -57,14 +56,20 @@ class _IosNode:
     @property
     def children(self) -> list["_IosNode"]:
         if self._children is None:
-            children = []
-            raw = self._raw
-            for i in range(self._start, self._stop):
-                stripped = raw[i].strip()  # type: ignore[index]
-                if stripped and stripped[0] != "!":
-                    children.append(_IosNode(i + 1, stripped))
-            self._children = children
+            self._children = [_IosNode(number, text) for number, text in self.child_lines()]
         return self._children
+
+    def child_lines(self) -> list[tuple[int, str]]:
+        """(line number, text) of the children, without building nodes."""
+        if self._children is not None:
+            return [(c.number, c.text) for c in self._children]
+        found = []
+        raw = self._raw
+        for i in range(self._start, self._stop):
+            stripped = raw[i].strip()  # type: ignore[index]
+            if stripped and stripped[0] != "!":
+                found.append((i + 1, stripped))
+        return found
 
     def children_with(self, needle: str) -> list["_IosNode"]:
         """The children whose text contains `needle` (a cheap filter before splitting words)."""
@@ -87,45 +92,63 @@ class _IosNode:
         return self._line
 
 
-# First words of the lines `_ios_mask` may change; any other line is shown as it is.
-_MASKED_STARTS = ("snmp-server", "enable", "username", "password", "key", "tacacs-server", "radius-server", "ntp", "crypto")
+# The secret patterns each start with a literal first word: only that word's patterns can match.
+_IOS_SECRETS_BY_WORD = {
+    "enable": _IOS_SECRETS[0:1],
+    "username": _IOS_SECRETS[1:2],
+    "password": _IOS_SECRETS[2:3],
+    "key": _IOS_SECRETS[2:3],
+    "tacacs-server": _IOS_SECRETS[3:4],
+    "radius-server": _IOS_SECRETS[3:4],
+    "ntp": _IOS_SECRETS[4:5],
+    "crypto": _IOS_SECRETS[5:6],
+}
 
 
 def _ios_mask(text: str) -> str:
     """Mask passwords, keys and non-default communities in one IOS line."""
-    if not text.startswith(_MASKED_STARTS):
+    word = text.partition(" ")[0]
+    if word == "snmp-server":
+        m = _IOS_COMMUNITY.match(text)
+        if m:
+            keep = m.group(2).lower() in WELL_KNOWN_COMMUNITIES
+            return text if keep else f"{m.group(1)} {MASK}{text[m.end():]}"
+        if text.startswith("snmp-server user"):
+            return _IOS_SNMP_KEYS.sub(lambda k: f"{k.group(1)} {MASK}", text)
         return text
-    m = _IOS_COMMUNITY.match(text)
-    if m:
-        keep = m.group(2).lower() in WELL_KNOWN_COMMUNITIES
-        return text if keep else f"{m.group(1)} {MASK}{text[m.end():]}"
-    if text.startswith("snmp-server user"):
-        return _IOS_SNMP_KEYS.sub(lambda k: f"{k.group(1)} {MASK}", text)
-    for pattern in _IOS_SECRETS:
-        if pattern.match(text):
-            return pattern.sub(lambda k: f"{k.group(1)} {MASK}", text, count=1)
+    for pattern in _IOS_SECRETS_BY_WORD.get(word, ()):
+        m = pattern.match(text)
+        if m:  # the patterns are anchored: the first match is this one
+            return f"{m.group(1)} {MASK}{text[m.end():]}"
     return text
 
 
 class _IosConfig:
-    """Top-level commands in order, indexed by first word, and the last node of each exact text."""
+    """Top-level commands in order, indexed by first word (text up to the first space)."""
 
-    __slots__ = ("nodes", "by_word", "last")
+    __slots__ = ("nodes", "by_word")
 
-    def __init__(self, nodes: list[_IosNode]) -> None:
+    def __init__(self, nodes: list[_IosNode], by_word: dict[str, list[_IosNode]] | None = None) -> None:
         self.nodes = nodes
-        by_word: dict[str, list[_IosNode]] = {}
-        for node in nodes:
-            word = node.text.partition(" ")[0]
-            if word in by_word:
-                by_word[word].append(node)
-            else:
-                by_word[word] = [node]
+        if by_word is None:
+            by_word = {}
+            for node in nodes:
+                word = node.text.partition(" ")[0]
+                if word in by_word:
+                    by_word[word].append(node)
+                else:
+                    by_word[word] = [node]
         self.by_word = by_word
-        self.last = {node.text: node for node in nodes}
+
+    def last(self, text: str) -> _IosNode | None:
+        """The last top-level command that is exactly `text`."""
+        for node in reversed(self.by_word.get(text.partition(" ")[0], ())):
+            if node.text == text:
+                return node
+        return None
 
 
-def _ios_tree(text: str) -> list[_IosNode]:
+def _ios_tree(text: str) -> _IosConfig:
     """Top-level commands with their indented children; comments and banner bodies skipped."""
     raw = text.splitlines()
     size = len(raw)
@@ -135,8 +158,9 @@ def _ios_tree(text: str) -> list[_IosNode]:
     for i in range(tops[0] if tops else size):
         stripped = raw[i].strip()
         if stripped and stripped[0] != "!":  # an indented line before any command
-            return _ios_tree_lines(raw)
+            return _IosConfig(_ios_tree_lines(raw))
     nodes: list[_IosNode] = []
+    by_word: dict[str, list[_IosNode]] = {}
     count = len(tops)
     k = 0
     while k < count:
@@ -152,8 +176,14 @@ def _ios_tree(text: str) -> list[_IosNode]:
                 start += 1
                 while k < count and tops[k] < start:
                     k += 1
-        nodes.append(_IosNode(i + 1, stripped, raw, start, tops[k] if k < count else size))
-    return nodes
+        node = _IosNode(i + 1, stripped, raw, start, tops[k] if k < count else size)
+        nodes.append(node)
+        word = stripped.partition(" ")[0]
+        if word in by_word:
+            by_word[word].append(node)
+        else:
+            by_word[word] = [node]
+    return _IosConfig(nodes, by_word)
 
 
 def _ios_tree_lines(raw: list[str]) -> list[_IosNode]:
@@ -201,7 +231,7 @@ def _top(config: _IosConfig, prefix: str) -> list[_IosNode]:
 
 def parse_ios(text: str) -> NetworkConfigFacts:
     """Facts of one IOS running-config."""
-    nodes = _IosConfig(_ios_tree(text))
+    nodes = _ios_tree(text)
     lines = tuple(_ios_terminal_line(n) for n in nodes.by_word.get("line", ()) if n.text.startswith("line "))
     users = tuple(_ios_user(n) for n in _top(nodes, "username"))
     aaa_new, aaa_login = _ios_aaa(nodes, lines)
@@ -247,7 +277,7 @@ def _ios_present(nodes: _IosConfig, prefix: str) -> Fact[bool | None]:
 
 def _ios_switch(nodes: _IosConfig, command: str) -> Fact[bool]:
     """A global on/off command: last of `command` / `no command` wins; absent means off."""
-    on, off = nodes.last.get(command), nodes.last.get(f"no {command}")
+    on, off = nodes.last(command), nodes.last(f"no {command}")
     if on is None and off is None:
         return Fact(False)
     last = on if off is None or (on is not None and on.number > off.number) else off
@@ -260,8 +290,8 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
     access_class = transport = timeout = login = None
     no_exec = False
     evidence = [node.line]
-    for child in node.children:
-        w = child.text.split()
+    for number, text in node.child_lines():
+        w = text.split()
         head = w[0]
         if head == "access-class":
             if len(w) < 3 or w[2] != "in":
@@ -285,7 +315,7 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
             no_exec = True
         else:
             continue
-        evidence.append(child.line)
+        evidence.append(ConfigLine(number, _ios_mask(text)))
     return TerminalLine(" ".join(words[1:]), kind, access_class, transport, timeout, no_exec, login, tuple(evidence))
 
 
@@ -422,12 +452,21 @@ def _ios_timeouts(lines: tuple[TerminalLine, ...]) -> tuple[SessionTimeout, ...]
     return tuple(found)
 
 
-@dataclass(frozen=True)
 class _Acl:
-    name: str
-    standard: bool
-    entries: tuple[ConfigLine, ...]  # masked lines; ACLs hold no secrets
-    raw: tuple[str, ...]
+    """An ACL: its entries are read (split, masked) only if a firewall rule needs them."""
+
+    __slots__ = ("name", "standard", "node", "numbered")
+
+    def __init__(self, name: str, standard: bool, node: _IosNode | None) -> None:
+        self.name = name
+        self.standard = standard
+        self.node = node  # `ip access-list` block, whose children are the entries
+        self.numbered: list[tuple[str, _IosNode]] = []  # (entry text, line) of `access-list N ...`
+
+    def entries(self) -> list[tuple[str, ConfigLine]]:
+        """(entry text, masked line), in order."""
+        body = [] if self.node is None else [(c.text, c.line) for c in self.node.children if c.text.split()[0] != "remark"]
+        return body + [(raw, node.line) for raw, node in self.numbered]
 
 
 def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
@@ -437,14 +476,15 @@ def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
         w = node.text.split()
         named = len(w) > 3 and w[2] in ("extended", "standard")
         name = w[3] if named else w[2]
-        body = [c for c in node.children if c.text.split()[0] != "remark"]
-        acls[name] = _Acl(name, w[2] == "standard", tuple(c.line for c in body), tuple(c.text for c in body))
+        acls[name] = _Acl(name, w[2] == "standard", node)
     for node in _top(nodes, "access-list"):
         w = node.text.split()
         if len(w) > 2 and w[2] != "remark":
             number = int(w[1]) if w[1].isdigit() else 0
-            old = acls.get(w[1], _Acl(w[1], number < 100 or 1300 <= number < 2000, (), ()))
-            acls[w[1]] = _Acl(old.name, old.standard, old.entries + (node.line,), old.raw + (" ".join(w[2:]),))
+            acl = acls.get(w[1])
+            if acl is None:
+                acl = acls[w[1]] = _Acl(w[1], number < 100 or 1300 <= number < 2000, None)
+            acl.numbered.append((" ".join(w[2:]), node))
     return acls
 
 
@@ -465,7 +505,7 @@ def _ios_firewall_rules(acls: dict[str, _Acl], groups: list[tuple[str, ConfigLin
     for name in dict.fromkeys(acl for acl, _, _ in groups):
         acl = acls.get(name)
         if acl:
-            rules.extend(_ace(acl, raw, line) for raw, line in zip(acl.raw, acl.entries))
+            rules.extend(_ace(acl, raw, line) for raw, line in acl.entries())
     return tuple(rules)
 
 
