@@ -9,7 +9,12 @@ mkdir -p artifacts
 export KIEMKE_TEST_ARTIFACTS=$PWD/artifacts
 
 echo "== tests on SQLite"
-.venv/bin/python -m pytest -q "$@"
+# The browser tests run on their own: Playwright's sync API keeps an event loop in the main
+# thread, which the asyncio-based collector tests must not inherit.
+.venv/bin/python -m pytest -q --ignore=tests/browser "$@"
+
+echo "== browser tests (Playwright + Debian chromium)"
+.venv/bin/python -m pytest -q tests/browser "$@"
 
 echo "== database tests on PostgreSQL"
 source scripts/pg_test_server.sh

@@ -76,3 +76,9 @@ def _cached_hash(password: str) -> str:
     if password not in _HASHES:
         _HASHES[password] = generate_password_hash(password, method="scrypt")
     return _HASHES[password]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API leaves an event loop in the main thread for the
+    rest of the session, and the asyncio-based collector tests must not run after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
