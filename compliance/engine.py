@@ -218,95 +218,104 @@ def _workers() -> int:
     return min(cpus, 8)
 
 
-# Devices per message from a worker, and per stretch of this process's own chunk between
-# looks at the workers' pipes: the workers' results are unpickled and built into violations
-# here while they still compute, instead of all at the end.
+# Devices per batch. The processes take batches in turn from a shared counter (so a process
+# slowed by other load simply takes fewer) and this one, between its own batches, unpickles and
+# builds the violations the workers have sent so far.
 _BATCH = 1000
-# This process also unpickles and builds the workers' violations: its own chunk is smaller.
-_OWN_SHARE = 0.8
 
 
 def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
-    """Split `devices` into `workers` consecutive chunks: forked children evaluate all but the
-    last, which this process evaluates meanwhile; results come back in chunk order. A chunk
-    whose child fails is evaluated here (so a failing check raises as in the serial path)."""
-    own_size = int(len(devices) / (workers - 1 + _OWN_SHARE) * _OWN_SHARE)
-    split = len(devices) - own_size
-    size = -(-split // (workers - 1))
-    chunks = [devices[i : min(i + size, split)] for i in range(0, split, size)] + [devices[split:]]
+    """Evaluate `devices` batch by batch in this process and `workers - 1` forked children; the
+    parts come back in device order. A batch a child could not finish is evaluated here, and if
+    a check raises here, everything is evaluated again serially (so it raises as it would there)."""
+    batches = [devices[i : i + _BATCH] for i in range(0, len(devices), _BATCH)]
     context = multiprocessing.get_context("fork")
-    children: list[_Worker | None] = []
-    for chunk in chunks[:-1]:
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sender, chunk, plan, configs), daemon=True)
-        try:
-            process.start()
-        except OSError:
-            receiver.close()
-            children.append(None)
-        else:
+    children: list[_Worker] = []
+    try:
+        counter = context.Value("q", 0)  # the next batch to take
+        for _ in range(workers - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(sender, batches, plan, configs, counter), daemon=True)
+            try:
+                process.start()
+            except OSError:
+                receiver.close()
+                break
+            finally:
+                sender.close()
             children.append(_Worker(process, receiver))
-        finally:
-            sender.close()
-    own: list[_Part] = []
-    mine = chunks[-1]
-    for start in range(0, len(mine), _BATCH):
-        own.append(_evaluate_devices(mine[start : start + _BATCH], plan, configs))
+    except (OSError, ImportError):  # no shared memory or semaphores, out of file descriptors
         for child in children:
-            if child is not None:
-                child.take(wait=False)
-    parts: list[_Part] = []
-    for chunk, child in zip(chunks, children):
-        if child is not None and child.take(wait=True):
-            parts.extend(child.parts)
-        else:
-            parts.append(_evaluate_devices(chunk, plan, configs))
-    return parts + own
+            child.stop()
+        return [_evaluate_devices(devices, plan, configs)]
+    parts: dict[int, _Part] = {}
+    try:
+        while (index := _take_batch(counter)) < len(batches):
+            parts[index] = _evaluate_devices(batches[index], plan, configs)
+            for child in children:
+                child.receive(parts, wait=False)
+        for child in children:
+            child.receive(parts, wait=True)
+    except BaseException as exc:
+        for child in children:
+            child.stop()
+        if not isinstance(exc, Exception):  # KeyboardInterrupt and the like
+            raise
+        return [_evaluate_devices(devices, plan, configs)]
+    return [parts[i] if i in parts else _evaluate_devices(batch, plan, configs) for i, batch in enumerate(batches)]
+
+
+def _take_batch(counter: Any) -> int:
+    with counter.get_lock():
+        index = counter.value
+        counter.value = index + 1
+    return index
 
 
 class _Worker:
-    """A forked child evaluating a chunk, and the parts of its result received so far."""
+    """A forked child evaluating batches, as seen from this process."""
 
     def __init__(self, process: Any, receiver: Any) -> None:
         self.process = process
         self.receiver = receiver
-        self.parts: list[_Part] = []
-        self.done = False
-        self.failed = False
+        self.finished = False
 
-    def take(self, wait: bool) -> bool:
-        """Receive what has arrived (everything, if `wait`); False once the child has failed."""
-        if self.done or self.failed:
-            return not self.failed
+    def receive(self, parts: dict[int, _Part], wait: bool) -> None:
+        """Add the batches it has sent to `parts` (all of them, until it finishes, if `wait`)."""
         try:
-            while not self.done and not self.failed and (wait or self.receiver.poll()):
+            while not self.finished and (wait or self.receiver.poll()):
                 message = pickle.loads(self.receiver.recv_bytes())
-                if message is None:  # a check raised in the child
-                    self.failed = True
-                elif message == "done":
-                    self.done = True
+                if message == "done":
+                    self.stop(done=True)
+                elif message is None:  # a check raised in the child
+                    self.stop()
                 else:
-                    rows, failing, checks_run, count = message
-                    self.parts.append(([Violation(*row) for row in rows], failing, checks_run, count))
+                    index, (rows, failing, checks_run, count) = message
+                    parts[index] = ([Violation(*row) for row in rows], failing, checks_run, count)
         except (EOFError, OSError):
-            self.failed = True
-        if self.done or self.failed:
+            self.stop()
+
+    def stop(self, done: bool = False) -> None:
+        """Close the pipe and reap the child (ended first, unless it has sent everything)."""
+        if not self.finished:
+            self.finished = True
             self.receiver.close()
+            if not done and self.process.is_alive():
+                self.process.terminate()
             self.process.join()
-        return not self.failed
 
 
-def _child(sender: Any, chunk: Sequence[DeviceSubject], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts]) -> None:
-    """In a forked child: evaluate `chunk`, sending the result batch by batch, then "done" (or
-    None when a check raised). A thread writes to the pipe so that evaluating never waits for
-    the parent to read."""
+def _child(sender: Any, batches: list[Sequence[DeviceSubject]], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts], counter: Any) -> None:
+    """In a forked child: evaluate batches taken from `counter`, sending each result back, then
+    "done" (or None when a check raised). A thread writes to the pipe so that evaluating never
+    waits for the parent to read."""
     outbox: queue.SimpleQueue = queue.SimpleQueue()
     writer = threading.Thread(target=_write_all, args=(sender, outbox))
     writer.start()
     try:
-        for start in range(0, len(chunk), _BATCH):
-            part = _evaluate_devices(chunk[start : start + _BATCH], plan, configs, _fields)
-            outbox.put(pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
+        while (index := _take_batch(counter)) < len(batches):
+            part = _evaluate_devices(batches[index], plan, configs, _fields)
+            outbox.put(pickle.dumps((index, part), pickle.HIGHEST_PROTOCOL))
         outbox.put(pickle.dumps("done"))
     except BaseException:
         outbox.put(pickle.dumps(None))

@@ -50,16 +50,18 @@ def world(tmp_path_factory):
     with db.session_scope(engine) as session:
         load_demo(session, actor="test")
     lab = Lab(home)
-    with db.session_scope(engine) as session:
-        lab.start(session, "small", with_netns=False, progress=lambda *_: None)
-        register_credentials(session, vault, lab.secrets(), actor="test")
-        devices = build_lab(session, "small", lab.secrets())
-    site = devices[0].site_code
-    polled = poll(engine, vault, site=site, endpoints=True, options=fast())
-    found = discover(engine, vault, site=site, zone="internet", snmp_ports=(1161,), options=fast())
-    checked = run_check(engine, actor="test", policy=load_policy())
-    yield {"engine": engine, "vault": vault, "lab": lab, "devices": devices, "site": site, "poll": polled, "discover": found, "check": checked}
-    lab.stop()
+    try:  # the lab is stopped even when the setup fails half way
+        with db.session_scope(engine) as session:
+            lab.start(session, "small", with_netns=False, progress=lambda *_: None)
+            register_credentials(session, vault, lab.secrets(), actor="test")
+            devices = build_lab(session, "small", lab.secrets())
+        site = devices[0].site_code
+        polled = poll(engine, vault, site=site, endpoints=True, options=fast())
+        found = discover(engine, vault, site=site, zone="internet", snmp_ports=(1161,), options=fast())
+        checked = run_check(engine, actor="test", policy=load_policy())
+        yield {"engine": engine, "vault": vault, "lab": lab, "devices": devices, "site": site, "poll": polled, "discover": found, "check": checked}
+    finally:
+        lab.stop()
 
 
 def _device(session, lab_device) -> Device | None:

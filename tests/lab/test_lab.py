@@ -39,12 +39,14 @@ def lab(tmp_path_factory):
     with db.session_scope(engine) as session:
         load_demo(session, actor="test")
     lab = Lab(home)
-    with db.session_scope(engine) as session:
-        state = lab.start(session, "small", progress=lambda *_: None)
-        devices = {d.key: d for d in build_lab(session, "small", lab.secrets())}
-    manifest = json.loads(lab.manifest_path.read_text(encoding="utf-8"))
-    yield lab, state, devices, manifest
-    lab.stop()
+    try:  # the lab is stopped even when the setup fails half way
+        with db.session_scope(engine) as session:
+            state = lab.start(session, "small", progress=lambda *_: None)
+            devices = {d.key: d for d in build_lab(session, "small", lab.secrets())}
+        manifest = json.loads(lab.manifest_path.read_text(encoding="utf-8"))
+        yield lab, state, devices, manifest
+    finally:
+        lab.stop()
 
 
 def snmpget(device, oid: str, *, v3: bool = False, community: str | None = None, hex_out: bool = False, timeout: int = 2):
