@@ -479,6 +479,9 @@ def test_stop_from_a_fresh_object_leaves_no_process(lab):
     assert pids
     SshLab(DEVICES, lab.workdir).stop()
     assert not any(_alive(p) for p in pids)
+    deadline = time.monotonic() + 5  # the first object's children exit asynchronously
+    while lab.is_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not lab.is_running()
     assert not (lab.workdir / "ssh_lab.pids").exists()
     lab.stop()  # idempotent; reaps the Popen objects
