@@ -8,13 +8,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlmodel import Session
 
 from compliance.engine import Violation
 from inventory import audit
 from inventory.choices import FindingStatus, Role
 from inventory.models import Device, Finding, Site, User, utcnow
+from inventory.repository import count_rows, one_page
 
 EVIDENCE_LIMIT = 20_000
 
@@ -150,11 +151,10 @@ SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50) -> tuple[list[dict], int]:
     query = finding_query(flt)
-    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    total = count_rows(session, query)
     order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
     query = query.order_by(order, Finding.rule_id, Finding.id)
-    if per_page:
-        query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    query = one_page(query, page, per_page)
     rows = []
     for finding, code, hostname in session.execute(query):
         item = finding.model_dump()

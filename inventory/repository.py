@@ -28,6 +28,16 @@ def site_zone_index(session: Session) -> dict[tuple[int, str], int]:
     return {(site_id, kind): zone_id for zone_id, site_id, kind in session.execute(select(Zone.id, Zone.site_id, Zone.kind))}
 
 
+def count_rows(session: Session, query: Select) -> int:
+    """How many rows a query returns, ignoring its ordering and paging."""
+    return session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+
+
+def one_page(query: Select, page: int, per_page: int | None) -> Select:
+    """The query limited to one page (1-based); `per_page` None or 0 means every row."""
+    return query.offset((max(page, 1) - 1) * per_page).limit(per_page) if per_page else query
+
+
 def site_by_code(session: Session, code: str) -> Site | None:
     return session.exec(select(Site).where(Site.code == code)).scalars().first()
 
@@ -226,11 +236,9 @@ def list_devices(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of devices as plain dicts, and the total count under the filter."""
     query = device_query(flt, session, today=today)
-    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    total = count_rows(session, query)
     column = SORTABLE.get(sort, Device.id)
-    query = query.order_by(column.desc() if descending else column.asc(), Device.id)
-    if per_page:
-        query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    query = one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)
     rows = session.execute(query).all()
     macs: dict[int, list[str]] = defaultdict(list)
     ids = [row.Device.id for row in rows]

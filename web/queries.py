@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from inventory.models import AuditLog, Device, DeviceMac, Finding, Interface, Observation, Site, Subnet, Zone
-from inventory.repository import list_sites
+from inventory.repository import count_rows, list_sites, one_page
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -155,8 +155,8 @@ def list_audit(session: Session, flt: AuditFilter = AuditFilter(), *, page: int 
         query = query.where(AuditLog.action == flt.action)
     if flt.entity:
         query = query.where(AuditLog.entity == flt.entity)
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    query = query.order_by(AuditLog.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    total = count_rows(session, query)
+    query = one_page(query.order_by(AuditLog.id.desc()), page, per_page)
     return [entry.model_dump() for entry in session.execute(query).scalars()], total
 
 

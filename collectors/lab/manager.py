@@ -20,7 +20,6 @@ from sqlmodel import Session
 from collectors.lab import netns
 from collectors.lab.scenario import LabSecrets, Profile, build_lab, manifest, write_running_configs
 from collectors.lab.snmp_agents import SnmpLab
-from collectors.lab.spec import LabDevice
 from collectors.lab.ssh_devices import SshLab
 
 CREDENTIALS_REF = "lab"
@@ -146,8 +145,3 @@ def register_credentials(session: Session, vault, secrets: LabSecrets, *, actor:
     for name, kind, values, username, port, priority in plan:
         add_credential(session, vault, name=name, kind=kind, secrets=values, username=username, port=port, priority=priority, actor=actor, replace=True)
     return [name for name, *_ in plan]
-
-
-def lab_devices_for_tests(session: Session, home: Path, profile: Profile) -> list[LabDevice]:
-    """The full LabDevice records (with secrets) of the lab a test started."""
-    return build_lab(session, profile, Lab(home).secrets())
