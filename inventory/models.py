@@ -321,3 +321,12 @@ class AuditLog(SQLModel, table=True):
     entity_id: str | None = Field(default=None, max_length=64)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class DataRevision(SQLModel, table=True):
+    """One row: the revision number every committed change moves on (inventory/revision.py)."""
+
+    __tablename__ = "data_revision"
+
+    id: int = Field(primary_key=True)
+    n: int = Field(default=0)

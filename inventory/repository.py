@@ -224,6 +224,10 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
     return query
 
 
+def count_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None) -> int:
+    return count_rows(session, device_query(flt, session, today=today))
+
+
 def list_devices(
     session: Session,
     flt: DeviceFilter = DeviceFilter(),
@@ -233,10 +237,13 @@ def list_devices(
     page: int = 1,
     per_page: int | None = 50,
     today: date | None = None,
+    total: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of devices as plain dicts, and the total count under the filter."""
+    """One page of devices as plain dicts, and the total count under the filter (counted
+    unless the caller already knows it: the web keeps counts until the data changes)."""
     query = device_query(flt, session, today=today)
-    total = count_rows(session, query)
+    if total is None:
+        total = count_rows(session, query)
     column = SORTABLE.get(sort, Device.id)
     query = one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)
     rows = session.execute(query).all()

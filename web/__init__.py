@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from inventory import db
+from inventory.revision import RevisionCache
 from inventory.settings import Settings
 
 HERE = Path(__file__).parent
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
     app.extensions["kiemke.settings"] = settings
+    app.extensions["kiemke.cache"] = RevisionCache()  # derived views, until the data changes
 
     import importlib
 

@@ -6,8 +6,13 @@ whatever was not committed is rolled back when the request ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
 from flask import current_app, g
 from sqlmodel import Session
+
+T = TypeVar("T")
 
 
 def get_session() -> Session:
@@ -27,3 +32,12 @@ def close_session(_exc: BaseException | None = None) -> None:
             session.rollback()
         finally:
             session.close()
+
+
+def cached(key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, kept until the data revision moves on (inventory/revision.py).
+
+    Only for values every user may see alike: the key must hold every input (filters, the
+    date) and the value must not be changed by its users.
+    """
+    return current_app.extensions["kiemke.cache"].get(get_session(), key, compute)

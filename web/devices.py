@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, abort, render_template, request, send_file
@@ -12,10 +13,10 @@ from collectors.queries import config_snapshots
 from compliance.findings import FindingFilter, list_findings
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
 from inventory.io.exporter import export_file
-from inventory.repository import SORTABLE, DeviceFilter, list_devices
+from inventory.repository import SORTABLE, DeviceFilter, count_devices, list_devices
 from web import queries
 from web.access import EVERYONE, role_required
-from web.database import get_session
+from web.database import cached, get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 from compliance.redact import mask_config, masked_diff
 
@@ -41,7 +42,9 @@ def index():
         sort = "id"
     descending = request.args.get("desc") == "1"
     page = Page.from_args(request.args)
-    rows, total = list_devices(db, flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page)
+    today = date.today()
+    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today))
+    rows, total = list_devices(db, flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page, today=today, total=total)
     return render_template(
         "devices/list.html",
         rows=rows,
@@ -57,8 +60,8 @@ def index():
             "status": values(DeviceStatus),
             "source": values(DeviceSource),
         },
-        sites=queries.site_codes(db),
-        vendors=queries.vendors(db),
+        sites=cached("devices.sites", lambda: queries.site_codes(db)),
+        vendors=cached("devices.vendors", lambda: queries.vendors(db)),
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import session
-from flask_babel import Babel, get_locale
+from babel.support import NullTranslations
+from flask import g, session
+from flask_babel import Babel, get_locale, get_translations
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT = "vi"
@@ -15,9 +16,28 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or DEFAULT)
+    found = g.get("_kiemke_language")
+    if found is None:
+        found = g._kiemke_language = str(get_locale() or DEFAULT)
+    return found
+
+
+def translations() -> NullTranslations:
+    """This request's catalog, looked up once: Flask-Babel resolves it anew on every call, which
+    is a third of a list page's rendering time."""
+    found = g.get("_kiemke_translations")
+    if found is None:
+        found = g._kiemke_translations = get_translations()
+    return found
 
 
 def init_app(app) -> None:
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language)

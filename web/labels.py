@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+from web.i18n import translations
+
 LABELS = {
     # site kinds
     "provincial_agency": _l("Cơ quan cấp tỉnh"),
@@ -70,10 +72,18 @@ SCAN_STATUS_LABELS = {
 }
 
 
+_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS)
+_translated: dict[tuple[object, str], str] = {}  # (catalog, code) -> text: a long list labels each row
+
+
 def label(code: str | None) -> str:
     if code is None or code == "":
         return ""
-    for table in (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS):
-        if code in table:
-            return str(table[code])
-    return code
+    key = (translations(), code)
+    text = _translated.get(key)
+    if text is None:
+        text = next((str(table[code]) for table in _TABLES if code in table), None)
+        if text is None:
+            return code  # not a fixed vocabulary's code: shown as it is, not kept
+        _translated[key] = text
+    return text

@@ -19,7 +19,7 @@ from inventory.models import Device, Site
 from inventory.repository import open_finding_exists
 from web import queries
 from web.access import EVERYONE, role_required
-from web.database import get_session
+from web.database import cached, get_session
 
 bp = Blueprint("overview", __name__)
 
@@ -99,20 +99,28 @@ def _policy() -> Policy | None:
         return None
 
 
+def summary(db: Session, today: date) -> dict[str, Any]:
+    """Everything on the overview except the latest scans: costly on a large fleet, so cached."""
+    sites = queries.sites_with_compliance(db)
+    policy = _policy()
+    return {
+        "sites": sites,
+        "by_severity": queries.open_findings_by_severity(db),
+        "by_rule": queries.findings_by_rule(db),
+        "status_counts": {s: sum(1 for site in sites if site["status"] == s) for s in ("critical", "high", "medium", "low", "ok", "empty")},
+        "progress": schedule_progress(db, policy, today) if policy is not None else [],
+    }
+
+
 @bp.route("/")
 @role_required(*EVERYONE)
 def index():
     db = get_session()
-    sites = queries.sites_with_compliance(db)
-    policy = _policy()
+    today = date.today()
     return render_template(
         "overview.html",
-        sites=sites,
-        by_severity=queries.open_findings_by_severity(db),
-        by_rule=queries.findings_by_rule(db),
+        **cached(("overview", today), lambda: summary(db, today)),
         titles=queries.rule_titles(),
         scans=recent_scan_runs(db, limit=10),
-        status_counts={s: sum(1 for site in sites if site["status"] == s) for s in ("critical", "high", "medium", "low", "ok", "empty")},
-        progress=schedule_progress(db, policy) if policy is not None else [],
         progress_years=SCHEDULE_YEARS,
     )

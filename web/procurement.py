@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import io
 import math
+from functools import partial
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template, request, send_file
+from markupsafe import Markup
 
 from compliance.planner import records, write_plan_xlsx
 from compliance.service import plan_from_inventory
 from web.access import PLANNER, role_required
-from web.database import get_session
+from inventory.repository import shipped_policy
+from web.database import cached, get_session
 from web.i18n import current_language
 from web.paging import int_arg
 
@@ -25,13 +28,16 @@ YEARS = (2026, 2027, 2028)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def number(value: Any, decimals: int = 0) -> str:
+_VI_SEPARATORS = str.maketrans({",": ".", ".": ","})
+
+
+def number(value: Any, decimals: int = 0, *, lang: str | None = None) -> str:
     """64.000 / 60.485,95 in Vietnamese, 64,000 / 60,485.95 in English; '' for a missing value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = f"{value:,.{decimals}f}"
-    if current_language() == "vi":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if (lang or current_language()) == "vi":
+        text = text.translate(_VI_SEPARATORS)
     return text
 
 
@@ -73,42 +79,46 @@ def _nice(value: float) -> float:
 
 
 def _plan():
-    from compliance.policy import load_policy
+    """The plan for today's inventory: pandas over the whole fleet, so kept until the data changes."""
+    today = date.today()
+    return cached(("plan", today), lambda: plan_from_inventory(get_session(), shipped_policy(), today, years=YEARS))
 
-    return plan_from_inventory(get_session(), load_policy(), date.today(), years=YEARS)
 
-
-@bp.route("/")
-@role_required(PLANNER)
-def index():
-    default = date.today().year if date.today().year in YEARS else YEARS[0]
-    year = int_arg(request.args, "year", default, lo=0)
-    if year not in YEARS:
-        year = default
-    plan = _plan()
+def year_view(plan, year: int) -> dict[str, Any]:
+    """The page's tables and chart for one year, as plain records (kept with the plan)."""
     totals = records(plan.totals)
     chart = bar_chart(
         [{"label": str(t["year"]), "values": {"cost": t["cost"], "phasing": t["phasing"]}} for t in totals],
         [("cost", "bar-cost"), ("phasing", "bar-phasing")],
     )
     rows = records(plan.year_rows(year))
-    year_total = next((t for t in totals if t["year"] == year), None)
-    return render_template(
-        "procurement/index.html",
-        plan=plan,
-        year=year,
-        years=YEARS,
-        rows=rows,
-        sites=len({r["site_code"] for r in rows}),
-        by_class=[r for r in records(plan.by_class) if r["year"] == year],
-        totals=totals,
-        year_total=year_total,
-        budget=plan.budget,
-        budget_lines=records(plan.budget_lines),
-        chart=chart,
-        num=number,
-        lang=current_language(),
-    )
+    return {
+        "plan": plan,
+        "rows": rows,
+        "sites": len({r["site_code"] for r in rows}),
+        "by_class": [r for r in records(plan.by_class) if r["year"] == year],
+        "totals": totals,
+        "year_total": next((t for t in totals if t["year"] == year), None),
+        "budget": plan.budget,
+        "budget_lines": records(plan.budget_lines),
+        "chart": chart,
+    }
+
+
+@bp.route("/")
+@role_required(PLANNER)
+def index():
+    today = date.today()
+    default = today.year if today.year in YEARS else YEARS[0]
+    year = int_arg(request.args, "year", default, lo=0)
+    if year not in YEARS:
+        year = default
+    lang = current_language()
+    num = partial(number, lang=lang)  # ~2,500 numbers on a page: the language looked up once
+    view = cached(("procurement", today, year), lambda: year_view(_plan(), year))
+    # The site x class table is most of the page and the same for everyone: kept as HTML.
+    site_rows = cached(("procurement.rows", today, year, lang), lambda: Markup(render_template("procurement/_site_rows.html", rows=view["rows"], num=num)))
+    return render_template("procurement/index.html", **view, site_rows=site_rows, year=year, years=YEARS, num=num, lang=lang)
 
 
 @bp.route("/ke-hoach.xlsx")

@@ -1,0 +1,131 @@
+"""The data revision: one number that any committed change to the inventory moves forward.
+
+Derived views (the overview, the procurement plan, the device list's counts) are costly on a
+large fleet and change only when the data does. Every engine kiemke makes (web, CLI, scheduler)
+notes the INSERT, UPDATE and DELETE statements it sends and, if any touched a tracked table,
+bumps the revision inside the same transaction, just before COMMIT. The new number therefore
+becomes visible together with the data it stands for, whichever process wrote it, and a reader
+that reads the revision before the data never pairs a new number with old data.
+
+Changes made outside kiemke (by hand in psql) do not bump it; RevisionCache's max_age covers them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+TABLE = "data_revision"
+CHANGED = "kiemke.revision.changed"
+MIGRATING = "kiemke.revision.migrating"  # set by db.upgrade: the table may not exist yet
+
+# Tables no cached view reads: writing them (a sign-in, an audit entry, a scan's log) leaves the
+# revision alone, so caches are not thrown away by activity that cannot change them.
+UNTRACKED = frozenset({
+    TABLE, "alembic_version", "app_user", "audit_log", "credential", "scan_run", "scan_outcome",
+    "observation", "mac_sighting", "config_snapshot", "interface",
+})  # fmt: skip
+
+_DML = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE)
+_BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"
+
+T = TypeVar("T")
+
+
+def changed_table(statement: str) -> str | None:
+    """The table an INSERT/UPDATE/DELETE writes, lower case; None for anything else."""
+    match = _DML.match(statement)
+    return match.group(1).lower() if match else None
+
+
+def track_changes(engine: Engine) -> None:
+    """Make `engine` bump the revision in every transaction that writes a tracked table."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+        if conn.info.get(CHANGED):
+            return
+        table = changed_table(statement)
+        if table is not None and table not in UNTRACKED:
+            conn.info[CHANGED] = True
+
+    @event.listens_for(engine, "commit")
+    def _bump(conn: Connection) -> None:
+        # Runs just before COMMIT, on the DBAPI connection: the bump joins the same transaction.
+        if conn.info.pop(CHANGED, False) and not conn.info.get(MIGRATING):
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(_BUMP)
+            finally:
+                cursor.close()
+
+    @event.listens_for(engine, "rollback")
+    def _forget(conn: Connection) -> None:
+        conn.info.pop(CHANGED, None)
+
+
+def current(session: Session) -> int | None:
+    """The revision as this session sees it; None if its row is missing (nothing is cached then)."""
+    return session.execute(text(f"SELECT n FROM {TABLE} WHERE id = 1")).scalar_one_or_none()
+
+
+class RevisionCache:
+    """Values computed from the database, kept per process until the revision moves on.
+
+    One computation per key at a time: requests that arrive while a value is being computed
+    wait for it instead of computing it again (ten clients on a cold overview cost one
+    computation, not ten). `max_age` bounds how long a value lives anyway, for changes made
+    outside kiemke.
+    """
+
+    def __init__(self, max_entries: int = 128, max_age: float = 600.0):
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._entries: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+        self.computed = 0  # how many times a value was computed (tests and benchmarks read it)
+
+    def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+        revision = current(session)
+        if revision is None:
+            return compute()
+        hit = self._fresh(key, revision)
+        if hit is not None:
+            return hit[0]
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            hit = self._fresh(key, revision)
+            if hit is not None:
+                return hit[0]
+            value = compute()
+            with self._lock:
+                self.computed += 1
+                self._entries[key] = (revision, time.monotonic(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    old, _ = self._entries.popitem(last=False)
+                    self._key_locks.pop(old, None)
+        return value
+
+    def _fresh(self, key: Hashable, revision: int) -> tuple[Any] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            # A newer revision than ours (another request saw a later commit) is fresh enough.
+            if entry is None or entry[0] < revision or time.monotonic() - entry[1] > self.max_age:
+                return None
+            self._entries.move_to_end(key)
+            return (entry[2],)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
