@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # SNMPv3 engine: kiemke's own USM over its BER codec (fast), or pysnmp's hlapi.
     snmp_v3_backend: Literal["native", "pysnmp"] = "native"
+    # The UDP port discovery probes for SNMP agents (the web form's default; the lab uses 1161).
+    snmp_port: int = Field(default=161, ge=1, le=65535)
 
     @property
     def db_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -53,5 +55,9 @@ def demo_serve(ctx: click.Context, *, profile: str, serve: bool, host: str = "12
         console.print("(a fresh one-time password: it replaces any printed before; change it at first sign-in)", soft_wrap=True)
     else:
         console.print(f"web UI: {url_for(host, port)} (the admin has already set a password)", soft_wrap=True)
+    if "KIEMKE_SNMP_PORT" not in os.environ:  # discovery from the web should find the lab's agents
+        from collectors.lab.scenario import SNMP_PORT
+
+        app.settings = app.settings.model_copy(update={"snmp_port": SNMP_PORT})
     main = ctx.find_root().command
     ctx.invoke(main.commands["serve"], host=host, port=port, threads=8)

@@ -95,19 +95,28 @@ def registry() -> JobRegistry:
     return current_app.extensions.setdefault("kiemke.scan_jobs", JobRegistry())
 
 
+def _settings():
+    from inventory.settings import Settings
+
+    settings = current_app.extensions.get("kiemke.settings")
+    if settings is None:
+        home = current_app.config.get("KIEMKE_HOME")
+        settings = Settings(home=home) if home else Settings()
+    return settings
+
+
 def _vault():
     """The installation's credential vault, found as web.admin finds it (the key in KIEMKE_HOME)."""
     from inventory.crypto import Vault
-    from inventory.settings import Settings
 
     found = current_app.extensions.get("kiemke.vault")
     if found is None:
-        settings = current_app.extensions.get("kiemke.settings")
-        if settings is None:
-            home = current_app.config.get("KIEMKE_HOME")
-            settings = Settings(home=home) if home else Settings()
-        found = current_app.extensions["kiemke.vault"] = Vault(settings.credential_key)
+        found = current_app.extensions["kiemke.vault"] = Vault(_settings().credential_key)
     return found
+
+
+def _default_snmp_port() -> int:
+    return int(getattr(_settings(), "snmp_port", 161))
 
 
 def _run_options(progress):
@@ -151,7 +160,7 @@ def _work(jobs: JobRegistry, job: Job, engine, vault, options_factory) -> None:
                           triggered_by=job.triggered_by, options=options)  # fmt: skip
         else:
             result = discover(engine, vault, site=job.params["site"], zone=job.params["zone"], subnet=job.params["subnet"],
-                              triggered_by=job.triggered_by, options=options)  # fmt: skip
+                              snmp_ports=tuple(job.params["snmp_ports"]), triggered_by=job.triggered_by, options=options)  # fmt: skip
         jobs.attach(job, result.scan_run_id)
         job.status = result.status
         job.state = "finished"
@@ -226,6 +235,7 @@ def index():
         scans=recent_scan_runs(db, limit=20),
         form=ActionForm(formdata=None),
         args=request.args,
+        snmp_port=_default_snmp_port(),
     )
 
 
@@ -240,7 +250,8 @@ def start():
     site = (request.form.get("site") or "").strip() or None
     zone = request.form.get("zone") or None
     subnet = (request.form.get("subnet") or "").strip() or None
-    back = url_for("scans.index", kind=kind, site=site or "", zone=zone or "", subnet=subnet or "")
+    port_text = (request.form.get("snmp_port") or "").strip()
+    back = url_for("scans.index", kind=kind, site=site or "", zone=zone or "", subnet=subnet or "", snmp_port=port_text)
     if kind not in KINDS:
         flash(_("Hãy chọn thu thập hoặc dò tìm."), "error")
         return redirect(back)
@@ -261,7 +272,11 @@ def start():
             except ValueError:
                 flash(_("Dải mạng %(subnet)s không hợp lệ (ví dụ 10.1.2.0/24).", subnet=subnet), "error")
                 return redirect(back)
-        params = {"site": site, "zone": zone, "subnet": subnet}
+        port = int(port_text) if port_text.isdigit() else None if port_text else _default_snmp_port()
+        if port is None or not 1 <= port <= 65535:
+            flash(_("Cổng SNMP %(port)s không hợp lệ (1–65535).", port=port_text), "error")
+            return redirect(back)
+        params = {"site": site, "zone": zone, "subnet": subnet, "snmp_ports": [port]}
     else:
         if subnet is not None:
             flash(_("Thu thập dùng các thiết bị đã ghi nhận; dải mạng chỉ dùng khi dò tìm."), "error")
