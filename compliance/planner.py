@@ -338,7 +338,9 @@ def _site_names(devices: pd.DataFrame, approved: pd.DataFrame, sites: pd.DataFra
         if frame is None or "site_code" not in frame.columns or "site_name" not in frame.columns:
             continue
         kinds = frame["site_kind"] if "site_kind" in frame.columns else pd.Series("", index=frame.index)
-        for code, name, kind in zip(frame["site_code"], frame["site_name"], kinds):
+        # One row per site, not per device: the fleet frame repeats each name thousands of times.
+        unique = pd.DataFrame({"code": frame["site_code"], "name": frame["site_name"], "kind": kinds}).drop_duplicates()
+        for code, name, kind in zip(unique["code"], unique["name"], unique["kind"]):
             if pd.notna(name):
                 names[str(code)] = (str(name), "" if pd.isna(kind) else str(kind))
     return names

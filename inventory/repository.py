@@ -8,7 +8,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
+from sqlalchemy import Select, and_, exists, false, func, literal_column, not_, or_, select
 from sqlmodel import Session
 
 from inventory.models import Device, DeviceMac, Finding, Province, Site, Subnet, Zone
@@ -181,7 +181,8 @@ def end_of_life_condition(session: Session | None, *, today: date | None = None,
 
 
 def open_finding_exists():
-    return exists(select(Finding.id).where(Finding.device_id == Device.id, Finding.status == "open"))
+    """SQL condition: the device has an open finding (answered from the (status, device_id) index)."""
+    return exists(select(literal_column("1")).where(Finding.device_id == Device.id, Finding.status == "open"))
 
 
 def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, policy=None) -> Select:
