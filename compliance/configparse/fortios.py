@@ -21,8 +21,11 @@ from compliance.configparse.facts import (
     SnmpCommunity,
     SnmpV3Principal,
 )
+from compliance.configparse.secrets import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_forti_secret_key, masked_forti_set
 
-_FORTI_SECRET_KEYS = frozenset(
+# Keys FortiOS itself stores encrypted (`ENC ...`): a plaintext value is a finding. Which lines
+# are masked in evidence is the wider rule of configparse/secrets.py.
+_ENCRYPTED_SECRET_KEYS = frozenset(
     {"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase"}
 )
 _FORTI_VERSION = re.compile(r"#config-version=[^-]+-(\d+\.\d+(?:\.\d+)?)-")
@@ -165,7 +168,7 @@ def _forti_tree(text: str) -> _FTree:
     configs: list[_FNode] = []
     nodes: list[_FNode] = [root]
     secret_nodes: dict[int, _FNode] = {}
-    secret_keys = _FORTI_SECRET_KEYS
+    secret_keys, secret_suffixes = FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES  # locals: the loop below is hot
     # Printable ASCII without single quotes or backslashes: every line splits on spaces only.
     plain = text.isascii() and "'" not in text and "\\" not in text and text.replace("\n", "").isprintable()
     lines = enumerate(text.splitlines(), start=1)
@@ -177,7 +180,7 @@ def _forti_tree(text: str) -> _FTree:
             head = parts[0]
             if head == "set" and len(parts) > 1:
                 key = parts[1]
-                if '"' not in key and key not in secret_keys and ('"' not in raw or not _open_quote(raw)):
+                if '"' not in key and key not in secret_keys and not key.endswith(secret_suffixes) and ('"' not in raw or not _open_quote(raw)):
                     # Keep the rest of the line as it is until a fact reads it.
                     top.settings[key] = [parts[2] if len(parts) == 3 else (), number, raw, None]
                     continue
@@ -211,7 +214,7 @@ def _forti_tree(text: str) -> _FTree:
                 # of the line as it is until a fact reads it.
                 parts = stripped.split(None, 2)
                 key = parts[1]
-                if '"' not in key and key not in secret_keys:
+                if '"' not in key and key not in secret_keys and not key.endswith(secret_suffixes):
                     top.settings[key] = [parts[2] if len(parts) == 3 else (), number, stripped, None]
                     continue
             words = _forti_tokens(stripped)
@@ -221,8 +224,8 @@ def _forti_tree(text: str) -> _FTree:
         if head == "set":
             if len(words) >= 2:
                 key = words[1]
-                if key in secret_keys and len(words) >= 3:
-                    shown = f"set {key} {'ENC ' if words[2] == 'ENC' else ''}{MASK}"
+                if len(words) >= 3 and is_forti_secret_key(key):
+                    shown = masked_forti_set(key, words[2])
                     secret_nodes[id(top)] = top
                 else:
                     shown = stripped.split("\n", 1)[0] if "\n" in stripped else stripped
@@ -412,7 +415,7 @@ def _forti_plaintext(tree: _FTree) -> Fact[bool]:
         node.set_line(key)
         for node in tree.secret_nodes
         for key, (values, *_) in node.settings.items()
-        if key in _FORTI_SECRET_KEYS and values and values[0] != "ENC"
+        if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC"
     )
     return Fact(not plain, plain)
 

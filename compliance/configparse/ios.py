@@ -6,8 +6,6 @@ import re
 from typing import Literal
 
 from compliance.configparse.facts import (
-    MASK,
-    WELL_KNOWN_COMMUNITIES,
     AdminAccount,
     ConfigLine,
     Evidence,
@@ -22,17 +20,8 @@ from compliance.configparse.facts import (
     SnmpV3Principal,
     TerminalLine,
 )
+from compliance.configparse.secrets import mask_ios_line as _ios_mask
 
-_IOS_SECRETS = (
-    re.compile(r"^(enable (?:secret|password)(?: level \d+)?(?: \d)?) \S+"),
-    re.compile(r"^(username \S+ .*?(?:secret|password)(?: \d)?) \S+"),
-    re.compile(r"^((?:password|key)(?: \d)?) \S+"),
-    re.compile(r"^((?:tacacs-server|radius-server) key(?: \d)?) \S+"),
-    re.compile(r"^(ntp authentication-key \d+ md5) \S+"),
-    re.compile(r"^(crypto isakmp key(?: \d)?) \S+"),
-)
-_IOS_SNMP_KEYS = re.compile(r"\b((?:auth (?:md5|sha\S*))|(?:priv (?:des|3des|aes(?: \d+)?))) \S+")
-_IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
@@ -90,37 +79,6 @@ class _IosNode:
         if self._line is None:
             self._line = ConfigLine(self.number, _ios_mask(self.text))
         return self._line
-
-
-# The secret patterns each start with a literal first word: only that word's patterns can match.
-_IOS_SECRETS_BY_WORD = {
-    "enable": _IOS_SECRETS[0:1],
-    "username": _IOS_SECRETS[1:2],
-    "password": _IOS_SECRETS[2:3],
-    "key": _IOS_SECRETS[2:3],
-    "tacacs-server": _IOS_SECRETS[3:4],
-    "radius-server": _IOS_SECRETS[3:4],
-    "ntp": _IOS_SECRETS[4:5],
-    "crypto": _IOS_SECRETS[5:6],
-}
-
-
-def _ios_mask(text: str) -> str:
-    """Mask passwords, keys and non-default communities in one IOS line."""
-    word = text.partition(" ")[0]
-    if word == "snmp-server":
-        m = _IOS_COMMUNITY.match(text)
-        if m:
-            keep = m.group(2).lower() in WELL_KNOWN_COMMUNITIES
-            return text if keep else f"{m.group(1)} {MASK}{text[m.end():]}"
-        if text.startswith("snmp-server user"):
-            return _IOS_SNMP_KEYS.sub(lambda k: f"{k.group(1)} {MASK}", text)
-        return text
-    for pattern in _IOS_SECRETS_BY_WORD.get(word, ()):
-        m = pattern.match(text)
-        if m:  # the patterns are anchored: the first match is this one
-            return f"{m.group(1)} {MASK}{text[m.end():]}"
-    return text
 
 
 class _IosConfig:

@@ -107,3 +107,36 @@ def test_fortios_version_and_defaults() -> None:
     assert facts.session_timeouts[0].minutes == 5 and not facts.session_timeouts[0].explicit
     assert facts.enable_secret.value is None
     assert facts.ntp_servers.value == ()
+
+
+SECRET_LINES = {  # line -> the secret it must not show
+    "snmp-server host 10.9.9.9 version 2c Tr4pC0mm": "Tr4pC0mm",
+    "radius-server host 10.1.1.1 key 7 R4d1usK3y": "R4d1usK3y",
+    " key-string 7 K3yStr1ng": "K3yStr1ng",
+    "crypto isakmp key Pr3Shared address 0.0.0.0": "Pr3Shared",
+    " ip ospf message-digest-key 1 md5 Osp5Key": "Osp5Key",
+}
+
+
+@pytest.mark.parametrize(("line", "secret"), SECRET_LINES.items())
+def test_evidence_and_stored_configs_mask_alike(line, secret) -> None:
+    """One rule set (configparse/secrets.py) masks the parsers' evidence and stored configs."""
+    from compliance.configparse.ios import _IosNode
+    from compliance.redact import mask_config
+
+    evidence = _IosNode(1, line.strip()).line.text
+    stored = mask_config(line + "\n").strip()
+    assert secret not in evidence and MASK in evidence
+    assert evidence == stored
+
+
+def test_every_secret_fortios_encrypts_is_masked_in_evidence() -> None:
+    from compliance.configparse.fortios import _ENCRYPTED_SECRET_KEYS, _forti_tree
+    from compliance.configparse.secrets import is_forti_secret_key
+
+    assert all(is_forti_secret_key(key) for key in _ENCRYPTED_SECRET_KEYS)
+    text = 'config system admin\n    edit "bob"\n        set password Pl41nText\n        set md5-key Md5S3cret\n    next\nend\n'
+    facts = parse_config(text, "fortinet")
+    assert [str(e) for e in facts.password_encryption.evidence] == [f"3: set password {MASK}"]
+    admin = next(n for n in _forti_tree(text).secret_nodes)
+    assert admin.set_line("md5-key").text == f"set md5-key {MASK}"
