@@ -24,10 +24,11 @@ from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
 from inventory.choices import Role
 from inventory.models import User
-from inventory.repository import SORTABLE, DeviceFilter, list_devices, list_sites
+from inventory.repository import SORTABLE, DeviceFilter, list_sites
 from web import queries
 from web.access import ACCESS_ATTR, EVERYONE, public
 from web.database import get_session
+from web.devices import list_devices_page
 from web.findings import _filter as finding_filter
 from web.paging import int_arg
 
@@ -142,7 +143,7 @@ def devices():
     if sort not in SORTABLE:
         return _problem(400, f"sort must be one of: {', '.join(SORTABLE)}")
     page, per_page = _paging()
-    rows, total = list_devices(get_session(), flt, sort=sort, descending=request.args.get("desc") in ("1", "true"), page=page, per_page=per_page)
+    rows, total = list_devices_page(flt, sort=sort, descending=request.args.get("desc") in ("1", "true"), page=page, per_page=per_page)
     return _page(rows, total, page, per_page)
 
 

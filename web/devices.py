@@ -32,6 +32,14 @@ def _filter() -> DeviceFilter:
     return DeviceFilter.from_mapping({k: v.strip() for k, v in request.args.items() if isinstance(v, str)})
 
 
+def list_devices_page(flt: DeviceFilter, **paging) -> tuple[list[dict], int]:
+    """list_devices() with the total kept until the data changes (counting is most of the cost)."""
+    db = get_session()
+    today = date.today()
+    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today))
+    return list_devices(db, flt, today=today, total=total, **paging)
+
+
 @bp.route("/")
 @role_required(*EVERYONE)
 def index():
@@ -42,9 +50,7 @@ def index():
         sort = "id"
     descending = request.args.get("desc") == "1"
     page = Page.from_args(request.args)
-    today = date.today()
-    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today))
-    rows, total = list_devices(db, flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page, today=today, total=total)
+    rows, total = list_devices_page(flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page)
     return render_template(
         "devices/list.html",
         rows=rows,

@@ -8,7 +8,7 @@ from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
 from web import queries
 from web.access import EVERYONE, role_required
-from web.database import get_session
+from web.database import cached, get_session
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -16,7 +16,8 @@ bp = Blueprint("sites", __name__, url_prefix="/sites")
 @bp.route("/")
 @role_required(*EVERYONE)
 def index():
-    return render_template("sites/list.html", sites=queries.sites_with_compliance(get_session()))
+    db = get_session()
+    return render_template("sites/list.html", sites=cached("sites", lambda: queries.sites_with_compliance(db)))
 
 
 @bp.route("/<code>")
