@@ -122,7 +122,7 @@ def test_the_cache_keeps_a_value_until_the_revision_moves(engine, session):
     assert cache.get(session, "k", compute) == 1
     assert cache.get(session, "k", compute) == 1
     assert cache.get(session, ("other", 1), compute) == 2  # keys are separate
-    session.commit()  # end the read transaction (SQLite keeps a snapshot until then)
+    session.commit()  # end this session's read transaction before writing in it
     make_province(session, sites=1)
     session.commit()
     assert cache.get(session, "k", compute) == 3
