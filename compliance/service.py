@@ -80,11 +80,14 @@ def approved_frame(session: Session) -> pd.DataFrame:
     return pd.DataFrame(session.execute(query).all(), columns=["site_code", "device_class", "quantity"])
 
 
-def plan_from_inventory(session: Session, policy: Policy, today: date, years=(2026, 2027, 2028)):
+def plan_from_inventory(session: Session, policy: Policy, today: date, years=(2026, 2027, 2028), *, fleet: pd.DataFrame | None = None):
+    """The plan for the inventory as it is; `fleet`: fleet_frame(session, policy, today) if the
+    caller has it already."""
     from compliance.planner import build_plan
 
     sites = pd.DataFrame(session.execute(select(Site.code, Site.name, Site.kind)).all(), columns=["site_code", "site_name", "site_kind"])
-    return build_plan(fleet_frame(session, policy, today), approved_frame(session), policy, years, sites=sites)
+    fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
+    return build_plan(fleet, approved_frame(session), policy, years, sites=sites)
 
 
 def report_from_inventory(session: Session, policy: Policy, quarter: str, today: date):

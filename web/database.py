@@ -41,3 +41,10 @@ def cached(key: Hashable, compute: Callable[[], T]) -> T:
     date) and the value must not be changed by its users.
     """
     return current_app.extensions["kiemke.cache"].get(get_session(), key, compute)
+
+
+def cached_fleet(session: Session, policy, today):
+    """compliance.service.fleet_frame for today, shared by the overview and the procurement plan."""
+    from compliance.service import fleet_frame
+
+    return cached(("fleet", today), lambda: fleet_frame(session, policy, today))

@@ -7,58 +7,38 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from flask import Blueprint, render_template
-from sqlalchemy import extract, func, not_, select
 from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
 from compliance.planner import target_units
 from compliance.policy import Policy, PolicyError
-from compliance.service import approved_frame
-from inventory.models import Device, Site
-from inventory.repository import open_finding_exists
+from compliance.service import approved_frame, fleet_frame
 from web import queries
 from web.access import EVERYONE, role_required
-from web.database import cached, get_session
+from web.database import cached, cached_fleet, get_session
 
 bp = Blueprint("overview", __name__)
 
 SCHEDULE_YEARS = (2026, 2027, 2028)
 
 
-def counting_by_site_class(session: Session, policy: Policy, today: date, years=SCHEDULE_YEARS) -> dict[tuple[str, str], dict[Any, int]]:
-    """(site code, class) -> {"now": n, year: n, ...}: devices that count toward the schedule.
-
-    The same rule as compliance.service.fleet_frame and the planner (in use, no open finding,
-    service life by purchase year and OS end of support by year), aggregated in SQL so the
-    overview stays fast on a large fleet: one row per site, class, purchase year and OS.
-    """
-    year = extract("year", Device.purchase_date).label("bought")
-    query = (
-        select(Site.code, Device.device_class, year, Device.os_name, Device.os_version, func.count())
-        .join(Site, Site.id == Device.site_id)
-        .where(Device.status == "in_use", not_(open_finding_exists()))
-        .group_by(Site.code, Device.device_class, year, Device.os_name, Device.os_version)
-    )
+def counting_by_site_class(fleet: pd.DataFrame, years=SCHEDULE_YEARS) -> dict[tuple[str, str], dict[Any, int]]:
+    """(site code, class) -> {"now": n, year: n, ...}: devices that count toward the schedule now
+    and, without purchases, in each year (compliance.service.fleet_frame decides what counts)."""
+    counting = fleet[fleet["counts"]]
     out: dict[tuple[str, str], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
-    for code, cls, bought, os_name, os_version, count in session.execute(query):
-        eol = None
-        if bought is not None:
-            eol = int(bought) + policy.service_life.years_for(cls)
-        if os_name:
-            entry = policy.end_of_support.lookup(os_name, os_version or "")
-            if entry is not None:
-                eol = min(eol or 9999, entry.end_of_support.year)
-        if eol is None or eol > today.year:
-            counts = out[(code, cls)]
-            counts["now"] += count
-            for y in years:
-                if eol is None or eol > y:
-                    counts[y] += count
+    for (code, cls), group in counting.groupby(["site_code", "device_class"], sort=False):
+        counts = out[(code, cls)]
+        counts["now"] = len(group)
+        eol = group["eol_year"]
+        for y in years:
+            counts[y] = int((eol.isna() | (eol > y)).fillna(True).sum())
     return out
 
 
-def schedule_progress(session: Session, policy: Policy, today: date | None = None, years=SCHEDULE_YEARS) -> list[dict[str, Any]]:
+def schedule_progress(session: Session, policy: Policy, today: date | None = None, years=SCHEDULE_YEARS, fleet: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """Per schedule group: approved quantity, the share counting now, and per year the
     cumulative target share, the share still counting then (without purchases) and the units
     short. A surplus at one site never covers another's shortfall (as in the planner)."""
@@ -68,7 +48,7 @@ def schedule_progress(session: Session, policy: Policy, today: date | None = Non
     for row in approved.itertuples(index=False):
         if row.quantity and row.quantity > 0:
             quantities[(str(row.site_code), str(row.device_class))] += int(row.quantity)
-    counting = counting_by_site_class(session, policy, today, years)
+    counting = counting_by_site_class(fleet if fleet is not None else fleet_frame(session, policy, today), years)
     out = []
     for group in policy.schedule.groups:
         pairs = [(key, q) for key, q in quantities.items() if key[1] in group.classes]
@@ -108,7 +88,7 @@ def summary(db: Session, today: date) -> dict[str, Any]:
         "by_severity": queries.open_findings_by_severity(db),
         "by_rule": queries.findings_by_rule(db),
         "status_counts": {s: sum(1 for site in sites if site["status"] == s) for s in ("critical", "high", "medium", "low", "ok", "empty")},
-        "progress": schedule_progress(db, policy, today) if policy is not None else [],
+        "progress": schedule_progress(db, policy, today, fleet=cached_fleet(db, policy, today)) if policy is not None else [],
     }
 
 

@@ -18,7 +18,7 @@ from compliance.planner import records, write_plan_xlsx
 from compliance.service import plan_from_inventory
 from web.access import PLANNER, role_required
 from inventory.repository import shipped_policy
-from web.database import cached, get_session
+from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 from web.paging import int_arg
 
@@ -81,7 +81,8 @@ def _nice(value: float) -> float:
 def _plan():
     """The plan for today's inventory: pandas over the whole fleet, so kept until the data changes."""
     today = date.today()
-    return cached(("plan", today), lambda: plan_from_inventory(get_session(), shipped_policy(), today, years=YEARS))
+    db, policy = get_session(), shipped_policy()
+    return cached(("plan", today), lambda: plan_from_inventory(db, policy, today, years=YEARS, fleet=cached_fleet(db, policy, today)))
 
 
 def year_view(plan, year: int) -> dict[str, Any]:
