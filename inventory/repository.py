@@ -246,8 +246,17 @@ def list_devices(
     if total is None:
         total = count_rows(session, query)
     column = SORTABLE.get(sort, Device.id)
-    query = one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)
-    rows = session.execute(query).all()
+    offset = (max(page, 1) - 1) * (per_page or 0)
+    if per_page and offset > total // 2:
+        # A page past the middle is read from the other end (the order mirrored, NULLs too):
+        # the database sorts a few rows instead of skipping most of them.
+        reverse_offset = max(0, total - offset - per_page)
+        query = query.order_by(column.asc() if descending else column.desc(), Device.id.desc())
+        query = query.offset(reverse_offset).limit(max(0, total - offset - reverse_offset))
+        rows = list(reversed(session.execute(query).all()))
+    else:
+        query = one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)
+        rows = session.execute(query).all()
     macs: dict[int, list[str]] = defaultdict(list)
     ids = [row.Device.id for row in rows]
     for start in range(0, len(ids), 5000):
