@@ -25,6 +25,12 @@ from collectors.lab.ssh_devices import SshLab
 CREDENTIALS_REF = "lab"
 
 
+def _lab_secret(nbytes: int) -> str:
+    """A random secret that never starts with "-": snmpsim reads the v3 keys from its command
+    line, where a leading dash makes the key look like an option (one start in ~30 failed)."""
+    return "k" + secrets.token_urlsafe(nbytes)
+
+
 class Lab:
     def __init__(self, home: Path) -> None:
         self.dir = Path(home) / "lab"
@@ -45,11 +51,11 @@ class Lab:
             values = LabSecrets(
                 community=f"kk-{secrets.token_hex(6)}",
                 v3_user="kiemke",
-                v3_auth_key=secrets.token_urlsafe(16),
-                v3_priv_key=secrets.token_urlsafe(16),
+                v3_auth_key=_lab_secret(16),
+                v3_priv_key=_lab_secret(16),
                 ssh_username="kiemke",
-                ssh_password=secrets.token_urlsafe(12),
-                ssh_secret=secrets.token_urlsafe(12),
+                ssh_password=_lab_secret(12),
+                ssh_secret=_lab_secret(12),
             )
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:

@@ -168,10 +168,11 @@ class SnmpLab:
                 args += [
                     "--v3-engine-id", eid,
                     "--data-dir", str(data_dir),
-                    "--v3-user", s.v3_user,
-                    "--v3-auth-key", s.v3_auth_key,
+                    # Keys as --opt=value: a key starting with "-" would otherwise read as an option.
+                    f"--v3-user={s.v3_user}",
+                    f"--v3-auth-key={s.v3_auth_key}",
                     "--v3-auth-proto", "SHA",
-                    "--v3-priv-key", s.v3_priv_key,
+                    f"--v3-priv-key={s.v3_priv_key}",
                     "--v3-priv-proto", "AES",
                     "--agent-udpv4-endpoint", f"{d.address}:{s.port}",
                 ]  # fmt: skip

@@ -53,8 +53,9 @@ def _snmp(n: int) -> SnmpAccess:
         port=21600 + n,
         community=f"Kk{n}ro",
         v3_user=f"kiemke{n}",
-        v3_auth_key=f"auth-secret-{n}",
-        v3_priv_key=f"priv-secret-{n}",
+        # Leading dashes: the keys reach snmpsim on its command line and must not read as options.
+        v3_auth_key=f"-auth-secret-{n}",
+        v3_priv_key=f"--priv-secret-{n}",
     )
 
 
