@@ -111,9 +111,10 @@ class Lab:
             if part.pids():
                 stopped.append(name)
             part.stop()
-        if netns.namespaces() or (self.dir / "netns" / "pids").exists():
+        nmap_lab = netns.NetnsLab(self.dir / "netns")
+        if netns.namespaces(nmap_lab.prefix) or (self.dir / "netns" / "pids").exists():
             stopped.append("netns")
-        netns.NetnsLab(self.dir / "netns").stop()
+        nmap_lab.stop()
         if self.state_path.exists():
             self.state_path.unlink()
         return stopped
@@ -122,7 +123,7 @@ class Lab:
         snmp = SnmpLab([], self.dir / "snmp")
         ssh = SshLab([], self.dir / "ssh")
         state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
-        running = {"snmp": snmp.is_running(), "ssh": ssh.is_running(), "netns": bool(netns.namespaces())}
+        running = {"snmp": snmp.is_running(), "ssh": ssh.is_running(), "netns": bool(netns.namespaces(netns.lab_prefix(self.dir / "netns")))}
         return {
             "running": any(running.values()),
             "parts": running,

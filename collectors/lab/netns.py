@@ -1,13 +1,16 @@
 """The nmap lab: a commune subnet of a few hosts inside network namespaces this lab creates.
 
-Layout: namespace `kklab-core` holds a bridge with the scanner's address (x.x.x.1); each host
-is a namespace `kklab-hN` joined to the bridge by a veth pair, running `netns_listener` on its
-ports. No namespace has a route out, so scanning the subnet from inside `kklab-core` can only
-reach these hosts. Root only; `stop()` removes every `kklab-` namespace, even after a crash.
+Layout: namespace `kklab-<tag>-core` holds a bridge with the scanner's address (x.x.x.1); each
+host is a namespace `kklab-<tag>-hN` joined to the bridge by a veth pair (created inside the
+namespaces, so no name reaches the host's own), running `netns_listener` on its ports. No
+namespace has a route out, so scanning the subnet from inside the core namespace can only reach
+these hosts. The tag comes from the lab's directory: two labs on one machine (the demo and a
+test run) keep apart. Root only; `stop()` removes the lab's namespaces, even after a crash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import shutil
@@ -19,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PREFIX = "kklab-"
-CORE = f"{PREFIX}core"
 SUBNET = "10.99.1.0/24"
 
 
@@ -67,15 +69,25 @@ def exec_in(namespace: str, command: list[str]) -> list[str]:
     return ["ip", "netns", "exec", namespace, *command]
 
 
+def lab_prefix(workdir: Path) -> str:
+    """`kklab-<tag>-`: the namespace prefix of the lab kept in `workdir`."""
+    tag = hashlib.sha1(str(Path(workdir).resolve()).encode()).hexdigest()[:6]  # noqa: S324 - a name, not a secret
+    return f"{PREFIX}{tag}-"
+
+
 class NetnsLab:
     def __init__(self, workdir: Path, hosts: list[NetnsHost] | None = None, subnet: str = SUBNET) -> None:
         self.workdir = Path(workdir)
         self.subnet = subnet
         self.hosts = hosts if hosts is not None else default_hosts(subnet)
+        self.prefix = lab_prefix(self.workdir)
 
     @property
     def scanner_namespace(self) -> str:
-        return CORE
+        return f"{self.prefix}core"
+
+    def host_namespace(self, index: int) -> str:
+        return f"{self.prefix}h{index}"
 
     def start(self, timeout: float = 20) -> list[int]:
         reason = available()
@@ -85,20 +97,21 @@ class NetnsLab:
         self.workdir.mkdir(parents=True, exist_ok=True)
         prefix_len = ipaddress.ip_network(self.subnet).prefixlen
         gateway = str(ipaddress.ip_network(self.subnet).network_address + 1)
-        _ip("netns", "add", CORE)
-        _ip("-n", CORE, "link", "set", "lo", "up")
-        _ip("-n", CORE, "link", "add", "br0", "type", "bridge")
-        _ip("-n", CORE, "addr", "add", f"{gateway}/{prefix_len}", "dev", "br0")
-        _ip("-n", CORE, "link", "set", "br0", "up")
+        core = self.scanner_namespace
+        _ip("netns", "add", core)
+        _ip("-n", core, "link", "set", "lo", "up")
+        _ip("-n", core, "link", "add", "br0", "type", "bridge")
+        _ip("-n", core, "addr", "add", f"{gateway}/{prefix_len}", "dev", "br0")
+        _ip("-n", core, "link", "set", "br0", "up")
         pids = []
         for n, host in enumerate(self.hosts):
-            namespace = f"{PREFIX}h{n}"
+            namespace = self.host_namespace(n)
             outer, inner = f"kkv{n}a", f"kkv{n}b"
             _ip("netns", "add", namespace)
             _ip("-n", namespace, "link", "set", "lo", "up")
-            _ip("link", "add", outer, "netns", CORE, "type", "veth", "peer", "name", inner, "netns", namespace)
-            _ip("-n", CORE, "link", "set", outer, "master", "br0")
-            _ip("-n", CORE, "link", "set", outer, "up")
+            _ip("link", "add", outer, "netns", core, "type", "veth", "peer", "name", inner, "netns", namespace)
+            _ip("-n", core, "link", "set", outer, "master", "br0")
+            _ip("-n", core, "link", "set", outer, "up")
             _ip("-n", namespace, "addr", "add", f"{host.ip}/{prefix_len}", "dev", inner)
             _ip("-n", namespace, "link", "set", inner, "up")
             log = open(self.workdir / f"{host.name}.log", "w")
@@ -117,7 +130,7 @@ class NetnsLab:
         while pending and time.monotonic() < deadline:
             for ip, port in list(pending):
                 probe = subprocess.run(
-                    exec_in(CORE, [sys.executable, "-c", f"import socket; socket.create_connection(('{ip}', {port}), 1).close()"]),
+                    exec_in(self.scanner_namespace, [sys.executable, "-c", f"import socket; socket.create_connection(('{ip}', {port}), 1).close()"]),
                     capture_output=True,
                 )
                 if probe.returncode == 0:
@@ -138,7 +151,7 @@ class NetnsLab:
             pid_file.unlink()
         if shutil.which("ip") is None or os.geteuid() != 0:
             return
-        for namespace in namespaces():
+        for namespace in namespaces(self.prefix):
             # Killing what still runs inside, then deleting the namespace, frees its veths too.
             pids = _ip("netns", "pids", namespace, check=False).stdout.split()
             for pid in pids:
@@ -149,11 +162,12 @@ class NetnsLab:
             _ip("netns", "del", namespace, check=False)
 
     def describe(self) -> dict:
-        return {"subnet": self.subnet, "scanner_namespace": CORE, "hosts": [asdict(h) for h in self.hosts]}
+        return {"subnet": self.subnet, "scanner_namespace": self.scanner_namespace, "hosts": [asdict(h) for h in self.hosts]}
 
 
-def namespaces() -> list[str]:
+def namespaces(prefix: str = PREFIX) -> list[str]:
+    """Lab namespaces that exist: one lab's (its prefix), or every lab's."""
     if shutil.which("ip") is None:
         return []
     listing = _ip("netns", "list", check=False).stdout
-    return [line.split()[0] for line in listing.splitlines() if line.startswith(PREFIX)]
+    return [line.split()[0] for line in listing.splitlines() if line.startswith(prefix)]

@@ -207,13 +207,7 @@ def netns_lab(tmp_path_factory):
     reason = netns.available()
     if reason:
         pytest.skip(reason)
-    # The lab's namespace names are fixed: wait for another run's lab to go rather than tear it down.
-    end = time.monotonic() + 30
-    while netns.namespaces() and time.monotonic() < end:
-        time.sleep(1)
-    if netns.namespaces():
-        pytest.skip(f"another run holds the nmap lab namespaces {netns.namespaces()}")
-    lab = netns.NetnsLab(tmp_path_factory.mktemp("netns"))
+    lab = netns.NetnsLab(tmp_path_factory.mktemp("netns"))  # its own namespace names: no other lab is touched
     try:
         lab.start()
     except netns.NetnsUnavailable as exc:
@@ -223,8 +217,8 @@ def netns_lab(tmp_path_factory):
     lab.stop()
 
 
-def _veth_mac(index: int) -> str:
-    out = subprocess.run(["ip", "-n", f"{netns.PREFIX}h{index}", "-o", "link", "show", f"kkv{index}b"],
+def _veth_mac(lab: netns.NetnsLab, index: int) -> str:
+    out = subprocess.run(["ip", "-n", lab.host_namespace(index), "-o", "link", "show", f"kkv{index}b"],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     return out.split("link/ether", 1)[1].split()[0].lower()
 
@@ -243,7 +237,7 @@ def test_netns_lab_scan_finds_every_host_and_port(netns_lab):
         f = by_ip[host["ip"]]
         assert f.source == "nmap"
         assert f.open_ports == tuple(sorted(host["ports"])), host["name"]
-        assert f.mac == _veth_mac(n)
+        assert f.mac == _veth_mac(netns_lab, n)
         if 22 in host["ports"]:
             assert (22, "ssh") in f.services
         assert f.warnings == ()

@@ -196,5 +196,5 @@ def test_status_and_stop_leave_nothing_behind(lab, tmp_path):
     time.sleep(0.5)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-    assert netns.namespaces() == []
+    assert netns.namespaces(netns.lab_prefix(lab_.dir / "netns")) == []
     assert not lab_.status()["running"]
