@@ -34,7 +34,8 @@ from collectors.lab.spec import (
     SshAccess,
 )
 from inventory.demo import DATA as DEMO_DATA
-from inventory.models import Device, DeviceMac, Site, Subnet, Zone
+from inventory.models import Device, DeviceMac, Subnet
+from inventory.repository import DeviceFilter, device_query
 
 Profile = Literal["small", "province"]
 PROFILES: tuple[str, ...] = ("small", "province")
@@ -104,13 +105,7 @@ def load_rows(session: Session) -> list[_Row]:
     for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).order_by(DeviceMac.id)):
         macs.setdefault(device_id, []).append(mac)
     subnets = {zone_id: cidr for zone_id, cidr in session.execute(select(Subnet.zone_id, Subnet.cidr))}
-    query = (
-        select(Device, Site.code, Zone.kind)
-        .join(Site, Site.id == Device.site_id)
-        .outerjoin(Zone, Zone.id == Device.zone_id)
-        .where(Device.status != "disposed")
-        .order_by(Device.id)
-    )
+    query = device_query(DeviceFilter()).where(Device.status != "disposed").order_by(Device.id)  # (device, site code, zone)
     rows = []
     for device, code, zone in session.execute(query):
         rows.append(
