@@ -71,6 +71,12 @@ def track_changes(engine: Engine) -> None:
     def _forget(conn: Connection) -> None:
         conn.info.pop(CHANGED, None)
 
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        # The pool rolls back what a checkout left open without telling `rollback` above; the
+        # info dict stays with the pooled connection, so the mark must not outlive the checkout.
+        record.info.pop(CHANGED, None)
+
 
 def current(session: Session) -> int | None:
     """The revision as this session sees it; None if its row is missing (nothing is cached then)."""

@@ -3,6 +3,7 @@ transaction, whichever engine (process) made it; RevisionCache keeps values unti
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from datetime import datetime, timezone
@@ -176,3 +177,17 @@ def test_the_cache_holds_a_bounded_number_of_values(session):
         cache.get(session, key, lambda: "v")
     assert len(cache._entries) == 3
     assert list(cache._entries) == [7, 8, 9]
+
+
+def test_a_change_left_uncommitted_on_a_returned_connection_is_forgotten(engine, session):
+    make_province(session, sites=1)
+    session.commit()
+    before = rev(engine)
+    connection = engine.connect()
+    connection.execute(text("UPDATE site SET name = 'bỏ dở'"))
+    del connection  # dropped, not closed: the pool takes it back and rolls it back itself
+    gc.collect()
+    with engine.connect() as again:
+        again.execute(text("SELECT 1"))
+        again.commit()  # nothing written in this transaction
+    assert rev(engine) == before
