@@ -11,10 +11,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 from sqlmodel import Session, create_engine
 
-from inventory.revision import MIGRATING, track_changes
+from inventory.revision import MIGRATING, TABLE, bump, track_changes
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -63,6 +63,8 @@ def upgrade(url: str, revision: str = "head") -> None:
             with connection.begin():
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
+                if inspect(connection).has_table(TABLE):
+                    bump(connection)  # a migration may change data: running processes must not trust their caches
         finally:
             connection.info.pop(MIGRATING, None)  # the info dict lives as long as the pooled connection
 

@@ -243,11 +243,12 @@ def list_devices(
     """One page of devices as plain dicts, and the total count under the filter (counted
     unless the caller already knows it: the web keeps counts until the data changes)."""
     query = device_query(flt, session, today=today)
-    if total is None:
+    exact = total is None
+    if exact:
         total = count_rows(session, query)
     column = SORTABLE.get(sort, Device.id)
     offset = (max(page, 1) - 1) * (per_page or 0)
-    if per_page and offset > total // 2:
+    if exact and per_page and offset > total // 2:
         # A page past the middle is read from the other end (the order mirrored, NULLs too):
         # the database sorts a few rows instead of skipping most of them.
         reverse_offset = max(0, total - offset - per_page)

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 TABLE = "data_revision"
 CHANGED = "kiemke.revision.changed"
+AUTOCOMMITTED = "kiemke.revision.autocommitted"
 MIGRATING = "kiemke.revision.migrating"  # set by db.upgrade: the table may not exist yet
 
 # Tables no cached view reads: writing them (a sign-in, an audit entry, a scan's log) leaves the
@@ -34,16 +35,31 @@ UNTRACKED = frozenset({
     "observation", "mac_sighting", "config_snapshot", "interface",
 })  # fmt: skip
 
-_DML = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE)
+# Any INSERT/UPDATE/DELETE (and REPLACE, MERGE, TRUNCATE) anywhere in a statement: after a
+# comment, inside a WITH, as the statement itself (`FOR UPDATE`, `DO UPDATE` and `ON UPDATE` name
+# no table). A false match only costs a needless bump; a missed one would serve stale views.
+_DML = re.compile(
+    r"(?:\bINSERT\s+(?:OR\s+\w+\s+)?INTO|\bREPLACE\s+INTO|\bMERGE\s+INTO|(?<!FOR\s)(?<!DO\s)(?<!ON\s)\bUPDATE(?:\s+OR\s+\w+)?"
+    r"|\bDELETE\s+FROM|\bTRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?[\"`]?(\w+)",
+    re.IGNORECASE,
+)
 _BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"
 
 T = TypeVar("T")
 
 
-def changed_table(statement: str) -> str | None:
-    """The table an INSERT/UPDATE/DELETE writes, lower case; None for anything else."""
-    match = _DML.match(statement)
-    return match.group(1).lower() if match else None
+def written_tables(statement: str) -> set[str]:
+    """The tables a statement may write, lower case (empty for a plain read)."""
+    return {match.group(1).lower() for match in _DML.finditer(statement)}
+
+
+def writes_tracked(statement: str) -> bool:
+    return any(table not in UNTRACKED for table in written_tables(statement))
+
+
+def bump(connection: Connection) -> None:
+    """Move the revision on inside `connection`'s transaction (for writers the hooks cannot see)."""
+    connection.exec_driver_sql(_BUMP)
 
 
 def track_changes(engine: Engine) -> None:
@@ -51,11 +67,17 @@ def track_changes(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-        if conn.info.get(CHANGED):
+        if conn.info.get(CHANGED) or not writes_tracked(statement):
             return
-        table = changed_table(statement)
-        if table is not None and table not in UNTRACKED:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            conn.info[AUTOCOMMITTED] = True  # no COMMIT will come: bump right after the statement
+        else:
             conn.info[CHANGED] = True
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _bump_now(conn: Connection, cursor, _statement, _parameters, _context, _executemany) -> None:
+        if conn.info.pop(AUTOCOMMITTED, False):
+            cursor.execute(_BUMP)
 
     @event.listens_for(engine, "commit")
     def _bump(conn: Connection) -> None:
@@ -113,11 +135,22 @@ class RevisionCache:
             hit = self._fresh(key, revision)
             if hit is not None:
                 return hit[0]
-            value = compute()
+            try:
+                value = compute()
+            except BaseException:
+                with self._lock:
+                    if key not in self._entries:
+                        self._key_locks.pop(key, None)
+                raise
             with self._lock:
                 self.computed += 1
-                self._entries[key] = (revision, time.monotonic(), value)
+                now = time.monotonic()
+                self._entries[key] = (revision, now, value)
                 self._entries.move_to_end(key)
+                # Old values go as new ones come (yesterday's plan, a search made an hour ago).
+                for old in [k for k, entry in self._entries.items() if now - entry[1] > self.max_age]:
+                    del self._entries[old]
+                    self._key_locks.pop(old, None)
                 while len(self._entries) > self.max_entries:
                     old, _ = self._entries.popitem(last=False)
                     self._key_locks.pop(old, None)
@@ -126,8 +159,9 @@ class RevisionCache:
     def _fresh(self, key: Hashable, revision: int) -> tuple[Any] | None:
         with self._lock:
             entry = self._entries.get(key)
-            # A newer revision than ours (another request saw a later commit) is fresh enough.
-            if entry is None or entry[0] < revision or time.monotonic() - entry[1] > self.max_age:
+            # Only the very revision: a lower number than before (a restored backup) is no
+            # proof that nothing changed.
+            if entry is None or entry[0] != revision or time.monotonic() - entry[1] > self.max_age:
                 return None
             self._entries.move_to_end(key)
             return (entry[2],)

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
     app.extensions["kiemke.settings"] = settings
     app.extensions["kiemke.cache"] = RevisionCache()  # derived views, until the data changes
+    app.extensions["kiemke.counts"] = RevisionCache(max_entries=512)  # list totals: one per filter, searches included
 
     import importlib
 

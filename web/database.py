@@ -34,13 +34,14 @@ def close_session(_exc: BaseException | None = None) -> None:
             session.close()
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
+def cached(key: Hashable, compute: Callable[[], T], *, store: str = "kiemke.cache") -> T:
     """`compute()`, kept until the data revision moves on (inventory/revision.py).
 
     Only for values every user may see alike: the key must hold every input (filters, the
-    date) and the value must not be changed by its users.
+    date) and the value must not be changed by its users. Counts go to their own store
+    (`kiemke.counts`), so many searches cannot push the costly views out.
     """
-    return current_app.extensions["kiemke.cache"].get(get_session(), key, compute)
+    return current_app.extensions[store].get(get_session(), key, compute)
 
 
 def cached_fleet(session: Session, policy, today):

@@ -116,10 +116,13 @@ def index():
         year = default
     lang = current_language()
     num = partial(number, lang=lang)  # ~2,500 numbers on a page: the language looked up once
-    view = cached(("procurement", today, year), lambda: year_view(_plan(), year))
-    # The site x class table is most of the page and the same for everyone: kept as HTML.
-    site_rows = cached(("procurement.rows", today, year, lang), lambda: Markup(render_template("procurement/_site_rows.html", rows=view["rows"], num=num)))
-    return render_template("procurement/index.html", **view, site_rows=site_rows, year=year, years=YEARS, num=num, lang=lang)
+    def view():
+        return cached(("procurement", today, year), lambda: year_view(_plan(), year))
+
+    # The site x class table is most of the page and the same for everyone: kept as HTML. Its
+    # rows are asked for inside, so they are never older than the revision it is kept under.
+    site_rows = cached(("procurement.rows", today, year, lang), lambda: Markup(render_template("procurement/_site_rows.html", rows=view()["rows"], num=num)))
+    return render_template("procurement/index.html", **view(), site_rows=site_rows, year=year, years=YEARS, num=num, lang=lang)
 
 
 @bp.route("/ke-hoach.xlsx")

@@ -272,7 +272,7 @@ def start():
             except ValueError:
                 flash(_("Dải mạng %(subnet)s không hợp lệ (ví dụ 10.1.2.0/24).", subnet=subnet), "error")
                 return redirect(back)
-        port = int(port_text) if port_text.isdigit() else None if port_text else _default_snmp_port()
+        port = int(port_text) if port_text.isascii() and port_text.isdigit() else None if port_text else _default_snmp_port()
         if port is None or not 1 <= port <= 65535:
             flash(_("Cổng SNMP %(port)s không hợp lệ (1–65535).", port=port_text), "error")
             return redirect(back)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PREFIX = "kklab-"
+_UNTAGGED = re.compile(r"kklab-(?:core|h\d+)")
 SUBNET = "10.99.1.0/24"
 
 
@@ -151,7 +153,8 @@ class NetnsLab:
             pid_file.unlink()
         if shutil.which("ip") is None or os.geteuid() != 0:
             return
-        for namespace in namespaces(self.prefix):
+        legacy = [n for n in namespaces() if _UNTAGGED.fullmatch(n)]  # named before labs had tags
+        for namespace in namespaces(self.prefix) + legacy:
             # Killing what still runs inside, then deleting the namespace, frees its veths too.
             pids = _ip("netns", "pids", namespace, check=False).stdout.split()
             for pid in pids:

@@ -56,3 +56,13 @@ def test_a_filtered_last_page(fleet):
         rows, _ = list_devices(session, flt, sort="hostname", page=-(-total // 4), per_page=4)
         assert [d["id"] for d in rows] == [d["id"] for d in everything][4 * (-(-total // 4) - 1) :]
         assert all(d["device_class"] == "laptop" for d in rows)
+
+
+def test_a_total_kept_from_before_a_change_never_shifts_the_rows(fleet):
+    """A caller's total (the web keeps counts) may be stale: pages are then read from the front."""
+    with Session(fleet) as session:
+        everything, total = list_devices(session, DeviceFilter(), per_page=None)
+        expected = [d["id"] for d in everything]
+        for stale in (total - 5, total + 5):
+            rows, _ = list_devices(session, DeviceFilter(), page=4, per_page=10, total=stale)
+            assert [d["id"] for d in rows] == expected[30:40]

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from inventory import db, revision
 from inventory.audit import record
 from inventory.models import AuditLog, Device, Site
-from inventory.revision import RevisionCache, changed_table
+from inventory.revision import RevisionCache, written_tables
 from tests.inventory.factories import make_province
 
 pytestmark = pytest.mark.db
@@ -39,10 +39,16 @@ def rev(engine) -> int | None:
         ("SELECT * FROM device", None),
         ("CREATE TABLE device (id INTEGER)", None),
         ("WITH x AS (SELECT 1) SELECT * FROM x", None),
+        ("/* from psql */ DELETE FROM device", "device"),
+        ("WITH gone AS (DELETE FROM finding WHERE status = 'resolved' RETURNING id) SELECT count(*) FROM gone", "finding"),
+        ("TRUNCATE TABLE zone", "zone"),
+        ("SELECT * FROM device WHERE id = 1 FOR UPDATE", None),
+        ("INSERT INTO audit_log (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET actor = 'x'", "audit_log"),
+        ("SELECT device.updated_at FROM device", None),
     ],
 )
 def test_the_written_table_is_read_from_the_statement(statement, table):
-    assert changed_table(statement) == table
+    assert written_tables(statement) == ({table} if table else set())
 
 
 def test_a_committed_change_moves_the_revision_once_per_transaction(engine, session):
@@ -191,3 +197,51 @@ def test_a_change_left_uncommitted_on_a_returned_connection_is_forgotten(engine,
         again.execute(text("SELECT 1"))
         again.commit()  # nothing written in this transaction
     assert rev(engine) == before
+
+
+def test_an_autocommit_write_moves_it_at_once(engine, session):
+    make_province(session, sites=1)
+    session.commit()
+    before = rev(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("UPDATE site SET name = 'tự động'"))
+        assert rev(engine) == before + 1  # no COMMIT comes on such a connection
+
+
+def test_an_upgrade_moves_it(db_url):
+    db.upgrade(db_url)
+    engine = db.engine_for(db_url)
+    before = rev(engine)
+    db.upgrade(db_url)  # a migration may have changed data
+    assert rev(engine) == before + 1
+
+
+def test_a_lower_revision_is_not_taken_for_no_change(engine, session):
+    """After a restore the counter can go back: a value kept at a higher number is not fresh."""
+    cache = RevisionCache()
+    session.execute(text("UPDATE data_revision SET n = 50"))
+    session.commit()
+    assert cache.get(session, "k", lambda: "at 50") == "at 50"
+    session.execute(text("UPDATE data_revision SET n = 3"))
+    session.commit()
+    assert cache.get(session, "k", lambda: "at 3") == "at 3"
+
+
+def test_a_failed_computation_keeps_nothing(session):
+    cache = RevisionCache()
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        cache.get(session, "k", broken)
+    assert "k" not in cache._entries and "k" not in cache._key_locks
+    assert cache.get(session, "k", lambda: "fine") == "fine"
+
+
+def test_old_values_are_dropped_as_new_ones_come(session):
+    cache = RevisionCache(max_age=0.05)
+    cache.get(session, ("plan", "yesterday"), lambda: "old")
+    time.sleep(0.1)
+    cache.get(session, ("plan", "today"), lambda: "new")
+    assert list(cache._entries) == [("plan", "today")]
