@@ -8,14 +8,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlmodel import Session
 
 from compliance.engine import Violation
 from inventory import audit
 from inventory.choices import FindingStatus, Role
 from inventory.models import Device, Finding, Site, User, utcnow
-from inventory.repository import count_rows, one_page
 
 EVIDENCE_LIMIT = 20_000
 
@@ -127,36 +126,65 @@ class FindingFilter:
     device_id: int | None = None
 
 
+def _conditions(flt: FindingFilter) -> list:
+    """The filter as conditions on the finding table alone (the site by a subquery on its code),
+    so counting and paging need no join."""
+    conditions = []
+    if flt.rule:
+        conditions.append(Finding.rule_id == flt.rule)
+    if flt.severity:
+        conditions.append(Finding.severity == flt.severity)
+    if flt.site:
+        conditions.append(Finding.site_id == select(Site.id).where(Site.code == flt.site).scalar_subquery())
+    if flt.status:
+        conditions.append(Finding.status == flt.status)
+    if flt.device_id:
+        conditions.append(Finding.device_id == flt.device_id)
+    return conditions
+
+
 def finding_query(flt: FindingFilter):
+    """Findings with their site code and device hostname, filtered."""
     query = (
         select(Finding, Site.code.label("site_code"), Device.hostname.label("hostname"))
         .outerjoin(Site, Site.id == Finding.site_id)
         .outerjoin(Device, Device.id == Finding.device_id)
     )
-    if flt.rule:
-        query = query.where(Finding.rule_id == flt.rule)
-    if flt.severity:
-        query = query.where(Finding.severity == flt.severity)
-    if flt.site:
-        query = query.where(Site.code == flt.site)
-    if flt.status:
-        query = query.where(Finding.status == flt.status)
-    if flt.device_id:
-        query = query.where(Finding.device_id == flt.device_id)
-    return query
+    return query.where(*_conditions(flt))
 
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50) -> tuple[list[dict], int]:
-    query = finding_query(flt)
-    total = count_rows(session, query)
-    order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
-    query = query.order_by(order, Finding.rule_id, Finding.id)
-    query = one_page(query, page, per_page)
+    """One page of findings (most severe first, then by rule) as plain dicts, and the total.
+
+    A page is found severity by severity: the count of each tells which one (or two) the page
+    falls in, and inside one severity the (status, severity, rule) index gives the order, so no
+    page sorts the whole table. The ids come from the index first and the rows after.
+    """
+    conditions = _conditions(flt)
+    counts = dict(session.execute(select(Finding.severity, func.count()).where(*conditions).group_by(Finding.severity)).all())
+    total = sum(counts.values())
+    if not per_page:
+        order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
+        found = session.execute(finding_query(flt).order_by(order, Finding.rule_id, Finding.id)).all()
+    else:
+        ids: list[int] = []
+        skip = (max(page, 1) - 1) * per_page
+        for severity in sorted(counts, key=lambda s: (SEVERITY_ORDER.get(s, 9), s)):
+            if skip >= counts[severity]:
+                skip -= counts[severity]
+                continue
+            query = select(Finding.id).where(*conditions, Finding.severity == severity).order_by(Finding.rule_id, Finding.id)
+            ids += session.execute(query.offset(skip).limit(per_page - len(ids))).scalars().all()
+            skip = 0
+            if len(ids) >= per_page:
+                break
+        by_id = {row[0].id: row for row in session.execute(finding_query(FindingFilter()).where(Finding.id.in_(ids)))} if ids else {}
+        found = [by_id[i] for i in ids if i in by_id]
     rows = []
-    for finding, code, hostname in session.execute(query):
+    for finding, code, hostname in found:
         item = finding.model_dump()
         item.update(site_code=code, hostname=hostname)
         rows.append(item)

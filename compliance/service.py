@@ -90,12 +90,13 @@ def plan_from_inventory(session: Session, policy: Policy, today: date, years=(20
     return build_plan(fleet, approved_frame(session), policy, years, sites=sites)
 
 
-def report_from_inventory(session: Session, policy: Policy, quarter: str, today: date):
+def report_from_inventory(session: Session, policy: Policy, quarter: str, today: date, *, fleet: pd.DataFrame | None = None):
+    """The quarterly report; `fleet`: fleet_frame(session, policy, today) if the caller has it."""
     from compliance.report import build_report, quarter_bounds
     from inventory.models import InformationSystem
 
     start, _, _ = quarter_bounds(quarter)
-    fleet = fleet_frame(session, policy, today)
+    fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
     by_site = (
         fleet.assign(compliant=fleet["counts"].astype(int), devices=1)
         .groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]]
@@ -111,5 +112,5 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
         session.execute(select(InformationSystem.name, InformationSystem.security_level, InformationSystem.dossier_status, InformationSystem.assessed_on)).all(),
         columns=["name", "security_level", "dossier_status", "assessed_on"],
     )
-    plan = plan_from_inventory(session, policy, today, years=(start.year,))
+    plan = plan_from_inventory(session, policy, today, years=(start.year,), fleet=fleet)
     return build_report(quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today)

@@ -273,11 +273,12 @@ class Finding(SQLModel, table=True):
         CheckConstraint(_in("status", FindingStatus), name="ck_finding_status"),
         CheckConstraint(_in("severity", Severity), name="ck_finding_severity"),
         UniqueConstraint("rule_id", "subject_key", name="uq_finding_rule_subject"),
-        # Covering indexes for the overview's counts (open by site and severity; by rule) and
-        # for "has an open finding" per device, which the device list and the schedule ask.
+        # Covering indexes for the overview's counts (open by site and severity; by rule), for
+        # "has an open finding" per device (device list, schedule) and the findings list's pages.
         Index("ix_finding_status_site_severity", "status", "site_id", "severity"),
         Index("ix_finding_rule_severity_status", "rule_id", "severity", "status"),
         Index("ix_finding_status_device", "status", "device_id"),
+        Index("ix_finding_status_severity_rule", "status", "severity", "rule_id"),  # the findings list's order
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -71,7 +71,7 @@ def index():
             "status": values(DeviceStatus),
             "source": values(DeviceSource),
         },
-        sites=cached("devices.sites", lambda: queries.site_codes(db)),
+        sites=cached("site_codes", lambda: queries.site_codes(db)),
         vendors=cached("devices.vendors", lambda: queries.vendors(db)),
     )
 

@@ -13,7 +13,7 @@ from inventory.models import Finding, User
 from web import queries
 from web.access import EVERYONE, SECURITY_OFFICER, role_required
 from web.auth import _safe_next
-from web.database import commit, get_session
+from web.database import cached, commit, get_session
 from web.forms import WaiveForm
 from web.paging import Page
 
@@ -45,8 +45,8 @@ def index():
         page=page.with_total(total),
         flt=flt,
         status_arg=request.args.get("status", "open"),
-        rules=queries.rule_ids(db),
-        sites=queries.site_codes(db),
+        rules=cached("findings.rule_ids", lambda: queries.rule_ids(db)),
+        sites=cached("site_codes", lambda: queries.site_codes(db)),
         severities=values(Severity),
         statuses=values(FindingStatus),
         titles=queries.rule_titles(),

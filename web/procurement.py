@@ -128,9 +128,11 @@ def index():
 @bp.route("/ke-hoach.xlsx")
 @role_required(PLANNER)
 def download():
-    plan = _plan()
     name = f"ke-hoach-mua-sam-{YEARS[0]}-{YEARS[-1]}.xlsx"
-    with tempfile.TemporaryDirectory(prefix="kiemke-plan-") as tmp:
-        path = write_plan_xlsx(plan, Path(tmp) / name)
-        data = path.read_bytes()
+
+    def write() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="kiemke-plan-") as tmp:
+            return write_plan_xlsx(_plan(), Path(tmp) / name).read_bytes()
+
+    data = cached(("plan.xlsx", date.today()), write)  # the workbook of the plan as it is now
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)

@@ -15,7 +15,8 @@ from compliance.planner import records
 from compliance.report import SECURITY_TARGET_PCT, ReportPdfError, quarter_bounds, write_report_pdf, write_report_xlsx
 from compliance.service import report_from_inventory
 from web.access import PLANNER, SECURITY_OFFICER, role_required
-from web.database import get_session
+from inventory.repository import shipped_policy
+from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 from web.procurement import YEARS, number
 
@@ -51,9 +52,9 @@ def _quarter() -> str | None:
 
 
 def _report(quarter: str):
-    from compliance.policy import load_policy
-
-    return report_from_inventory(get_session(), load_policy(), quarter, date.today())
+    """The quarter's report on today's inventory, kept until the data changes."""
+    db, policy, today = get_session(), shipped_policy(), date.today()
+    return cached(("report", quarter, today), lambda: report_from_inventory(db, policy, quarter, today, fleet=cached_fleet(db, policy, today)))
 
 
 @bp.route("/")
@@ -92,13 +93,15 @@ def download(fmt: str):
     quarter = _quarter()
     if quarter is None:
         abort(404)
-    report = _report(quarter)
     name = f"bao-cao-{quarter}.{fmt}"
-    with tempfile.TemporaryDirectory(prefix="kiemke-report-") as tmp:
-        try:
-            path = (write_report_pdf if fmt == "pdf" else write_report_xlsx)(report, Path(tmp) / name)
-        except ReportPdfError as exc:
-            flash(_("Không tạo được tệp PDF: %(reason)s", reason=str(exc)), "error")
-            return redirect(url_for("reports.index", quarter=quarter))
-        data = path.read_bytes()
+
+    def write() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="kiemke-report-") as tmp:
+            return (write_report_pdf if fmt == "pdf" else write_report_xlsx)(_report(quarter), Path(tmp) / name).read_bytes()
+
+    try:
+        data = cached(("report.file", quarter, fmt, date.today()), write)
+    except ReportPdfError as exc:
+        flash(_("Không tạo được tệp PDF: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("reports.index", quarter=quarter))
     return send_file(io.BytesIO(data), mimetype=TYPES[fmt], as_attachment=True, download_name=name)
