@@ -102,10 +102,10 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
         .groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]]
         .sum()
     )
+    query = select(Finding.rule_id, Finding.severity, Finding.status, Site.code, Finding.first_seen, Finding.resolved_at).outerjoin(Site, Site.id == Finding.site_id)
+    # Plain tuples from Core rows: pandas inspects each ORM row object, seconds for 200,000.
     findings = pd.DataFrame(
-        session.execute(
-            select(Finding.rule_id, Finding.severity, Finding.status, Site.code, Finding.first_seen, Finding.resolved_at).outerjoin(Site, Site.id == Finding.site_id)
-        ).all(),
+        [tuple(row) for row in session.connection().execute(query)],
         columns=["rule_id", "severity", "status", "site_code", "first_seen", "resolved_at"],
     )
     systems = pd.DataFrame(
