@@ -1,4 +1,5 @@
-"""One database session per request: opened on first use, closed at teardown.
+"""One database session per request: opened on first use, closed at teardown; and values
+derived from the data, kept until it changes (`cached`).
 
 Views that change data call `commit()` before they answer, so an error is reported to the user;
 whatever was not committed is rolled back when the request ends.

@@ -116,6 +116,7 @@ def index():
         year = default
     lang = current_language()
     num = partial(number, lang=lang)  # ~2,500 numbers on a page: the language looked up once
+
     def view():
         return cached(("procurement", today, year), lambda: year_view(_plan(), year))
 
