@@ -156,15 +156,24 @@ def finding_query(flt: FindingFilter):
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50) -> tuple[list[dict], int]:
+def severity_counts(session: Session, flt: FindingFilter = FindingFilter()) -> dict[str, int]:
+    """How many findings the filter keeps, per severity."""
+    query = select(Finding.severity, func.count()).where(*_conditions(flt)).group_by(Finding.severity)
+    return dict(session.execute(query).all())
+
+
+def list_findings(
+    session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50, counts: dict[str, int] | None = None
+) -> tuple[list[dict], int]:
     """One page of findings (most severe first, then by rule) as plain dicts, and the total.
 
-    A page is found severity by severity: the count of each tells which one (or two) the page
-    falls in, and inside one severity the (status, severity, rule) index gives the order, so no
-    page sorts the whole table. The ids come from the index first and the rows after.
+    A page is found severity by severity: the count of each (`counts`, or severity_counts())
+    tells which one (or two) the page falls in, and inside one severity the (status, severity,
+    rule, id) index gives the order, so no page sorts the whole table. The ids come from the
+    index first and the rows after.
     """
     conditions = _conditions(flt)
-    counts = dict(session.execute(select(Finding.severity, func.count()).where(*conditions).group_by(Finding.severity)).all())
+    counts = counts if counts is not None else severity_counts(session, flt)
     total = sum(counts.values())
     if not per_page:
         order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)

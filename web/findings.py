@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from compliance.findings import FindingFilter, WaiverError, finding_query, list_findings, waive
+from compliance.findings import FindingFilter, WaiverError, finding_query, list_findings, severity_counts, waive
 from inventory.choices import FindingStatus, Severity, values
 from inventory.models import Finding, User
 from web import queries
@@ -38,7 +38,8 @@ def index():
     db = get_session()
     flt = _filter(request.args)
     page = Page.from_args(request.args)
-    rows, total = list_findings(db, flt, page=page.number, per_page=page.per_page)
+    counts = cached(("findings.counts", flt), lambda: severity_counts(db, flt), store="kiemke.counts")
+    rows, total = list_findings(db, flt, page=page.number, per_page=page.per_page, counts=counts)
     return render_template(
         "findings/list.html",
         rows=rows,

@@ -28,7 +28,7 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_finding_status_severity'))
         batch_op.create_index('ix_finding_rule_severity_status', ['rule_id', 'severity', 'status'], unique=False)
         batch_op.create_index('ix_finding_status_device', ['status', 'device_id'], unique=False)
-        batch_op.create_index('ix_finding_status_severity_rule', ['status', 'severity', 'rule_id'], unique=False)
+        batch_op.create_index('ix_finding_status_severity_rule', ['status', 'severity', 'rule_id', 'id'], unique=False)
         batch_op.create_index('ix_finding_status_site_severity', ['status', 'site_id', 'severity'], unique=False)
 
     # ### end Alembic commands ###
