@@ -50,8 +50,8 @@ def register(main: click.Group) -> None:
     @click.option("--site")
     @click.option("--status", type=click.Choice(values(FindingStatus)), default="open", show_default=True)
     @click.option("--device", "device_id", type=int)
-    @click.option("--page", default=1, show_default=True)
-    @click.option("--per-page", default=50, show_default=True, help="0 for all.")
+    @click.option("--page", default=1, show_default=True, type=click.IntRange(min=1))
+    @click.option("--per-page", default=50, show_default=True, type=click.IntRange(min=0), help="0 for all.")
     @click.option("--json", "as_json", is_flag=True)
     @pass_app
     def findings_cmd(app: AppContext, rule, severity, site, status, device_id, page, per_page, as_json) -> None:

@@ -175,7 +175,7 @@ def list_findings(
     conditions = _conditions(flt)
     counts = counts if counts is not None else severity_counts(session, flt)
     total = sum(counts.values())
-    if not per_page:
+    if not per_page or per_page < 0:  # every finding
         order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
         found = session.execute(finding_query(flt).order_by(order, Finding.rule_id, Finding.id)).all()
     else:

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.extensions["kiemke.settings"] = settings
     app.extensions["kiemke.cache"] = RevisionCache()  # derived views, until the data changes
     app.extensions["kiemke.counts"] = RevisionCache(max_entries=512)  # list totals: one per filter, searches included
+    app.extensions["kiemke.reports"] = RevisionCache(max_entries=16)  # reports by quarter (any quarter may be asked for)
 
     import importlib
 

@@ -39,8 +39,9 @@ def cached(key: Hashable, compute: Callable[[], T], *, store: str = "kiemke.cach
     """`compute()`, kept until the data revision moves on (inventory/revision.py).
 
     Only for values every user may see alike: the key must hold every input (filters, the
-    date) and the value must not be changed by its users. Counts go to their own store
-    (`kiemke.counts`), so many searches cannot push the costly views out.
+    date) and the value must not be changed by its users. Counts and reports go to their own
+    stores (`kiemke.counts`, `kiemke.reports`), so many searches or quarters cannot push the
+    costly views out.
     """
     return current_app.extensions[store].get(get_session(), key, compute)
 

@@ -54,7 +54,7 @@ def _quarter() -> str | None:
 def _report(quarter: str):
     """The quarter's report on today's inventory, kept until the data changes."""
     db, policy, today = get_session(), shipped_policy(), date.today()
-    return cached(("report", quarter, today), lambda: report_from_inventory(db, policy, quarter, today, fleet=cached_fleet(db, policy, today)))
+    return cached(("report", quarter, today), lambda: report_from_inventory(db, policy, quarter, today, fleet=cached_fleet(db, policy, today)), store="kiemke.reports")
 
 
 @bp.route("/")
@@ -100,7 +100,7 @@ def download(fmt: str):
             return (write_report_pdf if fmt == "pdf" else write_report_xlsx)(_report(quarter), Path(tmp) / name).read_bytes()
 
     try:
-        data = cached(("report.file", quarter, fmt, date.today()), write)
+        data = cached(("report.file", quarter, fmt, date.today()), write, store="kiemke.reports")
     except ReportPdfError as exc:
         flash(_("Không tạo được tệp PDF: %(reason)s", reason=str(exc)), "error")
         return redirect(url_for("reports.index", quarter=quarter))
