@@ -7,7 +7,9 @@ bumps the revision inside the same transaction, just before COMMIT. The new numb
 becomes visible together with the data it stands for, whichever process wrote it, and a reader
 that reads the revision before the data never pairs a new number with old data.
 
-Changes made outside kiemke (by hand in psql) do not bump it; RevisionCache's max_age covers them.
+An UPDATE that only moves when-seen columns (VOLATILE: what every poll and check writes) does
+not count: no cached view may show those columns. Changes made outside kiemke (by hand in
+psql) do not bump it; RevisionCache's max_age covers them.
 """
 
 from __future__ import annotations
@@ -53,8 +55,29 @@ def written_tables(statement: str) -> set[str]:
     return {match.group(1).lower() for match in _DML.finditer(statement)}
 
 
+# Columns that polls and checks move on every run and that no cached view shows (keep it so):
+# an UPDATE setting only these leaves the revision, or the scheduler would void every cache
+# with each poll of a site although nothing shown had changed.
+VOLATILE = {
+    "device": frozenset({"last_seen", "last_polled", "first_seen", "reachable"}),
+    "finding": frozenset({"last_seen"}),
+}
+_PLAIN_UPDATE = re.compile(r"\s*UPDATE\s+[\"`]?(\w+)[\"`]?\s+SET\s+(.*?)\s+WHERE\s", re.IGNORECASE | re.DOTALL)
+_PYFORMAT = re.compile(r"%\(\w+\)s")  # psycopg's placeholders, not parentheses
+_ASSIGNED = re.compile(r"[\"`]?(\w+)[\"`]?\s*=")
+
+
 def writes_tracked(statement: str) -> bool:
-    return any(table not in UNTRACKED for table in written_tables(statement))
+    tables = {table for table in written_tables(statement) if table not in UNTRACKED}
+    if not tables:
+        return False
+    update = _PLAIN_UPDATE.match(statement)
+    if update and "(" not in _PYFORMAT.sub("?", update.group(2)) and tables == {update.group(1).lower()} and update.group(1).lower() in VOLATILE:
+        # Plain values only (a subquery could hide its own WHERE); every name followed by "="
+        # in the SET list (a value holding "=" adds names, which can only answer "tracked").
+        assigned = {name.lower() for name in _ASSIGNED.findall(update.group(2))}
+        return not assigned <= VOLATILE[update.group(1).lower()]
+    return True
 
 
 def bump(connection: Connection) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from inventory import db, revision
 from inventory.audit import record
-from inventory.models import AuditLog, Device, Site
+from inventory.models import AuditLog, Device, Finding, Site
 from inventory.revision import RevisionCache, written_tables
 from tests.inventory.factories import make_province
 
@@ -245,3 +245,28 @@ def test_old_values_are_dropped_as_new_ones_come(session):
     time.sleep(0.1)
     cache.get(session, ("plan", "today"), lambda: "new")
     assert list(cache._entries) == [("plan", "today")]
+
+
+def test_a_poll_that_changes_nothing_shown_leaves_it(engine, session):
+    """The scheduler polls all day: moving only when-seen columns must not void every cache."""
+    province = make_province(session, sites=1)
+    device = Device(device_class="access_switch", site_id=province["S1"]["site"], hostname="sw1", vendor="Cisco")
+    session.add(device)
+    session.commit()
+    before = rev(engine)
+    now = datetime.now(timezone.utc)
+    device.last_seen, device.last_polled, device.reachable = now, now, True
+    session.add(device)
+    session.commit()
+    assert rev(engine) == before
+    device.model, device.last_seen = "C9200", now + timedelta(minutes=1)  # a fact changed too
+    session.add(device)
+    session.commit()
+    assert rev(engine) == before + 1
+    findings = Finding.__table__
+    session.execute(update(findings).where(findings.c.id == 1).values(last_seen=now))  # a check that found the same
+    session.commit()
+    assert rev(engine) == before + 1
+    session.execute(update(findings).where(findings.c.id == 1).values(status="resolved"))
+    session.commit()
+    assert rev(engine) == before + 2
