@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from collectors.lab.manager import Lab, register_credentials
 from collectors.lab.scenario import HOSTILE_HTML, build_lab
@@ -23,7 +23,7 @@ from collectors.service import discover, poll
 from collectors.snmp import SnmpCollector
 from compliance.policy import load_policy
 from compliance.service import run_check
-from inventory import db
+from inventory import db, revision
 from inventory.crypto import Vault
 from inventory.demo import load_demo
 from inventory.models import ConfigSnapshot, Device, Finding, Interface
@@ -123,6 +123,23 @@ def test_hostile_data_is_stored_as_text(world):
         big = next(d for d in world["devices"] if "oversized" in d.tags)
         names = session.execute(select(Interface.name).where(Interface.device_id == _device(session, big).id)).scalars().all()
         assert names and all(len(n) <= 255 for n in names)
+
+
+def test_a_poll_that_finds_nothing_new_leaves_the_data_revision(world):
+    """Polled again, the same devices answer the same: nothing a cached page shows changed, so
+    the web's caches stay (inventory/revision.py); the devices' last-seen times still move."""
+    engine = world["engine"]
+    with db.session_scope(engine) as session:
+        before = revision.current(session)
+        seen_before = dict(session.execute(select(Device.id, Device.last_polled).where(Device.last_polled.is_not(None))).all())
+    # The network devices (SNMP and SSH); the hanging one is given up on sooner than in fast().
+    result = poll(engine, world["vault"], site=world["site"], zone="party_wan", options=replace(fast(), ssh_timeout=6))
+    assert result.summary["updated"] == 0 and result.summary.get("created", 0) == 0, result.summary
+    with db.session_scope(engine) as session:
+        assert revision.current(session) == before
+        moved = session.execute(select(func.count()).select_from(Device).where(Device.id.in_(seen_before), Device.last_polled.is_not(None))).scalar_one()
+        later = [d for d, t in session.execute(select(Device.id, Device.last_polled).where(Device.id.in_(seen_before))) if t and t > seen_before[d]]
+    assert moved and later
 
 
 def test_snmpv3_works_and_a_wrong_key_is_a_clear_error(world):
