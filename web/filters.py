@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import request, url_for
@@ -51,6 +52,12 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def segment(value) -> str:
+    """A value quoted as one URL path segment: `base ~ value|segment` builds row links in a long
+    table without a url_for per row (a tenth of a list page's time)."""
+    return quote(str(value), safe="")
+
+
 def rule_title(rule_id: str) -> str:
     from web.i18n import current_language
     from web.queries import rule_titles
@@ -59,6 +66,6 @@ def rule_title(rule_id: str) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, when=when, as_json=as_json)
+    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment)
     app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html
