@@ -53,21 +53,14 @@ def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
         Device.device_class, Device.status, Device.purchase_date, Device.os_name, Device.os_version,
         Site.code, Site.name, Site.kind, open_finding_exists().label("has_open"),
     ).join(Site, Site.id == Device.site_id).where(Device.status != "disposed")  # fmt: skip
-    life: dict[str, int] = {}  # class -> service life in years
-    support: dict[tuple[str, str], int | None] = {}  # (OS, version) -> last year of support
     for device_class, status, bought, os_name, os_version, code, name, kind, has_open in session.connection().execute(query).all():
         eol = None
         if bought:
-            if device_class not in life:
-                life[device_class] = policy.service_life.years_for(device_class)
-            eol = end_of_life(bought, life[device_class]).year
+            eol = end_of_life(bought, policy.service_life.years_for(device_class)).year
         if os_name:
-            key = (os_name, os_version or "")
-            if key not in support:
-                entry = policy.end_of_support.lookup(*key)
-                support[key] = entry.end_of_support.year if entry is not None else None
-            if support[key] is not None:
-                eol = min(eol or 9999, support[key])
+            entry = policy.end_of_support.lookup(os_name, os_version or "")
+            if entry is not None:
+                eol = min(eol or 9999, entry.end_of_support.year)
         counts = status == "in_use" and not has_open and (eol is None or eol > today.year)
         rows.append((code, name, kind, device_class, counts, eol))
     frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "eol_year"])
