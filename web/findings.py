@@ -14,7 +14,7 @@ from web import queries
 from web.access import EVERYONE, SECURITY_OFFICER, role_required
 from web.auth import _safe_next
 from web.database import cached, commit, get_session
-from web.forms import WaiveForm
+from web.forms import WaiveForm, flash_errors
 from web.paging import Page
 
 bp = Blueprint("findings", __name__, url_prefix="/findings")
@@ -84,9 +84,7 @@ def waive_selected():
         flash(_("Mỗi lần chỉ miễn trừ tối đa %(n)d phát hiện.", n=MAX_BULK), "error")
         return redirect(back)
     if not form.validate():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
+        flash_errors(form)
         return redirect(back)
     db = get_session()
     user = db.get(User, current_user.user_id)

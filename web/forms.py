@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from inventory.users import MIN_PASSWORD_LENGTH
+
+
+def flash_errors(form: FlaskForm) -> None:
+    """Every validation error of `form` as an error message on the next page."""
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "error")
 
 
 class LoginForm(FlaskForm):

@@ -32,7 +32,7 @@ from web import queries
 from web.access import TECHNICIAN, role_required
 from web.auth import _safe_next
 from web.database import commit, get_session
-from web.forms import ActionForm
+from web.forms import ActionForm, flash_errors
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
 
@@ -368,9 +368,7 @@ def adopt(device_id: int):
     back = _safe_next(request.form.get("next")) or url_for("scans.index")
     form = AdoptForm()
     if not form.validate():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
+        flash_errors(form)
         return redirect(back)
     db = get_session()
     device = db.get(Device, device_id)
