@@ -90,10 +90,9 @@ def seed_browser_data(engine) -> Seeded:
     from sqlmodel import Session, select
 
     from compliance.service import run_check
-    from inventory.choices import Role
     from inventory.demo import load_demo
     from inventory.models import Device, Finding, Observation, Site, Subnet, Zone
-    from inventory.users import add_user
+    from tests.inventory.factories import one_user_per_role
 
     with Session(engine, expire_on_commit=False) as session:
         load_demo(session, actor="test")
@@ -124,11 +123,7 @@ def seed_browser_data(engine) -> Seeded:
                           severity="critical", expected="telnet off", actual=HOSTILE, evidence=HOSTILE)  # fmt: skip
         session.add(finding)
         session.flush()
-        users = {}
-        for role in Role:
-            username = f"b_{role.value}"
-            add_user(session, username, role.value, PASSWORD, full_name=f"Người dùng {role.value}", actor="test")
-            users[role.value] = username
+        users = one_user_per_role(session, "b", PASSWORD)
         session.commit()
         return Seeded(users, PASSWORD, hostile.id, finding.id, discovered.id, commune.code)
 

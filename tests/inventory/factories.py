@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from inventory.choices import Role
 from inventory.models import Province, Site, Subnet, Zone
+from inventory.users import add_user
 
 
 def make_province(session: Session, sites: int = 2) -> dict[str, dict[str, int]]:
@@ -26,3 +28,12 @@ def make_province(session: Session, sites: int = 2) -> dict[str, dict[str, int]]
             out[site.code][kind] = zone.id
     session.commit()
     return out
+
+
+def one_user_per_role(session: Session, prefix: str, password: str) -> dict[str, str]:
+    """A user `<prefix>_<role>` for every role; returns {role: username}."""
+    users = {}
+    for role in Role:
+        users[role.value] = f"{prefix}_{role.value}"
+        add_user(session, users[role.value], role.value, password, full_name=f"Người dùng {role.value}", actor="test")
+    return users

@@ -10,11 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session
 
-from inventory.choices import Role
 from inventory.models import ConfigSnapshot, Device, Finding, Interface, Observation, ScanRun
 from inventory.settings import Settings
-from inventory.users import add_user
-from tests.inventory.factories import make_province
+from tests.inventory.factories import make_province, one_user_per_role
 from web import create_app
 
 PASSWORD = "mat-khau-thu-123"
@@ -78,11 +76,7 @@ def seed_data(session: Session) -> Seed:
     ]  # fmt: skip
     session.add_all(findings)
     session.flush()
-    users = {}
-    for role in Role:
-        username = f"u_{role.value}"
-        add_user(session, username, role.value, PASSWORD, full_name=f"Người dùng {role.value}", actor="test")
-        users[role.value] = username
+    users = one_user_per_role(session, "u", PASSWORD)
     session.commit()
     return Seed(users, switch.id, hostile.id, [f.id for f in findings], "S1")
 
