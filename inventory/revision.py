@@ -72,12 +72,14 @@ def writes_tracked(statement: str) -> bool:
     if not tables:
         return False
     update = _PLAIN_UPDATE.match(statement)
-    if update and "(" not in _PYFORMAT.sub("?", update.group(2)) and tables == {update.group(1).lower()} and update.group(1).lower() in VOLATILE:
-        # Plain values only (a subquery could hide its own WHERE); every name followed by "="
-        # in the SET list (a value holding "=" adds names, which can only answer "tracked").
-        assigned = {name.lower() for name in _ASSIGNED.findall(update.group(2))}
-        return not assigned <= VOLATILE[update.group(1).lower()]
-    return True
+    if update is None:
+        return True
+    table, assignments = update.group(1).lower(), _PYFORMAT.sub("?", update.group(2))
+    if tables != {table} or table not in VOLATILE or "(" in assignments:
+        return True  # not one plain UPDATE of a table with volatile columns (a subquery could hide its own WHERE)
+    # Every name followed by "=" in the SET list (a value holding "=" adds names, which can
+    # only answer "tracked").
+    return not {name.lower() for name in _ASSIGNED.findall(assignments)} <= VOLATILE[table]
 
 
 def bump(connection: Connection) -> None:
@@ -188,7 +190,3 @@ class RevisionCache:
                 return None
             self._entries.move_to_end(key)
             return (entry[2],)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
