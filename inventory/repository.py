@@ -248,9 +248,12 @@ def list_devices(
         total = count_rows(session, query)
     column = SORTABLE.get(sort, Device.id)
     offset = (max(page, 1) - 1) * (per_page or 0)
-    if exact and per_page and offset > total // 2:
+    if per_page and offset > total // 2:
         # A page past the middle is read from the other end (the order mirrored, NULLs too):
-        # the database sorts a few rows instead of skipping most of them.
+        # the database sorts a few rows instead of skipping most of them. That takes the exact
+        # total: one kept from before a change would shift the rows.
+        if not exact:
+            total = count_rows(session, query)
         reverse_offset = max(0, total - offset - per_page)
         query = query.order_by(column.asc() if descending else column.desc(), Device.id.desc())
         query = query.offset(reverse_offset).limit(max(0, total - offset - reverse_offset))

@@ -33,15 +33,10 @@ def _filter() -> DeviceFilter:
 
 
 def list_devices_page(flt: DeviceFilter, *, page: int = 1, per_page: int | None = 50, **sorting) -> tuple[list[dict], int]:
-    """list_devices() with the total kept until the data changes (counting is most of the cost).
-
-    A page past the middle is counted afresh: list_devices reads it from the other end, which
-    takes an exact total (a count kept from before a change would shift its rows)."""
+    """list_devices() with the total kept until the data changes (counting is most of the cost)."""
     db = get_session()
     today = date.today()
     total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today), store="kiemke.counts")
-    if per_page and (max(page, 1) - 1) * per_page > total // 2:
-        total = None
     return list_devices(db, flt, today=today, total=total, page=page, per_page=per_page, **sorting)
 
 

@@ -59,7 +59,7 @@ def test_a_filtered_last_page(fleet):
 
 
 def test_a_total_kept_from_before_a_change_never_shifts_the_rows(fleet):
-    """A caller's total (the web keeps counts) may be stale: pages are then read from the front."""
+    """A caller's total (the web keeps counts) may be stale: the rows still come out right."""
     with Session(fleet) as session:
         everything, total = list_devices(session, DeviceFilter(), per_page=None)
         expected = [d["id"] for d in everything]
