@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from collectors import vendors
 from collectors.records import DeviceFacts
 from collectors.runner import Outcome
-from compliance.redact import mask_config
 from inventory.choices import DeviceSource
 from inventory.identity import IdentityConflict, IdentityIndex, normalize_serial
 from inventory.models import (
@@ -36,6 +34,8 @@ from inventory.models import (
     Site,
     utcnow,
 )
+from inventory.observations import latest_observations
+from inventory.redact import mask_config
 from inventory.repository import site_zone_index
 
 
@@ -332,10 +332,7 @@ class Reconciler:
             self.summary.sightings += 1
 
     def _observations(self, device: Device, merged: Merged) -> None:
-        latest_ids = (
-            select(func.max(Observation.id)).where(Observation.device_id == device.id).group_by(Observation.key).scalar_subquery()
-        )
-        current = dict(self.session.execute(select(Observation.key, Observation.value).where(Observation.id.in_(latest_ids))).all())
+        current = latest_observations(self.session, [device.id]).get(device.id, {})
         source = "ssh" if "ssh" in {f.source for f in merged.facts} else merged.facts[-1].source
         for key, value in merged.observations().items():
             value = value[:65536]
@@ -354,15 +351,3 @@ class Reconciler:
         if last != digest:
             self.session.add(ConfigSnapshot(device_id=device.id, scan_run_id=self.run.id, taken_at=self.now, sha256=digest, text=text))
             self.summary.snapshots += 1
-
-
-def latest_observations(session: Session, device_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
-    """device id -> {fact key: latest value}: the collected facts as they stand."""
-    latest = select(func.max(Observation.id)).group_by(Observation.device_id, Observation.key)
-    if device_ids is not None:
-        latest = latest.where(Observation.device_id.in_(device_ids))
-    out: dict[int, dict[str, str]] = defaultdict(dict)
-    query = select(Observation.device_id, Observation.key, Observation.value).where(Observation.id.in_(latest.scalar_subquery()))
-    for device_id, key, value in session.execute(query):
-        out[device_id][key] = value
-    return out

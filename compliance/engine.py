@@ -1,18 +1,24 @@
 """Evaluate the whole fleet: load subjects from the inventory, run every applicable rule, and
 return the failures. Pure evaluation (`evaluate`) is separate from loading, so a benchmark can
 feed it synthetic subjects.
+
+Every check is called through `_failure`: a check that raises leaves that subject "not
+evaluated" for its rule (logged, counted in `Evaluation.check_errors`, listed in
+`Evaluation.not_evaluated`), and the run goes on.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
-import pickle
-import queue
 import threading
-from collections import defaultdict
+import traceback
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,12 +27,14 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 import compliance.checks  # noqa: F401  (registers every check)
-from compliance.checks.base import get_check
+from compliance.checks.base import CheckResult, get_check
 from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
 from inventory.models import ConfigSnapshot, Device, DeviceMac, MacSighting, Site, Zone
 from inventory.repository import zone_subnets
+
+log = logging.getLogger(__name__)
 
 PLATFORM_BY_VENDOR = {"Cisco": "cisco_ios", "Fortinet": "fortinet"}
 
@@ -50,6 +58,50 @@ class Evaluation:
     sites: int = 0
     checks_run: int = 0
     failing_devices: set[int] = field(default_factory=set)
+    # rule id -> how many subjects its check raised on; those (rule id, subject key) pairs are
+    # not evaluated: their findings must be left as they are, neither opened nor resolved.
+    check_errors: Counter[str] = field(default_factory=Counter)
+    not_evaluated: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class _CheckErrors:
+    """The checks that raised in one part of a run (picklable, so a worker can send it back)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    subjects: set[tuple[str, str]] = field(default_factory=set)
+    first: dict[str, str] = field(default_factory=dict)  # rule id -> traceback of its first error
+
+    def add(self, rule_id: str, subject_key: str) -> None:
+        """Record the exception being handled."""
+        self.counts[rule_id] += 1
+        self.subjects.add((rule_id, subject_key))
+        if rule_id not in self.first:
+            self.first[rule_id] = traceback.format_exc()
+
+    def merge(self, other: _CheckErrors) -> None:
+        self.counts.update(other.counts)
+        self.subjects |= other.subjects
+        for rule_id, text in other.first.items():
+            self.first.setdefault(rule_id, text)
+
+
+# A check as the engine runs it: (rule id, severity, check function, params, verdict or None).
+_Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None]
+
+
+def _failure(check: _Planned, subject: Any, subject_key: str, errors: _CheckErrors) -> CheckResult | None:
+    """The one way the engine calls a check: its result when `subject` fails the rule; None when
+    it passes, does not apply, or the check raised (recorded in `errors`: not evaluated)."""
+    rule_id, _, func, params, verdict = check
+    try:
+        if verdict is not None and verdict(subject, params) is not False:
+            return None  # passed or not applicable: no need for the texts
+        outcome = func(subject, params)
+    except Exception:  # one broken rule must not sink the run
+        errors.add(rule_id, subject_key)
+        return None
+    return outcome if outcome.passed is False else None
 
 
 def _rules_by_family(policy: Policy) -> dict[str, dict[str, list[tuple[Rule, object]]]]:
@@ -64,16 +116,16 @@ def _rules_by_family(policy: Policy) -> dict[str, dict[str, list[tuple[Rule, obj
     return out
 
 
-# Above this many devices `evaluate` splits the device list across the CPUs (fork start method:
-# children inherit the subjects, only their violations come back). Small fleets and tests stay serial.
+# Above this many devices `evaluate` splits the device list into chunks for a pool of forked
+# processes (children inherit the subjects, only their violations come back). Small fleets and
+# tests stay serial.
 PARALLEL_MIN_DEVICES = 20_000
 
 _NO_CHECKS: tuple[tuple, tuple] = ((), ())
 
 
-def _plan(policy: Policy) -> dict[str, tuple[tuple, tuple]]:
-    """device class -> (device checks, network_config checks), each (rule id, severity, check
-    function, params, verdict or None)."""
+def _plan(policy: Policy) -> dict[str, tuple[tuple[_Planned, ...], tuple[_Planned, ...]]]:
+    """device class -> (device checks, network_config checks)."""
     plan = {}
     for device_class, families in _rules_by_family(policy).items():
         plan[device_class] = tuple(
@@ -81,6 +133,16 @@ def _plan(policy: Policy) -> dict[str, tuple[tuple, tuple]]:
             for family in ("device", "network_config")
         )
     return plan  # type: ignore[return-value]
+
+
+def _site_checks(policy: Policy) -> list[_Planned]:
+    """The enabled site rules, in baseline order."""
+    checks = []
+    for rule in policy.baseline.rules:
+        registered = get_check(rule.check) if rule.enabled else None
+        if registered is not None and registered.subject == "site":
+            checks.append((rule.id, rule.severity, registered.func, rule.params, registered.verdict))
+    return checks
 
 
 def evaluate(
@@ -93,8 +155,8 @@ def evaluate(
     """Every failing (rule, subject). `orphan_macs`: (site id, MAC, zones) for MACs that no
     recorded device owns but that were seen at a site.
 
-    From `PARALLEL_MIN_DEVICES` devices on, forked worker processes evaluate parts of the device
-    list (same results, same order); smaller fleets are evaluated in this process."""
+    From `PARALLEL_MIN_DEVICES` devices on, a pool of forked processes evaluates chunks of the
+    device list (same results, same order); smaller fleets are evaluated in this process."""
     devices = devices if isinstance(devices, (list, tuple)) else list(devices)
     large = len(devices) >= PARALLEL_MIN_DEVICES
     # A large run allocates hundreds of thousands of objects (results, violations) and no
@@ -131,39 +193,55 @@ def _evaluate(
     workers = _workers() if large else 1
     parts = _evaluate_parallel(devices, plan, configs, workers) if workers > 1 else [_evaluate_devices(devices, plan, configs)]
     result = Evaluation()
-    for violations, failing, checks_run, count in parts:
-        result.violations.extend(violations)
-        result.failing_devices |= failing
-        result.checks_run += checks_run
-        result.devices += count
+    errors = _CheckErrors()
+    for part in parts:
+        result.violations.extend(part.violations)
+        result.failing_devices |= part.failing
+        result.checks_run += part.checks_run
+        result.devices += part.devices
+        errors.merge(part.errors)
     add = result.violations.append
-    site_rules = [r for r in policy.baseline.rules if r.enabled and get_check(r.check) and get_check(r.check).subject == "site"]
+    site_checks = _site_checks(policy)
     for site in sites:
         result.sites += 1
-        for rule in site_rules:
-            outcome = get_check(rule.check).func(site, rule.params)
+        for check in site_checks:
+            rule_id, severity = check[0], check[1]
+            key = f"site:{site.id}:{rule_id}"
+            outcome = _failure(check, site, key, errors)
             result.checks_run += 1
-            if outcome.passed is False:
-                add(Violation(rule.id, rule.severity, f"site:{site.id}:{rule.id}", None, site.id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+            if outcome is not None:
+                add(Violation(rule_id, severity, key, None, site.id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
     if any(r.id == "zone.mac_both_zones" and r.enabled for r in policy.baseline.rules):
         rule = policy.rule("zone.mac_both_zones")
         for site_id, mac, zones in orphan_macs:
             if {"party_wan", "internet"} <= zones:
                 add(Violation(rule.id, rule.severity, f"site:{site_id}:mac:{mac}", None, site_id, "MAC seen in one zone only", "an unrecorded MAC seen in both zones", (f"MAC {mac} seen on the Party WAN and the Internet network",)))
+    for rule_id, count in errors.counts.items():
+        log.error("rule %s: its check raised on %d subject(s), left not evaluated; the first error:\n%s", rule_id, count, errors.first[rule_id])
+    result.check_errors = errors.counts
+    result.not_evaluated = errors.subjects
     return result
 
 
-_Part = tuple[list, set[int], int, int]  # violations (or their fields), failing device ids, checks run, devices
+@dataclass
+class _Part:
+    """The device rules evaluated on one run of devices."""
+
+    violations: list  # Violation, or its fields as a tuple (cheap to pickle) from a worker
+    failing: set[int]  # device ids with at least one violation
+    checks_run: int
+    devices: int
+    errors: _CheckErrors
 
 
 def _fields(*fields: object) -> tuple:
-    """A violation as the tuple of its fields (what a forked child sends back: cheap to pickle)."""
+    """A violation as the tuple of its fields (what a worker sends back: cheap to pickle)."""
     return fields
 
 
 def _evaluate_devices(
     devices: Sequence[DeviceSubject],
-    plan: dict[str, tuple[tuple, tuple]],
+    plan: dict[str, tuple[tuple[_Planned, ...], tuple[_Planned, ...]]],
     configs: Mapping[int, NetworkConfigFacts],
     make: Callable[..., Any] = Violation,
 ) -> _Part:
@@ -171,36 +249,31 @@ def _evaluate_devices(
     violations: list = []
     add = violations.append
     failing: set[int] = set()
+    errors = _CheckErrors()
     checks_run = 0
     get_plan = plan.get
     get_config = configs.get
+    failure = _failure
     for device in devices:
         device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
-        key = None  # subject key, once the device fails a rule
-        for rule_id, severity, func, params, verdict in device_checks:
-            if verdict is not None and verdict(device, params) is not False:
-                continue  # passed or not applicable: no need for the texts
-            outcome = func(device, params)
-            if outcome.passed is False:
-                if key is None:
-                    key = f"device:{device.id}"
-                add(make(rule_id, severity, key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+        key = f"device:{device.id}"
+        before = len(violations)
+        for check in device_checks:
+            outcome = failure(check, device, key, errors)
+            if outcome is not None:
+                add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
         checks_run += len(device_checks)
         if config_checks:
             facts = get_config(device.id)
             if facts is not None:
-                for rule_id, severity, func, params, verdict in config_checks:
-                    if verdict is not None and verdict(facts, params) is not False:
-                        continue
-                    outcome = func(facts, params)
-                    if outcome.passed is False:
-                        if key is None:
-                            key = f"device:{device.id}"
-                        add(make(rule_id, severity, key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+                for check in config_checks:
+                    outcome = failure(check, facts, key, errors)
+                    if outcome is not None:
+                        add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
                 checks_run += len(config_checks)
-        if key is not None:
+        if len(violations) > before:
             failing.add(device.id)
-    return violations, failing, checks_run, len(devices)
+    return _Part(violations, failing, checks_run, len(devices), errors)
 
 
 def _workers() -> int:
@@ -218,115 +291,54 @@ def _workers() -> int:
     return min(cpus, 8)
 
 
-# Devices per batch. The processes take batches in turn from a shared counter (so a process
-# slowed by other load simply takes fewer) and this one, between its own batches, unpickles and
-# builds the violations the workers have sent so far.
-_BATCH = 1000
+# Devices per chunk: small enough that a worker slowed by other load simply takes fewer chunks,
+# large enough that handing them out costs nothing worth counting.
+_CHUNK = 1000
+
+# What a forked worker evaluates: (devices, plan, configs), inherited from this process.
+_inherited: tuple[Sequence[DeviceSubject], dict, Mapping[int, NetworkConfigFacts]] | None = None
 
 
-def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
-    """Evaluate `devices` batch by batch in this process and `workers - 1` forked children; the
-    parts come back in device order. A batch a child could not finish is evaluated here, and if
-    a check raises here, everything is evaluated again serially (so it raises as it would there)."""
-    batches = [devices[i : i + _BATCH] for i in range(0, len(devices), _BATCH)]
+def _inherit(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts]) -> None:
+    """Worker initializer. With the fork start method its arguments are not pickled: the child
+    has them already."""
+    global _inherited
+    _inherited = (devices, plan, configs)
+
+
+def _evaluate_chunk(start: int, stop: int) -> _Part:
+    """In a worker: the devices [start, stop) of the inherited list."""
+    assert _inherited is not None, "the pool's initializer sets the inherited subjects"
+    devices, plan, configs = _inherited
+    return _evaluate_devices(devices[start:stop], plan, configs, _fields)
+
+
+def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
+    """Evaluate `devices` in chunks on `workers` forked processes; the parts come back in device
+    order. A chunk the pool could not deliver (a worker died) is evaluated here."""
+    bounds = [(start, min(start + _CHUNK, len(devices))) for start in range(0, len(devices), _CHUNK)]
     context = multiprocessing.get_context("fork")
-    children: list[_Worker] = []
     try:
-        counter = context.Value("q", 0)  # the next batch to take
-        for _ in range(workers - 1):
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(sender, batches, plan, configs, counter), daemon=True)
-            try:
-                process.start()
-            except OSError:
-                receiver.close()
-                break
-            finally:
-                sender.close()
-            children.append(_Worker(process, receiver))
-    except (OSError, ImportError):  # no shared memory or semaphores, out of file descriptors
-        for child in children:
-            child.stop()
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit, initargs=(devices, plan, configs))
+    except (OSError, ImportError):  # no shared memory or semaphores
         return [_evaluate_devices(devices, plan, configs)]
-    parts: dict[int, _Part] = {}
+    parts = []
     try:
-        while (index := _take_batch(counter)) < len(batches):
-            parts[index] = _evaluate_devices(batches[index], plan, configs)
-            for child in children:
-                child.receive(parts, wait=False)
-        for child in children:
-            child.receive(parts, wait=True)
-    except BaseException as exc:
-        for child in children:
-            child.stop()
-        if not isinstance(exc, Exception):  # KeyboardInterrupt and the like
-            raise
-        return [_evaluate_devices(devices, plan, configs)]
-    return [parts[i] if i in parts else _evaluate_devices(batch, plan, configs) for i, batch in enumerate(batches)]
-
-
-def _take_batch(counter: Any) -> int:
-    with counter.get_lock():
-        index = counter.value
-        counter.value = index + 1
-    return index
-
-
-class _Worker:
-    """A forked child evaluating batches, as seen from this process."""
-
-    def __init__(self, process: Any, receiver: Any) -> None:
-        self.process = process
-        self.receiver = receiver
-        self.finished = False
-
-    def receive(self, parts: dict[int, _Part], wait: bool) -> None:
-        """Add the batches it has sent to `parts` (all of them, until it finishes, if `wait`)."""
         try:
-            while not self.finished and (wait or self.receiver.poll()):
-                message = pickle.loads(self.receiver.recv_bytes())
-                if message == "done":
-                    self.stop(done=True)
-                elif message is None:  # a check raised in the child
-                    self.stop()
-                else:
-                    index, (rows, failing, checks_run, count) = message
-                    parts[index] = ([Violation(*row) for row in rows], failing, checks_run, count)
-        except (EOFError, OSError):
-            self.stop()
-
-    def stop(self, done: bool = False) -> None:
-        """Close the pipe and reap the child (ended first, unless it has sent everything)."""
-        if not self.finished:
-            self.finished = True
-            self.receiver.close()
-            if not done and self.process.is_alive():
-                self.process.terminate()
-            self.process.join()
-
-
-def _child(sender: Any, batches: list[Sequence[DeviceSubject]], plan: dict[str, tuple[tuple, tuple]], configs: Mapping[int, NetworkConfigFacts], counter: Any) -> None:
-    """In a forked child: evaluate batches taken from `counter`, sending each result back, then
-    "done" (or None when a check raised). A thread writes to the pipe so that evaluating never
-    waits for the parent to read."""
-    outbox: queue.SimpleQueue = queue.SimpleQueue()
-    writer = threading.Thread(target=_write_all, args=(sender, outbox))
-    writer.start()
-    try:
-        while (index := _take_batch(counter)) < len(batches):
-            part = _evaluate_devices(batches[index], plan, configs, _fields)
-            outbox.put(pickle.dumps((index, part), pickle.HIGHEST_PROTOCOL))
-        outbox.put(pickle.dumps("done"))
-    except BaseException:
-        outbox.put(pickle.dumps(None))
-    outbox.put(None)
-    writer.join()
-    sender.close()
-
-
-def _write_all(sender: Any, outbox: queue.SimpleQueue) -> None:
-    while (data := outbox.get()) is not None:
-        sender.send_bytes(data)
+            futures = [pool.submit(_evaluate_chunk, start, stop) for start, stop in bounds]
+        except OSError:  # out of processes or file descriptors
+            return [_evaluate_devices(devices, plan, configs)]
+        for (start, stop), future in zip(bounds, futures):
+            try:
+                part = future.result()
+            except (BrokenProcessPool, OSError):
+                parts.append(_evaluate_devices(devices[start:stop], plan, configs))
+                continue
+            part.violations = [Violation(*row) for row in part.violations]
+            parts.append(part)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return parts
 
 
 # -- loading from the inventory -------------------------------------------------------------------
@@ -342,7 +354,7 @@ class Fleet:
 
 
 def load_fleet(session: Session, policy: Policy, today: date) -> Fleet:
-    from collectors.reconcile import latest_observations
+    from inventory.observations import latest_observations
 
     zone_kind = dict(session.execute(select(Zone.id, Zone.kind)).all())
     subnets = zone_subnets(session)

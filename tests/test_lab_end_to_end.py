@@ -16,7 +16,6 @@ from collectors.lab.manager import Lab, register_credentials
 from collectors.lab.scenario import HOSTILE_HTML, build_lab
 from collectors.lab.ssh_devices import SshLab
 from collectors.queries import config_diff
-from collectors.reconcile import latest_observations
 from collectors.records import AuthenticationFailed, SnmpCredential, Target
 from collectors.runner import RunOptions
 from collectors.service import discover, poll
@@ -27,6 +26,7 @@ from inventory import db, revision
 from inventory.crypto import Vault
 from inventory.demo import load_demo
 from inventory.models import ConfigSnapshot, Device, Finding, Interface
+from inventory.observations import latest_observations
 
 pytestmark = pytest.mark.lab
 

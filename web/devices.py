@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 
 from collectors.queries import config_snapshots
 from compliance.findings import FindingFilter, list_findings
+from compliance.lifecycle import end_of_life_condition
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
 from inventory.io.exporter import export_file
 from inventory.repository import SORTABLE, DeviceFilter, count_devices, list_devices
@@ -18,7 +19,7 @@ from web import queries
 from web.access import EVERYONE, role_required
 from web.database import cached, get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
-from compliance.redact import mask_config, masked_diff
+from inventory.redact import mask_config, masked_diff
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -36,8 +37,8 @@ def list_devices_page(flt: DeviceFilter, *, page: int = 1, per_page: int | None 
     """list_devices() with the total kept until the data changes (counting is most of the cost)."""
     db = get_session()
     today = date.today()
-    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today), store="kiemke.counts")
-    return list_devices(db, flt, today=today, total=total, page=page, per_page=per_page, **sorting)
+    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today, end_of_life=end_of_life_condition), store="kiemke.counts")
+    return list_devices(db, flt, today=today, end_of_life=end_of_life_condition, total=total, page=page, per_page=per_page, **sorting)
 
 
 @bp.route("/")
@@ -78,7 +79,7 @@ def export(fmt: str):
         abort(404)
     with tempfile.TemporaryDirectory(prefix="kiemke-export-") as tmp:
         path = Path(tmp) / f"thiet-bi.{fmt}"
-        export_file(get_session(), "devices", path, _filter())
+        export_file(get_session(), "devices", path, _filter(), end_of_life=end_of_life_condition)
         data = path.read_bytes()
     return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True, download_name=f"thiet-bi.{fmt}")
 

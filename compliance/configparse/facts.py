@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from inventory.secret_lines import MASK, WELL_KNOWN_COMMUNITIES  # noqa: F401  (re-exported: evidence masks as stored configs do)
+
 T = TypeVar("T")
 
 PLATFORMS = ("cisco_ios", "fortinet")
-# Community names shown as-is in evidence; any other community is a secret and is masked.
-WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
-MASK = "<redacted>"
 
 SecurityLevel = Literal["noauth", "auth", "priv"]
 SecretKind = Literal["hashed", "reversible", "plaintext", "none"]

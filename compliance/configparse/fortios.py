@@ -21,10 +21,10 @@ from compliance.configparse.facts import (
     SnmpCommunity,
     SnmpV3Principal,
 )
-from compliance.configparse.secrets import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_forti_secret_key, masked_forti_set
+from inventory.secret_lines import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_forti_secret_key, masked_forti_set
 
 # Keys FortiOS itself stores encrypted (`ENC ...`): a plaintext value is a finding. Which lines
-# are masked in evidence is the wider rule of configparse/secrets.py.
+# are masked in evidence is the wider rule of inventory/secret_lines.py.
 _ENCRYPTED_SECRET_KEYS = frozenset(
     {"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase"}
 )

@@ -20,7 +20,7 @@ from compliance.configparse.facts import (
     SnmpV3Principal,
     TerminalLine,
 )
-from compliance.configparse.secrets import mask_ios_line as _ios_mask
+from inventory.secret_lines import mask_ios_line as _ios_mask
 
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 

@@ -120,9 +120,9 @@ SECRET_LINES = {  # line -> the secret it must not show
 
 @pytest.mark.parametrize(("line", "secret"), SECRET_LINES.items())
 def test_evidence_and_stored_configs_mask_alike(line, secret) -> None:
-    """One rule set (configparse/secrets.py) masks the parsers' evidence and stored configs."""
+    """One rule set (inventory/secret_lines.py) masks the parsers' evidence and stored configs."""
     from compliance.configparse.ios import _IosNode
-    from compliance.redact import mask_config
+    from inventory.redact import mask_config
 
     evidence = _IosNode(1, line.strip()).line.text
     stored = mask_config(line + "\n").strip()
@@ -132,7 +132,7 @@ def test_evidence_and_stored_configs_mask_alike(line, secret) -> None:
 
 def test_every_secret_fortios_encrypts_is_masked_in_evidence() -> None:
     from compliance.configparse.fortios import _ENCRYPTED_SECRET_KEYS, _forti_tree
-    from compliance.configparse.secrets import is_forti_secret_key
+    from inventory.secret_lines import is_forti_secret_key
 
     assert all(is_forti_secret_key(key) for key in _ENCRYPTED_SECRET_KEYS)
     text = 'config system admin\n    edit "bob"\n        set password Pl41nText\n        set md5-key Md5S3cret\n    next\nend\n'

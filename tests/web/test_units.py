@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compliance.redact import mask_config, masked_diff
+from inventory.redact import mask_config, masked_diff
 from web.throttle import LoginThrottle
 
 

@@ -1,11 +1,15 @@
 """Which config lines carry secrets, and those lines masked: one set of rules for the parsers'
-evidence lines and for whole stored configs (compliance/redact.py). When in doubt, mask."""
+evidence lines (compliance/configparse) and for whole stored configs (inventory/redact.py).
+It sits in inventory, the lowest layer, because collectors (which store configs masked) and
+compliance (which shows evidence lines) both use it. When in doubt, mask."""
 
 from __future__ import annotations
 
 import re
 
-from compliance.configparse.facts import MASK, WELL_KNOWN_COMMUNITIES
+# Community names shown as-is in evidence; any other community is a secret and is masked.
+WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
+MASK = "<redacted>"
 
 # Cisco IOS: each pattern keeps the words before the secret (group 1) and masks the next word.
 _IOS_SECRETS = (

@@ -1,9 +1,10 @@
 """Running-configs with every password, key and private community masked: what kiemke stores
 (config snapshots are kept masked, so no device secret rests in the database) and shows.
 
-The rules are those the parsers mask their evidence lines with (configparse/secrets.py); this
-applies them to whole texts, line by line, and knows FortiOS community names as secrets from
-the block they sit in. When in doubt a line is masked.
+The rules are those the parsers mask their evidence lines with (inventory/secret_lines.py);
+this applies them to whole texts, line by line, and knows FortiOS community names as secrets
+from the block they sit in. When in doubt a line is masked. A neutral utility in the lowest
+layer: collectors store configs masked, the web shows them masked.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from __future__ import annotations
 import difflib
 import re
 
-from compliance.configparse.facts import MASK, WELL_KNOWN_COMMUNITIES
-from compliance.configparse.secrets import FORTI_COMMUNITY_BLOCK, is_forti_secret_key, mask_ios_line, masked_forti_set
+from inventory.secret_lines import (
+    FORTI_COMMUNITY_BLOCK,
+    MASK,
+    WELL_KNOWN_COMMUNITIES,
+    is_forti_secret_key,
+    mask_ios_line,
+    masked_forti_set,
+)
 
 _FORTI_SET = re.compile(r"^set\s+(\S+)\s+(.*)$")
 
