@@ -1,4 +1,5 @@
-"""`kiemke lab ...` (and later the collectors' commands), registered on the main CLI."""
+"""`kiemke lab ...` and the collectors' commands, added to the `kiemke` group by web/main.py,
+which also runs `demo_lab_and_poll` as a step of `kiemke demo`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,8 @@ from collectors.lab.scenario import SNMP_PORT as SNMP_LAB_PORT
 
 
 def register(main: click.Group) -> None:
-    from inventory.cli import DEMO_STEPS
-
     register_lab(main)
     register_collectors(main)
-    DEMO_STEPS.append(demo_lab_and_poll)
 
 
 def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:

@@ -9,7 +9,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from inventory.cli import DEMO_STEPS, AppContext, KiemkeError, console, pass_app, print_json
+    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
     from inventory.choices import FindingStatus, Severity, values
 
     def policy_or_error():
@@ -179,8 +179,6 @@ def register(main: click.Group) -> None:
             raise KiemkeError(str(exc)) from None
         state = "overdue" if report.overdue else f"due {report.due_date.isoformat()}"
         console.print(f"report for {quarter} ({state}) written to {out}")
-
-    DEMO_STEPS.append(demo_check)
 
 
 def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:

@@ -1,7 +1,10 @@
-"""The `kiemke` command: a thin layer over the same functions the web UI calls.
+"""The `kiemke` command's shared parts and inventory's own commands: a thin layer over the same
+functions the web UI calls.
 
-Each area adds its commands here; errors kiemke expects (bad input, missing database, a file
-that does not parse) are printed as one line and exit with status 1, never as a traceback.
+Every area's cli.py defines its commands with the pieces here (AppContext, pass_app, console,
+KiemkeError); the one `kiemke` group is assembled above all areas, in web/main.py. Errors kiemke
+expects (bad input, missing database, a file that does not parse) are printed as one line and
+exit with status 1, never as a traceback.
 """
 
 from __future__ import annotations
@@ -71,14 +74,6 @@ class KiemkeGroup(click.Group):
 pass_app = click.make_pass_decorator(AppContext)
 
 
-@click.group(cls=KiemkeGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kiemke")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """kiemke — IT asset and network-security inventory (kiểm kê)."""
-    ctx.obj = AppContext(Settings())
-
-
 def print_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -98,7 +93,7 @@ def ensure_admin(app: AppContext) -> str | None:
         return password
 
 
-@main.command()
+@click.command()
 @pass_app
 def init(app: AppContext) -> None:
     """Create or upgrade the database; create the first admin and print its one-time password."""
@@ -118,7 +113,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@main.group()
+@click.group()
 def user() -> None:
     """Manage users."""
 
@@ -146,7 +141,7 @@ def user_add(app: AppContext, username: str, role: str, full_name: str, password
 # --- demo province -------------------------------------------------------------------------
 
 
-@main.command("demo-data")
+@click.command("demo-data")
 @pass_app
 def demo_data(app: AppContext) -> None:
     """Load the demo province (Điện Biên: 8 agencies, 45 communes and wards, ~4,300 endpoints)."""
@@ -164,34 +159,10 @@ def demo_data(app: AppContext) -> None:
     )
 
 
-# Later stages of `kiemke demo`, added by the other areas (lab + poll, compliance, web).
-DEMO_STEPS: list = []
-
-
-@main.command()
-@click.option("--profile", type=click.Choice(["small", "province"]), default="province", show_default=True, help="Lab size.")
-@click.option("--no-serve", is_flag=True, help="Stop after collecting and checking; do not serve the web UI.")
-@click.pass_context
-def demo(ctx: click.Context, profile: str, no_serve: bool) -> None:
-    """The main job: database, demo province, lab started and polled, then the later stages."""
-    from inventory.demo import DemoAlreadyLoaded, load_demo
-
-    app: AppContext = ctx.obj
-    ctx.invoke(init)
-    try:
-        with app.session() as session:
-            summary = load_demo(session, actor=cli_actor())
-        console.print(f"demo province loaded: {summary.sites} sites, {summary.devices} devices")
-    except DemoAlreadyLoaded:
-        console.print("demo province already loaded")
-    for step in DEMO_STEPS:
-        step(ctx, profile=profile, serve=not no_serve)
-
-
 # --- import / export ----------------------------------------------------------------------
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--partial", is_flag=True, help="Import the good rows even when some rows are bad.")
@@ -235,7 +206,7 @@ def device_filter_options(func):
     return func
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path))
 @device_filter_options
@@ -251,7 +222,7 @@ def export_cmd(app: AppContext, kind: str, file: Path, **filters) -> None:
     console.print(f"{count} rows written to {file}")
 
 
-@main.command("template")
+@click.command("template")
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path))
 def template_cmd(kind: str, file: Path) -> None:
@@ -265,7 +236,7 @@ def template_cmd(kind: str, file: Path) -> None:
 # --- listings -----------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def sites(app: AppContext, as_json: bool) -> None:
@@ -285,7 +256,7 @@ def sites(app: AppContext, as_json: bool) -> None:
     console.print(f"{len(rows)} sites")
 
 
-@main.command()
+@click.command()
 @device_filter_options
 @click.option("--sort", default="id", help="id, hostname, class, vendor, model, ip, purchase_date, last_seen, site")
 @click.option("--desc", is_flag=True)
@@ -315,18 +286,7 @@ def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as
     console.print(f"{len(rows)} of {total} devices (page {page})")
 
 
-def register_area_commands() -> None:
-    """Areas outside inventory/ add their command groups here, imported lazily."""
-    import importlib
-
-    for module in ("collectors.cli", "compliance.cli", "web.cli"):
-        try:
-            area = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        area.register(main)
-
-
-register_area_commands()
+def register(main: click.Group) -> None:
+    """Add inventory's commands to the `kiemke` group (assembled in web/main.py)."""
+    for command in (init, user, demo_data, import_cmd, export_cmd, template_cmd, sites, devices):
+        main.add_command(command)

@@ -8,7 +8,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from inventory.cli import DEMO_STEPS, AppContext, console, pass_app
+    from inventory.cli import AppContext, console, pass_app
 
     @main.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -25,8 +25,6 @@ def register(main: click.Group) -> None:
         wsgi = create_app(app.settings)
         console.print(f"kiemke web UI at {url_for(host, port)} (Ctrl+C to stop)", soft_wrap=True)
         waitress.serve(wsgi, host=host, port=port, threads=threads, ident="kiemke")
-
-    DEMO_STEPS.append(demo_serve)
 
 
 def url_for(host: str, port: int) -> str:

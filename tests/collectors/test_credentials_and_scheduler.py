@@ -53,7 +53,7 @@ def test_bad_credentials_are_refused(session, vault):
 
 
 def test_credential_cli_never_prints_the_secret(kiemke_env):
-    from inventory.cli import main
+    from web.main import main
 
     runner = CliRunner()
     assert runner.invoke(main, ["init"]).exit_code == 0

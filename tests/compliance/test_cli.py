@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from inventory.cli import main
+from web.main import main
 
 pytestmark = pytest.mark.db
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,7 +6,7 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from inventory.cli import main
+from web.main import main
 
 pytestmark = pytest.mark.db
 

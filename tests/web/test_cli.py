@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from inventory.cli import DEMO_STEPS, main
+from web.main import DEMO_STEPS, main
 from web.cli import demo_serve
 
 pytestmark = pytest.mark.db
@@ -42,7 +42,7 @@ def test_demo_step_is_registered_last_and_prints_a_working_password(kiemke_env, 
 
     assert DEMO_STEPS[-1] is demo_serve
     # The demo without its other steps: init, then only the web step.
-    monkeypatch.setattr("inventory.cli.DEMO_STEPS", [demo_serve])
+    monkeypatch.setattr("web.main.DEMO_STEPS", [demo_serve])
     monkeypatch.setattr("inventory.demo.load_demo", lambda session, actor: type("S", (), {"sites": 0, "devices": 0})())
     result = CliRunner().invoke(main, ["demo"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
