@@ -11,15 +11,8 @@ import pytest
 
 from collectors.lab.snmp_agents import SnmpLab, engine_id
 from collectors.lab.snmprec import render_snmprec, to_octets
-from collectors.lab.spec import (
-    ArpEntry,
-    FdbEntry,
-    HostResources,
-    LabDevice,
-    LabInterface,
-    LldpNeighbour,
-    SnmpAccess,
-)
+from collectors.lab.spec import ArpEntry, LabDevice, LabInterface, SnmpAccess
+from tests.lab import snmp_devices as kinds
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
@@ -44,8 +37,7 @@ pytestmark = pytest.mark.lab
 
 
 # ------------------------------------------------------------------------------ devices
-def _mac(*tail: int) -> str:
-    return ":".join(f"{b:02x}" for b in (0x00, 0x1A, *tail))
+NETWORK = "127.250.1"
 
 
 def _snmp(n: int) -> SnmpAccess:
@@ -59,55 +51,20 @@ def _snmp(n: int) -> SnmpAccess:
     )
 
 
-def _device(n: int, **kw) -> LabDevice:
-    base = dict(
-        key=f"t{n}",
-        site_code="HN01",
-        zone="party_wan",
-        device_class="access_switch",
-        hostname=f"hn01-dev{n}",
-        address=f"127.250.1.{n}",
-        vendor="Cisco",
-        model="C9200L-24T-4G",
-        serial=f"JAE2{n:07d}",
-        os_name="IOS-XE",
-        os_version="17.9.4",
-        sys_object_id="1.3.6.1.4.1.9.1.2694",
-        sys_descr="Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_LITE_IOSXE)",
-        country_of_origin="CN",
-        recorded=True,
-        snmp=_snmp(n),
-    )
-    base.update(kw)
-    return LabDevice(**base)
+def _device(n: int, **overrides) -> LabDevice:
+    return kinds.lab_device(n, NETWORK, overrides.pop("snmp", _snmp(n)), **overrides)
 
 
 SWITCH = _device(
-    1,
-    interfaces=tuple(
-        LabInterface(i, f"GigabitEthernet1/0/{i}", _mac(0xC0, 0x01, 0x00, i), 1000, i % 4 != 0)
-        for i in range(1, 25)
-    )
-    + (LabInterface(30, "Vlan10", _mac(0xC0, 0x01, 0x00, 0x30), 1000, True),),
-    fdb=(
-        FdbEntry("3c:52:82:aa:00:01", 3),
-        FdbEntry("3c:52:82:aa:00:02", 7),
-        FdbEntry("00:09:0f:fe:00:01", 24),
-    ),
-    arp=(ArpEntry("10.10.0.21", "3c:52:82:aa:00:01", 30), ArpEntry("10.10.0.22", "3c:52:82:aa:00:02", 30)),
-    lldp=(LldpNeighbour(24, "hn01-fw01", "port1", "00:09:0f:fe:00:01"),),
+    1, interfaces=kinds.SWITCH_INTERFACES, fdb=kinds.SWITCH_FDB, arp=kinds.SWITCH_ARP, lldp=(kinds.UPLINK_TO_FIREWALL,)
 )
 FIREWALL = _device(
     2,
+    **kinds.FORTIGATE_100F,
     device_class="firewall",
     hostname="hn01-fw01",
-    vendor="Fortinet",
     model="FortiGate-100F",
     serial="FG100FTK21000002",
-    os_name="FortiOS",
-    os_version="7.2.8",
-    sys_object_id="1.3.6.1.4.1.12356.101.1.1004",
-    sys_descr="FortiGate-100F v7.2.8,build1639,240313 (GA.M)",
     country_of_origin="TW",
     interfaces=(
         LabInterface(1, "port1", "00:09:0f:fe:00:01", 1000, True),
@@ -115,34 +72,8 @@ FIREWALL = _device(
     ),
     arp=(ArpEntry("10.10.0.1", "00:1a:c0:01:00:30", 1),),
 )
-ENDPOINT = _device(
-    3,
-    device_class="desktop",
-    hostname="HN01-PC0042",
-    vendor="Dell Inc.",
-    model="OptiPlex 7010",
-    serial="7X1B2C3",
-    os_name="Windows",
-    os_version="10.0.19045",
-    sys_object_id="1.3.6.1.4.1.311.1.1.3.1.1",
-    sys_descr="Hardware: Intel64 Family 6 Model 154 - Software: Windows Version 6.3 (Build 19045 Multiprocessor Free)",
-    interfaces=(LabInterface(11, "Intel(R) Ethernet Connection (17) I219-LM", "3c:52:82:aa:00:01", 1000, True),),
-    host=HostResources(
-        cores=4,
-        ram_kb=16 * 1024 * 1024,
-        disks=(("C:\\ Label:Windows  Serial Number 5a3c1e77", 500_000_000), ("D:\\ Label:Data", 1_000_000_000)),
-        os_descr="Windows 10 Pro 22H2",
-        software=(
-            ("Microsoft Office Professional Plus 2019", "2023-04-11"),
-            ("Kaspersky Endpoint Security for Windows", "2024-01-30"),
-            ("Bộ gõ Unikey 4.3", "2022-09-01"),
-        ),
-    ),
-)
-HTML = '<script>alert("kiemke")</script><img src=x onerror=alert(1)> & | "IOS" \'x\''
-NON_UTF8 = b"sw-\xff\xfe\xc3(\x00\x7f-evil"
-PADDED = b" padded serial\t"
-BIG = ("0123456789abcdef" * 4063)[:65000]  # largest value that still fits one v3 response
+ENDPOINT = _device(3, **kinds.DELL_DESKTOP, host=kinds.desktop_host(1_000_000_000))
+HTML, NON_UTF8, PADDED, BIG = kinds.HTML, kinds.NON_UTF8, kinds.PADDED, kinds.BIG
 HOSTILE = _device(
     4,
     hostname="hex:" + NON_UTF8.hex(),
@@ -150,14 +81,12 @@ HOSTILE = _device(
     model=BIG,
     serial=PADDED.decode(),
     interfaces=(
-        LabInterface(1, "Cổng 1 — ‘uplink’", _mac(0xC0, 0x04, 0x00, 1), 100, True),
-        LabInterface(2, "Gi0/2", _mac(0xC0, 0x04, 0x00, 2), 100, False),
+        LabInterface(1, "Cổng 1 — ‘uplink’", kinds.mac(0xC0, 0x04, 0x00, 1), 100, True),
+        LabInterface(2, "Gi0/2", kinds.mac(0xC0, 0x04, 0x00, 2), 100, False),
     ),
     tags=("hostile",),
 )
-SLOW = _device(5, behaviour="slow", interfaces=(LabInterface(1, "Gi0/1", _mac(0xC0, 0x05, 0, 1), 1000, True),))
-HANG = _device(6, behaviour="hang")
-DEAD = _device(7, behaviour="dead")
+SLOW, HANG, DEAD = kinds.slow_hang_dead(_device)
 DEVICES = [SWITCH, FIREWALL, ENDPOINT, HOSTILE, SLOW, HANG, DEAD]
 ANSWERING = [SWITCH, FIREWALL, ENDPOINT, HOSTILE, SLOW]
 
@@ -170,7 +99,11 @@ def _v2(d: LabDevice, community: str | None = None):
 
 
 def _v3(d: LabDevice, auth: str | None = None, priv: str | None = None):
-    from pysnmp.hlapi.v3arch.asyncio import UsmUserData, usmAesCfb128Protocol, usmHMACSHAAuthProtocol
+    from pysnmp.hlapi.v3arch.asyncio import (
+        UsmUserData,
+        usmAesCfb128Protocol,
+        usmHMACSHAAuthProtocol,
+    )
 
     return UsmUserData(
         d.snmp.v3_user,
@@ -183,7 +116,13 @@ def _v3(d: LabDevice, auth: str | None = None, priv: str | None = None):
 
 async def _get(engine, d: LabDevice, auth, *oids: str, timeout: float = 2.0):
     """(errorIndication, {oid: value}) of one GET."""
-    from pysnmp.hlapi.v3arch.asyncio import ContextData, ObjectIdentity, ObjectType, UdpTransportTarget, get_cmd
+    from pysnmp.hlapi.v3arch.asyncio import (
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        UdpTransportTarget,
+        get_cmd,
+    )
 
     target = await UdpTransportTarget.create((d.address, d.snmp.port), timeout=timeout, retries=0)
     err, status, _idx, binds = await get_cmd(
