@@ -10,7 +10,7 @@ import click
 
 def register(main: click.Group) -> None:
     from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
-    from inventory.choices import FindingStatus, Severity, values
+    from inventory.choices import CLASS_BY_PLATFORM, FindingStatus, Platform, Severity, values
 
     def policy_or_error():
         from compliance.policy import PolicyError, load_policy
@@ -98,7 +98,7 @@ def register(main: click.Group) -> None:
 
     @main.command("check-config")
     @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-    @click.option("--platform", type=click.Choice(["cisco_ios", "fortinet"]), required=True)
+    @click.option("--platform", type=click.Choice(values(Platform)), required=True)
     @click.option("--class", "device_class", default=None, help="Device class (default: firewall for fortinet, access_switch for cisco_ios).")
     @click.option("--json", "as_json", is_flag=True)
     def check_config_cmd(file: Path, platform: str, device_class: str | None, as_json: bool) -> None:
@@ -109,7 +109,7 @@ def register(main: click.Group) -> None:
 
         from compliance.configcheck import check_config_text
 
-        device_class = device_class or ("firewall" if platform == "fortinet" else "access_switch")
+        device_class = device_class or CLASS_BY_PLATFORM[platform]
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
             outcomes = check_config_text(text, platform, policy_or_error(), device_class)
@@ -140,7 +140,7 @@ def register(main: click.Group) -> None:
         app.require_schema()
         policy = policy_or_error()
         with app.session() as session:
-            plan = plan_from_inventory(session, policy, date.today(), years=tuple(year) or (2026, 2027, 2028))
+            plan = plan_from_inventory(session, policy, date.today(), years=tuple(year) or None)  # None: the schedule's years
         if out:
             write_plan_xlsx(plan, out)
         if as_json:

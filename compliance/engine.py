@@ -31,12 +31,11 @@ from compliance.checks.base import CheckResult, get_check
 from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
+from inventory.choices import PLATFORM_BY_VENDOR
 from inventory.models import ConfigSnapshot, Device, DeviceMac, MacSighting, Site, Zone
 from inventory.repository import zone_subnets
 
 log = logging.getLogger(__name__)
-
-PLATFORM_BY_VENDOR = {"Cisco": "cisco_ios", "Fortinet": "fortinet"}
 
 
 @dataclass(frozen=True)

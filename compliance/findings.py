@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from compliance.engine import Violation
 from inventory import audit
-from inventory.choices import FindingStatus, Role
+from inventory.choices import FindingStatus, Role, Severity
 from inventory.models import Device, Finding, Site, User, utcnow
 
 EVIDENCE_LIMIT = 20_000
@@ -153,7 +153,7 @@ def finding_query(flt: FindingFilter):
     return query.where(*_conditions(flt))
 
 
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+SEVERITY_ORDER = {severity.value: rank for rank, severity in enumerate(Severity)}  # most severe first
 
 
 def severity_counts(session: Session, flt: FindingFilter = FindingFilter()) -> dict[str, int]:

@@ -49,10 +49,10 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from compliance.lifecycle import counting_in_year
 from compliance.policy import DEVICE_CLASSES, Policy, Text
 from inventory.choices import LABELS_VI
 
-DEFAULT_YEARS = (2026, 2027, 2028)
 DEFAULT_BUDGET_PLAN = "db_2026_2030"
 NETWORK_PER_ZONE = ("firewall", "access_switch")
 ZONES_PER_SITE = 2  # Party WAN and Internet (ĐB C.II)
@@ -183,12 +183,13 @@ def build_plan(
     devices: pd.DataFrame,
     approved: pd.DataFrame,
     policy: Policy,
-    years: Iterable[int] = DEFAULT_YEARS,
+    years: Iterable[int] | None = None,
     *,
     sites: pd.DataFrame | None = None,
     budget_plan: str = DEFAULT_BUDGET_PLAN,
 ) -> Plan:
-    """Plan purchases for every (site, class) in `approved` over `years`.
+    """Plan purchases for every (site, class) in `approved` over `years` (default: the
+    schedule's plan years, `policy.schedule.years`).
 
     devices: site_code, site_name, site_kind, device_class, counts (bool; NA = False), eol_year
         (int or NA).
@@ -196,7 +197,7 @@ def build_plan(
     sites: optional site_code, site_name, site_kind, for sites that have no device yet (otherwise
         names come from `approved` if it has them, then from `devices`).
     """
-    years = tuple(sorted(set(int(y) for y in years)))
+    years = tuple(sorted(set(int(y) for y in (policy.schedule.years if years is None else years))))
     if not years:
         raise ValueError("at least one plan year is required")
     _require(devices, DEVICE_COLUMNS, "devices")
@@ -320,12 +321,10 @@ def _approved_quantities(approved: pd.DataFrame, warnings: list[Text]) -> dict[t
 
 
 def _counting(devices: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str, int], int]:
-    """(site, class, year) -> devices that count in that year."""
-    counts = devices["counts"].astype("boolean").fillna(False).astype(bool)
-    eol = pd.to_numeric(devices["eol_year"], errors="raise").astype("Float64")
+    """(site, class, year) -> devices that count in that year (compliance.lifecycle)."""
     result: dict[tuple[str, str, int], int] = {}
     for year in years:
-        alive = counts & (eol.isna() | (eol > year)).fillna(True).astype(bool)
+        alive = counting_in_year(devices, year)
         grouped = devices[alive].groupby(["site_code", "device_class"]).size()
         for (site, cls), n in grouped.items():
             result[(str(site), str(cls), year)] = int(n)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, TypeVar
 
@@ -22,14 +22,14 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compliance.checks import base as check_registry  # importing the package registers every check
+from inventory.choices import DeviceClass as DeviceClassCode
+from inventory.choices import Severity as SeverityCode
+from inventory.choices import values
 
 
 DEFAULT_POLICY_DIR = Path(__file__).with_name("policy")
-DEVICE_CLASSES = (
-    "firewall", "access_switch", "bml", "router", "server",
-    "desktop", "laptop", "tablet", "printer", "scanner", "other",
-)  # fmt: skip
-SEVERITIES = ("critical", "high", "medium", "low")
+DEVICE_CLASSES = tuple(values(DeviceClassCode))  # inventory.choices holds the vocabularies
+SEVERITIES = tuple(values(SeverityCode))  # most severe first: the order every list sorts by
 FILES = {
     "baseline": "baseline.yaml",
     "origin": "origin.yaml",
@@ -48,7 +48,7 @@ def _known_class(value: str) -> str:
 
 
 DeviceClass = Annotated[str, AfterValidator(_known_class)]
-Severity = Literal["critical", "high", "medium", "low"]
+Severity = Literal[SEVERITIES]  # type: ignore[valid-type]  # Literal of a tuple: each of its values
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -161,6 +161,11 @@ class SchedulePolicy(_Model):
     source: NonEmpty
     groups: tuple[ScheduleGroup, ...]
     deadlines: tuple[Deadline, ...] = ()
+
+    @cached_property
+    def years(self) -> tuple[int, ...]:
+        """The plan years: every year a group sets a cumulative share for (2026, 2027, 2028)."""
+        return tuple(sorted({year for group in self.groups for year in group.cumulative}))
 
     def cumulative_share(self, device_class: str, year: int) -> float | None:
         """Cumulative % of the approved quantity due by the end of `year`; None if unscheduled."""
@@ -326,6 +331,12 @@ class PolicyError(ValueError):
 M = TypeVar("M", bound=BaseModel)
 _ITEM_KINDS = {"rules": "rule", "countries": "country", "entries": "entry", "groups": "group",
                "plans": "plan", "lines": "line", "deadlines": "deadline"}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def shipped_policy() -> Policy:
+    """The shipped policy, loaded once per process (pass a `policy` to use another)."""
+    return load_policy()
 
 
 def load_policy(directory: Path | None = None) -> Policy:

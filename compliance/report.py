@@ -49,10 +49,12 @@ from compliance.planner import (
     records,
     vi_number,
 )
+from compliance.policy import SEVERITIES
+from inventory.choices import SEVERITY_LABELS_VI
 
 SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
-SEVERITY_ORDER = ("critical", "high", "medium", "low")
-SEVERITY_VI = {"critical": "Nghiêm trọng", "high": "Cao", "medium": "Trung bình", "low": "Thấp"}
+SEVERITY_ORDER = SEVERITIES
+SEVERITY_VI = SEVERITY_LABELS_VI
 DOSSIER_VI = {"none": "Chưa có", "drafting": "Đang xây dựng", "submitted": "Đã trình", "approved": "Đã phê duyệt"}
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 LOCAL_TZ = "Asia/Ho_Chi_Minh"

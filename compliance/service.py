@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from compliance.checks.device import end_of_life
 from compliance.engine import evaluate_fleet
 from compliance.findings import sync_findings
+from compliance.lifecycle import counts_toward_schedule, end_of_life_year
 from compliance.policy import Policy, load_policy
 from inventory import audit, db
 from inventory.models import ApprovedQuantity, Device, Finding, Site
@@ -54,14 +55,8 @@ def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
         Site.code, Site.name, Site.kind, open_finding_exists().label("has_open"),
     ).join(Site, Site.id == Device.site_id).where(Device.status != "disposed")  # fmt: skip
     for device_class, status, bought, os_name, os_version, code, name, kind, has_open in session.connection().execute(query).all():
-        eol = None
-        if bought:
-            eol = end_of_life(bought, policy.service_life.years_for(device_class)).year
-        if os_name:
-            entry = policy.end_of_support.lookup(os_name, os_version or "")
-            if entry is not None:
-                eol = min(eol or 9999, entry.end_of_support.year)
-        counts = status == "in_use" and not has_open and (eol is None or eol > today.year)
+        eol = end_of_life_year(policy, device_class=device_class, bought=bought, os_name=os_name, os_version=os_version)
+        counts = counts_toward_schedule(status, has_open, eol, today.year)
         rows.append((code, name, kind, device_class, counts, eol))
     frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "eol_year"])
     frame["eol_year"] = frame["eol_year"].astype("Int64")
@@ -73,9 +68,9 @@ def approved_frame(session: Session) -> pd.DataFrame:
     return pd.DataFrame(session.execute(query).all(), columns=["site_code", "device_class", "quantity"])
 
 
-def plan_from_inventory(session: Session, policy: Policy, today: date, years=(2026, 2027, 2028), *, fleet: pd.DataFrame | None = None):
-    """The plan for the inventory as it is; `fleet`: fleet_frame(session, policy, today) if the
-    caller has it already."""
+def plan_from_inventory(session: Session, policy: Policy, today: date, years: Iterable[int] | None = None, *, fleet: pd.DataFrame | None = None):
+    """The plan for the inventory as it is over `years` (default: the schedule's plan years);
+    `fleet`: fleet_frame(session, policy, today) if the caller has it already."""
     from compliance.planner import build_plan
 
     sites = pd.DataFrame(session.execute(select(Site.code, Site.name, Site.kind)).all(), columns=["site_code", "site_name", "site_kind"])

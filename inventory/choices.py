@@ -77,10 +77,25 @@ class FindingStatus(StrEnum):
 
 
 class Severity(StrEnum):
+    """Most severe first: lists and reports sort in this order."""
+
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+class Platform(StrEnum):
+    """Network operating systems whose running-configs kiemke reads (netmiko device types)."""
+
+    CISCO_IOS = "cisco_ios"
+    FORTINET = "fortinet"
+
+
+# The platform of a device recorded without one, by its vendor.
+PLATFORM_BY_VENDOR: dict[str, str] = {"Cisco": Platform.CISCO_IOS.value, "Fortinet": Platform.FORTINET.value}
+# The device class a running-config is checked as when none is given.
+CLASS_BY_PLATFORM: dict[str, str] = {Platform.CISCO_IOS.value: DeviceClass.ACCESS_SWITCH.value, Platform.FORTINET.value: DeviceClass.FIREWALL.value}
 
 
 LABELS_VI: dict[str, str] = {
@@ -107,6 +122,13 @@ LABELS_VI: dict[str, str] = {
     "recorded": "Ghi nhận",
     "imported": "Nhập từ tệp",
     "discovered": "Phát hiện",
+}
+
+SEVERITY_LABELS_VI: dict[str, str] = {
+    "critical": "Nghiêm trọng",
+    "high": "Cao",
+    "medium": "Trung bình",
+    "low": "Thấp",
 }
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
-from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import Select, and_, exists, false, func, literal_column, not_, or_, select
+from sqlalchemy import Select, exists, false, func, literal_column, not_, or_, select
 from sqlmodel import Session
 
 from inventory.models import Device, DeviceMac, Finding, Province, Site, Subnet, Zone
@@ -86,7 +85,7 @@ class DeviceFilter:
     q: str | None = None  # free text over hostname, IP, serial, model, user
     # Tri-state (None = no filter): True keeps only those that are, False only those that are not.
     compliant: bool | None = None  # no open finding
-    end_of_life: bool | None = None  # past service life, OS past end of support, or broken
+    end_of_life: bool | None = None  # broken, past service life or OS support (compliance.lifecycle)
 
     @classmethod
     def from_mapping(cls, data) -> DeviceFilter:
@@ -123,61 +122,9 @@ SORTABLE = {
 }
 
 
-def _years_back(day: date, years: int) -> date:
-    """The latest purchase date whose service life of `years` has ended by `day`
-    (compliance.checks.device.end_of_life: a 29 February purchase ends on 28 February)."""
-    try:
-        cutoff = day.replace(year=day.year - years)
-    except ValueError:  # today is 29 February, that year is not a leap year
-        return day.replace(year=day.year - years, day=28)
-    if cutoff.month == 2 and cutoff.day == 28:
-        try:
-            return cutoff.replace(day=29)
-        except ValueError:
-            pass
-    return cutoff
-
-
-@lru_cache(maxsize=1)
-def shipped_policy():
-    """The shipped policy, loaded once per process (pass `policy=` to use another)."""
-    from compliance.policy import load_policy
-
-    return load_policy()
-
-
-def end_of_life_condition(session: Session | None, *, today: date | None = None, policy=None):
-    """SQL condition: the device is broken, past its class's service life by purchase date, or
-    runs an OS past end of support (compliance.policy service_life and end_of_support).
-
-    Service life is a per-class cut-off on purchase_date; end of support is a regex table, so it
-    is matched in Python against the few distinct (os_name, os_version) pairs in the database.
-    """
-    today = today or date.today()
-    policy = policy or shipped_policy()
-    life = policy.service_life
-    from compliance.policy import DEVICE_CLASSES
-
-    by_years: dict[int, list[str]] = defaultdict(list)
-    for cls in DEVICE_CLASSES:
-        by_years[life.years_for(cls)].append(cls)
-    past_life = [
-        and_(Device.device_class.in_(classes), Device.purchase_date <= _years_back(today, years))
-        for years, classes in sorted(by_years.items())
-    ]
-    # A class unknown to the policy gets the default service life.
-    past_life.append(and_(Device.device_class.not_in(DEVICE_CLASSES), Device.purchase_date <= _years_back(today, life.default_years)))
-    parts = [Device.status == "broken", *past_life]
-    if session is not None:
-        pairs = session.execute(select(Device.os_name, Device.os_version).where(Device.os_name.is_not(None)).distinct()).all()
-        unsupported = []
-        for os_name, os_version in pairs:
-            entry = policy.end_of_support.lookup(os_name, os_version or "")
-            if entry is not None and entry.end_of_support <= today:
-                version = Device.os_version.is_(None) if os_version is None else Device.os_version == os_version
-                unsupported.append(and_(Device.os_name == os_name, version))
-        parts.extend(unsupported)
-    return or_(*parts)
+# The end-of-life filter's SQL is built by its owner and handed in by the caller (compliance's
+# `lifecycle.end_of_life_condition`): (session or None, today) -> a condition on Device.
+EndOfLifeCondition = Callable[[Session | None, date], Any]
 
 
 def open_finding_exists():
@@ -185,9 +132,11 @@ def open_finding_exists():
     return exists(select(literal_column("1")).where(Finding.device_id == Device.id, Finding.status == "open"))
 
 
-def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, policy=None) -> Select:
-    """The filtered device query. The end-of-life filter needs `session` for the OS part
-    (without one only status and service life are checked)."""
+def device_query(
+    flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None
+) -> Select:
+    """The filtered device query. The end-of-life filter takes its condition from the caller
+    (`end_of_life`, called with `session` and `today` only when the filter asks for it)."""
     query = select(Device, Site.code.label("site_code"), Zone.kind.label("zone_kind")).join(Site, Site.id == Device.site_id)
     query = query.outerjoin(Zone, Zone.id == Device.zone_id)
     if flt.site:
@@ -218,15 +167,19 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
     if flt.compliant is not None:
         query = query.where(not_(open_finding_exists()) if flt.compliant else open_finding_exists())
     if flt.end_of_life is not None:
-        condition = end_of_life_condition(session, today=today, policy=policy)
+        if end_of_life is None:
+            raise ValueError("the end-of-life filter needs its condition: pass end_of_life= (compliance.lifecycle.end_of_life_condition)")
+        condition = end_of_life(session, today or date.today())
         # A NULL purchase date or OS makes a part unknown, not true: coalesce to false.
         condition = func.coalesce(condition, false())
         query = query.where(condition if flt.end_of_life else not_(condition))
     return query
 
 
-def count_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None) -> int:
-    return count_rows(session, device_query(flt, session, today=today))
+def count_devices(
+    session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None
+) -> int:
+    return count_rows(session, device_query(flt, session, today=today, end_of_life=end_of_life))
 
 
 def list_devices(
@@ -238,11 +191,13 @@ def list_devices(
     page: int = 1,
     per_page: int | None = 50,
     today: date | None = None,
+    end_of_life: EndOfLifeCondition | None = None,
     total: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of devices as plain dicts, and the total count under the filter (counted
-    unless the caller already knows it: the web keeps counts until the data changes)."""
-    query = device_query(flt, session, today=today)
+    unless the caller already knows it: the web keeps counts until the data changes).
+    `end_of_life`: the condition the end-of-life filter needs (see device_query)."""
+    query = device_query(flt, session, today=today, end_of_life=end_of_life)
     exact = total is None
     if exact:
         total = count_rows(session, query)

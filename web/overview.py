@@ -4,6 +4,7 @@ progress, latest scans."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -12,8 +13,9 @@ from flask import Blueprint, render_template
 from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
+from compliance.lifecycle import counting_in_year
 from compliance.planner import target_units
-from compliance.policy import Policy, PolicyError
+from compliance.policy import Policy, PolicyError, shipped_policy
 from compliance.service import approved_frame, fleet_frame
 from web import queries
 from web.access import EVERYONE, role_required
@@ -21,28 +23,29 @@ from web.database import cached, cached_fleet, get_session
 
 bp = Blueprint("overview", __name__)
 
-SCHEDULE_YEARS = (2026, 2027, 2028)
 
-
-def counting_by_site_class(fleet: pd.DataFrame, years=SCHEDULE_YEARS) -> dict[tuple[str, str], dict[Any, int]]:
+def counting_by_site_class(fleet: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[Any, int]]:
     """(site code, class) -> {"now": n, year: n, ...}: devices that count toward the schedule now
-    and, without purchases, in each year (compliance.service.fleet_frame decides what counts)."""
+    and, without purchases, in each year (compliance.lifecycle decides what counts)."""
     counting = fleet[fleet["counts"]]
     out: dict[tuple[str, str], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
     for (code, cls), group in counting.groupby(["site_code", "device_class"], sort=False):
         counts = out[(code, cls)]
         counts["now"] = len(group)
-        eol = group["eol_year"]
         for y in years:
-            counts[y] = int((eol.isna() | (eol > y)).fillna(True).sum())
+            counts[y] = int(counting_in_year(group, y).sum())
     return out
 
 
-def schedule_progress(session: Session, policy: Policy, today: date | None = None, years=SCHEDULE_YEARS, fleet: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-    """Per schedule group: approved quantity, the share counting now, and per year the
-    cumulative target share, the share still counting then (without purchases) and the units
-    short. A surplus at one site never covers another's shortfall (as in the planner)."""
+def schedule_progress(
+    session: Session, policy: Policy, today: date | None = None, years: Sequence[int] | None = None, fleet: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
+    """Per schedule group: approved quantity, the share counting now, and per year (default:
+    the schedule's plan years) the cumulative target share, the share still counting then
+    (without purchases) and the units short. A surplus at one site never covers another's
+    shortfall (as in the planner)."""
     today = today or date.today()
+    years = policy.schedule.years if years is None else years
     approved = approved_frame(session)
     quantities: dict[tuple[str, str], int] = defaultdict(int)
     for row in approved.itertuples(index=False):
@@ -71,8 +74,6 @@ def schedule_progress(session: Session, policy: Policy, today: date | None = Non
 
 
 def _policy() -> Policy | None:
-    from inventory.repository import shipped_policy
-
     try:
         return shipped_policy()
     except (PolicyError, OSError):
@@ -87,7 +88,7 @@ def summary(db: Session, today: date) -> dict[str, Any]:
         "sites": sites,
         "by_severity": queries.open_findings_by_severity(db),
         "by_rule": queries.findings_by_rule(db),
-        "status_counts": {s: sum(1 for site in sites if site["status"] == s) for s in ("critical", "high", "medium", "low", "ok", "empty")},
+        "status_counts": {s: sum(1 for site in sites if site["status"] == s) for s in (*queries.SEVERITIES, "ok", "empty")},
         "progress": schedule_progress(db, policy, today, fleet=cached_fleet(db, policy, today)) if policy is not None else [],
     }
 
@@ -97,10 +98,11 @@ def summary(db: Session, today: date) -> dict[str, Any]:
 def index():
     db = get_session()
     today = date.today()
+    policy = _policy()
     return render_template(
         "overview.html",
         **cached(("overview", today), lambda: summary(db, today)),
         titles=queries.rule_titles(),
         scans=recent_scan_runs(db, limit=10),
-        progress_years=SCHEDULE_YEARS,
+        progress_years=policy.schedule.years if policy is not None else (),
     )

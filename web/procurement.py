@@ -15,16 +15,15 @@ from flask import Blueprint, render_template, request, send_file
 from markupsafe import Markup
 
 from compliance.planner import records, write_plan_xlsx
+from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
 from web.access import PLANNER, role_required
-from inventory.repository import shipped_policy
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 from web.paging import int_arg
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
 
-YEARS = (2026, 2027, 2028)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -78,11 +77,16 @@ def _nice(value: float) -> float:
     return 10 * power
 
 
+def plan_years() -> tuple[int, ...]:
+    """The plan years of the schedule (schedule.yaml)."""
+    return shipped_policy().schedule.years
+
+
 def _plan():
     """The plan for today's inventory: pandas over the whole fleet, so kept until the data changes."""
     today = date.today()
     db, policy = get_session(), shipped_policy()
-    return cached(("plan", today), lambda: plan_from_inventory(db, policy, today, years=YEARS, fleet=cached_fleet(db, policy, today)))
+    return cached(("plan", today), lambda: plan_from_inventory(db, policy, today, years=policy.schedule.years, fleet=cached_fleet(db, policy, today)))
 
 
 def year_view(plan, year: int) -> dict[str, Any]:
@@ -110,9 +114,10 @@ def year_view(plan, year: int) -> dict[str, Any]:
 @role_required(PLANNER)
 def index():
     today = date.today()
-    default = today.year if today.year in YEARS else YEARS[0]
+    years = plan_years()
+    default = today.year if today.year in years else years[0]
     year = int_arg(request.args, "year", default, lo=0)
-    if year not in YEARS:
+    if year not in years:
         year = default
     lang = current_language()
     num = partial(number, lang=lang)  # ~2,500 numbers on a page: the language looked up once
@@ -123,13 +128,14 @@ def index():
     # The site x class table is most of the page and the same for everyone: kept as HTML. Its
     # rows are asked for inside, so they are never older than the revision it is kept under.
     site_rows = cached(("procurement.rows", today, year, lang), lambda: Markup(render_template("procurement/_site_rows.html", rows=view()["rows"], num=num)))
-    return render_template("procurement/index.html", **view(), site_rows=site_rows, year=year, years=YEARS, num=num, lang=lang)
+    return render_template("procurement/index.html", **view(), site_rows=site_rows, year=year, years=years, num=num, lang=lang)
 
 
 @bp.route("/ke-hoach.xlsx")
 @role_required(PLANNER)
 def download():
-    name = f"ke-hoach-mua-sam-{YEARS[0]}-{YEARS[-1]}.xlsx"
+    years = plan_years()
+    name = f"ke-hoach-mua-sam-{years[0]}-{years[-1]}.xlsx"
 
     def write() -> bytes:
         with tempfile.TemporaryDirectory(prefix="kiemke-plan-") as tmp:

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from inventory.choices import Severity, values
 from inventory.models import AuditLog, Device, DeviceMac, Finding, Interface, Observation, Site, Subnet, Zone
 from inventory.repository import count_rows, list_sites, one_page
 
-SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITIES = tuple(values(Severity))  # most severe first
 
 
 @lru_cache(maxsize=1)

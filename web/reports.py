@@ -15,10 +15,10 @@ from compliance.planner import records
 from compliance.report import SECURITY_TARGET_PCT, ReportPdfError, quarter_bounds, write_report_pdf, write_report_xlsx
 from compliance.service import report_from_inventory
 from web.access import PLANNER, SECURITY_OFFICER, role_required
-from inventory.repository import shipped_policy
+from compliance.policy import shipped_policy
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
-from web.procurement import YEARS, number
+from web.procurement import number, plan_years
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -35,7 +35,7 @@ def current_quarter(today: date | None = None) -> str:
 
 def quarter_choices(today: date | None = None) -> list[str]:
     today = today or date.today()
-    years = sorted({*YEARS, today.year})
+    years = sorted({*plan_years(), today.year})
     return [f"{y}Q{n}" for y in range(years[0], years[-1] + 1) for n in range(1, 5)]
 
 

@@ -11,7 +11,10 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from compliance.checks.base import CheckResult, check
+from compliance.lifecycle import BROKEN, service_life_end, support_ended
+from compliance.lifecycle import service_life_end as end_of_life  # noqa: F401  (the name tests import)
 from compliance.subjects import DeviceSubject
+from inventory.choices import ZoneKind, values
 
 DEVICE = "device"
 UNKNOWN = CheckResult(None, "", "not collected")
@@ -114,7 +117,7 @@ def _support_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     if not d.os_name:
         return None
     entry = _end_of_support(d)
-    return None if entry is None else entry.end_of_support > d.today
+    return None if entry is None else not support_ended(entry.end_of_support, d.today)
 
 
 def _support(d: DeviceSubject) -> CheckResult:
@@ -123,7 +126,7 @@ def _support(d: DeviceSubject) -> CheckResult:
     entry = _end_of_support(d)
     if entry is None:
         return CheckResult(None, "a supported release", f"{d.os_name} {d.os_version or ''}: end of support unknown".strip())
-    ok = entry.end_of_support > d.today
+    ok = not support_ended(entry.end_of_support, d.today)
     return CheckResult(
         ok, f"supported after {d.today.isoformat()}", f"{d.os_name} {d.os_version or ''} support ends {entry.end_of_support.isoformat()}",
         [f"end_of_support.yaml: {entry.id} ({entry.source})"],
@@ -235,7 +238,7 @@ def one_zone(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(not foreign, f"only in {d.zone}", f"seen in {', '.join(sorted(d.zones_seen))}", [f"MAC {m} seen in {', '.join(sorted(d.zones_seen))}" for m in d.seen_macs])
 
 
-_BOTH_ZONES = frozenset({"party_wan", "internet"})
+_BOTH_ZONES = frozenset(values(ZoneKind))
 
 
 def _mac_both_zones_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
@@ -244,7 +247,7 @@ def _mac_both_zones_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | Non
 
 @check("zone.mac_both_zones", subject=DEVICE, verdict=_mac_both_zones_passed)
 def mac_both_zones(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
-    both = {"party_wan", "internet"} <= d.zones_seen
+    both = _BOTH_ZONES <= d.zones_seen
     return CheckResult(not both, "MAC seen in one zone only", "seen in both zones" if both else "one zone", [f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs] if both else [])
 
 
@@ -263,7 +266,7 @@ def ip_in_subnet(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
 def _service_life_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     if d.purchase_date is None:
         return None
-    return end_of_life(d.purchase_date, d.policy.service_life.years_for(d.device_class)) > d.today
+    return service_life_end(d.purchase_date, d.policy.service_life.years_for(d.device_class)) > d.today
 
 
 @check("lc.service_life", subject=DEVICE, verdict=_service_life_passed)
@@ -271,24 +274,17 @@ def service_life(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if d.purchase_date is None:
         return CheckResult(None, "", "no purchase date recorded")
     years = d.policy.service_life.years_for(d.device_class)
-    end = end_of_life(d.purchase_date, years)
+    end = service_life_end(d.purchase_date, years)
     return CheckResult(end > d.today, f"younger than {years} years", f"bought {d.purchase_date.isoformat()}, service life ends {end.isoformat()}")
 
 
-def end_of_life(bought, years: int):
-    try:
-        return bought.replace(year=bought.year + years)
-    except ValueError:  # 29 February
-        return bought.replace(year=bought.year + years, day=28)
-
-
 def _broken_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
-    return d.status != "broken"
+    return d.status != BROKEN
 
 
 @check("lc.broken", subject=DEVICE, verdict=_broken_passed)
 def broken(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
-    return CheckResult(d.status != "broken", "not broken", d.status)
+    return CheckResult(d.status != BROKEN, "not broken", d.status)
 
 
 def _origin_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from compliance.checks.base import CheckResult, check
 from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts
+from inventory.choices import Platform
 
 Params = Mapping[str, Any]
 
@@ -195,7 +196,7 @@ def _password_encryption_passed(facts: NetworkConfigFacts, params: Params) -> bo
 def password_encryption(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Passwords stored encrypted (IOS: service password-encryption; FortiOS: no plaintext secret)."""
     fact = facts.password_encryption
-    if facts.platform == "fortinet":
+    if facts.platform == Platform.FORTINET:
         actual = "all secrets stored encrypted (ENC)" if fact.value else f"{len(fact.evidence)} plaintext secret(s)"
         return CheckResult(fact.value, "no plaintext secret in the configuration", actual, _ev(fact.evidence))
     actual = "service password-encryption" if fact.value else "service password-encryption not enabled"

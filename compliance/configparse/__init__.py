@@ -36,6 +36,7 @@ from compliance.configparse.facts import (
 )
 from compliance.configparse.fortios import parse_fortios
 from compliance.configparse.ios import parse_ios
+from inventory.choices import Platform
 
 __all__ = [
     "MASK", "PLATFORMS", "WELL_KNOWN_COMMUNITIES", "AdminAccount", "ConfigLine", "Evidence", "Fact",
@@ -46,9 +47,9 @@ __all__ = [
 
 def parse_config(text: str, platform: str) -> NetworkConfigFacts:
     """Parse `text` as a running-config of `platform` ("cisco_ios" or "fortinet")."""
-    if platform == "cisco_ios":
+    if platform == Platform.CISCO_IOS:
         parse = parse_ios
-    elif platform == "fortinet":
+    elif platform == Platform.FORTINET:
         parse = parse_fortios
     else:
         raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")

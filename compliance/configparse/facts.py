@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from inventory.choices import Platform, values
 from inventory.secret_lines import MASK, WELL_KNOWN_COMMUNITIES  # noqa: F401  (re-exported: evidence masks as stored configs do)
 
 T = TypeVar("T")
 
-PLATFORMS = ("cisco_ios", "fortinet")
+PLATFORMS = tuple(values(Platform))
 
 SecurityLevel = Literal["noauth", "auth", "priv"]
 SecretKind = Literal["hashed", "reversible", "plaintext", "none"]

@@ -21,6 +21,7 @@ from compliance.configparse.facts import (
     SnmpCommunity,
     SnmpV3Principal,
 )
+from inventory.choices import Platform
 from inventory.secret_lines import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_forti_secret_key, masked_forti_set
 
 # Keys FortiOS itself stores encrypted (`ENC ...`): a plaintext value is a finding. Which lines
@@ -293,7 +294,7 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
     interfaces = [e for b in _blocks(tree, "system interface") for e in b.entries()]
     admins = _forti_admins(tree)
     return NetworkConfigFacts(
-        platform="fortinet",
+        platform=Platform.FORTINET.value,
         hostname=Fact(glob.first("hostname") or None, glob.sets("hostname")),
         os_version=_forti_version(tree.header),
         telnet_enabled=_forti_access(interfaces, "telnet", glob),

@@ -20,6 +20,7 @@ from compliance.configparse.facts import (
     SnmpV3Principal,
     TerminalLine,
 )
+from inventory.choices import Platform
 from inventory.secret_lines import mask_ios_line as _ios_mask
 
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -196,7 +197,7 @@ def parse_ios(text: str) -> NetworkConfigFacts:
     acls = _ios_acls(nodes)
     groups = _inbound_groups(nodes)
     return NetworkConfigFacts(
-        platform="cisco_ios",
+        platform=Platform.CISCO_IOS.value,
         hostname=_ios_value(nodes, "hostname"),
         os_version=_ios_value(nodes, "version"),
         telnet_enabled=_ios_telnet(lines),

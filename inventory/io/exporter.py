@@ -15,7 +15,7 @@ from sqlmodel import Session
 from inventory.io.columns import KINDS, Column
 from inventory.io.tabular import write_table
 from inventory.models import ApprovedQuantity, Site
-from inventory.repository import DeviceFilter, list_devices, list_sites
+from inventory.repository import DeviceFilter, EndOfLifeCondition, list_devices, list_sites
 
 
 def _cell(column: Column, value: Any) -> Any:
@@ -28,11 +28,11 @@ def _cell(column: Column, value: Any) -> Any:
     return value
 
 
-def _records(session: Session, kind: str, device_filter: DeviceFilter) -> Iterator[dict[str, Any]]:
+def _records(session: Session, kind: str, device_filter: DeviceFilter, end_of_life: EndOfLifeCondition | None) -> Iterator[dict[str, Any]]:
     if kind == "sites":
         yield from list_sites(session)
     elif kind == "devices":
-        rows, _ = list_devices(session, device_filter, per_page=None)
+        rows, _ = list_devices(session, device_filter, per_page=None, end_of_life=end_of_life)
         yield from rows
     elif kind == "approved":
         query = select(Site.code, ApprovedQuantity).join(Site, Site.id == ApprovedQuantity.site_id)
@@ -40,11 +40,14 @@ def _records(session: Session, kind: str, device_filter: DeviceFilter) -> Iterat
             yield {"site_code": code, **row.model_dump()}
 
 
-def export_file(session: Session, kind: str, path: Path, device_filter: DeviceFilter = DeviceFilter()) -> int:
+def export_file(
+    session: Session, kind: str, path: Path, device_filter: DeviceFilter = DeviceFilter(), *, end_of_life: EndOfLifeCondition | None = None
+) -> int:
+    """Write `kind` to `path`; `end_of_life`: the condition the devices' end-of-life filter needs."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
     columns = KINDS[kind]
-    rows = ([_cell(c, record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter))
+    rows = ([_cell(c, record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter, end_of_life))
     return write_table(Path(path), [c.header_vi for c in columns], rows, sheet_title=kind)
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
+from compliance.lifecycle import end_of_life_condition
 from inventory.models import Device, Finding
 from inventory.repository import DeviceFilter, list_devices, parse_tristate
 from tests.inventory.factories import make_province
@@ -43,7 +44,7 @@ def _fleet(session: Session) -> dict[str, int]:
 
 
 def names(session, flt, today=TODAY) -> set[str]:
-    rows, total = list_devices(session, flt, per_page=None, today=today)
+    rows, total = list_devices(session, flt, per_page=None, today=today, end_of_life=end_of_life_condition)
     assert total == len(rows)
     return {r["hostname"] for r in rows}
 
@@ -91,11 +92,11 @@ def test_filters_combine_with_the_others(session):
 def test_agrees_with_the_compliance_check(session):
     """The SQL filter and the lc.service_life check (compliance.checks.device.end_of_life) agree."""
     from compliance.checks.device import end_of_life
-    from inventory.repository import shipped_policy
+    from compliance.policy import shipped_policy
 
     ids = _fleet(session)
     life = shipped_policy().service_life
-    past = {r["hostname"] for r in list_devices(session, DeviceFilter(end_of_life=True), per_page=None, today=TODAY)[0]}
+    past = names(session, DeviceFilter(end_of_life=True))
     for row in list_devices(session, DeviceFilter(), per_page=None)[0]:
         if row["purchase_date"] and row["status"] != "broken" and not row["os_name"]:
             expected = end_of_life(row["purchase_date"], life.years_for(row["device_class"])) <= TODAY

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
+from compliance.policy import shipped_policy
 from compliance.service import fleet_frame
 from inventory.models import ApprovedQuantity, Device, Finding
-from inventory.repository import shipped_policy
 from tests.inventory.factories import make_province
 from web.overview import counting_by_site_class, schedule_progress
 
@@ -70,7 +70,7 @@ def test_counting_agrees_with_fleet_frame(session):
     policy = shipped_policy()
     frame = fleet_frame(session, policy, TODAY)
     expected = frame[frame["counts"]].groupby(["site_code", "device_class"]).size().to_dict()
-    counted = counting_by_site_class(frame)
+    counted = counting_by_site_class(frame, policy.schedule.years)
     assert {key: c["now"] for key, c in counted.items() if c["now"]} == expected
     for year in (2026, 2027, 2028):
         alive = frame[frame["counts"] & (frame["eol_year"].isna() | (frame["eol_year"] > year)).fillna(True).astype(bool)]
