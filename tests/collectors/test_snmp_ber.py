@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from collectors.snmp.ber import (
+    _EXCEPTIONS,
+    GET,
+    GETBULK,
+    NULL,
+    RESPONSE,
     BerError,
+    _tlv,
     decode_length,
     decode_message,
     decode_oid,
@@ -14,6 +20,7 @@ from collectors.snmp.ber import (
     encode_oid,
     encode_request,
 )
+from tests.collectors import snmp_golden
 
 
 # ------------------------------------------------------------------------------ lengths
@@ -110,3 +117,30 @@ def test_codec_matches_pysnmp() -> None:
 def test_codec_refuses_garbage(garbage: bytes, message: str) -> None:
     with pytest.raises(BerError, match=message):
         decode_message(garbage)
+
+
+# ------------------------------------------------------------------------------ golden wire
+@pytest.mark.parametrize("path", sorted(snmp_golden.GOLDEN.glob("*/v2c.wire")), ids=lambda p: p.parent.name)
+def test_golden_v2c_visit_reencodes_and_decodes(path) -> None:
+    """Every request of a recorded visit re-encodes to the same bytes; every answer decodes to
+    var-binds of the recorded walk, the same ones pyasn1 (pysnmp's decoder) reads."""
+    from pyasn1.codec.ber import decoder, encoder
+    from pysnmp.proto import api
+
+    v2c = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    walk = set(snmp_golden.read_walk(path.parent / "walk.txt"))
+    exchanges = snmp_golden.read_wire(path)
+    assert exchanges
+    for request, answer in exchanges:
+        community, pdu, request_id, a, b, asked = decode_message(request)
+        assert pdu in (GET, GETBULK) and {tag for _, tag, _ in asked} == {NULL}
+        assert encode_request(pdu, community, request_id, a, b, [oid for oid, _, _ in asked]) == request
+        answer_community, answer_pdu, answer_id, status, _index, varbinds = decode_message(answer)
+        assert (answer_community, answer_pdu, answer_id, status) == (community, RESPONSE, request_id, 0)
+        assert varbinds and all(var in walk or var[1] in _EXCEPTIONS for var in varbinds)
+        theirs, rest = decoder.decode(answer, asn1Spec=v2c.Message())
+        assert rest == b""
+        their_varbinds = v2c.apiPDU.get_varbinds(v2c.apiMessage.get_pdu(theirs))
+        assert [(str(name), encoder.encode(value)) for name, value in their_varbinds] == [
+            (decode_oid(oid), _tlv(tag, value)) for oid, tag, value in varbinds
+        ]
