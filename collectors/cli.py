@@ -136,15 +136,13 @@ def register_collectors(main: click.Group) -> None:
     def guarded(call):
         from collectors.credentials import CredentialError
         from collectors.records import CollectorError
-        from collectors.service import ServiceError
+        from collectors.service import ServiceError, failure_text
         from inventory.crypto import CredentialKeyError
 
         try:
             return call()
-        except (ServiceError, CredentialError, CredentialKeyError) as exc:
-            raise KiemkeError(str(exc)) from None
-        except CollectorError as exc:
-            raise KiemkeError(f"{exc.kind}: {exc.message}") from None
+        except (ServiceError, CredentialError, CredentialKeyError, CollectorError) as exc:
+            raise KiemkeError(failure_text(exc)) from None
 
     # -- credentials ---------------------------------------------------------------------------
 

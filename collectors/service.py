@@ -41,10 +41,25 @@ POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.
 BUNDLE_FORMAT = "kiemke-scan-bundle/1"
 
 Progress = Callable[[int, int, Outcome], None]
+RunStarted = Callable[[int], None]  # told the scan run's id once its `running` row is committed
 
 
 class ServiceError(ValueError):
     pass
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a user reads of a failed operation: the services' own messages; for any other error
+    only its kind (a library's message might carry an address or worse)."""
+    from collectors.credentials import CredentialError
+    from collectors.records import CollectorError
+    from inventory.crypto import CredentialKeyError
+
+    if isinstance(exc, (ServiceError, CredentialError, CredentialKeyError)):
+        return str(exc)
+    if isinstance(exc, CollectorError):
+        return f"{exc.kind}: {exc.message}"
+    return type(exc).__name__
 
 
 @dataclass
@@ -78,13 +93,20 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
     ]
 
 
-def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str) -> int:
+def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str, on_started: RunStarted | None = None) -> int:
     with db.session_scope(engine) as session:
         site_id = session.execute(select(Site.id).where(Site.code == site)).scalar_one_or_none() if site else None
         scan_run = ScanRun(kind=kind, site_id=site_id, params=params, triggered_by=triggered_by)
         session.add(scan_run)
         session.flush()
-        return scan_run.id
+        run_id = scan_run.id
+    if on_started is not None:
+        try:
+            on_started(run_id)
+        except BaseException as exc:
+            _fail_run(engine, run_id, exc)
+            raise
+    return run_id
 
 
 def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None) -> RunResult:
@@ -119,6 +141,7 @@ def poll(
     due_only_minutes: int | None = None,
     triggered_by: str = "cli",
     options: RunOptions | None = None,
+    on_started: RunStarted | None = None,
 ) -> RunResult:
     with db.session_scope(engine) as session:
         if site and session.execute(select(Site.id).where(Site.code == site)).first() is None:
@@ -128,7 +151,8 @@ def poll(
         book = CredentialBook(session, vault)
     if not book:
         raise ServiceError("no device credentials are stored: add one with `kiemke credential add`")
-    run_id = _start_run(engine, "poll", site=site, params={"zone": zone, "endpoints": endpoints, "targets": len(targets)}, triggered_by=triggered_by)
+    run_id = _start_run(engine, "poll", site=site, params={"zone": zone, "endpoints": endpoints, "targets": len(targets)}, triggered_by=triggered_by,
+                        on_started=on_started)  # fmt: skip
     try:
         outcomes = run_sync(targets, book, options)
     except BaseException as exc:
@@ -185,8 +209,19 @@ def discovery_targets(session, site: str, zone: str | None, subnet: str | None, 
     return targets, {"subnets": [c for _, c in plan], "hosts_found": found}
 
 
-def discover(engine: Engine, vault: Vault, *, site: str, zone: str | None = None, subnet: str | None = None, triggered_by: str = "cli", options: RunOptions | None = None, snmp_ports=(161,)) -> RunResult:
-    run_id = _start_run(engine, "discover", site=site, params={"zone": zone, "subnet": subnet}, triggered_by=triggered_by)
+def discover(
+    engine: Engine,
+    vault: Vault,
+    *,
+    site: str,
+    zone: str | None = None,
+    subnet: str | None = None,
+    triggered_by: str = "cli",
+    options: RunOptions | None = None,
+    snmp_ports=(161,),
+    on_started: RunStarted | None = None,
+) -> RunResult:
+    run_id = _start_run(engine, "discover", site=site, params={"zone": zone, "subnet": subnet}, triggered_by=triggered_by, on_started=on_started)
     try:
         with db.session_scope(engine) as session:
             targets, scan_info = discovery_targets(session, site, zone, subnet, snmp_ports=snmp_ports)

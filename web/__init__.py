@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from inventory import db
+from inventory.crypto import Vault
 from inventory.revision import RevisionCache
 from inventory.settings import Settings
 
@@ -59,6 +60,11 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
     app.extensions["kiemke.settings"] = settings
+    # The one credential vault of this process (the key in KIEMKE_HOME, as the CLI uses it).
+    app.extensions["kiemke.vault"] = Vault(settings.credential_key)
+    from collectors.scanjobs import ScanJobs
+
+    app.extensions["kiemke.scan_jobs"] = ScanJobs()  # scans started from this process
     app.extensions["kiemke.cache"] = RevisionCache()  # derived views, until the data changes
     app.extensions["kiemke.counts"] = RevisionCache(max_entries=512)  # list totals: one per filter, searches included
     app.extensions["kiemke.reports"] = RevisionCache(max_entries=16)  # reports by quarter (any quarter may be asked for)

@@ -10,7 +10,7 @@ Every signed-in user also has an "API token" page here for their own token.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,21 +21,20 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from collectors.credentials import SECRET_FIELDS, CredentialError, Scope, add_credential, delete_credential, list_credentials
-from inventory import audit
+from inventory import tokens
+from inventory import users as inventory_users
 from inventory.choices import CredentialKind, DeviceClass, Role, ZoneKind, values
 from inventory.crypto import CredentialKeyError, Vault
 from inventory.models import Device, Site, User
 from inventory.repository import list_sites, site_by_code
-from inventory.users import UserError, add_user
+from inventory.schedule import MAX_POLL_MINUTES, parse_interval, set_poll_intervals
 from web import queries
 from web.access import ADMIN, EVERYONE, role_required
-from web.accounts import issue_one_time_password
 from web.database import commit, get_session
 from web.labels import label
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-MAX_POLL_MINUTES = 7 * 24 * 60
 SECRET_LABELS = {
     "community": _l("Community"),
     "auth_key": _l("Khóa xác thực (auth key)"),
@@ -91,6 +90,30 @@ class RoleForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.role.choices = _choices(_role_choices())
+
+
+class ActiveForm(FlaskForm):
+    active = StringField()  # "1" activates; anything else deactivates
+
+
+class DeleteCredentialForm(FlaskForm):
+    name = StringField(filters=[lambda value: (value or "").strip()])
+
+
+class ScheduleForm(FlaskForm):
+    """One `interval-<site code>` field per site; an empty field leaves that site as it is."""
+
+    @classmethod
+    def for_sites(cls, codes: list[str], **kwargs) -> ScheduleForm:
+        fields = {f"interval-{code}": StringField() for code in codes}
+        form = type("SiteScheduleForm", (cls,), fields)(**kwargs)
+        form.codes = codes
+        return form
+
+    def intervals(self) -> dict[str, int | None]:
+        """Minutes asked for, by site code (None: not a valid interval), for the fields filled in."""
+        asked = {code: (self[f"interval-{code}"].data or "").strip() for code in self.codes}
+        return {code: parse_interval(text) for code, text in asked.items() if text}
 
 
 class CredentialForm(FlaskForm):
@@ -149,10 +172,6 @@ def _user_or_404(db, user_id: int) -> User:
     return user
 
 
-def _active_admins(db) -> int:
-    return db.execute(select(func.count()).select_from(User).where(User.role == ADMIN, User.active.is_(True))).scalar_one()
-
-
 def _users_page(new_form: NewUserForm | None = None, status: int = 200):
     db = get_session()
     body = render_template("admin/users.html", users=_users(db), form=new_form or NewUserForm(formdata=None), role_form=RoleForm(formdata=None), roles=_role_choices())
@@ -174,8 +193,8 @@ def create_user():
         return _users_page(form, 400)
     db = get_session()
     try:
-        user, password = add_user(db, form.username.data, form.role.data, None, full_name=(form.full_name.data or "").strip(), actor=_actor())
-    except UserError as exc:
+        user, password = inventory_users.add_user(db, form.username.data, form.role.data, None, full_name=(form.full_name.data or "").strip(), actor=_actor())
+    except inventory_users.UserError as exc:
         db.rollback()
         flash(_("Không tạo được người dùng: %(reason)s", reason=str(exc)), "error")
         return _users_page(form, 400)
@@ -193,14 +212,12 @@ def change_role(user_id: int):
         _flash_errors(form)
         return redirect(url_for("admin.users"))
     new = form.role.data
-    if user.id == current_user.user_id and new != user.role:
+    try:
+        changed = inventory_users.change_role(db, user, new, actor=_actor(), actor_id=current_user.user_id)
+    except inventory_users.OwnAccountError:
         flash(_("Không thể tự đổi vai trò của chính mình."), "error")
         return redirect(url_for("admin.users"))
-    if new != user.role:
-        before = audit.snapshot(user)
-        user.role = new
-        db.flush()
-        audit.record(db, _actor(), "update", "user", user.id, before=before, after=audit.snapshot(user))
+    if changed:
         commit()
         flash(_("Đã đổi vai trò của %(user)s thành %(role)s.", user=user.username, role=label(new)), "info")
     return redirect(url_for("admin.users"))
@@ -211,18 +228,20 @@ def change_role(user_id: int):
 def set_active(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
-    active = request.form.get("active") == "1"
-    if user.id == current_user.user_id and not active:
+    form = ActiveForm()
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(url_for("admin.users"))
+    active = form.active.data == "1"
+    try:
+        changed = inventory_users.set_active(db, user, active, actor=_actor(), actor_id=current_user.user_id)
+    except inventory_users.OwnAccountError:
         flash(_("Không thể tự vô hiệu hóa tài khoản của chính mình."), "error")
         return redirect(url_for("admin.users"))
-    if not active and user.role == ADMIN and user.active and _active_admins(db) <= 1:
+    except inventory_users.LastAdminError:
         flash(_("Phải còn ít nhất một quản trị viên đang hoạt động."), "error")
         return redirect(url_for("admin.users"))
-    if user.active != active:
-        before = audit.snapshot(user)
-        user.active = active
-        db.flush()
-        audit.record(db, _actor(), "activate" if active else "deactivate", "user", user.id, before=before, after=audit.snapshot(user))
+    if changed:
         commit()
         flash(_("Đã kích hoạt %(user)s.", user=user.username) if active else _("Đã vô hiệu hóa %(user)s.", user=user.username), "info")
     return redirect(url_for("admin.users"))
@@ -233,27 +252,9 @@ def set_active(user_id: int):
 def reset_password(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
-    password = issue_one_time_password(db, user, actor=_actor())  # audit-logged, stored hashed
+    password = inventory_users.issue_one_time_password(db, user, actor=_actor())  # audit-logged, stored hashed
     commit()
     return _once("admin/secret_once.html", user=user, secret=password, kind="password")
-
-
-def _issue_token(db, user: User) -> str:
-    from web.api import new_token, token_hash
-
-    token = new_token()
-    replaced = user.api_token_hash is not None
-    user.api_token_hash = token_hash(token)
-    audit.record(db, _actor(), "api_token_issue", "user", user.id, after={"replaced": replaced})
-    return token
-
-
-def _revoke_token(db, user: User) -> bool:
-    if user.api_token_hash is None:
-        return False
-    user.api_token_hash = None
-    audit.record(db, _actor(), "api_token_revoke", "user", user.id)
-    return True
 
 
 @bp.route("/users/<int:user_id>/token", methods=["POST"])
@@ -261,7 +262,7 @@ def _revoke_token(db, user: User) -> bool:
 def issue_token(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
-    token = _issue_token(db, user)
+    token = tokens.issue_token(db, user, actor=_actor())
     commit()
     return _once("admin/secret_once.html", user=user, secret=token, kind="token")
 
@@ -271,7 +272,7 @@ def issue_token(user_id: int):
 def revoke_token(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
-    if _revoke_token(db, user):
+    if tokens.revoke_token(db, user, actor=_actor()):
         commit()
         flash(_("Đã thu hồi mã API của %(user)s.", user=user.username), "info")
     return redirect(url_for("admin.users"))
@@ -292,7 +293,7 @@ def my_token():
 def my_token_new():
     db = get_session()
     user = _user_or_404(db, current_user.user_id)
-    token = _issue_token(db, user)
+    token = tokens.issue_token(db, user, actor=_actor())
     commit()
     return _once("admin/secret_once.html", user=user, secret=token, kind="token", own=True)
 
@@ -302,7 +303,7 @@ def my_token_new():
 def my_token_revoke():
     db = get_session()
     user = _user_or_404(db, current_user.user_id)
-    if _revoke_token(db, user):
+    if tokens.revoke_token(db, user, actor=_actor()):
         commit()
         flash(_("Đã thu hồi mã API."), "info")
     return redirect(url_for("admin.my_token"))
@@ -312,17 +313,8 @@ def my_token_revoke():
 
 
 def vault() -> Vault:
-    """The credential vault of this installation (the key in KIEMKE_HOME, as the CLI uses)."""
-    found = current_app.extensions.get("kiemke.vault")
-    if found is None:
-        from inventory.settings import Settings
-
-        settings = current_app.extensions.get("kiemke.settings")
-        if settings is None:
-            home = current_app.config.get("KIEMKE_HOME")
-            settings = Settings(home=home) if home else Settings()
-        found = current_app.extensions["kiemke.vault"] = Vault(settings.credential_key)
-    return found
+    """The credential vault of this installation, built once by create_app."""
+    return current_app.extensions["kiemke.vault"]
 
 
 def _credentials_page(form: CredentialForm | None = None, status: int = 200):
@@ -375,7 +367,11 @@ def save_credential():
 @role_required(ADMIN)
 def delete_credential_view():
     db = get_session()
-    name = (request.form.get("name") or "").strip()
+    form = DeleteCredentialForm()
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(url_for("admin.credentials"))
+    name = form.name.data
     try:
         delete_credential(db, name, actor=_actor())
     except CredentialError as exc:
@@ -415,30 +411,16 @@ def schedule():
 @role_required(ADMIN)
 def save_schedule():
     db = get_session()
-    sites = list(db.execute(select(Site).order_by(Site.code)).scalars())
-    changes: list[tuple[Site, int]] = []
-    errors = []
-    for site in sites:
-        raw = request.form.get(f"interval-{site.code}")
-        if raw is None or raw.strip() == "":
-            continue
-        try:
-            minutes = int(raw.strip())
-        except ValueError:
-            minutes = -1
-        if not 0 <= minutes <= MAX_POLL_MINUTES:
-            errors.append(site.code)
-            continue
-        if minutes != site.poll_interval_minutes:
-            changes.append((site, minutes))
+    form = ScheduleForm.for_sites(list(db.execute(select(Site.code).order_by(Site.code)).scalars()))
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(url_for("admin.schedule"))
+    intervals = form.intervals()
+    errors = [code for code, minutes in intervals.items() if minutes is None]
     if errors:
         flash(_("Chu kỳ phải là số phút từ 0 đến %(max)d (đơn vị: %(sites)s). Chưa lưu gì.", max=MAX_POLL_MINUTES, sites=", ".join(errors)), "error")
         return redirect(url_for("admin.schedule"))
-    for site, minutes in changes:
-        before = audit.snapshot(site)
-        site.poll_interval_minutes = minutes
-        db.flush()
-        audit.record(db, _actor(), "update", "site", site.id, before=before, after=audit.snapshot(site))
+    changed = set_poll_intervals(db, intervals, actor=_actor())
     commit()
-    flash(_("Đã cập nhật lịch thu thập của %(n)d đơn vị.", n=len(changes)), "info")
+    flash(_("Đã cập nhật lịch thu thập của %(n)d đơn vị.", n=changed), "info")
     return redirect(url_for("admin.schedule"))

@@ -9,8 +9,6 @@ CSRF (nothing a browser sends on its own authenticates a request).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
@@ -25,6 +23,7 @@ from compliance.findings import FindingFilter, list_findings
 from inventory.choices import Role
 from inventory.models import User
 from inventory.repository import SORTABLE, DeviceFilter, list_sites
+from inventory.tokens import TOKEN_PREFIX, new_token, token_hash  # noqa: F401 (new_token, TOKEN_PREFIX: re-exported)
 from web import queries
 from web.access import ACCESS_ATTR, EVERYONE, public
 from web.database import get_session
@@ -34,7 +33,6 @@ from web.paging import int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-TOKEN_PREFIX = "kk_"
 MAX_PER_PAGE = 500
 
 
@@ -46,14 +44,6 @@ def _exempt_from_csrf(state) -> None:
 
 
 # ------------------------------------------------------------------------------ tokens
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _bearer() -> str | None:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlmodel import select
 
+from inventory import signin, users
 from inventory.models import User
 from inventory.users import UserError
 from web import accounts
@@ -84,16 +85,16 @@ def login():
             status = 429
         else:
             db = get_session()
-            user = accounts.authenticate(db, form.username.data, form.password.data)
+            user = signin.authenticate(db, form.username.data, form.password.data)
             if user is None:
                 throttle.fail(key)
-                accounts.record_failed_login(db, form.username.data.strip(), address)
+                signin.record_failed_login(db, form.username.data.strip(), address)
                 commit()
                 flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
                 status = 401
             else:
                 throttle.reset(key)
-                accounts.record_login(db, user, address)
+                signin.record_login(db, user, address)
                 commit()
                 _fresh_session()
                 login_user(accounts.WebUser(user, _stamp(user)))
@@ -121,7 +122,7 @@ def change_password():
         db = get_session()
         user = db.exec(select(User).where(User.id == current_user.user_id)).one()
         try:
-            accounts.change_password(db, user, form.current.data, form.new.data)
+            users.change_password(db, user, form.current.data, form.new.data)
         except UserError:
             flash(_("Mật khẩu hiện tại không đúng, hoặc mật khẩu mới trùng mật khẩu cũ."), "error")
         else:

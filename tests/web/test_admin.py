@@ -39,10 +39,9 @@ def admin(login_as):
 
 
 @pytest.fixture
-def home(app, tmp_path):
+def home(app):
     """Where the credential key lives (KIEMKE_HOME of this test app)."""
-    app.config["KIEMKE_HOME"] = str(tmp_path / "home")
-    return tmp_path / "home"
+    return app.extensions["kiemke.settings"].home
 
 
 # ------------------------------------------------------------------------------ access
@@ -219,7 +218,7 @@ def test_credential_delete(admin, seed, engine, home):
 
 
 def test_policy_view(admin, seed):
-    from inventory.repository import shipped_policy
+    from compliance.policy import shipped_policy
 
     policy = shipped_policy()
     body = admin.get("/admin/policy").get_data(as_text=True)

@@ -18,19 +18,11 @@ from tests.web.conftest import csrf_token
 pytestmark = pytest.mark.db
 
 
-class _Settings:
-    """Only what the scans view reads: the credential key (a test key, not the user's)."""
-
-    def __init__(self, key: str):
-        self.credential_key = SecretStr(key)
-
-
 @pytest.fixture
 def scan_app(app, engine, seed):
-    key = Fernet.generate_key().decode()
-    app.extensions["kiemke.settings"] = _Settings(key)
+    vault = Vault(SecretStr(Fernet.generate_key().decode()))  # a test key, not the user's
+    app.extensions["kiemke.vault"] = vault
     app.config["KIEMKE_SCAN_OPTIONS"] = lambda: RunOptions(snmp_timeout=0.5, use_ssh=False)
-    vault = Vault(SecretStr(key))
     with Session(engine) as session:
         s2 = session.exec(select(Site).where(Site.code == "S2")).one()
         zone = session.exec(select(Zone).where(Zone.site_id == s2.id, Zone.kind == "internet")).one()
@@ -111,7 +103,6 @@ def test_bad_start_requests_are_refused_with_a_message(scan_app, login_as, engin
 
 
 def test_a_service_error_is_shown(app, seed, login_as):
-    app.extensions["kiemke.settings"] = _Settings(Fernet.generate_key().decode())
     client = login_as("technician")
     response = start(client, kind="poll", site="S1")  # no credential stored
     assert response.status_code == 302

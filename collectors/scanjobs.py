@@ -1,0 +1,178 @@
+"""Scans run in the background of a long-lived process (the web UI): start one, follow its
+progress, read its results.
+
+A job runs `service.poll` or `service.discover` in a thread of its own; the service tells the
+job its scan-run id as soon as the `running` row is committed, and the runner's progress callback
+keeps done/total up to date. A run started elsewhere (CLI, scheduler) or before a restart is
+followed from the database alone.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from collectors.queries import scan_outcomes
+from collectors.runner import Outcome, RunOptions
+from collectors.service import discover, failure_text, poll
+from inventory.choices import DeviceSource
+from inventory.crypto import Vault
+from inventory.models import Device, ScanRun, Site
+
+SCAN_KINDS = ("poll", "discover")
+KEEP_FINISHED = 50  # finished jobs remembered per process (their progress, their error)
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What to scan: a poll of recorded devices or a discovery of a site's zone subnets."""
+
+    kind: str
+    site: str | None = None
+    zone: str | None = None
+    subnet: str | None = None  # discovery only
+    snmp_ports: tuple[int, ...] = (161,)  # discovery only
+    endpoints: bool = False  # poll only
+
+
+@dataclass
+class ScanJob:
+    token: str
+    params: ScanRequest
+    triggered_by: str
+    run_id: int | None = None
+    state: str = "running"  # running, finished, error
+    done: int = 0
+    total: int | None = None
+    status: str | None = None  # the scan run's final status
+    error: str | None = None
+    finished_at: float | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
+    # Set once the run id is known or the job ended without one.
+    settled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.params.kind
+
+    def wait_for_run(self, timeout: float) -> int | None:
+        """The scan-run id, once the service has recorded the run (None if it never did)."""
+        self.settled.wait(timeout)
+        return self.run_id
+
+
+class ScanJobs:
+    """The scans this process runs: by scan-run id once it is known (and by token until then)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_token: dict[str, ScanJob] = {}
+        self._by_run: dict[int, ScanJob] = {}
+
+    def add(self, job: ScanJob) -> None:
+        with self._lock:
+            self._by_token[job.token] = job
+            finished = sorted((j for j in self._by_token.values() if j.finished_at), key=lambda j: j.finished_at)
+            for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+                self._by_token.pop(old.token, None)
+                if old.run_id is not None:
+                    self._by_run.pop(old.run_id, None)
+
+    def attach(self, job: ScanJob, run_id: int) -> None:
+        with self._lock:
+            job.run_id = run_id
+            self._by_run[run_id] = job
+        job.settled.set()
+
+    def get(self, run_id: int) -> ScanJob | None:
+        with self._lock:
+            return self._by_run.get(run_id)
+
+    def running(self) -> list[ScanJob]:
+        with self._lock:
+            return [j for j in self._by_token.values() if j.state == "running"]
+
+    def start(self, request: ScanRequest, *, origin: str, engine: Engine, vault: Vault, options: Callable[[], RunOptions] = RunOptions) -> ScanJob:
+        """Start `request` in a thread; `origin` (e.g. "web:lan") names who asked, in the run."""
+        if request.kind not in SCAN_KINDS:
+            raise ValueError(f"unknown scan kind {request.kind!r}")
+        token = secrets.token_hex(4)
+        job = ScanJob(token=token, params=request, triggered_by=f"{origin}#{token}")
+        self.add(job)
+        job.thread = threading.Thread(target=self._work, args=(job, engine, vault, options), name=f"kiemke-scan-{token}", daemon=True)
+        job.thread.start()
+        return job
+
+    def _work(self, job: ScanJob, engine: Engine, vault: Vault, make_options: Callable[[], RunOptions]) -> None:
+        def progress(done: int, total: int, _outcome: Outcome) -> None:
+            job.done, job.total = done, total
+
+        def started(run_id: int) -> None:
+            self.attach(job, run_id)
+
+        request = job.params
+        try:
+            options = make_options()
+            options.progress = progress
+            if request.kind == "poll":
+                result = poll(engine, vault, site=request.site, zone=request.zone, endpoints=request.endpoints,
+                              triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
+            else:
+                result = discover(engine, vault, site=request.site, zone=request.zone, subnet=request.subnet, snmp_ports=request.snmp_ports,
+                                  triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
+            job.status = result.status
+            job.state = "finished"
+        except BaseException as exc:  # recorded on the job; the scan run itself is marked by the service
+            job.error = failure_text(exc)
+            job.state = "error"
+        finally:
+            job.finished_at = time.monotonic()
+            job.settled.set()
+
+
+def scan_progress(run: ScanRun, job: ScanJob | None) -> dict[str, Any]:
+    """How far a run has got: from its job while this process runs it, else from the run row."""
+    data: dict[str, Any] = {"run_id": run.id, "status": run.status, "done": 0, "total": (run.params or {}).get("targets"), "error": None}
+    if job is not None:
+        data.update(done=job.done, total=job.total if job.total is not None else data["total"], error=job.error)
+        # The job is the authority while its thread runs (the run row is written at the end).
+        data["state"] = "running" if job.state == "running" else "finished"
+    else:
+        data["state"] = "running" if run.status == "running" else "finished"
+    if data["state"] == "finished" and run.status != "running":
+        data["done"] = max(data["done"], (run.summary or {}).get("devices", 0) or 0)
+        data["total"] = data["total"] if data["total"] is not None else data["done"]
+    return data
+
+
+@dataclass
+class ScanResults:
+    run: ScanRun
+    site_code: str | None
+    outcomes: list[dict]  # each with its "device" (or None)
+    unreachable: list[dict]  # recorded devices that did not answer
+    discovered: list[dict]  # devices found that nobody recorded (yet)
+
+
+def scan_results(session: Session, run_id: int) -> ScanResults | None:
+    """A run's outcomes with their devices, sorted into what a technician acts on."""
+    row = session.execute(select(ScanRun, Site.code).outerjoin(Site, Site.id == ScanRun.site_id).where(ScanRun.id == run_id)).first()
+    if row is None:
+        return None
+    scan_run, site_code = row
+    outcomes = scan_outcomes(session, run_id)
+    ids = {o["device_id"] for o in outcomes if o["device_id"] is not None}
+    devices = {d.id: d for d in session.execute(select(Device).where(Device.id.in_(ids))).scalars()} if ids else {}
+    for o in outcomes:
+        o["device"] = devices.get(o["device_id"])
+    discovered_source = DeviceSource.DISCOVERED.value
+    unreachable = [o for o in outcomes if o["status"] == "failed" and o["device"] is not None and o["device"].source != discovered_source]
+    discovered = [o for o in outcomes if o["device"] is not None and o["device"].source == discovered_source]
+    return ScanResults(scan_run, site_code, outcomes, unreachable, discovered)
