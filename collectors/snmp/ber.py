@@ -84,9 +84,10 @@ def decode_length(data: bytes, p: int) -> tuple[int, int]:
     Refuses what a hostile datagram could send: a length of more than 4 octets, or one that
     runs past the end of `data`.
     """
-    if p >= len(data):
-        raise BerError("length missing: the message ends first")
-    n = data[p]
+    try:
+        n = data[p]
+    except IndexError:
+        raise BerError("length missing: the message ends first") from None
     p += 1
     if n & 0x80:
         k = n & 0x7F
