@@ -10,15 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from collectors.records import (
-    ArpRecord,
-    DeviceFacts,
-    FdbRecord,
-    HostRecord,
-    InterfaceRecord,
-    LldpRecord,
-    SoftwareRecord,
-)
+from collectors import records
 from collectors.snmp.ber import (
     _EXCEPTIONS,
     _UNSIGNED,
@@ -149,7 +141,7 @@ Row = dict[tuple[int, ...], Var]
 # ============================================================================ facts
 def build_facts(
     address: str, probe: dict[bytes, Var], parts: dict[str, Any], vendors: VendorData, warnings: list[str]
-) -> DeviceFacts:
+) -> records.DeviceFacts:
     """The facts of one visit.
 
     `probe` holds the first GET's answers by OID (PROBE_OIDS); `parts` what the visit read:
@@ -180,7 +172,7 @@ def build_facts(
     names = {i.index: i.name for i in interfaces}
     fdb = fdb_records(*parts["fdb"], names) if "fdb" in parts else ()
     host = host_record(parts, probe, w) if "storage" in parts else None
-    return DeviceFacts(
+    return records.DeviceFacts(
         address=address,
         source="snmp",
         sys_name=as_text(texts.get(SYS_NAME), w, "sysName"),
@@ -202,7 +194,7 @@ def build_facts(
     )
 
 
-def interface_records(columns: list[Row], w: list[str]) -> tuple[InterfaceRecord, ...]:
+def interface_records(columns: list[Row], w: list[str]) -> tuple[records.InterfaceRecord, ...]:
     descr, speed, phys, admin, oper, name, high, alias = columns
     indexes = sorted({i for col in (descr, phys, admin, oper, name) for i in col if len(i) == 1})
     out = []
@@ -217,7 +209,7 @@ def interface_records(columns: list[Row], w: list[str]) -> tuple[InterfaceRecord
         mac_var = phys.get(index)
         admin_status, oper_status = as_int(admin.get(index)), as_int(oper.get(index))
         out.append(
-            InterfaceRecord(
+            records.InterfaceRecord(
                 index=index[0],
                 name=as_text(name.get(index), w, "ifName") or d,
                 description=d,
@@ -231,7 +223,7 @@ def interface_records(columns: list[Row], w: list[str]) -> tuple[InterfaceRecord
     return tuple(out)
 
 
-def fdb_records(ports: Row, fdb: Row, names: dict[int, str]) -> tuple[FdbRecord, ...]:
+def fdb_records(ports: Row, fdb: Row, names: dict[int, str]) -> tuple[records.FdbRecord, ...]:
     port_if = {index[0]: as_int(var) for index, var in ports.items() if len(index) == 1}
     out = []
     for index, var in fdb.items():
@@ -239,22 +231,24 @@ def fdb_records(ports: Row, fdb: Row, names: dict[int, str]) -> tuple[FdbRecord,
         if len(index) != 6 or not port or max(index) > 255:
             continue  # port 0: the switch's own or an unknown port
         if_index = port_if.get(port)
-        out.append(FdbRecord(bytes(index).hex(":"), if_index, names.get(if_index, "") if if_index else ""))
+        out.append(records.FdbRecord(bytes(index).hex(":"), if_index, names.get(if_index, "") if if_index else ""))
     return tuple(out)
 
 
-def arp_records(rows: Row) -> tuple[ArpRecord, ...]:
+def arp_records(rows: Row) -> tuple[records.ArpRecord, ...]:
     out = []
     for index, var in rows.items():
         if len(index) != 5 or max(index[1:]) > 255 or var[1] != OCTETS:
             continue
         mac = mac_text(var[2])
         if mac:
-            out.append(ArpRecord(".".join(map(str, index[1:])), mac, index[0]))
+            out.append(records.ArpRecord(".".join(map(str, index[1:])), mac, index[0]))
     return tuple(out)
 
 
-def lldp_records(remote: list[Row], local: Row, interfaces: Sequence[InterfaceRecord], w: list[str]) -> tuple[LldpRecord, ...]:
+def lldp_records(
+    remote: list[Row], local: Row, interfaces: Sequence[records.InterfaceRecord], w: list[str]
+) -> tuple[records.LldpRecord, ...]:
     chassis_type, chassis, port_type, port, sys_name = remote
     by_name: dict[str, int] = {}
     for i in interfaces:
@@ -273,7 +267,7 @@ def lldp_records(remote: list[Row], local: Row, interfaces: Sequence[InterfaceRe
         else:
             if_index = port_num if port_num in known else None
         out.append(
-            LldpRecord(
+            records.LldpRecord(
                 local_if_index=if_index,
                 remote_sysname=as_text(sys_name.get(index), w, "lldpRemSysName") or "",
                 remote_port=_lldp_id(port_type.get(index), port.get(index), mac_subtype=3, w=w),
@@ -283,7 +277,7 @@ def lldp_records(remote: list[Row], local: Row, interfaces: Sequence[InterfaceRe
     return tuple(out)
 
 
-def host_record(parts: dict[str, Any], probe: dict[bytes, Var], w: list[str]) -> HostRecord:
+def host_record(parts: dict[str, Any], probe: dict[bytes, Var], w: list[str]) -> records.HostRecord:
     storage_type, descr, units, size = parts["storage"]
     disks = []
     for index, var in storage_type.items():
@@ -302,12 +296,12 @@ def host_record(parts: dict[str, Any], probe: dict[bytes, Var], w: list[str]) ->
     for index, var in names.items():
         d = dates.get(index)
         software.append(
-            SoftwareRecord(
+            records.SoftwareRecord(
                 as_text(var, w, "hrSWInstalledName") or "",
                 date_and_time(d[2]) if d is not None and d[1] == OCTETS else None,
             )
         )
-    return HostRecord(
+    return records.HostRecord(
         cores=cores,
         ram_kb=as_int(probe.get(HR_MEMORY_SIZE)) or 0,
         disks=tuple(disks),
