@@ -14,18 +14,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect
 from sqlmodel import Session, create_engine
 
-from inventory.revision import MIGRATING, TABLE, bump, track_changes
+from inventory.revision import TABLE, bump
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
-    engine = _new_engine(url)
-    track_changes(engine)
-    return engine
-
-
-def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -57,16 +51,11 @@ def upgrade(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config(url)
-    with engine_for(url).connect() as connection:
-        connection.info[MIGRATING] = True  # data_revision may not exist (yet): no bump at commit
-        try:
-            with connection.begin():
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-                if inspect(connection).has_table(TABLE):
-                    bump(connection)  # a migration may change data: running processes must not trust their caches
-        finally:
-            connection.info.pop(MIGRATING, None)  # the info dict lives as long as the pooled connection
+    with engine_for(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        if inspect(connection).has_table(TABLE):
+            bump(connection)  # a migration may change data: running processes must not trust their caches
 
 
 def current_revision(url: str) -> str | None:

@@ -1,34 +1,39 @@
 """The data revision: one number that any committed change to the inventory moves forward.
 
 Derived views (the overview, the procurement plan, the device list's counts) are costly on a
-large fleet and change only when the data does. Every engine kiemke makes (web, CLI, scheduler)
-notes the INSERT, UPDATE and DELETE statements it sends and, if any touched a tracked table,
-bumps the revision inside the same transaction, just before COMMIT. The new number therefore
-becomes visible together with the data it stands for, whichever process wrote it, and a reader
-that reads the revision before the data never pairs a new number with old data.
+large fleet and change only when the data does. Triggers in the database move the revision
+whenever a tracked table is written, whoever writes it (web, CLI, scheduler, or someone in
+psql), inside the writing transaction: the new number becomes visible together with the data
+it stands for, and a reader that reads the revision before the data never pairs a new number
+with old data.
 
-An UPDATE that only moves when-seen columns (VOLATILE: what every poll and check writes) does
-not count: no cached view may show those columns. Changes made outside kiemke (by hand in
-psql) do not bump it; RevisionCache's max_age covers them.
+- PostgreSQL: statement-level triggers note that the transaction wrote by inserting its
+  placeholder row (once); a deferred constraint trigger on that row moves the revision on at
+  COMMIT and removes it. The revision row is thus locked only while
+  committing, as two writers must not wait on each other for their whole transactions (nor
+  deadlock), and a transaction moves it on by one.
+- SQLite has only row-level triggers: each written row moves it on (one writer at a time
+  holds the whole database anyway).
+
+An UPDATE that only sets when-seen columns (WHEN_SEEN: what every poll and check writes) does
+not count: no cached view may show those columns. A migration that adds a tracked table, adds
+a column to one or rebuilds one (SQLite's batch_alter_table drops a table's triggers) ends
+with `install_triggers(op.get_bind())`; tests/inventory/test_revision.py checks every table.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 TABLE = "data_revision"
-CHANGED = "kiemke.revision.changed"
-AUTOCOMMITTED = "kiemke.revision.autocommitted"
-MIGRATING = "kiemke.revision.migrating"  # set by db.upgrade: the table may not exist yet
 
 # Tables no cached view reads: writing them (a sign-in, an audit entry, a scan's log) leaves the
 # revision alone, so caches are not thrown away by activity that cannot change them.
@@ -37,92 +42,85 @@ UNTRACKED = frozenset({
     "observation", "mac_sighting", "config_snapshot", "interface",
 })  # fmt: skip
 
-# Any INSERT/UPDATE/DELETE (and REPLACE, MERGE, TRUNCATE) anywhere in a statement: after a
-# comment, inside a WITH, as the statement itself (`FOR UPDATE`, `DO UPDATE` and `ON UPDATE` name
-# no table). A false match only costs a needless bump; a missed one would serve stale views.
-_DML = re.compile(
-    r"(?:\bINSERT\s+(?:OR\s+\w+\s+)?INTO|\bREPLACE\s+INTO|\bMERGE\s+INTO|(?<!FOR\s)(?<!DO\s)(?<!ON\s)\bUPDATE(?:\s+OR\s+\w+)?"
-    r"|\bDELETE\s+FROM|\bTRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?[\"`]?(\w+)",
-    re.IGNORECASE,
-)
+# Columns that polls and checks move on every run and that no cached view shows (keep it so):
+# an UPDATE setting only these leaves the revision, or the scheduler would void every cache
+# with each poll of a site although nothing shown had changed.
+WHEN_SEEN = {
+    "device": frozenset({"last_seen", "last_polled", "first_seen", "reachable"}),
+    "finding": frozenset({"last_seen"}),
+}
+
 _BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"
+_SQLITE_TRIGGER_PREFIX = f"{TABLE}_on_"
+
+# PostgreSQL: a transaction's first tracked write inserts its placeholder row (id = minus the
+# backend's pid: unique among open transactions); later writes find it there and do nothing.
+# At COMMIT the deferred trigger on that row moves the revision on and removes the placeholder.
+_PG_FUNCTIONS = (
+    f"""CREATE FUNCTION {TABLE}_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {TABLE} (id, n) VALUES (-pg_backend_pid(), 0) ON CONFLICT (id) DO NOTHING;
+    RETURN NULL;
+END $$""",
+    f"""CREATE FUNCTION {TABLE}_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM {TABLE} WHERE id = NEW.id;
+    {_BUMP};
+    RETURN NULL;
+END $$""",
+    f"""CREATE CONSTRAINT TRIGGER {TABLE}_at_commit AFTER INSERT ON {TABLE}
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.id < 0) EXECUTE FUNCTION {TABLE}_bump()""",
+)
 
 T = TypeVar("T")
 
 
-def written_tables(statement: str) -> set[str]:
-    """The tables a statement may write, lower case (empty for a plain read)."""
-    return {match.group(1).lower() for match in _DML.finditer(statement)}
+def install_triggers(connection: Connection) -> None:
+    """(Re)create the triggers on every tracked table as it now stands in the database.
+
+    Tracked: every table but UNTRACKED; on those with WHEN_SEEN columns an UPDATE counts only if
+    it sets one of the other columns (`UPDATE OF`, read from the table itself).
+    """
+    drop_triggers(connection)
+    schema = inspect(connection)
+    quote = connection.dialect.identifier_preparer.quote
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _PG_FUNCTIONS if postgres else ():
+        connection.exec_driver_sql(statement)
+    for table in sorted(set(schema.get_table_names()) - UNTRACKED):
+        update = "UPDATE"
+        if table in WHEN_SEEN:
+            shown = [column["name"] for column in schema.get_columns(table) if column["name"] not in WHEN_SEEN[table]]
+            update = f"UPDATE OF {', '.join(quote(name) for name in shown)}"
+        if postgres:
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER {TABLE} AFTER INSERT OR {update} OR DELETE OR TRUNCATE ON {quote(table)} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_note()"
+            )
+            continue
+        for event in ("INSERT", update, "DELETE"):  # SQLite: one trigger per event, row by row
+            name = quote(f"{_SQLITE_TRIGGER_PREFIX}{table}_{event.split()[0].lower()}")
+            connection.exec_driver_sql(f"CREATE TRIGGER {name} AFTER {event} ON {quote(table)} BEGIN {_BUMP}; END")
 
 
-# Columns that polls and checks move on every run and that no cached view shows (keep it so):
-# an UPDATE setting only these leaves the revision, or the scheduler would void every cache
-# with each poll of a site although nothing shown had changed.
-VOLATILE = {
-    "device": frozenset({"last_seen", "last_polled", "first_seen", "reachable"}),
-    "finding": frozenset({"last_seen"}),
-}
-_PLAIN_UPDATE = re.compile(r"\s*UPDATE\s+[\"`]?(\w+)[\"`]?\s+SET\s+(.*?)\s+WHERE\s", re.IGNORECASE | re.DOTALL)
-_PYFORMAT = re.compile(r"%\(\w+\)s")  # psycopg's placeholders, not parentheses
-_ASSIGNED = re.compile(r"[\"`]?(\w+)[\"`]?\s*=")
-
-
-def writes_tracked(statement: str) -> bool:
-    tables = {table for table in written_tables(statement) if table not in UNTRACKED}
-    if not tables:
-        return False
-    update = _PLAIN_UPDATE.match(statement)
-    if update is None:
-        return True
-    table, assignments = update.group(1).lower(), _PYFORMAT.sub("?", update.group(2))
-    if tables != {table} or table not in VOLATILE or "(" in assignments:
-        return True  # not one plain UPDATE of a table with volatile columns (a subquery could hide its own WHERE)
-    # Every name followed by "=" in the SET list (a value holding "=" adds names, which can
-    # only answer "tracked").
-    return not {name.lower() for name in _ASSIGNED.findall(assignments)} <= VOLATILE[table]
+def drop_triggers(connection: Connection) -> None:
+    """Remove every trigger install_triggers made: writes no longer move the revision."""
+    if connection.dialect.name == "postgresql":
+        # The per-table triggers and the deferred one depend on these functions and go with them.
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {TABLE}_note() CASCADE")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {TABLE}_bump() CASCADE")
+        return
+    names = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
+        (len(_SQLITE_TRIGGER_PREFIX), _SQLITE_TRIGGER_PREFIX),
+    ).scalars()
+    for name in list(names):
+        connection.exec_driver_sql(f"DROP TRIGGER {connection.dialect.identifier_preparer.quote(name)}")
 
 
 def bump(connection: Connection) -> None:
-    """Move the revision on inside `connection`'s transaction (for writers the hooks cannot see)."""
+    """Move the revision on inside `connection`'s transaction (after a migration, which may change data)."""
     connection.exec_driver_sql(_BUMP)
-
-
-def track_changes(engine: Engine) -> None:
-    """Make `engine` bump the revision in every transaction that writes a tracked table."""
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-        if conn.info.get(CHANGED) or not writes_tracked(statement):
-            return
-        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            conn.info[AUTOCOMMITTED] = True  # no COMMIT will come: bump right after the statement
-        else:
-            conn.info[CHANGED] = True
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _bump_now(conn: Connection, cursor, _statement, _parameters, _context, _executemany) -> None:
-        if conn.info.pop(AUTOCOMMITTED, False):
-            cursor.execute(_BUMP)
-
-    @event.listens_for(engine, "commit")
-    def _bump(conn: Connection) -> None:
-        # Runs just before COMMIT, on the DBAPI connection: the bump joins the same transaction.
-        if conn.info.pop(CHANGED, False) and not conn.info.get(MIGRATING):
-            cursor = conn.connection.cursor()
-            try:
-                cursor.execute(_BUMP)
-            finally:
-                cursor.close()
-
-    @event.listens_for(engine, "rollback")
-    def _forget(conn: Connection) -> None:
-        conn.info.pop(CHANGED, None)
-
-    @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection, record) -> None:
-        # The pool rolls back what a checkout left open without telling `rollback` above; the
-        # info dict stays with the pooled connection, so the mark must not outlive the checkout.
-        record.info.pop(CHANGED, None)
 
 
 def current(session: Session) -> int | None:
@@ -135,8 +133,8 @@ class RevisionCache:
 
     One computation per key at a time: requests that arrive while a value is being computed
     wait for it instead of computing it again (ten clients on a cold overview cost one
-    computation, not ten). `max_age` bounds how long a value lives anyway, for changes made
-    outside kiemke.
+    computation, not ten). `max_age` bounds how long a value lives anyway, should a change ever
+    slip past the triggers (a table rebuilt by hand without them).
     """
 
     def __init__(self, max_entries: int = 128, max_age: float = 600.0):
