@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from collectors.credentials import CredentialBook
 from collectors.records import AuthenticationFailed, CollectionTimeout, CollectorError, DeviceFacts, Target
+from inventory.choices import Platform, values
 
-SSH_PLATFORMS = frozenset({"cisco_ios", "fortinet"})
+SSH_PLATFORMS = frozenset(values(Platform))
 
 
 @dataclass(frozen=True)

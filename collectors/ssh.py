@@ -42,10 +42,11 @@ from collectors.records import (
     Target,
     Unreachable,
 )
+from inventory.choices import Platform, values
 
 log = logging.getLogger(__name__)
 
-PLATFORMS = ("cisco_ios", "fortinet")
+PLATFORMS = tuple(values(Platform))
 
 # paramiko's server side (and some FortiOS builds) offer no group-exchange moduli.
 FORTINET_DISABLED_ALGORITHMS = {

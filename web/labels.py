@@ -1,6 +1,7 @@
 """Labels of the fixed vocabularies (inventory.choices), marked for translation.
 
-The Vietnamese texts are those of inventory.choices.LABELS_VI (a test keeps them equal); the
+The Vietnamese texts are those of inventory.choices.LABELS_VI and SEVERITY_LABELS_VI (a test keeps
+them equal; the literals stay here so the catalog extractor finds them); the
 English ones live in the catalog, web/translations/en.
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.choices import LABELS_VI
-from web.labels import LABELS
+from inventory.choices import LABELS_VI, SEVERITY_LABELS_VI, Severity, values
+from web.labels import LABELS, SEVERITY_LABELS
 from tests.web.conftest import csrf_token, login
 
 pytestmark = pytest.mark.db
@@ -51,6 +51,10 @@ def test_labels_match_the_inventory_vocabulary():
     assert set(LABELS) == set(LABELS_VI)
     for code, text in LABELS_VI.items():
         assert LABELS[code]._args[-1] == text, code
+    # Severities: the same labels the report prints, in the same order as the vocabulary.
+    assert list(SEVERITY_LABELS) == list(SEVERITY_LABELS_VI) == values(Severity)
+    for code, text in SEVERITY_LABELS_VI.items():
+        assert SEVERITY_LABELS[code]._args[-1] == text, code
 
 
 def test_every_catalog_entry_is_translated_and_current():
