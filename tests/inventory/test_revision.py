@@ -262,7 +262,7 @@ def test_values_expire_after_max_age_and_nothing_is_kept_without_the_revision_ro
     counter = iter(range(100))
     assert cache.get(session, "k", lambda: next(counter)) == 0
     time.sleep(0.1)
-    assert cache.get(session, "k", lambda: next(counter)) == 1  # a change made by hand in psql
+    assert cache.get(session, "k", lambda: next(counter)) == 1  # a change that slipped past the triggers
 
     session.commit()
     session.execute(text("DELETE FROM data_revision"))
