@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from collectors.lab.manager import Lab, register_credentials
-from collectors.lab.scenario import HOSTILE_HTML, build_lab
+from collectors.lab.manager import register_credentials
+from collectors.lab.scenario import HOSTILE_HTML
 from collectors.lab.ssh_devices import SshLab
 from collectors.queries import config_diff
 from collectors.records import AuthenticationFailed, SnmpCredential, Target
@@ -27,6 +27,7 @@ from inventory.crypto import Vault
 from inventory.demo import load_demo
 from inventory.models import ConfigSnapshot, Device, Finding, Interface
 from inventory.observations import latest_observations
+from tests.lab.support import TEST_LAB_PORTS, running_demo_lab
 
 pytestmark = pytest.mark.lab
 
@@ -42,26 +43,16 @@ def fast() -> RunOptions:
 def world(tmp_path_factory):
     from cryptography.fernet import Fernet
 
-    home = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{home / 'kiemke.sqlite3'}"
-    db.upgrade(url)
-    engine = db.engine_for(url)
     vault = Vault(SecretStr(Fernet.generate_key().decode()))
-    with db.session_scope(engine) as session:
-        load_demo(session, actor="test")
-    lab = Lab(home)
-    try:  # the lab is stopped even when the setup fails half way
+    with running_demo_lab(tmp_path_factory.mktemp("e2e")) as demo:
+        engine, lab, devices = demo.engine, demo.lab, demo.devices
         with db.session_scope(engine) as session:
-            lab.start(session, "small", with_netns=False, progress=lambda *_: None)
-            register_credentials(session, vault, lab.secrets(), actor="test")
-            devices = build_lab(session, "small", lab.secrets())
+            register_credentials(session, vault, lab.secrets(), actor="test", ports=lab.ports)
         site = devices[0].site_code
         polled = poll(engine, vault, site=site, endpoints=True, options=fast())
-        found = discover(engine, vault, site=site, zone="internet", snmp_ports=(1161,), options=fast())
+        found = discover(engine, vault, site=site, zone="internet", snmp_ports=(TEST_LAB_PORTS.snmp,), options=fast())
         checked = run_check(engine, actor="test", policy=load_policy())
         yield {"engine": engine, "vault": vault, "lab": lab, "devices": devices, "site": site, "poll": polled, "discover": found, "check": checked}
-    finally:
-        lab.stop()
 
 
 def _device(session, lab_device) -> Device | None:
@@ -215,7 +206,7 @@ def test_every_manifest_violation_is_found_and_compliant_devices_get_none(world)
 def test_offline_scan_bundle_merges_once_into_another_database(world, tmp_path):
     from collectors.service import import_bundle, scan_to_bundle
 
-    bundle = scan_to_bundle(world["engine"], world["vault"], site=world["site"], subnet=_internet_subnet(world), snmp_ports=(1161,), options=fast())
+    bundle = scan_to_bundle(world["engine"], world["vault"], site=world["site"], subnet=_internet_subnet(world), snmp_ports=(TEST_LAB_PORTS.snmp,), options=fast())
     assert bundle["outcomes"] and not any("v3_auth_key" in json.dumps(o) for o in bundle["outcomes"])
     text = json.dumps(bundle)
     secrets = world["lab"].secrets()

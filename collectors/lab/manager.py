@@ -3,6 +3,9 @@
 Everything the lab writes lives in KIEMKE_HOME/lab: the truth manifest, the generated lab
 secrets (mode 0600), the agents' data and pid files. `stop()` works from pid files and the
 namespace prefix alone, so it cleans up after a crashed or killed earlier run too.
+
+The lab listens on the inventory's loopback addresses at `ports` (the demo's 1161/2222 unless
+told otherwise): a test run's lab picks ports of its own and runs beside `kiemke demo`'s.
 """
 
 from __future__ import annotations
@@ -18,8 +21,17 @@ from pathlib import Path
 from sqlmodel import Session
 
 from collectors.lab import netns
-from collectors.lab.scenario import LabSecrets, Profile, build_lab, manifest, write_running_configs
+from collectors.lab.scenario import (
+    DEMO_PORTS,
+    LabPorts,
+    LabSecrets,
+    Profile,
+    build_lab,
+    manifest,
+    write_running_configs,
+)
 from collectors.lab.snmp_agents import SnmpLab
+from collectors.lab.spec import LabDevice
 from collectors.lab.ssh_devices import SshLab
 
 CREDENTIALS_REF = "lab"
@@ -32,8 +44,9 @@ def _lab_secret(nbytes: int) -> str:
 
 
 class Lab:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, ports: LabPorts = DEMO_PORTS) -> None:
         self.dir = Path(home) / "lab"
+        self.ports = ports
 
     @property
     def manifest_path(self) -> Path:
@@ -65,7 +78,7 @@ class Lab:
     def start(self, session: Session, profile: Profile, *, with_netns: bool = True, progress=print) -> dict:
         started = time.monotonic()
         self.stop()
-        devices = build_lab(session, profile, self.secrets())
+        devices = self.build(session, profile)
         self.dir.mkdir(parents=True, exist_ok=True)
         write_running_configs(devices, self.dir / "configs")
         snmp = SnmpLab(devices, self.dir / "snmp")
@@ -83,7 +96,7 @@ class Lab:
             lab = netns.NetnsLab(self.dir / "netns")
             lab.start()
             nmap_lab = lab.describe()
-        answer_key = manifest(devices, profile, credentials_ref=CREDENTIALS_REF)
+        answer_key = manifest(devices, profile, credentials_ref=CREDENTIALS_REF, ports=self.ports)
         answer_key["nmap"] = nmap_lab
         answer_key["nmap_note"] = nmap_note
         answer_key["started_at"] = datetime.now(timezone.utc).isoformat()
@@ -91,6 +104,7 @@ class Lab:
         seconds = time.monotonic() - started
         state = {
             "profile": profile,
+            "ports": answer_key["ports"],
             "started_at": answer_key["started_at"],
             "ready_seconds": round(seconds, 2),
             "devices": len(devices),
@@ -103,6 +117,10 @@ class Lab:
         }
         self.state_path.write_text(json.dumps(state, indent=1))
         return state
+
+    def build(self, session: Session, profile: Profile) -> list[LabDevice]:
+        """The devices this lab serves for `profile` (with its secrets and ports)."""
+        return build_lab(session, profile, self.secrets(), ports=self.ports)
 
     def stop(self) -> list[str]:
         """Stop everything a lab (this one or a crashed earlier one) left running."""
@@ -139,15 +157,14 @@ class Lab:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))["devices"]
 
 
-def register_credentials(session: Session, vault, secrets: LabSecrets, *, actor: str) -> list[str]:
+def register_credentials(session: Session, vault, secrets: LabSecrets, *, actor: str, ports: LabPorts = DEMO_PORTS) -> list[str]:
     """Store the lab's credentials (encrypted) so the collectors can poll the lab."""
     from collectors.credentials import add_credential
-    from collectors.lab.scenario import SNMP_PORT, SSH_PORT
 
     plan = [
-        ("lab-snmp-v3", "snmp_v3", {"auth_key": secrets.v3_auth_key, "priv_key": secrets.v3_priv_key}, secrets.v3_user, SNMP_PORT, 10),
-        ("lab-snmp-v2c", "snmp_v2c", {"community": secrets.community}, None, SNMP_PORT, 20),
-        ("lab-ssh", "ssh", {"password": secrets.ssh_password, "secret": secrets.ssh_secret}, secrets.ssh_username, SSH_PORT, 10),
+        ("lab-snmp-v3", "snmp_v3", {"auth_key": secrets.v3_auth_key, "priv_key": secrets.v3_priv_key}, secrets.v3_user, ports.snmp, 10),
+        ("lab-snmp-v2c", "snmp_v2c", {"community": secrets.community}, None, ports.snmp, 20),
+        ("lab-ssh", "ssh", {"password": secrets.ssh_password, "secret": secrets.ssh_secret}, secrets.ssh_username, ports.ssh, 10),
     ]
     for name, kind, values, username, port, priority in plan:
         add_credential(session, vault, name=name, kind=kind, secrets=values, username=username, port=port, priority=priority, actor=actor, replace=True)

@@ -13,7 +13,7 @@ Deterministic: the same database and profile always give the same lab. The scena
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
@@ -22,7 +22,12 @@ import yaml
 from sqlalchemy import select
 from sqlmodel import Session
 
-from collectors.lab.configs import applicable_rules, cisco_ios_config, fortios_config, implied_violations
+from collectors.lab.configs import (
+    applicable_rules,
+    cisco_ios_config,
+    fortios_config,
+    implied_violations,
+)
 from collectors.lab.spec import (
     ArpEntry,
     FdbEntry,
@@ -45,6 +50,18 @@ SSH_PLATFORMS = ("cisco_ios", "fortinet")
 HOSTILE_HTML = '<b>Switch</b><script>alert("kiemke")</script><img src=x onerror=alert(1)>'
 HOSTILE_BYTES = "hex:" + (b"Core \xff\xfe sw\xc3\x28 " + "Điện Biên".encode("cp1258", errors="replace")).hex()
 OVERSIZED = "X" * 65536
+
+
+@dataclass(frozen=True)
+class LabPorts:
+    """The ports every device of one lab listens on. Addresses come from the inventory, so two
+    labs of the same province on one machine (the demo's and a test run's) differ by port."""
+
+    snmp: int = SNMP_PORT  # UDP
+    ssh: int = SSH_PORT  # TCP
+
+
+DEMO_PORTS = LabPorts()
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,7 @@ class ScenarioError(RuntimeError):
     pass
 
 
-def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today: date | None = None) -> list[LabDevice]:
+def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today: date | None = None, ports: LabPorts = DEMO_PORTS) -> list[LabDevice]:
     """The lab's devices for a profile: `small` = one commune, `province` = every site."""
     from compliance.policy import load_policy
 
@@ -148,7 +165,7 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
         if not communes:
             raise ScenarioError("no site has both a firewall and an access switch recorded")
         sites = communes[:1]
-    builder = _Builder(secrets, today, _catalog(), policy)
+    builder = _Builder(secrets, today, _catalog(), policy, ports)
     devices: list[LabDevice] = []
     for code in sites:
         site_rows = [r for r in rows if r.site_code == code]
@@ -164,8 +181,9 @@ def _with_origin_finding(device: LabDevice, allowed) -> LabDevice:
 
 
 class _Builder:
-    def __init__(self, secrets: LabSecrets, today: date, catalog: dict, policy) -> None:
+    def __init__(self, secrets: LabSecrets, today: date, catalog: dict, policy, ports: LabPorts) -> None:
         self.policy = policy
+        self.ports = ports
         self.secrets = secrets
         self.today = today
         self.catalog = catalog
@@ -189,7 +207,7 @@ class _Builder:
 
     def _snmp(self) -> SnmpAccess:
         s = self.secrets
-        return SnmpAccess(port=SNMP_PORT, community=s.community, v3_user=s.v3_user, v3_auth_key=s.v3_auth_key, v3_priv_key=s.v3_priv_key)
+        return SnmpAccess(port=self.ports.snmp, community=s.community, v3_user=s.v3_user, v3_auth_key=s.v3_auth_key, v3_priv_key=s.v3_priv_key)
 
     def _interfaces(self, row: _Row, count: int, names: list[str]) -> tuple[LabInterface, ...]:
         interfaces = []
@@ -238,7 +256,7 @@ class _Builder:
                 config = cisco_ios_config(row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret)
             violations = implied_violations(chosen)
             ssh = SshAccess(
-                port=SSH_PORT, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,
+                port=self.ports.ssh, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,
                 secret=self.secrets.ssh_secret if row.platform == "cisco_ios" else "", running_config=config,
             )  # fmt: skip
         support = self.policy.end_of_support.lookup(row.os_name, row.os_version) if row.os_name else None
@@ -432,7 +450,7 @@ def _sys_descr(row: _Row) -> str:
     return f"{row.vendor} {row.model} {row.os_name} {row.os_version}".strip()
 
 
-def manifest(devices: list[LabDevice], profile: str, *, credentials_ref: str) -> dict:
+def manifest(devices: list[LabDevice], profile: str, *, credentials_ref: str, ports: LabPorts = DEMO_PORTS) -> dict:
     """The answer key: every device with its address, ports, facts and violations; no secrets."""
     entries = []
     for device in devices:
@@ -450,7 +468,7 @@ def manifest(devices: list[LabDevice], profile: str, *, credentials_ref: str) ->
             if len(interface["name"]) > 1024:
                 interface["name"] = f"<{len(interface['name'])} characters>"
         entries.append(entry)
-    return {"profile": profile, "devices": entries}
+    return {"profile": profile, "ports": asdict(ports), "devices": entries}
 
 
 def write_running_configs(devices: list[LabDevice], directory: Path) -> None:

@@ -18,9 +18,8 @@ non-blocking, see snmpsim_patch); "hang" -> the agent is bound but never answers
 
 Processes: the engines are spread round-robin over a few snmpsim processes
 (`processes=None` -> 1 for <= 40 agents, else min(cpu count, 4, ceil(n / 40))).  Each runs in
-its own session/process group (`start_new_session`); pids go to `<workdir>/snmpsim.pids`.
-`stop()` signals the groups listed there, after checking /proc/<pid>/cmdline still names our
-launcher and this workdir (no recycled-pid accidents).
+its own session/process group; pids go to `<workdir>/snmpsim.pids` and `stop()` signals the
+groups listed there (see processes.LabChildren: no recycled-pid accidents).
 
 Workdir layout: data/<n>/<community>.snmprec (one data dir per engine; snmpsim derives the
 community from the file name), cache/ (snmpsim's dbm indices), snmpsim-<p>.json (launcher
@@ -40,18 +39,16 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from collectors.lab.processes import LabChildren, SupervisedLabPart
 from collectors.lab.snmprec import render_snmprec
 from collectors.lab.spec import LabDevice
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = "collectors.lab.snmpsim_run"
 PIDS_FILE = "snmpsim.pids"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
@@ -92,25 +89,7 @@ def _validate(devices: list[LabDevice]) -> None:
                 raise ValueError(f"{d.key}: SNMPv3 keys need >= 8 characters and no '='")
 
 
-def _pid_is_ours(pid: int, workdir: Path) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return LAUNCHER.encode() in cmdline and any(str(workdir).encode() in a for a in cmdline)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class SnmpLab:
+class SnmpLab(SupervisedLabPart):
     def __init__(
         self,
         devices: list[LabDevice],
@@ -132,7 +111,7 @@ class SnmpLab:
         if processes is None:
             processes = 1 if n <= 40 else min(os.cpu_count() or 1, 4, math.ceil(n / 40))
         self.n_processes = max(1, min(processes, n)) if n else 0
-        self._procs: list[subprocess.Popen] = []
+        self.children = LabChildren(self.workdir, module=LAUNCHER, pid_file=PIDS_FILE)
         self.start_seconds: float | None = None
 
     # ---------------------------------------------------------------- layout
@@ -195,15 +174,10 @@ class SnmpLab:
             return []
         self._check_ports_free()
         configs = self._write()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-        )
-        env["SNMPSIM_ALLOW_ROOT"] = "true"  # see snmpsim_patch: stay root, no drop to nobody
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # SNMPSIM_ALLOW_ROOT: see snmpsim_patch, stay root, no drop to nobody.
+        env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true", "PYTHONDONTWRITEBYTECODE": "1"}
         pids = []
         for p, cfg in enumerate(configs):
-            log = open(self.workdir / f"snmpsim-{p}.log", "wb")  # noqa: SIM115
             cmd = [
                 self.python, "-m", LAUNCHER,
                 "--lab-config", str(cfg),
@@ -213,20 +187,7 @@ class SnmpLab:
                 f"--log-level={self.log_level}",
                 "--reporting-method=null",
             ]  # fmt: skip
-            proc = subprocess.Popen(
-                cmd,
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
-            self._procs.append(proc)
-            pids.append(proc.pid)
-            with open(self.workdir / PIDS_FILE, "a") as fh:
-                fh.write(f"{proc.pid}\n")
+            pids.append(self.children.spawn(cmd, log=self.workdir / f"snmpsim-{p}.log", cwd=self.workdir, env=env))
         try:
             self._wait_ready(t0 + timeout)
         except BaseException:
@@ -270,16 +231,16 @@ class SnmpLab:
                 get_cmd,
             )
 
-            proc = self._procs[p]
+            pid = self.children.started[p][0].pid
             if d is None:  # only "hang" agents in this process: wait for its listen log
                 logf = self.workdir / f"snmpsim-{p}.log"
                 while time.monotonic() < deadline:
-                    self._check_alive(p)
+                    self.children.check_alive("snmpsim process")
                     if b"Listening at UDP/IPv4" in logf.read_bytes():
                         await asyncio.sleep(1.0)
                         return
                     await asyncio.sleep(0.2)
-                raise TimeoutError(f"snmpsim process {proc.pid} not ready")
+                raise TimeoutError(f"snmpsim process {pid} not ready")
             assert d.snmp is not None
             wait = 0.5 + (self.slow_delay if d.behaviour == "slow" else 0)
             engine = SnmpEngine()
@@ -288,7 +249,7 @@ class SnmpLab:
                     (d.address, d.snmp.port), timeout=wait, retries=0
                 )
                 while True:
-                    self._check_alive(p)
+                    self.children.check_alive("snmpsim process")
                     err, status, _idx, binds = await get_cmd(
                         engine,
                         CommunityData(d.snmp.community, mpModel=1),
@@ -301,7 +262,7 @@ class SnmpLab:
                         return
                     if time.monotonic() > deadline:
                         raise TimeoutError(
-                            f"snmpsim process {proc.pid} ({d.address}:{d.snmp.port}) "
+                            f"snmpsim process {pid} ({d.address}:{d.snmp.port}) "
                             f"not answering: {err or status}; see {self.workdir}/snmpsim-{p}.log"
                         )
                     await asyncio.sleep(0.1)
@@ -312,64 +273,6 @@ class SnmpLab:
             await asyncio.gather(*(one(p, d) for p, d in probes))
 
         _run_async(all_ready())
-
-    def _check_alive(self, p: int) -> None:
-        proc = self._procs[p]
-        if proc.poll() is not None:
-            tail = (self.workdir / f"snmpsim-{p}.log").read_bytes()[-3000:]
-            raise RuntimeError(
-                f"snmpsim process {proc.pid} exited with {proc.returncode}:\n"
-                + tail.decode(errors="replace")
-            )
-
-    def pids(self) -> list[int]:
-        path = self.workdir / PIDS_FILE
-        pids = {proc.pid for proc in self._procs if proc.poll() is None}
-        if path.exists():
-            for line in path.read_text().split():
-                if line.isdigit():
-                    pids.add(int(line))
-        return sorted(p for p in pids if _pid_is_ours(p, self.workdir))
-
-    def is_running(self) -> bool:
-        return bool(self.pids())
-
-    def stop(self, grace: float = 5.0) -> None:
-        """Stop every snmpsim process of this workdir (including leftovers of a crash)."""
-        pids = self.pids()
-        for pid in pids:
-            try:
-                os.killpg(pid, signal.SIGTERM)  # own session: pgid == pid
-            except ProcessLookupError:
-                pass
-        end = time.monotonic() + grace
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=max(0.0, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        while time.monotonic() < end and any(_alive(p) and _pid_is_ours(p, self.workdir) for p in pids):
-            time.sleep(0.05)
-        for pid in pids:
-            if _pid_is_ours(pid, self.workdir):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        self._procs = []
-        (self.workdir / PIDS_FILE).unlink(missing_ok=True)
-
-    def __enter__(self) -> SnmpLab:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _run_async(coro) -> None:  # noqa: ANN001

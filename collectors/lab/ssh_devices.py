@@ -24,9 +24,8 @@ How it is built (fakenos 1.2.1):
   ``HANG_SECONDS``). fakenos's 100 Hz polling ``TapIO`` is replaced by a condition-variable
   version so many idle sessions cost no CPU.
 * Processes: devices are split over ``workers`` processes (``python -m
-  collectors.lab.ssh_devices serve <spec.json>``), each in its own session/process group. Their
-  pids go to ``<workdir>/ssh_lab.pids``; ``stop()`` (from any process) kills the groups whose
-  command line still names this workdir. Readiness is checked by connecting to every device and
+  collectors.lab.ssh_devices serve <spec.json>``), supervised by ``processes.LabChildren``: own
+  process groups, pids in ``<workdir>/ssh_lab.pids``, ``stop()`` from any process. Readiness is checked by connecting to every device and
   reading its ``SSH-2.0-`` banner.
 
 netmiko (4.8) needs, per platform:
@@ -57,7 +56,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -66,6 +64,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from collectors.lab import configs
+from collectors.lab.processes import REPO_ROOT, LabChildren, SupervisedLabPart
 from collectors.lab.spec import LabDevice
 
 log = logging.getLogger(__name__)
@@ -74,7 +73,6 @@ SLOW_DELAY = 2.0
 HANG_SECONDS = 3600.0
 PID_FILE = "ssh_lab.pids"
 _MODULE = "collectors.lab.ssh_devices"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CISCO_USER_PROMPT = "{base_prompt}>"
 CISCO_ENABLE_PROMPT = "{base_prompt}#"
@@ -174,7 +172,11 @@ def _check_endpoint(device: LabDevice) -> None:
 # --------------------------------------------------------------------------------- the lab
 
 
-class SshLab:
+class LabEndpointBusy(RuntimeError):
+    """Something already answers on an address:port the lab was asked to serve."""
+
+
+class SshLab(SupervisedLabPart):
     """Serve the SSH devices of a lab from background fakenos worker processes."""
 
     def __init__(
@@ -189,7 +191,7 @@ class SshLab:
         self.workdir = Path(workdir)
         self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         self.die_with_parent = die_with_parent
-        self._procs: list[subprocess.Popen] = []
+        self.children = LabChildren(self.workdir, module=_MODULE, pid_file=PID_FILE)
         seen: dict[tuple[str, int], str] = {}
         for d in self.devices:
             _check_endpoint(d)
@@ -203,7 +205,7 @@ class SshLab:
 
     @property
     def pid_file(self) -> Path:
-        return self.workdir / PID_FILE
+        return self.children.pid_file
 
     def start(self, timeout: float = 60) -> list[int]:
         """Start the workers; return their pids once every device shows its SSH banner."""
@@ -216,35 +218,19 @@ class SshLab:
             return []
         busy = [d.key for d in self.devices if _answers(d.address, d.ssh.port)]  # type: ignore[union-attr]
         if busy:
-            raise RuntimeError(f"address:port already in use for {busy[:5]} ({len(busy)} devices)")
+            raise LabEndpointBusy(f"address:port already in use for {busy[:5]} ({len(busy)} devices)")
 
         shards = [self.devices[i :: self.workers] for i in range(self.workers)]
         shards = [s for s in shards if s]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         pids: list[int] = []
         try:
             for n, shard in enumerate(shards):
                 spec_path = self.workdir / f"ssh_worker_{n}.json"
                 spec_path.write_text(json.dumps({"hosts": [host_spec(d) for d in shard]}))
-                logf = open(self.workdir / f"ssh_worker_{n}.log", "wb")
                 cmd = [sys.executable, "-m", _MODULE, "serve", str(spec_path.resolve())]
                 if self.die_with_parent:
                     cmd += ["--parent-pid", str(os.getpid())]
-                proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=logf,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    env=env,
-                    cwd=str(_REPO_ROOT),
-                )
-                logf.close()
-                self._procs.append(proc)
-                pids.append(proc.pid)
-                with open(self.pid_file, "a", encoding="utf-8") as f:
-                    f.write(f"{proc.pid}\n")
+                pids.append(self.children.spawn(cmd, log=self.workdir / f"ssh_worker_{n}.log", cwd=REPO_ROOT))
             self._wait_ready(deadline)
         except BaseException:
             self.stop()
@@ -255,11 +241,7 @@ class SshLab:
         pending = {d.key: d for d in self.devices}
         with ThreadPoolExecutor(max_workers=16) as pool:
             while pending:
-                for n, proc in enumerate(self._procs):
-                    if proc.poll() is not None:
-                        raise RuntimeError(
-                            f"ssh worker {n} exited with {proc.returncode}:\n{self._log_tail(n)}"
-                        )
+                self.children.check_alive("ssh worker")
                 devs = list(pending.values())
                 ok = pool.map(lambda d: _ssh_banner(d.address, d.ssh.port), devs)
                 for d, ready in zip(devs, ok):
@@ -272,85 +254,6 @@ class SshLab:
                         f"{len(pending)} SSH devices not ready, e.g. {sorted(pending)[:5]}"
                     )
                 time.sleep(0.2)
-
-    def _log_tail(self, n: int, lines: int = 30) -> str:
-        path = self.workdir / f"ssh_worker_{n}.log"
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def _recorded_pids(self) -> list[int]:
-        try:
-            text = self.pid_file.read_text()
-        except FileNotFoundError:
-            return []
-        return [int(x) for x in text.split() if x.strip().isdigit()]
-
-    def _ours(self, pid: int) -> bool:
-        """True if pid is a live worker of this workdir (guards against pid reuse)."""
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
-            return False
-        if state in ("Z", "X"):
-            return False
-        args = [a.decode(errors="replace") for a in cmdline]
-        if _MODULE not in args:
-            return False
-        workdir = str(self.workdir.resolve())
-        return any(a.startswith(workdir + os.sep) for a in args)
-
-    def pids(self) -> list[int]:
-        """Live workers: those recorded in the workdir plus those this object started."""
-        found = [p for p in self._recorded_pids() if self._ours(p)]
-        # Our own children count even if the pid file went away (e.g. the workdir was deleted).
-        found += [p.pid for p in self._procs if p.poll() is None and p.pid not in found]
-        return found
-
-    def is_running(self) -> bool:
-        return bool(self.pids())
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Kill every worker recorded in the workdir (also those of a crashed earlier run)."""
-        targets = self.pids()
-        for pid in targets:
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        end = time.monotonic() + timeout
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        while time.monotonic() < end and any(self._ours(p) for p in targets):
-            time.sleep(0.05)
-        for pid in targets:
-            if self._ours(pid):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                log.warning("ssh worker %s did not exit", proc.pid)
-        self._procs = []
-        try:
-            self.pid_file.unlink()
-        except FileNotFoundError:
-            pass
-
-    def __enter__(self) -> SshLab:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def _answers(address: str, port: int, timeout: float = 0.3) -> bool:

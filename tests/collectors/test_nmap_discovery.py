@@ -13,6 +13,7 @@ import pytest
 from collectors import nmap as N
 from collectors.lab import netns
 from collectors.records import CollectionTimeout, ProtocolError, TargetRefused
+from tests.lab.support import run_port
 
 LAB_SUBNET = netns.SUBNET  # 10.99.1.0/24
 
@@ -251,7 +252,7 @@ def test_loopback_scan_finds_the_ssh_port(tmp_path):
     from collectors.lab.ssh_devices import SshLab
     from tests.collectors.test_ssh_collector import HARD
 
-    port = 20000 + (os.getpid() + 104729) % 20000
+    port = run_port(104729)
     dev = _moved(HARD, port, "127.252.7.1")
     lab = SshLab([dev], tmp_path / "ssh", workers=1, die_with_parent=True)
     lab.start(timeout=30)
@@ -282,7 +283,7 @@ def test_loopback_scan_finds_an_snmp_agent_on_a_high_port(tmp_path):
     from collectors.lab.snmp_agents import SnmpLab
     from collectors.lab.spec import LabDevice, SnmpAccess
 
-    port = 20000 + (os.getpid() + 15485863) % 20000
+    port = run_port(15485863)
     dev = LabDevice(
         key="nmap-snmp", site_code="DB", zone="party_wan", device_class="access_switch", hostname="SW-NMAP-SNMP",
         address="127.252.8.1", vendor="Cisco", model="C9200L-24T-4G", serial="JAE0000NMAP", os_name="IOS-XE",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 
@@ -23,8 +22,9 @@ from collectors.records import (
     Target,
     Unreachable,
 )
+from tests.lab.support import run_port
 
-PORT = 20000 + (os.getpid() + 7919) % 20000  # not the port tests/lab uses for the same pid
+PORT = run_port(7919)  # not the port tests/lab uses for the same pid
 BANNER_BYTES = 64 * 1024
 
 

@@ -14,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from collectors.lab import netns
-from collectors.lab.manager import Lab
-from collectors.lab.scenario import HOSTILE_BYTES, HOSTILE_HTML, build_lab
+from collectors.lab.scenario import HOSTILE_BYTES, HOSTILE_HTML
 from collectors.lab.snmprec import to_octets
-from inventory import db
-from inventory.demo import load_demo
+from tests.lab.support import TEST_LAB_PORTS, running_demo_lab
 
 pytestmark = pytest.mark.lab
 
@@ -32,21 +30,9 @@ needs_snmp_cli = pytest.mark.skipif(shutil.which("snmpget") is None, reason="net
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    home = tmp_path_factory.mktemp("labhome")
-    url = f"sqlite:///{home / 'kiemke.sqlite3'}"
-    db.upgrade(url)
-    engine = db.engine_for(url)
-    with db.session_scope(engine) as session:
-        load_demo(session, actor="test")
-    lab = Lab(home)
-    try:  # the lab is stopped even when the setup fails half way
-        with db.session_scope(engine) as session:
-            state = lab.start(session, "small", progress=lambda *_: None)
-            devices = {d.key: d for d in build_lab(session, "small", lab.secrets())}
-        manifest = json.loads(lab.manifest_path.read_text(encoding="utf-8"))
-        yield lab, state, devices, manifest
-    finally:
-        lab.stop()
+    with running_demo_lab(tmp_path_factory.mktemp("labhome"), with_netns=True) as demo:
+        manifest = json.loads(demo.lab.manifest_path.read_text(encoding="utf-8"))
+        yield demo.lab, demo.state, {d.key: d for d in demo.devices}, manifest
 
 
 def snmpget(device, oid: str, *, v3: bool = False, community: str | None = None, hex_out: bool = False, timeout: int = 2):
@@ -68,6 +54,10 @@ def test_manifest_matches_the_lab_and_holds_no_secret(lab):
     lab_, state, devices, manifest = lab
     assert {d["key"] for d in manifest["devices"]} == set(devices)
     assert state["devices"] == len(devices) and state["unrecorded"] >= 1 and state["silent"] >= 1
+    # The test run's own ports, not the demo lab's, recorded in the manifest and served.
+    assert manifest["ports"] == {"snmp": TEST_LAB_PORTS.snmp, "ssh": TEST_LAB_PORTS.ssh} != {"snmp": 1161, "ssh": 2222}
+    assert {d["snmp"]["port"] for d in manifest["devices"] if d["snmp"]} == {TEST_LAB_PORTS.snmp}
+    assert {d["ssh"]["port"] for d in manifest["devices"] if d["ssh"]} == {TEST_LAB_PORTS.ssh}
     text = lab_.manifest_path.read_text(encoding="utf-8")
     secrets = lab_.secrets()
     for value in (secrets.community, secrets.v3_auth_key, secrets.v3_priv_key, secrets.ssh_password, secrets.ssh_secret):

@@ -14,6 +14,7 @@ import pytest
 
 from collectors.lab import configs as C
 from collectors.lab.spec import NETWORK_CONFIG_RULES, LabDevice, SshAccess
+from tests.lab.support import run_port
 
 # ------------------------------------------------------------------------------- configs.py
 
@@ -236,7 +237,7 @@ def test_show_outputs_parse_with_ntc_templates():
 
 # ------------------------------------------------------------------------------- the SSH lab
 
-PORT = 20000 + os.getpid() % 20000  # concurrent runs of this module must not share endpoints
+PORT = run_port(0)  # concurrent runs of this module must not share endpoints
 FORTI_KEX = {"kex": ["diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256"]}
 
 

@@ -7,42 +7,34 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from collectors.lab.manager import Lab, register_credentials
-from collectors.lab.scenario import SNMP_PORT, build_lab
+from collectors.lab.manager import register_credentials
 from collectors.runner import RunOptions
 from inventory import db
 from inventory.crypto import Vault
-from inventory.demo import load_demo
 from inventory.models import AuditLog, Device, ScanRun
 from inventory.settings import Settings
 from inventory.users import add_user
+from tests.lab.support import TEST_LAB_PORTS, running_demo_lab
 from tests.web.conftest import PASSWORD, login
 from tests.web.test_scans import adopt, start, wait_until_finished
 from web import create_app
 
 pytestmark = pytest.mark.lab
 
+SNMP_PORT = TEST_LAB_PORTS.snmp  # the lab's agents; the scan form offers it by default
+
 
 @pytest.fixture(scope="module")
 def lab_app(tmp_path_factory):
     home = tmp_path_factory.mktemp("web-lab")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'kiemke.sqlite3'}", snmp_port=SNMP_PORT)
-    db.upgrade(settings.db_url)
-    engine = db.engine_for(settings.db_url)
-    with db.session_scope(engine) as session:
-        load_demo(session, actor="test")
-        add_user(session, "kt_xa", "technician", PASSWORD, actor="test")
-    lab = Lab(home)
-    try:
-        with db.session_scope(engine) as session:
-            lab.start(session, "small", with_netns=False, progress=lambda *_: None)
-            register_credentials(session, Vault(settings.credential_key), lab.secrets(), actor="test")
-            devices = build_lab(session, "small", lab.secrets())
+    with running_demo_lab(home) as demo:
+        with db.session_scope(demo.engine) as session:
+            add_user(session, "kt_xa", "technician", PASSWORD, actor="test")
+            register_credentials(session, Vault(settings.credential_key), demo.lab.secrets(), actor="test", ports=demo.lab.ports)
         app = create_app(settings, {"TESTING": True})
         app.config["KIEMKE_SCAN_OPTIONS"] = lambda: RunOptions(snmp_timeout=1.5, use_ssh=False)
-        yield app, engine, devices
-    finally:
-        lab.stop()
+        yield app, demo.engine, demo.devices
 
 
 def test_technician_discovers_the_commune_and_adopts_a_stranger(lab_app):

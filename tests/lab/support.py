@@ -1,0 +1,58 @@
+"""Labs for the tests, apart from any other lab on the machine.
+
+The demo's lab (`kiemke demo`, `kiemke lab start`) listens on the demo province's loopback
+addresses at UDP 1161 / TCP 2222. A test run's labs listen on ports of their own, derived from
+the run's pid and kept below the ephemeral range (32768-60999), where a client's socket could
+hold them: the suite runs beside the demo's lab and beside another test run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from collectors.lab.manager import Lab
+from collectors.lab.scenario import LabPorts
+from collectors.lab.spec import LabDevice
+from inventory import db
+from inventory.demo import load_demo
+
+
+def run_port(salt: int) -> int:
+    """A port of this test run (10000-29999): the same salt, the same port for the whole run."""
+    return 10000 + (os.getpid() + salt) % 20000
+
+
+TEST_LAB_PORTS = LabPorts(snmp=run_port(0), ssh=run_port(7))
+
+
+@dataclass(frozen=True)
+class DemoLab:
+    engine: Engine
+    lab: Lab
+    state: dict
+    devices: list[LabDevice]
+
+
+@contextmanager
+def running_demo_lab(home: Path, *, with_netns: bool = False) -> Iterator[DemoLab]:
+    """The demo province in a SQLite database in `home` (kiemke.sqlite3) and its small lab,
+    started on the test run's ports; stopped on leaving, also when the start fails half way."""
+    url = f"sqlite:///{home / 'kiemke.sqlite3'}"
+    db.upgrade(url)
+    engine = db.engine_for(url)
+    with db.session_scope(engine) as session:
+        load_demo(session, actor="test")
+    lab = Lab(home, TEST_LAB_PORTS)
+    try:
+        with db.session_scope(engine) as session:
+            state = lab.start(session, "small", with_netns=with_netns, progress=lambda *_: None)
+            devices = lab.build(session, "small")
+        yield DemoLab(engine, lab, state, devices)
+    finally:
+        lab.stop()
