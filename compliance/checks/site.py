@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from compliance.checks.base import CheckResult, check
 from compliance.subjects import SiteSubject
+from inventory.choices import DeviceClass
 
 SITE = "site"
 
@@ -19,14 +20,14 @@ def _per_zone(site: SiteSubject, device_class: str, zones: list[str], minimum: i
 
 @check("site.firewall_per_zone", subject=SITE, params={"zones": list, "min_per_zone": int})
 def firewall_per_zone(site: SiteSubject, p: Mapping[str, Any]) -> CheckResult:
-    return _per_zone(site, "firewall", p["zones"], p["min_per_zone"])
+    return _per_zone(site, DeviceClass.FIREWALL.value, p["zones"], p["min_per_zone"])
 
 
 @check("site.switch_per_zone", subject=SITE, params={"zones": list, "min_per_zone": int})
 def switch_per_zone(site: SiteSubject, p: Mapping[str, Any]) -> CheckResult:
-    return _per_zone(site, "access_switch", p["zones"], p["min_per_zone"])
+    return _per_zone(site, DeviceClass.ACCESS_SWITCH.value, p["zones"], p["min_per_zone"])
 
 
 @check("site.bml_party_wan", subject=SITE, params={"zone": str, "min_devices": int})
 def bml_party_wan(site: SiteSubject, p: Mapping[str, Any]) -> CheckResult:
-    return _per_zone(site, "bml", [p["zone"]], p["min_devices"])
+    return _per_zone(site, DeviceClass.BML.value, [p["zone"]], p["min_devices"])
