@@ -141,7 +141,7 @@ def test_snmpv3_works_and_a_wrong_key_is_a_clear_error(world):
     facts = asyncio.run(SnmpCollector().collect(target, good, 3))
     assert facts.sys_name == lab_device.hostname
     wrong = replace(good, auth_key=SecretStr("not-the-right-key"))
-    with pytest.raises(AuthenticationFailed) as caught:
+    with pytest.raises(AuthenticationFailed, match="authentication failed") as caught:
         asyncio.run(SnmpCollector().collect(target, wrong, 3))
     assert "not-the-right-key" not in str(caught.value) and snmp.v3_user in str(caught.value)
 

@@ -141,7 +141,7 @@ def test_adopting_a_discovered_device_records_it_once(engine, discovered):
         assert scan_results(session, run_id).discovered == []
         with pytest.raises(AlreadyRecorded, match=f"#{device_id} is already"):
             adopt_device(session, device_id, device_class="laptop", hostname=None, actor="lan")
-        with pytest.raises(AlreadyRecorded):
+        with pytest.raises(AlreadyRecorded, match=f"#{recorded_id} is already"):
             adopt_device(session, recorded_id, device_class="laptop", hostname=None, actor="lan")
         with pytest.raises(UnknownDevice, match="no device #999999"):
             adopt_device(session, 999999, device_class="laptop", hostname=None, actor="lan")

@@ -42,7 +42,7 @@ def test_disabled_rule_is_skipped(policy: Policy) -> None:
 
 
 def test_unknown_platform_and_class(policy: Policy) -> None:
-    with pytest.raises(UnsupportedPlatformError):
+    with pytest.raises(UnsupportedPlatformError, match="unsupported platform 'junos'"):
         check_config_text("", "junos", policy)
     with pytest.raises(ValueError, match="unknown device class"):
         check_config_text("", "cisco_ios", policy, "toaster")

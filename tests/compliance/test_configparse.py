@@ -8,7 +8,7 @@ from compliance.configparse import MASK, UnsupportedPlatformError, parse_config
 
 
 def test_unknown_platform() -> None:
-    with pytest.raises(UnsupportedPlatformError):
+    with pytest.raises(UnsupportedPlatformError, match="unsupported platform 'juniper_junos'"):
         parse_config("hostname x", "juniper_junos")
 
 

@@ -36,7 +36,7 @@ def rule(data: Data, rule_id: str) -> Data:
 
 
 def errors(directory: Path) -> list[str]:
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(PolicyError, match="invalid policy") as info:
         load_policy(directory)
     return [str(issue) for issue in info.value.issues]
 
@@ -248,7 +248,7 @@ def test_missing_file_and_yaml_syntax_reported_together(policy_dir: Path) -> Non
 def test_error_message_lists_every_issue(policy_dir: Path) -> None:
     edit(policy_dir, "baseline.yaml", lambda d: rule(d, "net.telnet_off").update(severity="x", check="nope"))
     edit(policy_dir, "schedule.yaml", lambda d: d["groups"][0].update(classes=["firewal"]))
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(PolicyError, match="invalid policy") as info:
         load_policy(policy_dir)
     text = str(info.value)
     assert "baseline.yaml: rule 'net.telnet_off': field 'severity'" in text

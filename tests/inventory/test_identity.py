@@ -12,7 +12,7 @@ def test_mac_notations_normalise(raw):
 
 @pytest.mark.parametrize("raw", ["aa:bb:cc:dd:ee", "zz:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee:ff:00", ""])
 def test_bad_macs_are_refused(raw):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a MAC address"):
         normalize_mac(raw)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from inventory.io.columns import DEVICE_COLUMNS
 from inventory.io.exporter import export_file, write_template
 from inventory.io.importer import import_file
+from inventory.io.tabular import TableFormatError
 from inventory.models import ApprovedQuantity, AuditLog, Device, DeviceMac, Site, Subnet
 from inventory.repository import DeviceFilter, list_devices
 from tests.inventory.factories import make_province
@@ -175,14 +176,14 @@ def test_not_utf8_csv_is_refused_clearly(session, tmp_path):
     make_province(session)
     path = tmp_path / "d.csv"
     path.write_bytes(",".join(HEADER).encode("cp1258", errors="replace") + b"\n\xff\xfe\n")
-    with pytest.raises(ValueError, match="not UTF-8"):
+    with pytest.raises(TableFormatError, match="not UTF-8"):
         import_file(session, "devices", path, actor="t")
 
 
 def test_damaged_xlsx_is_refused_clearly(session, tmp_path):
     path = tmp_path / "d.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a workbook")
-    with pytest.raises(ValueError, match="not a readable XLSX"):
+    with pytest.raises(TableFormatError, match="not a readable XLSX"):
         import_file(session, "devices", path, actor="t")
 
 

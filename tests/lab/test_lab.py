@@ -157,7 +157,7 @@ def test_slow_and_hanging_ssh_devices(lab):
         if hang.ssh.platform == "cisco_ios":
             connection.enable()
         started = time.monotonic()
-        with pytest.raises(ReadTimeout):
+        with pytest.raises(ReadTimeout, match="Pattern not detected"):
             connection.send_command("show running-config" if hang.ssh.platform == "cisco_ios" else "show full-configuration", read_timeout=3)
         assert time.monotonic() - started < 15
 

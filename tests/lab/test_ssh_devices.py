@@ -174,11 +174,11 @@ def test_applicability_and_implied():
         "net.enable_secret",
         "net.snmp_no_rw_community",
     }
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rules not applicable to cisco_ios"):
         _cisco("SW-1", {"net.fw_default_deny"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rules not applicable to fortinet"):
         _forti("FGT-1", {"net.enable_secret"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown rule ids"):
         _cisco("SW-1", {"net.no_such_rule"})
     assert C.implied_violations({"net.snmp_no_default_community"}) == {
         "net.snmp_no_default_community",
@@ -374,16 +374,16 @@ def test_fortinet_serves_status_and_config(lab):
 def test_wrong_password_is_an_auth_error(lab):
     from netmiko.exceptions import NetmikoAuthenticationException
 
-    with pytest.raises(NetmikoAuthenticationException):
+    with pytest.raises(NetmikoAuthenticationException, match="Authentication"):
         _connect(HARD, password="not-the-password")
-    with pytest.raises(NetmikoAuthenticationException):
+    with pytest.raises(NetmikoAuthenticationException, match="Authentication"):
         _connect(FGT, password="not-the-password")
 
 
 @pytest.mark.lab
 def test_wrong_enable_secret_is_refused(lab):
     with _connect(HARD, secret="wrong-secret") as conn:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="enable mode"):
             conn.enable()
         assert conn.find_prompt() == f"{HARD.hostname}>"
 
@@ -405,7 +405,7 @@ def test_hanging_device_times_out(lab):
         assert conn.send_command("show version", use_textfsm=True)[0]["serial"] == [HANG.serial]
         conn.enable()
         t0 = time.monotonic()
-        with pytest.raises(ReadTimeout):
+        with pytest.raises(ReadTimeout, match="Pattern not detected"):
             conn.send_command("show running-config", read_timeout=3)
         assert time.monotonic() - t0 < 10
         # disconnect() would wait ~10 s for a prompt the hung shell never prints; a collector
@@ -418,7 +418,7 @@ def test_hanging_device_times_out(lab):
 
 @pytest.mark.lab
 def test_dead_device_is_not_served(lab):
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError, match="refused"):
         socket.create_connection((DEAD.address, PORT), timeout=2).close()
 
 
@@ -431,18 +431,18 @@ def test_ssh_identification_strings(lab):
 
 @pytest.mark.lab
 def test_lab_refuses_bad_endpoints(tmp_path, lab):
-    from collectors.lab.ssh_devices import SshLab
+    from collectors.lab.ssh_devices import LabEndpointBusy, SshLab
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="10.0.0.1 is not IPv4 loopback"):
         SshLab([dataclasses.replace(HARD, address="10.0.0.1")], tmp_path)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="port 22 must be >= 1024"):
         SshLab([dataclasses.replace(HARD, ssh=dataclasses.replace(HARD.ssh, port=22))], tmp_path)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"share {HARD.address}:{PORT}"):
         SshLab([HARD, dataclasses.replace(BAD, address=HARD.address)], tmp_path)
     assert lab.is_running()
     busy = SshLab([HARD], tmp_path / "second", die_with_parent=True)  # HARD is served by `lab`
     try:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(LabEndpointBusy, match="already in use"):
             busy.start(timeout=10)
         assert not busy.is_running()
     finally:
