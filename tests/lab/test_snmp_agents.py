@@ -374,10 +374,10 @@ def test_behaviours_slow_hang_dead(lab: SnmpLab) -> None:
     (s2, s3, h2, h3, dead, fast) = run(check)
     for err, vals, took in (s2, s3):
         assert err is None and _octets(vals[SYS_NAME]) == SLOW.hostname.encode()
-        assert 1.4 <= took < 3.5
+        assert 1.4 <= took < 4.0  # the 4 s timeout bounds it too
     for err, vals, _took in (h2, h3, dead):
         assert err is not None and vals == {}
-    assert fast[0] is None and fast[2] < 0.5
+    assert fast[0] is None and fast[2] < 1.0  # the slow device answers after 1.4 s
 
 
 def test_engine_ids_are_distinct_per_device() -> None:
