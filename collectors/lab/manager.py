@@ -30,7 +30,7 @@ from collectors.lab.scenario import (
     manifest,
     write_running_configs,
 )
-from collectors.lab.snmp_agents import SnmpLab
+from collectors.lab.snmp_agents import SLOW_SNMP_DELAY, SnmpLab
 from collectors.lab.spec import LabDevice
 from collectors.lab.ssh_devices import SshLab
 
@@ -44,9 +44,10 @@ def _lab_secret(nbytes: int) -> str:
 
 
 class Lab:
-    def __init__(self, home: Path, ports: LabPorts = DEMO_PORTS) -> None:
+    def __init__(self, home: Path, ports: LabPorts = DEMO_PORTS, *, slow_snmp_delay: float = SLOW_SNMP_DELAY) -> None:
         self.dir = Path(home) / "lab"
         self.ports = ports
+        self.slow_snmp_delay = slow_snmp_delay  # how late the "slow" device's SNMP agent answers
 
     @property
     def manifest_path(self) -> Path:
@@ -81,7 +82,7 @@ class Lab:
         devices = self.build(session, profile)
         self.dir.mkdir(parents=True, exist_ok=True)
         write_running_configs(devices, self.dir / "configs")
-        snmp = SnmpLab(devices, self.dir / "snmp")
+        snmp = SnmpLab(devices, self.dir / "snmp", slow_delay=self.slow_snmp_delay)
         ssh = SshLab(devices, self.dir / "ssh")
         progress(f"starting {len(snmp.served)} SNMP agents and {len(ssh.devices)} SSH devices ({profile} profile)")
         try:

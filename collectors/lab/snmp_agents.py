@@ -53,6 +53,7 @@ LAUNCHER = "collectors.lab.snmpsim_run"
 PIDS_FILE = "snmpsim.pids"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
 ENGINE_ID_PREFIX = bytes.fromhex("80001f8805")  # enterprise 8072 (net-snmp), format: octets
+SLOW_SNMP_DELAY = 1.5  # seconds a "slow" agent holds each response
 
 
 def engine_id(device: LabDevice) -> bytes:
@@ -96,7 +97,7 @@ class SnmpLab(SupervisedLabPart):
         workdir: Path,
         *,
         processes: int | None = None,
-        slow_delay: float = 1.5,
+        slow_delay: float = SLOW_SNMP_DELAY,
         log_level: str = "error",
         python: str | None = None,
     ) -> None:

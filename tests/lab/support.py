@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from collectors.lab.manager import Lab
 from collectors.lab.scenario import LabPorts
+from collectors.lab.snmp_agents import SLOW_SNMP_DELAY
 from collectors.lab.spec import LabDevice
 from inventory import db
 from inventory.demo import load_demo
@@ -40,7 +41,7 @@ class DemoLab:
 
 
 @contextmanager
-def running_demo_lab(home: Path, *, with_netns: bool = False) -> Iterator[DemoLab]:
+def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: float = SLOW_SNMP_DELAY) -> Iterator[DemoLab]:
     """The demo province in a SQLite database in `home` (kiemke.sqlite3) and its small lab,
     started on the test run's ports; stopped on leaving, also when the start fails half way."""
     url = f"sqlite:///{home / 'kiemke.sqlite3'}"
@@ -48,7 +49,7 @@ def running_demo_lab(home: Path, *, with_netns: bool = False) -> Iterator[DemoLa
     engine = db.engine_for(url)
     with db.session_scope(engine) as session:
         load_demo(session, actor="test")
-    lab = Lab(home, TEST_LAB_PORTS)
+    lab = Lab(home, TEST_LAB_PORTS, slow_snmp_delay=slow_snmp_delay)
     try:
         with db.session_scope(engine) as session:
             state = lab.start(session, "small", with_netns=with_netns, progress=lambda *_: None)

@@ -33,7 +33,7 @@ def lab_app(tmp_path_factory):
             add_user(session, "kt_xa", "technician", PASSWORD, actor="test")
             register_credentials(session, Vault(settings.credential_key), demo.lab.secrets(), actor="test", ports=demo.lab.ports)
         app = create_app(settings, {"TESTING": True})
-        app.config["KIEMKE_SCAN_OPTIONS"] = lambda: RunOptions(snmp_timeout=1.5, use_ssh=False)
+        app.config["KIEMKE_SCAN_OPTIONS"] = lambda: RunOptions(snmp_timeout=5, use_ssh=False)  # margin for a busy machine
         yield app, demo.engine, demo.devices
 
 
