@@ -2,7 +2,7 @@
 return the failures. Pure evaluation (`evaluate`) is separate from loading, so a benchmark can
 feed it synthetic subjects.
 
-Every check is called through `_failure`: a check that raises leaves that subject "not
+Every check is called through `_failures`: a check that raises leaves that subject "not
 evaluated" for its rule (logged, counted in `Evaluation.check_errors`, listed in
 `Evaluation.not_evaluated`), and the run goes on.
 """
@@ -89,18 +89,23 @@ class _CheckErrors:
 _Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None]
 
 
-def _failure(check: _Planned, subject: Any, subject_key: str, errors: _CheckErrors) -> CheckResult | None:
-    """The one way the engine calls a check: its result when `subject` fails the rule; None when
-    it passes, does not apply, or the check raised (recorded in `errors`: not evaluated)."""
-    rule_id, _, func, params, verdict = check
-    try:
-        if verdict is not None and verdict(subject, params) is not False:
-            return None  # passed or not applicable: no need for the texts
-        outcome = func(subject, params)
-    except Exception:  # one broken rule must not sink the run
-        errors.add(rule_id, subject_key)
-        return None
-    return outcome if outcome.passed is False else None
+def _failures(checks: Iterable[_Planned], subject: Any, subject_key: str, errors: _CheckErrors) -> list[tuple[_Planned, CheckResult]]:
+    """The one way the engine calls checks: each of `checks` on `subject`, and the ones it fails
+    with their results. A check that raises is recorded in `errors` (that subject is not
+    evaluated for its rule) and the others still run."""
+    failed = []
+    for check in checks:
+        rule_id, _, func, params, verdict = check
+        try:
+            if verdict is not None and verdict(subject, params) is not False:
+                continue  # passed or not applicable: no need for the texts
+            outcome = func(subject, params)
+        except Exception:  # one broken rule must not sink the run
+            errors.add(rule_id, subject_key)
+            continue
+        if outcome.passed is False:
+            failed.append((check, outcome))
+    return failed
 
 
 def _rules_by_family(policy: Policy) -> dict[str, dict[str, list[tuple[Rule, object]]]]:
@@ -205,11 +210,10 @@ def _evaluate(
         result.sites += 1
         for check in site_checks:
             rule_id, severity = check[0], check[1]
-            key = f"site:{site.id}:{rule_id}"
-            outcome = _failure(check, site, key, errors)
-            result.checks_run += 1
-            if outcome is not None:
+            key = f"site:{site.id}:{rule_id}"  # one subject per site and rule
+            for _, outcome in _failures((check,), site, key, errors):
                 add(Violation(rule_id, severity, key, None, site.id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+            result.checks_run += 1
     if any(r.id == "zone.mac_both_zones" and r.enabled for r in policy.baseline.rules):
         rule = policy.rule("zone.mac_both_zones")
         for site_id, mac, zones in orphan_macs:
@@ -252,26 +256,20 @@ def _evaluate_devices(
     checks_run = 0
     get_plan = plan.get
     get_config = configs.get
-    failure = _failure
     for device in devices:
         device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
         key = f"device:{device.id}"
-        before = len(violations)
-        for check in device_checks:
-            outcome = failure(check, device, key, errors)
-            if outcome is not None:
-                add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+        failed = _failures(device_checks, device, key, errors)
         checks_run += len(device_checks)
         if config_checks:
             facts = get_config(device.id)
             if facts is not None:
-                for check in config_checks:
-                    outcome = failure(check, facts, key, errors)
-                    if outcome is not None:
-                        add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
+                failed += _failures(config_checks, facts, key, errors)
                 checks_run += len(config_checks)
-        if len(violations) > before:
+        if failed:
             failing.add(device.id)
+            for check, outcome in failed:
+                add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
     return _Part(violations, failing, checks_run, len(devices), errors)
 
 
@@ -313,31 +311,51 @@ def _evaluate_chunk(start: int, stop: int) -> _Part:
 
 
 def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
-    """Evaluate `devices` in chunks on `workers` forked processes; the parts come back in device
-    order. A chunk the pool could not deliver (a worker died) is evaluated here."""
+    """Evaluate `devices` in chunks, in this process and in a pool of `workers - 1` forked ones;
+    the parts come back in device order. The pool takes chunks from the front while this process
+    takes them from the back (each one it can still cancel in the pool) and, between its own,
+    collects what the pool has finished, so neither waits on the other. A chunk the pool could
+    not deliver (a worker died) is evaluated here."""
     bounds = [(start, min(start + _CHUNK, len(devices))) for start in range(0, len(devices), _CHUNK)]
     context = multiprocessing.get_context("fork")
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_inherit, initargs=(devices, plan, configs))
+        pool = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_inherit, initargs=(devices, plan, configs))
     except (OSError, ImportError):  # no shared memory or semaphores
         return [_evaluate_devices(devices, plan, configs)]
-    parts = []
+    parts: list[_Part | None] = [None] * len(bounds)
+
+    def evaluate_here(index: int) -> None:
+        start, stop = bounds[index]
+        parts[index] = _evaluate_devices(devices[start:stop], plan, configs)
+
+    def collect(index: int) -> None:
+        try:
+            part = futures[index].result()
+        except (BrokenProcessPool, OSError):
+            evaluate_here(index)
+            return
+        part.violations = [Violation(*row) for row in part.violations]
+        parts[index] = part
+
     try:
         try:
             futures = [pool.submit(_evaluate_chunk, start, stop) for start, stop in bounds]
         except OSError:  # out of processes or file descriptors
             return [_evaluate_devices(devices, plan, configs)]
-        for (start, stop), future in zip(bounds, futures):
-            try:
-                part = future.result()
-            except (BrokenProcessPool, OSError):
-                parts.append(_evaluate_devices(devices[start:stop], plan, configs))
-                continue
-            part.violations = [Violation(*row) for row in part.violations]
-            parts.append(part)
+        collected = 0  # the pool's chunks before this one are collected
+        for index in reversed(range(len(bounds))):
+            if not futures[index].cancel():
+                break  # the pool has it, and every chunk before it
+            evaluate_here(index)
+            while collected < index and futures[collected].done():
+                collect(collected)
+                collected += 1
+        for index in range(collected, len(bounds)):
+            if parts[index] is None:
+                collect(index)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return parts
+    return parts  # type: ignore[return-value]
 
 
 # -- loading from the inventory -------------------------------------------------------------------

@@ -5,6 +5,7 @@ they expire."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -35,7 +36,12 @@ class SyncSummary:
         }  # fmt: skip
 
 
-def sync_findings(session: Session, violations: list[Violation], *, now: datetime | None = None, today: date | None = None) -> SyncSummary:
+def sync_findings(
+    session: Session, violations: list[Violation], *, now: datetime | None = None, today: date | None = None,
+    not_evaluated: Collection[tuple[str, str]] = (),
+) -> SyncSummary:
+    """`not_evaluated`: (rule id, subject key) pairs whose check raised; their findings stay as
+    they are (fail closed: an error is not a pass)."""
     now = now or utcnow()
     today = today or now.date()
     summary = SyncSummary()
@@ -76,7 +82,7 @@ def sync_findings(session: Session, violations: list[Violation], *, now: datetim
     resolved = [
         {"id": fid, "status": FindingStatus.RESOLVED.value, "resolved_at": now}
         for key, (fid, status, _) in existing.items()
-        if key not in current and status != FindingStatus.RESOLVED.value
+        if key not in current and key not in not_evaluated and status != FindingStatus.RESOLVED.value
     ]
     summary.resolved = len(resolved)
     if inserts:

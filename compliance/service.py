@@ -27,7 +27,7 @@ def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: 
     started = time.perf_counter()
     with db.session_scope(engine) as session:
         fleet, evaluation = evaluate_fleet(session, policy, today)
-        summary = sync_findings(session, evaluation.violations, today=today)
+        summary = sync_findings(session, evaluation.violations, today=today, not_evaluated=evaluation.not_evaluated)
         result = {
             "devices": evaluation.devices,
             "sites": evaluation.sites,
@@ -40,6 +40,8 @@ def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: 
             "seconds": round(time.perf_counter() - started, 2),
             **summary.as_dict(),
         }
+        if evaluation.check_errors:  # only then, so a clean run's result and audit entry stay as they were
+            result["check_errors"] = dict(evaluation.check_errors)
         audit.record(session, actor, "check", "findings", None, after={k: v for k, v in result.items() if k != "by_rule"})
     return result
 

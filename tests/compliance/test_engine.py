@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import json
+import logging
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
+from compliance import engine
+from compliance.checks import base as check_base
+from compliance.checks.base import check
 from compliance.engine import evaluate
 from compliance.findings import WaiverError, sync_findings, waive
-from compliance.policy import load_policy
+from compliance.policy import Policy, Rule, Text, load_policy
 from compliance.service import run_check
 from compliance.subjects import DeviceSubject, SiteSubject
 from inventory.models import Device, DeviceMac, Finding, MacSighting, User
@@ -149,3 +155,104 @@ def test_mac_seen_in_both_zones_is_critical(session):
     both = {(v.subject_key, v.severity) for v in violations if v.rule_id == "zone.mac_both_zones"}
     assert both == {(f"device:{laptop_row.id}", "critical"), (f"site:{ids['S1']['site']}:mac:02:00:00:00:00:99", "critical")}
     assert any(v.rule_id == "ep.one_zone" and v.device_id == laptop_row.id for v in violations)
+
+
+# -- a check that raises: that subject is not evaluated for its rule, everything else runs ----
+
+
+def _broken(subject, params):
+    raise RuntimeError("broken on purpose")
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """A private copy of the check registry: what a test registers there is gone after it."""
+    monkeypatch.setattr(check_base, "_REGISTRY", dict(check_base._REGISTRY))
+    return check_base._REGISTRY
+
+
+def with_rule(policy: Policy, rule_id: str, applies_to: tuple[str, ...]) -> Policy:
+    """`policy` with one more rule whose check is the registered check called `rule_id`."""
+    rule = Rule(id=rule_id, title=Text(vi=rule_id, en=rule_id), severity="high", applies_to=applies_to, check=rule_id, source="test")
+    return policy.model_copy(update={"baseline": policy.baseline.model_copy(update={"rules": (*policy.baseline.rules, rule)})})
+
+
+def test_a_raising_check_leaves_its_subject_not_evaluated_and_the_other_rules_run(registry, caplog):
+    check("test.broken", subject="device")(_broken)
+    policy = with_rule(POLICY, "test.broken", ("laptop",))
+    weak = laptop(facts=dict(laptop().facts) | {"host.cores": "2"})
+    expected = evaluate([weak], [], POLICY).violations
+    assert [v.rule_id for v in expected] == ["ep.cpu_cores"]
+
+    with caplog.at_level(logging.ERROR, logger="compliance.engine"):
+        result = evaluate([weak], [], policy)
+
+    assert result.violations == expected
+    assert result.failing_devices == {weak.id}
+    assert result.check_errors == {"test.broken": 1}
+    assert result.not_evaluated == {("test.broken", f"device:{weak.id}")}
+    assert result.checks_run == evaluate([weak], [], POLICY).checks_run + 1
+    [record] = [r for r in caplog.records if "test.broken" in r.getMessage()]
+    assert record.levelno == logging.ERROR and "RuntimeError: broken on purpose" in record.getMessage()
+
+
+def test_a_raising_site_check_leaves_only_that_site_rule_not_evaluated(registry):
+    check("test.broken_site", subject="site")(_broken)
+    policy = with_rule(POLICY, "test.broken_site", ("firewall",))
+    bare = SiteSubject(2, "S2", {("party_wan", "bml"): 1, ("internet", "firewall"): 1})
+    result = evaluate([], [bare], policy)
+    assert {v.rule_id for v in result.violations} == {"site.firewall_per_zone", "site.switch_per_zone"}
+    assert result.check_errors == {"test.broken_site": 1}
+    assert result.not_evaluated == {("test.broken_site", "site:2:test.broken_site")}
+
+
+@pytest.mark.parametrize("this_process_helps", [True, False])
+def test_worker_processes_give_the_serial_results_in_order_with_the_errors(registry, monkeypatch, this_process_helps):
+    check("test.broken", subject="device")(_broken)
+    policy = with_rule(POLICY, "test.broken", ("laptop",))
+    fleet = [
+        laptop(id=i, facts=dict(laptop().facts) | {"host.cores": str(2 + 2 * (i % 2))}, purchase_date=date(2016 + i % 10, 1, 1), country_of_origin=("US", "CN", None)[i % 3])
+        for i in range(1, 41)
+    ]  # fmt: skip
+    serial = evaluate(fleet, [], policy)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_DEVICES", 10)
+    monkeypatch.setattr(engine, "_CHUNK", 3)
+    monkeypatch.setattr(engine, "_workers", lambda: 3)
+    if not this_process_helps:  # it can take no chunk back from the pool: the workers do them all
+        monkeypatch.setattr(concurrent.futures.Future, "cancel", lambda future: False)
+    parallel = evaluate(fleet, [], policy)
+    assert len(serial.violations) > len(fleet) // 2
+    assert parallel.violations == serial.violations
+    assert (parallel.failing_devices, parallel.checks_run, parallel.devices) == (serial.failing_devices, serial.checks_run, serial.devices)
+    assert parallel.check_errors == serial.check_errors == {"test.broken": 40}
+    assert parallel.not_evaluated == serial.not_evaluated
+
+
+@pytest.mark.db
+def test_a_finding_whose_check_raised_stays_open(session, registry):
+    ids = make_province(session)
+    device = Device(device_class="laptop", site_id=ids["S1"]["site"], zone_id=ids["S1"]["internet"], serial="L3", status="broken", country_of_origin="US", mgmt_ip="10.1.2.9")
+    session.add(device)
+    session.commit()
+
+    def check_now():
+        return run_check(session.get_bind(), actor="test", today=TODAY, policy=POLICY)
+
+    check_now()
+    broken = session.execute(select(Finding).where(Finding.rule_id == "lc.broken")).scalar_one()
+    assert broken.status == "open"
+
+    device.status = "in_use"  # it would pass now, but its check raises: fail closed
+    session.commit()
+    name = POLICY.rule("lc.broken").check
+    working = registry[name]
+    registry[name] = dataclasses.replace(working, func=_broken, verdict=None)
+    result = check_now()
+    session.refresh(broken)
+    assert broken.status == "open" and broken.resolved_at is None
+    assert result["check_errors"] == {"lc.broken": 1} and result["resolved"] == 0
+
+    registry[name] = working  # mended: the next run sees it pass
+    result = check_now()
+    session.refresh(broken)
+    assert broken.status == "resolved" and result["resolved"] == 1 and "check_errors" not in result
