@@ -165,7 +165,8 @@ def register(main: click.Group) -> None:
     @pass_app
     def report_cmd(app: AppContext, quarter: str, out: Path) -> None:
         """The quarterly progress report (due before the 23rd of the quarter's last month)."""
-        from compliance.report import ReportPdfError, write_report_pdf, write_report_xlsx
+        from compliance.report import write_report_xlsx
+        from compliance.report_pdf import ReportPdfError, write_report_pdf
         from compliance.service import report_from_inventory
 
         app.require_schema()

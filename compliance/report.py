@@ -1,7 +1,7 @@
 """Quarterly progress report (TQ IV.2: due before the 23rd of the last month of each quarter).
 
 `build_report` turns plain tables into a `QuarterlyReport`; `write_report_xlsx` and
-`write_report_pdf` print it with the same sections. Definitions, for the quarter [start, end]
+`compliance.report_pdf.write_report_pdf` print it with the same sections. Definitions, for the quarter [start, end]
 (both days included; timestamps with a time zone are read in Vietnam time):
 
 - Compliance: compliant / devices per site and overall, as given by the caller (today's state).
@@ -36,20 +36,9 @@ from typing import Any
 
 import pandas as pd
 
-from compliance.planner import (
-    INT_FORMAT,
-    MONEY_FORMAT,
-    PCT_FORMAT,
-    STATUS_VI,
-    Column,
-    Plan,
-    SheetWriter,
-    class_label,
-    class_order,
-    records,
-    vi_number,
-)
+from compliance.planner import STATUS_VI, Plan, class_order
 from compliance.policy import SEVERITIES
+from compliance.workbook import INT_FORMAT, PCT_FORMAT, Column, SheetWriter, class_label, column, records, vi_date, vi_number
 from inventory.choices import SEVERITY_LABELS_VI
 
 SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
@@ -312,10 +301,6 @@ def _security(levels: pd.DataFrame, end: date) -> tuple[Share, pd.DataFrame, pd.
 # ------------------------------------------------------------------------------ printed sections
 
 
-def _vi_date(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
-
-
 def _pct_text(share: Share) -> str:
     return "không có số liệu" if share.pct is None else f"{share.part:,}/{share.whole:,} = {vi_number(share.pct, 2)}%"
 
@@ -341,14 +326,14 @@ def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
     target = sum(r["target"] for r in progress)
     short = sum(r["shortfall"] for r in progress)
     p = report.procurement_total
-    due = f"Trước ngày 23/{report.due_date.month:02d}/{report.due_date.year} (hạn chót {_vi_date(report.due_date)})"
+    due = f"Trước ngày 23/{report.due_date.month:02d}/{report.due_date.year} (hạn chót {vi_date(report.due_date)})"
     due_state = (
         f"Quá hạn {-report.days_to_due} ngày" if report.overdue
         else "Đến hạn hôm nay" if report.days_to_due == 0 else f"Còn {report.days_to_due} ngày"
     )  # fmt: skip
     rows = [
-        {"item": "Kỳ báo cáo", "value": f"Từ {_vi_date(report.start)} đến {_vi_date(report.end)}", "note": ""},
-        {"item": "Hạn gửi báo cáo", "value": due, "note": f"{due_state} (tính đến {_vi_date(report.today)})"},
+        {"item": "Kỳ báo cáo", "value": f"Từ {vi_date(report.start)} đến {vi_date(report.end)}", "note": ""},
+        {"item": "Hạn gửi báo cáo", "value": due, "note": f"{due_state} (tính đến {vi_date(report.today)})"},
         {"item": "Tỷ lệ thiết bị đạt chuẩn", "value": _pct_text(report.compliance), "note": "Đạt chuẩn / tổng số thiết bị"},
         {"item": "Phát hiện còn mở cuối quý", "value": f"{open_total:,}", "note": f"Trong đó nghiêm trọng: {critical:,}"},
         {"item": f"Tiến độ trang bị năm {report.year}",
@@ -389,7 +374,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
     systems = [
         {"name": r["name"], "security_level": r["security_level"],
          "dossier_vi": DOSSIER_VI.get(str(r["dossier_status"]).lower(), r["dossier_status"]),
-         "assessed_on": "" if r["assessed_on"] is None else _vi_date(pd.Timestamp(r["assessed_on"]).date()),
+         "assessed_on": "" if r["assessed_on"] is None else vi_date(pd.Timestamp(r["assessed_on"]).date()),
          "assessed_vi": "Có" if r["assessed"] else "Chưa"}
         for r in records(report.security_systems)
     ]  # fmt: skip
@@ -402,7 +387,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             Column("Nội dung", "item", 42), Column("Kết quả", "value", 40), Column("Ghi chú", "note", 44),
         ], _summary_rows(report), notes=report.notes),  # fmt: skip
         Section("Tuân thủ theo đơn vị", "II. Thiết bị đạt chuẩn theo đơn vị", [
-            Column("Mã đơn vị", "site_code", 12), Column("Tên đơn vị", "site_name", 32),
+            column("site_code"), column("site_name", 32),
             Column("Số thiết bị", "devices", 12, INT_FORMAT, total=True),
             Column("Đạt chuẩn", "compliant", 12, INT_FORMAT, total=True),
             Column("Tỷ lệ đạt chuẩn (%)", "compliance_pct", 12, PCT_FORMAT),
@@ -416,18 +401,12 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             Column("Được miễn trừ", "waived", 14, INT_FORMAT, total=True),
         ], findings_rows, "Tổng cộng"),  # fmt: skip
         Section("Tiến độ trang bị", f"IV. Tiến độ trang bị thiết bị năm {y} theo lộ trình", [
-            Column("Loại thiết bị", "class_vi", 28),
-            Column("Số lượng được duyệt", "approved", 12, INT_FORMAT, total=True),
-            Column("Tỷ lệ kế hoạch (%)", "share_pct", 11, INT_FORMAT),
-            Column("Chỉ tiêu", "target", 11, INT_FORMAT, total=True),
-            Column("Hiện có đạt chuẩn", "counting", 12, INT_FORMAT, total=True),
+            column("class_vi"), column("approved"), column("share_pct"), column("target"), column("counting"),
             Column("Còn thiếu", "shortfall", 11, INT_FORMAT, total=True),
             Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
         ], progress_rows, "Tổng cộng", _progress_total(report)),  # fmt: skip
         Section("Mua sắm", f"V. Mua sắm theo kế hoạch năm {y}", [
-            Column("Loại thiết bị", "class_vi", 28),
-            Column("Cần mua", "to_buy", 12, INT_FORMAT, total=True),
-            Column("Thành tiền (triệu đồng)", "cost", 18, MONEY_FORMAT, total=True),
+            column("class_vi"), column("to_buy"), column("cost"),
         ], procurement_rows, "Tổng cộng", notes=procurement_notes),  # fmt: skip
         Section("Cấp độ ATTT", "VI. Bảo đảm an toàn hệ thống thông tin theo cấp độ", [
             Column("Cấp độ", "level_vi", 18),
@@ -465,7 +444,7 @@ def write_report_xlsx(report: QuarterlyReport, path: Path | str) -> Path:
         ws = wb.create_sheet(section.sheet)
         writer = SheetWriter(ws, len(section.columns))
         writer.title(report.title_vi)
-        writer.title(f"Từ ngày {_vi_date(report.start)} đến ngày {_vi_date(report.end)}", size=12, bold=False, italic=True)
+        writer.title(f"Từ ngày {vi_date(report.start)} đến ngày {vi_date(report.end)}", size=12, bold=False, italic=True)
         writer.blank()
         writer.note(section.title, bold=True)
         writer.table(section.columns, section.rows, totals_label=section.totals_label, totals=section.totals)
@@ -474,134 +453,3 @@ def write_report_xlsx(report: QuarterlyReport, path: Path | str) -> Path:
         writer.finish(landscape=len(section.columns) > 4)
     wb.save(path)
     return path
-
-
-# ------------------------------------------------------------------------------ PDF
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/Library/Fonts/DejaVuSans.ttf",
-    "C:/Windows/Fonts/DejaVuSans.ttf",
-)
-
-
-class ReportPdfError(RuntimeError):
-    """The PDF cannot be written here (reportlab or a Unicode TTF font missing)."""
-
-
-def find_font(font_path: Path | str | None = None) -> tuple[Path, Path | None]:
-    """(regular, bold or None) TTF paths with Vietnamese glyphs; DejaVu Sans by default."""
-    candidates = [Path(font_path)] if font_path else [Path(p) for p in FONT_CANDIDATES]
-    for regular in candidates:
-        if regular.is_file():
-            bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
-            return regular, bold if bold.is_file() else None
-    raise ReportPdfError(
-        "no Unicode TTF font for Vietnamese text: install fonts-dejavu-core "
-        f"(looked for {', '.join(map(str, candidates))}) or pass font_path"
-    )
-
-
-def write_report_pdf(report: QuarterlyReport, path: Path | str, *, font_path: Path | str | None = None) -> Path:
-    """The same sections as the workbook, A4 portrait, DejaVu Sans (Vietnamese diacritics)."""
-    try:
-        from reportlab.lib import colors
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.styles import ParagraphStyle
-        from reportlab.lib.units import mm
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.ttfonts import TTFont
-        from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    except ImportError as exc:
-        raise ReportPdfError("reportlab is not installed (pip install reportlab)") from exc
-
-    path = Path(path)
-    regular, bold = find_font(font_path)
-    pdfmetrics.registerFont(TTFont("KiemkeSans", str(regular)))
-    pdfmetrics.registerFont(TTFont("KiemkeSans-Bold", str(bold or regular)))
-    base = ParagraphStyle("base", fontName="KiemkeSans", fontSize=9, leading=11.5)
-    cell = ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5)
-    head = ParagraphStyle("head", parent=cell, fontName="KiemkeSans-Bold", alignment=1)
-    num = ParagraphStyle("num", parent=cell, alignment=2)
-    title = ParagraphStyle("title", parent=base, fontName="KiemkeSans-Bold", fontSize=14, leading=18, alignment=1)
-    subtitle = ParagraphStyle("subtitle", parent=base, fontSize=10, leading=13, alignment=1)
-    section_style = ParagraphStyle("section", parent=base, fontName="KiemkeSans-Bold", fontSize=11, leading=14, spaceBefore=8, spaceAfter=4, keepWithNext=1)
-    note_style = ParagraphStyle("note", parent=base, fontSize=8.5, leading=10.5, spaceBefore=2)
-
-    width = A4[0] - 30 * mm
-    story: list[Any] = [
-        Paragraph(_esc(report.title_vi), title),
-        Paragraph(_esc(f"Từ ngày {_vi_date(report.start)} đến ngày {_vi_date(report.end)}"), subtitle),
-        Spacer(1, 4 * mm),
-    ]
-    for section in report_sections(report):
-        story.append(Paragraph(_esc(section.title), section_style))
-        data = [[Paragraph(_esc(c.header), head) for c in section.columns]]
-        body_rows = list(section.rows)
-        for row in body_rows:
-            data.append([_pdf_cell(row.get(c.key), c, cell, num) for c in section.columns])
-        if section.totals_label is not None:
-            sums = {c.key: sum(r.get(c.key) or 0 for r in body_rows) for c in section.columns if c.total}
-            values = sums | (section.totals or {})
-            data.append([
-                Paragraph(_esc(section.totals_label), head) if i == 0
-                else _pdf_cell(values.get(c.key), c, head, num, bold=True) if c.key in values else ""
-                for i, c in enumerate(section.columns)
-            ])  # fmt: skip
-        total_width = sum(c.width for c in section.columns)
-        table = Table(data, colWidths=[width * c.width / total_width for c in section.columns], repeatRows=1)
-        style = [
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#D9E1F2")),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ]
-        if section.totals_label is not None:
-            style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F2F2F2")))
-        table.setStyle(TableStyle(style))
-        story.append(table)
-        for note in section.notes:
-            story.append(Paragraph(_esc(note), note_style))
-
-    story.append(Spacer(1, 10 * mm))
-    story.append(Table(
-        [["", Paragraph(_esc("......, ngày ...... tháng ...... năm ......"), subtitle)],
-         ["", Paragraph("NGƯỜI KÝ BÁO CÁO", ParagraphStyle("sig", parent=title, fontSize=10, leading=13))],
-         ["", Paragraph(_esc("(Ký, ghi rõ họ tên)"), subtitle)]],
-        colWidths=[width / 2, width / 2],
-    ))  # fmt: skip
-
-    def footer(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("KiemkeSans", 8)
-        canvas.drawCentredString(A4[0] / 2, 10 * mm, f"{report.title_vi} - Trang {doc.page}")
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(
-        str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=18 * mm,
-        title=report.title_vi, author="kiemke", subject=f"Báo cáo {quarter_label_vi(report.quarter)}",
-    )  # fmt: skip
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return path
-
-
-def _esc(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _pdf_cell(value: Any, col: Column, text_style: Any, num_style: Any, *, bold: bool = False) -> Any:
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Paragraph
-
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        decimals = 2 if col.number_format == MONEY_FORMAT else 1 if col.number_format == PCT_FORMAT else 0
-        if col.number_format == INT_FORMAT and not float(value).is_integer():
-            decimals = 1
-        style = ParagraphStyle("n", parent=num_style, fontName=text_style.fontName) if bold else num_style
-        if col.align == "center":
-            style = ParagraphStyle("c", parent=style, alignment=1)
-        return Paragraph(vi_number(value, decimals), style)
-    return Paragraph(_esc(value), text_style)

@@ -14,9 +14,10 @@ from typing import Any
 from flask import Blueprint, render_template, request, send_file
 from markupsafe import Markup
 
-from compliance.planner import records, write_plan_xlsx
+from compliance.planner import write_plan_xlsx
 from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
+from compliance.workbook import records
 from web.access import PLANNER, role_required
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language

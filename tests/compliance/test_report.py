@@ -26,15 +26,8 @@ from openpyxl import load_workbook
 
 from compliance.planner import Plan, build_plan
 from compliance.policy import load_policy
-from compliance.report import (
-    QuarterlyReport,
-    ReportPdfError,
-    build_report,
-    find_font,
-    quarter_bounds,
-    write_report_pdf,
-    write_report_xlsx,
-)
+from compliance.report import QuarterlyReport, build_report, quarter_bounds, write_report_xlsx
+from compliance.report_pdf import ReportPdfError, find_font, write_report_pdf
 from tests.compliance.test_planner import PRICES, province_approved, province_devices, with_prices
 
 
