@@ -16,7 +16,7 @@ def register(main: click.Group) -> None:
     register_collectors(main)
 
 
-def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:
+def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)
     """`kiemke demo`: start the lab for the demo province, then poll it."""
     from collectors.lab.manager import Lab
 
@@ -93,15 +93,12 @@ def register_lab(main: click.Group) -> None:
             console.print("lab not running")
             return
         parts = ", ".join(name for name, up in status["parts"].items() if up)
-        console.print(
-            f"lab running ({parts}): profile {status.get('profile', '?')}, {status.get('devices', '?')} devices, "
-            f"started {status.get('started_at', '?')}"
-        )
+        console.print(f"lab running ({parts}): profile {status.get('profile', '?')}, {status.get('devices', '?')} devices, started {status.get('started_at', '?')}")
 
 
 def register_collectors(main: click.Group) -> None:
-    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
     from inventory.choices import ZoneKind, values
+    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
 
     def vault(app: AppContext):
         from inventory.crypto import Vault
@@ -186,7 +183,9 @@ def register_collectors(main: click.Group) -> None:
                     raise KiemkeError(f"unknown site {site!r}")
                 site_id = row.id
             scope = Scope(site_id=site_id, zone_kind=zone, device_class=device_class)
-            guarded(lambda: add_credential(session, vault(app), name=name, kind=kind, secrets=secrets, username=username, port=port, priority=priority, scope=scope, actor=cli_actor(), replace=replace))
+            guarded(
+                lambda: add_credential(session, vault(app), name=name, kind=kind, secrets=secrets, username=username, port=port, priority=priority, scope=scope, actor=cli_actor(), replace=replace)
+            )
         console.print(f"credential {name} ({kind}) stored encrypted")
 
     @credential.command("list")

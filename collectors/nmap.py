@@ -51,10 +51,7 @@ SNMP_PORTS = (161,)
 # An unauthenticated SNMPv3 engine-discovery GetRequest (RFC 3414 4.), which every v3-capable
 # agent answers with a Report, without any community or user. nmap's own payload for udp/161
 # is the same message with other ids; pysnmp 7 (snmpsim) leaves that one unanswered.
-SNMPV3_DISCOVERY = (
-    "303a020103300f020204d2020300ffe30401040201030410300e0400020100020100040004000400"
-    "301204000400a00c020210e10201000201003000"
-)
+SNMPV3_DISCOVERY = "303a020103300f020204d2020300ffe30401040201030410300e0400020100020100040004000400301204000400a00c020210e10201000201003000"
 _NETNS_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _IPV4_TEXT = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$")
 
@@ -253,11 +250,7 @@ class NmapDiscovery:
                 else:
                     udp_hosts = self._pass(self._udp_args(targets, udp, left), netns, deadline, "UDP").hosts
         _, table = _service_table(self.nmap)
-        return [
-            _facts(ip, host, udp_hosts.get(ip, {}), table, tuple(warnings))
-            for ip, host in sorted(up.items(), key=lambda kv: ipaddress.ip_address(kv[0]))
-            if ipaddress.ip_address(ip) in net
-        ]
+        return [_facts(ip, host, udp_hosts.get(ip, {}), table, tuple(warnings)) for ip, host in sorted(up.items(), key=lambda kv: ipaddress.ip_address(kv[0])) if ipaddress.ip_address(ip) in net]
 
     # -- argument lists ---------------------------------------------------------------------
 

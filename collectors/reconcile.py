@@ -173,8 +173,12 @@ class Reconciler:
         error = outcome.error
         self.session.add(
             ScanOutcome(
-                scan_run_id=self.run.id, device_id=target.device_id, address=target.address, status="failed",
-                error_kind=error.kind if error else None, message=_fit(error.message if error else None, 2000),
+                scan_run_id=self.run.id,
+                device_id=target.device_id,
+                address=target.address,
+                status="failed",
+                error_kind=error.kind if error else None,
+                message=_fit(error.message if error else None, 2000),
                 duration_ms=outcome.duration_ms,
             )  # fmt: skip
         )
@@ -221,17 +225,20 @@ class Reconciler:
     def _outcome(self, outcome: Outcome, device_id, status: str, message, *, created: bool = False) -> None:
         self.session.add(
             ScanOutcome(
-                scan_run_id=self.run.id, device_id=device_id, address=outcome.target.address, status=status,
-                protocols=",".join(outcome.protocols), message=message or ("; ".join(outcome.attempts)[:2000] or None),
-                duration_ms=outcome.duration_ms, created_device=created,
+                scan_run_id=self.run.id,
+                device_id=device_id,
+                address=outcome.target.address,
+                status=status,
+                protocols=",".join(outcome.protocols),
+                message=message or ("; ".join(outcome.attempts)[:2000] or None),
+                duration_ms=outcome.duration_ms,
+                created_device=created,
             )  # fmt: skip
         )
 
     def _release_address(self, device: Device) -> None:
         self.index.by_zone_ip.pop((device.zone_id, device.mgmt_ip), None)
-        self.session.add(
-            Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source="snmp", key="address_taken_by_other_device", value=device.mgmt_ip or "")
-        )
+        self.session.add(Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source="snmp", key="address_taken_by_other_device", value=device.mgmt_ip or ""))
         device.notes = (device.notes + "\n" if device.notes else "") + f"address {device.mgmt_ip} answered with another serial in scan run #{self.run.id}"
         device.mgmt_ip = None
         device.reachable = False
@@ -255,7 +262,7 @@ class Reconciler:
         self.summary.created_ids.append(device.id)
         return device
 
-    def _update(self, device: Device, merged: Merged, target) -> None:
+    def _update(self, device: Device, merged: Merged, target) -> None:  # noqa: ARG002 (one signature with _create)
         changed = False
         updates = {
             "hostname": _fit(merged.sys_name, 255),
@@ -318,10 +325,7 @@ class Reconciler:
             seen.setdefault((entry.mac, _fit(names.get(entry.if_index, ""), 255) or ""), ("arp", entry.ip))
         if not seen:
             return
-        existing = {
-            (s.mac, s.port): s
-            for s in self.session.exec(select(MacSighting).where(MacSighting.seen_on_device_id == device.id, MacSighting.zone_id == device.zone_id)).scalars()
-        }
+        existing = {(s.mac, s.port): s for s in self.session.exec(select(MacSighting).where(MacSighting.seen_on_device_id == device.id, MacSighting.zone_id == device.zone_id)).scalars()}
         for (mac, port), (source, ip) in seen.items():
             row = existing.get((mac, port))
             if row is None:
@@ -345,9 +349,7 @@ class Reconciler:
         # Stored masked: device passwords, keys and private communities never rest in the database.
         text = mask_config(merged.running_config)
         digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
-        last = self.session.execute(
-            select(ConfigSnapshot.sha256).where(ConfigSnapshot.device_id == device.id).order_by(ConfigSnapshot.id.desc()).limit(1)
-        ).scalar_one_or_none()
+        last = self.session.execute(select(ConfigSnapshot.sha256).where(ConfigSnapshot.device_id == device.id).order_by(ConfigSnapshot.id.desc()).limit(1)).scalar_one_or_none()
         if last != digest:
             self.session.add(ConfigSnapshot(device_id=device.id, scan_run_id=self.run.id, taken_at=self.now, sha256=digest, text=text))
             self.summary.snapshots += 1

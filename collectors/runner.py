@@ -62,11 +62,11 @@ async def _try_each(collector, target: Target, credentials: Sequence, timeout: f
         try:
             # The collector bounds itself; the outer wait is a backstop against a stuck library.
             return await asyncio.wait_for(collector.collect(target, credential, timeout), timeout * 3 + 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error: CollectorError = CollectionTimeout(f"no answer from {target.address} within {timeout * 3 + 5:.0f} s")
         except CollectorError as exc:
             error = exc
-        except Exception as exc:  # a collector bug must not sink the run; never echo arguments
+        except Exception as exc:  # a collector bug must not sink the run; never echo arguments  # noqa: BLE001
             error = CollectorError(f"{collector.name} collector failed: {type(exc).__name__}")
         attempts.append(f"{collector.name} {credential.name}: {error.kind}: {error.message}")
         if worst is None or isinstance(error, AuthenticationFailed) or worst.kind == "timeout":
@@ -109,7 +109,7 @@ async def run(targets: Sequence[Target], book: CredentialBook, options: RunOptio
     async def one(target: Target) -> Outcome:
         try:
             outcome = await collect_device(target, book, options, limits)
-        except Exception as exc:  # last line of defence: the run goes on
+        except Exception as exc:  # last line of defence: the run goes on  # noqa: BLE001
             outcome = Outcome(target, error=CollectorError(f"unexpected {type(exc).__name__}"))
         outcomes.append(outcome)
         if options.progress:

@@ -129,7 +129,7 @@ class ScanJobs:
                                   triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
             job.status = result.status
             job.state = "finished"
-        except BaseException as exc:  # recorded on the job; the scan run itself is marked by the service
+        except BaseException as exc:  # recorded on the job; the scan run itself is marked by the service  # noqa: BLE001
             job.error = failure_text(exc)
             job.state = "error"
         finally:

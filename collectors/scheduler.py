@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -42,7 +43,7 @@ def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int
 
 
 def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingScheduler | None = None, first_run_now: bool = True) -> BlockingScheduler:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     scheduler = scheduler or BlockingScheduler(timezone="UTC")
     with db.session_scope(engine) as session:
@@ -60,7 +61,7 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
             max_instances=1,
             misfire_grace_time=max(60, minutes * 30),
             replace_existing=True,
-            next_run_time=datetime.now(timezone.utc) if first_run_now else None,
+            next_run_time=datetime.now(UTC) if first_run_now else None,
         )
 
     def listen(event) -> None:

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +87,7 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
     if due_before is not None:
         # LibreNMS-style: a device is due when it was never polled or polled before the cut-off.
         query = query.where(or_(Device.last_polled.is_(None), Device.last_polled < due_before))
-    return [
-        Target(address=d.mgmt_ip, device_id=d.id, site_code=code, zone=kind, device_class=d.device_class, platform=d.platform, hostname=d.hostname)
-        for d, code, kind in session.execute(query)
-    ]
+    return [Target(address=d.mgmt_ip, device_id=d.id, site_code=code, zone=kind, device_class=d.device_class, platform=d.platform, hostname=d.hostname) for d, code, kind in session.execute(query)]
 
 
 def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str, on_started: RunStarted | None = None) -> int:
@@ -238,7 +235,7 @@ def discover(
 
 def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, options: RunOptions | None = None, snmp_ports=(161,)) -> dict:
     """Discover and collect one subnet of a site without touching the inventory: a bundle."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with db.session_scope(engine) as session:
         targets, scan_info = discovery_targets(session, site, None, subnet, snmp_ports=snmp_ports)
         book = CredentialBook(session, vault)
@@ -249,7 +246,7 @@ def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, opti
         "site": site,
         "subnet": subnet,
         "started_at": started.isoformat(),
-        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
         "scan": scan_info,
         "outcomes": [_outcome_to_json(o) for o in outcomes],
     }
@@ -313,9 +310,7 @@ def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> R
                 failure.kind = error["kind"]
             # Device ids are the scanning laptop's: here devices are matched again by identity.
             target = Target(**(item["target"] | {"device_id": None}))
-            outcomes.append(
-                Outcome(target, tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0))
-            )
+            outcomes.append(Outcome(target, tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ServiceError(f"{Path(path).name}: damaged scan bundle ({type(exc).__name__}: {exc})") from None
     params = {"bundle_id": bundle["bundle_id"], "subnet": bundle.get("subnet"), "scanned_at": bundle.get("started_at")}

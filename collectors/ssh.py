@@ -49,9 +49,7 @@ log = logging.getLogger(__name__)
 PLATFORMS = tuple(values(Platform))
 
 # paramiko's server side (and some FortiOS builds) offer no group-exchange moduli.
-FORTINET_DISABLED_ALGORITHMS = {
-    "kex": ["diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256"]
-}
+FORTINET_DISABLED_ALGORITHMS = {"kex": ["diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256"]}
 
 # Per-phase caps; each is also capped by the visit's timeout.
 CONNECT_TIMEOUT = 10.0
@@ -227,7 +225,7 @@ class _Visit:
 def _drop(conn: Any) -> None:
     try:
         conn.paramiko_cleanup()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001, S110
         pass
     conn.remote_conn = None
 
@@ -251,7 +249,7 @@ class SshCollector:
         work = asyncio.to_thread(self._collect_blocking, target, credential, timeout, visit)
         try:
             return await asyncio.wait_for(work, timeout + GRACE)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             visit.drop()  # the thread's next read fails and it ends
             raise CollectionTimeout(f"SSH collection from {_where(target, credential)} did not finish within {timeout:g} s") from None
 
@@ -313,7 +311,7 @@ class SshCollector:
         if not facts.pop("parsed"):
             warnings.append("show version: output not recognised by ntc-templates")
         if not facts["sys_name"]:
-            facts["sys_name"] = (getattr(conn, "base_prompt", "") or None)
+            facts["sys_name"] = getattr(conn, "base_prompt", "") or None
         running_config = None
         if not conn.check_enable_mode():
             if credential.secret is None:

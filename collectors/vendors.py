@@ -34,8 +34,7 @@ ENTERPRISES_PREFIX = "1.3.6.1.4.1."
 _ISO = re.compile(r"[A-Z]{2}")
 # Legal-form words ignored when comparing vendor names ("Dell Inc." == "Dell").
 _LEGAL = frozenset(
-    "inc incorporated corp corporation co company ltd limited llc gmbh ag sa sas srl bv nv plc "
-    "jsc jsc. kk oy ab spa pte pty".split()
+    ["inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc", "gmbh", "ag", "sa", "sas", "srl", "bv", "nv", "plc", "jsc", "jsc.", "kk", "oy", "ab", "spa", "pte", "pty"]
 )
 
 

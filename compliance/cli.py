@@ -9,8 +9,8 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
     from inventory.choices import CLASS_BY_PLATFORM, FindingStatus, Platform, Severity, values
+    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
 
     def policy_or_error():
         from compliance.policy import PolicyError, load_policy
@@ -34,14 +34,10 @@ def register(main: click.Group) -> None:
             print_json(result)
             return
         sev = result["open_by_severity"]
-        console.print(
-            f"checked {result['devices']} devices and {result['sites']} sites ({result['checks_run']} checks, {result['seconds']} s): "
-            f"{result['compliance_percent']}% of devices compliant"
-        )
+        console.print(f"checked {result['devices']} devices and {result['sites']} sites ({result['checks_run']} checks, {result['seconds']} s): {result['compliance_percent']}% of devices compliant")
         console.print(
             f"findings: {result['opened']} new, {result['still_open']} still open, {result['reopened']} reopened, "
-            f"{result['resolved']} resolved, {result['waived']} waived; open by severity: "
-            + ", ".join(f"{s} {sev.get(s, 0)}" for s in values(Severity))
+            f"{result['resolved']} resolved, {result['waived']} waived; open by severity: " + ", ".join(f"{s} {sev.get(s, 0)}" for s in values(Severity))
         )
 
     @main.command("findings")
@@ -182,7 +178,7 @@ def register(main: click.Group) -> None:
         console.print(f"report for {quarter} ({state}) written to {out}")
 
 
-def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:
+def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)
     """`kiemke demo`: evaluate compliance after the lab was polled."""
     main = ctx.find_root().command
     ctx.invoke(main.commands["check"], as_json=False)

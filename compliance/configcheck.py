@@ -10,9 +10,7 @@ from compliance.policy import DEVICE_CLASSES, Policy
 NETWORK_CONFIG = "network_config"
 
 
-def check_config_text(
-    text: str, platform: str, policy: Policy, device_class: str = "access_switch"
-) -> list[RuleOutcome]:
+def check_config_text(text: str, platform: str, policy: Policy, device_class: str = "access_switch") -> list[RuleOutcome]:
     """Parse `text` as a `platform` running-config and evaluate the config rules for `device_class`.
 
     Raises UnsupportedPlatformError (a ValueError) for an unknown platform and ValueError for an

@@ -37,7 +37,11 @@ class SyncSummary:
 
 
 def sync_findings(
-    session: Session, violations: list[Violation], *, now: datetime | None = None, today: date | None = None,
+    session: Session,
+    violations: list[Violation],
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
     not_evaluated: Collection[tuple[str, str]] = (),
 ) -> SyncSummary:
     """`not_evaluated`: (rule id, subject key) pairs whose check raised; their findings stay as
@@ -47,9 +51,7 @@ def sync_findings(
     summary = SyncSummary()
     existing = {
         (rule_id, key): (fid, status, expires)
-        for fid, rule_id, key, status, expires in session.execute(
-            select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires)
-        )
+        for fid, rule_id, key, status, expires in session.execute(select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires))
     }
     current = set()
     inserts, updates = [], []
@@ -151,11 +153,7 @@ def _conditions(flt: FindingFilter) -> list:
 
 def finding_query(flt: FindingFilter):
     """Findings with their site code and device hostname, filtered."""
-    query = (
-        select(Finding, Site.code.label("site_code"), Device.hostname.label("hostname"))
-        .outerjoin(Site, Site.id == Finding.site_id)
-        .outerjoin(Device, Device.id == Finding.device_id)
-    )
+    query = select(Finding, Site.code.label("site_code"), Device.hostname.label("hostname")).outerjoin(Site, Site.id == Finding.site_id).outerjoin(Device, Device.id == Finding.device_id)
     return query.where(*_conditions(flt))
 
 
@@ -168,9 +166,7 @@ def severity_counts(session: Session, flt: FindingFilter = FindingFilter()) -> d
     return dict(session.execute(query).all())
 
 
-def list_findings(
-    session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50, counts: dict[str, int] | None = None
-) -> tuple[list[dict], int]:
+def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50, counts: dict[str, int] | None = None) -> tuple[list[dict], int]:
     """One page of findings (most severe first, then by rule) as plain dicts, and the total.
 
     A page is found severity by severity: the count of each (`counts`, or severity_counts())

@@ -150,10 +150,7 @@ def end_of_life_condition(session: Session | None, today: date | None = None, *,
     for cls in DEVICE_CLASSES:
         by_years[life.years_for(cls)].append(cls)
     parts: list[Any] = [Device.status == BROKEN]
-    parts += [
-        and_(Device.device_class.in_(classes), Device.purchase_date <= last_purchase_past_life(today, years))
-        for years, classes in sorted(by_years.items())
-    ]
+    parts += [and_(Device.device_class.in_(classes), Device.purchase_date <= last_purchase_past_life(today, years)) for years, classes in sorted(by_years.items())]
     # A class unknown to the policy gets the default service life.
     parts.append(and_(Device.device_class.not_in(DEVICE_CLASSES), Device.purchase_date <= last_purchase_past_life(today, life.default_years)))
     if session is not None:

@@ -30,7 +30,7 @@ class RuleOutcome:
 
     @property
     def status(self) -> str:
-        """"pass", "fail" or "n/a"."""
+        """ "pass", "fail" or "n/a"."""
         return {True: "pass", False: "fail", None: "n/a"}[self.passed]
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +60,6 @@ def evaluate_rule(rule: Rule, subject: Any) -> RuleOutcome:
         return outcome_from(rule, CheckResult(None, "", f"check {rule.check!r} not implemented"))
     try:
         result = registered.func(subject, rule.params)
-    except Exception as exc:  # one broken check must not sink the report
+    except Exception as exc:  # one broken check must not sink the report  # noqa: BLE001
         result = CheckResult(None, "", f"check error: {type(exc).__name__}: {exc}")
     return outcome_from(rule, result)

@@ -256,7 +256,7 @@ def build_plan(
             ))  # fmt: skip
 
     budget = policy.budget.plan(budget_plan)
-    by_class = _by_class(frame, years)
+    by_class = _by_class(frame)
     totals = _totals(frame, years, budget.phasing)
     return Plan(
         years=years,
@@ -265,8 +265,12 @@ def build_plan(
         totals=totals,
         budget_lines=_budget_lines(frame, budget),
         budget=BudgetSummary(
-            plan_id=budget.id, title_vi=budget.title.vi, currency=policy.budget.currency,
-            stated_total=budget.stated_total, lines_total=budget.lines_total, lines_gap=budget.lines_gap,
+            plan_id=budget.id,
+            title_vi=budget.title.vi,
+            currency=policy.budget.currency,
+            stated_total=budget.stated_total,
+            lines_total=budget.lines_total,
+            lines_gap=budget.lines_gap,
             phasing_total=budget.phasing_total,
             phasing_gap=round(budget.stated_total - budget.phasing_total, 2),
             lines_complete=budget.lines_complete,
@@ -278,16 +282,12 @@ def build_plan(
 
 def default_network_approved(site_codes: Iterable[str], per_zone: int = 1) -> pd.DataFrame:
     """Approved rows for one firewall and one access switch per zone (2 zones) at each site."""
-    rows = [
-        {"site_code": site, "device_class": cls, "quantity": per_zone * ZONES_PER_SITE}
-        for site in site_codes
-        for cls in NETWORK_PER_ZONE
-    ]
+    rows = [{"site_code": site, "device_class": cls, "quantity": per_zone * ZONES_PER_SITE} for site in site_codes for cls in NETWORK_PER_ZONE]
     return pd.DataFrame(rows, columns=list(APPROVED_COLUMNS))
 
 
 def status_of(cost: float, phasing: float | None) -> str:
-    """"over", "under" or "equal" (to the cent of a million), "no phasing" when none is stated."""
+    """ "over", "under" or "equal" (to the cent of a million), "no phasing" when none is stated."""
     if phasing is None or pd.isna(phasing):
         return NO_PHASING
     diff = round(cost - phasing, 2)
@@ -315,10 +315,7 @@ def _approved_quantities(approved: pd.DataFrame, warnings: list[Text]) -> dict[t
     bad = approved[quantity.isna() | (quantity < 0) | (quantity != quantity.round())]
     if len(bad):
         first = bad.iloc[0]
-        raise ValueError(
-            f"approved: quantity must be a whole number >= 0 ({len(bad)} bad row(s), e.g. "
-            f"{first['site_code']}/{first['device_class']}: {first['quantity']!r})"
-        )
+        raise ValueError(f"approved: quantity must be a whole number >= 0 ({len(bad)} bad row(s), e.g. {first['site_code']}/{first['device_class']}: {first['quantity']!r})")
     frame = approved.assign(quantity=quantity.astype("int64"))
     dup = frame.duplicated(["site_code", "device_class"], keep=False)
     if dup.any():
@@ -350,22 +347,27 @@ def _site_names(devices: pd.DataFrame, approved: pd.DataFrame, sites: pd.DataFra
         kinds = frame["site_kind"] if "site_kind" in frame.columns else pd.Series("", index=frame.index)
         # One row per site, not per device: the fleet frame repeats each name thousands of times.
         unique = pd.DataFrame({"code": frame["site_code"], "name": frame["site_name"], "kind": kinds}).drop_duplicates()
-        for code, name, kind in zip(unique["code"], unique["name"], unique["kind"]):
+        for code, name, kind in zip(unique["code"], unique["name"], unique["kind"], strict=True):
             if pd.notna(name):
                 names[str(code)] = (str(name), "" if pd.isna(kind) else str(kind))
     return names
 
 
-def _by_class(rows: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+def _by_class(rows: pd.DataFrame) -> pd.DataFrame:
     columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     work = rows.assign(unpriced_units=rows["to_buy"].where(rows["unit_price"].isna(), 0))
     grouped = (
         work.groupby(["year", "device_class"], sort=False)
-        .agg(approved=("approved", "sum"), target=("target", "sum"), counting=("counting", "sum"),
-             to_buy=("to_buy", "sum"), cost=("cost", lambda s: round(s.sum(min_count=0), 2)),
-             unpriced_units=("unpriced_units", "sum"))  # fmt: skip
+        .agg(
+            approved=("approved", "sum"),
+            target=("target", "sum"),
+            counting=("counting", "sum"),
+            to_buy=("to_buy", "sum"),
+            cost=("cost", lambda s: round(s.sum(min_count=0), 2)),
+            unpriced_units=("unpriced_units", "sum"),
+        )  # fmt: skip
         .reset_index()
     )
     grouped["_order"] = grouped["device_class"].map(class_order)
@@ -385,9 +387,7 @@ def _totals(rows: pd.DataFrame, years: Sequence[int], phasing: dict[int, float])
             "difference": None if planned is None else round(cost - planned, 2),
             "status": status_of(cost, planned),
         })  # fmt: skip
-    return pd.DataFrame(out, columns=["year", "units", "cost", "unpriced_units", "phasing", "difference", "status"]).astype(
-        {"phasing": "float64", "difference": "float64"}
-    )
+    return pd.DataFrame(out, columns=["year", "units", "cost", "unpriced_units", "phasing", "difference", "status"]).astype({"phasing": "float64", "difference": "float64"})
 
 
 def _budget_lines(rows: pd.DataFrame, budget: Any) -> pd.DataFrame:
@@ -528,10 +528,7 @@ def _write_summary(plan: Plan, ws: Any) -> None:
     b = plan.budget
     span = f"{plan.years[0]}-{plan.years[-1]}" if len(plan.years) > 1 else str(plan.years[0])
     writer.note(f"3. Các hạng mục kinh phí của đề án (dự kiến = thành tiền của kế hoạch các năm {span})", bold=True)
-    lines = [
-        r | {"classes_vi": ", ".join(class_label(c.strip()) for c in r["classes"].split(",") if c.strip())}
-        for r in records(plan.budget_lines)
-    ]
+    lines = [r | {"classes_vi": ", ".join(class_label(c.strip()) for c in r["classes"].split(",") if c.strip())} for r in records(plan.budget_lines)]
     writer.table(BUDGET_COLUMNS, lines, totals_label="Tổng các hạng mục")
     from openpyxl.styles import Font
 

@@ -11,12 +11,14 @@ PROPOSAL (see baseline.yaml); administrators edit copies and point `load_policy`
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,7 +27,6 @@ from compliance.checks import base as check_registry  # importing the package re
 from inventory.choices import DeviceClass as DeviceClassCode
 from inventory.choices import Severity as SeverityCode
 from inventory.choices import values
-
 
 DEFAULT_POLICY_DIR = Path(__file__).with_name("policy")
 DEVICE_CLASSES = tuple(values(DeviceClassCode))  # inventory.choices holds the vocabularies
@@ -141,12 +142,9 @@ class ScheduleGroup(_Model):
         if not value:
             raise ValueError("at least one year is required")
         years = sorted(value)
-        for before, after in zip(years, years[1:]):
+        for before, after in itertools.pairwise(years):
             if value[after] < value[before]:
-                raise ValueError(
-                    f"percentages must be cumulative (non-decreasing): {before}: {value[before]:g}% "
-                    f"then {after}: {value[after]:g}%"
-                )
+                raise ValueError(f"percentages must be cumulative (non-decreasing): {before}: {value[before]:g}% then {after}: {value[after]:g}%")
         return dict(sorted(value.items()))
 
 

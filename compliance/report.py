@@ -256,7 +256,7 @@ def _compliance_by_site(frame: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFr
     bad = out[(out["compliant"] > out["devices"]) | (out["compliant"] < 0)]
     if len(bad):
         raise ValueError(f"compliance_by_site: compliant outside 0..devices at {', '.join(map(str, bad['site_code']))}")
-    out["compliance_pct"] = [None if d == 0 else round(100 * c / d, 2) for d, c in zip(out["devices"], out["compliant"])]
+    out["compliance_pct"] = [None if d == 0 else round(100 * c / d, 2) for d, c in zip(out["devices"], out["compliant"], strict=True)]
     out["compliance_pct"] = out["compliance_pct"].astype("float64")
     open_by_site = windows[windows["open_at_end"]].groupby("site_code").size()
     out["open_findings"] = out["site_code"].map(open_by_site).fillna(0).astype("int64")
@@ -271,13 +271,10 @@ def _progress(plan: Plan, year: int) -> pd.DataFrame:
     rows = rows.assign(shortfall=(rows["target"] - rows["counting"]).clip(lower=0))
     grouped = (
         rows.groupby("device_class", sort=False)
-        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"),
-             counting=("counting", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
+        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
         .reset_index()
     )
-    grouped["progress_pct"] = [
-        None if t == 0 else round(100 * (t - s) / t, 2) for t, s in zip(grouped["target"], grouped["shortfall"])
-    ]
+    grouped["progress_pct"] = [None if t == 0 else round(100 * (t - s) / t, 2) for t, s in zip(grouped["target"], grouped["shortfall"], strict=True)]
     grouped["progress_pct"] = grouped["progress_pct"].astype("float64")
     grouped = grouped.iloc[sorted(range(len(grouped)), key=lambda i: class_order(grouped["device_class"].iloc[i]))]
     return grouped[columns].reset_index(drop=True)
@@ -288,12 +285,7 @@ def _security(levels: pd.DataFrame, end: date) -> tuple[Share, pd.DataFrame, pd.
     assessed_on = _local_days(levels["assessed_on"])
     assessed = status.eq("approved") & (assessed_on.isna() | (assessed_on <= pd.Timestamp(end)))
     work = levels.assign(assessed=assessed.to_numpy(), security_level=pd.to_numeric(levels["security_level"]))
-    by_level = (
-        work.groupby("security_level", dropna=False)
-        .agg(systems=("name", "size"), assessed=("assessed", "sum"))
-        .reset_index()
-        .astype({"systems": "int64", "assessed": "int64"})
-    )
+    by_level = work.groupby("security_level", dropna=False).agg(systems=("name", "size"), assessed=("assessed", "sum")).reset_index().astype({"systems": "int64", "assessed": "int64"})
     systems = work.sort_values(["security_level", "name"]).reset_index(drop=True)
     return Share(int(assessed.sum()), len(levels)), by_level, systems
 
@@ -378,49 +370,102 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
          "assessed_vi": "Có" if r["assessed"] else "Chưa"}
         for r in records(report.security_systems)
     ]  # fmt: skip
-    level_rows = [
-        r | {"level_vi": "Chưa xác định" if r["security_level"] is None else f"Cấp độ {int(r['security_level'])}"}
-        for r in records(report.security_by_level)
-    ]
+    level_rows = [r | {"level_vi": "Chưa xác định" if r["security_level"] is None else f"Cấp độ {int(r['security_level'])}"} for r in records(report.security_by_level)]
     return [
-        Section("Tổng hợp", "I. Tổng hợp", [
-            Column("Nội dung", "item", 42), Column("Kết quả", "value", 40), Column("Ghi chú", "note", 44),
-        ], _summary_rows(report), notes=report.notes),  # fmt: skip
-        Section("Tuân thủ theo đơn vị", "II. Thiết bị đạt chuẩn theo đơn vị", [
-            column("site_code"), column("site_name", 32),
-            Column("Số thiết bị", "devices", 12, INT_FORMAT, total=True),
-            Column("Đạt chuẩn", "compliant", 12, INT_FORMAT, total=True),
-            Column("Tỷ lệ đạt chuẩn (%)", "compliance_pct", 12, PCT_FORMAT),
-            Column("Phát hiện còn mở", "open_findings", 12, INT_FORMAT, total=True),
-        ], records(report.compliance_by_site), "Tổng cộng", {"compliance_pct": report.compliance.pct}),  # fmt: skip
-        Section("Phát hiện", "III. Phát hiện (vi phạm) theo mức độ", [
-            Column("Mức độ", "severity_vi", 18),
-            Column("Còn mở cuối quý", "open_at_end", 14, INT_FORMAT, total=True),
-            Column("Phát sinh trong quý", "opened", 14, INT_FORMAT, total=True),
-            Column("Đã khắc phục trong quý", "resolved", 14, INT_FORMAT, total=True),
-            Column("Được miễn trừ", "waived", 14, INT_FORMAT, total=True),
-        ], findings_rows, "Tổng cộng"),  # fmt: skip
-        Section("Tiến độ trang bị", f"IV. Tiến độ trang bị thiết bị năm {y} theo lộ trình", [
-            column("class_vi"), column("approved"), column("share_pct"), column("target"), column("counting"),
-            Column("Còn thiếu", "shortfall", 11, INT_FORMAT, total=True),
-            Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
-        ], progress_rows, "Tổng cộng", _progress_total(report)),  # fmt: skip
-        Section("Mua sắm", f"V. Mua sắm theo kế hoạch năm {y}", [
-            column("class_vi"), column("to_buy"), column("cost"),
-        ], procurement_rows, "Tổng cộng", notes=procurement_notes),  # fmt: skip
-        Section("Cấp độ ATTT", "VI. Bảo đảm an toàn hệ thống thông tin theo cấp độ", [
-            Column("Cấp độ", "level_vi", 18),
-            Column("Số hệ thống", "systems", 12, INT_FORMAT, total=True),
-            Column("Hồ sơ được phê duyệt", "assessed", 14, INT_FORMAT, total=True),
-        ], level_rows, "Tổng cộng", notes=(
-            f"Tỷ lệ hệ thống có hồ sơ cấp độ được phê duyệt: {_pct_text(report.security)}; mục tiêu trên "
-            f"{vi_number(SECURITY_TARGET_PCT)}% ({'Đạt' if report.security_meets_target else 'Chưa đạt'}).",
-        )),  # fmt: skip
-        Section("Danh sách hệ thống", "VII. Danh sách hệ thống thông tin", [
-            Column("Tên hệ thống", "name", 40), Column("Cấp độ", "security_level", 10, INT_FORMAT, align="center"),
-            Column("Trạng thái hồ sơ", "dossier_vi", 18), Column("Ngày phê duyệt", "assessed_on", 14),
-            Column("Tính vào tỷ lệ", "assessed_vi", 12),
-        ], systems),  # fmt: skip
+        Section(
+            "Tổng hợp",
+            "I. Tổng hợp",
+            [
+                Column("Nội dung", "item", 42),
+                Column("Kết quả", "value", 40),
+                Column("Ghi chú", "note", 44),
+            ],
+            _summary_rows(report),
+            notes=report.notes,
+        ),  # fmt: skip
+        Section(
+            "Tuân thủ theo đơn vị",
+            "II. Thiết bị đạt chuẩn theo đơn vị",
+            [
+                column("site_code"),
+                column("site_name", 32),
+                Column("Số thiết bị", "devices", 12, INT_FORMAT, total=True),
+                Column("Đạt chuẩn", "compliant", 12, INT_FORMAT, total=True),
+                Column("Tỷ lệ đạt chuẩn (%)", "compliance_pct", 12, PCT_FORMAT),
+                Column("Phát hiện còn mở", "open_findings", 12, INT_FORMAT, total=True),
+            ],
+            records(report.compliance_by_site),
+            "Tổng cộng",
+            {"compliance_pct": report.compliance.pct},
+        ),  # fmt: skip
+        Section(
+            "Phát hiện",
+            "III. Phát hiện (vi phạm) theo mức độ",
+            [
+                Column("Mức độ", "severity_vi", 18),
+                Column("Còn mở cuối quý", "open_at_end", 14, INT_FORMAT, total=True),
+                Column("Phát sinh trong quý", "opened", 14, INT_FORMAT, total=True),
+                Column("Đã khắc phục trong quý", "resolved", 14, INT_FORMAT, total=True),
+                Column("Được miễn trừ", "waived", 14, INT_FORMAT, total=True),
+            ],
+            findings_rows,
+            "Tổng cộng",
+        ),  # fmt: skip
+        Section(
+            "Tiến độ trang bị",
+            f"IV. Tiến độ trang bị thiết bị năm {y} theo lộ trình",
+            [
+                column("class_vi"),
+                column("approved"),
+                column("share_pct"),
+                column("target"),
+                column("counting"),
+                Column("Còn thiếu", "shortfall", 11, INT_FORMAT, total=True),
+                Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
+            ],
+            progress_rows,
+            "Tổng cộng",
+            _progress_total(report),
+        ),  # fmt: skip
+        Section(
+            "Mua sắm",
+            f"V. Mua sắm theo kế hoạch năm {y}",
+            [
+                column("class_vi"),
+                column("to_buy"),
+                column("cost"),
+            ],
+            procurement_rows,
+            "Tổng cộng",
+            notes=procurement_notes,
+        ),  # fmt: skip
+        Section(
+            "Cấp độ ATTT",
+            "VI. Bảo đảm an toàn hệ thống thông tin theo cấp độ",
+            [
+                Column("Cấp độ", "level_vi", 18),
+                Column("Số hệ thống", "systems", 12, INT_FORMAT, total=True),
+                Column("Hồ sơ được phê duyệt", "assessed", 14, INT_FORMAT, total=True),
+            ],
+            level_rows,
+            "Tổng cộng",
+            notes=(
+                f"Tỷ lệ hệ thống có hồ sơ cấp độ được phê duyệt: {_pct_text(report.security)}; mục tiêu trên "
+                f"{vi_number(SECURITY_TARGET_PCT)}% ({'Đạt' if report.security_meets_target else 'Chưa đạt'}).",
+            ),
+        ),  # fmt: skip
+        Section(
+            "Danh sách hệ thống",
+            "VII. Danh sách hệ thống thông tin",
+            [
+                Column("Tên hệ thống", "name", 40),
+                Column("Cấp độ", "security_level", 10, INT_FORMAT, align="center"),
+                Column("Trạng thái hồ sơ", "dossier_vi", 18),
+                Column("Ngày phê duyệt", "assessed_on", 14),
+                Column("Tính vào tỷ lệ", "assessed_vi", 12),
+            ],
+            systems,
+        ),  # fmt: skip
     ]
 
 

@@ -31,10 +31,7 @@ def find_font(font_path: Path | str | None = None) -> tuple[Path, Path | None]:
         if regular.is_file():
             bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
             return regular, bold if bold.is_file() else None
-    raise ReportPdfError(
-        "no Unicode TTF font for Vietnamese text: install fonts-dejavu-core "
-        f"(looked for {', '.join(map(str, candidates))}) or pass font_path"
-    )
+    raise ReportPdfError(f"no Unicode TTF font for Vietnamese text: install fonts-dejavu-core (looked for {', '.join(map(str, candidates))}) or pass font_path")
 
 
 def write_report_pdf(report: QuarterlyReport, path: Path | str, *, font_path: Path | str | None = None) -> Path:

@@ -87,11 +87,7 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
 
     start, _, _ = quarter_bounds(quarter)
     fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
-    by_site = (
-        fleet.assign(compliant=fleet["counts"].astype(int), devices=1)
-        .groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]]
-        .sum()
-    )
+    by_site = fleet.assign(compliant=fleet["counts"].astype(int), devices=1).groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]].sum()
     query = select(Finding.rule_id, Finding.severity, Finding.status, Site.code, Finding.first_seen, Finding.resolved_at).outerjoin(Site, Site.id == Finding.site_id)
     # Plain tuples from Core rows: pandas inspects each ORM row object, seconds for 200,000.
     findings = pd.DataFrame(

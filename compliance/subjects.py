@@ -6,16 +6,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from compliance.policy import Policy
 
 
-class _cached_property:
+class _cached_property:  # noqa: N801 (named like the functools decorator it replaces)
     """`functools.cached_property` without its lock (Python 3.11 takes one at every first access,
     3.12 dropped it): the value depends on frozen fields only, so a race computes it twice at worst."""
 
@@ -107,7 +108,7 @@ def _inside(ip: str, cidrs: tuple[str, ...]) -> bool:
         value = int.from_bytes(socket.inet_aton(ip), "big")
     except OSError:
         return any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in cidrs)  # IPv6
-    for network, mask in _networks(cidrs):
+    for network, mask in _networks(cidrs):  # noqa: SIM110 (hot path: a loop beats any() over a generator)
         if value & mask == network:
             return True
     return False

@@ -17,7 +17,7 @@ _HIDDEN = {"password_hash", "secret_token", "api_token_hash"}
 def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
+    except Exception:  # no login name in some containers  # noqa: BLE001
         return "cli"
 
 

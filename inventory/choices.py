@@ -31,9 +31,7 @@ class DeviceClass(StrEnum):
 
 
 NETWORK_CLASSES = frozenset({DeviceClass.FIREWALL, DeviceClass.ACCESS_SWITCH, DeviceClass.BML, DeviceClass.ROUTER})
-ENDPOINT_CLASSES = frozenset(
-    {DeviceClass.DESKTOP, DeviceClass.LAPTOP, DeviceClass.TABLET, DeviceClass.PRINTER, DeviceClass.SCANNER}
-)
+ENDPOINT_CLASSES = frozenset({DeviceClass.DESKTOP, DeviceClass.LAPTOP, DeviceClass.TABLET, DeviceClass.PRINTER, DeviceClass.SCANNER})
 
 
 class DeviceStatus(StrEnum):

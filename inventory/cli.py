@@ -153,10 +153,7 @@ def demo_data(app: AppContext) -> None:
             summary = load_demo(session, actor=cli_actor())
     except DemoAlreadyLoaded as exc:
         raise KiemkeError(str(exc)) from None
-    console.print(
-        f"demo province loaded: {summary.sites} sites, {summary.devices} devices "
-        f"({summary.network_devices} network devices, {summary.endpoints} endpoints)"
-    )
+    console.print(f"demo province loaded: {summary.sites} sites, {summary.devices} devices ({summary.network_devices} network devices, {summary.endpoints} endpoints)")
 
 
 # --- import / export ----------------------------------------------------------------------
@@ -182,8 +179,7 @@ def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: b
             errors.print(f"{file.name}: {error}", highlight=False, markup=False)
         state = "imported" if report.applied else "nothing imported"
         console.print(
-            f"{state}: {report.rows} rows read, {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {len({e.row for e in report.errors})} rejected",
+            f"{state}: {report.rows} rows read, {report.created} created, {report.updated} updated, {report.unchanged} unchanged, {len({e.row for e in report.errors})} rejected",
             highlight=False,
         )
     if report.errors and not report.applied:

@@ -23,7 +23,5 @@ class Vault:
         try:
             plain = self._fernet.decrypt(token)
         except InvalidToken:
-            raise CredentialKeyError(
-                "stored credential cannot be decrypted: the credential key in KIEMKE_HOME does not match"
-            ) from None
+            raise CredentialKeyError("stored credential cannot be decrypted: the credential key in KIEMKE_HOME does not match") from None
         return {name: SecretStr(value) for name, value in json.loads(plain).items()}

@@ -142,7 +142,18 @@ def load_demo(session: Session, *, actor: str, seed: int = SEED) -> DemoSummary:
     rows: list[dict[str, Any]] = []
     row_macs: list[list[str]] = []
 
-    def add(demo_site: DemoSite, device_class: str, model: dict, *, zone: str | None, ip: str | None, hostname: str, status: str = "in_use", mac_count: int = 1, extra: dict | None = None) -> None:  # fmt: skip
+    def add(
+        demo_site: DemoSite,
+        device_class: str,
+        model: dict,
+        *,
+        zone: str | None,
+        ip: str | None,
+        hostname: str,
+        status: str = "in_use",
+        mac_count: int = 1,
+        extra: dict | None = None,
+    ) -> None:
         first, last = model["years"]
         year = rng.randint(first, last)
         bought = date(year, rng.randint(1, 12), rng.randint(1, 28))
@@ -196,7 +207,7 @@ def load_demo(session: Session, *, actor: str, seed: int = SEED) -> DemoSummary:
     endpoints = 0
     next_host = {(s.code, z): 20 for s in sites for z in ("party_wan", "internet")}
     for device_class, total in spec["endpoint_stock"].items():
-        for demo_site, count in zip(sites, apportion(total, weights)):
+        for demo_site, count in zip(sites, apportion(total, weights), strict=True):
             for n in range(count):
                 model = pick(device_class)
                 zone = "party_wan" if device_class == "desktop" and rng.random() < 0.3 else "internet"
@@ -223,7 +234,7 @@ def load_demo(session: Session, *, actor: str, seed: int = SEED) -> DemoSummary:
         row.update(created_at=now, updated_at=now)
     table = Device.__table__
     ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-    mac_rows = [{"device_id": i, "mac": m} for i, ms in zip(ids, row_macs) for m in ms]
+    mac_rows = [{"device_id": i, "mac": m} for i, ms in zip(ids, row_macs, strict=True) for m in ms]
     session.execute(insert(DeviceMac.__table__), mac_rows)
 
     _approved(session, sites, site_ids, spec, rows)
@@ -260,11 +271,7 @@ def _approved(session: Session, sites: list[DemoSite], site_ids: dict[str, int],
             quantities[device_class] = -(-stock.get((site_id, device_class), 0) * 105 // 100)
         if demo_site.index == 1:
             quantities["tablet"] = spec["tablets"]
-        approved += [
-            {"site_id": site_id, "device_class": cls, "quantity": qty, "decision_ref": decision}
-            for cls, qty in quantities.items()
-            if qty
-        ]
+        approved += [{"site_id": site_id, "device_class": cls, "quantity": qty, "decision_ref": decision} for cls, qty in quantities.items() if qty]
     session.execute(insert(ApprovedQuantity.__table__), approved)
 
 
@@ -282,8 +289,4 @@ def _information_systems(session: Session, office_site_id: int) -> None:
         ("Hệ thống giám sát an toàn thông tin", 3, DossierStatus.APPROVED, date(2026, 5, 19)),
     ]
     for name, level, dossier, assessed in systems:
-        session.add(
-            InformationSystem(
-                site_id=office_site_id, name=name, security_level=level, dossier_status=dossier.value, assessed_on=assessed
-            )
-        )
+        session.add(InformationSystem(site_id=office_site_id, name=name, security_level=level, dossier_status=dossier.value, assessed_on=assessed))

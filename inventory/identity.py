@@ -53,9 +53,7 @@ class IdentityIndex:
     @classmethod
     def load(cls, session: Session) -> IdentityIndex:
         index = cls()
-        for device_id, serial, zone_id, ip in session.execute(
-            select(Device.id, Device.serial, Device.zone_id, Device.mgmt_ip)
-        ):
+        for device_id, serial, zone_id, ip in session.execute(select(Device.id, Device.serial, Device.zone_id, Device.mgmt_ip)):
             index.add(device_id, serial=serial, zone_id=zone_id, ip=ip)
         for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac)):
             index.by_mac[mac] = device_id

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Select, exists, false, func, literal_column, not_, or_, select
 from sqlmodel import Session
@@ -132,9 +133,7 @@ def open_finding_exists():
     return exists(select(literal_column("1")).where(Finding.device_id == Device.id, Finding.status == "open"))
 
 
-def device_query(
-    flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None
-) -> Select:
+def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> Select:
     """The filtered device query. The end-of-life filter takes its condition from the caller
     (`end_of_life`, called with `session` and `today` only when the filter asks for it)."""
     query = select(Device, Site.code.label("site_code"), Zone.kind.label("zone_kind")).join(Site, Site.id == Device.site_id)
@@ -176,9 +175,7 @@ def device_query(
     return query
 
 
-def count_devices(
-    session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None
-) -> int:
+def count_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> int:
     return count_rows(session, device_query(flt, session, today=today, end_of_life=end_of_life))
 
 

@@ -50,7 +50,7 @@ WHEN_SEEN = {
     "finding": frozenset({"last_seen"}),
 }
 
-_BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"
+_BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"  # noqa: S608 (table and column names from the schema, never user input)
 _SQLITE_TRIGGER_PREFIX = f"{TABLE}_on_"
 
 # PostgreSQL: a transaction's first tracked write inserts its placeholder row (id = minus the
@@ -61,13 +61,13 @@ _PG_FUNCTIONS = (
 BEGIN
     INSERT INTO {TABLE} (id, n) VALUES (-pg_backend_pid(), 0) ON CONFLICT (id) DO NOTHING;
     RETURN NULL;
-END $$""",
+END $$""",  # noqa: S608 (table names from the schema, never user input)
     f"""CREATE FUNCTION {TABLE}_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM {TABLE} WHERE id = NEW.id;
     {_BUMP};
     RETURN NULL;
-END $$""",
+END $$""",  # noqa: S608 (table names from the schema, never user input)
     f"""CREATE CONSTRAINT TRIGGER {TABLE}_at_commit AFTER INSERT ON {TABLE}
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.id < 0) EXECUTE FUNCTION {TABLE}_bump()""",
 )
@@ -93,10 +93,7 @@ def install_triggers(connection: Connection) -> None:
             shown = [column["name"] for column in schema.get_columns(table) if column["name"] not in WHEN_SEEN[table]]
             update = f"UPDATE OF {', '.join(quote(name) for name in shown)}"
         if postgres:
-            connection.exec_driver_sql(
-                f"CREATE TRIGGER {TABLE} AFTER INSERT OR {update} OR DELETE OR TRUNCATE ON {quote(table)} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_note()"
-            )
+            connection.exec_driver_sql(f"CREATE TRIGGER {TABLE} AFTER INSERT OR {update} OR DELETE OR TRUNCATE ON {quote(table)} FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_note()")
             continue
         for event in ("INSERT", update, "DELETE"):  # SQLite: one trigger per event, row by row
             name = quote(f"{_SQLITE_TRIGGER_PREFIX}{table}_{event.split()[0].lower()}")
@@ -125,7 +122,7 @@ def bump(connection: Connection) -> None:
 
 def current(session: Session) -> int | None:
     """The revision as this session sees it; None if its row is missing (nothing is cached then)."""
-    return session.execute(text(f"SELECT n FROM {TABLE} WHERE id = 1")).scalar_one_or_none()
+    return session.execute(text(f"SELECT n FROM {TABLE} WHERE id = 1")).scalar_one_or_none()  # noqa: S608 (table and column names from the schema, never user input)
 
 
 class RevisionCache:

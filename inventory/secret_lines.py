@@ -38,16 +38,16 @@ def mask_ios_line(line: str) -> str:
     """One IOS line (stripped) with its password, key or non-default community masked."""
     m = _IOS_COMMUNITY.match(line)
     if m:
-        return line if m.group(2).lower() in WELL_KNOWN_COMMUNITIES else f"{m.group(1)} {MASK}{line[m.end():]}"
+        return line if m.group(2).lower() in WELL_KNOWN_COMMUNITIES else f"{m.group(1)} {MASK}{line[m.end() :]}"
     m = _IOS_HOST_COMMUNITY.match(line)
     if m and m.group(2).lower() not in WELL_KNOWN_COMMUNITIES:
-        return f"{m.group(1)} {MASK}{line[m.end():]}"
+        return f"{m.group(1)} {MASK}{line[m.end() :]}"
     if line.startswith("snmp-server user"):
         return _IOS_SNMP_KEYS.sub(lambda k: f"{k.group(1)} {MASK}", line)
     for pattern in _IOS_SECRETS:
         m = pattern.match(line)
         if m:
-            return f"{m.group(1)} {MASK}{line[m.end():]}"
+            return f"{m.group(1)} {MASK}{line[m.end() :]}"
     return line
 
 

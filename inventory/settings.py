@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr

@@ -8,6 +8,10 @@ bash scripts/setup.sh
 mkdir -p artifacts
 export KIEMKE_TEST_ARTIFACTS=$PWD/artifacts
 
+echo "== ruff (lint and format, configured in pyproject.toml)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 echo "== tests on SQLite"
 # The browser tests run on their own: Playwright's sync API keeps an event loop in the main
 # thread, which the asyncio-based collector tests must not inherit.

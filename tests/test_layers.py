@@ -72,9 +72,5 @@ def test_dynamic_imports_are_found() -> None:
 @pytest.mark.parametrize("layer", LOWER_LAYERS)
 def test_lower_layers_import_nothing_by_name(layer: str) -> None:
     """Imports by name (importlib) hide from the contracts: only the top layer may use them."""
-    found = {
-        str(path.relative_to(ROOT)): lines
-        for path in sorted((ROOT / layer).rglob("*.py"))
-        if (lines := dynamic_imports(path.read_text(encoding="utf-8")))
-    }
+    found = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / layer).rglob("*.py")) if (lines := dynamic_imports(path.read_text(encoding="utf-8")))}
     assert found == {}

@@ -28,11 +28,11 @@ def register(main: click.Group) -> None:
 
 
 def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host and not host.startswith("[") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host and not host.startswith("[") else host  # noqa: S104 (comparing, not binding)
     return f"http://{shown}:{port}/"
 
 
-def demo_serve(ctx: click.Context, *, profile: str, serve: bool, host: str = "127.0.0.1", port: int = 8080) -> None:
+def demo_serve(ctx: click.Context, *, profile: str, serve: bool, host: str = "127.0.0.1", port: int = 8080) -> None:  # noqa: ARG001 (every demo step takes the same options)
     """`kiemke demo`: end by serving the demo province and printing where and how to sign in."""
     if not serve:
         return

@@ -14,12 +14,12 @@ from compliance.findings import FindingFilter, list_findings
 from compliance.lifecycle import end_of_life_condition
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
 from inventory.io.exporter import export_file
+from inventory.redact import mask_config, masked_diff
 from inventory.repository import SORTABLE, DeviceFilter, count_devices, list_devices
 from web import queries
 from web.access import EVERYONE, role_required
 from web.database import cached, get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
-from inventory.redact import mask_config, masked_diff
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 def init_app(app) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
+    def csrf_error(exc: CSRFError):  # noqa: ARG001 (Flask passes the error)
         message = _("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và thử lại.")
         return render_template("error.html", code=400, message=message), 400
 

@@ -33,9 +33,7 @@ class LoginForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired(), Length(max=200)])
     new = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
-    confirm = PasswordField(
-        _l("Nhập lại mật khẩu mới"), validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))]
-    )
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))])
 
 
 class ActionForm(FlaskForm):

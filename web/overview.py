@@ -37,9 +37,7 @@ def counting_by_site_class(fleet: pd.DataFrame, years: Sequence[int]) -> dict[tu
     return out
 
 
-def schedule_progress(
-    session: Session, policy: Policy, today: date | None = None, years: Sequence[int] | None = None, fleet: pd.DataFrame | None = None
-) -> list[dict[str, Any]]:
+def schedule_progress(session: Session, policy: Policy, today: date | None = None, years: Sequence[int] | None = None, fleet: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """Per schedule group: approved quantity, the share counting now, and per year (default:
     the schedule's plan years) the cumulative target share, the share still counting then
     (without purchases) and the units short. A surplus at one site never covers another's

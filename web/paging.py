@@ -22,13 +22,13 @@ class Page:
     total: int
 
     @classmethod
-    def from_args(cls, args, default_per_page: int = 50) -> "Page":
+    def from_args(cls, args, default_per_page: int = 50) -> Page:
         per_page = int_arg(args, "per_page", default_per_page)
         if per_page not in PER_PAGE_CHOICES:
             per_page = default_per_page
         return cls(int_arg(args, "page", 1), per_page, 0)
 
-    def with_total(self, total: int) -> "Page":
+    def with_total(self, total: int) -> Page:
         return Page(self.number, self.per_page, total)
 
     @property

@@ -84,12 +84,7 @@ def vendors(session: Session) -> list[str]:
 
 
 def device_detail(session: Session, device_id: int) -> dict[str, Any] | None:
-    row = session.execute(
-        select(Device, Site.code, Site.name, Zone.kind)
-        .join(Site, Site.id == Device.site_id)
-        .outerjoin(Zone, Zone.id == Device.zone_id)
-        .where(Device.id == device_id)
-    ).first()
+    row = session.execute(select(Device, Site.code, Site.name, Zone.kind).join(Site, Site.id == Device.site_id).outerjoin(Zone, Zone.id == Device.zone_id).where(Device.id == device_id)).first()
     if row is None:
         return None
     device, code, name, zone = row
@@ -104,12 +99,7 @@ def device_interfaces(session: Session, device_id: int) -> list[dict[str, Any]]:
 
 def latest_observations(session: Session, device_id: int) -> list[dict[str, Any]]:
     """The latest value of each observed key."""
-    latest = (
-        select(Observation.key, func.max(Observation.id).label("id"))
-        .where(Observation.device_id == device_id)
-        .group_by(Observation.key)
-        .subquery()
-    )
+    latest = select(Observation.key, func.max(Observation.id).label("id")).where(Observation.device_id == device_id).group_by(Observation.key).subquery()
     query = select(Observation).join(latest, latest.c.id == Observation.id).order_by(Observation.key)
     return [o.model_dump() for o in session.execute(query).scalars()]
 
@@ -130,9 +120,7 @@ def site_detail(session: Session, code: str) -> dict[str, Any] | None:
         reachable = session.execute(select(func.count()).select_from(Device).where(Device.zone_id == zone.id, Device.reachable.is_(True))).scalar_one()
         polled = session.execute(select(func.count()).select_from(Device).where(Device.zone_id == zone.id, Device.reachable.is_not(None))).scalar_one()
         zones.append({"kind": zone.kind, "subnets": cidrs, "devices": devices, "polled": polled, "reachable": reachable})
-    by_class = session.execute(
-        select(Device.device_class, Device.status, func.count()).where(Device.site_id == site.id).group_by(Device.device_class, Device.status)
-    ).all()
+    by_class = session.execute(select(Device.device_class, Device.status, func.count()).where(Device.site_id == site.id).group_by(Device.device_class, Device.status)).all()
     classes: dict[str, dict[str, int]] = defaultdict(dict)
     for device_class, status, count in by_class:
         classes[device_class][status] = count

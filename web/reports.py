@@ -11,12 +11,12 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from compliance.policy import shipped_policy
 from compliance.report import SECURITY_TARGET_PCT, quarter_bounds, write_report_xlsx
 from compliance.report_pdf import ReportPdfError, write_report_pdf
 from compliance.service import report_from_inventory
 from compliance.workbook import records
 from web.access import PLANNER, SECURITY_OFFICER, role_required
-from compliance.policy import shipped_policy
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 from web.procurement import number, plan_years

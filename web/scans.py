@@ -81,7 +81,7 @@ def start():
         return redirect(back)
     try:
         job = start_job(form, current_user.username)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         flash(_("Không bắt đầu được: %(reason)s", reason=failure_text(exc)), "error")
         return redirect(back)
     run_id = job.wait_for_run(START_WAIT_SECONDS)

@@ -172,9 +172,7 @@ _TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
 def type7_encode(password: str, seed: int = 2) -> str:
     """Cisco type 7 (reversible Vigenere) encoding, as ``service password-encryption`` shows."""
     salt = seed % 16
-    return f"{salt:02d}" + "".join(
-        f"{ord(ch) ^ ord(_TYPE7_KEY[(salt + i) % len(_TYPE7_KEY)]):02X}" for i, ch in enumerate(password)
-    )
+    return f"{salt:02d}" + "".join(f"{ord(ch) ^ ord(_TYPE7_KEY[(salt + i) % len(_TYPE7_KEY)]):02X}" for i, ch in enumerate(password))
 
 
 def type7_decode(encoded: str) -> str:
@@ -210,7 +208,7 @@ def cisco_ios_config(
     major = ".".join(os_version.split(".")[:2]).split("(")[0]
     pw_enc = "net.password_encryption" not in v
 
-    L: list[str] = []
+    L: list[str] = []  # noqa: N806 (L: the config's line list, read as a verb)
     a = L.append
     a("!")
     a(f"version {major}")
@@ -265,7 +263,7 @@ def cisco_ios_config(
     a(" enrollment selfsigned")
     a(f" subject-name cn=IOS-Self-Signed-Certificate-{seed}")
     a(" revocation-check none")
-    a(" rsakeypair TP-self-signed-{0}".format(seed))
+    a(f" rsakeypair TP-self-signed-{seed}")
     a("!")
     a("spanning-tree mode rapid-pvst")
     a("spanning-tree portfast bpduguard default")
@@ -544,7 +542,7 @@ def fortios_config(
     fw_ver, build = fortios_version_string(version)
     short_model = model.replace("FortiGate-", "FGT").replace("-", "")
 
-    L: list[str] = []
+    L: list[str] = []  # noqa: N806 (L: the config's line list, read as a verb)
     a = L.append
     a(f"#config-version={short_model}-{fw_ver[1:]}-FW-build{build}-240313:opmode=0:vdom=0:user={username}")
     a("#conf_file_ver=" + str(10**14 + seed))
@@ -584,8 +582,8 @@ def fortios_config(
     a('        set vdom "root"')
     a(f"        set ip 172.16.{seed % 250}.2 255.255.255.252")
     a("        set allowaccess ping")
-    a('        set type physical')
-    a('        set role wan')
+    a("        set type physical")
+    a("        set role wan")
     a("    next")
     access = ["ping", "https", "ssh", "snmp"]
     if "net.http_mgmt_off" in v:
@@ -596,8 +594,8 @@ def fortios_config(
     a('        set vdom "root"')
     a(f"        set ip {my_ip} {netmask}")
     a("        set allowaccess " + " ".join(access))
-    a('        set type hard-switch')
-    a('        set role lan')
+    a("        set type hard-switch")
+    a("        set role lan")
     a("    next")
     a("end")
     a("config system admin")
@@ -690,7 +688,7 @@ def fortios_config(
     a('        set name "LAN-to-WAN-web"')
     a('        set srcintf "' + mgmt_interface + '"')
     a('        set dstintf "wan1"')
-    a('        set action accept')
+    a("        set action accept")
     a('        set srcaddr "LAN-NET"')
     a('        set dstaddr "all"')
     a('        set schedule "always"')

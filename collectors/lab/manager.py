@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
@@ -100,7 +100,7 @@ class Lab:
         answer_key = manifest(devices, profile, credentials_ref=CREDENTIALS_REF, ports=self.ports)
         answer_key["nmap"] = nmap_lab
         answer_key["nmap_note"] = nmap_note
-        answer_key["started_at"] = datetime.now(timezone.utc).isoformat()
+        answer_key["started_at"] = datetime.now(UTC).isoformat()
         self.manifest_path.write_text(json.dumps(answer_key, ensure_ascii=False, indent=1), encoding="utf-8")
         seconds = time.monotonic() - started
         state = {

@@ -116,7 +116,7 @@ class NetnsLab:
             _ip("-n", core, "link", "set", outer, "up")
             _ip("-n", namespace, "addr", "add", f"{host.ip}/{prefix_len}", "dev", inner)
             _ip("-n", namespace, "link", "set", inner, "up")
-            log = open(self.workdir / f"{host.name}.log", "w")
+            log = open(self.workdir / f"{host.name}.log", "w")  # noqa: SIM115 (the listener child owns the log after Popen)
             proc = subprocess.Popen(
                 exec_in(namespace, [sys.executable, "-m", "collectors.lab.netns_listener", "--ports", ",".join(map(str, host.ports)), "--name", host.name]),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

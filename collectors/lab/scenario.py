@@ -127,11 +127,22 @@ def load_rows(session: Session) -> list[_Row]:
     for device, code, zone in session.execute(query):
         rows.append(
             _Row(
-                id=device.id, site_code=code, site_index=_site_index(device.mgmt_ip, subnets.get(device.zone_id)),
-                zone=zone, device_class=device.device_class, hostname=device.hostname or f"dev{device.id}",
-                ip=device.mgmt_ip, vendor=device.vendor or "", model=device.model or "", serial=device.serial or "",
-                os_name=device.os_name or "", os_version=device.os_version or "", origin=device.country_of_origin or "",
-                platform=device.platform, status=device.status, macs=tuple(macs.get(device.id, ())),
+                id=device.id,
+                site_code=code,
+                site_index=_site_index(device.mgmt_ip, subnets.get(device.zone_id)),
+                zone=zone,
+                device_class=device.device_class,
+                hostname=device.hostname or f"dev{device.id}",
+                ip=device.mgmt_ip,
+                vendor=device.vendor or "",
+                model=device.model or "",
+                serial=device.serial or "",
+                os_name=device.os_name or "",
+                os_version=device.os_version or "",
+                origin=device.country_of_origin or "",
+                platform=device.platform,
+                status=device.status,
+                macs=tuple(macs.get(device.id, ())),
             )  # fmt: skip
         )
     return rows
@@ -158,8 +169,7 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
         full = [
             code
             for code in sites
-            if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code}
-            and sum(r.platform in SSH_PLATFORMS for r in network if r.site_code == code) >= 3
+            if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code} and sum(r.platform in SSH_PLATFORMS for r in network if r.site_code == code) >= 3
         ]
         communes = [code for code in full if code.startswith("X-")] or full
         if not communes:
@@ -190,7 +200,7 @@ class _Builder:
 
     # -- one site -----------------------------------------------------------------------------
 
-    def site(self, code: str, rows: list[_Row], *, endpoints_per_zone: int) -> list[LabDevice]:
+    def site(self, code: str, rows: list[_Row], *, endpoints_per_zone: int) -> list[LabDevice]:  # noqa: ARG002 (one signature for every site builder)
         out: list[LabDevice] = []
         for zone in ("party_wan", "internet"):
             zone_rows = [r for r in rows if r.zone == zone]
@@ -251,9 +261,13 @@ class _Builder:
             chosen = self._violations(row, is_firewall)
             subnet = f"{row.ip.rsplit('.', 1)[0]}.0/24" if row.ip else "10.0.0.0/24"
             if row.platform == "fortinet":
-                config = fortios_config(row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, model=row.model.replace(" ", "-"), version=row.os_version, username=self.secrets.ssh_username)
+                config = fortios_config(
+                    row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, model=row.model.replace(" ", "-"), version=row.os_version, username=self.secrets.ssh_username
+                )
             else:
-                config = cisco_ios_config(row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret)
+                config = cisco_ios_config(
+                    row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret
+                )
             violations = implied_violations(chosen)
             ssh = SshAccess(
                 port=self.ports.ssh, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,

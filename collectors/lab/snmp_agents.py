@@ -75,13 +75,7 @@ def _validate(devices: list[LabDevice]) -> None:
             raise ValueError(f"{d.key}: {d.address}:{s.port} already used by {seen[ep]}")
         seen[ep] = d.key
         c = s.community
-        if (
-            not c
-            or c in ("index", "self")
-            or c.startswith(".")
-            or any(ch in c for ch in "/=\0")
-            or len(c.encode()) > 200
-        ):
+        if not c or c in ("index", "self") or c.startswith(".") or any(ch in c for ch in "/=\0") or len(c.encode()) > 200:
             raise ValueError(f"{d.key}: community {c!r} cannot be served by snmpsim")
         if not s.v3_user or "=" in s.v3_user:
             raise ValueError(f"{d.key}: bad SNMPv3 user {s.v3_user!r}")
@@ -141,9 +135,7 @@ class SnmpLab(SupervisedLabPart):
                 n += 1
                 data_dir = self.workdir / "data" / str(n)
                 data_dir.mkdir(parents=True)
-                (data_dir / f"{s.community}.snmprec").write_text(
-                    render_snmprec(d), encoding="ascii"
-                )
+                (data_dir / f"{s.community}.snmprec").write_text(render_snmprec(d), encoding="ascii")
                 eid = engine_id(d).hex()
                 args += [
                     "--v3-engine-id", eid,
@@ -205,16 +197,12 @@ class SnmpLab(SupervisedLabPart):
                 try:
                     sock.bind((d.address, d.snmp.port))
                 except OSError as exc:
-                    raise OSError(
-                        f"{d.key}: UDP {d.address}:{d.snmp.port} is already in use: {exc}"
-                    ) from exc
+                    raise OSError(f"{d.key}: UDP {d.address}:{d.snmp.port} is already in use: {exc}") from exc
 
     def _probe_devices(self) -> list[tuple[int, LabDevice | None]]:
         out = []
         for p, group in enumerate(self._groups()):
-            cand = [d for d in group if d.behaviour == "normal"] or [
-                d for d in group if d.behaviour == "slow"
-            ]
+            cand = [d for d in group if d.behaviour == "normal"] or [d for d in group if d.behaviour == "slow"]
             out.append((p, cand[-1] if cand else None))
         return out
 
@@ -246,14 +234,12 @@ class SnmpLab(SupervisedLabPart):
             wait = 0.5 + (self.slow_delay if d.behaviour == "slow" else 0)
             engine = SnmpEngine()
             try:
-                target = await UdpTransportTarget.create(
-                    (d.address, d.snmp.port), timeout=wait, retries=0
-                )
+                target = await UdpTransportTarget.create((d.address, d.snmp.port), timeout=wait, retries=0)
                 while True:
                     self.children.check_alive("snmpsim process")
                     err, status, _idx, binds = await get_cmd(
                         engine,
-                        CommunityData(d.snmp.community, mpModel=1),
+                        CommunityData(d.snmp.community, mpModel=1),  # noqa: S508 (the lab serves v2c on purpose)
                         target,
                         ContextData(),
                         ObjectType(ObjectIdentity(SYS_NAME)),
@@ -262,10 +248,7 @@ class SnmpLab(SupervisedLabPart):
                     if not err and not status and binds:
                         return
                     if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"snmpsim process {pid} ({d.address}:{d.snmp.port}) "
-                            f"not answering: {err or status}; see {self.workdir}/snmpsim-{p}.log"
-                        )
+                        raise TimeoutError(f"snmpsim process {pid} ({d.address}:{d.snmp.port}) not answering: {err or status}; see {self.workdir}/snmpsim-{p}.log")
                     await asyncio.sleep(0.1)
             finally:
                 engine.close_dispatcher()
@@ -276,7 +259,7 @@ class SnmpLab(SupervisedLabPart):
         _run_async(all_ready())
 
 
-def _run_async(coro) -> None:  # noqa: ANN001
+def _run_async(coro) -> None:
     """asyncio.run, also when called from inside a running event loop (runs in a thread)."""
     try:
         asyncio.get_running_loop()

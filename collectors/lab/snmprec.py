@@ -90,7 +90,7 @@ def to_octets(value: str | bytes) -> bytes:
     if isinstance(value, bytes):
         return value
     if value.startswith(HEX_MARKER):
-        return bytes.fromhex(value[len(HEX_MARKER):].replace(":", "").replace(" ", ""))
+        return bytes.fromhex(value[len(HEX_MARKER) :].replace(":", "").replace(" ", ""))
     return value.encode("utf-8")
 
 
@@ -160,10 +160,7 @@ class _Records:
         self._rows[oid] = ("4x", raw.hex())
 
     def render(self) -> str:
-        lines = [
-            f"{oid}|{tag}|{value}"
-            for oid, (tag, value) in sorted(self._rows.items(), key=lambda kv: _oid_key(kv[0]))
-        ]
+        lines = [f"{oid}|{tag}|{value}" for oid, (tag, value) in sorted(self._rows.items(), key=lambda kv: _oid_key(kv[0]))]
         return "\n".join(lines) + "\n"
 
 

@@ -62,7 +62,7 @@ def _install_mib_code_cache() -> None:
     read_cache: dict[tuple[str, str], tuple[object, str]] = {}
     orig_read = builder.DirMibSource.read
 
-    def read(self, f):  # noqa: ANN001
+    def read(self, f):
         key = (self._srcName, f)
         hit = read_cache.get(key)
         if hit is None:
@@ -73,7 +73,7 @@ def _install_mib_code_cache() -> None:
 
     path_cache: dict[str, object] = {}
 
-    def run_path(path, init_globals=None):  # noqa: ANN001
+    def run_path(path, init_globals=None):
         code = path_cache.get(path)
         if code is None:
             with open(path, encoding="utf-8") as fh:
@@ -93,11 +93,11 @@ def _install_fast_key_hash() -> None:
     from pysnmp.proto.secmod.rfc3414 import localkey
 
     @lru_cache(maxsize=4096)
-    def digest(passphrase: bytes, hash_func) -> bytes:  # noqa: ANN001
+    def digest(passphrase: bytes, hash_func) -> bytes:
         stream = passphrase * (1048576 // len(passphrase) + 1)
         return hash_func(stream[:1048576]).digest()
 
-    def hash_passphrase(passphrase, hashFunc):  # noqa: ANN001, N803
+    def hash_passphrase(passphrase, hashFunc):  # noqa: N803
         return univ.OctetString(digest(univ.OctetString(passphrase).asOctets(), hashFunc))
 
     localkey.hash_passphrase = hash_passphrase
@@ -121,12 +121,12 @@ def _install_memory_index() -> None:
             super().__init__(data or {})
             self._path, self._writable = path, writable
 
-        def __setitem__(self, key, value) -> None:  # noqa: ANN001 - dbm semantics: bytes
+        def __setitem__(self, key, value) -> None:
             key = key.decode("iso-8859-1") if isinstance(key, bytes) else str(key)
             value = value if isinstance(value, bytes) else str(value).encode("iso-8859-1")
             super().__setitem__(key, value)
 
-        def __getitem__(self, key):  # noqa: ANN001
+        def __getitem__(self, key):
             if isinstance(key, bytes):
                 key = key.decode("iso-8859-1")
             return super().__getitem__(key)
@@ -145,7 +145,7 @@ def _install_memory_index() -> None:
         data = loaded.get(path)
         if data is None:
             with open(path, "rb") as fh:
-                data = loaded[path] = marshal.load(fh)
+                data = loaded[path] = marshal.load(fh)  # noqa: S302 (snmpsim's own cache format)
         return _Db(path, False, data)
 
     def whichdb(path: str) -> str | None:
@@ -182,7 +182,7 @@ def _make_responders():
             raw_name.decode("iso-8859-1"),
         ):
             if len(candidate) > 32:
-                candidate = md5(candidate).hexdigest().encode()
+                candidate = md5(candidate).hexdigest().encode()  # noqa: S324 (snmpsim names cache files by MD5, not for security)
             if isinstance(names.get(candidate), data_controllers):
                 return candidate
         # 2. the context name as resolved by pysnmp (v2c: md5(community) of a data file)
@@ -221,7 +221,7 @@ def _make_responders():
 
     def make(base):
         class Patched(base):
-            def handle_management_operation(self, snmpEngine, stateReference, contextName, PDU):  # noqa: N802,N803
+            def handle_management_operation(self, snmpEngine, stateReference, contextName, PDU):  # noqa: N803
                 behaviour, _ = BEHAVIOUR.get(bytes(snmpEngine.snmpEngineID), ("normal", 0.0))
                 if behaviour == "hang":
                     self.release_state_information(stateReference)
@@ -233,23 +233,19 @@ def _make_responders():
                     return
                 base.handle_management_operation(self, snmpEngine, stateReference, ctx, PDU)
 
-            def send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds):  # noqa: N802,N803
+            def send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds):  # noqa: N803
                 if base is cmdrsp.BulkCommandResponder and len(varBinds) > 1:
-                    varBinds = _fit(self, stateReference, varBinds)
+                    varBinds = _fit(self, stateReference, varBinds)  # noqa: N806 (pysnmp's names)
                 behaviour, delay = BEHAVIOUR.get(bytes(snmpEngine.snmpEngineID), ("normal", 0.0))
                 if behaviour != "slow" or delay <= 0:
-                    return base.send_varbinds(
-                        self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds
-                    )
+                    return base.send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds)
                 pending = self._CommandResponderBase__pendingReqs
                 saved = pending[stateReference]
 
                 def later():
                     pending[stateReference] = saved
                     try:
-                        base.send_varbinds(
-                            self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds
-                        )
+                        base.send_varbinds(self, snmpEngine, stateReference, errorStatus, errorIndex, varBinds)
                     except (pysnmp_error.PySnmpError, smi_error.SmiError) as exc:
                         log.error(f"delayed response failed: {exc}")
                     finally:

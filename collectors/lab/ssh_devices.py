@@ -77,17 +77,12 @@ _MODULE = "collectors.lab.ssh_devices"
 CISCO_USER_PROMPT = "{base_prompt}>"
 CISCO_ENABLE_PROMPT = "{base_prompt}#"
 FORTI_PROMPT = "{base_prompt} # "
-PASSWORD_PROMPT = "Password: "
+PASSWORD_PROMPT = "Password: "  # noqa: S105 (a prompt, not a password)
 
 CISCO_HANG = ("show running-config", "show run", "sh run")
 FORTI_HANG = ("show", "show full-configuration")
 
-FORTI_CONSOLE = (
-    "baudrate            : 9600\n"
-    "output              : standard\n"
-    "login               : enable\n"
-    "fortiexplorer       : enable\n"
-)
+FORTI_CONSOLE = "baudrate            : 9600\noutput              : standard\nlogin               : enable\nfortiexplorer       : enable\n"
 
 
 # --------------------------------------------------------------------------------- host specs
@@ -244,15 +239,13 @@ class SshLab(SupervisedLabPart):
                 self.children.check_alive("ssh worker")
                 devs = list(pending.values())
                 ok = pool.map(lambda d: _ssh_banner(d.address, d.ssh.port), devs)
-                for d, ready in zip(devs, ok):
+                for d, ready in zip(devs, ok, strict=True):
                     if ready:
                         pending.pop(d.key)
                 if not pending:
                     break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"{len(pending)} SSH devices not ready, e.g. {sorted(pending)[:5]}"
-                    )
+                    raise TimeoutError(f"{len(pending)} SSH devices not ready, e.g. {sorted(pending)[:5]}")
                 time.sleep(0.2)
 
 
@@ -355,7 +348,7 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                 self.local_version = "SSH-2.0-" + version
 
     class ParamikoProxy:
-        RSAKey = staticmethod(lambda *a, **k: host_key)
+        RSAKey = staticmethod(lambda *a, **k: host_key)  # noqa: ARG005 (paramiko's signature)
         Transport = LabTransport
 
         def __getattr__(self, name):
@@ -382,8 +375,7 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                 log.debug("connection ended: %r", exc)
 
     class LabShell(CMDShell):
-        def __init__(self, *args, delay: float = 0.0, hang_commands=(), enable_secret=None,
-                     user_prompt: str = "", enable_prompt: str = "", **kwargs):
+        def __init__(self, *args, delay: float = 0.0, hang_commands=(), enable_secret=None, user_prompt: str = "", enable_prompt: str = "", **kwargs):
             super().__init__(*args, **kwargs)
             self.delay = float(delay)
             self.hang_commands = set(hang_commands or ())

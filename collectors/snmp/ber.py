@@ -24,7 +24,6 @@ class BerError(ValueError):
     pass
 
 
-
 def encode_oid(dotted: str | Iterable[int]) -> bytes:
     """BER content of an OID: '1.3.6.1' -> b'+\\x06\\x01'."""
     arcs = [int(x) for x in dotted.strip(".").split(".")] if isinstance(dotted, str) else list(dotted)
@@ -146,8 +145,6 @@ def decode_message(data: bytes) -> tuple[bytes, int, int, int, int, list[Var]]:
         return (community, *decode_pdu(data, p + n))
     except IndexError:
         raise BerError("truncated message") from None
-
-
 
 
 def decode_pdu(data: bytes, p: int) -> tuple[int, int, int, int, list[Var]]:

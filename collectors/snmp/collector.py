@@ -105,9 +105,7 @@ class SnmpCollector:
         self._vendors = vendors
         self.engine_cache_size = engine_cache_size
         # event loop -> {credential fingerprint: future of a pysnmp SnmpEngine}
-        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bytes, asyncio.Future]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bytes, asyncio.Future]] = weakref.WeakKeyDictionary()
 
     @property
     def vendors(self) -> VendorData:
@@ -139,10 +137,7 @@ class SnmpCollector:
             except _PortUnreachable:
                 raise Unreachable(f"nothing listens for SNMP at {where} (port unreachable)") from None
             except _AuthError as exc:
-                raise AuthenticationFailed(
-                    f"SNMPv3 authentication failed for user {credential.user!r} at {where} "
-                    f"(wrong key or protocol: {exc})"
-                ) from None
+                raise AuthenticationFailed(f"SNMPv3 authentication failed for user {credential.user!r} at {where} (wrong key or protocol: {exc})") from None
             except (_TooBig, _Failed, _OverBudget) as exc:
                 raise ProtocolError(_redact(f"SNMP error from {where}: {type(exc).__name__.strip('_')} {exc}", secrets)) from None
             if len(probe) != len(PROBE_OIDS):
@@ -171,9 +166,7 @@ class SnmpCollector:
         if credential.version == "v2c":
             if credential.community is None or not credential.community.get_secret_value():
                 raise ConfigError(f"SNMP credential {credential.name!r} has no community")
-            session = _V2cSession(
-                target.address, credential.port, credential.community.get_secret_value().encode(), self.parallel_requests
-            )
+            session = _V2cSession(target.address, credential.port, credential.community.get_secret_value().encode(), self.parallel_requests)
             await session.open()
             return session
         if credential.version == "v3":
@@ -237,18 +230,10 @@ class _V3Params:
         auth_key = credential.auth_key.get_secret_value() if credential.auth_key else ""
         priv_key = credential.priv_key.get_secret_value() if credential.priv_key else ""
         if not user or len(auth_key) < 8 or len(priv_key) < 8:
-            raise ConfigError(
-                f"SNMP credential {credential.name!r}: SNMPv3 authPriv needs a user and auth/priv keys "
-                "of at least 8 characters"
-            )
+            raise ConfigError(f"SNMP credential {credential.name!r}: SNMPv3 authPriv needs a user and auth/priv keys of at least 8 characters")
         if credential.auth_protocol not in AUTH or credential.priv_protocol not in PRIV_KEY_BYTES:
-            raise ConfigError(
-                f"SNMP credential {credential.name!r}: unsupported protocols "
-                f"{credential.auth_protocol}/{credential.priv_protocol} (SHA or SHA256, AES or AES256)"
-            )
-        fingerprint = hashlib.sha256(
-            "\0".join((user, auth_key, priv_key, credential.auth_protocol, credential.priv_protocol)).encode()
-        ).digest()
+            raise ConfigError(f"SNMP credential {credential.name!r}: unsupported protocols {credential.auth_protocol}/{credential.priv_protocol} (SHA or SHA256, AES or AES256)")
+        fingerprint = hashlib.sha256("\0".join((user, auth_key, priv_key, credential.auth_protocol, credential.priv_protocol)).encode()).digest()
         return cls(user, auth_key, priv_key, fingerprint)
 
 
@@ -415,9 +400,7 @@ class _Visit:
 
     async def fdb(self, base_ports: int) -> tuple[Row, Row]:
         reps = base_ports + 1 if 0 <= base_ports < 10_000 else 16
-        (ports,), (fdb,) = await asyncio.gather(
-            self.walk([BASE_PORT_IFINDEX], reps, "BRIDGE-MIB ports"), self.walk([FDB_PORT], 16, "BRIDGE-MIB FDB")
-        )
+        (ports,), (fdb,) = await asyncio.gather(self.walk([BASE_PORT_IFINDEX], reps, "BRIDGE-MIB ports"), self.walk([FDB_PORT], 16, "BRIDGE-MIB FDB"))
         if not fdb:
             (qfdb,) = await self.walk([QFDB_PORT], 16, "Q-BRIDGE-MIB FDB")
             fdb = {index[1:]: var for index, var in qfdb.items() if len(index) == 7}  # (fdbId, mac)

@@ -95,9 +95,7 @@ def _o(dotted: str) -> bytes:
     return encode_oid(dotted)
 
 
-SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, SYS_LOCATION = (
-    _o(f"1.3.6.1.2.1.1.{n}.0") for n in (1, 2, 3, 5, 6)
-)
+SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, SYS_LOCATION = (_o(f"1.3.6.1.2.1.1.{n}.0") for n in (1, 2, 3, 5, 6))
 IF_NUMBER = _o("1.3.6.1.2.1.2.1.0")
 DOT1D_BASE_NUM_PORTS = _o("1.3.6.1.2.1.17.1.2.0")
 HR_MEMORY_SIZE = _o("1.3.6.1.2.1.25.2.2.0")
@@ -137,11 +135,8 @@ def entity_row(index: int) -> list[bytes]:
 Row = dict[tuple[int, ...], Var]
 
 
-
 # ============================================================================ facts
-def build_facts(
-    address: str, probe: dict[bytes, Var], parts: dict[str, Any], vendors: VendorData, warnings: list[str]
-) -> records.DeviceFacts:
+def build_facts(address: str, probe: dict[bytes, Var], parts: dict[str, Any], vendors: VendorData, warnings: list[str]) -> records.DeviceFacts:
     """The facts of one visit.
 
     `probe` holds the first GET's answers by OID (PROBE_OIDS); `parts` what the visit read:
@@ -246,9 +241,7 @@ def arp_records(rows: Row) -> tuple[records.ArpRecord, ...]:
     return tuple(out)
 
 
-def lldp_records(
-    remote: list[Row], local: Row, interfaces: Sequence[records.InterfaceRecord], w: list[str]
-) -> tuple[records.LldpRecord, ...]:
+def lldp_records(remote: list[Row], local: Row, interfaces: Sequence[records.InterfaceRecord], w: list[str]) -> tuple[records.LldpRecord, ...]:
     chassis_type, chassis, port_type, port, sys_name = remote
     by_name: dict[str, int] = {}
     for i in interfaces:
@@ -321,4 +314,3 @@ def _lldp_id(subtype_var: Var | None, var: Var | None, *, mac_subtype: int, w: l
     if subtype == mac_subtype + 1 and len(raw) == 5 and raw[0] == 1:  # networkAddress, IANA family 1
         return ".".join(str(b) for b in raw[1:])
     return text(raw, w, "LLDP id")
-

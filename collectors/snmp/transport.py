@@ -153,9 +153,7 @@ class _UdpSession(_Session):
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            self.transport, _ = await loop.create_datagram_endpoint(
-                lambda: self.protocol, remote_addr=(self.host, self.port)
-            )
+            self.transport, _ = await loop.create_datagram_endpoint(lambda: self.protocol, remote_addr=(self.host, self.port))
         except OSError as exc:
             raise Unreachable(f"cannot send SNMP to {self.host}:{self.port}: {exc.strerror or exc}") from None
 
@@ -211,9 +209,7 @@ class _V2cSession(_UdpSession):
 
     async def _request(self, pdu: int, a: int, b: int, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
         request_id = next(_request_ids) & 0x7FFFFFFF
-        status, varbinds = await self.exchange(
-            request_id, encode_request(pdu, self.community, request_id, a, b, oids), timing
-        )
+        status, varbinds = await self.exchange(request_id, encode_request(pdu, self.community, request_id, a, b, oids), timing)
         self.check(status)
         return varbinds
 
@@ -355,9 +351,7 @@ class _PysnmpV3Session(_Session):
         attempt = round(max(0.05, min(timing.attempt, left)), 2)
         key = (attempt, timing.retries)
         if key not in self.targets:
-            self.targets[key] = await UdpTransportTarget.create(
-                (self.host, self.port), timeout=attempt, retries=timing.retries
-            )
+            self.targets[key] = await UdpTransportTarget.create((self.host, self.port), timeout=attempt, retries=timing.retries)
         return self.targets[key]
 
     async def _call(self, timing: _Timing, run: Any) -> list[Var]:
@@ -392,9 +386,7 @@ class _PysnmpV3Session(_Session):
         from pysnmp.hlapi.v3arch.asyncio import ContextData, get_cmd
 
         binds = _object_types(oids)
-        return await self._call(
-            timing, lambda target: get_cmd(self.engine, self.auth, target, ContextData(), *binds, lookupMib=False)
-        )
+        return await self._call(timing, lambda target: get_cmd(self.engine, self.auth, target, ContextData(), *binds, lookupMib=False))
 
     async def bulk(self, oids: Sequence[bytes], repetitions: int, timing: _Timing) -> list[Var]:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, bulk_cmd
@@ -402,9 +394,7 @@ class _PysnmpV3Session(_Session):
         binds = _object_types(oids)
         return await self._call(
             timing,
-            lambda target: bulk_cmd(
-                self.engine, self.auth, target, ContextData(), 0, repetitions, *binds, lookupMib=False
-            ),
+            lambda target: bulk_cmd(self.engine, self.auth, target, ContextData(), 0, repetitions, *binds, lookupMib=False),
         )
 
 

@@ -18,8 +18,9 @@ check itself only when the verdict is False. The verdict must be False exactly w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 CheckFunc = Callable[[Any, Mapping[str, Any]], "CheckResult"]
 
@@ -35,7 +36,7 @@ class CheckResult:
 
     @property
     def status(self) -> str:
-        """"pass", "fail" or "n/a"."""
+        """ "pass", "fail" or "n/a"."""
         return {True: "pass", False: "fail", None: "n/a"}[self.passed]
 
 

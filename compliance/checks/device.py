@@ -7,8 +7,9 @@ shown as unknown, not as a failure (napalm's "skipped").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from compliance.checks.base import CheckResult, check
 from compliance.lifecycle import BROKEN, service_life_end, support_ended
@@ -147,7 +148,7 @@ def _product_matcher(products: tuple[str, ...] | list[str]) -> Callable[[str], o
     """Whether a lower-cased software name contains one of the lower-cased `products`."""
     names = [p.lower() for p in products]
     if not names:
-        return lambda name: None
+        return lambda name: None  # noqa: ARG005 (a matcher that matches nothing)
     return re.compile("|".join(re.escape(p) for p in names)).search
 
 
@@ -242,13 +243,15 @@ _BOTH_ZONES = frozenset(values(ZoneKind))
 
 
 def _mac_both_zones_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
-    return not _BOTH_ZONES <= d.zones_seen
+    return not d.zones_seen >= _BOTH_ZONES
 
 
 @check("zone.mac_both_zones", subject=DEVICE, verdict=_mac_both_zones_passed)
 def mac_both_zones(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
-    both = _BOTH_ZONES <= d.zones_seen
-    return CheckResult(not both, "MAC seen in one zone only", "seen in both zones" if both else "one zone", [f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs] if both else [])
+    both = d.zones_seen >= _BOTH_ZONES
+    return CheckResult(
+        not both, "MAC seen in one zone only", "seen in both zones" if both else "one zone", [f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs] if both else []
+    )
 
 
 def _ip_in_subnet_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:

@@ -6,7 +6,8 @@ expected vs actual with the config lines as evidence. Platform differences live 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from compliance.checks.base import CheckResult, check
 from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts
@@ -153,7 +154,7 @@ def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Logins authenticated through AAA (IOS: aaa new-model + login list; FortiOS: every admin has a password)."""
     fact = facts.aaa_login
     if facts.aaa_new_model.value is None:
-        missing = [a.name for a in facts.admins if a.secret == "none"]
+        missing = [a.name for a in facts.admins if a.secret == "none"]  # noqa: S105 (a config keyword, not a password)
         actual = "admins without password: " + ", ".join(missing) if missing else "all admins authenticate"
         return CheckResult(fact.value, "every administrator authenticates with a password", actual, _ev(fact.evidence))
     if not facts.aaa_new_model.value:

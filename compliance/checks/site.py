@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from compliance.checks.base import CheckResult, check
 from compliance.subjects import SiteSubject

@@ -26,9 +26,7 @@ from inventory.secret_lines import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_
 
 # Keys FortiOS itself stores encrypted (`ENC ...`): a plaintext value is a finding. Which lines
 # are masked in evidence is the wider rule of inventory/secret_lines.py.
-_ENCRYPTED_SECRET_KEYS = frozenset(
-    {"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase"}
-)
+_ENCRYPTED_SECRET_KEYS = frozenset({"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase"})
 _FORTI_VERSION = re.compile(r"#config-version=[^-]+-(\d+\.\d+(?:\.\d+)?)-")
 _ANY_HOST = ("0.0.0.0 0.0.0.0", "0.0.0.0/0", "::/0")
 
@@ -86,7 +84,7 @@ class _FNode:
         head = (self.line,) if self.number is not None else ()
         return head + self.sets(*keys) if keys else head  # type: ignore[operator]
 
-    def entries(self) -> list["_FNode"]:
+    def entries(self) -> list[_FNode]:
         return [c for c in self.children if c.kind == "edit"]
 
 
@@ -407,17 +405,12 @@ def _forti_admins(tree: _FTree) -> tuple[AdminAccount, ...]:
 def _forti_aaa(admins: tuple[AdminAccount, ...]) -> Fact[bool]:
     """Every administrator must authenticate: no account without a password."""
     evidence = tuple(e for a in admins for e in a.evidence if e.text.startswith(("edit", "set password")))
-    return Fact(bool(admins) and all(a.secret != "none" for a in admins), evidence)
+    return Fact(bool(admins) and all(a.secret != "none" for a in admins), evidence)  # noqa: S105 (a config keyword, not a password)
 
 
 def _forti_plaintext(tree: _FTree) -> Fact[bool]:
     """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding."""
-    plain = tuple(
-        node.set_line(key)
-        for node in tree.secret_nodes
-        for key, (values, *_) in node.settings.items()
-        if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC"
-    )
+    plain = tuple(node.set_line(key) for node in tree.secret_nodes for key, (values, *_) in node.settings.items() if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC")
     return Fact(not plain, plain)
 
 

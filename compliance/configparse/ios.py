@@ -44,7 +44,7 @@ class _IosNode:
         self._stop = stop
 
     @property
-    def children(self) -> list["_IosNode"]:
+    def children(self) -> list[_IosNode]:
         if self._children is None:
             self._children = [_IosNode(number, text) for number, text in self.child_lines()]
         return self._children
@@ -61,7 +61,7 @@ class _IosNode:
                 found.append((i + 1, stripped))
         return found
 
-    def children_with(self, needle: str) -> list["_IosNode"]:
+    def children_with(self, needle: str) -> list[_IosNode]:
         """The children whose text contains `needle` (a cheap filter before splitting words)."""
         if self._children is not None:
             return [c for c in self._children if needle in c.text]

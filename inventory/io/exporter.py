@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from inventory.io.columns import KINDS, Column
+from inventory.io.columns import KINDS
 from inventory.io.tabular import write_table
 from inventory.models import ApprovedQuantity, Site
 from inventory.repository import DeviceFilter, EndOfLifeCondition, list_devices, list_sites
 
 
-def _cell(column: Column, value: Any) -> Any:
+def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -41,13 +41,18 @@ def _records(session: Session, kind: str, device_filter: DeviceFilter, end_of_li
 
 
 def export_file(
-    session: Session, kind: str, path: Path, device_filter: DeviceFilter = DeviceFilter(), *, end_of_life: EndOfLifeCondition | None = None
+    session: Session,
+    kind: str,
+    path: Path,
+    device_filter: DeviceFilter = DeviceFilter(),  # noqa: B008 (DeviceFilter is frozen)
+    *,
+    end_of_life: EndOfLifeCondition | None = None,
 ) -> int:
     """Write `kind` to `path`; `end_of_life`: the condition the devices' end-of-life filter needs."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
     columns = KINDS[kind]
-    rows = ([_cell(c, record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter, end_of_life))
+    rows = ([_cell(record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter, end_of_life))
     return write_table(Path(path), [c.header_vi for c in columns], rows, sheet_title=kind)
 
 

@@ -143,11 +143,7 @@ def import_file(session: Session, kind: str, path: Path, *, partial: bool = Fals
 
 def _changes(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """Fields whose given (non-blank) value differs from the recorded one."""
-    return {
-        key: value
-        for key, value in incoming.items()
-        if value not in (None, "", ()) and current.get(key) != value
-    }
+    return {key: value for key, value in incoming.items() if value not in (None, "", ()) and current.get(key) != value}
 
 
 class _SiteImport:
@@ -238,9 +234,7 @@ class _ApprovedImport:
         return good
 
     def apply(self, rows: list[ParsedRow], report: ImportReport) -> None:
-        existing = {
-            (row.site_id, row.device_class): row for row in self.session.exec(select(ApprovedQuantity)).scalars()
-        }
+        existing = {(row.site_id, row.device_class): row for row in self.session.exec(select(ApprovedQuantity)).scalars()}
         for row in rows:
             site_id = self.site_ids[row.values["site_code"]]
             fields = {"quantity": row.values["quantity"], "decision_ref": row.values.get("decision_ref")}
@@ -364,7 +358,7 @@ class _DeviceImport:
         for start in range(0, len(rows), 5000):
             result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[start : start + 5000])
             ids.extend(result.scalars().all())
-        mac_rows = [{"device_id": device_id, "mac": mac} for plan, device_id in zip(creates, ids) for mac in plan.macs]
+        mac_rows = [{"device_id": device_id, "mac": mac} for plan, device_id in zip(creates, ids, strict=True) for mac in plan.macs]
         if mac_rows:
             session.execute(insert(DeviceMac.__table__), mac_rows)
         report.created += len(creates)
@@ -376,7 +370,7 @@ class _DeviceImport:
         for start in range(0, len(ids), 2000):
             chunk = ids[start : start + 2000]
             for row in self.session.execute(select(Device.id, *columns).where(Device.id.in_(chunk))):
-                current[row[0]] = dict(zip(_DEVICE_FIELDS, row[1:])) | {"macs": set()}
+                current[row[0]] = dict(zip(_DEVICE_FIELDS, row[1:], strict=True)) | {"macs": set()}
             for device_id, mac in self.session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk))):
                 current[device_id]["macs"].add(mac)
         return current

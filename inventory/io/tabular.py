@@ -82,7 +82,7 @@ def _read_xlsx(path: Path) -> Iterator[list[str]]:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         rows = workbook.get_sheet_by_index(0).iter_rows()
-    except Exception as exc:  # calamine raises its own error kinds for a damaged file
+    except Exception as exc:  # calamine raises its own error kinds for a damaged file  # noqa: BLE001
         raise TableFormatError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
     for row in rows:
         yield [_cell_text(value) for value in row]

@@ -51,10 +51,21 @@ def fleet(n: int, policy, rng: random.Random):
             }  # fmt: skip
         devices.append(
             DeviceSubject(
-                id=i, device_class=cls, site_id=i % 53, zone=rng.choice(["party_wan", "internet"]), status="in_use", today=TODAY,
-                policy=policy, vendor="Dell", model="X", os_name=os_name if cls in ("laptop", "desktop") else "FortiOS",
-                os_version=os_version if cls in ("laptop", "desktop") else "7.4.7", country_of_origin=rng.choice(["US", "VN", "CN", "JP", None]),
-                purchase_date=date(rng.randint(2014, 2025), 6, 1), mgmt_ip=f"10.{i % 53}.1.{i % 250 + 1}", zone_subnets=(f"10.{i % 53}.1.0/24",),
+                id=i,
+                device_class=cls,
+                site_id=i % 53,
+                zone=rng.choice(["party_wan", "internet"]),
+                status="in_use",
+                today=TODAY,
+                policy=policy,
+                vendor="Dell",
+                model="X",
+                os_name=os_name if cls in ("laptop", "desktop") else "FortiOS",
+                os_version=os_version if cls in ("laptop", "desktop") else "7.4.7",
+                country_of_origin=rng.choice(["US", "VN", "CN", "JP", None]),
+                purchase_date=date(rng.randint(2014, 2025), 6, 1),
+                mgmt_ip=f"10.{i % 53}.1.{i % 250 + 1}",
+                zone_subnets=(f"10.{i % 53}.1.0/24",),
                 facts=facts,
             )  # fmt: skip
         )

@@ -78,10 +78,7 @@ def main() -> None:
                 report = import_file(session, "devices", path, actor="bench")
             elapsed = time.perf_counter() - started
             assert not report.errors, report.errors[:3]
-            print(
-                f"{label}: {report.rows} rows in {elapsed:.2f} s = {report.rows / elapsed:,.0f} rows/s "
-                f"(created {report.created}, updated {report.updated}, unchanged {report.unchanged})"
-            )
+            print(f"{label}: {report.rows} rows in {elapsed:.2f} s = {report.rows / elapsed:,.0f} rows/s (created {report.created}, updated {report.updated}, unchanged {report.unchanged})")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of the process): {peak_mb:.0f} MB")
     print("target: 50,000 rows in <= 20 s, peak <= 1024 MB")

@@ -43,10 +43,10 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collectors.lab.snmp_agents import SnmpLab  # noqa: E402
-from collectors.lab.spec import ArpEntry, FdbEntry, LabDevice, LabInterface, LldpNeighbour, SnmpAccess  # noqa: E402
-from collectors.records import DeviceFacts, SnmpCredential, Target  # noqa: E402
-from collectors.snmp import SnmpCollector  # noqa: E402
+from collectors.lab.snmp_agents import SnmpLab
+from collectors.lab.spec import ArpEntry, FdbEntry, LabDevice, LabInterface, LldpNeighbour, SnmpAccess
+from collectors.records import DeviceFacts, SnmpCredential, Target
+from collectors.snmp import SnmpCollector
 
 PORT = 1161
 SCALARS = [
@@ -73,9 +73,7 @@ def switch(n: int) -> LabDevice:
     a, b = divmod(n, 250)
     mac = lambda *tail: ":".join(f"{x:02x}" for x in (0x00, 0x1A, a, b, *tail))  # noqa: E731
     host = lambda port, k: ":".join(f"{x:02x}" for x in (0x3C, 0x52, a, b, port, k))  # noqa: E731
-    interfaces = [
-        LabInterface(i, f"GigabitEthernet1/0/{i}", mac(0x01, i), 1000, i % 5 != 0) for i in range(1, 25)
-    ] + [
+    interfaces = [LabInterface(i, f"GigabitEthernet1/0/{i}", mac(0x01, i), 1000, i % 5 != 0) for i in range(1, 25)] + [
         LabInterface(25, "TenGigabitEthernet1/1/1", mac(0x01, 25), 10000, True),
         LabInterface(26, "TenGigabitEthernet1/1/2", mac(0x01, 26), 10000, False),
         LabInterface(100, "Vlan1", mac(0x01, 100), 1000, True),
@@ -168,9 +166,7 @@ def check(facts: DeviceFacts | BaseException, d: LabDevice) -> bool:
     )
 
 
-def run_kiemke(
-    devices: list[LabDevice], version: str, concurrency: int, timeout: float, pids: list[int], backend: str = "native"
-) -> Pass:
+def run_kiemke(devices: list[LabDevice], version: str, concurrency: int, timeout: float, pids: list[int], backend: str = "native") -> Pass:
     async def main() -> tuple[list, float, float, float]:
         collector = SnmpCollector(v3_backend=backend)
         limit = asyncio.Semaphore(concurrency)
@@ -269,19 +265,13 @@ def main() -> None:
             lab.stop()
 
     print("\nmedian over rounds:")
-    median = {
-        name: (statistics.median(p.rate for p in ps), statistics.median(p.cpu_ms for p in ps))
-        for name, ps in passes.items()
-    }
+    median = {name: (statistics.median(p.rate for p in ps), statistics.median(p.cpu_ms for p in ps)) for name, ps in passes.items()}
     for name, (rate, ms) in median.items():
         print(f"{name:<22} {rate:6.1f} devices/s  client CPU {ms:6.1f} ms/device")
     k_rate, k_ms = next(v for k, v in median.items() if k.startswith("kiemke"))
     for name, (rate, ms) in median.items():
         if name.startswith("net-snmp"):
-            print(
-                f"kiemke / {name}: devices/s x{k_rate / rate:.2f} (target >= 0.8), "
-                f"CPU per device x{k_ms / ms:.2f} (target <= 2)"
-            )
+            print(f"kiemke / {name}: devices/s x{k_rate / rate:.2f} (target >= 0.8), CPU per device x{k_ms / ms:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -72,7 +72,7 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
         for zone_id, site_id, kind in conn.execute(select(Zone.id, Zone.site_id, Zone.kind)):
             zones.setdefault(site_id, {})[kind] = zone_id
         have = conn.execute(select(func.count()).select_from(Device)).scalar_one()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rows = []
         for i in range(max(0, n_devices - have)):
             cls = rng.choice(CLASSES)

@@ -16,7 +16,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -99,7 +99,7 @@ def seed_browser_data(engine) -> Seeded:
         session.commit()
     run_check(engine, actor="test")
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine, expire_on_commit=False) as session:
         sites = session.exec(select(Site).order_by(Site.id)).all()
         office, commune = sites[0], next(s for s in sites if s.kind == "commune")

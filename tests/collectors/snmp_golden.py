@@ -92,10 +92,10 @@ class WalkSession(_Session):
         self.vars = ordered
         self.by_oid = {var[0]: var for var in ordered}
 
-    async def get(self, oids: Sequence[bytes], timing: _Timing) -> list[Var]:  # noqa: ARG002
+    async def get(self, oids: Sequence[bytes], timing: _Timing) -> list[Var]:
         return [self.by_oid.get(oid, (oid, NO_SUCH_INSTANCE, b"")) for oid in oids]
 
-    async def bulk(self, oids: Sequence[bytes], repetitions: int, timing: _Timing) -> list[Var]:  # noqa: ARG002
+    async def bulk(self, oids: Sequence[bytes], repetitions: int, timing: _Timing) -> list[Var]:
         current = list(oids)
         out: list[Var] = []
         for _ in range(repetitions):
@@ -114,7 +114,7 @@ class WalkCollector(SnmpCollector):
         super().__init__()
         self.walks = walks
 
-    async def _open(self, target: Target, credential: SnmpCredential) -> _Session:  # noqa: ARG002
+    async def _open(self, target: Target, credential: SnmpCredential) -> _Session:
         return WalkSession(self.walks[target.address])
 
 

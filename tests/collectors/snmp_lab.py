@@ -79,10 +79,7 @@ def v3(d: spec.LabDevice, auth: str | None = None, priv: str | None = None) -> S
 
 # ------------------------------------------------------------------------------ expected facts
 def _expected_interfaces(d: spec.LabDevice) -> list[tuple]:
-    return [
-        (i.index, text(to_octets(i.name)), i.mac, i.speed_mbps, True, i.oper_up)
-        for i in sorted(d.interfaces, key=lambda i: i.index)
-    ]
+    return [(i.index, text(to_octets(i.name)), i.mac, i.speed_mbps, True, i.oper_up) for i in sorted(d.interfaces, key=lambda i: i.index)]
 
 
 def _interfaces(facts: DeviceFacts) -> list[tuple]:
@@ -103,9 +100,7 @@ def check_switch_facts(facts: DeviceFacts) -> None:
     assert facts.interfaces[23].alias == "uplink hn01-fw01 port1"
     assert facts.interfaces[23].description == "GigabitEthernet1/0/24"
     names = {i.index: i.name for i in d.interfaces}
-    assert sorted((f.mac, f.if_index, f.port_name) for f in facts.fdb) == sorted(
-        (e.mac, e.port_index, names.get(e.port_index, "")) for e in d.fdb
-    )
+    assert sorted((f.mac, f.if_index, f.port_name) for f in facts.fdb) == sorted((e.mac, e.port_index, names.get(e.port_index, "")) for e in d.fdb)
     assert sorted((a.ip, a.mac, a.if_index) for a in facts.arp) == sorted((e.ip, e.mac, e.if_index) for e in d.arp)
     assert sorted((n.local_if_index, n.remote_sysname, n.remote_port, n.remote_chassis) for n in facts.lldp) == sorted(
         (n.local_port_index, n.remote_sysname, n.remote_port, n.remote_chassis_mac) for n in d.lldp
@@ -123,9 +118,7 @@ def check_endpoint_facts(facts: DeviceFacts) -> None:
     assert facts.host is not None
     assert (facts.host.cores, facts.host.ram_kb) == (h.cores, h.ram_kb)
     assert facts.host.disks == h.disks
-    assert [(s.name, s.installed) for s in facts.host.software] == [
-        (name, date.fromisoformat(day) if day else None) for name, day in h.software
-    ]
+    assert [(s.name, s.installed) for s in facts.host.software] == [(name, date.fromisoformat(day) if day else None) for name, day in h.software]
     assert facts.macs == ("3c:52:82:aa:00:01",)
     assert origin_for(facts.vendor, facts.model) == "US"
 

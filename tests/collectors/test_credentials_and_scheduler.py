@@ -30,7 +30,9 @@ def test_secrets_are_encrypted_at_rest_and_tried_most_specific_first(session, va
     ids = make_province(session)
     add_credential(session, vault, name="global", kind="snmp_v2c", secrets={"community": "plain-community-1"}, priority=1, actor="t")
     add_credential(session, vault, name="site", kind="snmp_v2c", secrets={"community": "plain-community-2"}, priority=50, scope=Scope(site_id=ids["S1"]["site"]), actor="t")
-    add_credential(session, vault, name="switches", kind="snmp_v2c", secrets={"community": "plain-community-3"}, priority=90, scope=Scope(site_id=ids["S1"]["site"], device_class="access_switch"), actor="t")
+    add_credential(
+        session, vault, name="switches", kind="snmp_v2c", secrets={"community": "plain-community-3"}, priority=90, scope=Scope(site_id=ids["S1"]["site"], device_class="access_switch"), actor="t"
+    )
     session.commit()
     raw = session.execute(text("SELECT secret_token FROM credential")).scalars().all()
     assert all(b"plain-community" not in bytes(token) for token in raw)

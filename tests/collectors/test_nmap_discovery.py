@@ -135,9 +135,7 @@ def test_scope_rejects_silly_allow_lists():
 def test_command_line_and_parsing(monkeypatch):
     monkeypatch.setattr(N.os, "geteuid", lambda: 0)
     runner = Recorder(XML)
-    facts = N.NmapDiscovery(_scope(), runner=runner).scan(
-        "10.99.1.0/24", netns="kklab-core", top_ports=100, snmp_ports=(), timeout=20
-    )
+    facts = N.NmapDiscovery(_scope(), runner=runner).scan("10.99.1.0/24", netns="kklab-core", top_ports=100, snmp_ports=(), timeout=20)
     (cmd,) = runner.calls
     assert cmd[:5] == ["ip", "netns", "exec", "kklab-core", "nmap"]
     assert cmd[-1] == "10.99.1.0/24"

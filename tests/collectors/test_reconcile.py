@@ -67,8 +67,14 @@ def _setup(session, vault):
 
 def _switch_facts(config: str = "hostname SW\n!\nend\n", name: str = "SW-1") -> tuple[DeviceFacts, DeviceFacts]:
     snmp = DeviceFacts(
-        address="10.1.2.3", source="snmp", sys_name=name, sys_descr="<script>alert(1)</script>" + "x" * 70000,
-        vendor="Cisco", model="WS-C2960X-24TS-L", serial="SW1", os_version="15.2(7)E8",
+        address="10.1.2.3",
+        source="snmp",
+        sys_name=name,
+        sys_descr="<script>alert(1)</script>" + "x" * 70000,
+        vendor="Cisco",
+        model="WS-C2960X-24TS-L",
+        serial="SW1",
+        os_version="15.2(7)E8",
         interfaces=(InterfaceRecord(1, "Gi1/0/1", mac="02:00:00:00:00:01", oper_up=True), InterfaceRecord(2, "Gi1/0/2", mac="02:00:00:00:00:02")),
         fdb=(FdbRecord("02:aa:00:00:00:09", 1), FdbRecord("02:aa:00:00:00:0a", 2)),
     )
@@ -114,7 +120,13 @@ def test_one_failing_device_never_sinks_the_run_and_credentials_go_in_order(sess
 def test_facts_land_on_the_recorded_device(session, vault):
     ids, sw, _ = _setup(session, vault)
     snmp_facts, ssh_facts = _switch_facts()
-    _run(session, [Target("10.1.2.3", sw.id, "S1", "internet", "access_switch", "cisco_ios")], Scripted("snmp", {("10.1.2.3", "v3"): snmp_facts}), Scripted("ssh", {("10.1.2.3", "ssh"): ssh_facts}), vault)
+    _run(
+        session,
+        [Target("10.1.2.3", sw.id, "S1", "internet", "access_switch", "cisco_ios")],
+        Scripted("snmp", {("10.1.2.3", "v3"): snmp_facts}),
+        Scripted("ssh", {("10.1.2.3", "ssh"): ssh_facts}),
+        vault,
+    )
 
     session.refresh(sw)
     assert (sw.hostname, sw.model, sw.os_version, sw.vendor, sw.reachable) == ("SW-1", "WS-C2960X-24TS-L", "15.2(7)E8", "Cisco", True)

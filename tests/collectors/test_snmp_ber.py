@@ -102,7 +102,6 @@ def test_codec_matches_pysnmp() -> None:
     assert varbinds[4][2] == bytes([10, 0, 0, 1])
 
 
-
 @pytest.mark.parametrize(
     "garbage, message",
     [
@@ -141,6 +140,4 @@ def test_golden_v2c_visit_reencodes_and_decodes(path) -> None:
         theirs, rest = decoder.decode(answer, asn1Spec=v2c.Message())
         assert rest == b""
         their_varbinds = v2c.apiPDU.get_varbinds(v2c.apiMessage.get_pdu(theirs))
-        assert [(str(name), encoder.encode(value)) for name, value in their_varbinds] == [
-            (decode_oid(oid), _tlv(tag, value)) for oid, tag, value in varbinds
-        ]
+        assert [(str(name), encoder.encode(value)) for name, value in their_varbinds] == [(decode_oid(oid), _tlv(tag, value)) for oid, tag, value in varbinds]

@@ -50,7 +50,7 @@ def collect_all(jobs: list[tuple]) -> list[tuple[DeviceFacts | BaseException, fl
             t0 = time.monotonic()
             try:
                 result = await collectors[backend].collect(Target(d.address), cred, timeout)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 result = exc
             return result, time.monotonic() - t0
 

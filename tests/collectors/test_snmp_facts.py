@@ -36,7 +36,6 @@ def test_value_helpers() -> None:
     assert len(text(b"x" * 70_000, warnings, "sysDescr")) == 65535 and "sysDescr" in warnings[0]
 
 
-
 # ------------------------------------------------------------------------------ golden walks
 CHECKS = {SWITCH.key: check_switch_facts, ENDPOINT.key: check_endpoint_facts, HOSTILE.key: check_hostile_facts}
 BY_KEY = {d.key: d for d in DEVICES}

@@ -75,8 +75,6 @@ def test_v3_message_round_trip_and_tamper_check() -> None:
     assert session.accept(message) is None  # zero MAC
 
 
-
-
 # ------------------------------------------------------------------------------ golden wire
 @pytest.mark.parametrize("path", sorted(snmp_golden.GOLDEN.glob("*/v3.wire")), ids=lambda p: p.parent.name)
 def test_golden_v3_visit_verifies_decrypts_and_reencodes(path) -> None:
@@ -102,7 +100,7 @@ def test_golden_v3_visit_verifies_decrypts_and_reencodes(path) -> None:
     session.engine_id = reported.engine_id
     auth_key, _ = user.keys(session.engine_id)
 
-    for request, answer in [(discovery, report), *exchanges]:
+    for request, _answer in [(discovery, report), *exchanges]:
         m = decode_v3(request)
         message, offset = encode_v3(
             m.msg_id, m.flags, m.engine_id, m.boots, m.engine_time, m.user, len(m.auth_params), m.priv_params,

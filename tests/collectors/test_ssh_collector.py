@@ -40,8 +40,7 @@ def _banner_config(hostname: str, secret: str) -> str:
     return base.replace("\nline con 0", "\n" + banner + "line con 0", 1) if "\nline con 0" in base else base.replace("\nend\n", "\n" + banner + "end\n")
 
 
-def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="normal", violations=(),
-            model: str | None = None, version: str | None = None, config: str | None = None) -> LabDevice:
+def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="normal", violations=(), model: str | None = None, version: str | None = None, config: str | None = None) -> LabDevice:
     if platform == "cisco_ios":
         secret = f"En-{n}-Secret!"
         cfg = config or C.cisco_ios_config(hostname, frozenset(violations), enable_secret=secret)
@@ -61,8 +60,7 @@ def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="no
 
 
 HARD = _device(1, "SW-SSHC-HARD")
-BAD = _device(2, "SW-SSHC-BAD", violations={"net.telnet_off", "net.snmp_no_default_community", "net.http_mgmt_off",
-                                             "net.enable_secret", "net.password_encryption"})
+BAD = _device(2, "SW-SSHC-BAD", violations={"net.telnet_off", "net.snmp_no_default_community", "net.http_mgmt_off", "net.enable_secret", "net.password_encryption"})
 XE = _device(3, "SW-SSHC-XE", model="C9200L-24T-4G", version="17.9.4")
 FGT = _device(4, "FGT-SSHC-01", "fortinet", violations={"net.fw_default_deny"})
 SLOW = _device(5, "SW-SSHC-SLOW", behaviour="slow")
@@ -129,8 +127,7 @@ def test_parse_cisco_and_fortios():
     ver = C.cisco_ios_show_version("SW-1", "C9200L-24T-4G", "JAE1", "17.9.4")
     inv = C.cisco_ios_show_inventory("C9200L-24T-4G", "JAE1")
     f = S.parse_cisco(ver, inv)
-    assert (f["sys_name"], f["model"], f["serial"], f["os_version"], f["os_name"]) == (
-        "SW-1", "C9200L-24T-4G", "JAE1", "17.9.4", "IOS-XE")
+    assert (f["sys_name"], f["model"], f["serial"], f["os_version"], f["os_name"]) == ("SW-1", "C9200L-24T-4G", "JAE1", "17.9.4", "IOS-XE")
     assert f["uptime_seconds"] == 12 * 7 * 86400 + 3 * 86400 + 4 * 3600 + 5 * 60
     assert S.parse_cisco(C.cisco_ios_show_version("SW-2", "WS-C2960X-24TS-L", "F1", "15.2(7)E8"), "")["os_name"] == "IOS"
     status = C.fortios_get_system_status("FGT-1", "FortiGate-100F", "FG100F1", "7.4.3")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
-from compliance.configcheck import check_config_text  # noqa: E402
-from compliance.policy import load_policy  # noqa: E402
+from compliance.configcheck import check_config_text
+from compliance.policy import load_policy
 
 
 def main() -> None:

@@ -83,14 +83,14 @@ def test_ios_extended_ace_fields() -> None:
 def test_fortios_multiline_value_and_plaintext_secret() -> None:
     text = "\n".join(
         [
-            "config system replacemsg admin \"pre_admin-disclaimer-text\"",
-            "    set buffer \"line one",
+            'config system replacemsg admin "pre_admin-disclaimer-text"',
+            '    set buffer "line one',
             "set password should-not-count",
-            "end of text\"",
+            'end of text"',
             "end",
             "config user local",
-            "    edit \"u1\"",
-            "        set passwd \"Plain@123\"",
+            '    edit "u1"',
+            '        set passwd "Plain@123"',
             "    next",
             "end",
         ]

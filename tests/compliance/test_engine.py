@@ -6,7 +6,7 @@ import concurrent.futures
 import dataclasses
 import json
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -127,7 +127,7 @@ def test_findings_open_resolve_reopen_and_waive(session):
     assert broken.status == "waived" and waived["waived"] == 1 and broken.waived_by == "thu"
 
     # An expired waiver opens the finding again.
-    summary = sync_findings(session, [v for v in _violations(session)], today=TODAY + timedelta(days=31), now=datetime.now(timezone.utc))
+    summary = sync_findings(session, [v for v in _violations(session)], today=TODAY + timedelta(days=31), now=datetime.now(UTC))
     session.commit()
     session.refresh(broken)
     assert broken.status == "open" and summary.reopened >= 1

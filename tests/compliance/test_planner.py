@@ -86,9 +86,7 @@ def with_prices(policy: Policy, prices: dict) -> Policy:
 
 
 def with_phasing(policy: Policy, phasing: dict[int, float]) -> Policy:
-    plans = tuple(
-        p.model_copy(update={"phasing": phasing}) if p.id == "db_2026_2030" else p for p in policy.budget.plans
-    )
+    plans = tuple(p.model_copy(update={"phasing": phasing}) if p.id == "db_2026_2030" else p for p in policy.budget.plans)
     return policy.model_copy(update={"budget": policy.budget.model_copy(update={"plans": plans})})
 
 
@@ -160,7 +158,7 @@ def test_surplus_does_not_offset_and_end_of_life_is_used(plan: Plan) -> None:
 
 
 def test_site_names_and_unscheduled_class(plan: Plan) -> None:
-    names = dict(zip(plan.rows["site_code"], plan.rows["site_name"]))
+    names = dict(zip(plan.rows["site_code"], plan.rows["site_name"], strict=True))
     assert names == {code: name for code, (name, _) in SITES.items()}
     assert "bml" not in set(plan.rows["device_class"])
     assert any(w.en.startswith("bml: 1 approved unit(s) at 1 site(s)") for w in plan.warnings)

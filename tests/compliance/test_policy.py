@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -187,10 +188,7 @@ def test_unknown_field_is_rejected(policy_dir: Path) -> None:
 def test_schedule_not_cumulative(policy_dir: Path) -> None:
     edit(policy_dir, "schedule.yaml", lambda d: d["groups"][1].update(cumulative={2026: 40, 2027: 30, 2028: 100}))
     [message] = errors(policy_dir)
-    assert message == (
-        "schedule.yaml: group 'endpoints': field 'cumulative': percentages must be cumulative "
-        "(non-decreasing): 2026: 40% then 2027: 30%"
-    )
+    assert message == ("schedule.yaml: group 'endpoints': field 'cumulative': percentages must be cumulative (non-decreasing): 2026: 40% then 2027: 30%")
 
 
 def test_schedule_over_100_percent(policy_dir: Path) -> None:
@@ -200,9 +198,7 @@ def test_schedule_over_100_percent(policy_dir: Path) -> None:
 
 def test_schedule_class_in_two_groups(policy_dir: Path) -> None:
     edit(policy_dir, "schedule.yaml", lambda d: d["groups"][2]["classes"].append("laptop"))
-    assert errors(policy_dir) == [
-        "schedule.yaml: group 'tablets': field 'classes': device class 'laptop' already scheduled in group 'endpoints'"
-    ]
+    assert errors(policy_dir) == ["schedule.yaml: group 'tablets': field 'classes': device class 'laptop' already scheduled in group 'endpoints'"]
 
 
 def test_service_life_unknown_class(policy_dir: Path) -> None:

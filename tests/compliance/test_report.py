@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +29,6 @@ from compliance.policy import load_policy
 from compliance.report import QuarterlyReport, build_report, quarter_bounds, write_report_xlsx
 from compliance.report_pdf import ReportPdfError, find_font, write_report_pdf
 from tests.compliance.test_planner import PRICES, province_approved, province_devices, with_prices
-
 
 # ------------------------------------------------------------------ quarters
 
@@ -119,7 +118,7 @@ def test_findings_by_severity(plan: Plan) -> None:
 
 
 def test_findings_with_time_zones_are_read_in_vietnam_time(plan: Plan) -> None:
-    utc = timezone.utc
+    utc = UTC
     findings = pd.DataFrame(
         [("a", "high", "resolved", "X01", datetime(2026, 7, 1, 1, tzinfo=utc), datetime(2026, 9, 30, 16, 30, tzinfo=utc)),
          ("b", "high", "resolved", "X01", datetime(2026, 7, 1, 1, tzinfo=utc), datetime(2026, 9, 30, 17, 30, tzinfo=utc)),

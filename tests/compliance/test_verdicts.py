@@ -47,15 +47,10 @@ EDGE_CONFIGS = {
             "hostname a2\naaa new-model\naaa authentication login VTY group tacacs+ local\nip ssh version 2\n"
             "line vty 0 4\n access-class 10 in\n exec-timeout 5 0\n login authentication VTY\n transport input ssh\n"
         ),
-        "snmp v3 noauth/auth/priv": (
-            "hostname s1\nsnmp-server group G0 v3 noauth\nsnmp-server group G1 v3 auth\nsnmp-server group G2 v3 priv\n"
-        ),
+        "snmp v3 noauth/auth/priv": ("hostname s1\nsnmp-server group G0 v3 noauth\nsnmp-server group G1 v3 auth\nsnmp-server group G2 v3 priv\n"),
         "snmp v3 priv only": "hostname s2\nsnmp-server group G2 v3 priv\nsnmp-server user u G2 v3 auth sha A priv aes 128 P\n",
         "https only, no timeout": "hostname h1\nno ip http server\nip http secure-server\nline vty 0 4\n exec-timeout 0 0\n",
-        "http on, users with password": (
-            "hostname h2\nip http server\nenable secret 9 $9$abc$def\nusername bob password 0 plain\n"
-            "username amy privilege 15 secret 9 $9$x$y\n"
-        ),
+        "http on, users with password": ("hostname h2\nip http server\nenable secret 9 $9$abc$def\nusername bob password 0 plain\nusername amy privilege 15 secret 9 $9$x$y\n"),
         "enable password only": "hostname e1\nenable password 7 0822455D0A16\nservice password-encryption\n",
         "acl permit any": "hostname f1\ninterface Gi0/0\n ip access-group WAN in\nip access-list extended WAN\n permit ip any any\n",
         "acl deny last": "hostname f2\ninterface Gi0/0\n ip access-group WAN in\nip access-list extended WAN\n 10 permit tcp any any eq 443\n 20 deny ip any any\n",
@@ -64,10 +59,7 @@ EDGE_CONFIGS = {
         "empty": "",
         "hostname only": 'config system global\n    set hostname "edge-fgt"\nend\n',
         "admin without password": 'config system admin\n    edit "admin"\n        set accprofile "super_admin"\n    next\nend\n',
-        "accept-all policy": (
-            "config firewall policy\n    edit 1\n        set srcaddr \"all\"\n        set dstaddr \"all\"\n"
-            "        set service \"ALL\"\n        set action accept\n    next\nend\n"
-        ),
+        "accept-all policy": ('config firewall policy\n    edit 1\n        set srcaddr "all"\n        set dstaddr "all"\n        set service "ALL"\n        set action accept\n    next\nend\n'),
         "public community": 'config system snmp community\n    edit 1\n        set name "public"\n    next\nend\n',
     },
 }
@@ -140,9 +132,20 @@ def _facts(rng: random.Random, today: date) -> dict[str, str]:
     choices = {
         "host.cores": ["", "1", "2", "3", "4", "8", "16"],
         "host.ram_kb": ["", "0", str(4 * GB), "7969177", "7969178", str(8 * GB), str(16 * GB)],
-        "host.disks": ["", "[]"] + [json.dumps([[f"{chr(67 + k)}:", size] for k, size in enumerate(sizes)]) for sizes in (
-            [120 * GB], [238 * GB], [241591910], [241591911], [256 * GB], [128 * GB, 512 * GB], [0], [1000 * GB, 64 * GB, 32 * GB],
-        )],  # fmt: skip
+        "host.disks": ["", "[]"]
+        + [
+            json.dumps([[f"{chr(67 + k)}:", size] for k, size in enumerate(sizes)])
+            for sizes in (
+                [120 * GB],
+                [238 * GB],
+                [241591910],
+                [241591911],
+                [256 * GB],
+                [128 * GB, 512 * GB],
+                [0],
+                [1000 * GB, 64 * GB, 32 * GB],
+            )
+        ],  # fmt: skip
         "host.tpm_version": ["", "1.2", "2.0", "2.0.1"],
         "host.disk_encryption": ["on", "off", "suspended", ""],
     }
@@ -182,11 +185,23 @@ def _varied_devices(n: int, rng: random.Random) -> list[DeviceSubject]:
         os_name, os_version = rng.choice(OSES)
         devices.append(
             DeviceSubject(
-                id=100_000 + i, device_class=device_class, site_id=site, zone=zone, status=rng.choice(statuses), today=today,
-                policy=POLICY, vendor=rng.choice(["Dell", "HP", "Cisco", "Fortinet", None]), model=rng.choice(["X", None]),
-                os_name=os_name, os_version=os_version, country_of_origin=rng.choice(COUNTRIES),
-                purchase_date=_purchase(rng, today, device_class), mgmt_ip=ip, zone_subnets=subnets,
-                facts=_facts(rng, today) if rng.random() < 0.9 else {}, zones_seen=seen,
+                id=100_000 + i,
+                device_class=device_class,
+                site_id=site,
+                zone=zone,
+                status=rng.choice(statuses),
+                today=today,
+                policy=POLICY,
+                vendor=rng.choice(["Dell", "HP", "Cisco", "Fortinet", None]),
+                model=rng.choice(["X", None]),
+                os_name=os_name,
+                os_version=os_version,
+                country_of_origin=rng.choice(COUNTRIES),
+                purchase_date=_purchase(rng, today, device_class),
+                mgmt_ip=ip,
+                zone_subnets=subnets,
+                facts=_facts(rng, today) if rng.random() < 0.9 else {},
+                zones_seen=seen,
                 seen_macs=(f"02:00:00:00:{i >> 8 & 255:02x}:{i & 255:02x}",) if len(seen | {zone} - {None}) > 1 else (),
             )  # fmt: skip
         )
@@ -220,7 +235,7 @@ def subjects() -> dict[str, list[tuple[str, object]]]:
 def _call(func, subject, params):
     try:
         return func(subject, params)
-    except Exception as exc:  # noqa: BLE001  (compared below: a verdict may raise only where its check raises)
+    except Exception as exc:
         return exc
 
 

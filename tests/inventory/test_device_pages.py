@@ -3,7 +3,7 @@ whole sorted list, also the pages past the middle (read from the other end), NUL
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.db
 def fleet(engine):
     with Session(engine) as session:
         province = make_province(session, sites=3)
-        seen = datetime(2026, 11, 1, tzinfo=timezone.utc)
+        seen = datetime(2026, 11, 1, tzinfo=UTC)
         for n in range(47):
             site = province[f"S{n % 3 + 1}"]
             session.add(Device(

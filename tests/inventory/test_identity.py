@@ -3,9 +3,7 @@ import pytest
 from inventory.identity import IdentityConflict, IdentityIndex, normalize_mac, normalize_serial
 
 
-@pytest.mark.parametrize(
-    "raw", ["AA:BB:CC:DD:EE:FF", "aa-bb-cc-dd-ee-ff", "aabb.ccdd.eeff", "AABBCCDDEEFF", " aa:bb:cc:dd:ee:ff "]
-)
+@pytest.mark.parametrize("raw", ["AA:BB:CC:DD:EE:FF", "aa-bb-cc-dd-ee-ff", "aabb.ccdd.eeff", "AABBCCDDEEFF", " aa:bb:cc:dd:ee:ff "])
 def test_mac_notations_normalise(raw):
     assert normalize_mac(raw) == "aa:bb:cc:dd:ee:ff"
 

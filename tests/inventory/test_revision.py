@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from inventory.revision import WHEN_SEEN, RevisionCache
 from tests.inventory.factories import make_province
 
 pytestmark = pytest.mark.db
-NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def rev(engine) -> int | None:
@@ -347,7 +347,7 @@ def test_a_poll_that_changes_nothing_shown_leaves_it(engine, session):
     ids = every_tracked_table(session)
     device = session.get(Device, ids["device"])
     before = rev(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     device.last_seen, device.last_polled, device.reachable = now, now, True
     session.add(device)
     session.commit()

@@ -56,9 +56,9 @@ def lab_device(n: int, network: str, snmp: spec.SnmpAccess, **overrides: Any) ->
 
 
 # ------------------------------------------------------------------------------ switch
-SWITCH_INTERFACES = tuple(
-    spec.LabInterface(i, f"GigabitEthernet1/0/{i}", mac(0xC0, 0x01, 0x00, i), 1000, i % 4 != 0) for i in range(1, 25)
-) + (spec.LabInterface(30, "Vlan10", mac(0xC0, 0x01, 0x00, 0x30), 1000, True),)
+SWITCH_INTERFACES = tuple(spec.LabInterface(i, f"GigabitEthernet1/0/{i}", mac(0xC0, 0x01, 0x00, i), 1000, i % 4 != 0) for i in range(1, 25)) + (
+    spec.LabInterface(30, "Vlan10", mac(0xC0, 0x01, 0x00, 0x30), 1000, True),
+)
 SWITCH_FDB = (
     spec.FdbEntry("3c:52:82:aa:00:01", 3),
     spec.FdbEntry("3c:52:82:aa:00:02", 7),

@@ -37,11 +37,7 @@ def lab(tmp_path_factory):
 
 def snmpget(device, oid: str, *, v3: bool = False, community: str | None = None, hex_out: bool = False, timeout: int = 4):
     snmp = device.snmp
-    auth = (
-        ["-v3", "-l", "authPriv", "-u", snmp.v3_user, "-a", "SHA", "-A", snmp.v3_auth_key, "-x", "AES", "-X", snmp.v3_priv_key]
-        if v3
-        else ["-v2c", "-c", community or snmp.community]
-    )
+    auth = ["-v3", "-l", "authPriv", "-u", snmp.v3_user, "-a", "SHA", "-A", snmp.v3_auth_key, "-x", "AES", "-X", snmp.v3_priv_key] if v3 else ["-v2c", "-c", community or snmp.community]
     out_format = ["-Ox"] if hex_out else []
     result = subprocess.run(
         ["snmpget", *auth, "-t", str(timeout), "-r", "0", "-On", "-Oqv", *out_format, f"{device.address}:{snmp.port}", oid],

@@ -55,9 +55,7 @@ def _device(n: int, **overrides) -> LabDevice:
     return kinds.lab_device(n, NETWORK, overrides.pop("snmp", _snmp(n)), **overrides)
 
 
-SWITCH = _device(
-    1, interfaces=kinds.SWITCH_INTERFACES, fdb=kinds.SWITCH_FDB, arp=kinds.SWITCH_ARP, lldp=(kinds.UPLINK_TO_FIREWALL,)
-)
+SWITCH = _device(1, interfaces=kinds.SWITCH_INTERFACES, fdb=kinds.SWITCH_FDB, arp=kinds.SWITCH_ARP, lldp=(kinds.UPLINK_TO_FIREWALL,))
 FIREWALL = _device(
     2,
     **kinds.FORTIGATE_100F,
@@ -125,9 +123,7 @@ async def _get(engine, d: LabDevice, auth, *oids: str, timeout: float = 2.0):
     )
 
     target = await UdpTransportTarget.create((d.address, d.snmp.port), timeout=timeout, retries=0)
-    err, status, _idx, binds = await get_cmd(
-        engine, auth, target, ContextData(), *(ObjectType(ObjectIdentity(o)) for o in oids), lookupMib=False
-    )
+    err, status, _idx, binds = await get_cmd(engine, auth, target, ContextData(), *(ObjectType(ObjectIdentity(o)) for o in oids), lookupMib=False)
     if err or status:
         return err or status, {}
     return None, {str(k): v for k, v in binds}
@@ -257,25 +253,14 @@ def test_switch_tables_over_v2c_and_v3(lab: SnmpLab) -> None:
     out = run(check)
     assert out["v2c"] == out["v3"]
     t = out["v3"]
-    assert {int(_tail(k, IF_DESCR)): _octets(v).decode() for k, v in t[IF_DESCR].items()} == {
-        i.index: i.name for i in SWITCH.interfaces
-    }
-    assert {int(_tail(k, IF_NAME)): _octets(v).decode() for k, v in t[IF_NAME].items()} == {
-        i.index: i.name for i in SWITCH.interfaces
-    }
-    assert {int(_tail(k, IF_PHYS)): _octets(v).hex(":") for k, v in t[IF_PHYS].items()} == {
-        i.index: i.mac for i in SWITCH.interfaces
-    }
-    assert {int(_tail(k, IF_OPER)): int(v) for k, v in t[IF_OPER].items()} == {
-        i.index: 1 if i.oper_up else 2 for i in SWITCH.interfaces
-    }
+    assert {int(_tail(k, IF_DESCR)): _octets(v).decode() for k, v in t[IF_DESCR].items()} == {i.index: i.name for i in SWITCH.interfaces}
+    assert {int(_tail(k, IF_NAME)): _octets(v).decode() for k, v in t[IF_NAME].items()} == {i.index: i.name for i in SWITCH.interfaces}
+    assert {int(_tail(k, IF_PHYS)): _octets(v).hex(":") for k, v in t[IF_PHYS].items()} == {i.index: i.mac for i in SWITCH.interfaces}
+    assert {int(_tail(k, IF_OPER)): int(v) for k, v in t[IF_OPER].items()} == {i.index: 1 if i.oper_up else 2 for i in SWITCH.interfaces}
     assert {int(v) for v in t[IF_HIGH_SPEED].values()} == {1000}
     # FDB: MAC -> bridge port -> ifIndex
     port_if = {int(_tail(k, BASE_PORT_IFINDEX)): int(v) for k, v in t[BASE_PORT_IFINDEX].items()}
-    fdb = {
-        ":".join(f"{int(x):02x}" for x in _tail(k, FDB_PORT).split(".")): port_if[int(v)]
-        for k, v in t[FDB_PORT].items()
-    }
+    fdb = {":".join(f"{int(x):02x}" for x in _tail(k, FDB_PORT).split(".")): port_if[int(v)] for k, v in t[FDB_PORT].items()}
     assert fdb == {e.mac: e.port_index for e in SWITCH.fdb}
     arp = {_tail(k, ARP_PHYS): _octets(v).hex(":") for k, v in t[ARP_PHYS].items()}
     assert arp == {f"{e.if_index}.{e.ip}": e.mac for e in SWITCH.arp}
@@ -298,9 +283,7 @@ def test_endpoint_host_resources(lab: SnmpLab) -> None:
 
     mem, storage, devices, software = run(check)
     assert int(mem[HR_MEMORY]) == ENDPOINT.host.ram_kb
-    assert [_octets(v).decode() for v in storage.values()] == ["Physical Memory"] + [
-        descr for descr, _ in ENDPOINT.host.disks
-    ]
+    assert [_octets(v).decode() for v in storage.values()] == ["Physical Memory"] + [descr for descr, _ in ENDPOINT.host.disks]
     assert [str(v) for v in devices.values()] == ["1.3.6.1.2.1.25.3.1.3"] * ENDPOINT.host.cores
     names = [_octets(v).decode() for v in software.values()]
     assert names == [n for n, _ in ENDPOINT.host.software]

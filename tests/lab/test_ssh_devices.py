@@ -226,9 +226,7 @@ def test_show_outputs_parse_with_ntc_templates():
         ["FOC2001X0AB"],
         ["WS-C2960X-24TS-L"],
     )
-    inv = parse_output(
-        platform="cisco_ios", command="show inventory", data=C.cisco_ios_show_inventory("C9200L-24T-4G", "JAE2301ABCD")
-    )
+    inv = parse_output(platform="cisco_ios", command="show inventory", data=C.cisco_ios_show_inventory("C9200L-24T-4G", "JAE2301ABCD"))
     assert (inv[0]["pid"], inv[0]["sn"]) == ("C9200L-24T-4G", "JAE2301ABCD")
     status = C.fortios_get_system_status("FGT-DB-01", "FortiGate-60F", "FGT60FTK2209ABCD", "7.2.8")
     assert re.search(r"^Version: FortiGate-60F v7\.2\.8,build\d+,\d+ \(GA", status, re.M)
@@ -241,8 +239,7 @@ PORT = run_port(0)  # concurrent runs of this module must not share endpoints
 FORTI_KEX = {"kex": ["diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256"]}
 
 
-def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="normal", violations=(),
-            address: str | None = None, key: str | None = None) -> LabDevice:
+def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="normal", violations=(), address: str | None = None, key: str | None = None) -> LabDevice:
     violations = tuple(sorted(violations))
     if platform == "cisco_ios":
         secret = f"En-{n}-secret"
@@ -275,8 +272,7 @@ def _device(n: int, hostname: str, platform: str = "cisco_ios", *, behaviour="no
 
 
 HARD = _device(1, "SW-DB-HARD")
-BAD = _device(2, "SW-DB-BAD", violations={"net.telnet_off", "net.snmp_no_default_community", "net.http_mgmt_off",
-                                            "net.enable_secret", "net.ntp_two_servers"})
+BAD = _device(2, "SW-DB-BAD", violations={"net.telnet_off", "net.snmp_no_default_community", "net.http_mgmt_off", "net.enable_secret", "net.ntp_two_servers"})
 FGT = _device(3, "FGT-DB-01", "fortinet", violations={"net.fw_default_deny"})
 SLOW = _device(4, "SW-DB-SLOW", behaviour="slow")
 HANG = _device(5, "SW-DB-HANG", behaviour="hang")
@@ -288,8 +284,7 @@ def _connect(dev: LabDevice, **kw):
     from netmiko import ConnectHandler
 
     assert dev.ssh is not None
-    args = dict(host=dev.address, port=dev.ssh.port, username=dev.ssh.username, password=dev.ssh.password,
-                conn_timeout=10, banner_timeout=10, auth_timeout=10)
+    args = dict(host=dev.address, port=dev.ssh.port, username=dev.ssh.username, password=dev.ssh.password, conn_timeout=10, banner_timeout=10, auth_timeout=10)
     if dev.ssh.platform == "fortinet":
         args.update(device_type="fortinet", disabled_algorithms=FORTI_KEX)
     else:
@@ -318,7 +313,6 @@ def lab(tmp_path_factory):
     ssh_lab.started_pids = pids  # type: ignore[attr-defined]
     yield ssh_lab
     ssh_lab.stop()
-
 
 
 @pytest.mark.lab
@@ -454,11 +448,7 @@ def test_many_devices_start_quickly(tmp_path, lab):
     """~110 devices (as in the demo province) answer their SSH banner well within 30 s."""
     from collectors.lab.ssh_devices import SshLab, _ssh_banner
 
-    devices = [
-        _device(100 + i, f"SW-MANY-{i:03d}", "fortinet" if i % 10 == 0 else "cisco_ios",
-                address=f"127.251.{2 + i // 200}.{i % 200 + 1}", key=f"many-{i}")
-        for i in range(110)
-    ]
+    devices = [_device(100 + i, f"SW-MANY-{i:03d}", "fortinet" if i % 10 == 0 else "cisco_ios", address=f"127.251.{2 + i // 200}.{i % 200 + 1}", key=f"many-{i}") for i in range(110)]
     many = SshLab(devices, tmp_path / "many", die_with_parent=True)
     t0 = time.monotonic()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
@@ -46,7 +46,7 @@ class Seed:
 def seed_data(session: Session) -> Seed:
     province = make_province(session, sites=2)
     s1 = province["S1"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     switch = Device(device_class="access_switch", site_id=s1["site"], zone_id=s1["party_wan"], hostname="sw1", mgmt_ip="10.1.1.2",
                     vendor="Cisco", model="C9200", serial="SN-SW1", os_name="IOS-XE", os_version="17.9", platform="cisco_ios",
                     reachable=True, last_seen=now)  # fmt: skip

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from inventory.choices import Role
-from web.access import ACCESS_ATTR, public
 from tests.web.conftest import csrf_token
+from web.access import ACCESS_ATTR, public
 
 pytestmark = pytest.mark.db
 

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from web.main import DEMO_STEPS, main
 from web.cli import demo_serve
+from web.main import DEMO_STEPS, main
 
 pytestmark = pytest.mark.db
 
@@ -51,8 +51,8 @@ def test_demo_step_is_registered_last_and_prints_a_working_password(kiemke_env, 
     assert served, "the demo should end by serving"
 
     from inventory.settings import Settings
-    from web import create_app
     from tests.web.conftest import login
+    from web import create_app
 
     client = create_app(Settings(), {"TESTING": True}).test_client()
     response = login(client, "admin", password)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inventory.choices import LABELS_VI, SEVERITY_LABELS_VI, Severity, values
-from web.labels import LABELS, SEVERITY_LABELS
 from tests.web.conftest import csrf_token, login
+from web.labels import LABELS, SEVERITY_LABELS
 
 pytestmark = pytest.mark.db
 

@@ -81,7 +81,7 @@ def test_progress_page_while_running_uses_the_local_script(scan_app, login_as, e
         run_id = run.id
     client = login_as("technician")
     page = client.get(f"/scans/{run_id}").get_data(as_text=True)
-    assert 'data-progress-url="/scans/%d/progress"' % run_id in page
+    assert f'data-progress-url="/scans/{run_id}/progress"' in page
     assert 'src="/scans/progress.js"' in page and 'http-equiv="refresh"' in page
     assert client.get(f"/scans/{run_id}/progress").get_json() == {
         "run_id": run_id, "status": "running", "state": "running", "done": 0, "total": 7, "error": None, "results_url": f"/scans/{run_id}",

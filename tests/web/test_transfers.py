@@ -14,12 +14,7 @@ from tests.web.conftest import HOSTILE, csrf_token
 
 pytestmark = pytest.mark.db
 
-DEVICES_CSV = (
-    "Mã đơn vị,Loại thiết bị,Tên máy,Số sê-ri\n"
-    "S1,laptop,lt-1,SN-A\n"
-    "S1,spaceship,lt-2,SN-B\n"
-    "S2,desktop,pc-9,SN-C\n"
-)
+DEVICES_CSV = "Mã đơn vị,Loại thiết bị,Tên máy,Số sê-ri\nS1,laptop,lt-1,SN-A\nS1,spaceship,lt-2,SN-B\nS2,desktop,pc-9,SN-C\n"
 
 
 def upload(client, content: bytes | str, name: str = "thiet-bi.csv", kind: str = "devices", partial: bool = False):

@@ -9,8 +9,8 @@ from alembic import op
 
 from inventory import revision as data_revision
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
