@@ -13,6 +13,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import queue
 import threading
 import traceback
 from collections import Counter, defaultdict
@@ -89,23 +90,30 @@ class _CheckErrors:
 _Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None]
 
 
-def _failures(checks: Iterable[_Planned], subject: Any, subject_key: str, errors: _CheckErrors) -> list[tuple[_Planned, CheckResult]]:
+def _failures(checks: Iterable[_Planned], subject: Any, owner: Any, errors: _CheckErrors) -> list[tuple[_Planned, CheckResult]]:
     """The one way the engine calls checks: each of `checks` on `subject`, and the ones it fails
-    with their results. A check that raises is recorded in `errors` (that subject is not
-    evaluated for its rule) and the others still run."""
-    failed = []
+    with their results. A check that raises is recorded in `errors` under the subject key of
+    `owner` (that subject is not evaluated for its rule) and the others still run. `owner` is
+    the device whose rules run (its key is only spelled out on an error: this runs for every
+    device of the fleet) or a ready subject key."""
+    failed = _NONE_FAILED
     for check in checks:
-        rule_id, _, func, params, verdict = check
         try:
-            if verdict is not None and verdict(subject, params) is not False:
+            verdict = check[4]
+            if verdict is not None and verdict(subject, check[3]) is not False:
                 continue  # passed or not applicable: no need for the texts
-            outcome = func(subject, params)
-        except Exception:  # one broken rule must not sink the run
-            errors.add(rule_id, subject_key)
+            outcome = check[2](subject, check[3])
+        except Exception:  # noqa: BLE001 (one broken rule must not sink the run)
+            errors.add(check[0], owner if isinstance(owner, str) else f"device:{owner.id}")
             continue
         if outcome.passed is False:
+            if failed is _NONE_FAILED:
+                failed = []
             failed.append((check, outcome))
     return failed
+
+
+_NONE_FAILED: list = []  # shared and never appended to: most subjects fail nothing
 
 
 def _rules_by_family(policy: Policy) -> dict[str, dict[str, list[tuple[Rule, object]]]]:
@@ -218,7 +226,18 @@ def _evaluate(
         rule = policy.rule("zone.mac_both_zones")
         for site_id, mac, zones in orphan_macs:
             if {"party_wan", "internet"} <= zones:
-                add(Violation(rule.id, rule.severity, f"site:{site_id}:mac:{mac}", None, site_id, "MAC seen in one zone only", "an unrecorded MAC seen in both zones", (f"MAC {mac} seen on the Party WAN and the Internet network",)))
+                add(
+                    Violation(
+                        rule.id,
+                        rule.severity,
+                        f"site:{site_id}:mac:{mac}",
+                        None,
+                        site_id,
+                        "MAC seen in one zone only",
+                        "an unrecorded MAC seen in both zones",
+                        (f"MAC {mac} seen on the Party WAN and the Internet network",),
+                    )
+                )
     for rule_id, count in errors.counts.items():
         log.error("rule %s: its check raised on %d subject(s), left not evaluated; the first error:\n%s", rule_id, count, errors.first[rule_id])
     result.check_errors = errors.counts
@@ -258,15 +277,17 @@ def _evaluate_devices(
     get_config = configs.get
     for device in devices:
         device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
-        key = f"device:{device.id}"
-        failed = _failures(device_checks, device, key, errors)
+        failed = _failures(device_checks, device, device, errors)
         checks_run += len(device_checks)
         if config_checks:
             facts = get_config(device.id)
             if facts is not None:
-                failed += _failures(config_checks, facts, key, errors)
+                more = _failures(config_checks, facts, device, errors)
+                if more:
+                    failed = failed + more
                 checks_run += len(config_checks)
         if failed:
+            key = f"device:{device.id}"
             failing.add(device.id)
             for check, outcome in failed:
                 add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
@@ -292,34 +313,59 @@ def _workers() -> int:
 # large enough that handing them out costs nothing worth counting.
 _CHUNK = 1000
 
-# What a forked worker evaluates: (devices, plan, configs), inherited from this process.
-_inherited: tuple[Sequence[DeviceSubject], dict, Mapping[int, NetworkConfigFacts]] | None = None
+# What a forked worker evaluates: (devices, plan, configs, chunk bounds, next-chunk counter,
+# outbox), inherited from this process.
+_inherited: tuple[Sequence[DeviceSubject], dict, Mapping[int, NetworkConfigFacts], list[tuple[int, int]], Any, Any] | None = None
+
+# How long this process waits for a worker's next chunk once it has done its own share; a worker
+# that died leaves its chunks to this process.
+_WORKER_PATIENCE = 60.0
 
 
-def _inherit(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts]) -> None:
+def _inherit(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts], bounds: list[tuple[int, int]], counter: Any, outbox: Any) -> None:
     """Worker initializer. With the fork start method its arguments are not pickled: the child
     has them already."""
     global _inherited
-    _inherited = (devices, plan, configs)
+    _inherited = (devices, plan, configs, bounds, counter, outbox)
 
 
-def _evaluate_chunk(start: int, stop: int) -> _Part:
-    """In a worker: the devices [start, stop) of the inherited list."""
+def _take_chunk(counter: Any, chunks: int) -> int | None:
+    """The index of the next chunk nobody has taken yet (this process and the workers share the
+    counter), or None when all are taken."""
+    with counter.get_lock():
+        index = counter.value
+        if index >= chunks:
+            return None
+        counter.value = index + 1
+        return index
+
+
+def _evaluate_chunks() -> int:
+    """In a worker: chunks of the inherited devices, taken one by one until none are left, each
+    sent back as soon as it is done (the outbox's own thread writes it while the next one is
+    evaluated); returns how many it sent. Workers take their chunks themselves, and stream their
+    parts, so neither side waits on the other's busy interpreter."""
     assert _inherited is not None, "the pool's initializer sets the inherited subjects"
-    devices, plan, configs = _inherited
-    return _evaluate_devices(devices[start:stop], plan, configs, _fields)
+    devices, plan, configs, bounds, counter, outbox = _inherited
+    sent = 0
+    while (index := _take_chunk(counter, len(bounds))) is not None:
+        start, stop = bounds[index]
+        outbox.put((index, _evaluate_devices(devices[start:stop], plan, configs, _fields)))
+        sent += 1
+    return sent
 
 
 def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Mapping[int, NetworkConfigFacts], workers: int) -> list[_Part]:
-    """Evaluate `devices` in chunks, in this process and in a pool of `workers - 1` forked ones;
-    the parts come back in device order. The pool takes chunks from the front while this process
-    takes them from the back (each one it can still cancel in the pool) and, between its own,
-    collects what the pool has finished, so neither waits on the other. A chunk the pool could
-    not deliver (a worker died) is evaluated here."""
+    """Evaluate `devices` in chunks, in this process and in a pool of `workers - 1` forked ones
+    that take chunks from one shared counter; the parts come back in device order. Between its
+    own chunks this process receives the workers' parts. A chunk a worker could not deliver
+    (it died) is evaluated here."""
     bounds = [(start, min(start + _CHUNK, len(devices))) for start in range(0, len(devices), _CHUNK)]
     context = multiprocessing.get_context("fork")
     try:
-        pool = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_inherit, initargs=(devices, plan, configs))
+        counter = context.Value("i", 0)
+        outbox = context.Queue()
+        pool = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_inherit, initargs=(devices, plan, configs, bounds, counter, outbox))
     except (OSError, ImportError):  # no shared memory or semaphores
         return [_evaluate_devices(devices, plan, configs)]
     parts: list[_Part | None] = [None] * len(bounds)
@@ -328,33 +374,39 @@ def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Ma
         start, stop = bounds[index]
         parts[index] = _evaluate_devices(devices[start:stop], plan, configs)
 
-    def collect(index: int) -> None:
+    def receive(timeout: float | None) -> bool:
         try:
-            part = futures[index].result()
-        except (BrokenProcessPool, OSError):
-            evaluate_here(index)
-            return
+            index, part = outbox.get(timeout=timeout) if timeout else outbox.get_nowait()
+        except queue.Empty:
+            return False
         part.violations = [Violation(*row) for row in part.violations]
         parts[index] = part
+        return True
 
     try:
         try:
-            futures = [pool.submit(_evaluate_chunk, start, stop) for start, stop in bounds]
+            futures = [pool.submit(_evaluate_chunks) for _ in range(workers - 1)]
         except OSError:  # out of processes or file descriptors
             return [_evaluate_devices(devices, plan, configs)]
-        collected = 0  # the pool's chunks before this one are collected
-        for index in reversed(range(len(bounds))):
-            if not futures[index].cancel():
-                break  # the pool has it, and every chunk before it
+        received = 0
+        while (index := _take_chunk(counter, len(bounds))) is not None:
             evaluate_here(index)
-            while collected < index and futures[collected].done():
-                collect(collected)
-                collected += 1
-        for index in range(collected, len(bounds)):
-            if parts[index] is None:
-                collect(index)
+            while receive(None):
+                received += 1
+        sent = 0
+        for future in futures:
+            try:
+                sent += future.result()
+            except (BrokenProcessPool, OSError):
+                pass  # its chunks are done below
+        while received < sent and receive(_WORKER_PATIENCE):
+            received += 1
+        for index, part in enumerate(parts):
+            if part is None:
+                evaluate_here(index)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        outbox.close()
     return parts  # type: ignore[return-value]
 
 
@@ -399,11 +451,24 @@ def load_fleet(session: Session, policy: Policy, today: date) -> Fleet:
                 multi.append(mac)
         devices.append(
             DeviceSubject(
-                id=d.id, device_class=d.device_class, site_id=d.site_id, zone=own_zone, status=d.status, today=today,
-                policy=policy, vendor=d.vendor, model=d.model, os_name=d.os_name, os_version=d.os_version,
-                country_of_origin=d.country_of_origin, purchase_date=d.purchase_date, mgmt_ip=d.mgmt_ip,
-                zone_subnets=tuple(subnets.get(d.zone_id, ())), facts=observations.get(d.id, {}),
-                zones_seen=frozenset(zones_seen | ({own_zone} if own_zone and zones_seen else set())), seen_macs=tuple(multi),
+                id=d.id,
+                device_class=d.device_class,
+                site_id=d.site_id,
+                zone=own_zone,
+                status=d.status,
+                today=today,
+                policy=policy,
+                vendor=d.vendor,
+                model=d.model,
+                os_name=d.os_name,
+                os_version=d.os_version,
+                country_of_origin=d.country_of_origin,
+                purchase_date=d.purchase_date,
+                mgmt_ip=d.mgmt_ip,
+                zone_subnets=tuple(subnets.get(d.zone_id, ())),
+                facts=observations.get(d.id, {}),
+                zones_seen=frozenset(zones_seen | ({own_zone} if own_zone and zones_seen else set())),
+                seen_macs=tuple(multi),
             )  # fmt: skip
         )
         if d.status == "in_use" and own_zone:
@@ -432,4 +497,3 @@ def load_fleet(session: Session, policy: Policy, today: date) -> Fleet:
 def evaluate_fleet(session: Session, policy: Policy, today: date) -> tuple[Fleet, Evaluation]:
     fleet = load_fleet(session, policy, today)
     return fleet, evaluate(fleet.devices, fleet.sites, policy, fleet.configs, fleet.orphan_macs)
-

@@ -45,13 +45,15 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Keyed by plain strings: looking a platform up allocates nothing, so no collector pass starts
+# between two parses (an enum member's attribute access would allocate, with the collector on).
+_PARSERS = {Platform.CISCO_IOS.value: parse_ios, Platform.FORTINET.value: parse_fortios}
+
+
 def parse_config(text: str, platform: str) -> NetworkConfigFacts:
     """Parse `text` as a running-config of `platform` ("cisco_ios" or "fortinet")."""
-    if platform == Platform.CISCO_IOS:
-        parse = parse_ios
-    elif platform == Platform.FORTINET:
-        parse = parse_fortios
-    else:
+    parse = _PARSERS.get(platform)
+    if parse is None:
         raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")
     if not gc.isenabled():
         return parse(text)
