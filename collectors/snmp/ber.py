@@ -43,16 +43,28 @@ def encode_oid(dotted: str | Iterable[int]) -> bytes:
     return bytes(out)
 
 
+MAX_SUBID_OCTETS = 10  # 70 bits: SMI sub-identifiers are 32-bit; longer ones are refused
+
+
 def _subids(content: bytes) -> tuple[int, ...]:
+    """The sub-identifiers of an OID's BER content, in time linear in its length: a
+    sub-identifier longer than MAX_SUBID_OCTETS is refused (an unbounded one would make each
+    7-bit shift copy an ever larger int, and its decimal text quadratic to print)."""
     if content and max(content) < 0x80:
         return tuple(content)
     out = []
     value = 0
+    size = 0
     for b in content:
         value = (value << 7) | (b & 0x7F)
-        if not b & 0x80:
+        if b & 0x80:
+            size += 1
+            if size >= MAX_SUBID_OCTETS:
+                raise BerError("OID sub-identifier too long")
+        else:
             out.append(value)
             value = 0
+            size = 0
     if content and content[-1] & 0x80:
         raise BerError("truncated OID")
     return tuple(out)
@@ -109,7 +121,10 @@ def _int(value: int) -> bytes:
 
 def _header(data: bytes, p: int, tag: int | None) -> tuple[int, int, int]:
     """(tag, content length, content start) of the TLV at p; checks the tag if given."""
-    t = data[p]
+    try:
+        t = data[p]
+    except IndexError:
+        raise BerError("truncated message: a tag is missing") from None
     if tag is not None and t != tag:
         raise BerError(f"expected tag 0x{tag:02x}, got 0x{t:02x}")
     n, p = decode_length(data, p + 1)

@@ -3,6 +3,8 @@ against pysnmp, garbage refused, and the wire datagrams of golden visits (tests/
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from collectors.snmp.ber import (
@@ -55,6 +57,44 @@ def test_oid_codec_round_trips() -> None:
     for oid in ("1.3.6.1.2.1.1.1.0", "1.3.6.1.4.1.2011.2.23.541", "1.0.8802.1.1.2.1.4.1.1.9.0.24.1", "2.999.3", "1.3.6.1.4.1.4294967295"):
         assert decode_oid(encode_oid(oid)) == oid
     assert encode_oid("1.3.6.1") == b"+\x06\x01"
+
+
+def _best_time(run, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_64kb_oid_decodes_exactly_in_linear_time() -> None:
+    """A 64 KB OID of 32-bit arcs decodes to its arcs, in time linear in its length."""
+
+    def oid(kb: int) -> tuple[str, bytes]:
+        dotted = ".".join(map(str, [1, 3, *(4294967295 - i for i in range(kb * 1024 // 5))]))
+        return dotted, encode_oid(dotted)
+
+    dotted, content = oid(64)
+    assert len(content) >= 65535
+    assert decode_oid(content) == dotted
+    small = oid(16)[1]
+    t16, t64 = _best_time(lambda: decode_oid(small)), _best_time(lambda: decode_oid(content))
+    assert t64 < 0.1
+    assert t64 < 12 * t16  # 4x the bytes: ~4x the time, not 16x
+
+
+@pytest.mark.parametrize("kb", [16, 64])
+def test_oversized_sub_identifier_refused_at_once(kb: int) -> None:
+    """One sub-identifier spanning the whole OID used to cost a quadratic 0.6 s for 64 KB (each
+    7-bit shift copied the growing int) and then a ValueError from its decimal text."""
+    content = b"+" + b"\xff" * (kb * 1024) + b"\x7f"
+    start = time.perf_counter()
+    with pytest.raises(BerError, match="sub-identifier too long"):
+        decode_oid(content)
+    assert time.perf_counter() - start < 0.01
+    assert decode_oid(b"+" + b"\x8f\xff\xff\xff\x7f") == "1.3.4294967295"  # 32-bit arcs still decode
+    assert decode_oid(b"+" + b"\xff" * 9 + b"\x7f") == f"1.3.{2**70 - 1}"  # the longest accepted
 
 
 def test_codec_matches_pysnmp() -> None:
@@ -111,6 +151,8 @@ def test_codec_matches_pysnmp() -> None:
         (b"\x30\x84\xff\xff\xff\xff", "runs past the end"),
         (b"\x02\x01\x01", "expected tag 0x30, got 0x02"),
         (b"\x30\x03\x02\x01\x00", "not SNMPv2c"),
+        (b"\x30\x03\x02\x01\x01", "truncated message"),  # ends where the community's tag should be
+        (b"\x30\x06\x02\x01\x01\x04\x01c", "truncated message"),  # no PDU after the community
     ],
 )
 def test_codec_refuses_garbage(garbage: bytes, message: str) -> None:

@@ -5,19 +5,22 @@ golden visits (tests/collectors/golden/snmp) verified, decrypted and re-encoded.
 from __future__ import annotations
 
 import hmac
+import random
 
 import pytest
 
 from collectors.lab.snmp_agents import engine_id
-from collectors.snmp.ber import _EXCEPTIONS, _tlv, decode_oid, encode_oid
+from collectors.snmp.ber import _EXCEPTIONS, BerError, _tlv, decode_message, decode_oid, encode_oid
 from collectors.snmp.transport import _NativeV3Session
 from collectors.snmp.usm import (
     AUTH,
     FLAG_AUTH,
+    FLAG_PRIV,
     FLAG_REPORTABLE,
     PRIV_KEY_BYTES,
     _aes_cfb,
     _UsmUser,
+    decode_scoped_pdu,
     decode_v3,
     encode_v3,
     localize_key,
@@ -73,6 +76,51 @@ def test_v3_message_round_trip_and_tamper_check() -> None:
     tampered[-1] ^= 1
     assert session.accept(bytes(tampered)) is None
     assert session.accept(message) is None  # zero MAC
+
+
+@pytest.mark.parametrize(
+    "flags, msg_data",
+    [
+        (FLAG_AUTH | FLAG_PRIV, b""),  # no encrypted PDU at all: was an IndexError
+        (FLAG_AUTH, b""),
+        (FLAG_AUTH | FLAG_PRIV, b"\x04\x00"),  # an empty encrypted PDU
+        (FLAG_AUTH, b"\x30\x00"),  # an empty scoped PDU
+        (FLAG_AUTH, b"\x30\x02\x04\x00"),  # a scoped PDU cut after its context engine ID
+    ],
+)
+def test_empty_authenticated_message_is_a_ber_error(flags: int, msg_data: bytes) -> None:
+    """A correctly signed message whose msgData is empty or cut short is a BerError (which the
+    UDP protocol drops), not an IndexError escaping into the event loop."""
+    user = _UsmUser(b"u", "sha256", 24, PRIV_KEY_BYTES["AES256"], password_to_key(b"authkey-1", "sha256"), password_to_key(b"privkey-1", "sha256"))
+    session = _NativeV3Session("127.0.0.1", 1, user, 1)
+    session.engine_id = b"\x80\x00\x1f\x88\x05agent"
+    auth_key, _ = user.keys(session.engine_id)
+    message, offset = encode_v3(7, flags, session.engine_id, 1, 1, b"u", 24, b"12345678", msg_data)
+    signed = message[:offset] + hmac.new(auth_key, message, "sha256").digest()[:24] + message[offset + 24 :]
+    with pytest.raises(BerError):
+        session.accept(signed)
+    with pytest.raises(BerError, match="truncated"):
+        decode_scoped_pdu(b"")
+
+
+def test_malformed_messages_raise_only_ber_error() -> None:
+    """Every truncation and random damage of the golden datagrams decodes or raises BerError."""
+    datagrams = [d for path in sorted(snmp_golden.GOLDEN.glob("*/*.wire")) for pair in snmp_golden.read_wire(path) for d in pair]
+    assert datagrams
+    rnd = random.Random(11)
+    cases = [d[:i] for d in datagrams[:8] for i in range(len(d))]
+    for _ in range(3000):
+        damaged = bytearray(rnd.choice(datagrams))
+        for _ in range(rnd.randint(1, 4)):
+            damaged[rnd.randrange(len(damaged))] = rnd.randrange(256)
+        cases.append(bytes(damaged[: rnd.randint(1, len(damaged))]))
+    cases += [rnd.randbytes(rnd.randint(0, 64)) for _ in range(1000)]
+    for data in cases:
+        for decode in (decode_message, decode_v3, decode_scoped_pdu):
+            try:
+                decode(data)
+            except BerError:
+                pass
 
 
 # ------------------------------------------------------------------------------ golden wire
