@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from inventory.choices import LABELS_VI
+from inventory.io.cells import set_xlsx_value
 
 # ------------------------------------------------------------------------------ rows as printed
 
@@ -85,7 +86,7 @@ class SheetWriter:
     def title(self, text: str, *, size: int = 14, bold: bool = True, italic: bool = False) -> None:
         from openpyxl.styles import Alignment, Font
 
-        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell = set_xlsx_value(self.ws.cell(row=self.row, column=1), text)
         cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         if self.width_cols > 1:
@@ -95,7 +96,7 @@ class SheetWriter:
     def note(self, text: str, *, bold: bool = False) -> None:
         from openpyxl.styles import Alignment
 
-        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell = set_xlsx_value(self.ws.cell(row=self.row, column=1), text)
         cell.font = self.bold if bold else self.italic
         cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=False)
         self.row += 1
@@ -121,7 +122,7 @@ class SheetWriter:
         if self.first_header_row is None:
             self.first_header_row = header_row
         for i, col in enumerate(columns, start=1):
-            cell = self.ws.cell(row=header_row, column=i, value=col.header)
+            cell = set_xlsx_value(self.ws.cell(row=header_row, column=i), col.header)
             cell.font, cell.fill, cell.border = self.bold, self.header_fill, self.border
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             letter = cell.column_letter
@@ -154,7 +155,7 @@ class SheetWriter:
     def _cell(self, row: int, column: int, value: Any, col: Column, font: Any) -> Any:
         from openpyxl.styles import Alignment
 
-        cell = self.ws.cell(row=row, column=column, value=value)
+        cell = set_xlsx_value(self.ws.cell(row=row, column=column), value)
         cell.font, cell.border = font, self.border
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if numeric and col.number_format:

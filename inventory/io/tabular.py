@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from inventory.io.cells import FORMULA_START, clean_cell, set_xlsx_value
+
 FORMATS = (".csv", ".xlsx")
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TableFormatError(ValueError):
@@ -62,10 +62,6 @@ def _unescape(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1 else cell
 
 
-def _escape(value):
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
-
-
 def _read_csv(path: Path) -> Iterator[list[str]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -97,9 +93,9 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
         # utf-8-sig so that Excel opens Vietnamese text correctly.
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
-            writer.writerow(header)
+            writer.writerow([clean_cell(title, quote=True) for title in header])
             for row in rows:
-                writer.writerow(["" if v is None else _escape(v) for v in row])
+                writer.writerow(["" if v is None else clean_cell(v, quote=True) for v in row])
                 count += 1
         return count
     from openpyxl import Workbook
@@ -111,17 +107,14 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
     bold = Font(bold=True)
     header_cells = []
     for title in header:
-        cell = WriteOnlyCell(sheet, value=title)
+        cell = set_xlsx_value(WriteOnlyCell(sheet), title)
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value="" if value is None else value)
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-            cells.append(cell)
+            cells.append(set_xlsx_value(WriteOnlyCell(sheet), "" if value is None else value))
         sheet.append(cells)
         count += 1
     workbook.save(path)
