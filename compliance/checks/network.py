@@ -6,6 +6,7 @@ expected vs actual with the config lines as evidence. Platform differences live 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -245,7 +246,7 @@ def vty_acl(facts: NetworkConfigFacts, params: Params) -> CheckResult:
 def _exec_timeout_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
     limit = params["max_minutes"]
     timeouts = facts.session_timeouts
-    return bool(timeouts) and not any(t.minutes <= 0 or t.minutes > limit for t in timeouts)
+    return bool(timeouts) and all(0 < t.minutes <= limit for t in timeouts)  # NaN (invalid value) fails
 
 
 @check("net.exec_timeout", params={"max_minutes": int}, verdict=_exec_timeout_passed)
@@ -256,13 +257,15 @@ def exec_timeout(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     timeouts = facts.session_timeouts
     if not timeouts:
         return CheckResult(False, expected, "no management sessions found", [])
-    bad = [t for t in timeouts if t.minutes <= 0 or t.minutes > limit]
+    bad = [t for t in timeouts if not 0 < t.minutes <= limit]  # NaN (invalid value) is bad
     shown = bad or list(timeouts)
     actual = "; ".join(f"{t.name}: {_minutes(t.minutes)}{'' if t.explicit else ' (default)'}" for t in shown)
     return CheckResult(not bad, expected, actual, _ev(e for t in shown for e in t.evidence))
 
 
 def _minutes(value: float) -> str:
+    if math.isnan(value):
+        return "invalid value"
     if value <= 0:
         return "never"
     return f"{value:g} min"

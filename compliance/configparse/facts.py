@@ -99,7 +99,8 @@ class MgmtAccess:
 
 @dataclass(frozen=True)
 class SessionTimeout:
-    """Idle timeout of an interactive session; 0 minutes means never."""
+    """Idle timeout of an interactive session; 0 minutes means never, NaN a value that is not a
+    valid number of minutes (it never counts as a compliant timeout)."""
 
     name: str
     minutes: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -422,7 +423,10 @@ def _forti_mgmt(admin: AdminAccount) -> MgmtAccess:
 
 def _forti_timeout(glob: _FNode) -> SessionTimeout:
     explicit = "admintimeout" in glob.settings
-    minutes = float(glob.first("admintimeout", "5"))
+    value = glob.first("admintimeout", "5" if not explicit else "")
+    # FortiOS takes a whole number of minutes: anything else ("nan", "inf", "-5", "1e9", none)
+    # is no valid setting, and NaN makes the timeout rule fail.
+    minutes = float(value) if value.isascii() and value.isdigit() else math.nan
     return SessionTimeout("system global admintimeout", minutes, explicit, glob.sets("admintimeout"))
 
 

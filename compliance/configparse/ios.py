@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -24,6 +25,13 @@ from inventory.choices import Platform
 from inventory.secret_lines import mask_ios_line as _ios_mask
 
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+def _ascii_int(word: str) -> int | None:
+    """`word` as a plain non-negative integer (ASCII digits only), else None.
+
+    int() would also take "+5", " 5", "1_0" or other scripts' digits, which IOS never writes."""
+    return int(word) if word.isascii() and word.isdigit() else None
 
 
 class _IosNode:
@@ -192,7 +200,7 @@ def parse_ios(text: str) -> NetworkConfigFacts:
     """Facts of one IOS running-config."""
     nodes = _ios_tree(text)
     lines = tuple(_ios_terminal_line(n) for n in nodes.by_word.get("line", ()) if n.text.startswith("line "))
-    users = tuple(_ios_user(n) for n in _top(nodes, "username"))
+    users = tuple(_ios_user(n) for n in _top(nodes, "username") if " " in n.text)  # a bare `username` names no one
     aaa_new, aaa_login = _ios_aaa(nodes, lines)
     acls = _ios_acls(nodes)
     groups = _inbound_groups(nodes)
@@ -202,7 +210,7 @@ def parse_ios(text: str) -> NetworkConfigFacts:
         os_version=_ios_value(nodes, "version"),
         telnet_enabled=_ios_telnet(lines),
         ssh_versions=_ios_ssh(nodes),
-        snmp_communities=tuple(_ios_community(n) for n in _top(nodes, "snmp-server community")),
+        snmp_communities=tuple(_ios_community(n) for n in _top(nodes, "snmp-server community") if len(n.text.split()) > 2),
         snmp_v3=_ios_snmp_v3(nodes),
         ntp_servers=_ios_addresses(nodes, "ntp server", 2),
         syslog_hosts=_ios_syslog(nodes),
@@ -263,7 +271,9 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
         elif head == "exec-timeout":
             if len(w) < 2:
                 continue
-            timeout = int(w[1]) + (int(w[2]) / 60 if len(w) > 2 else 0)
+            minutes, seconds = _ascii_int(w[1]), _ascii_int(w[2]) if len(w) > 2 else 0
+            # Not a number IOS would accept: no valid timeout (NaN fails the timeout rule).
+            timeout = math.nan if minutes is None or seconds is None else minutes + seconds / 60
         elif head == "login":
             if len(w) < 3 or w[1] != "authentication":
                 continue
@@ -302,7 +312,9 @@ def _ios_ssh(nodes: _IosConfig) -> Fact[tuple[int, ...]]:
     found = _top(nodes, "ip ssh version")
     if not found:
         return Fact((1, 2))  # IOS default: SSH 1.99, accepts v1 clients
-    version = int(found[-1].text.split()[-1])
+    version = _ascii_int(found[-1].text.split()[-1])
+    if version is None:  # not a version IOS accepts: it keeps its default, v1 included
+        return Fact((1, 2), (found[-1].line,))
     return Fact((version,), (found[-1].line,))
 
 
@@ -378,7 +390,8 @@ def _ios_user(node: _IosNode) -> AdminAccount:
     elif "password" in raw:
         i = raw.index("password")
         kind = "reversible" if raw[i + 1 : i + 2] == ["7"] else "plaintext"
-    privilege = w[w.index("privilege") + 1] if "privilege" in w else None
+    after = w[w.index("privilege") + 1 :] if "privilege" in w else []
+    privilege = after[0] if after else None
     return AdminAccount(w[1], kind, privilege, (), (node.line,))
 
 
@@ -433,6 +446,8 @@ def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
     acls: dict[str, _Acl] = {}
     for node in _top(nodes, "ip access-list"):
         w = node.text.split()
+        if len(w) < 3 or (len(w) == 3 and w[2] in ("extended", "standard")):
+            continue  # no ACL name
         named = len(w) > 3 and w[2] in ("extended", "standard")
         name = w[3] if named else w[2]
         acls[name] = _Acl(name, w[2] == "standard", node)
@@ -473,7 +488,11 @@ def _ace(acl: _Acl, raw: str, line: ConfigLine) -> FirewallRule:
     w = raw.split()
     if w and w[0].isdigit():
         w = w[1:]
-    action: Literal["accept", "deny"] = "accept" if w[0] == "permit" else "deny"
+    action: Literal["accept", "deny"] = "accept" if w[:1] == ["permit"] else "deny"
+    if len(w) < 2:
+        # An action with nothing it applies to (or a bare sequence number): not an entry IOS
+        # would take. Read it as the widest match, so it can only make the firewall rule fail.
+        return FirewallRule(f"acl {acl.name}", action, True, True, True, True, (line,))
     if acl.standard:
         return FirewallRule(f"acl {acl.name}", action, w[1:2] == ["any"], True, True, True, (line,))
     proto, rest = w[1], w[2:]

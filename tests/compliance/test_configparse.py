@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 
 from compliance.configparse import MASK, UnsupportedPlatformError, parse_config
@@ -140,3 +143,102 @@ def test_every_secret_fortios_encrypts_is_masked_in_evidence() -> None:
     assert [str(e) for e in facts.password_encryption.evidence] == [f"3: set password {MASK}"]
     admin = next(n for n in _forti_tree(text).secret_nodes)
     assert admin.set_line("md5-key").text == f"set md5-key {MASK}"
+
+
+# --- Lines the parsers don't understand never make them raise (issue 11) ---------------------
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _outcomes(text: str, platform: str) -> dict:
+    from compliance.configcheck import check_config_text
+    from compliance.policy import load_policy
+
+    return {o.rule_id: o for o in check_config_text(text, platform, load_policy(), "firewall")}
+
+
+def test_ios_bare_snmp_community_is_no_community() -> None:
+    facts = parse_config("snmp-server community\nsnmp-server community public RO\n", "cisco_ios")
+    assert [c.name for c in facts.snmp_communities] == ["public"]
+
+
+def test_ios_bare_username_is_no_account() -> None:
+    facts = parse_config("username\nusername bob privilege\n", "cisco_ios")
+    assert [(a.name, a.profile) for a in facts.admins] == [("bob", None)]
+
+
+@pytest.mark.parametrize(
+    "acl",
+    [
+        "ip access-list extended WAN\n permit",
+        "ip access-list extended WAN\n 10 permit",
+        "ip access-list extended WAN\n 10",
+        "ip access-list standard WAN\n permit",
+        "access-list WAN permit",
+        "access-list 10 permit",
+        "access-list 101 permit",
+    ],
+)
+def test_ios_one_word_ace_fails_closed(acl: str) -> None:
+    name = acl.split()[1] if acl.startswith("access-list") else "WAN"
+    text = f"interface Gi0/0\n ip access-group {name} in\n{acl}\n"
+    facts = parse_config(text, "cisco_ios")
+    assert len(facts.firewall_rules) == 1
+    if facts.firewall_rules[0].action == "accept":
+        assert facts.firewall_rules[0].allows_everything
+        assert _outcomes(text, "cisco_ios")["net.fw_default_deny"].passed is False
+
+
+@pytest.mark.parametrize("line", ["ip access-list", "ip access-list extended", "ip access-list standard"])
+def test_ios_acl_without_name_is_skipped(line: str) -> None:
+    facts = parse_config(f"interface Gi0/0\n ip access-group extended in\n{line}\n 10 permit ip any any\n", "cisco_ios")
+    assert facts.firewall_rules == ()
+
+
+@pytest.mark.parametrize("value", ["x", "5 x", "٥", "+5", "-5"])
+def test_ios_invalid_exec_timeout_fails_closed(value: str) -> None:
+    text = f"line con 0\n exec-timeout 5 0\nline vty 0 4\n exec-timeout {value}\n transport input ssh\n"
+    facts = parse_config(text, "cisco_ios")
+    assert math.isnan(facts.session_timeouts[1].minutes)
+    outcome = _outcomes(text, "cisco_ios")["net.exec_timeout"]
+    assert outcome.passed is False
+    assert "line vty 0 4: invalid value" in outcome.actual
+
+
+@pytest.mark.parametrize("value", ["", "x", "٢"])
+def test_ios_invalid_ssh_version_keeps_the_default(value: str) -> None:
+    facts = parse_config(f"ip ssh version {value}\n", "cisco_ios")
+    assert facts.ssh_versions.value == (1, 2)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "1e9", "5.0", "+5", "٥", "abc", ""])
+def test_fortios_admintimeout_not_a_plain_integer_fails(value: str) -> None:
+    text = f"config system global\n    set admintimeout {value}\nend\n"
+    (timeout,) = parse_config(text, "fortinet").session_timeouts
+    assert timeout.explicit and math.isnan(timeout.minutes)
+    outcome = _outcomes(text, "fortinet")["net.exec_timeout"]
+    assert outcome.passed is False
+    assert outcome.actual == "system global admintimeout: invalid value"
+
+
+def test_fortios_admintimeout_plain_integer_passes() -> None:
+    text = "config system global\n    set admintimeout 10\nend\n"
+    assert parse_config(text, "fortinet").session_timeouts[0].minutes == 10
+    assert _outcomes(text, "fortinet")["net.exec_timeout"].passed is True
+
+
+@pytest.mark.parametrize(
+    "case",
+    sorted(GOLDEN.glob("*/*/running-config.txt")),
+    ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}",
+)
+def test_truncated_golden_lines_never_raise(case: Path) -> None:
+    """Every line of a golden config cut to its first k words: the whole config still parses."""
+    platform = case.parent.parent.name
+    lines = case.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        indent = line[: len(line) - len(line.lstrip())]
+        words = line.split()
+        for k in range(len(words)):
+            cut = [*lines[:i], indent + " ".join(words[:k]), *lines[i + 1 :]]
+            parse_config("\n".join(cut), platform)
