@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
 
 from inventory import db
 from inventory.crypto import Vault
@@ -28,6 +29,20 @@ SECURITY_HEADERS = {
 }
 
 
+# The largest id a database column holds (SQLite INTEGER and PostgreSQL BIGINT are signed 64-bit).
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route is a row id: 1..2^63-1, anything else is a 404 (never an
+    integer overflow in the database driver, never a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 # One blueprint per area, each a module `web.<area>` with a `bp`.
 AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "procurement", "reports", "transfers", "admin", "api")
 
@@ -35,6 +50,7 @@ AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key.get_secret_value(),
         KIEMKE_DB_URL=settings.db_url,
@@ -92,6 +108,16 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     def _security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        return response
+
+    from flask_login import current_user
+
+    @app.after_request
+    def _no_store_when_signed_in(response):
+        # A page or API answer for a signed-in user (or a bearer token) is never kept by a
+        # browser or proxy cache; static files stay cacheable.
+        if request.endpoint != "static" and ("Authorization" in request.headers or current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return app

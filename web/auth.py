@@ -53,8 +53,11 @@ def load_user(user_id: str):
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never `//host`, a scheme or a backslash trick."""
+    """Only a path on this site: never `//host`, a scheme, a backslash trick or a control
+    character (CR/LF would break the Location header)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -24,4 +24,12 @@ def init_app(app) -> None:
             413: _("Tệp quá lớn."),
         }
         code = exc.code or 500
+        if request.path == "/api" or request.path.startswith("/api/"):
+            # The API answers in JSON, also when no route matched (404) or the method is wrong (405).
+            response = jsonify({"error": {"status": code, "message": exc.description or exc.name}})
+            response.status_code = code
+            response.headers["Cache-Control"] = "no-store"
+            if getattr(exc, "valid_methods", None):  # 405: say which methods are allowed
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
         return render_template("error.html", code=code, message=messages.get(code, _("Đã xảy ra lỗi."))), code
