@@ -17,6 +17,16 @@ from typing import Any
 from inventory.choices import LABELS_VI, DeviceClass, DeviceStatus, SiteKind, ZoneKind
 from inventory.identity import normalize_mac, normalize_serial
 
+SHOWN_LENGTH = 80  # how much of a rejected value a message repeats
+MAX_INT = 2_147_483_647  # the database's integer columns are 32-bit
+
+
+def shown(value: str) -> str:
+    """The value as a message quotes it: repr, cut to SHOWN_LENGTH characters of the value plus "…"."""
+    if len(value) > SHOWN_LENGTH:
+        return repr(value[:SHOWN_LENGTH]) + "…"
+    return repr(value)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -49,7 +59,7 @@ def choice(enum: type[StrEnum]) -> Callable[[str], str | None]:
         try:
             return lookup[value.strip().lower()]
         except KeyError:
-            raise ValueError(f"unknown value {value!r}; allowed: {allowed}") from None
+            raise ValueError(f"unknown value {shown(value)}; allowed: {allowed}") from None
 
     return parse
 
@@ -57,13 +67,14 @@ def choice(enum: type[StrEnum]) -> Callable[[str], str | None]:
 def non_negative_int(value: str) -> int | None:
     if not value:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise ValueError(f"must not be negative: {number}")
-    return number
+    # ASCII digits only: int() would also take "1_000", other scripts' digits and thousands of digits.
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise ValueError(f"not a whole number: {shown(value)}")
+    if value.startswith("-") and value.strip("-0"):
+        raise ValueError(f"must not be negative: {shown(value)}")
+    if len(value.lstrip("+0")) > len(str(MAX_INT)) or int(value) > MAX_INT:
+        raise ValueError(f"too large: {shown(value)}; at most {MAX_INT}")
+    return int(value)
 
 
 def day(value: str) -> date | None:
@@ -78,7 +89,7 @@ def day(value: str) -> date | None:
         if parsed > date.today():
             raise ValueError(f"date {value} is in the future")
         return parsed
-    raise ValueError(f"not a date: {value!r}; use YYYY-MM-DD or DD/MM/YYYY")
+    raise ValueError(f"not a date: {shown(value)}; use YYYY-MM-DD or DD/MM/YYYY")
 
 
 def ip_address(value: str) -> str | None:
@@ -87,7 +98,7 @@ def ip_address(value: str) -> str | None:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise ValueError(f"not an IP address: {value!r}") from None
+        raise ValueError(f"not an IP address: {shown(value)}") from None
 
 
 def mac_list(value: str) -> tuple[str, ...]:
@@ -106,7 +117,7 @@ def cidr_list(value: str) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(part, strict=True)))
         except ValueError as exc:
-            raise ValueError(f"not a subnet in CIDR form: {part!r} ({exc})") from None
+            raise ValueError(f"not a subnet in CIDR form: {shown(part)} ({exc})") from None
     return tuple(dict.fromkeys(out))
 
 
@@ -114,7 +125,7 @@ def country(value: str) -> str | None:
     if not value:
         return None
     if not re.fullmatch(r"[A-Za-z]{2}", value):
-        raise ValueError(f"not a two-letter ISO country code: {value!r}")
+        raise ValueError(f"not a two-letter ISO country code: {shown(value)}")
     return value.upper()
 
 

@@ -24,12 +24,25 @@ from inventory.io.tabular import read_table
 from inventory.models import ApprovedQuantity, Device, DeviceMac, Site, Subnet, Zone, utcnow
 from inventory.repository import default_province, site_zone_index
 
+MAX_COLUMN_SHOWN = 80
+MAX_REASON = 300
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 @dataclass(frozen=True)
 class RowError:
     row: int  # spreadsheet row number; the header is row 1
     column: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # A message may quote what the file holds (a header, a parser's or a library's reason); cut it
+        # so that a file full of long bad cells cannot make a report page of hundreds of megabytes.
+        object.__setattr__(self, "column", _cut(self.column, MAX_COLUMN_SHOWN))
+        object.__setattr__(self, "reason", _cut(self.reason, MAX_REASON))
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")

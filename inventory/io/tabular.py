@@ -11,6 +11,10 @@ from inventory.io.cells import FORMULA_START, clean_cell, set_xlsx_value
 
 FORMATS = (".csv", ".xlsx")
 
+# The longest cell a file may hold (Excel's own cell limit). A longer cell refuses the whole file;
+# the CSV reader's field limit (131,072) is above it, so the check below is always the one that answers.
+MAX_CELL = 32_767
+
 
 class TableFormatError(ValueError):
     pass
@@ -62,13 +66,29 @@ def _unescape(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1 else cell
 
 
+def _too_long(path: Path, number: int) -> TableFormatError:
+    return TableFormatError(f"{path.name}: row {number}: a cell is longer than {MAX_CELL} characters")
+
+
+def _checked(path: Path, number: int, cells: list[str]) -> list[str]:
+    if any(len(cell) > MAX_CELL for cell in cells):
+        raise _too_long(path, number)
+    return cells
+
+
 def _read_csv(path: Path) -> Iterator[list[str]]:
+    number = 0  # spreadsheet row number of the row being read, as read_table counts them
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.reader(handle):
-                yield [_unescape(cell.strip()) for cell in row]
+                number += 1
+                yield _checked(path, number, [_unescape(cell.strip()) for cell in row])
     except UnicodeDecodeError as exc:
         raise TableFormatError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _too_long(path, number + 1) from None
+        raise TableFormatError(f"{path.name}: row {number + 1}: not readable as CSV ({exc})") from None
 
 
 def _read_xlsx(path: Path) -> Iterator[list[str]]:
@@ -80,8 +100,15 @@ def _read_xlsx(path: Path) -> Iterator[list[str]]:
         rows = workbook.get_sheet_by_index(0).iter_rows()
     except Exception as exc:  # calamine raises its own error kinds for a damaged file  # noqa: BLE001
         raise TableFormatError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
-    for row in rows:
-        yield [_cell_text(value) for value in row]
+    number = 0
+    try:
+        for row in rows:
+            number += 1
+            yield _checked(path, number, [_cell_text(value) for value in row])
+    except TableFormatError:
+        raise
+    except Exception as exc:  # a damaged sheet can fail part-way through  # noqa: BLE001
+        raise TableFormatError(f"{path.name}: row {number + 1}: not a readable XLSX workbook ({type(exc).__name__})") from None
 
 
 def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, sheet_title: str = "data") -> int:
