@@ -19,6 +19,7 @@ from inventory.secret_lines import (
     is_forti_secret_key,
     mask_ios_line,
     masked_forti_set,
+    opens_quote,
 )
 
 _FORTI_SET = re.compile(r"^set\s+(\S+)\s+(.*)$")
@@ -37,17 +38,34 @@ def _mask_forti(line: str, blocks: list[str]) -> str:
 
 
 def mask_config(text: str) -> str:
-    """The config with secrets replaced by `<redacted>`, indentation and line count kept."""
+    """The config with secrets replaced by `<redacted>`, indentation and line count kept.
+
+    A FortiOS quoted value spanning lines (a private key, a certificate, a replacement message)
+    is one statement: when its key is a secret, every line up to the closing quote is masked."""
     out = []
     blocks: list[str] = []
+    quoted: bool | None = None  # inside a multi-line quoted value: whether it is a secret
     for raw in text.splitlines():
         stripped = raw.strip()
+        indent = raw[: len(raw) - len(raw.lstrip())]
+        if quoted is not None:
+            masked = MASK if quoted else mask_ios_line(stripped)
+            if opens_quote(stripped):
+                quoted = None  # the closing quote
+            out.append(raw if masked == stripped else indent + masked)
+            continue
         if stripped.startswith("config "):
             blocks.append(" ".join(stripped.split()))
         elif stripped == "end" and blocks:
             blocks.pop()
-        masked = _mask_forti(stripped, blocks) if stripped.startswith("set ") else mask_ios_line(stripped)
-        out.append(raw if masked == stripped else raw[: len(raw) - len(raw.lstrip())] + masked)
+        if stripped.startswith("set "):
+            masked = _mask_forti(stripped, blocks)
+            if opens_quote(stripped):
+                key = stripped.split(None, 2)[1]
+                quoted = is_forti_secret_key(key) or masked != stripped
+        else:
+            masked = mask_ios_line(stripped)
+        out.append(raw if masked == stripped else indent + masked)
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 

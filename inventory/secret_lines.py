@@ -11,24 +11,43 @@ import re
 WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
 MASK = "<redacted>"
 
-# Cisco IOS: each pattern keeps the words before the secret (group 1) and masks the next word.
-_IOS_SECRETS = (
-    re.compile(r"^(enable (?:secret|password)(?: level \d+)?(?: \d)?) \S+"),
-    re.compile(r"^(username \S+ .*?(?:secret|password)(?: \d)?) \S+"),
-    re.compile(r"^((?:password|key|key-string|secret)(?: \d)?) \S+"),
-    re.compile(r"^((?:tacacs-server|radius-server) (?:host \S+ )?key(?: \d)?) \S+"),
-    re.compile(r"^(ntp authentication-key \d+ md5) \S+"),
-    re.compile(r"^(crypto isakmp key(?: \d)?) \S+"),
-    re.compile(r"^(.*\b(?:pre-shared-key|authentication-key|md5)(?: \d)?) \S+"),
+# Cisco IOS: the statements that carry a secret, as data. Each pattern matches a whole statement
+# from its start: group 1 is the words kept readable, group 2 the secret masked (a word, or the
+# rest of the line for a secret that may hold spaces); what follows group 2 is kept. The first
+# pattern that matches a line wins, so a specific statement comes before a general one.
+IOS_SECRET_STATEMENTS: tuple[str, ...] = (
+    r"^(enable (?:algorithm-type \S+ )?(?:secret|password)(?: level \d+)?(?: \d)?) (\S+)",
+    r"^(username \S+ .*?(?:secret|password)(?: \d)?) (\S+)",
+    r"^((?:password|key|key-string|secret)(?: \d)?) (\S+)",
+    r"^((?:tacacs-server|radius-server) (?:host \S+ )?key(?: \d)?) (\S+)",
+    r"^(ntp authentication-key \d+ md5) (\S+)",
+    r"^(crypto isakmp key(?: \d)?) (\S+)",
+    # BGP: `neighbor <peer> password [0|7] <line>` (the password may hold spaces).
+    r"^(neighbor \S+ password(?: \d)?) (.+)$",
+    # Keyring: `pre-shared-key address <ip> [<mask>] key [0|6] <key>` (also hostname).
+    r"^(pre-shared-key (?:address|hostname) .*?\bkey(?: \d)?) (\S+)",
+    # HSRP: `standby [<group>] authentication md5 key-string|key-chain [0|7] <key>`, or a text key.
+    r"^(standby (?:\d+ )?authentication md5 key-(?:string|chain)(?: \d)?) (\S+)",
+    r"^(standby (?:\d+ )?authentication(?: text)?) (?!md5\b)(\S+)",
+    # PPP: `ppp chap|pap password [0|7] <pw>`, `ppp pap sent-username <user> password [0|7] <pw>`.
+    r"^(ppp (?:chap|pap) (?:sent-username \S+ )?password(?: \d)?) (\S+)",
+    # Wireless: `wpa-psk ascii|hex [0|7] <key>`.
+    r"^(wpa-psk (?:ascii|hex)(?: \d)?) (\S+)",
+    r"^(vtp password) (\S+)",
+    r"^(ip (?:ftp|http client) password(?: \d)?) (\S+)",
+    r"^(.*\b(?:pre-shared-key|authentication-key|md5)(?: \d)?) (\S+)",
 )
+_IOS_SECRETS = tuple(re.compile(pattern) for pattern in IOS_SECRET_STATEMENTS)
 _IOS_SNMP_KEYS = re.compile(r"\b((?:auth (?:md5|sha\S*))|(?:priv (?:des|3des|aes(?: \d+)?))) \S+")
 _IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")
 _IOS_HOST_COMMUNITY = re.compile(r"^(snmp-server host \S+(?: (?:traps|informs))?(?: version (?:1|2c|3 \S+))?) (\S+)")
 
-# FortiOS: `set <key> <value>` lines whose value is a secret.
+# FortiOS: the `set <key> <value>` statements whose value is a secret, as data (the keys, and
+# suffixes any key ending so carries). A quoted value may span lines (`set private-key "-----BEGIN
+# ENCRYPTED PRIVATE KEY-----` ... `-----END ENCRYPTED PRIVATE KEY-----"`): every line is masked.
 FORTI_SECRET_KEYS = frozenset(
     {"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase",
-     "pre-shared-key", "auth-password", "md5-key", "community"}
+     "pre-shared-key", "auth-password", "md5-key", "community", "key-string"}
 )  # fmt: skip
 FORTI_SECRET_SUFFIXES = ("-pwd", "-password", "-secret", "-key")
 FORTI_COMMUNITY_BLOCK = "config system snmp community"
@@ -47,7 +66,7 @@ def mask_ios_line(line: str) -> str:
     for pattern in _IOS_SECRETS:
         m = pattern.match(line)
         if m:
-            return f"{m.group(1)} {MASK}{line[m.end() :]}"
+            return f"{line[: m.start(2)]}{MASK}{line[m.end(2) :]}"
     return line
 
 
@@ -59,3 +78,10 @@ def masked_forti_set(key: str, value: str) -> str:
     """`set <key> <value>` as shown when the value is a secret (an ENC prefix stays visible)."""
     encrypted = value.split(" ", 1)[0] == "ENC"
     return f"set {key} {'ENC ' if encrypted else ''}{MASK}"
+
+
+def opens_quote(text: str) -> bool:
+    """An odd number of unescaped double quotes: a quoted FortiOS value starts or ends on this line."""
+    if '"' not in text:
+        return False
+    return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
