@@ -261,12 +261,18 @@ def register_collectors(main: click.Group) -> None:
     def scan_cmd(app: AppContext, site, subnet, out, snmp_ports) -> None:
         """Offline technician mode: scan a subnet on this laptop and write a bundle; changes no inventory."""
         import json as json_
+        import os
 
         from collectors.service import scan_to_bundle
 
         app.require_schema()
         bundle = guarded(lambda: run_with_progress("scanning", lambda options: scan_to_bundle(app.engine, vault(app), site=site, subnet=subnet, options=options, snmp_ports=tuple(snmp_ports))))
-        out.write_text(json_.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+        # Private to this user (0600) even when the file was there before: a bundle names the
+        # site's hosts and services (its configs are masked).
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json_.dumps(bundle, ensure_ascii=False, indent=1))
         answered = sum(1 for o in bundle["outcomes"] if o["facts"])
         console.print(f"bundle {bundle['bundle_id']} written to {out}: {len(bundle['outcomes'])} hosts, {answered} answered")
 

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from inventory import db
 from inventory.choices import NETWORK_CLASSES, DeviceClass
 from inventory.crypto import Vault
 from inventory.models import Device, ScanRun, Site, Subnet, Zone, utcnow
+from inventory.redact import mask_config
 from inventory.repository import zone_subnets
 
 POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.SERVER.value})
@@ -255,9 +256,11 @@ def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, opti
 
 
 def _outcome_to_json(outcome: Outcome) -> dict:
+    # A bundle leaves the office on a laptop: configs in it are masked the way stored snapshots
+    # are (import stores them as they are; masking again is harmless), so it holds no device secret.
     return {
         "target": asdict(outcome.target),
-        "facts": [asdict(f) for f in outcome.facts],
+        "facts": [asdict(replace(f, running_config=mask_config(f.running_config)) if f.running_config else f) for f in outcome.facts],
         "error": {"kind": outcome.error.kind, "message": outcome.error.message} if outcome.error else None,
         "attempts": list(outcome.attempts),
         "duration_ms": outcome.duration_ms,
@@ -284,35 +287,86 @@ def _facts_from_json(data: dict) -> DeviceFacts:
     )
 
 
-def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> RunResult:
-    """Merge an offline scan bundle. Importing the same bundle twice changes nothing."""
+def _damaged(path: Path, why: str) -> ServiceError:
+    return ServiceError(f"{Path(path).name}: damaged scan bundle ({why})")
+
+
+def _outcomes_from_bundle(path: Path, bundle: dict) -> list[Outcome]:
+    """The bundle's outcomes, every value checked for its kind: a damaged bundle is one error."""
     from collectors.records import CollectorError
 
+    for key in ("bundle_id", "site"):
+        if not isinstance(bundle.get(key), str) or not bundle[key]:
+            raise _damaged(path, f"{key} missing or not text")
+    if not isinstance(bundle.get("outcomes"), list):
+        raise _damaged(path, "outcomes missing or not a list")
+    outcomes = []
+    try:
+        for item in bundle["outcomes"]:
+            if not isinstance(item, dict) or not isinstance(item.get("target"), dict) or not isinstance(item.get("facts"), list):
+                raise _damaged(path, "an outcome without a target or facts")
+            error = item.get("error")
+            failure = None
+            if error:
+                if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not isinstance(error.get("kind"), str):
+                    raise _damaged(path, "an outcome with a malformed error")
+                failure = CollectorError(error["message"])
+                failure.kind = error["kind"]
+            # Device ids are the scanning laptop's: here devices are matched again by identity.
+            target = Target(**(item["target"] | {"device_id": None}))
+            facts = []
+            for fact in item["facts"]:
+                if not isinstance(fact, dict):
+                    raise _damaged(path, "facts that are not an object")
+                facts.append(_facts_from_json(fact))
+            _check_texts(path, target, *facts)
+            attempts = item.get("attempts", ())
+            duration = item.get("duration_ms", 0)
+            if not isinstance(attempts, list | tuple) or not isinstance(duration, int | float):
+                raise _damaged(path, "an outcome with malformed attempts or duration")
+            outcomes.append(Outcome(target, tuple(facts), failure, tuple(attempts), duration))
+    except ServiceError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise _damaged(path, f"{type(exc).__name__}: {exc}") from None
+    return outcomes
+
+
+def _check_texts(path: Path, *records) -> None:
+    """Scalar fields of a target or facts are what their kind says (text, number or nothing)."""
+    for record in records:
+        for name, value in vars(record).items():
+            if value is None or isinstance(value, tuple | HostRecord):
+                continue
+            expected = int if name == "uptime_seconds" else str
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise _damaged(path, f"{name} is not {'a number' if expected is int else 'text'}")
+
+
+def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> RunResult:
+    """Merge an offline scan bundle. Importing the same bundle twice changes nothing; a damaged
+    bundle is one ServiceError and changes nothing either."""
     try:
         bundle = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ServiceError(f"{Path(path).name}: not a readable scan bundle ({type(exc).__name__})") from None
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise ServiceError(f"{Path(path).name}: not a kiemke scan bundle (format {BUNDLE_FORMAT} expected)")
+    outcomes = _outcomes_from_bundle(path, bundle)
     with db.session_scope(engine) as session:
         for scan_run in session.execute(select(ScanRun).where(ScanRun.kind == "import-scan")).scalars():
-            if scan_run.params.get("bundle_id") == bundle.get("bundle_id"):
+            if scan_run.params.get("bundle_id") == bundle["bundle_id"]:
                 return RunResult(scan_run.id, "already-imported", scan_run.summary)
         if session.execute(select(Site.id).where(Site.code == bundle["site"])).first() is None:
             raise ServiceError(f"bundle is for unknown site {bundle['site']!r}")
-    try:
-        outcomes = []
-        for item in bundle["outcomes"]:
-            error = item.get("error")
-            failure = None
-            if error:
-                failure = CollectorError(error["message"])
-                failure.kind = error["kind"]
-            # Device ids are the scanning laptop's: here devices are matched again by identity.
-            target = Target(**(item["target"] | {"device_id": None}))
-            outcomes.append(Outcome(target, tuple(_facts_from_json(f) for f in item["facts"]), failure, tuple(item.get("attempts", ())), item.get("duration_ms", 0)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ServiceError(f"{Path(path).name}: damaged scan bundle ({type(exc).__name__}: {exc})") from None
-    params = {"bundle_id": bundle["bundle_id"], "subnet": bundle.get("subnet"), "scanned_at": bundle.get("started_at")}
+    subnet, started = bundle.get("subnet"), bundle.get("started_at")
+    params = {"bundle_id": bundle["bundle_id"], "subnet": subnet if isinstance(subnet, str) else None, "scanned_at": started if isinstance(started, str) else None}
     run_id = _start_run(engine, "import-scan", site=bundle["site"], params=params, triggered_by=triggered_by)
-    return _finish_run(engine, run_id, outcomes)
+    try:
+        return _finish_run(engine, run_id, outcomes)
+    except Exception as exc:  # noqa: BLE001 (any failure of the merge is a damaged bundle here)
+        # Values the checks above let through but the merge could not take: the merge was rolled
+        # back; the run row goes too, so the bundle can be imported once it is mended.
+        with db.session_scope(engine) as session:
+            session.delete(session.get(ScanRun, run_id))
+        raise _damaged(path, type(exc).__name__) from None

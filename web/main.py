@@ -7,6 +7,8 @@ each area's cli.py defines its own and `register(main)` adds them here.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from collectors import cli as collectors_cli
@@ -23,6 +25,8 @@ from web import cli as web_cli
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """kiemke — IT asset and network-security inventory (kiểm kê)."""
+    # Everything kiemke writes (the SQLite database, bundles, exports) is private to its user.
+    os.umask(0o077)
     ctx.obj = AppContext(Settings())
 
 
