@@ -98,7 +98,7 @@ def register_lab(main: click.Group) -> None:
 
 def register_collectors(main: click.Group) -> None:
     from inventory.choices import ZoneKind, values
-    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
+    from inventory.cli import AppContext, KiemkeError, add_row, console, pass_app, print_json
 
     def vault(app: AppContext):
         from inventory.crypto import Vault
@@ -205,7 +205,7 @@ def register_collectors(main: click.Group) -> None:
             return
         table = Table("Name", "Kind", "User", "Port", "Priority", "Site", "Zone", "Class")
         for r in rows:
-            table.add_row(r["name"], r["kind"], r["username"] or "", str(r["port"]), str(r["priority"]), r["site"] or "*", r["zone"] or "*", r["device_class"] or "*")
+            add_row(table, r["name"], r["kind"], r["username"] or "", str(r["port"]), str(r["priority"]), r["site"] or "*", r["zone"] or "*", r["device_class"] or "*")
         console.print(table)
 
     @credential.command("delete")
@@ -310,7 +310,7 @@ def register_collectors(main: click.Group) -> None:
         table = Table("#", "Kind", "Site", "Started", "Seconds", "Status", "By", "Devices", "OK", "Failed", "Discovered")
         for r in rows:
             s = r["summary"]
-            table.add_row(str(r["id"]), r["kind"], r["site"] or "*", r["started_at"][:19], str(r["seconds"] or ""), r["status"], r["triggered_by"] or "",
+            add_row(table, str(r["id"]), r["kind"], r["site"] or "*", r["started_at"][:19], str(r["seconds"] or ""), r["status"], r["triggered_by"] or "",
                           str(s.get("devices", "")), str(s.get("ok", "")), str(s.get("failed", "")), str(s.get("created", "")))  # fmt: skip
         console.print(table)
 

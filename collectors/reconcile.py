@@ -37,6 +37,7 @@ from inventory.models import (
 from inventory.observations import latest_observations
 from inventory.redact import mask_config
 from inventory.repository import site_zone_index
+from inventory.text import clean_text
 
 
 @dataclass
@@ -55,10 +56,11 @@ class ReconcileSummary:
 
 
 def _fit(value: str | None, limit: int) -> str | None:
-    """Column-sized text: hostile devices send 64 KB strings where 255 characters fit."""
+    """Column-sized, clean text: hostile devices send 64 KB strings where 255 characters fit,
+    and escape sequences ("\\x1b]0;title\\x07") that would run on an operator's terminal."""
     if value is None:
         return None
-    value = value.replace("\x00", "")
+    value = clean_text(value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -85,7 +87,8 @@ class Merged:
             value = None
             for fact in ordered:
                 value = getattr(fact, name) or value
-            return value
+            # Cleaned on arrival: what a device says becomes inventory data (and observations) here.
+            return clean_text(value) if isinstance(value, str) and name != "running_config" else value
 
         return cls(
             sys_name=pick("sys_name"), sys_descr=pick("sys_descr"), sys_object_id=pick("sys_object_id"),
@@ -339,7 +342,7 @@ class Reconciler:
         current = latest_observations(self.session, [device.id]).get(device.id, {})
         source = "ssh" if "ssh" in {f.source for f in merged.facts} else merged.facts[-1].source
         for key, value in merged.observations().items():
-            value = value[:65536]
+            value = clean_text(value[:65536])
             if current.get(key) != value:
                 self.session.add(Observation(device_id=device.id, scan_run_id=self.run.id, observed_at=self.now, source=source, key=key, value=value))
 

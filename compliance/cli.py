@@ -10,7 +10,7 @@ import click
 
 def register(main: click.Group) -> None:
     from inventory.choices import CLASS_BY_PLATFORM, FindingStatus, Platform, Severity, values
-    from inventory.cli import AppContext, KiemkeError, console, pass_app, print_json
+    from inventory.cli import AppContext, KiemkeError, add_row, console, pass_app, print_json
 
     def policy_or_error():
         from compliance.policy import PolicyError, load_policy
@@ -64,7 +64,7 @@ def register(main: click.Group) -> None:
             return
         table = Table("#", "Rule", "Severity", "Site", "Device", "Expected", "Actual", "Status")
         for r in rows:
-            table.add_row(str(r["id"]), r["rule_id"], r["severity"], r["site_code"] or "", r["hostname"] or "", r["expected"][:60], r["actual"][:60], r["status"])
+            add_row(table, str(r["id"]), r["rule_id"], r["severity"], r["site_code"] or "", r["hostname"] or "", r["expected"][:60], r["actual"][:60], r["status"])
         console.print(table, markup=False)
         console.print(f"{len(rows)} of {total} findings")
 
@@ -117,7 +117,7 @@ def register(main: click.Group) -> None:
         else:
             table = Table("Rule", "Severity", "Result", "Expected", "Actual", "Evidence")
             for o in outcomes:
-                table.add_row(o.rule_id, o.severity, o.status, o.expected, o.actual, "\n".join(o.evidence[:3]))
+                add_row(table, o.rule_id, o.severity, o.status, o.expected, o.actual, "\n".join(o.evidence[:3]))
             console.print(table, markup=False)
             console.print(f"{file.name}: {len(failed)} of {len(outcomes)} rules failed")
         if failed:

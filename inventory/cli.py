@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -26,6 +27,7 @@ from inventory.audit import cli_actor
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, Role, ZoneKind, values
 from inventory.io.columns import KINDS
 from inventory.settings import Settings
+from inventory.text import escape_control
 
 console = Console()
 errors = Console(stderr=True)
@@ -76,6 +78,14 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def print_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def add_row(table: Table, *values) -> None:
+    """Add one row of values to a table printed on the terminal. Every table kiemke prints takes
+    its rows here: values are plain text, never rich markup, and control characters show as
+    visible escapes ("\\x1b"), so a hostname a device or an old import stored with an escape
+    sequence cannot clear the screen or retitle the operator's terminal."""
+    table.add_row(*(Text(escape_control("" if value is None else str(value))) for value in values))
 
 
 # --- database and users ------------------------------------------------------------------
@@ -247,7 +257,7 @@ def sites(app: AppContext, as_json: bool) -> None:
         return
     table = Table("Mã", "Tên", "Loại", "Mạng diện rộng", "Internet", "Thiết bị")
     for row in rows:
-        table.add_row(row["code"], row["name"], row["kind"], ", ".join(row["party_wan_subnets"]), ", ".join(row["internet_subnets"]), str(row["devices"]))
+        add_row(table, row["code"], row["name"], row["kind"], ", ".join(row["party_wan_subnets"]), ", ".join(row["internet_subnets"]), str(row["devices"]))
     console.print(table)
     console.print(f"{len(rows)} sites")
 
@@ -274,8 +284,8 @@ def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as
         return
     table = Table("ID", "Đơn vị", "Vùng", "Loại", "Tên máy", "IP", "Hãng", "Model", "Sê-ri", "Tình trạng")
     for row in rows:
-        table.add_row(
-            str(row["id"]), row["site_code"], row["zone"] or "", row["device_class"], row["hostname"] or "",
+        add_row(
+            table, str(row["id"]), row["site_code"], row["zone"] or "", row["device_class"], row["hostname"] or "",
             row["mgmt_ip"] or "", row["vendor"] or "", row["model"] or "", row["serial"] or "", row["status"],
         )  # fmt: skip
     console.print(table)

@@ -1,8 +1,9 @@
 """The one cleaning every cell kiemke writes to a CSV or XLSX file goes through.
 
 - Control characters (C0 except tab, newline and carriage return; DEL; C1) and the characters XML
-  cannot hold become U+FFFD: openpyxl refuses them (IllegalCharacterError) and a terminal
-  would run an escape sequence such as "\\x1b[31m".
+  cannot hold become U+FFFD (inventory.text.clean_text, the rule imports and collectors use too):
+  openpyxl refuses them (IllegalCharacterError) and a terminal would run an escape sequence such
+  as "\\x1b[31m".
 - Text that a spreadsheet program would run as a formula (it starts with = + - @, tab or CR) is
   written as text: CSV puts an apostrophe before it (read_table takes it off again); XLSX keeps
   the text unchanged in a string cell (never a formula cell).
@@ -11,13 +12,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from inventory.text import clean_text
 
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-REPLACEMENT = "\ufffd"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def is_formula_like(value: Any) -> bool:
@@ -33,7 +33,7 @@ def clean_cell(value: Any, *, quote: bool = False) -> Any:
     """
     if not isinstance(value, str):
         return value
-    text = _CONTROL.sub(REPLACEMENT, value)
+    text = clean_text(value)
     return "'" + text if quote and text.startswith(FORMULA_START) else text
 
 

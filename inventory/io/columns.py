@@ -16,6 +16,7 @@ from typing import Any
 
 from inventory.choices import LABELS_VI, DeviceClass, DeviceStatus, SiteKind, ZoneKind
 from inventory.identity import normalize_mac, normalize_serial
+from inventory.text import clean_text
 
 SHOWN_LENGTH = 80  # how much of a rejected value a message repeats
 MAX_INT = 2_147_483_647  # the database's integer columns are 32-bit
@@ -42,7 +43,7 @@ def text(max_length: int) -> Callable[[str], str | None]:
     def parse(value: str) -> str | None:
         if len(value) > max_length:
             raise ValueError(f"longer than {max_length} characters")
-        return value or None
+        return clean_text(value) or None  # control characters (escape sequences) become U+FFFD
 
     return parse
 
@@ -132,7 +133,7 @@ def country(value: str) -> str | None:
 def serial(value: str) -> str | None:
     if len(value) > 100:
         raise ValueError("longer than 100 characters")
-    return normalize_serial(value)
+    return normalize_serial(clean_text(value))
 
 
 SITE_COLUMNS = (
