@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from inventory import audit
+from inventory import audit, tokens
 from inventory.choices import Role
 from inventory.models import User
 
@@ -18,6 +18,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class UserError(ValueError):
     pass
+
+
+class WrongPasswordError(UserError):
+    """The current password given to prove who one is does not match."""
 
 
 class OwnAccountError(UserError):
@@ -119,7 +123,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str, actor_
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """A user changes their own password (the current one proves it is them)."""
     if not verify_password(user, current):
-        raise UserError("current password is wrong")
+        raise WrongPasswordError("current password is wrong")
     if len(new) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if new == current:
@@ -130,9 +134,13 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 
 
 def issue_one_time_password(session: Session, user: User, *, actor: str) -> str:
-    """A fresh one-time password (to be changed at first login); audit-logged, never stored plain."""
+    """A fresh one-time password (to be changed at first login); audit-logged, never stored plain.
+
+    A reset means the account may be in other hands: its API token is revoked too (a new one is
+    issued after the user has set their own password), and its web sessions end (new hash)."""
     password = one_time_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
     audit.record(session, actor, "password_reset", "user", user.id)
+    tokens.revoke_token(session, user, actor=actor)
     return password

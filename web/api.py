@@ -3,6 +3,7 @@
 A request carries `Authorization: Bearer <token>`. Tokens are issued on the admin user page (by
 an admin) or on the "API token" page (each user for their own account), shown once; only their
 SHA-256 is stored (User.api_token_hash). No token or an unknown one: 401; an inactive user: 403;
+a user who must still change a one-time password: 403 (a password reset also revokes the token);
 a role not allowed: 403. The session cookie is never used here, so the blueprint is exempt from
 CSRF (nothing a browser sends on its own authenticates a request).
 """
@@ -80,6 +81,8 @@ def token_required(*roles: str) -> Callable[[Callable], Callable]:
                 return _problem(401, "invalid token", **{"WWW-Authenticate": 'Bearer realm="kiemke", error="invalid_token"'})
             if not user.active:
                 return _problem(403, "account deactivated")
+            if user.must_change_password:
+                return _problem(403, "password change required: sign in on the web and set a new password first")
             if user.role not in allowed:
                 return _problem(403, "role not allowed")
             g.api_user = user

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -13,7 +15,7 @@ from sqlmodel import select
 
 from inventory import signin, users
 from inventory.models import User
-from inventory.users import UserError
+from inventory.users import UserError, WrongPasswordError
 from web import accounts
 from web.access import public, refuse_undeclared, signed_in
 from web.database import commit, get_session
@@ -34,6 +36,9 @@ def init_app(app) -> None:
     CSRFProtect(app)
     login_manager.init_app(app)
     app.extensions["kiemke.throttle"] = LoginThrottle(app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"])
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    seconds = lifetime.total_seconds() if isinstance(lifetime, timedelta) else float(lifetime)
+    app.extensions["kiemke.revoked_sessions"] = accounts.RevokedSessions(seconds)
     app.before_request(refuse_undeclared)
 
 
@@ -46,6 +51,9 @@ def load_user(user_id: str):
     ident, _sep, stamp = user_id.partition(":")
     if not ident.isdigit():
         return None
+    sid = session.get("sid")
+    if not sid or current_app.extensions["kiemke.revoked_sessions"].is_revoked(sid):
+        return None  # signed out: a copy of the cookie taken before logout no longer works
     user = get_session().get(User, int(ident))
     if user is None or not user.active or stamp != _stamp(user):
         return None
@@ -64,11 +72,21 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _fresh_session() -> None:
-    """A new session at sign-in and sign-out (no fixation); the language choice survives."""
+    """A new session at sign-in and sign-out (no fixation), with a new id that logout revokes
+    server-side; the language choice survives."""
     lang = session.get("lang")
     session.clear()
+    session["sid"] = secrets.token_urlsafe(16)
     if lang:
         session["lang"] = lang
+
+
+def _throttle_key(username: str) -> tuple[str, str]:
+    return (username.strip().casefold(), request.remote_addr or "")
+
+
+def _too_many(wait: float) -> None:
+    flash(_("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.", minutes=math.ceil(wait / 60)), "error")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -80,11 +98,11 @@ def login():
     status = 200
     if form.validate_on_submit():
         address = request.remote_addr or ""
-        key = (form.username.data.strip().casefold(), address)
+        key = _throttle_key(form.username.data)
         throttle: LoginThrottle = current_app.extensions["kiemke.throttle"]
         wait = throttle.retry_after(key)
         if wait:
-            flash(_("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.", minutes=math.ceil(wait / 60)), "error")
+            _too_many(wait)
             status = 429
         else:
             db = get_session()
@@ -111,6 +129,9 @@ def login():
 @signed_in
 def logout():
     ActionForm()  # the CSRF token is checked by CSRFProtect before the view runs
+    sid = session.get("sid")
+    if sid:
+        current_app.extensions["kiemke.revoked_sessions"].revoke(sid)
     logout_user()
     _fresh_session()
     flash(_("Đã đăng xuất."), "info")
@@ -121,19 +142,31 @@ def logout():
 @signed_in
 def change_password():
     form = ChangePasswordForm()
+    status = 200
     if form.validate_on_submit():
+        # The current-password check is a password guess like a login: the same throttle and key.
+        key = _throttle_key(current_user.username)
+        throttle: LoginThrottle = current_app.extensions["kiemke.throttle"]
+        wait = throttle.retry_after(key)
         db = get_session()
         user = db.exec(select(User).where(User.id == current_user.user_id)).one()
-        try:
-            users.change_password(db, user, form.current.data, form.new.data)
-        except UserError:
-            flash(_("Mật khẩu hiện tại không đúng, hoặc mật khẩu mới trùng mật khẩu cũ."), "error")
+        if wait:
+            _too_many(wait)
+            status = 429
         else:
-            commit()
-            login_user(accounts.WebUser(user, _stamp(user)))
-            flash(_("Đã đổi mật khẩu."), "info")
-            return redirect(url_for("overview.index"))
-    return render_template("auth/password.html", form=form)
+            try:
+                users.change_password(db, user, form.current.data, form.new.data)
+            except UserError as exc:
+                if isinstance(exc, WrongPasswordError):
+                    throttle.fail(key)
+                flash(_("Mật khẩu hiện tại không đúng, hoặc mật khẩu mới trùng mật khẩu cũ."), "error")
+            else:
+                throttle.reset(key)
+                commit()
+                login_user(accounts.WebUser(user, _stamp(user)))
+                flash(_("Đã đổi mật khẩu."), "info")
+                return redirect(url_for("overview.index"))
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/language/<code>", methods=["POST"])
