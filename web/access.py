@@ -23,6 +23,9 @@ TECHNICIAN = Role.TECHNICIAN.value
 PLANNER = Role.PLANNER.value
 VIEWER = Role.VIEWER.value
 EVERYONE = tuple(r.value for r in Role)
+# Who may take the inventory out in bulk (file exports, API pages above the web list's largest):
+# the README role table gives imports/exports to these roles (and admin), never to viewers.
+EXPORTERS = (SECURITY_OFFICER, TECHNICIAN, PLANNER)
 
 ACCESS_ATTR = "kiemke_access"
 
@@ -68,6 +71,15 @@ def may(*roles: str, admin: bool = True) -> bool:
     if not current_user.is_authenticated:
         return False
     return current_user.role in roles or (admin and current_user.role == ADMIN)
+
+
+def may_export(role: str | None = None) -> bool:
+    """Does `role` (default: the signed-in user's) hold the export permission? Admin does."""
+    if role is None:
+        if not current_user.is_authenticated:
+            return False
+        role = current_user.role
+    return role in EXPORTERS or role == ADMIN
 
 
 def refuse_undeclared() -> None:

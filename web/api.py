@@ -26,15 +26,16 @@ from inventory.models import User
 from inventory.repository import SORTABLE, DeviceFilter, list_sites
 from inventory.tokens import TOKEN_PREFIX, new_token, token_hash  # noqa: F401 (new_token, TOKEN_PREFIX: re-exported)
 from web import queries
-from web.access import ACCESS_ATTR, EVERYONE, public
+from web.access import ACCESS_ATTR, ADMIN, EVERYONE, EXPORTERS, may_export, public
 from web.database import get_session
 from web.devices import list_devices_page
 from web.findings import _filter as finding_filter
-from web.paging import int_arg
+from web.paging import PER_PAGE_CHOICES, int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_PER_PAGE = 500
+MAX_PER_PAGE = 500  # for roles with the export permission (web.access.EXPORTERS, admin)
+READ_PER_PAGE = max(PER_PAGE_CHOICES)  # for the others: no more than the web list shows at once
 
 
 @bp.record_once
@@ -109,6 +110,9 @@ def plain(value: Any) -> Any:
 
 
 def _paging() -> tuple[int, int]:
+    """page and per_page; above READ_PER_PAGE only for a role that may export (else 403)."""
+    if not may_export(g.api_user.role) and int_arg(request.args, "per_page", 50, 1) > READ_PER_PAGE:
+        abort(403, f"per_page above {READ_PER_PAGE} needs the export permission ({', '.join((*EXPORTERS, ADMIN))}); ask for more pages instead")
     return int_arg(request.args, "page", 1), int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE)
 
 

@@ -17,7 +17,7 @@ from inventory.io.exporter import export_file
 from inventory.redact import mask_config, masked_diff
 from inventory.repository import SORTABLE, DeviceFilter, count_devices, list_devices
 from web import queries
-from web.access import EVERYONE, role_required
+from web.access import EVERYONE, EXPORTERS, may_export, role_required
 from web.database import cached, get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 
@@ -61,6 +61,7 @@ def index():
         descending=descending,
         sortable=list(SORTABLE),
         per_page_choices=PER_PAGE_CHOICES,
+        can_export=may_export(),
         choices={
             "zone": values(ZoneKind),
             "device_class": values(DeviceClass),
@@ -73,7 +74,7 @@ def index():
 
 
 @bp.route("/export.<fmt>")
-@role_required(*EVERYONE)
+@role_required(*EXPORTERS)
 def export(fmt: str):
     if fmt not in EXPORT_TYPES:
         abort(404)

@@ -24,7 +24,7 @@ from inventory.io.columns import KINDS
 from inventory.io.exporter import export_file, write_template
 from inventory.io.importer import import_file
 from inventory.io.tabular import TableFormatError
-from web.access import PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
+from web.access import EXPORTERS, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
 from web.database import commit, get_session
 
 bp = Blueprint("transfers", __name__, url_prefix="/transfers")
@@ -102,6 +102,6 @@ def template(kind: str, fmt: str):
 
 
 @bp.route("/export/<kind>.<fmt>")
-@role_required(*ROLES)
+@role_required(*EXPORTERS)
 def export(kind: str, fmt: str):
     return _send(kind, fmt, lambda path: export_file(get_session(), kind, path), "")

@@ -22,7 +22,7 @@ GET_ROUTES = {
     "sites.detail": ("/sites/S1", EVERYONE),
     "devices.index": ("/devices/", EVERYONE),
     "devices.detail": ("/devices/{device}", EVERYONE),
-    "devices.export": ("/devices/export.csv", EVERYONE),
+    "devices.export": ("/devices/export.csv", {"admin", "security_officer", "technician", "planner"}),
     "findings.index": ("/findings/", EVERYONE),
     "findings.detail": ("/findings/{finding}", EVERYONE),
     "audit.index": ("/audit/", {"admin", "security_officer"}),
@@ -90,7 +90,8 @@ def test_missing_pages_are_404(login_as):
     assert client.get("/devices/999999").status_code == 404
     assert client.get("/findings/999999").status_code == 404
     assert client.get("/sites/NOPE").status_code == 404
-    assert client.get("/devices/export.exe").status_code == 404
+    assert client.get("/devices/export.exe").status_code == 403  # a viewer may not export at all
+    assert login_as("technician").get("/devices/export.exe").status_code == 404
 
 
 def test_a_view_without_an_access_rule_is_refused(engine, db_url, tmp_path):
