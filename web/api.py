@@ -111,9 +111,10 @@ def plain(value: Any) -> Any:
 
 def _paging() -> tuple[int, int]:
     """page and per_page; above READ_PER_PAGE only for a role that may export (else 403)."""
-    if not may_export(g.api_user.role) and int_arg(request.args, "per_page", 50, 1) > READ_PER_PAGE:
+    per_page = int_arg(request.args, "per_page", 50, 1)
+    if per_page > READ_PER_PAGE and not may_export(g.api_user.role):
         abort(403, f"per_page above {READ_PER_PAGE} needs the export permission ({', '.join((*EXPORTERS, ADMIN))}); ask for more pages instead")
-    return int_arg(request.args, "page", 1), int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE)
+    return int_arg(request.args, "page", 1), min(per_page, MAX_PER_PAGE)
 
 
 def _page(items: list, total: int, page: int, per_page: int):
