@@ -6,6 +6,8 @@ from typing import Any
 
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, FindingStatus, Severity, ZoneKind, values
 from inventory.repository import SORTABLE
+from web.access import ADMIN, EXPORTERS
+from web.paging import PER_PAGE_CHOICES
 
 VERSION = "1.0.0"
 
@@ -28,7 +30,12 @@ TRISTATE = {"type": "string", "enum": ["1", "0"]}
 
 PAGING = [
     _query("page", "Page number (from 1).", {"type": "integer", "minimum": 1, "default": 1}),
-    _query("per_page", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+    _query(
+        "per_page",
+        f"Items per page. Every role may ask for up to {max(PER_PAGE_CHOICES)} (the web list's largest page); up to 500 needs the export"
+        f" permission ({', '.join((*EXPORTERS, ADMIN))}): for other roles a larger per_page is refused with 403.",
+        {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+    ),
 ]
 
 DEVICE_FILTERS = [
