@@ -19,9 +19,16 @@ from inventory.revision import TABLE, bump
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
+# How long a statement waits for another connection's write lock on SQLite (WAL: readers never
+# wait) before "database is locked": short enough that a web request answers 503 rather than hang.
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+# How long opening a PostgreSQL connection may take (an unreachable server must not hang requests).
+PG_CONNECT_TIMEOUT_SECONDS = 10
+
+
+def make_engine(url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -32,7 +39,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 @lru_cache(maxsize=8)

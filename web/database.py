@@ -11,6 +11,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from flask import current_app, g
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -31,6 +32,9 @@ def close_session(_exc: BaseException | None = None) -> None:
     if session is not None:
         try:
             session.rollback()
+        except DBAPIError:
+            # The connection broke (database restarted or gone): discard it rather than pool it.
+            session.invalidate()
         finally:
             session.close()
 

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+import sqlite3
+
+from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+
+# Seconds a client is told to wait after a 503 (the SQLite busy wait, a PostgreSQL restart).
+RETRY_AFTER_SECONDS = 5
+# SQLite errors that pass: another connection holds the write lock, or the file is out of reach.
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked", "unable to open database")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A database failure that passes by itself (busy SQLite file, unreachable or restarting
+    PostgreSQL, exhausted pool), as opposed to a bug such as a missing table."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True  # no pooled connection came free in time
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if not isinstance(exc, sa_exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_TRANSIENT)
+    # PostgreSQL: connection refused or terminated, server shutting down, lock or statement timeouts.
+    return True
+
+
+def _is_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def init_app(app) -> None:
@@ -24,7 +53,7 @@ def init_app(app) -> None:
             413: _("Tệp quá lớn."),
         }
         code = exc.code or 500
-        if request.path == "/api" or request.path.startswith("/api/"):
+        if _is_api():
             # The API answers in JSON, also when no route matched (404) or the method is wrong (405).
             response = jsonify({"error": {"status": code, "message": exc.description or exc.name}})
             response.status_code = code
@@ -33,3 +62,27 @@ def init_app(app) -> None:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
         return render_template("error.html", code=code, message=messages.get(code, _("Đã xảy ra lỗi."))), code
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def database_error(exc: sa_exc.SQLAlchemyError):
+        if not database_unavailable(exc):
+            raise exc  # a bug: the generic 500 page, and the traceback in the log
+        from flask_login import AnonymousUserMixin
+
+        from web.database import close_session
+
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        current_app.logger.warning("database unavailable (%s): %s", type(exc).__name__, detail[0] if detail else "")
+        close_session()  # roll back now and hand the connection back to the pool
+        if "_login_user" not in g:  # the user could not be loaded: render the page as signed out
+            g._login_user = AnonymousUserMixin()
+        if _is_api():
+            response = jsonify({"error": {"status": 503, "message": "The database is busy or unreachable; retry later."}})
+            response.status_code = 503
+        else:
+            message = _("Cơ sở dữ liệu đang bận hoặc tạm thời không kết nối được. Vui lòng thử lại sau ít phút.")
+            response = current_app.make_response((render_template("error.html", code=503, message=message), 503))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
