@@ -15,6 +15,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from collectors.runner import RunOptions
 from collectors.service import RunResult, ServiceError, poll
@@ -26,19 +27,25 @@ log = logging.getLogger("kiemke.scheduler")
 
 
 def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int, options_factory: Callable[[], RunOptions] | None = None) -> RunResult | None:
-    """One scheduled poll of one site's due devices."""
+    """One scheduled poll of one site's due devices. A database outage skips this run (one log
+    line; nothing can be recorded without the database) and the next run tries again."""
     try:
-        return poll(
-            engine, vault, site=site, due_only_minutes=interval_minutes, triggered_by="scheduler",
-            options=options_factory() if options_factory else None,
-        )  # fmt: skip
-    except ServiceError as exc:
-        # Still a job run: record it, so a misconfigured site shows up in the scan history.
-        from collectors.service import _fail_run, _start_run
+        try:
+            return poll(
+                engine, vault, site=site, due_only_minutes=interval_minutes, triggered_by="scheduler",
+                options=options_factory() if options_factory else None,
+            )  # fmt: skip
+        except ServiceError as exc:
+            # Still a job run: record it, so a misconfigured site shows up in the scan history.
+            from collectors.service import _fail_run, _start_run
 
-        log.warning("site %s: %s", site, exc)
-        run_id = _start_run(engine, "poll", site=site, params={"scheduled": True}, triggered_by="scheduler")
-        _fail_run(engine, run_id, exc)
+            log.warning("site %s: %s", site, exc)
+            run_id = _start_run(engine, "poll", site=site, params={"scheduled": True}, triggered_by="scheduler")
+            _fail_run(engine, run_id, exc)
+            return None
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        log.error("site %s: database unavailable, poll skipped until the next run: %s", site, reason[0])
         return None
 
 
