@@ -100,28 +100,29 @@ def login():
         address = request.remote_addr or ""
         key = _throttle_key(form.username.data)
         throttle: LoginThrottle = current_app.extensions["kiemke.throttle"]
-        wait = throttle.retry_after(key)
-        if wait:
-            _too_many(wait)
-            status = 429
-        else:
-            db = get_session()
-            user = signin.authenticate(db, form.username.data, form.password.data)
-            if user is None:
-                throttle.fail(key)
-                signin.record_failed_login(db, form.username.data.strip(), address)
-                commit()
-                flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
-                status = 401
+        # Reserved before the password is checked, so simultaneous guesses cannot overrun the limit.
+        with throttle.acquire(key) as attempt:
+            if not attempt.allowed:
+                _too_many(attempt.retry_after)
+                status = 429
             else:
-                throttle.reset(key)
-                signin.record_login(db, user, address)
-                commit()
-                _fresh_session()
-                login_user(accounts.WebUser(user, _stamp(user)))
-                if user.must_change_password:
-                    return redirect(url_for("auth.change_password"))
-                return redirect(_safe_next(request.args.get("next")) or url_for("overview.index"))
+                db = get_session()
+                user = signin.authenticate(db, form.username.data, form.password.data)
+                if user is None:
+                    attempt.failed()
+                    signin.record_failed_login(db, form.username.data.strip(), address)
+                    commit()
+                    flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
+                    status = 401
+                else:
+                    attempt.succeeded()
+                    signin.record_login(db, user, address)
+                    commit()
+                    _fresh_session()
+                    login_user(accounts.WebUser(user, _stamp(user)))
+                    if user.must_change_password:
+                        return redirect(url_for("auth.change_password"))
+                    return redirect(_safe_next(request.args.get("next")) or url_for("overview.index"))
     return render_template("auth/login.html", form=form), status
 
 
@@ -147,25 +148,27 @@ def change_password():
         # The current-password check is a password guess like a login: the same throttle and key.
         key = _throttle_key(current_user.username)
         throttle: LoginThrottle = current_app.extensions["kiemke.throttle"]
-        wait = throttle.retry_after(key)
         db = get_session()
         user = db.exec(select(User).where(User.id == current_user.user_id)).one()
-        if wait:
-            _too_many(wait)
-            status = 429
-        else:
-            try:
-                users.change_password(db, user, form.current.data, form.new.data)
-            except UserError as exc:
-                if isinstance(exc, WrongPasswordError):
-                    throttle.fail(key)
-                flash(_("Mật khẩu hiện tại không đúng, hoặc mật khẩu mới trùng mật khẩu cũ."), "error")
+        with throttle.acquire(key) as attempt:
+            if not attempt.allowed:
+                _too_many(attempt.retry_after)
+                status = 429
             else:
-                throttle.reset(key)
-                commit()
-                login_user(accounts.WebUser(user, _stamp(user)))
-                flash(_("Đã đổi mật khẩu."), "info")
-                return redirect(url_for("overview.index"))
+                try:
+                    users.change_password(db, user, form.current.data, form.new.data)
+                except UserError as exc:
+                    if isinstance(exc, WrongPasswordError):
+                        attempt.failed()
+                    else:
+                        attempt.release()  # the current password was right; the new one is refused
+                    flash(_("Mật khẩu hiện tại không đúng, hoặc mật khẩu mới trùng mật khẩu cũ."), "error")
+                else:
+                    attempt.succeeded()
+                    commit()
+                    login_user(accounts.WebUser(user, _stamp(user)))
+                    flash(_("Đã đổi mật khẩu."), "info")
+                    return redirect(url_for("overview.index"))
     return render_template("auth/password.html", form=form), status
 
 
