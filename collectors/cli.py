@@ -130,6 +130,15 @@ def register_collectors(main: click.Group) -> None:
             f"{s.get('created', 0)} discovered, {s.get('updated', 0)} updated, {s.get('snapshots', 0)} new config snapshots"
         )
 
+    def report_interrupted(app: AppContext, who: str) -> None:
+        """Close the runs a killed process left `running`, and say so once."""
+        from inventory.runs import mark_interrupted
+
+        with app.session() as session:
+            marked = mark_interrupted(session)
+        if marked:
+            console.print(f"{who}: scan runs {', '.join(f'#{i}' for i in marked)} marked interrupted (their process had stopped)")
+
     def guarded(call):
         from collectors.credentials import CredentialError
         from collectors.records import CollectorError
@@ -326,6 +335,7 @@ def register_collectors(main: click.Group) -> None:
 
         app.require_schema()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        report_interrupted(app, "scheduler")
         scheduler = build_scheduler(app.engine, vault(app))
         if run_for:
             threading.Timer(run_for, lambda: scheduler.shutdown(wait=False)).start()

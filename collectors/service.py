@@ -37,6 +37,7 @@ from inventory.crypto import Vault
 from inventory.models import Device, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.redact import mask_config
 from inventory.repository import zone_subnets
+from inventory.runs import current_owner, mark_interrupted
 
 POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.SERVER.value})
 BUNDLE_FORMAT = "kiemke-scan-bundle/1"
@@ -93,8 +94,11 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
 
 def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str, on_started: RunStarted | None = None) -> int:
     with db.session_scope(engine) as session:
+        # Runs left `running` by a process that died are closed first (a cheap query), and this
+        # one records its owner, so that it is closed the same way if this process dies.
+        mark_interrupted(session)
         site_id = session.execute(select(Site.id).where(Site.code == site)).scalar_one_or_none() if site else None
-        scan_run = ScanRun(kind=kind, site_id=site_id, params=params, triggered_by=triggered_by)
+        scan_run = ScanRun(kind=kind, site_id=site_id, params=params | {"owner": current_owner()}, triggered_by=triggered_by)
         session.add(scan_run)
         session.flush()
         run_id = scan_run.id

@@ -19,9 +19,15 @@ def register(main: click.Group) -> None:
         """Serve the web UI (waitress)."""
         import waitress
 
+        from inventory.runs import mark_interrupted
         from web import create_app
 
         app.require_schema()
+        with app.session() as session:
+            # Scans this host's killed processes left `running` (a web scan's thread dies with its server).
+            marked = mark_interrupted(session)
+        if marked:
+            console.print(f"scan runs {', '.join(f'#{i}' for i in marked)} marked interrupted (their process had stopped)")
         wsgi = create_app(app.settings)
         console.print(f"kiemke web UI at {url_for(host, port)} (Ctrl+C to stop)", soft_wrap=True)
         waitress.serve(wsgi, host=host, port=port, threads=threads, ident="kiemke")

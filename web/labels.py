@@ -70,6 +70,7 @@ SCAN_STATUS_LABELS = {
     "partial": _l("Một phần"),
     "failed": _l("Thất bại"),
     "error": _l("Lỗi"),
+    "interrupted": _l("Bị gián đoạn"),  # its process was killed before it could finish the run
 }
 
 
