@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     snmp_v3_backend: Literal["native", "pysnmp"] = "native"
     # The UDP port discovery probes for SNMP agents (the web form's default; the lab uses 1161).
     snmp_port: int = Field(default=161, ge=1, le=65535)
+    # Served over HTTPS (usually behind a TLS reverse proxy): cookies are sent only over HTTPS.
+    # Off by default so a plain-http demo on 127.0.0.1 can sign in.
+    secure_cookies: bool = False
+    # Reverse proxies in front of kiemke whose X-Forwarded-For/-Proto headers are believed; 0
+    # ignores those headers (a client could forge them to dodge the login throttle or the audit).
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
 
     @property
     def db_url(self) -> str:

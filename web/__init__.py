@@ -57,9 +57,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         SESSION_COOKIE_NAME="kiemke_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=False,  # set True when served behind HTTPS
+        SESSION_COOKIE_SECURE=settings.secure_cookies,  # KIEMKE_SECURE_COOKIES, when served over HTTPS
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE="vi",
@@ -71,6 +72,14 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     )
     if test_config:
         app.config.update(test_config)
+    if settings.trusted_proxies:
+        # The client's address (login throttle, audit) and scheme (external links) come from the
+        # headers the trusted proxies add. The Host header is the proxy's to pass on
+        # (`proxy_set_header Host $host`); X-Forwarded-Host is not believed.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     app.extensions["kiemke.engine"] = db.engine_for(app.config["KIEMKE_DB_URL"])
     app.extensions["kiemke.settings"] = settings
     # The one credential vault of this process (the key in KIEMKE_HOME, as the CLI uses it).
