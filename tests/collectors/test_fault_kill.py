@@ -103,7 +103,8 @@ def test_scheduler_killed_mid_poll_leaves_no_half_written_run_and_is_marked_inte
         session.add(Device(device_class="router", site_id=ids["S1"]["site"], zone_id=ids["S1"]["internet"], mgmt_ip="127.0.0.1", serial="R-SILENT"))
         session.add(Device(device_class="access_switch", site_id=ids["S1"]["site"], zone_id=ids["S1"]["party_wan"], mgmt_ip="127.0.0.1", serial="SW-SILENT"))
         vault = Vault(Settings(home=home, database_url=sqlite_url(home)).credential_key)
-        add_credential(session, vault, name="v2", kind="snmp_v2c", secrets={"community": "c0mmunity"}, port=silent_device, actor="test")
+        for n in range(3):  # each tried in turn, each waiting out its timeout: the poll lasts 9 s or more
+            add_credential(session, vault, name=f"v2-{n}", kind="snmp_v2c", secrets={"community": f"c0mmunity-{n}"}, port=silent_device, actor="test")
 
     scheduler = kiemke(home, "scheduler")
     try:
