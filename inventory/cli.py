@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine, select
@@ -60,16 +61,18 @@ class KiemkeGroup(click.Group):
     """Turns expected failures into one clear line and exit status 1."""
 
     def invoke(self, ctx: click.Context):
+        from inventory.atomic_file import FileWriteError
+        from inventory.backup import BackupError
         from inventory.io.tabular import TableFormatError
         from inventory.users import UserError
 
         try:
             return super().invoke(ctx)
-        except (KiemkeError, TableFormatError, UserError, FileNotFoundError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        except (KiemkeError, TableFormatError, UserError, FileNotFoundError, FileWriteError, BackupError) as exc:
+            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)  # one line, however long
             sys.exit(1)
         except (OperationalError, ProgrammingError) as exc:
-            errors.print(f"[red]error:[/red] database: {str(exc.orig).splitlines()[0]}", highlight=False)
+            errors.print(f"[red]error:[/red] database: {escape(str(exc.orig).splitlines()[0])}", highlight=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -239,6 +242,62 @@ def template_cmd(kind: str, file: Path) -> None:
     console.print(f"template for {kind} written to {file}")
 
 
+# --- backups ------------------------------------------------------------------------------
+
+
+def passphrase_option(func):
+    return click.option(
+        "--passphrase-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read the passphrase from the first line of this file (keep it 0600) instead of standard input.",
+    )(func)
+
+
+def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
+    """The passphrase from a file, a hidden prompt on a terminal, or the first line of stdin;
+    never echoed."""
+    if passphrase_file is not None:
+        lines = passphrase_file.read_text(encoding="utf-8").splitlines()
+        passphrase = lines[0] if lines else ""
+    elif sys.stdin.isatty():
+        passphrase = click.prompt("passphrase", hide_input=True, confirmation_prompt=confirm, default="", show_default=False)
+    else:
+        passphrase = sys.stdin.readline().rstrip("\r\n")
+    if not passphrase:
+        raise KiemkeError("the passphrase is empty: give one on standard input or with --passphrase-file")
+    return passphrase
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@passphrase_option
+@pass_app
+def backup(app: AppContext, file: Path, passphrase_file: Path | None) -> None:
+    """Write an encrypted backup (database snapshot and key files) to FILE, consistent while kiemke runs."""
+    from inventory.backup import create_backup
+
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    summary = create_backup(app.settings, file, passphrase)
+    console.print(f"backup of the {summary.database} database (revision {summary.revision}) written to {file} ({summary.size:,} bytes)", highlight=False, soft_wrap=True)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@passphrase_option
+@pass_app
+def restore(app: AppContext, file: Path, passphrase_file: Path | None) -> None:
+    """Restore an encrypted backup into an empty KIEMKE_HOME (and, for PostgreSQL, an empty database)."""
+    from inventory.backup import restore_backup
+
+    passphrase = read_passphrase(passphrase_file, confirm=False)
+    manifest = restore_backup(app.settings, file, passphrase)
+    console.print(
+        f"restored the {manifest['database']} backup of {manifest['created_at']} into {app.settings.home}; database at revision {db.current_revision(app.settings.db_url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 # --- listings -----------------------------------------------------------------------------
 
 
@@ -294,5 +353,5 @@ def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as
 
 def register(main: click.Group) -> None:
     """Add inventory's commands to the `kiemke` group (assembled in web/main.py)."""
-    for command in (init, user, demo_data, import_cmd, export_cmd, template_cmd, sites, devices):
+    for command in (init, user, demo_data, import_cmd, export_cmd, template_cmd, backup, restore, sites, devices):
         main.add_command(command)

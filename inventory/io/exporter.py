@@ -1,6 +1,7 @@
 """Export of sites, devices and approved quantities, and blank templates, with Vietnamese headers.
 
-An export re-imported as it is changes nothing: it uses the importer's own columns.
+An export re-imported as it is changes nothing: it uses the importer's own columns. It is written
+whole or not at all (inventory.atomic_file): a full disk leaves no partial file behind.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from inventory.atomic_file import atomic_write
 from inventory.io.columns import KINDS
-from inventory.io.tabular import write_table
+from inventory.io.tabular import check_format, write_table
 from inventory.models import ApprovedQuantity, Site
 from inventory.repository import DeviceFilter, EndOfLifeCondition, list_devices, list_sites
 
@@ -53,7 +55,9 @@ def export_file(
         raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
     columns = KINDS[kind]
     rows = ([_cell(record.get(c.key)) for c in columns] for record in _records(session, kind, device_filter, end_of_life))
-    return write_table(Path(path), [c.header_vi for c in columns], rows, sheet_title=kind)
+    check_format(Path(path))  # an unsupported suffix is refused before any file is made
+    with atomic_write(Path(path), "export") as temporary:
+        return write_table(temporary, [c.header_vi for c in columns], rows, sheet_title=kind)
 
 
 def write_template(kind: str, path: Path) -> None:
