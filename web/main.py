@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import click
+from pydantic import ValidationError
 
 from collectors import cli as collectors_cli
 from compliance import cli as compliance_cli
@@ -27,7 +28,23 @@ def main(ctx: click.Context) -> None:
     """kiemke — IT asset and network-security inventory (kiểm kê)."""
     # Everything kiemke writes (the SQLite database, bundles, exports) is private to its user.
     os.umask(0o077)
-    ctx.obj = AppContext(Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise click.ClickException(settings_problem(exc)) from None
+    ctx.obj = AppContext(settings)
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming each bad environment variable, e.g. `KIEMKE_SNMP_PORT=0: ...`."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = "DATABASE_URL" if field == "database_url" else f"KIEMKE_{field.upper()}"
+        # A database URL may hold a password: name it, never echo it.
+        shown = "" if field == "database_url" else f"={str(error.get('input', ''))[:40]!r}"
+        problems.append(f"{variable}{shown}: {error['msg']}")
+    return "invalid setting: " + "; ".join(problems)
 
 
 for area in (inventory_cli, collectors_cli, compliance_cli, web_cli):
