@@ -94,6 +94,18 @@ class V3Message:
     data_offset: int  # where msgData starts (an OCTET STRING if encrypted, else the ScopedPDU)
 
 
+MAX_ENGINE_CLOCK = 2_147_483_647  # RFC 3414: snmpEngineBoots and snmpEngineTime are INTEGER (0..2147483647)
+
+
+def _engine_clock(content: bytes) -> int:
+    """msgAuthoritativeEngineBoots/Time. A larger value is refused here: it goes into the 4-octet
+    fields of the AES IV, and an unauthenticated discovery report could otherwise plant it."""
+    value = int.from_bytes(content, "big")
+    if value > MAX_ENGINE_CLOCK:
+        raise BerError("engine boots or time out of range")
+    return value
+
+
 def decode_v3(data: bytes) -> V3Message:
     try:
         _, _, p = _header(data, 0, SEQUENCE)
@@ -118,10 +130,8 @@ def decode_v3(data: bytes) -> V3Message:
             fields.append(data[p : p + n])
             p += n
         engine_id, boots, engine_time, user, auth_params, priv_params = fields
-        return V3Message(
-            msg_id, flags, engine_id, int.from_bytes(boots, "big"), int.from_bytes(engine_time, "big"),
-            user, offsets[4], auth_params, priv_params, p,
-        )  # fmt: skip
+        boots, engine_time = _engine_clock(boots), _engine_clock(engine_time)
+        return V3Message(msg_id, flags, engine_id, boots, engine_time, user, offsets[4], auth_params, priv_params, p)
     except IndexError:
         raise BerError("truncated message") from None
 

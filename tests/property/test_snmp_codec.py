@@ -119,12 +119,19 @@ def test_response_values_round_trip(community, request_id, varbinds):
             assert as_int(var) == value
 
 
-U31 = st.integers(0, 2**31 - 1)
+CLOCK = st.one_of(st.integers(0, usm.MAX_ENGINE_CLOCK), st.integers(usm.MAX_ENGINE_CLOCK + 1, 2**64))
 
 
-@given(U31, st.integers(0, 7), st.binary(max_size=32), U31, U31, st.binary(max_size=32), st.sampled_from([12, 24]), st.binary(min_size=8, max_size=8), st.binary(max_size=200))
+@given(st.integers(0, 2**31 - 1), st.integers(0, 7), st.binary(max_size=32), CLOCK, CLOCK, st.binary(max_size=32), st.sampled_from([12, 24]), st.binary(min_size=8, max_size=8), st.binary(max_size=99))
+@example(1, 7, b"e", 2**32, 0, b"u", 12, b"salt0001", b"")  # found by this property: boots past 4 octets
 def test_v3_header_round_trip(msg_id, flags, engine_id, boots, engine_time, user, auth_len, salt, scoped):
     message, offset = usm.encode_v3(msg_id, flags, engine_id, boots, engine_time, user, auth_len, salt, tlv(ber.OCTETS, scoped))
+    if max(boots, engine_time) > usm.MAX_ENGINE_CLOCK:  # RFC 3414 bounds both
+        try:
+            usm.decode_v3(message)
+        except BerError:
+            return
+        raise AssertionError("engine boots/time out of range accepted")
     decoded = usm.decode_v3(message)
     assert (decoded.msg_id, decoded.flags, decoded.engine_id, decoded.boots, decoded.engine_time, decoded.user) == (msg_id, flags, engine_id, boots, engine_time, user)
     assert decoded.auth_offset == offset and decoded.auth_params == b"\x00" * auth_len and decoded.priv_params == salt
@@ -212,6 +219,34 @@ def test_sessions_drop_garbage_datagrams_with_a_ber_error_or_none(data):
             accept(data)
         except ValueError:  # BerError is one
             pass
+
+
+ENGINE_ID = b"\x80\x00\x1f\x88engine"
+
+
+@given(
+    st.sampled_from([FLAG_AUTH, FLAG_AUTH | FLAG_PRIV, FLAG_PRIV, 0]),
+    CLOCK,
+    CLOCK,
+    st.binary(min_size=0, max_size=9),
+    st.one_of(st.binary(max_size=200).map(lambda b: tlv(ber.OCTETS, b)), mutated(VALID_SCOPED), st.just(VALID_SCOPED)),
+)
+@example(FLAG_AUTH | FLAG_PRIV, 2**32, 0, b"salt0001", tlv(ber.OCTETS, b"\x00" * 40))  # found: OverflowError building the AES IV
+@example(FLAG_AUTH, 0, 0, b"", VALID_SCOPED)
+@settings(max_examples=examples(0.5))
+def test_authenticated_v3_datagrams_are_a_value_none_or_a_ber_error(flags, boots, engine_time, salt, msg_data):
+    """Past the HMAC check (the agent holds the keys, or the datagram is a discovery report):
+    decryption and decoding still end in a value, None or a BerError."""
+    session = _NativeV3Session("127.0.0.1", 161, _user(), 1)
+    session.engine_id = ENGINE_ID
+    message, offset = usm.encode_v3(9, flags, ENGINE_ID, boots, engine_time, b"kiemke", 12, salt, msg_data)
+    auth_key, _ = session.user.keys(ENGINE_ID)
+    message = message[:offset] + session._mac(auth_key, message) + message[offset + 12 :]
+    try:
+        accepted = session.accept(message)
+    except BerError:
+        return
+    assert accepted is None or accepted[0] == 9
 
 
 @given(st.binary(max_size=64), VALUE_TAGS)
