@@ -8,6 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from inventory.io.cells import FORMULA_START, clean_cell, set_xlsx_value
+from inventory.io.file_limits import MAX_COLUMNS, MAX_ROWS, check_csv, check_xlsx
+from inventory.io.sandbox import UnreadableFile, run_parser
 
 FORMATS = (".csv", ".xlsx")
 
@@ -16,8 +18,8 @@ FORMATS = (".csv", ".xlsx")
 MAX_CELL = 32_767
 
 
-class TableFormatError(ValueError):
-    pass
+class TableFormatError(UnreadableFile):
+    """A table file refused as a whole, with a one-line message that names the file."""
 
 
 def check_format(path: Path) -> str:
@@ -40,11 +42,27 @@ def _cell_text(value) -> str:
 
 
 def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Header and (spreadsheet row number, cells) pairs; the header is row 1. Blank rows are skipped."""
+    """Header and (spreadsheet row number, cells) pairs; the header is row 1. Blank rows are skipped.
+
+    The file comes from outside: it is checked cheaply first (file_limits), then parsed in the
+    sandbox, a child process with memory and time limits, so a hostile file cannot take the
+    server or the CLI down. Every refusal is a one-line TableFormatError.
+    """
     suffix = check_format(path)
     if not path.exists():
         raise TableFormatError(f"{path}: no such file")
-    rows = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
+    try:
+        if suffix == ".csv":
+            check_csv(path)
+            records = run_parser("inventory.io.tabular:csv_rows", path)
+        else:
+            check_xlsx(path)
+            records = run_parser("inventory.io.tabular:xlsx_rows", path)
+    except TableFormatError:
+        raise
+    except UnreadableFile as exc:
+        raise TableFormatError(str(exc)) from None
+    rows = iter(records)
     try:
         header = next(rows)
     except StopIteration:
@@ -71,12 +89,19 @@ def _too_long(path: Path, number: int) -> TableFormatError:
 
 
 def _checked(path: Path, number: int, cells: list[str]) -> list[str]:
+    if number > MAX_ROWS:
+        raise TableFormatError(f"{path.name}: more than {MAX_ROWS:,} rows; kiemke reads at most {MAX_ROWS:,} rows and {MAX_COLUMNS} columns")
+    if len(cells) > MAX_COLUMNS:
+        raise TableFormatError(f"{path.name}: row {number}: more than {MAX_COLUMNS} columns; kiemke reads at most {MAX_ROWS:,} rows and {MAX_COLUMNS} columns")
     if any(len(cell) > MAX_CELL for cell in cells):
         raise _too_long(path, number)
     return cells
 
 
-def _read_csv(path: Path) -> Iterator[list[str]]:
+# csv_rows and xlsx_rows run inside the sandbox's child process (see read_table).
+
+
+def csv_rows(path: Path) -> Iterator[list[str]]:
     number = 0  # spreadsheet row number of the row being read, as read_table counts them
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -91,7 +116,7 @@ def _read_csv(path: Path) -> Iterator[list[str]]:
         raise TableFormatError(f"{path.name}: row {number + 1}: not readable as CSV ({exc})") from None
 
 
-def _read_xlsx(path: Path) -> Iterator[list[str]]:
+def xlsx_rows(path: Path) -> Iterator[list[str]]:
     # calamine (Rust) reads a 50,000-row sheet ~20x faster than openpyxl's read-only mode.
     from python_calamine import CalamineWorkbook
 
