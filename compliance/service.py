@@ -62,6 +62,8 @@ def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
         rows.append((code, name, kind, device_class, counts, eol))
     frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "eol_year"])
     frame["eol_year"] = frame["eol_year"].astype("Int64")
+    # bool even when empty: an empty object column used as a mask would select columns instead.
+    frame["counts"] = frame["counts"].astype(bool)
     return frame
 
 
