@@ -9,8 +9,11 @@ left as it was: a reader never sees half a backup or half an export.
 from __future__ import annotations
 
 import errno
+import gc
 import os
+import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -45,12 +48,30 @@ def atomic_write(target: Path, what: str) -> Iterator[Path]:
         _fsync_file(temporary)
         os.replace(temporary, target)
     except OSError as exc:
+        _release_quietly(exc)
         temporary.unlink(missing_ok=True)
         raise FileWriteError(_message(exc, what, target)) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+
+
+def _release_quietly(exc: BaseException | None) -> None:
+    """Close now what the failed writer left open. A writer that fails half-way (openpyxl's zip
+    archive) keeps its file open; closed later by the garbage collector, it fails again on the
+    still-full disk and Python prints that as a traceback on the user's terminal."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:  # the error and the ones it happened during
+            seen.add(id(exc))
+            traceback.clear_frames(exc.__traceback__)
+            exc = exc.__context__
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def _message(exc: OSError, what: str, target: Path) -> str:
