@@ -410,6 +410,8 @@ def hostile_files(workdir: Path, site_codes: list[str]) -> list[tuple[str, str, 
     bomb = workdir / "zip-bomb.xlsx"
     if not bomb.exists():
         bomb.write_bytes(zip_bomb_xlsx())
+    # New serials every run: the same file sent 3 times at once creates its devices concurrently.
+    run = format(time.time_ns() // 1_000_000, "X")
     hostile_text = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\x1b]0;pwned\x07\x1b[2J", "a\x00b\x01c\x7f\x85"]
     return [
         ("devices", "a1-xfd1048576.xlsx", huge_range_xlsx()),
@@ -417,7 +419,7 @@ def hostile_files(workdir: Path, site_codes: list[str]) -> list[tuple[str, str, 
         ("devices", "not-a-zip.xlsx", b"this is not a zip archive\n" * 40),
         ("devices", "long-cell.csv", csv_bytes(devices, [device_row(hostname="x" * 200_000)])),
         ("approved", "big-integer.csv", csv_bytes([c.header_vi for c in APPROVED_COLUMNS], [[site_codes[0], "laptop", "9" * 100, "soak"]])),
-        ("devices", "control-formula.csv", csv_bytes(devices, [device_row(hostname=t, notes=t, serial=f"SOAKX{n}") for n, t in enumerate(hostile_text)])),
+        ("devices", "control-formula.csv", csv_bytes(devices, [device_row(hostname=t, notes=t, serial=f"SOAKX{run}-{n}") for n, t in enumerate(hostile_text)])),
         ("devices", "many-cells.xlsx", many_cells.read_bytes()),
     ]
 
