@@ -8,8 +8,8 @@ and prints its records as JSON lines; here they are read back with a bound on th
 the wall-clock time. Every way the child can fail becomes one UnreadableFile with a one-line
 message that names the file.
 
-    run_parser("inventory.io.tabular:csv_rows", path)  -> list of the parser's records
-    load_json_limited(path, max_bytes)                -> the decoded JSON document
+    run_parser("csv-table", path)       -> list of the parser's records (sandbox_child.PARSERS)
+    load_json_limited(path, max_bytes)  -> the decoded JSON document
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ TIME_LIMIT = 60
 MAX_OUTPUT = 256 * 1024**2
 # The child's error output is only kept to recognise an allocation failure; the rest is dropped.
 _STDERR_KEPT = 8192
+# The module run as the child; another layer may pass its own (see sandbox_child.serve).
+CHILD = "inventory.io.sandbox_child"
 # Where the package lives: the child is started there so that `-m inventory...` finds it.
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,15 +81,15 @@ def _child_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(_SOURCE_ROOT), *paths]), "PYTHONNOUSERSITE": "1"}
 
 
-def run_parser(parser: str, path: Path, *, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT, max_output: int = MAX_OUTPUT) -> list[Any]:
-    """Run `parser` ("package.module:function", called with the file's Path and returning an
-    iterable of JSON values) on `path` in a limited child process; return its records.
+def run_parser(parser: str, path: Path, *, child: str = CHILD, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT, max_output: int = MAX_OUTPUT) -> list[Any]:
+    """Run `parser` (a name in the loaders table of the `child` module, inventory.io.sandbox_child's
+    PARSERS by default) on `path` in a limited child process; return its records.
 
     Raises UnreadableFile: the parser's own refusal (an UnreadableFile it raised), or what the
     limits did ("needs more than 1 GiB of memory", "took longer than 60 s", "crashed (signal 6)").
     """
     name = path.name
-    command = [sys.executable, "-S", "-m", "inventory.io.sandbox_child", parser, str(path.resolve()), str(memory), str(seconds)]
+    command = [sys.executable, "-S", "-m", child, parser, str(path.resolve()), str(memory), str(seconds)]
     child = subprocess.Popen(  # fixed interpreter and module; the file is a plain argument
         command, cwd=_SOURCE_ROOT, env=_child_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -164,4 +166,4 @@ def load_json_limited(path: Path, max_bytes: int, *, memory: int = MEMORY_LIMIT,
         raise UnreadableFile(f"{path.name}: could not be read (no such file)") from None
     if size > max_bytes:
         raise UnreadableFile(f"{path.name}: the file is larger than {_size(max_bytes)}")
-    return run_parser("inventory.io.sandbox:json_document", path, memory=memory, seconds=seconds, max_output=8 * size + 1024)[0]
+    return run_parser("json-document", path, memory=memory, seconds=seconds, max_output=8 * size + 1024)[0]

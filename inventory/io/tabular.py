@@ -54,10 +54,10 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         if suffix == ".csv":
             check_csv(path)
-            records = run_parser("inventory.io.tabular:csv_rows", path)
+            records = run_parser("csv-table", path)
         else:
             check_xlsx(path)
-            records = run_parser("inventory.io.tabular:xlsx_rows", path)
+            records = run_parser("xlsx-table", path)
     except TableFormatError:
         raise
     except UnreadableFile as exc:

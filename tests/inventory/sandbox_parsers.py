@@ -1,11 +1,14 @@
-"""Misbehaving parsers for the sandbox tests (tests/inventory/test_untrusted_files.py): the child
-process imports this module by name, so it imports nothing heavy."""
+"""A sandbox child module of misbehaving parsers, for tests/inventory/test_untrusted_files.py
+(run as `python -m tests.inventory.sandbox_parsers NAME FILE MEMORY SECONDS` by run_parser)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
+
+from inventory.io.sandbox_child import serve
 
 
 def spin(path: Path):
@@ -20,3 +23,7 @@ def crash(path: Path):
 
 def hoard(path: Path):
     return [len(bytearray(2 * 1024**3))]
+
+
+if __name__ == "__main__":
+    sys.exit(serve({"spin": lambda: spin, "crash": lambda: crash, "hoard": lambda: hoard}, sys.argv[1:]))

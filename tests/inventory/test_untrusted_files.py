@@ -186,21 +186,21 @@ def test_the_cli_refuses_the_far_corner_workbook_in_one_line(session, kiemke_env
 def test_sandbox_reports_time_crash_and_memory_in_one_line(tmp_path):
     path = tmp_path / "any.bin"
     path.write_bytes(b"x")
-    module = "tests.inventory.sandbox_parsers"
+    child = "tests.inventory.sandbox_parsers"
     with pytest.raises(UnreadableFile, match=r"^any\.bin: could not be read: it took longer than 1 s$"):
-        run_parser(f"{module}:spin", path, seconds=1)
+        run_parser("spin", path, child=child, seconds=1)
     with pytest.raises(UnreadableFile, match=r"^any\.bin: could not be read: the reader crashed \(signal 11\)$"):
-        run_parser(f"{module}:crash", path)
+        run_parser("crash", path, child=child)
     with pytest.raises(UnreadableFile, match=r"^any\.bin: could not be read: it needs more than 1 GiB of memory$"):
-        run_parser(f"{module}:hoard", path)
+        run_parser("hoard", path, child=child)
 
 
 def test_sandbox_bounds_what_the_child_sends_back(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n" * 1000, encoding="utf-8")
-    assert len(run_parser("inventory.io.tabular:csv_rows", path)) == 1000
+    assert len(run_parser("csv-table", path)) == 1000
     with pytest.raises(UnreadableFile, match=r"^d\.csv: could not be read: it holds more than 4 KiB of data$"):
-        run_parser("inventory.io.tabular:csv_rows", path, max_output=4096)
+        run_parser("csv-table", path, max_output=4096)
 
 
 def test_load_json_limited(tmp_path):
