@@ -318,3 +318,16 @@ def test_postgresql_backup_restores_into_an_empty_database(db_url, empty_pg_data
     # The database now has tables: a second restore (into a fresh home) is refused.
     again = Home(tmp_path / "again", empty_pg_database)
     assert "already has tables" in one_error_line(again.run("restore", target, input=f"{PASSPHRASE}\n"))
+
+
+def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):
+    from inventory.atomic_file import atomic_write
+
+    target = tmp_path / "nightly.kbk"
+    target.write_bytes(b"yesterday's backup")
+    with pytest.raises(KeyboardInterrupt), atomic_write(target, "backup") as temporary:
+        assert temporary.parent == tmp_path and stat.S_IMODE(temporary.stat().st_mode) == 0o600
+        temporary.write_bytes(b"half of today's")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"yesterday's backup"
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
