@@ -284,10 +284,11 @@ def _kiemke_version() -> str:
 def _pg_environment(url: URL) -> dict[str, str]:
     """Connection settings as libpq environment variables: the password never appears on a
     command line (visible to every user in `ps`) nor in a message."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    for key, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username), ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):
-        if value is not None:
-            env[key] = str(value)
+    target = {"PGHOST": url.host, "PGPORT": url.port, "PGUSER": url.username, "PGPASSWORD": url.password, "PGDATABASE": url.database, "PGSSLMODE": url.query.get("sslmode")}
+    # The URL alone names the server: inherited PGHOST/PGDATABASE/PGSERVICE must not redirect the
+    # dump; other libpq settings (PGPASSFILE, PGSSLROOTCERT, ...) still apply.
+    env = {key: value for key, value in os.environ.items() if key not in target and key != "PGSERVICE"}
+    env.update({key: str(value) for key, value in target.items() if value is not None})
     return env
 
 
