@@ -6,6 +6,7 @@ import sqlite3
 
 from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -62,6 +63,13 @@ def init_app(app) -> None:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
         return render_template("error.html", code=code, message=messages.get(code, _("Đã xảy ra lỗi."))), code
+
+    @app.before_request
+    def _load_signed_in_user():
+        # Loaded here, inside the request's error handling, rather than first by an after_request
+        # hook (no-store for signed-in users), where a database outage could only be a bare 500.
+        if request.endpoint != "static":
+            current_user._get_current_object()
 
     @app.errorhandler(sa_exc.DBAPIError)
     @app.errorhandler(sa_exc.TimeoutError)

@@ -152,3 +152,15 @@ def test_the_503_page_reads_in_english(unreachable_app):
     response = client.post("/login", data={"username": "admin", "password": "x" * 12})
     assert response.status_code == 503
     assert "The database is busy or temporarily unreachable" in response.get_data(as_text=True)
+
+
+def test_a_signed_in_request_that_needs_no_data_answers_503_too(app, seed, tmp_path):
+    """The database goes away under a signed-in user: even a page that reads nothing itself (the
+    user is loaded for every request) answers 503, never a 500 from a later hook."""
+    client = app.test_client()
+    assert login(client, seed.users["viewer"]).status_code == 302
+    app.extensions["kiemke.engine"] = db.make_engine(f"postgresql+psycopg://kiemke@127.0.0.1:{free_port()}/kiemke")
+    for path in ("/login", "/api/v1/sites"):
+        response = client.get(path)
+        assert response.status_code == 503, (path, response.status_code)
+        assert response.headers["Retry-After"].isdigit()
