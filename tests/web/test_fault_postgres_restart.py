@@ -27,7 +27,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from collectors.scheduler import poll_site_job
@@ -38,6 +38,8 @@ from inventory.settings import Settings
 from inventory.users import add_user
 from tests.collectors.test_fault_kill import wait_for
 from tests.inventory.factories import make_province
+from web import create_app
+from web.database import close_session, get_session
 
 KIEMKE = str(Path(sys.executable).with_name("kiemke"))
 PASSWORD = "mat-khau-thu-123"
@@ -98,7 +100,7 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster():
     if BINDIR is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl under /usr/lib/postgresql/*/bin)")
@@ -201,3 +203,20 @@ def test_postgres_restart_under_serve_and_scheduler(cluster, tmp_path):
         engine.dispose()
     scheduler_log = (tmp_path / "scheduler.log").read_text()
     assert "Traceback" not in scheduler_log and "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_request_whose_connection_died_is_closed_cleanly(cluster, tmp_path):
+    """PostgreSQL goes away while a request holds a transaction: the teardown's rollback cannot
+    reach it; the broken connection is discarded (no error out of the teardown, none left checked out)."""
+    app = create_app(Settings(home=tmp_path / "home", database_url=cluster.url), {"TESTING": True})
+    engine = app.extensions["kiemke.engine"]
+    with app.app_context():
+        get_session().execute(text("SELECT 1"))  # a transaction open on a pooled connection
+        cluster.stop()
+        try:
+            close_session()
+        finally:
+            cluster.start()
+    assert engine.pool.checkedout() == 0
+    with engine.connect() as connection:  # and the pool serves a working connection again
+        assert connection.execute(text("SELECT 1")).scalar() == 1
