@@ -75,10 +75,11 @@ def _take(lines: bytes, records: list[Any], ending: bytes | None) -> bytes | Non
 
 
 def _child_environment() -> dict[str, str]:
-    """The child skips `site` (-S: a third of a second of start-up on a busy machine), so it is
-    handed this process's import path instead: the same packages, found without the .pth hooks."""
+    """Only what the child needs: not this process's environment, which may hold the database
+    URL or keys. The child skips `site` (-S: a third of a second of start-up on a busy machine),
+    so it is handed this process's import path instead, found without the .pth hooks."""
     paths = [entry for entry in sys.path if entry and os.path.isdir(entry)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(_SOURCE_ROOT), *paths]), "PYTHONNOUSERSITE": "1"}
+    return {"PYTHONPATH": os.pathsep.join([str(_SOURCE_ROOT), *paths]), "PYTHONNOUSERSITE": "1", "PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8"}
 
 
 def run_parser(parser: str, path: Path, *, child: str = CHILD, memory: int = MEMORY_LIMIT, seconds: int = TIME_LIMIT, max_output: int = MAX_OUTPUT) -> list[Any]:

@@ -25,5 +25,9 @@ def hoard(path: Path):
     return [len(bytearray(2 * 1024**3))]
 
 
+def environment(path: Path):
+    return sorted(os.environ)
+
+
 if __name__ == "__main__":
-    sys.exit(serve({"spin": lambda: spin, "crash": lambda: crash, "hoard": lambda: hoard}, sys.argv[1:]))
+    sys.exit(serve({"spin": lambda: spin, "crash": lambda: crash, "hoard": lambda: hoard, "environment": lambda: environment}, sys.argv[1:]))

@@ -195,6 +195,15 @@ def test_sandbox_reports_time_crash_and_memory_in_one_line(tmp_path):
         run_parser("hoard", path, child=child)
 
 
+def test_the_child_gets_no_secrets_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://kiemke:hunter2@127.0.0.1/kiemke")
+    monkeypatch.setenv("KIEMKE_SECRET_KEY", "s3cret")
+    path = tmp_path / "any.bin"
+    path.write_bytes(b"x")
+    names = run_parser("environment", path, child="tests.inventory.sandbox_parsers")
+    assert "DATABASE_URL" not in names and "KIEMKE_SECRET_KEY" not in names and "PYTHONPATH" in names
+
+
 def test_sandbox_bounds_what_the_child_sends_back(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n" * 1000, encoding="utf-8")
