@@ -1,6 +1,6 @@
 """Hypothesis profiles for the property tests: "ci" (bounded, derandomized, no example database)
 unless KIEMKE_FUZZ_EXAMPLES asks for a longer run ("fuzz": random seed, failing examples kept
-under $KIEMKE_TEST_ARTIFACTS/hypothesis so the next run tries them first)."""
+under $KIEMKE_TEST_ARTIFACTS/hypothesis/examples so the next run tries them first)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tests.property.budget import examples, long_run
 
 REPO = Path(__file__).resolve().parents[2]
+HOME = Path(os.environ.get("KIEMKE_TEST_ARTIFACTS") or REPO / "artifacts") / "hypothesis"
+
+# Hypothesis' own caches go with the other test artifacts, not into a .hypothesis/ in the checkout.
+set_hypothesis_home_dir(HOME)
 
 # Function-scoped fixtures (a database, tmp_path) are shared by a test's examples on purpose:
 # each example counts rows before and after itself instead of needing a fresh database.
@@ -24,8 +29,7 @@ _COMMON = {
 }
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)
 if long_run():
-    artifacts = Path(os.environ.get("KIEMKE_TEST_ARTIFACTS") or REPO / "artifacts")
-    settings.register_profile("fuzz", database=DirectoryBasedExampleDatabase(artifacts / "hypothesis"), **_COMMON)
+    settings.register_profile("fuzz", database=DirectoryBasedExampleDatabase(HOME / "examples"), **_COMMON)
     settings.load_profile("fuzz")
 else:
     settings.load_profile("ci")
