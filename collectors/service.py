@@ -34,6 +34,7 @@ from collectors.runner import Outcome, RunOptions, run_sync
 from inventory import db
 from inventory.choices import NETWORK_CLASSES, DeviceClass
 from inventory.crypto import Vault
+from inventory.io.sandbox import UnreadableFile, load_json_limited
 from inventory.models import Device, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.redact import mask_config
 from inventory.repository import zone_subnets
@@ -41,6 +42,8 @@ from inventory.runs import current_owner, mark_interrupted
 
 POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.SERVER.value})
 BUNDLE_FORMAT = "kiemke-scan-bundle/1"
+# A bundle of a /24 with every device's masked config is a few MB; far above that is not a bundle.
+MAX_BUNDLE_BYTES = 128 * 1024 * 1024
 
 Progress = Callable[[int, int, Outcome], None]
 RunStarted = Callable[[int], None]  # told the scan run's id once its `running` row is committed
@@ -351,9 +354,10 @@ def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> R
     """Merge an offline scan bundle. Importing the same bundle twice changes nothing; a damaged
     bundle is one ServiceError and changes nothing either."""
     try:
-        bundle = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ServiceError(f"{Path(path).name}: not a readable scan bundle ({type(exc).__name__})") from None
+        # A bundle comes from a laptop in the field: decoded in a child process with limits.
+        bundle = load_json_limited(Path(path), MAX_BUNDLE_BYTES)
+    except UnreadableFile as exc:
+        raise ServiceError(f"not a readable scan bundle: {exc}") from None
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise ServiceError(f"{Path(path).name}: not a kiemke scan bundle (format {BUNDLE_FORMAT} expected)")
     outcomes = _outcomes_from_bundle(path, bundle)

@@ -128,14 +128,10 @@ def imports_or_is_one_service_error(engine, tmp_path, text: str) -> None:
     assert result.status in {"ok", "partial", "failed", "already-imported"}
 
 
-# Crashers the property found in code this suite does not own: each stays here as a strict xfail
-# (it turns into a failure once fixed, so the mark is then dropped and the case kept).
+# Crashers the property found, kept as regression cases.
 KNOWN_CRASHERS = [
-    pytest.param(
-        "9" * 4301,
-        id="json-number-over-4300-digits",
-        marks=pytest.mark.xfail(strict=True, raises=ValueError, reason="import_bundle: json.loads raises a bare ValueError (int digit limit), not ServiceError"),
-    ),
+    pytest.param("9" * 4301, id="json-number-over-4300-digits"),  # was a bare ValueError (int digit limit)
+    pytest.param("[" * 100_000 + "]" * 100_000, id="json-nested-100000-deep"),
 ]
 
 
