@@ -63,12 +63,13 @@ class KiemkeGroup(click.Group):
     def invoke(self, ctx: click.Context):
         from inventory.atomic_file import FileWriteError
         from inventory.backup import BackupError
+        from inventory.io.importer import ImportConflict
         from inventory.io.tabular import TableFormatError
         from inventory.users import UserError
 
         try:
             return super().invoke(ctx)
-        except (KiemkeError, TableFormatError, UserError, FileNotFoundError, FileWriteError, BackupError) as exc:
+        except (KiemkeError, TableFormatError, ImportConflict, UserError, FileNotFoundError, FileWriteError, BackupError) as exc:
             errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)  # one line, however long
             sys.exit(1)
         except (OperationalError, ProgrammingError) as exc:

@@ -120,6 +120,15 @@ def bump(connection: Connection) -> None:
     connection.exec_driver_sql(_BUMP)
 
 
+def claim_writes(session: Session) -> None:
+    """Take the write lock now, for a unit of work that plans its writes from what it reads (an
+    import decides create or update from the recorded devices): a concurrent one waits here for
+    this one's commit instead of planning the same creates. The revision row is the lock (a row
+    lock until commit on PostgreSQL, the database's write lock on SQLite); moving it on is right,
+    as the unit is about to write (and if it writes nothing it rolls back)."""
+    session.connection().exec_driver_sql(_BUMP)
+
+
 def current(session: Session) -> int | None:
     """The revision as this session sees it; None if its row is missing (nothing is cached then)."""
     return session.execute(text(f"SELECT n FROM {TABLE} WHERE id = 1")).scalar_one_or_none()  # noqa: S608 (table and column names from the schema, never user input)

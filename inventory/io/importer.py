@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from inventory import audit
+from inventory import audit, revision
 from inventory.choices import DeviceSource, DeviceStatus
 from inventory.identity import IdentityConflict, IdentityIndex
 from inventory.io.columns import KINDS, Column, header_map
@@ -30,6 +31,10 @@ MAX_REASON = 300
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class ImportConflict(ValueError):
+    """The file's rows collided with a concurrent change; the import must be rolled back."""
 
 
 @dataclass(frozen=True)
@@ -128,12 +133,19 @@ def import_file(session: Session, kind: str, path: Path, *, partial: bool = Fals
     rows = parse_rows(path, KINDS[kind], report)
     if any(error.row == 1 for error in report.errors):
         return report  # header problems: nothing can be trusted
+    revision.claim_writes(session)  # plan and apply see the same recorded rows as concurrent imports
     planner = {"sites": _SiteImport, "devices": _DeviceImport, "approved": _ApprovedImport}[kind](session, actor)
     good = planner.plan(rows, report)
     report.errors.sort(key=lambda e: (e.row, e.column))
     if report.errors and not partial:
         return report
-    planner.apply(good, report)
+    try:
+        planner.apply(good, report)
+        session.flush()
+    except IntegrityError:
+        # Another writer (a poll creating a discovered device) recorded the same serial or address
+        # between plan and write. The caller rolls back: nothing of this file is kept.
+        raise ImportConflict(f"{path.name}: a device in the file was recorded by another change at the same moment; nothing was imported, import the file again") from None
     audit.record(
         session,
         actor,
