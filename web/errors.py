@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 
 from flask import current_app, g, jsonify, render_template, request
@@ -11,8 +12,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from inventory.atomic_file import FileWriteError
+
 # Seconds a client is told to wait after a 503 (the SQLite busy wait, a PostgreSQL restart).
 RETRY_AFTER_SECONDS = 5
+# A full disk (or quota, or file size limit) while the server writes a file for the user.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # SQLite errors that pass: another connection holds the write lock, or the file is out of reach.
 _SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked", "unable to open database")
 
@@ -92,5 +97,22 @@ def init_app(app) -> None:
             message = _("Cơ sở dữ liệu đang bận hoặc tạm thời không kết nối được. Vui lòng thử lại sau ít phút.")
             response = current_app.make_response((render_template("error.html", code=503, message=message), 503))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(FileWriteError)
+    @app.errorhandler(OSError)
+    def disk_full(exc: OSError | FileWriteError):
+        # An export or an upload written to the server's temporary disk: nothing was left behind
+        # (atomic_write removed its file), so the answer is a clear 507, never a 500.
+        if isinstance(exc, OSError) and exc.errno not in _DISK_FULL:
+            raise exc
+        current_app.logger.warning("no space to write a file: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if _is_api():
+            response = jsonify({"error": {"status": 507, "message": "The server has no space left to write the file; nothing was written."}})
+            response.status_code = 507
+        else:
+            message = _("Máy chủ hết chỗ trống để ghi tệp; không có gì được ghi. Vui lòng báo quản trị viên.")
+            response = current_app.make_response((render_template("error.html", code=507, message=message), 507))
         response.headers["Cache-Control"] = "no-store"
         return response

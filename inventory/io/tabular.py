@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -156,18 +157,35 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title[:31])
-    bold = Font(bold=True)
-    header_cells = []
-    for title in header:
-        cell = set_xlsx_value(WriteOnlyCell(sheet), title)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        cells = []
-        for value in row:
-            cells.append(set_xlsx_value(WriteOnlyCell(sheet), "" if value is None else value))
-        sheet.append(cells)
-        count += 1
-    workbook.save(path)
+    try:
+        bold = Font(bold=True)
+        header_cells = []
+        for title in header:
+            cell = set_xlsx_value(WriteOnlyCell(sheet), title)
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
+        for row in rows:
+            cells = []
+            for value in row:
+                cells.append(set_xlsx_value(WriteOnlyCell(sheet), "" if value is None else value))
+            sheet.append(cells)
+            count += 1
+        workbook.save(path)
+    except BaseException:
+        _discard_spooled_sheets(workbook)
+        raise
     return count
+
+
+def _discard_spooled_sheets(workbook) -> None:
+    """openpyxl's write-only sheets spool to temporary files it removes on save or at exit only: a
+    failed write (a full disk) would leave them in the server's temporary directory until then."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):  # closing may fail again on the full disk
+            writer.close()
+        with contextlib.suppress(OSError, ValueError):
+            writer.cleanup()
