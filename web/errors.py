@@ -43,6 +43,18 @@ def _is_api() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
+def _passing_failure(code: int, api_message: str, page_message: str):
+    """The answer to a failure of the server's resources (not of the request): JSON for the API,
+    the translated error page otherwise; never cached."""
+    if _is_api():
+        response = jsonify({"error": {"status": code, "message": api_message}})
+        response.status_code = code
+    else:
+        response = current_app.make_response((render_template("error.html", code=code, message=page_message), code))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # noqa: ARG001 (Flask passes the error)
@@ -90,14 +102,9 @@ def init_app(app) -> None:
         close_session()  # roll back now and hand the connection back to the pool
         if "_login_user" not in g:  # the user could not be loaded: render the page as signed out
             g._login_user = AnonymousUserMixin()
-        if _is_api():
-            response = jsonify({"error": {"status": 503, "message": "The database is busy or unreachable; retry later."}})
-            response.status_code = 503
-        else:
-            message = _("Cơ sở dữ liệu đang bận hoặc tạm thời không kết nối được. Vui lòng thử lại sau ít phút.")
-            response = current_app.make_response((render_template("error.html", code=503, message=message), 503))
+        page_message = _("Cơ sở dữ liệu đang bận hoặc tạm thời không kết nối được. Vui lòng thử lại sau ít phút.")
+        response = _passing_failure(503, "The database is busy or unreachable; retry later.", page_message)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(FileWriteError)
@@ -108,11 +115,5 @@ def init_app(app) -> None:
         if isinstance(exc, OSError) and exc.errno not in _DISK_FULL:
             raise exc
         current_app.logger.warning("no space to write a file: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        if _is_api():
-            response = jsonify({"error": {"status": 507, "message": "The server has no space left to write the file; nothing was written."}})
-            response.status_code = 507
-        else:
-            message = _("Máy chủ hết chỗ trống để ghi tệp; không có gì được ghi. Vui lòng báo quản trị viên.")
-            response = current_app.make_response((render_template("error.html", code=507, message=message), 507))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        page_message = _("Máy chủ hết chỗ trống để ghi tệp; không có gì được ghi. Vui lòng báo quản trị viên.")
+        return _passing_failure(507, "The server has no space left to write the file; nothing was written.", page_message)
