@@ -2,6 +2,7 @@
 
 `evaluate_rule` is the one place a check is called: an unregistered (pending) check gives
 "not implemented" and an exception inside a check gives an error outcome; neither stops a run.
+A pass on a config with an unreadable line the check reads is "not evaluated" (fail closed).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compliance.checks.base import CheckResult, get_check
+from compliance.checks.network import unread_for
 
 if TYPE_CHECKING:
     from compliance.policy import Rule
@@ -62,4 +64,9 @@ def evaluate_rule(rule: Rule, subject: Any) -> RuleOutcome:
         result = registered.func(subject, rule.params)
     except Exception as exc:  # one broken check must not sink the report  # noqa: BLE001
         result = CheckResult(None, "", f"check error: {type(exc).__name__}: {exc}")
+    if result.passed:
+        unread = unread_for(rule.check, subject)
+        if unread:  # what was left passed, but the lines it could not read might not have
+            actual = "not evaluated: " + "; ".join(str(u) for u in unread)
+            result = CheckResult(None, result.expected, actual, [str(u.line) for u in unread])
     return outcome_from(rule, result)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from compliance.checks.base import CheckResult, check
-from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts
+from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts, Unreadable
 from inventory.choices import Platform
 
 Params = Mapping[str, Any]
@@ -29,6 +29,38 @@ def _shown(name: str) -> str:
 
 def _not_applicable(facts: NetworkConfigFacts, what: str) -> CheckResult:
     return CheckResult(None, what, f"not applicable on {facts.platform}", [])
+
+
+# The statement kinds (configparse's `Unreadable.kind`) each check reads. A check must not pass
+# on a config where a statement of a kind it reads could not be read: see `unread_for`.
+STATEMENT_KINDS_READ: Mapping[str, frozenset[str]] = {
+    name: frozenset(kinds) | {"config_structure"}  # a line that hides the rest of the config
+    for name, kinds in {
+        "net.telnet_off": ("vty_transport",),
+        "net.ssh_v2_only": ("ssh_version",),
+        "net.snmp_v3_only": ("snmp_community", "snmp_v3"),
+        "net.snmp_no_default_community": ("snmp_community",),
+        "net.snmp_no_rw_community": ("snmp_community",),
+        "net.ntp_two_servers": ("ntp_server",),
+        "net.remote_syslog": ("syslog_host",),
+        "net.aaa_login": ("aaa_login", "login_authentication", "admin_account"),
+        "net.enable_secret": ("enable_secret", "admin_account"),
+        "net.password_encryption": (),
+        "net.http_mgmt_off": (),
+        "net.vty_acl": ("vty_access_class", "vty_transport", "admin_account"),
+        "net.exec_timeout": ("session_timeout",),
+        "net.fw_default_deny": ("acl_entry", "acl_binding"),
+    }.items()
+}
+
+
+def unread_for(check_name: str, subject: object) -> list[Unreadable]:
+    """The unreadable lines of `subject` (a NetworkConfigFacts) of a kind the check reads."""
+    unreadable = getattr(subject, "unreadable", ()) if isinstance(subject, NetworkConfigFacts) else ()
+    if not unreadable:
+        return []
+    kinds = STATEMENT_KINDS_READ.get(check_name)
+    return [u for u in unreadable if kinds is not None and u.kind in kinds]
 
 
 # Each check has a verdict (see compliance.checks.base): the same decision, no texts.

@@ -32,6 +32,7 @@ from compliance.configparse.facts import (
     SnmpCommunity,
     SnmpV3Principal,
     TerminalLine,
+    Unreadable,
     UnsupportedPlatformError,
 )
 from compliance.configparse.fortios import parse_fortios
@@ -41,7 +42,7 @@ from inventory.choices import Platform
 __all__ = [
     "MASK", "PLATFORMS", "WELL_KNOWN_COMMUNITIES", "AdminAccount", "ConfigLine", "Evidence", "Fact",
     "FirewallRule", "MgmtAccess", "NetworkConfigFacts", "SessionTimeout", "SnmpCommunity",
-    "SnmpV3Principal", "TerminalLine", "UnsupportedPlatformError", "parse_config",
+    "SnmpV3Principal", "TerminalLine", "Unreadable", "UnsupportedPlatformError", "parse_config",
 ]  # fmt: skip
 
 

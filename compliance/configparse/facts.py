@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from inventory.choices import Platform, values
@@ -127,6 +127,21 @@ class FirewallRule:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A statement of a kind some check reads that the parser could not understand (or skipped).
+
+    `kind` is a short stable name ("snmp_community", "session_timeout", ...): the checks that read
+    that kind must not pass on what was left (see compliance.checks.network)."""
+
+    line: ConfigLine  # masked, as evidence is
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line.number} could not be read: {self.reason}"
+
+
+@dataclass(frozen=True)
 class NetworkConfigFacts:
     """Everything the network_config checks need, read from one running-config."""
 
@@ -152,3 +167,6 @@ class NetworkConfigFacts:
     session_timeouts: tuple[SessionTimeout, ...]
     firewall_rules: tuple[FirewallRule, ...]
     filtering: Fact[bool]  # a filtering policy is applied to forwarded traffic
+    # Out of repr: a well-formed config's repr (which fingerprints parsed fleets in the check
+    # benchmark) stays what it was; outcomes show these lines.
+    unreadable: tuple[Unreadable, ...] = field(default=(), repr=False)

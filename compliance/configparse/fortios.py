@@ -21,6 +21,7 @@ from compliance.configparse.facts import (
     SessionTimeout,
     SnmpCommunity,
     SnmpV3Principal,
+    Unreadable,
 )
 from inventory.choices import Platform
 from inventory.secret_lines import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_forti_secret_key, masked_forti_set
@@ -93,13 +94,14 @@ class _FTree:
     """The parsed config: the root node, the `#config-version=` header, every `config` block by
     name (document order, any depth) and the nodes that set a secret key."""
 
-    __slots__ = ("root", "header", "blocks", "secret_nodes")
+    __slots__ = ("root", "header", "blocks", "secret_nodes", "unreadable")
 
-    def __init__(self, root: _FNode, header: ConfigLine | None, blocks: dict[str, list[_FNode]], secret_nodes: list[_FNode]) -> None:
+    def __init__(self, root: _FNode, header: ConfigLine | None, blocks: dict[str, list[_FNode]], secret_nodes: list[_FNode], unreadable: list[Unreadable]) -> None:
         self.root = root
         self.header = header
         self.blocks = blocks
         self.secret_nodes = secret_nodes
+        self.unreadable = unreadable  # statements a check reads that could not be understood
 
 
 # shlex.split(posix=True) splits on exactly " \t\r\n" and keeps any other whitespace inside words.
@@ -168,6 +170,7 @@ def _forti_tree(text: str) -> _FTree:
     configs: list[_FNode] = []
     nodes: list[_FNode] = [root]
     secret_nodes: dict[int, _FNode] = {}
+    unreadable: list[Unreadable] = []
     secret_keys, secret_suffixes = FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES  # locals: the loop below is hot
     # Printable ASCII without single quotes or backslashes: every line splits on spaces only.
     plain = text.isascii() and "'" not in text and "\\" not in text and text.replace("\n", "").isprintable()
@@ -208,6 +211,8 @@ def _forti_tree(text: str) -> _FTree:
                     statement.append(raw)
                     if '"' in raw and _open_quote(raw):
                         break
+                else:  # never closed: every line after this one was taken as its value
+                    unreadable.append(Unreadable(ConfigLine(number, _unclosed_shown(stripped)), _WHOLE_CONFIG, "a quoted value opened here is never closed: the rest of the config could not be read"))
                 stripped = "\n".join(statement)
             elif plain or (stripped.isascii() and stripped.isprintable() and "'" not in stripped and "\\" not in stripped):
                 # Words are separated by spaces only and no quote spans the key: keep the rest
@@ -258,9 +263,22 @@ def _forti_tree(text: str) -> _FTree:
     if len(secrets) > 1:
         order = {id(node): i for i, node in enumerate(nodes)}
         secrets.sort(key=lambda node: order[id(node)])
-    tree = _FTree(root, header, blocks, secrets)
+    tree = _FTree(root, header, blocks, secrets, unreadable)
     _mask_communities(tree)
     return tree
+
+
+# The statement kind of a line that hides the rest of the config: every check reads it.
+_WHOLE_CONFIG = "config_structure"
+
+
+def _unclosed_shown(line: str) -> str:
+    """The `set` line that opens a quote never closed, as a report may show it."""
+    words = line.split(None, 2)
+    key = words[1] if len(words) > 1 else ""
+    if is_forti_secret_key(key):
+        return masked_forti_set(key, words[2] if len(words) > 2 else "")
+    return line if len(line) <= 80 else line[:77] + "..."
 
 
 def _mask_communities(tree: _FTree) -> None:
@@ -292,13 +310,16 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
     glob = _block(tree, "system global")
     interfaces = [e for b in _blocks(tree, "system interface") for e in b.entries()]
     admins = _forti_admins(tree)
+    communities = _forti_communities(tree)
+    timeout = _forti_timeout(glob, tree.unreadable)
+    unreadable = tree.unreadable
     return NetworkConfigFacts(
         platform=Platform.FORTINET.value,
         hostname=Fact(glob.first("hostname") or None, glob.sets("hostname")),
         os_version=_forti_version(tree.header),
         telnet_enabled=_forti_access(interfaces, "telnet", glob),
         ssh_versions=_forti_ssh(glob),
-        snmp_communities=_forti_communities(tree),
+        snmp_communities=communities,
         snmp_v3=_forti_snmp_users(tree),
         ntp_servers=_forti_ntp(tree),
         syslog_hosts=_forti_syslog(tree),
@@ -312,10 +333,15 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
         https_server=_forti_access(interfaces, "https"),
         terminal_lines=(),
         mgmt_access=tuple(_forti_mgmt(a) for a in admins),
-        session_timeouts=(_forti_timeout(glob),),
+        session_timeouts=(timeout,),
         firewall_rules=_forti_policies(tree),
         filtering=Fact(True, _block(tree, "firewall policy").ev()),  # FortiOS ends with implicit deny
+        unreadable=tuple(sorted(unreadable, key=_line_number)) if unreadable else (),
     )
+
+
+def _line_number(item: Unreadable) -> int:
+    return item.line.number
 
 
 def _forti_version(header: ConfigLine | None) -> Fact[str | None]:
@@ -349,6 +375,8 @@ def _forti_communities(tree: _FTree) -> tuple[SnmpCommunity, ...]:
     for block in _blocks(tree, "system snmp community"):
         for entry in block.entries():
             if entry.first("status", "enable") == "enable":
+                if not entry.first("name") and entry.line is not None:
+                    tree.unreadable.append(Unreadable(entry.line, "snmp_community", "SNMP community entry without a name"))
                 found.append(SnmpCommunity(entry.first("name"), "RO", None, entry.ev("name")))
     return tuple(found)
 
@@ -421,12 +449,14 @@ def _forti_mgmt(admin: AdminAccount) -> MgmtAccess:
     return MgmtAccess(f"admin {admin.name}", bool(admin.trusted_hosts), detail, ev)
 
 
-def _forti_timeout(glob: _FNode) -> SessionTimeout:
+def _forti_timeout(glob: _FNode, unreadable: list[Unreadable]) -> SessionTimeout:
     explicit = "admintimeout" in glob.settings
     value = glob.first("admintimeout", "5" if not explicit else "")
     # FortiOS takes a whole number of minutes: anything else ("nan", "inf", "-5", "1e9", none)
     # is no valid setting, and NaN makes the timeout rule fail.
     minutes = float(value) if value.isascii() and value.isdigit() else math.nan
+    if minutes != minutes:  # NaN: the value is not a number of minutes
+        unreadable.append(Unreadable(glob.set_line("admintimeout"), "session_timeout", "set admintimeout with a value that is not a whole number of minutes"))
     return SessionTimeout("system global admintimeout", minutes, explicit, glob.sets("admintimeout"))
 
 

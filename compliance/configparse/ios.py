@@ -20,6 +20,7 @@ from compliance.configparse.facts import (
     SnmpCommunity,
     SnmpV3Principal,
     TerminalLine,
+    Unreadable,
 )
 from inventory.choices import Platform
 from inventory.secret_lines import mask_ios_line as _ios_mask
@@ -199,35 +200,60 @@ def _top(config: _IosConfig, prefix: str) -> list[_IosNode]:
 def parse_ios(text: str) -> NetworkConfigFacts:
     """Facts of one IOS running-config."""
     nodes = _ios_tree(text)
-    lines = tuple(_ios_terminal_line(n) for n in nodes.by_word.get("line", ()) if n.text.startswith("line "))
-    users = tuple(_ios_user(n) for n in _top(nodes, "username") if " " in n.text)  # a bare `username` names no one
-    aaa_new, aaa_login = _ios_aaa(nodes, lines)
+    unreadable: list[Unreadable] = []  # statements a check reads that could not be understood
+    lines = tuple(_ios_terminal_line(n, unreadable) for n in nodes.by_word.get("line", ()) if n.text.startswith("line "))
+    users = []
+    for node in _top(nodes, "username"):
+        if " " in node.text:
+            users.append(_ios_user(node))
+        else:  # a bare `username` names no one
+            unreadable.append(Unreadable(node.line, "admin_account", "username without a name"))
+    communities = []
+    for node in _top(nodes, "snmp-server community"):
+        if len(node.text.split()) > 2:
+            communities.append(_ios_community(node))
+        else:
+            unreadable.append(Unreadable(node.line, "snmp_community", "snmp-server community without a community"))
+    for node in _top(nodes, "enable secret"):
+        if node.text == "enable secret":
+            unreadable.append(Unreadable(node.line, "enable_secret", "enable secret without a secret"))
+    aaa_new, aaa_login = _ios_aaa(nodes, lines, unreadable)
     acls = _ios_acls(nodes)
-    groups = _inbound_groups(nodes)
+    groups = _inbound_groups(nodes, unreadable)
+    ssh_versions = _ios_ssh(nodes, unreadable)
+    snmp_v3 = _ios_snmp_v3(nodes, unreadable)
+    ntp_servers = _ios_addresses(nodes, "ntp server", 2, unreadable, "ntp_server")
+    syslog_hosts = _ios_syslog(nodes, unreadable)
+    firewall_rules = _ios_firewall_rules(acls, groups, unreadable)
     return NetworkConfigFacts(
         platform=Platform.CISCO_IOS.value,
         hostname=_ios_value(nodes, "hostname"),
         os_version=_ios_value(nodes, "version"),
         telnet_enabled=_ios_telnet(lines),
-        ssh_versions=_ios_ssh(nodes),
-        snmp_communities=tuple(_ios_community(n) for n in _top(nodes, "snmp-server community") if len(n.text.split()) > 2),
-        snmp_v3=_ios_snmp_v3(nodes),
-        ntp_servers=_ios_addresses(nodes, "ntp server", 2),
-        syslog_hosts=_ios_syslog(nodes),
+        ssh_versions=ssh_versions,
+        snmp_communities=tuple(communities),
+        snmp_v3=snmp_v3,
+        ntp_servers=ntp_servers,
+        syslog_hosts=syslog_hosts,
         aaa_new_model=aaa_new,
         aaa_login=aaa_login,
         enable_secret=_ios_present(nodes, "enable secret"),
         enable_password=_ios_present(nodes, "enable password"),
-        admins=users,
+        admins=tuple(users),
         password_encryption=_ios_switch(nodes, "service password-encryption"),
         http_server=_ios_switch(nodes, "ip http server"),
         https_server=_ios_switch(nodes, "ip http secure-server"),
         terminal_lines=lines,
         mgmt_access=_ios_mgmt_access(nodes, lines),
         session_timeouts=_ios_timeouts(lines),
-        firewall_rules=_ios_firewall_rules(acls, groups),
+        firewall_rules=firewall_rules,
         filtering=_ios_filtering(acls, groups),
+        unreadable=tuple(sorted(unreadable, key=_line_number)) if unreadable else (),
     )
+
+
+def _line_number(item: Unreadable) -> int:
+    return item.line.number
 
 
 def _ios_value(nodes: _IosConfig, keyword: str) -> Fact[str | None]:
@@ -251,9 +277,10 @@ def _ios_switch(nodes: _IosConfig, command: str) -> Fact[bool]:
     return Fact(not last.text.startswith("no "), (last.line,))
 
 
-def _ios_terminal_line(node: _IosNode) -> TerminalLine:
+def _ios_terminal_line(node: _IosNode, unreadable: list[Unreadable]) -> TerminalLine:
     words = node.text.split()
     kind = words[1] if len(words) > 1 else ""
+    vty = kind == "vty"
     access_class = transport = timeout = login = None
     no_exec = False
     evidence = [node.line]
@@ -262,20 +289,29 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
         head = w[0]
         if head == "access-class":
             if len(w) < 3 or w[2] != "in":
+                if vty and len(w) < 3:
+                    _skipped(unreadable, number, text, "vty_access_class", "access-class without an ACL and a direction")
                 continue
             access_class = w[1]
         elif head == "transport":
             if len(w) < 2 or w[1] != "input":
                 continue
+            if vty and len(w) == 2:
+                _skipped(unreadable, number, text, "vty_transport", "transport input without a protocol")
             transport = tuple(w[2:])
         elif head == "exec-timeout":
             if len(w) < 2:
+                _skipped(unreadable, number, text, "session_timeout", "exec-timeout without a value")
                 continue
             minutes, seconds = _ascii_int(w[1]), _ascii_int(w[2]) if len(w) > 2 else 0
             # Not a number IOS would accept: no valid timeout (NaN fails the timeout rule).
             timeout = math.nan if minutes is None or seconds is None else minutes + seconds / 60
+            if minutes is None or seconds is None:
+                _skipped(unreadable, number, text, "session_timeout", "exec-timeout with a value that is not a whole number")
         elif head == "login":
             if len(w) < 3 or w[1] != "authentication":
+                if vty and w[1:] == ["authentication"]:
+                    _skipped(unreadable, number, text, "login_authentication", "login authentication without a list name")
                 continue
             login = w[2]
         elif head == "no":
@@ -286,6 +322,10 @@ def _ios_terminal_line(node: _IosNode) -> TerminalLine:
             continue
         evidence.append(ConfigLine(number, _ios_mask(text)))
     return TerminalLine(" ".join(words[1:]), kind, access_class, transport, timeout, no_exec, login, tuple(evidence))
+
+
+def _skipped(unreadable: list[Unreadable], number: int, text: str, kind: str, reason: str) -> None:
+    unreadable.append(Unreadable(ConfigLine(number, _ios_mask(text)), kind, reason))
 
 
 def _vty(lines: tuple[TerminalLine, ...]) -> list[TerminalLine]:
@@ -308,12 +348,13 @@ def _transport_evidence(line: TerminalLine) -> Evidence:
     return tuple(e for e in line.evidence if e.text.startswith(("line ", "transport input")))
 
 
-def _ios_ssh(nodes: _IosConfig) -> Fact[tuple[int, ...]]:
+def _ios_ssh(nodes: _IosConfig, unreadable: list[Unreadable]) -> Fact[tuple[int, ...]]:
     found = _top(nodes, "ip ssh version")
     if not found:
         return Fact((1, 2))  # IOS default: SSH 1.99, accepts v1 clients
     version = _ascii_int(found[-1].text.split()[-1])
     if version is None:  # not a version IOS accepts: it keeps its default, v1 included
+        unreadable.append(Unreadable(found[-1].line, "ssh_version", "ip ssh version without a version number"))
         return Fact((1, 2), (found[-1].line,))
     return Fact((version,), (found[-1].line,))
 
@@ -327,11 +368,13 @@ def _ios_community(node: _IosNode) -> SnmpCommunity:
     return SnmpCommunity(words[2], access, rest[0] if rest else None, (node.line,))
 
 
-def _ios_snmp_v3(nodes: _IosConfig) -> tuple[SnmpV3Principal, ...]:
+def _ios_snmp_v3(nodes: _IosConfig, unreadable: list[Unreadable]) -> tuple[SnmpV3Principal, ...]:
     found: list[SnmpV3Principal] = []
     for node in _top(nodes, "snmp-server group"):
         w = node.text.split()
-        if len(w) >= 5 and w[3] == "v3":
+        if len(w) == 4 and w[3] == "v3":
+            unreadable.append(Unreadable(node.line, "snmp_v3", "snmp-server group v3 without a security level"))
+        elif len(w) >= 5 and w[3] == "v3":
             level: SecurityLevel = w[4] if w[4] in ("noauth", "auth", "priv") else "noauth"  # type: ignore[assignment]
             found.append(SnmpV3Principal("group", w[2], level, (node.line,)))
     for node in _top(nodes, "snmp-server user"):
@@ -342,7 +385,7 @@ def _ios_snmp_v3(nodes: _IosConfig) -> tuple[SnmpV3Principal, ...]:
     return tuple(found)
 
 
-def _ios_addresses(nodes: _IosConfig, prefix: str, index: int) -> Fact[tuple[str, ...]]:
+def _ios_addresses(nodes: _IosConfig, prefix: str, index: int, unreadable: list[Unreadable], kind: str) -> Fact[tuple[str, ...]]:
     """Addresses from `prefix [vrf NAME] ADDR ...` lines (e.g. ntp server)."""
     addrs: list[str] = []
     evidence: list[ConfigLine] = []
@@ -353,12 +396,14 @@ def _ios_addresses(nodes: _IosConfig, prefix: str, index: int) -> Fact[tuple[str
         if w:
             addrs.append(w[0])
             evidence.append(node.line)
+        else:
+            unreadable.append(Unreadable(node.line, kind, f"{prefix} without an address"))
     return Fact(tuple(addrs), tuple(evidence))
 
 
-def _ios_syslog(nodes: _IosConfig) -> Fact[tuple[str, ...]]:
+def _ios_syslog(nodes: _IosConfig, unreadable: list[Unreadable]) -> Fact[tuple[str, ...]]:
     """`logging host ADDR` and the older `logging ADDR` form."""
-    hosts = _ios_addresses(nodes, "logging host", 2)
+    hosts = _ios_addresses(nodes, "logging host", 2, unreadable, "syslog_host")
     addrs, evidence = list(hosts.value), list(hosts.evidence)
     for node in _top(nodes, "logging"):
         w = node.text.split()
@@ -369,11 +414,17 @@ def _ios_syslog(nodes: _IosConfig) -> Fact[tuple[str, ...]]:
     return Fact(tuple(addrs[i] for i in order), tuple(evidence[i] for i in order))
 
 
-def _ios_aaa(nodes: _IosConfig, lines: tuple[TerminalLine, ...]) -> tuple[Fact[bool | None], Fact[bool]]:
+def _ios_aaa(nodes: _IosConfig, lines: tuple[TerminalLine, ...], unreadable: list[Unreadable]) -> tuple[Fact[bool | None], Fact[bool]]:
     """`aaa new-model`, and whether every vty login uses a defined `aaa authentication login` list."""
     new_model = _ios_switch(nodes, "aaa new-model")
     login_lists = _top(nodes, "aaa authentication login")
-    defined = {n.text.split()[3] for n in login_lists if len(n.text.split()) > 3}
+    defined = set()
+    for node in login_lists:
+        w = node.text.split()
+        if len(w) > 3:
+            defined.add(w[3])
+        else:
+            unreadable.append(Unreadable(node.line, "aaa_login", "aaa authentication login without a list name"))
     used = [(ln, ln.login_authentication or "default") for ln in _vty(lines)]
     refs = tuple(e for ln, _ in used for e in ln.evidence if e.text.startswith("login authentication"))
     ok = new_model.value and bool(defined) and all(name in defined for _, name in used)
@@ -462,28 +513,31 @@ def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
     return acls
 
 
-def _inbound_groups(nodes: _IosConfig) -> list[tuple[str, ConfigLine, ConfigLine]]:
+def _inbound_groups(nodes: _IosConfig, unreadable: list[Unreadable]) -> list[tuple[str, ConfigLine, ConfigLine]]:
     """(ACL name, interface line, access-group line) for each `ip access-group X in`."""
     found = []
     for node in _top(nodes, "interface"):
         for child in node.children_with("access-group"):
             w = child.text.split()
-            if w[:2] == ["ip", "access-group"] and len(w) >= 4 and w[3] == "in":
-                found.append((w[2], node.line, child.line))
+            if w[:2] == ["ip", "access-group"]:
+                if len(w) >= 4 and w[3] == "in":
+                    found.append((w[2], node.line, child.line))
+                elif len(w) < 4:
+                    unreadable.append(Unreadable(child.line, "acl_binding", "ip access-group without an ACL and a direction"))
     return found
 
 
-def _ios_firewall_rules(acls: dict[str, _Acl], groups: list[tuple[str, ConfigLine, ConfigLine]]) -> tuple[FirewallRule, ...]:
+def _ios_firewall_rules(acls: dict[str, _Acl], groups: list[tuple[str, ConfigLine, ConfigLine]], unreadable: list[Unreadable]) -> tuple[FirewallRule, ...]:
     """Entries of the ACLs applied inbound on interfaces, in ACL order."""
     rules: list[FirewallRule] = []
     for name in dict.fromkeys(acl for acl, _, _ in groups):
         acl = acls.get(name)
         if acl:
-            rules.extend(_ace(acl, raw, line) for raw, line in acl.entries())
+            rules.extend(_ace(acl, raw, line, unreadable) for raw, line in acl.entries())
     return tuple(rules)
 
 
-def _ace(acl: _Acl, raw: str, line: ConfigLine) -> FirewallRule:
+def _ace(acl: _Acl, raw: str, line: ConfigLine, unreadable: list[Unreadable]) -> FirewallRule:
     """One ACL entry: `[seq] permit|deny [proto] src [ports] [dst [ports]] ...`."""
     w = raw.split()
     if w and w[0].isdigit():
@@ -492,7 +546,10 @@ def _ace(acl: _Acl, raw: str, line: ConfigLine) -> FirewallRule:
     if len(w) < 2:
         # An action with nothing it applies to (or a bare sequence number): not an entry IOS
         # would take. Read it as the widest match, so it can only make the firewall rule fail.
+        unreadable.append(Unreadable(line, "acl_entry", "ACL entry without the traffic it matches"))
         return FirewallRule(f"acl {acl.name}", action, True, True, True, True, (line,))
+    if len(w) < 4 and not acl.standard and w[0] in ("permit", "deny"):
+        unreadable.append(Unreadable(line, "acl_entry", "extended ACL entry without a protocol, source and destination"))
     if acl.standard:
         return FirewallRule(f"acl {acl.name}", action, w[1:2] == ["any"], True, True, True, (line,))
     proto, rest = w[1], w[2:]
