@@ -25,11 +25,15 @@ def register(main: click.Group) -> None:
     @pass_app
     def check_cmd(app: AppContext, as_json: bool) -> None:
         """Evaluate every rule over the fleet and update the findings."""
+        from compliance.evaluation import EvaluationError
         from compliance.service import run_check
         from inventory.audit import cli_actor
 
         app.require_schema()
-        result = run_check(app.engine, actor=cli_actor(), policy=policy_or_error())
+        try:
+            result = run_check(app.engine, actor=cli_actor(), policy=policy_or_error())
+        except EvaluationError as exc:
+            raise KiemkeError(str(exc)) from None
         if as_json:
             print_json(result)
             return

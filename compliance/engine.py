@@ -420,27 +420,83 @@ class Fleet:
     configs: dict[int, NetworkConfigFacts]
     orphan_macs: list[tuple[int, str, frozenset[str]]]
     config_errors: dict[int, str]
+    platforms: dict[int, str] = field(default_factory=dict)  # device id -> platform (config parser)
 
 
-def load_fleet(session: Session, policy: Policy, today: date) -> Fleet:
+@dataclass(frozen=True)
+class Scope:
+    """Part of the fleet: these devices (any status: a disposed one's findings are resolved) and
+    these sites (their site-level rules). Built by `resolve_scope`."""
+
+    device_ids: frozenset[int]
+    site_ids: frozenset[int]
+
+
+# Ids per IN (...) list: below SQLite's variable limit, and PostgreSQL plans them well.
+_IDS_PER_QUERY = 5000
+
+
+def id_batches(ids: Iterable[int]) -> list[list[int]]:
+    ids = sorted(ids)
+    return [ids[start : start + _IDS_PER_QUERY] for start in range(0, len(ids), _IDS_PER_QUERY)]
+
+
+def resolve_scope(session: Session, device_ids: Iterable[int] | None, site_ids: Iterable[int] | None) -> Scope | None:
+    """The devices and sites an evaluation covers: the devices named and every device of the
+    sites named; the sites named and the sites of the devices named (their site rules read the
+    devices). None when both are None: the whole fleet."""
+    if device_ids is None and site_ids is None:
+        return None
+    devices = set(device_ids or ())
+    sites = set(site_ids or ())
+    for batch in id_batches(sites):
+        devices.update(session.execute(select(Device.id).where(Device.site_id.in_(batch))).scalars())
+    for batch in id_batches(set(device_ids or ())):
+        sites.update(session.execute(select(Device.site_id).where(Device.id.in_(batch))).scalars())
+    return Scope(frozenset(devices), frozenset(sites))
+
+
+def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | None = None) -> Fleet:
+    """The subjects of the whole fleet, or of `scope` only (only its rows are read)."""
     from inventory.observations import latest_observations
 
     zone_kind = dict(session.execute(select(Zone.id, Zone.kind)).all())
     subnets = zone_subnets(session)
-    observations = latest_observations(session)
     macs_of: dict[int, list[str]] = defaultdict(list)
     owner: dict[str, int] = {}
-    for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac)):
-        macs_of[device_id].append(mac)
-        owner[mac] = device_id
     seen: dict[tuple[int, str], set[str]] = defaultdict(set)  # (site, mac) -> zone kinds
-    for site_id, mac, zone_id in session.execute(select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id)):
-        seen[(site_id, mac)].add(zone_kind[zone_id])
+    if scope is None:
+        observations = latest_observations(session)
+        for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac)):
+            macs_of[device_id].append(mac)
+            owner[mac] = device_id
+        for site_id, mac, zone_id in session.execute(select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id)):
+            seen[(site_id, mac)].add(zone_kind[zone_id])
+        device_rows = session.execute(select(Device).where(Device.status != "disposed")).scalars()
+        site_rows = list(session.execute(select(Site)).scalars())
+    else:
+        observations = {}
+        device_rows = []
+        for batch in id_batches(scope.device_ids):
+            observations.update(latest_observations(session, batch))
+            for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(batch))):
+                macs_of[device_id].append(mac)
+            device_rows += session.execute(select(Device).where(Device.status != "disposed", Device.id.in_(batch))).scalars()
+        site_rows = []
+        for batch in id_batches(scope.site_ids):
+            sightings = select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id).where(MacSighting.site_id.in_(batch))
+            for site_id, mac, zone_id in session.execute(sightings):
+                seen[(site_id, mac)].add(zone_kind[zone_id])
+            # Who owns the MACs seen there (any device, in scope or not): an owned MAC is no orphan.
+            seen_here = select(MacSighting.mac).where(MacSighting.site_id.in_(batch))
+            for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.mac.in_(seen_here))):
+                owner[mac] = device_id
+            site_rows += session.execute(select(Site).where(Site.id.in_(batch))).scalars()
 
     devices: list[DeviceSubject] = []
     in_use: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     platforms: dict[int, str] = {}
-    for d in session.execute(select(Device).where(Device.status != "disposed")).scalars():
+    for d in device_rows:
         own_zone = zone_kind.get(d.zone_id)
         zones_seen: set[str] = set()
         multi: list[str] = []
@@ -471,29 +527,40 @@ def load_fleet(session: Session, policy: Policy, today: date) -> Fleet:
                 seen_macs=tuple(multi),
             )  # fmt: skip
         )
-        if d.status == "in_use" and own_zone:
+        if scope is None and d.status == "in_use" and own_zone:
             in_use[d.site_id][(own_zone, d.device_class)] += 1
         platform = d.platform or PLATFORM_BY_VENDOR.get(d.vendor or "")
         if platform:
             platforms[d.id] = platform
+    if scope is not None:  # the site rules count every device of the site, in scope or not
+        for batch in id_batches(scope.site_ids):
+            counted = (
+                select(Device.site_id, Zone.kind, Device.device_class, func.count()).join(Zone, Zone.id == Device.zone_id)
+                .where(Device.status == "in_use", Device.site_id.in_(batch)).group_by(Device.site_id, Zone.kind, Device.device_class)
+            )  # fmt: skip
+            for site_id, kind, device_class, count in session.execute(counted):
+                in_use[site_id][(kind, device_class)] = count
 
-    sites = [SiteSubject(id=s.id, code=s.code, in_use=dict(in_use[s.id])) for s in session.execute(select(Site)).scalars()]
+    sites = [SiteSubject(id=s.id, code=s.code, in_use=dict(in_use[s.id])) for s in site_rows]
 
     configs: dict[int, NetworkConfigFacts] = {}
     errors: dict[int, str] = {}
-    latest = select(func.max(ConfigSnapshot.id)).group_by(ConfigSnapshot.device_id).scalar_subquery()
-    for device_id, text in session.execute(select(ConfigSnapshot.device_id, ConfigSnapshot.text).where(ConfigSnapshot.id.in_(latest))):
-        platform = platforms.get(device_id)
-        if platform is None:
-            continue
-        try:
-            configs[device_id] = parse_config(text, platform)
-        except ValueError as exc:
-            errors[device_id] = str(exc)
+    latest = select(func.max(ConfigSnapshot.id)).group_by(ConfigSnapshot.device_id)
+    queries = [latest] if scope is None else [latest.where(ConfigSnapshot.device_id.in_(batch)) for batch in id_batches(platforms)]
+    for query in queries:
+        snapshots = select(ConfigSnapshot.device_id, ConfigSnapshot.text).where(ConfigSnapshot.id.in_(query.scalar_subquery()))
+        for device_id, text in session.execute(snapshots):
+            platform = platforms.get(device_id)
+            if platform is None:
+                continue
+            try:
+                configs[device_id] = parse_config(text, platform)
+            except ValueError as exc:
+                errors[device_id] = str(exc)
     orphans = [(site_id, mac, frozenset(zones)) for (site_id, mac), zones in seen.items() if mac not in owner and len(zones) > 1]
-    return Fleet(devices, sites, configs, orphans, errors)
+    return Fleet(devices, sites, configs, orphans, errors, platforms)
 
 
-def evaluate_fleet(session: Session, policy: Policy, today: date) -> tuple[Fleet, Evaluation]:
-    fleet = load_fleet(session, policy, today)
+def evaluate_fleet(session: Session, policy: Policy, today: date, scope: Scope | None = None) -> tuple[Fleet, Evaluation]:
+    fleet = load_fleet(session, policy, today, scope)
     return fleet, evaluate(fleet.devices, fleet.sites, policy, fleet.configs, fleet.orphan_macs)

@@ -1,14 +1,62 @@
 """One evaluation of the fleet or a part of it: what every trigger (CLI, web, scheduler, imports,
-polls) calls so that findings follow the data."""
+polls) calls so that findings follow the data.
+
+An evaluation
+- covers a scope: the devices named, every device of the sites named, and the site-level rules
+  of all their sites (both None: the whole fleet); only the scope's rows are read and only the
+  scope's findings can be opened or resolved;
+- is recorded as a scan run of kind "evaluate" (trigger, scope, counts, duration, error),
+  committed as `running` first, like a poll;
+- changes the findings, the devices' compliance states and the run record in ONE transaction:
+  one that fails part-way leaves the previous findings as they were, and its run is then
+  recorded as failed in a transaction of its own;
+- runs alone: one at a time in a process (a lock), and across processes the write lock taken
+  first (revision.claim_writes). A wait for another process's evaluation longer than SQLite's
+  busy timeout is retried, so a waiting evaluation never fails with "database is locked".
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection
-from datetime import date
+from datetime import date, datetime
+from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
-from compliance.policy import Policy
+from compliance.engine import Evaluation, Fleet, Scope, evaluate_fleet, id_batches, resolve_scope
+from compliance.findings import sync_findings
+from compliance.policy import Policy, load_policy
+from compliance.state import HOST_FACT_CHECKS, DeviceEvidence, decide
+from inventory import audit, db
+from inventory.choices import FindingStatus
+from inventory.models import ConfigSnapshot, Device, DeviceCompliance, Finding, ScanRun, Site, utcnow
+from inventory.revision import claim_writes
+from inventory.runs import current_owner, mark_interrupted
+
+log = logging.getLogger(__name__)
+
+KIND = "evaluate"
+
+# One evaluation at a time in this process: a second one waits here (not on the database's busy
+# timeout) for as long as the first takes.
+_one_at_a_time = threading.Lock()
+
+# How long an evaluation waits for another process's write lock (SQLite gives up after its busy
+# timeout, then the wait is retried) before it fails: longer than any full evaluation takes.
+LOCK_PATIENCE_SECONDS = 30 * 60.0
+_RETRY_PAUSE_SECONDS = 0.2
+
+T = TypeVar("T")
+
+
+class EvaluationError(RuntimeError):
+    """An evaluation that failed (its run records why); for callers that must stop on it."""
 
 
 def evaluate_scope(
@@ -22,11 +70,193 @@ def evaluate_scope(
     policy: Policy | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Evaluate the devices in scope (both None: the whole fleet) and bring their findings up to
-    date. Returns the check summary plus "run_id", "scope" and "status"."""
-    from compliance.service import run_check  # thin first version: the whole fleet
+    """Evaluate the devices in scope (both None: the whole fleet) and bring their findings and
+    compliance states up to date. Returns the check summary plus "run_id", "scope" and "status"
+    ("ok"; or "failed" with "error", the findings left as they were). `progress(done, total)`
+    is called with devices evaluated."""
+    today = today or date.today()
+    policy = policy or load_policy()
+    wanted = (None if device_ids is None else frozenset(device_ids), None if site_ids is None else frozenset(site_ids))
+    with _one_at_a_time:
+        started = time.perf_counter()
+        run_id, scope_params = _waiting_for_the_lock(lambda: _start_run(engine, trigger, actor, *wanted))
+        try:
+            result = _waiting_for_the_lock(lambda: _evaluate(engine, run_id, wanted, actor=actor, today=today, policy=policy, progress=progress, started=started))
+        except Exception as exc:
+            log.exception("evaluation run %d failed; the findings are left as they were", run_id)
+            error = _one_line(exc)
+            _waiting_for_the_lock(lambda: _fail_run(engine, run_id, error, time.perf_counter() - started))
+            return {"run_id": run_id, "scope": scope_params, "status": "failed", "error": error}
+        except BaseException as exc:  # interrupted: record it, then let it go on
+            _fail_run(engine, run_id, _one_line(exc) or type(exc).__name__, time.perf_counter() - started)
+            raise
+    return result | {"run_id": run_id, "scope": scope_params, "status": "ok"}
 
-    del device_ids, site_ids, trigger, progress
 
-    result = run_check(engine, actor=actor, today=today, policy=policy)
-    return result | {"run_id": None, "scope": {"devices": None, "sites": None}, "status": "ok"}
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig)
+
+
+def _waiting_for_the_lock(work: Callable[[], T]) -> T:
+    """`work` (one transaction), started again while SQLite answers "database is locked" (another
+    process holds the write lock longer than the busy timeout), up to LOCK_PATIENCE_SECONDS.
+    The lock is taken before anything is written, so a retry repeats no write."""
+    deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if not _is_lock_timeout(exc) or time.monotonic() > deadline:
+                raise
+            log.info("waiting for another writer's lock before evaluating")
+            time.sleep(_RETRY_PAUSE_SECONDS)
+
+
+def _start_run(engine: Engine, trigger: str, actor: str, device_ids: frozenset[int] | None, site_ids: frozenset[int] | None) -> tuple[int, dict]:
+    with db.session_scope(engine) as session:
+        mark_interrupted(session)
+        codes = sorted(session.execute(select(Site.code).where(Site.id.in_(sorted(site_ids)))).scalars()) if site_ids else []
+        scope = {"fleet": device_ids is None and site_ids is None, "devices": len(device_ids) if device_ids is not None else None, "sites": codes}
+        run = ScanRun(
+            kind=KIND,
+            site_id=next(iter(site_ids)) if site_ids and len(site_ids) == 1 else None,
+            triggered_by=actor[:100],
+            params={"trigger": trigger, "scope": scope, "owner": current_owner()},
+        )
+        session.add(run)
+        session.flush()
+        return run.id, scope
+
+
+def _fail_run(engine: Engine, run_id: int, error: str, seconds: float) -> None:
+    with db.session_scope(engine) as session:
+        run = session.get(ScanRun, run_id)
+        run.status = "failed"
+        run.finished_at = utcnow()
+        run.error = error
+        run.summary = {"seconds": round(seconds, 2)}
+
+
+def _evaluate(
+    engine: Engine,
+    run_id: int,
+    wanted: tuple[frozenset[int] | None, frozenset[int] | None],
+    *,
+    actor: str,
+    today: date,
+    policy: Policy,
+    progress: Callable[[int, int], None] | None,
+    started: float,
+) -> dict:
+    with db.session_scope(engine) as session:
+        claim_writes(session)  # first: a concurrent evaluation (another process) waits for this commit
+        scope = resolve_scope(session, *wanted)
+        fleet, evaluation = evaluate_fleet(session, policy, today, scope)
+        if progress is not None:
+            progress(len(fleet.devices), len(fleet.devices))
+        summary = sync_findings(session, evaluation.violations, today=today, not_evaluated=evaluation.not_evaluated, scope=scope)
+        states = write_states(session, fleet, evaluation, policy, scope, now=utcnow())
+        result = {
+            "devices": evaluation.devices,
+            "sites": evaluation.sites,
+            "checks_run": evaluation.checks_run,
+            "violations": len(evaluation.violations),
+            "devices_failing": len(evaluation.failing_devices),
+            "compliance_percent": round(100 * (1 - len(evaluation.failing_devices) / evaluation.devices), 1) if evaluation.devices else 100.0,
+            "by_rule": dict(Counter(v.rule_id for v in evaluation.violations).most_common()),
+            "config_parse_errors": len(fleet.config_errors),
+            "seconds": round(time.perf_counter() - started, 2),
+            **summary.as_dict(),
+        }
+        if evaluation.check_errors:  # only then, so a clean run's result and audit entry stay as they were
+            result["check_errors"] = dict(evaluation.check_errors)
+        audit.record(session, actor, "check", "findings", None, after={k: v for k, v in result.items() if k != "by_rule"})
+        run = session.get(ScanRun, run_id)
+        run.status = "ok"
+        run.finished_at = utcnow()
+        run.summary = {
+            "devices": evaluation.devices, "sites": evaluation.sites, "checks_run": evaluation.checks_run,
+            "new": summary.opened, "resolved": summary.resolved, "reopened": summary.reopened, "still_open": summary.still_open,
+            "waived": summary.waived, "not_evaluated": len(evaluation.not_evaluated), "check_errors": dict(evaluation.check_errors),
+            "states": states, "seconds": result["seconds"],
+        }  # fmt: skip
+    return result
+
+
+def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy: Policy, scope: Scope | None, *, now: datetime) -> dict[str, int]:
+    """Replace the compliance state of every device in scope (a disposed one has none); how
+    many devices are in each state."""
+    ids = [d.id for d in fleet.devices]
+    seen: dict[int, tuple[datetime | None, bool | None]] = {}
+    config_at: dict[int, datetime] = {}
+    failed: dict[int, list[str]] = defaultdict(list)
+    open_findings = select(Finding.device_id, Finding.rule_id).where(Finding.status == FindingStatus.OPEN.value)
+    latest_config = select(ConfigSnapshot.device_id, func.max(ConfigSnapshot.taken_at)).group_by(ConfigSnapshot.device_id)
+    for batch in [None] if scope is None else id_batches(ids):
+        devices = select(Device.id, Device.last_seen, Device.reachable)
+        if batch is None:
+            rows = (session.execute(devices.where(Device.status != "disposed")), session.execute(latest_config), session.execute(open_findings.where(Finding.device_id.is_not(None))))
+        else:
+            rows = (
+                session.execute(devices.where(Device.id.in_(batch))),
+                session.execute(latest_config.where(ConfigSnapshot.device_id.in_(batch))),
+                session.execute(open_findings.where(Finding.device_id.in_(batch))),
+            )
+        seen.update((device_id, (last_seen, reachable)) for device_id, last_seen, reachable in rows[0])
+        config_at.update(rows[1].all())
+        for device_id, rule_id in rows[2]:
+            failed[device_id].append(rule_id)
+    errored: dict[int, list[str]] = defaultdict(list)
+    for rule_id, key in evaluation.not_evaluated:
+        if key.startswith("device:"):
+            errored[int(key.removeprefix("device:"))].append(rule_id)
+    config_rules, fact_rules = _rules_read(policy)
+    rows, counts = [], Counter()
+    for device in fleet.devices:
+        last_seen, reachable = seen.get(device.id, (None, None))
+        evidence = DeviceEvidence(
+            last_seen=last_seen,
+            reachable=reachable,
+            config_rules=config_rules.get(device.device_class, ()),
+            platform=fleet.platforms.get(device.id),
+            config_taken_at=config_at.get(device.id),
+            config_error=fleet.config_errors.get(device.id),
+            fact_rules=fact_rules.get(device.device_class, ()),
+            has_host_facts=any(key.startswith("host.") for key in device.facts),
+            failed_rules=tuple(sorted(failed.get(device.id, ()))),
+            errored_rules=tuple(sorted(errored.get(device.id, ()))),
+        )
+        state, reasons = decide(evidence, now=now, freshness_days=policy.baseline.freshness_days)
+        counts[state] += 1
+        rows.append({"device_id": device.id, "state": state, "evaluated_at": now, "data_as_of": last_seen, "failed_rules": len(evidence.failed_rules), "reasons": reasons})
+    if scope is None:
+        session.execute(delete(DeviceCompliance))
+    else:
+        for batch in id_batches(scope.device_ids):
+            session.execute(delete(DeviceCompliance).where(DeviceCompliance.device_id.in_(batch)))
+    if rows:
+        session.execute(insert(DeviceCompliance.__table__), rows)
+    return dict(counts)
+
+
+def _rules_read(policy: Policy) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """device class -> the enabled rules that read its running-config; -> those that read
+    collected host facts."""
+    from compliance.checks.base import get_check
+
+    config: dict[str, list[str]] = defaultdict(list)
+    facts: dict[str, list[str]] = defaultdict(list)
+    for rule in policy.baseline.rules:
+        registered = get_check(rule.check) if rule.enabled else None
+        if registered is None:
+            continue
+        for device_class in rule.applies_to:
+            if registered.subject == "network_config":
+                config[device_class].append(rule.id)
+            elif rule.check in HOST_FACT_CHECKS:
+                facts[device_class].append(rule.id)
+    return {k: tuple(v) for k, v in config.items()}, {k: tuple(v) for k, v in facts.items()}

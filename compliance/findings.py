@@ -9,10 +9,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlmodel import Session
 
-from compliance.engine import Violation
+from compliance.engine import Scope, Violation, id_batches
 from inventory import audit
 from inventory.choices import FindingStatus, Role, Severity
 from inventory.models import Device, Finding, Site, User, utcnow
@@ -43,16 +43,17 @@ def sync_findings(
     now: datetime | None = None,
     today: date | None = None,
     not_evaluated: Collection[tuple[str, str]] = (),
+    scope: Scope | None = None,
 ) -> SyncSummary:
     """`not_evaluated`: (rule id, subject key) pairs whose check raised; their findings stay as
-    they are (fail closed: an error is not a pass)."""
+    they are (fail closed: an error is not a pass). `scope`: the violations are those of its
+    devices and sites only, so only their findings may be resolved (None: the whole fleet)."""
     now = now or utcnow()
     today = today or now.date()
     summary = SyncSummary()
-    existing = {
-        (rule_id, key): (fid, status, expires)
-        for fid, rule_id, key, status, expires in session.execute(select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires))
-    }
+    columns = select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires)
+    queries = [columns] if scope is None else [columns.where(condition) for condition in _in_scope(scope)]
+    existing = {(rule_id, key): (fid, status, expires) for query in queries for fid, rule_id, key, status, expires in session.execute(query)}
     current = set()
     inserts, updates = [], []
     for v in violations:
@@ -93,6 +94,14 @@ def sync_findings(
         if batch:
             session.execute(update(Finding), batch)
     return summary
+
+
+def _in_scope(scope: Scope) -> list:
+    """Conditions that together select the findings of the scope: its devices' findings, and the
+    site-level ones (no device) of its sites."""
+    conditions = [Finding.device_id.in_(batch) for batch in id_batches(scope.device_ids)]
+    conditions += [and_(Finding.device_id.is_(None), Finding.site_id.in_(batch)) for batch in id_batches(scope.site_ids)]
+    return conditions
 
 
 class WaiverError(ValueError):

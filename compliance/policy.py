@@ -88,6 +88,9 @@ class Baseline(_Model):
     version: NonEmpty
     status: Literal["proposal", "approved"]
     title: Text
+    # How old a device's collected data may be for its evaluation to count as a verdict: older,
+    # and the device is "unknown" (stale), never "compliant".
+    freshness_days: Annotated[int, Field(ge=1, le=366)] = 7
     rules: tuple[Rule, ...]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
@@ -11,38 +9,20 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from compliance.engine import evaluate_fleet
-from compliance.findings import sync_findings
 from compliance.lifecycle import counts_toward_schedule, end_of_life_year
-from compliance.policy import Policy, load_policy
-from inventory import audit, db
+from compliance.policy import Policy
 from inventory.models import ApprovedQuantity, Device, Finding, Site
 from inventory.repository import open_finding_exists
 
 
 def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: Policy | None = None) -> dict:
-    """Evaluate every rule on the fleet and bring the findings up to date (one transaction)."""
-    today = today or date.today()
-    policy = policy or load_policy()
-    started = time.perf_counter()
-    with db.session_scope(engine) as session:
-        fleet, evaluation = evaluate_fleet(session, policy, today)
-        summary = sync_findings(session, evaluation.violations, today=today, not_evaluated=evaluation.not_evaluated)
-        result = {
-            "devices": evaluation.devices,
-            "sites": evaluation.sites,
-            "checks_run": evaluation.checks_run,
-            "violations": len(evaluation.violations),
-            "devices_failing": len(evaluation.failing_devices),
-            "compliance_percent": round(100 * (1 - len(evaluation.failing_devices) / evaluation.devices), 1) if evaluation.devices else 100.0,
-            "by_rule": dict(Counter(v.rule_id for v in evaluation.violations).most_common()),
-            "config_parse_errors": len(fleet.config_errors),
-            "seconds": round(time.perf_counter() - started, 2),
-            **summary.as_dict(),
-        }
-        if evaluation.check_errors:  # only then, so a clean run's result and audit entry stay as they were
-            result["check_errors"] = dict(evaluation.check_errors)
-        audit.record(session, actor, "check", "findings", None, after={k: v for k, v in result.items() if k != "by_rule"})
+    """Evaluate every rule on the whole fleet and bring the findings up to date (`kiemke check`:
+    an evaluation of the fleet triggered from the command line); EvaluationError if it failed."""
+    from compliance.evaluation import EvaluationError, evaluate_scope
+
+    result = evaluate_scope(engine, trigger="cli", actor=actor, today=today, policy=policy)
+    if result["status"] != "ok":
+        raise EvaluationError(f"the evaluation failed (run {result['run_id']}): {result['error']}")
     return result
 
 

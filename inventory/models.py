@@ -335,3 +335,19 @@ class DataRevision(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     n: int = Field(default=0)
+
+
+class DeviceCompliance(SQLModel, table=True):
+    """A device's compliance state as of its last evaluation (compliance/state.py decides it):
+    compliant, non_compliant or unknown, with the reasons."""
+
+    __tablename__ = "device_compliance"
+    __table_args__ = (CheckConstraint("state IN ('compliant', 'non_compliant', 'unknown')", name="ck_device_compliance_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", unique=True)
+    state: str = Field(max_length=16)
+    evaluated_at: datetime
+    data_as_of: datetime | None = None  # when its data was last collected; None: never
+    failed_rules: int = Field(default=0)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
