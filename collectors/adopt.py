@@ -1,10 +1,12 @@
-"""Adopting a discovered device: what a scan found and nobody recorded joins the inventory."""
+"""Adopting a discovered device: what a scan found and nobody recorded joins the inventory, and is
+re-evaluated as soon as the caller commits."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
 from inventory import audit
+from inventory.changes import changed_on_commit
 from inventory.choices import DeviceSource
 from inventory.models import Device, utcnow
 
@@ -42,4 +44,6 @@ def adopt_device(session: Session, device_id: int, *, device_class: str, hostnam
     session.add(device)
     session.flush()
     audit.record(session, actor, "adopt", "device", device.id, before=before, after=audit.snapshot(device))
+    # A recorded device is one the rules judge: re-evaluated once the caller commits.
+    changed_on_commit(session, device_ids=[device.id], site_ids=[device.site_id], trigger="adopt", actor=actor)
     return device

@@ -5,10 +5,15 @@ A job runs `service.poll` or `service.discover` in a thread of its own; the serv
 job its scan-run id as soon as the `running` row is committed, and the runner's progress callback
 keeps done/total up to date. A run started elsewhere (CLI, scheduler) or before a restart is
 followed from the database alone.
+
+A re-check ("evaluate": the whole fleet, or one site) is a job of the same kind: compliance's
+evaluation in the thread, its progress on the job, followed by the job's token (the evaluation
+names its run only when it ends).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -21,18 +26,22 @@ from sqlmodel import Session
 
 from collectors.queries import scan_outcomes
 from collectors.runner import Outcome, RunOptions
-from collectors.service import discover, failure_text, poll
+from collectors.service import ServiceError, discover, failure_text, poll
 from inventory.choices import DeviceSource
 from inventory.crypto import Vault
 from inventory.models import Device, ScanRun, Site
 
 SCAN_KINDS = ("poll", "discover")
+EVALUATE = "evaluate"
+JOB_KINDS = (*SCAN_KINDS, EVALUATE)
+log = logging.getLogger("kiemke.scanjobs")
 KEEP_FINISHED = 50  # finished jobs remembered per process (their progress, their error)
 
 
 @dataclass(frozen=True)
 class ScanRequest:
-    """What to scan: a poll of recorded devices or a discovery of a site's zone subnets."""
+    """What to scan: a poll of recorded devices or a discovery of a site's zone subnets; or what
+    to re-evaluate (kind "evaluate": one site, or the whole fleet when `site` is None)."""
 
     kind: str
     site: str | None = None
@@ -53,6 +62,8 @@ class ScanJob:
     total: int | None = None
     status: str | None = None  # the scan run's final status
     error: str | None = None
+    evaluation: str | None = None  # a scan: what the evaluation after it found (one line)
+    result: dict[str, Any] | None = None  # a re-check: the evaluation's summary
     finished_at: float | None = None
     thread: threading.Thread | None = field(default=None, repr=False)
     # Set once the run id is known or the job ended without one.
@@ -95,14 +106,24 @@ class ScanJobs:
         with self._lock:
             return self._by_run.get(run_id)
 
+    def by_token(self, token: str) -> ScanJob | None:
+        with self._lock:
+            return self._by_token.get(token)
+
     def running(self) -> list[ScanJob]:
         with self._lock:
             return [j for j in self._by_token.values() if j.state == "running"]
 
-    def start(self, request: ScanRequest, *, origin: str, engine: Engine, vault: Vault, options: Callable[[], RunOptions] = RunOptions) -> ScanJob:
-        """Start `request` in a thread; `origin` (e.g. "web:lan") names who asked, in the run."""
-        if request.kind not in SCAN_KINDS:
+    def start(self, request: ScanRequest, *, origin: str, engine: Engine, vault: Vault | None, options: Callable[[], RunOptions] = RunOptions) -> ScanJob:
+        """Start `request` in a thread; `origin` (e.g. "web:lan") names who asked, in the run.
+        A re-check of a scope already being re-checked here is that job (no second run at once)."""
+        if request.kind not in JOB_KINDS:
             raise ValueError(f"unknown scan kind {request.kind!r}")
+        if request.kind == EVALUATE:
+            with self._lock:
+                for job in self._by_token.values():
+                    if job.state == "running" and job.params == request:
+                        return job
         token = secrets.token_hex(4)
         job = ScanJob(token=token, params=request, triggered_by=f"{origin}#{token}")
         self.add(job)
@@ -118,6 +139,9 @@ class ScanJobs:
             self.attach(job, run_id)
 
         request = job.params
+        if request.kind == EVALUATE:
+            self._evaluate(job, engine)
+            return
         try:
             options = make_options()
             options.progress = progress
@@ -128,6 +152,7 @@ class ScanJobs:
                 result = discover(engine, vault, site=request.site, zone=request.zone, subnet=request.subnet, snmp_ports=request.snmp_ports,
                                   triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
             job.status = result.status
+            job.evaluation = result.evaluation
             job.state = "finished"
         except BaseException as exc:  # recorded on the job; the scan run itself is marked by the service  # noqa: BLE001
             job.error = failure_text(exc)
@@ -135,6 +160,39 @@ class ScanJobs:
         finally:
             job.finished_at = time.monotonic()
             job.settled.set()
+
+    def _evaluate(self, job: ScanJob, engine: Engine) -> None:
+        from compliance.evaluation import evaluate_scope
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            site_ids = None
+            if job.params.site is not None:
+                with Session(engine) as session:
+                    site_id = session.execute(select(Site.id).where(Site.code == job.params.site)).scalar_one_or_none()
+                if site_id is None:
+                    raise ServiceError(f"unknown site {job.params.site!r}")
+                site_ids = [site_id]
+            job.result = evaluate_scope(engine, site_ids=site_ids, trigger="recheck", actor=job.triggered_by, progress=progress)
+            job.status = job.result.get("status")
+            if job.result.get("run_id") is not None:
+                self.attach(job, int(job.result["run_id"]))
+            job.state = "finished"
+        except BaseException as exc:  # the evaluation records its own run's error
+            log.exception("re-check %s failed", job.token)
+            job.error = failure_text(exc)
+            job.state = "error"
+        finally:
+            job.finished_at = time.monotonic()
+            job.settled.set()
+
+
+def job_progress(job: ScanJob) -> dict[str, Any]:
+    """How far a job has got, from the job alone (a re-check, followed by its token)."""
+    return {"token": job.token, "run_id": job.run_id, "state": "running" if job.state == "running" else "finished",
+            "done": job.done, "total": job.total, "error": job.error}  # fmt: skip
 
 
 def scan_progress(run: ScanRun, job: ScanJob | None) -> dict[str, Any]:

@@ -1,29 +1,40 @@
-"""`kiemke scheduler`: APScheduler in its own process, one polling job per site.
+"""`kiemke scheduler`: APScheduler in its own process, one polling job per site and one daily
+evaluation of the whole fleet.
 
 Each site is polled at its own interval; jobs are coalesced and never run twice at once; a job
 polls only the site's devices that are due (never polled, or polled longer ago than the
-interval), and every job run is a scan run with its status, timing and error.
+interval), and every job run is a scan run with its status, timing and error. A poll re-evaluates
+the devices it touched (collectors.service); the daily evaluation catches what no write touches:
+waivers that expired (their findings open again), end of support and service life passing,
+data growing stale.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, date
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from collectors.runner import RunOptions
 from collectors.service import RunResult, ServiceError, poll
 from inventory import db
+from inventory.choices import FindingStatus
 from inventory.crypto import Vault
-from inventory.models import Site
+from inventory.models import Finding, Site
 
 log = logging.getLogger("kiemke.scheduler")
+
+DAILY_EVALUATION_JOB = "evaluate:daily"
+# 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
+DAILY_EVALUATION_AT = (1, 30)
+LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int, options_factory: Callable[[], RunOptions] | None = None) -> RunResult | None:
@@ -31,10 +42,13 @@ def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int
     line; nothing can be recorded without the database) and the next run tries again."""
     try:
         try:
-            return poll(
+            result = poll(
                 engine, vault, site=site, due_only_minutes=interval_minutes, triggered_by="scheduler",
                 options=options_factory() if options_factory else None,
             )  # fmt: skip
+            if result.evaluation:
+                log.info("site %s: %s", site, result.evaluation)
+            return result
         except ServiceError as exc:
             # Still a job run: record it, so a misconfigured site shows up in the scan history.
             from collectors.service import _fail_run, _start_run
@@ -47,6 +61,26 @@ def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int
         reason = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
         log.error("site %s: database unavailable, poll skipped until the next run: %s", site, reason[0])
         return None
+
+
+def daily_evaluation_job(engine: Engine, today: date | None = None) -> dict | None:
+    """The whole fleet evaluated once a day; waivers past their expiry open again in it
+    (compliance.findings). A database outage skips this run, as for a poll."""
+    from compliance.evaluation import evaluate_scope
+
+    today = today or date.today()
+    try:
+        with db.session_scope(engine) as session:
+            expired = session.execute(select(func.count()).select_from(Finding).where(Finding.status == FindingStatus.WAIVED.value, Finding.waiver_expires < today)).scalar_one()
+        result = evaluate_scope(engine, trigger="scheduler:daily", actor="scheduler", today=today)
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        log.error("daily evaluation: database unavailable, skipped until the next run: %s", reason[0])
+        return None
+    result = dict(result) | {"waivers_expired": expired}
+    log.info("daily evaluation: %s devices, %s new, %s reopened, %s resolved, %s waivers expired",
+             result.get("devices"), result.get("opened"), result.get("reopened"), result.get("resolved"), expired)  # fmt: skip
+    return result
 
 
 def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingScheduler | None = None, first_run_now: bool = True) -> BlockingScheduler:
@@ -71,6 +105,18 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
             next_run_time=datetime.now(UTC) if first_run_now else None,
         )
 
+    scheduler.add_job(
+        daily_evaluation_job,
+        CronTrigger(hour=DAILY_EVALUATION_AT[0], minute=DAILY_EVALUATION_AT[1], timezone=LOCAL_TIMEZONE),
+        args=(engine,),
+        id=DAILY_EVALUATION_JOB,
+        name="daily evaluation",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=6 * 3600,  # a scheduler down at night still runs it when back that morning
+        replace_existing=True,
+    )
+
     def listen(event) -> None:
         if event.code == EVENT_JOB_ERROR:
             log.error("job %s failed: %s", event.job_id, event.exception)
@@ -78,7 +124,7 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
             log.warning("job %s missed its run time", event.job_id)
         else:
             result = event.retval
-            if result is not None:
+            if isinstance(result, RunResult):
                 log.info("job %s: scan run #%s %s %s", event.job_id, result.scan_run_id, result.status, result.summary)
 
     scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -32,13 +33,16 @@ from collectors.records import (
 )
 from collectors.runner import Outcome, RunOptions, run_sync
 from inventory import db
+from inventory.changes import changed
 from inventory.choices import NETWORK_CLASSES, DeviceClass
 from inventory.crypto import Vault
 from inventory.io.sandbox import UnreadableFile, load_json_limited
-from inventory.models import Device, ScanRun, Site, Subnet, Zone, utcnow
+from inventory.models import Device, ScanOutcome, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.redact import mask_config
 from inventory.repository import zone_subnets
 from inventory.runs import current_owner, mark_interrupted
+
+log = logging.getLogger("kiemke.collectors")
 
 POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.SERVER.value})
 BUNDLE_FORMAT = "kiemke-scan-bundle/1"
@@ -72,6 +76,7 @@ class RunResult:
     scan_run_id: int
     status: str
     summary: dict[str, Any]
+    evaluation: str | None = None  # what re-evaluating the devices the run touched found (one line)
 
 
 def poll_targets(session, *, site: str | None = None, zone: str | None = None, endpoints: bool = False, due_before: datetime | None = None) -> list[Target]:
@@ -128,6 +133,22 @@ def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dic
         raise
 
 
+def _evaluate_touched(engine: Engine, result: RunResult, *, trigger: str, actor: str) -> RunResult:
+    """After a run is committed: whoever listens (compliance) re-evaluates the devices it
+    reached or tried, and their sites, before the run reports done. A failure there leaves the
+    run as it is and is said in `result.evaluation`."""
+    try:
+        with db.session_scope(engine) as session:
+            rows = session.execute(select(ScanOutcome.device_id, Device.site_id).join(Device, Device.id == ScanOutcome.device_id).where(ScanOutcome.scan_run_id == result.scan_run_id)).all()
+    except Exception as exc:  # the run is committed; only its evaluation is lost
+        log.exception("scan run #%s: touched devices not read", result.scan_run_id)
+        result.evaluation = f"saved; evaluation failed: {type(exc).__name__}"
+        return result
+    outcome = changed(engine, device_ids={d for d, _ in rows}, site_ids={s for _, s in rows if s is not None}, trigger=trigger, actor=actor)
+    result.evaluation = outcome.line()
+    return result
+
+
 def _fail_run(engine: Engine, run_id: int, exc: BaseException) -> None:
     with db.session_scope(engine) as session:
         scan_run = session.get(ScanRun, run_id)
@@ -163,7 +184,7 @@ def poll(
     except BaseException as exc:
         _fail_run(engine, run_id, exc)
         raise
-    return _finish_run(engine, run_id, outcomes)
+    return _evaluate_touched(engine, _finish_run(engine, run_id, outcomes), trigger="poll", actor=triggered_by)
 
 
 # -- discovery ----------------------------------------------------------------------------------
@@ -235,7 +256,7 @@ def discover(
     except BaseException as exc:
         _fail_run(engine, run_id, exc)
         raise
-    return _finish_run(engine, run_id, outcomes, scan_info)
+    return _evaluate_touched(engine, _finish_run(engine, run_id, outcomes, scan_info), trigger="discover", actor=triggered_by)
 
 
 # -- offline technician mode -----------------------------------------------------------------------
@@ -371,10 +392,11 @@ def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> R
     params = {"bundle_id": bundle["bundle_id"], "subnet": subnet if isinstance(subnet, str) else None, "scanned_at": started if isinstance(started, str) else None}
     run_id = _start_run(engine, "import-scan", site=bundle["site"], params=params, triggered_by=triggered_by)
     try:
-        return _finish_run(engine, run_id, outcomes)
+        result = _finish_run(engine, run_id, outcomes)
     except Exception as exc:  # noqa: BLE001 (any failure of the merge is a damaged bundle here)
         # Values the checks above let through but the merge could not take: the merge was rolled
         # back; the run row goes too, so the bundle can be imported once it is mended.
         with db.session_scope(engine) as session:
             session.delete(session.get(ScanRun, run_id))
         raise _damaged(path, type(exc).__name__) from None
+    return _evaluate_touched(engine, result, trigger="import-scan", actor=triggered_by)

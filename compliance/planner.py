@@ -10,6 +10,14 @@ and plan year Y, in year order:
     bought_earlier(Y) units this plan buys in earlier plan years that still count in Y
     to_buy(Y)         max(0, target(Y) - counting(Y) - bought_earlier(Y))
     cost(Y)           to_buy(Y) * unit_price(class), million VND
+    shortfall(Y)      max(0, target(Y) - counting(Y))
+
+Two answers to two questions, printed under two labels wherever they appear (procurement page,
+plan workbook, quarterly report): `to_buy` is "Mua sắm dự kiến trong năm" (purchases this plan
+makes in Y, after its purchases of earlier plan years), `shortfall` is "Còn thiếu nếu từ nay không
+mua thêm" (what Y's target lacks if nothing is bought from now on). Purchases are always planned
+from the schedule's first year, whichever years are asked for, so a year's `to_buy` is one number
+on the page, in `kiemke plan --year`, and in the quarterly report.
 
 Worked example (the one in the tests): 10 laptops approved, 3 counting today, one of which reaches
 end of life in 2027. counting = 3/2/2, target = 4/8/10, to_buy = 1 (4-3-0), 5 (8-2-1), 2 (10-2-6).
@@ -73,7 +81,7 @@ APPROVED_COLUMNS = ("site_code", "device_class", "quantity")
 
 ROW_COLUMNS = [
     "site_code", "site_name", "site_kind", "device_class", "year", "approved", "counting",
-    "share_pct", "target", "bought_earlier", "to_buy", "unit_price", "cost",
+    "share_pct", "target", "bought_earlier", "to_buy", "unit_price", "cost", "shortfall",
 ]  # fmt: skip
 
 OVER, UNDER, EQUAL, NO_PHASING = "over", "under", "equal", "no phasing"
@@ -90,6 +98,7 @@ class YearPurchase(NamedTuple):
     target: int
     bought_earlier: int
     to_buy: int
+    shortfall: int  # target - counting, not below 0: what is missing if nothing is bought from now
 
 
 def target_units(approved: int, share_pct: float) -> int:
@@ -126,7 +135,7 @@ def plan_purchases(
         earlier = sum(units for b, units in bought if b <= year < b + service_life)
         to_buy = max(0, target - int(have) - earlier)
         bought.append((year, to_buy))
-        result.append(YearPurchase(year, int(have), float(share), target, earlier, to_buy))
+        result.append(YearPurchase(year, int(have), float(share), target, earlier, to_buy, max(0, target - int(have))))
     return result
 
 
@@ -156,7 +165,7 @@ class Plan:
     """A procurement plan; every frame is in million VND where money is concerned.
 
     rows: one row per site x class x year, columns ROW_COLUMNS.
-    by_class: year, device_class, approved, target, counting, to_buy, cost, unpriced_units.
+    by_class: year, device_class, approved, target, counting, to_buy, cost, unpriced_units, shortfall.
     totals: year, units, cost, unpriced_units, phasing, difference (cost - phasing), status
         ("over", "under", "equal", "no phasing").
     budget_lines: line_id, title_vi, title_en, amount, classes, planned_cost (plan years, NA for
@@ -211,30 +220,34 @@ def build_plan(
     years = tuple(sorted(set(int(y) for y in (policy.schedule.years if years is None else years))))
     if not years:
         raise ValueError("at least one plan year is required")
+    span = planning_years(policy.schedule.years, years)
     _require(devices, DEVICE_COLUMNS, "devices")
     _require(approved, APPROVED_COLUMNS, "approved")
     warnings: list[Text] = []
 
     approved_qty = _approved_quantities(approved, warnings)
-    counting = _counting(devices, years)
+    counting = _counting(devices, span)
     names = _site_names(devices, approved, sites)
 
     rows: list[dict[str, Any]] = []
     unscheduled: dict[str, list[int]] = {}
     for (site, cls), quantity in sorted(approved_qty.items(), key=lambda kv: (kv[0][0], class_order(kv[0][1]))):
-        shares = [policy.schedule.cumulative_share(cls, y) for y in years]
+        shares = [policy.schedule.cumulative_share(cls, y) for y in span]
         if shares[0] is None:
             unscheduled.setdefault(cls, []).append(quantity)
             continue
         price = policy.prices.unit_price(cls)
-        have = [counting.get((site, cls, y), 0) for y in years]
-        for p in plan_purchases(quantity, have, shares, years, policy.service_life.years_for(cls)):  # type: ignore[arg-type]
+        have = [counting.get((site, cls, y), 0) for y in span]
+        for p in plan_purchases(quantity, have, shares, span, policy.service_life.years_for(cls)):  # type: ignore[arg-type]
+            if p.year not in years:  # an earlier plan year: planned, its purchases count later, not shown
+                continue
             rows.append({
                 "site_code": site, "site_name": names.get(site, ("", ""))[0],
                 "site_kind": names.get(site, ("", ""))[1], "device_class": cls, "year": p.year,
                 "approved": quantity, "counting": p.counting, "share_pct": p.share_pct,
                 "target": p.target, "bought_earlier": p.bought_earlier, "to_buy": p.to_buy,
                 "unit_price": price, "cost": None if price is None else round(p.to_buy * price, 2),
+                "shortfall": p.shortfall,
             })  # fmt: skip
     for cls, quantities in unscheduled.items():
         warnings.append(Text(
@@ -245,7 +258,7 @@ def build_plan(
         ))  # fmt: skip
     frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     frame = frame.astype({"year": "int64", "approved": "int64", "counting": "int64", "target": "int64",
-                          "bought_earlier": "int64", "to_buy": "int64", "share_pct": "float64",
+                          "bought_earlier": "int64", "to_buy": "int64", "shortfall": "int64", "share_pct": "float64",
                           "unit_price": "float64", "cost": "float64"})  # fmt: skip
     for cls in sorted(set(frame["device_class"]), key=class_order):
         if policy.prices.unit_price(cls) is None:
@@ -278,6 +291,17 @@ def build_plan(
         price_status=policy.prices.status,
         warnings=tuple(warnings),
     )
+
+
+def planning_years(schedule_years: Sequence[int], shown: Sequence[int]) -> tuple[int, ...]:
+    """The years purchases are planned over to show `shown`: those years and every schedule year
+    before the last of them, so what a year buys does not depend on which years are shown.
+
+    >>> planning_years((2026, 2027, 2028), (2027,)), planning_years((2026, 2027, 2028), (2025,))
+    ((2026, 2027), (2025,))
+    """
+    last = max(shown)
+    return tuple(sorted({*shown, *(y for y in schedule_years if y <= last)}))
 
 
 def default_network_approved(site_codes: Iterable[str], per_zone: int = 1) -> pd.DataFrame:
@@ -354,7 +378,7 @@ def _site_names(devices: pd.DataFrame, approved: pd.DataFrame, sites: pd.DataFra
 
 
 def _by_class(rows: pd.DataFrame) -> pd.DataFrame:
-    columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units"]
+    columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units", "shortfall"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     work = rows.assign(unpriced_units=rows["to_buy"].where(rows["unit_price"].isna(), 0))
@@ -367,6 +391,7 @@ def _by_class(rows: pd.DataFrame) -> pd.DataFrame:
             to_buy=("to_buy", "sum"),
             cost=("cost", lambda s: round(s.sum(min_count=0), 2)),
             unpriced_units=("unpriced_units", "sum"),
+            shortfall=("shortfall", "sum"),  # per site first: a surplus at one site covers no other
         )  # fmt: skip
         .reset_index()
     )
@@ -417,6 +442,7 @@ PLAN_COLUMNS = [
     column("counting"),
     column("share_pct"),
     column("target"),
+    column("shortfall"),
     Column("Đã mua các năm trước", "bought_earlier", 12, INT_FORMAT, total=True),
     column("to_buy", 11),
     Column("Đơn giá (triệu đồng)", "unit_price", 13, MONEY_FORMAT),
@@ -498,8 +524,9 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
             )
         if t["unpriced_units"]:
             writer.note(f"{t['unpriced_units']} thiết bị chưa có đơn giá, chưa tính vào thành tiền.")
-    writer.note("Chỉ tiêu = làm tròn lên (số lượng được duyệt x tỷ lệ lũy kế); cần mua = chỉ tiêu - hiện có "
-                "đạt chuẩn - đã mua các năm trước (không âm).")  # fmt: skip
+    writer.note("Chỉ tiêu = làm tròn lên (số lượng được duyệt x tỷ lệ lũy kế); còn thiếu nếu từ nay không mua thêm = "
+                "chỉ tiêu - hiện có đạt chuẩn (không âm); mua sắm dự kiến trong năm = chỉ tiêu - hiện có đạt chuẩn "
+                "- đã mua các năm trước theo kế hoạch (không âm).")  # fmt: skip
     writer.finish()
 
 

@@ -15,10 +15,13 @@
     waived       status "waived" and first_seen <= end
 - Schedule progress for the quarter's year, per class, from the plan's rows of that year:
   counting (stock that counts in that year, from the inventory the plan was built on) against the
-  target. `shortfall` adds up each site's max(0, target - counting), so a surplus at one site does
-  not hide a shortfall at another; progress % = (target - shortfall) / target. Purchases the plan
-  merely proposes do not count as progress.
-- Procurement: the plan's units to buy and cost for that year against the budget phasing.
+  target. `shortfall` ("Còn thiếu nếu từ nay không mua thêm") is the plan's own column, each site's
+  max(0, target - counting) added up, so a surplus at one site does not hide a shortfall at another;
+  progress % = (target - shortfall) / target. Purchases the plan merely proposes do not count as
+  progress.
+- Procurement ("Mua sắm dự kiến trong năm"): the plan's units to buy and cost for that year against
+  the budget phasing; the very figures of the procurement page for that year (the plan always
+  plans from the schedule's first year, compliance.planner).
 - Security by level (TQ I.2.3): share of systems whose dossier is "approved" (with `assessed_on`
   empty or on/before the quarter's end) among all systems listed; the target is *more than* 90%.
 - Due date: the 22nd of the quarter's last month; overdue when `today` is after it. Whether the
@@ -38,7 +41,19 @@ import pandas as pd
 
 from compliance.planner import STATUS_VI, Plan, class_order
 from compliance.policy import SEVERITIES
-from compliance.workbook import INT_FORMAT, PCT_FORMAT, Column, SheetWriter, class_label, column, records, vi_date, vi_number
+from compliance.workbook import (
+    INT_FORMAT,
+    PCT_FORMAT,
+    SHORTFALL_LABEL,
+    TO_BUY_LABEL,
+    Column,
+    SheetWriter,
+    class_label,
+    column,
+    records,
+    vi_date,
+    vi_number,
+)
 from inventory.choices import SEVERITY_LABELS_VI
 
 SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
@@ -268,7 +283,6 @@ def _progress(plan: Plan, year: int) -> pd.DataFrame:
     rows = plan.year_rows(year)
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    rows = rows.assign(shortfall=(rows["target"] - rows["counting"]).clip(lower=0))
     grouped = (
         rows.groupby("device_class", sort=False)
         .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
@@ -294,7 +308,7 @@ def _security(levels: pd.DataFrame, end: date) -> tuple[Share, pd.DataFrame, pd.
 
 
 def _pct_text(share: Share) -> str:
-    return "không có số liệu" if share.pct is None else f"{share.part:,}/{share.whole:,} = {vi_number(share.pct, 2)}%"
+    return "không có số liệu" if share.pct is None else f"{vi_number(share.part)}/{vi_number(share.whole)} = {vi_number(share.pct, 2)}%"
 
 
 @dataclass(frozen=True)
@@ -327,16 +341,16 @@ def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
         {"item": "Kỳ báo cáo", "value": f"Từ {vi_date(report.start)} đến {vi_date(report.end)}", "note": ""},
         {"item": "Hạn gửi báo cáo", "value": due, "note": f"{due_state} (tính đến {vi_date(report.today)})"},
         {"item": "Tỷ lệ thiết bị đạt chuẩn", "value": _pct_text(report.compliance), "note": "Đạt chuẩn / tổng số thiết bị"},
-        {"item": "Phát hiện còn mở cuối quý", "value": f"{open_total:,}", "note": f"Trong đó nghiêm trọng: {critical:,}"},
+        {"item": "Phát hiện còn mở cuối quý", "value": vi_number(open_total), "note": f"Trong đó nghiêm trọng: {vi_number(critical)}"},
         {"item": f"Tiến độ trang bị năm {report.year}",
          "value": "không có số liệu" if target == 0 else f"{vi_number(100 * (target - short) / target, 2)}%",
-         "note": f"Chỉ tiêu {target:,}, còn thiếu {short:,} thiết bị"},
+         "note": f"Chỉ tiêu {vi_number(target)}; {SHORTFALL_LABEL.lower()}: {vi_number(short)} thiết bị"},
     ]  # fmt: skip
     if p is not None:
         phasing = "không có phân kỳ" if p["phasing"] is None else f"phân kỳ vốn {vi_number(p['phasing'], 2)} triệu đồng"
         rows.append({
-            "item": f"Mua sắm theo kế hoạch năm {report.year}",
-            "value": f"{p['units']:,} thiết bị, {vi_number(p['cost'], 2)} triệu đồng",
+            "item": f"{TO_BUY_LABEL} {report.year}",
+            "value": f"{vi_number(p['units'])} thiết bị, {vi_number(p['cost'], 2)} triệu đồng",
             "note": f"{phasing.capitalize()}; {STATUS_VI[p['status']].lower()}",
         })  # fmt: skip
     rows.append({
@@ -362,7 +376,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             "không phải thiết bị.",
         )  # fmt: skip
     if p is not None and p["unpriced_units"]:
-        procurement_notes += (f"{p['unpriced_units']} thiết bị chưa có đơn giá, chưa tính vào thành tiền.",)
+        procurement_notes += (f"{vi_number(p['unpriced_units'])} thiết bị chưa có đơn giá, chưa tính vào thành tiền.",)
     systems = [
         {"name": r["name"], "security_level": r["security_level"],
          "dossier_vi": DOSSIER_VI.get(str(r["dossier_status"]).lower(), r["dossier_status"]),
@@ -420,7 +434,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
                 column("share_pct"),
                 column("target"),
                 column("counting"),
-                Column("Còn thiếu", "shortfall", 11, INT_FORMAT, total=True),
+                column("shortfall"),
                 Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
             ],
             progress_rows,
@@ -429,7 +443,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
         ),  # fmt: skip
         Section(
             "Mua sắm",
-            f"V. Mua sắm theo kế hoạch năm {y}",
+            f"V. {TO_BUY_LABEL} {y} (theo kế hoạch mua sắm)",
             [
                 column("class_vi"),
                 column("to_buy"),

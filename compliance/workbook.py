@@ -216,6 +216,9 @@ def number_format_for_share(value: float) -> str:
 
 # ------------------------------------------------------------------------------ columns
 
+TO_BUY_LABEL = "Mua sắm dự kiến trong năm"
+SHORTFALL_LABEL = "Còn thiếu nếu từ nay không mua thêm"
+
 # The columns both the plan and the report print: one header and number format per row key. A
 # table that wants another width asks `column(key, width)`.
 SHARED_COLUMNS: dict[str, Column] = {
@@ -228,7 +231,10 @@ SHARED_COLUMNS: dict[str, Column] = {
         Column("Hiện có đạt chuẩn", "counting", 12, INT_FORMAT, total=True),
         Column("Tỷ lệ kế hoạch (%)", "share_pct", 11, INT_FORMAT),
         Column("Chỉ tiêu", "target", 11, INT_FORMAT, total=True),
-        Column("Cần mua", "to_buy", 12, INT_FORMAT, total=True),
+        # Two questions, two labels (compliance.planner): what the plan buys in the year, and
+        # what the year's target lacks if nothing is bought from now on.
+        Column(TO_BUY_LABEL, "to_buy", 12, INT_FORMAT, total=True),
+        Column(SHORTFALL_LABEL, "shortfall", 12, INT_FORMAT, total=True),
         Column("Thành tiền (triệu đồng)", "cost", 18, MONEY_FORMAT, total=True),
     )
 }
@@ -238,7 +244,7 @@ def column(key: str, width: float | None = None) -> Column:
     """The shared column that shows `key`, `width` wide when given.
 
     >>> column("to_buy", 11).header, column("to_buy", 11).width, column("to_buy").width
-    ('Cần mua', 11, 12)
+    ('Mua sắm dự kiến trong năm', 11, 12)
     """
     shared = SHARED_COLUMNS[key]
     return shared if width is None else replace(shared, width=width)

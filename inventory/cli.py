@@ -181,13 +181,19 @@ def demo_data(app: AppContext) -> None:
 @pass_app
 def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: bool) -> None:
     """Import sites, devices or approved quantities from a .csv or .xlsx file."""
+    from inventory.changes import changed
     from inventory.io.importer import import_file
 
     app.require_schema()
+    actor = cli_actor()
     with app.session() as session:
-        report = import_file(session, kind, file, partial=partial, actor=cli_actor())
+        report = import_file(session, kind, file, partial=partial, actor=actor)
+    # Committed: now whoever listens (compliance) re-evaluates what the file touched.
+    evaluation = None
+    if report.applied:
+        evaluation = changed(app.engine, device_ids=report.touched_device_ids, site_ids=report.touched_site_ids, trigger="import", actor=actor).line()
     if as_json:
-        print_json(report.as_dict())
+        print_json(report.as_dict() | ({"evaluation": evaluation} if evaluation else {}))
     else:
         for error in report.errors:
             errors.print(f"{file.name}: {error}", highlight=False, markup=False)
@@ -196,6 +202,8 @@ def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: b
             f"{state}: {report.rows} rows read, {report.created} created, {report.updated} updated, {report.unchanged} unchanged, {len({e.row for e in report.errors})} rejected",
             highlight=False,
         )
+        if evaluation:
+            console.print(evaluation, highlight=False, markup=False)
     if report.errors and not report.applied:
         sys.exit(1)
 

@@ -44,7 +44,7 @@ class IdConverter(IntegerConverter):
 
 
 # One blueprint per area, each a module `web.<area>` with a `bp`.
-AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "procurement", "reports", "transfers", "admin", "api")
+AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "admin", "api")
 
 
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -108,8 +108,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
             continue  # an area not written yet
         app.register_blueprint(module.bp)
 
-    from web import errors, filters
+    from web import errors, filters, recheck
 
+    # Every committed change (imports, polls, adoption) ends in an evaluation of what it touched.
+    recheck.subscribe_evaluation()
     errors.init_app(app)
     filters.init_app(app)
 

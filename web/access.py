@@ -26,6 +26,8 @@ EVERYONE = tuple(r.value for r in Role)
 # Who may take the inventory out in bulk (file exports, API pages above the web list's largest):
 # the README role table gives imports/exports to these roles (and admin), never to viewers.
 EXPORTERS = (SECURITY_OFFICER, TECHNICIAN, PLANNER)
+# Who may re-evaluate compliance now ("Kiểm tra lại", whole fleet or one site), and admin.
+RECHECKERS = (SECURITY_OFFICER,)
 
 ACCESS_ATTR = "kiemke_access"
 

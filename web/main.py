@@ -19,6 +19,7 @@ from inventory.audit import cli_actor
 from inventory.cli import AppContext, KiemkeGroup, console
 from inventory.settings import Settings
 from web import cli as web_cli
+from web.recheck import subscribe_evaluation
 
 
 @click.group(cls=KiemkeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,8 @@ def main(ctx: click.Context) -> None:
     """kiemke — IT asset and network-security inventory (kiểm kê)."""
     # Everything kiemke writes (the SQLite database, bundles, exports) is private to its user.
     os.umask(0o077)
+    # Every change a command commits (import, poll, import-scan) ends in an evaluation of what it touched.
+    subscribe_evaluation()
     try:
         settings = Settings()
     except ValidationError as exc:

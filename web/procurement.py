@@ -17,7 +17,7 @@ from markupsafe import Markup
 from compliance.planner import write_plan_xlsx
 from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
-from compliance.workbook import records
+from compliance.workbook import records, vi_number
 from web.access import PLANNER, role_required
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
@@ -28,17 +28,14 @@ bp = Blueprint("procurement", __name__, url_prefix="/procurement")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-_VI_SEPARATORS = str.maketrans({",": ".", ".": ","})
-
-
 def number(value: Any, decimals: int = 0, *, lang: str | None = None) -> str:
-    """64.000 / 60.485,95 in Vietnamese, 64,000 / 60,485.95 in English; '' for a missing value."""
+    """64.000 / 60.485,95 in Vietnamese (compliance.workbook.vi_number, as the printed report and
+    plan), 64,000 / 60,485.95 in English; '' for a missing value."""
+    if (lang or current_language()) == "vi":
+        return vi_number(value, decimals)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = f"{value:,.{decimals}f}"
-    if (lang or current_language()) == "vi":
-        text = text.translate(_VI_SEPARATORS)
-    return text
+    return f"{value:,.{decimals}f}"
 
 
 def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str]], *, width: int = 560, height: int = 240) -> dict[str, Any]:

@@ -20,12 +20,14 @@ from werkzeug.utils import secure_filename
 from wtforms import BooleanField, StringField
 from wtforms.validators import AnyOf, DataRequired
 
+from inventory.changes import changed
 from inventory.io.columns import KINDS
 from inventory.io.exporter import export_file, write_template
 from inventory.io.importer import import_file
 from inventory.io.tabular import TableFormatError
 from web.access import EXPORTERS, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
 from web.database import commit, get_session
+from web.recheck import tell_evaluation
 
 bp = Blueprint("transfers", __name__, url_prefix="/transfers")
 
@@ -79,6 +81,8 @@ def upload():
             return _page(form, problem=str(exc), status=400)
     if report.applied:
         commit()
+        tell_evaluation(changed(db.get_bind(), device_ids=report.touched_device_ids, site_ids=report.touched_site_ids, trigger="import",
+                                actor=current_user.username))  # fmt: skip
     else:
         db.rollback()
     return _page(form, report=report)

@@ -64,6 +64,9 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
+    # What the import wrote, for whoever re-evaluates after the commit (not in as_dict).
+    touched_device_ids: set[int] = field(default_factory=set)
+    touched_site_ids: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -207,6 +210,7 @@ class _SiteImport:
                 session.flush()
                 audit.record(session, self.actor, "create", "site", site.id, after=audit.snapshot(site))
                 report.created += 1
+                report.touched_site_ids.add(site.id)
                 is_new = True
             else:
                 diff = _changes(site.model_dump(), fields)
@@ -232,6 +236,7 @@ class _SiteImport:
             if not is_new:
                 if changed:
                     report.updated += 1
+                    report.touched_site_ids.add(site.id)
                 else:
                     report.unchanged += 1
 
@@ -273,6 +278,7 @@ class _ApprovedImport:
                 )
                 self.session.add(record)
                 report.created += 1
+                report.touched_site_ids.add(site_id)
                 continue
             diff = _changes(current.model_dump(), fields)
             if diff:
@@ -281,6 +287,7 @@ class _ApprovedImport:
                     setattr(current, key, value)
                 audit.record(self.session, self.actor, "update", "approved_quantity", current.id, before=before, after=audit.snapshot(current))
                 report.updated += 1
+                report.touched_site_ids.add(site_id)
             else:
                 report.unchanged += 1
 
@@ -364,6 +371,9 @@ class _DeviceImport:
                 after={k: _plain(v) for k, v in diff.items()} | ({"macs": sorted(before["macs"] | set(new_macs))} if new_macs else {}),
             )  # fmt: skip
             report.updated += 1
+            report.touched_device_ids.add(plan.device_id)
+            # A device moved to another site leaves the old site's site-level rules to re-check.
+            report.touched_site_ids.update(i for i in (before.get("site_id"), plan.fields.get("site_id")) if i is not None)
         creates = [plan for plan in plans if plan.device_id is None]
         if not creates:
             return
@@ -387,6 +397,8 @@ class _DeviceImport:
         if mac_rows:
             session.execute(insert(DeviceMac.__table__), mac_rows)
         report.created += len(creates)
+        report.touched_device_ids.update(ids)
+        report.touched_site_ids.update(plan.fields["site_id"] for plan in creates)
 
     def _current(self, device_ids) -> dict[int, dict[str, Any]]:
         ids = list(device_ids)

@@ -270,15 +270,15 @@ def test_workbook(plan: Plan, tmp_path: Path) -> None:
     assert ws["A1"].value == "KẾ HOẠCH MUA SẮM THIẾT BỊ NĂM 2027"
     header, body, totals = table(ws, 5)
     for expected in ("Mã đơn vị", "Tên đơn vị", "Loại thiết bị", "Số lượng được duyệt", "Hiện có đạt chuẩn",
-                     "Tỷ lệ kế hoạch (%)", "Chỉ tiêu", "Cần mua", "Đơn giá (triệu đồng)", "Thành tiền (triệu đồng)"):  # fmt: skip
+                     "Tỷ lệ kế hoạch (%)", "Chỉ tiêu", "Mua sắm dự kiến trong năm", "Đơn giá (triệu đồng)", "Thành tiền (triệu đồng)"):  # fmt: skip
         assert expected in header
     assert header == [c.header for c in PLAN_COLUMNS]
     col = {h: i for i, h in enumerate(header)}
     assert len(body) == 6
     x01_laptop = next(r for r in body if r[col["Mã đơn vị"]] == "X01" and r[col["Loại thiết bị"]] == "Máy tính xách tay")
-    assert x01_laptop[col["Chỉ tiêu"]] == 8 and x01_laptop[col["Cần mua"]] == 5
+    assert x01_laptop[col["Chỉ tiêu"]] == 8 and x01_laptop[col["Mua sắm dự kiến trong năm"]] == 5
     assert x01_laptop[col["Thành tiền (triệu đồng)"]] == 110
-    assert totals[col["Cần mua"]] == 7
+    assert totals[col["Mua sắm dự kiến trong năm"]] == 7
     assert totals[col["Thành tiền (triệu đồng)"]] == 146
 
     ws = wb["Năm 2026"]

@@ -1,0 +1,150 @@
+"""Tell whoever listens that committed data changed: the devices and sites a write touched.
+
+Every path that changes what a compliance rule reads (imports, polls, discoveries, scan bundles,
+adoption) calls `changed(...)` once its change is committed. The layers above subscribe (the
+composition root subscribes compliance's evaluation), so the inventory layer needs to know
+nothing about them. Listeners run synchronously: a caller reports done only after they did.
+
+A listener that raises never undoes the committed change and never reaches the user as a
+traceback: it is logged, and the caller reads "saved; evaluation failed: ..." from the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+log = logging.getLogger("kiemke.changes")
+
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class Change:
+    device_ids: frozenset[int]
+    site_ids: frozenset[int]
+    trigger: str  # what wrote: "import", "poll", "discover", "import-scan", "adopt", ...
+    actor: str  # who: a username, "cli:<user>", "scheduler"
+
+
+# A listener returns a summary of what it did (an evaluation: devices, opened, reopened, resolved).
+Listener = Callable[[Engine, Change], Mapping[str, Any] | None]
+
+_listeners: list[Listener] = []
+_lock = threading.Lock()
+
+
+def subscribe(listener: Listener) -> None:
+    """Add `listener`; subscribing the same one again changes nothing (once per process)."""
+    with _lock:
+        if listener not in _listeners:
+            _listeners.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    with _lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+
+def listeners() -> tuple[Listener, ...]:
+    with _lock:
+        return tuple(_listeners)
+
+
+@dataclass
+class ChangeOutcome:
+    """What the listeners made of one change: their summaries and their failures."""
+
+    summaries: list[Mapping[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def evaluated(self) -> bool:
+        return bool(self.summaries)
+
+    def _total(self, *keys: str) -> int:
+        return sum(int(s.get(key) or 0) for s in self.summaries for key in keys)
+
+    @property
+    def devices(self) -> int:
+        return self._total("devices")
+
+    @property
+    def new_findings(self) -> int:
+        return self._total("opened", "reopened")
+
+    @property
+    def resolved(self) -> int:
+        return self._total("resolved")
+
+    def line(self) -> str | None:
+        """One line for the user, e.g. "evaluated 3 devices: 1 new findings, 0 resolved"; None
+        when nobody listened (nothing to say)."""
+        if self.errors:
+            return "saved; evaluation failed: " + "; ".join(self.errors)
+        if not self.summaries:
+            return None
+        return f"evaluated {self.devices} devices: {self.new_findings} new findings, {self.resolved} resolved"
+
+
+def _reason(exc: BaseException) -> str:
+    # A value error is the listener's own message (a bad policy file, a refused scope); any other
+    # error only by its kind: a database or library message may quote SQL, addresses or worse.
+    text = str(exc) if isinstance(exc, ValueError) and str(exc) else type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
+
+
+def changed(engine: Engine, *, device_ids: Collection[int] = (), site_ids: Collection[int] = (), trigger: str, actor: str) -> ChangeOutcome:
+    """Call every listener with what changed; call only AFTER the change is committed. Nothing
+    touched, nothing to tell."""
+    outcome = ChangeOutcome()
+    change = Change(frozenset(int(i) for i in device_ids if i is not None), frozenset(int(i) for i in site_ids if i is not None), trigger, actor)
+    if not change.device_ids and not change.site_ids:
+        return outcome
+    for listener in listeners():
+        try:
+            summary = listener(engine, change)
+        except Exception as exc:  # the change stays committed whatever a listener does
+            log.exception("after %s by %s: listener %s failed", trigger, actor, getattr(listener, "__name__", listener))
+            outcome.errors.append(_reason(exc))
+            continue
+        if summary is not None:
+            outcome.summaries.append(summary)
+    return outcome
+
+
+_PENDING = "kiemke.changes.pending"
+
+
+def changed_on_commit(session: Session, *, device_ids: Collection[int] = (), site_ids: Collection[int] = (), trigger: str, actor: str) -> None:
+    """Call `changed(...)` once `session` commits (for callers that commit a session they were
+    handed, e.g. a web view); a rollback drops it. The outcome is logged only."""
+    session.info.setdefault(_PENDING, []).append({"device_ids": tuple(device_ids), "site_ids": tuple(site_ids), "trigger": trigger, "actor": actor})
+    if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_soft_rollback", _after_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    engine = session.get_bind()
+    for pending in session.info.pop(_PENDING, []):
+        line = changed(engine, **pending).line()
+        if line:
+            log.info("after %s by %s: %s", pending["trigger"], pending["actor"], line)
+
+
+def _after_rollback(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:  # a savepoint rolled back keeps the outer change pending
+        session.info.pop(_PENDING, None)
