@@ -2,7 +2,11 @@
 host facts, network devices with parsed running-configs) and print devices/s and peak memory.
 Target: 100,000 devices in at most 5 s and 2 GB.
 
-    .venv/bin/python scripts/bench/check_bench.py [--devices 100000]
+Then time the incremental evaluation of one site (100 devices) inside a 50,000-device fleet kept
+in a database (compliance.evaluation.evaluate_scope: load, evaluate, sync the findings, store the
+states, record the run), p50/p95 over 20 runs. Target: p95 <= 200 ms.
+
+    .venv/bin/python scripts/bench/check_bench.py [--devices 100000] [--site-fleet 50000] [--site-runs 20]
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import hashlib
 import json
 import random
 import resource
+import statistics
+import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from collectors.lab.configs import applicable_rules, cisco_ios_config, fortios_config
 from compliance.configparse import parse_config
@@ -92,6 +99,8 @@ def outputs_hash(configs: dict, violations: list) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--site-fleet", type=int, default=50_000, help="fleet size for the one-site evaluation (0: skip it)")
+    parser.add_argument("--site-runs", type=int, default=20)
     args = parser.parse_args()
     policy = load_policy()
     devices, texts = fleet(args.devices, policy, random.Random(3676))
@@ -113,6 +122,60 @@ def main() -> None:
     print(f"peak memory (max RSS): {peak_mb:.0f} MB" + (f" + {workers_mb:.0f} MB in a worker process" if workers_mb else ""))
     print("target: 100,000 devices in <= 5 s, peak <= 2048 MB")
     print(f"facts and violations sha256: {outputs_hash(configs, result.violations)}")
+    if args.site_fleet:
+        site_evaluation(args.site_fleet, 100, args.site_runs, policy, random.Random(3676))
+
+
+def site_evaluation(total: int, per_site: int, runs: int, policy, rng: random.Random) -> None:
+    """Time evaluate_scope on one site of `per_site` devices in a `total`-device fleet (SQLite)."""
+    from sqlalchemy import insert
+
+    from compliance.evaluation import evaluate_scope
+    from inventory import db
+    from inventory.models import ConfigSnapshot, Device, Observation, Province, Site, Subnet, Zone
+
+    subjects, texts = fleet(total, policy, rng)
+    now = datetime.now(UTC)
+    sites = total // per_site
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
+        db.upgrade(url)
+        engine = db.engine_for(url)
+        with engine.begin() as connection:
+            connection.execute(insert(Province), [{"id": 1, "code": "BENCH", "name": "Bench"}])
+            connection.execute(insert(Site), [{"id": s + 1, "province_id": 1, "code": f"S{s}", "name": f"Site {s}", "kind": "commune", "notes": ""} for s in range(sites)])
+            zones = [{"id": 2 * s + k + 1, "site_id": s + 1, "kind": kind} for s in range(sites) for k, kind in enumerate(("party_wan", "internet"))]
+            connection.execute(insert(Zone), zones)
+            connection.execute(insert(Subnet), [{"zone_id": z["id"], "cidr": f"10.{z['id'] >> 8 & 255}.{z['id'] & 255}.0/24"} for z in zones])
+            devices, observations = [], []
+            for i, d in enumerate(subjects):
+                site = i // per_site
+                zone = 2 * site + (1 if d.zone == "party_wan" else 2)
+                platform = texts[d.id][1] if d.id in texts else None
+                devices.append({
+                    "id": i + 1, "device_class": d.device_class, "site_id": site + 1, "zone_id": zone, "mgmt_ip": f"10.{zone >> 8 & 255}.{zone & 255}.{i % per_site + 1}",
+                    "vendor": d.vendor, "model": d.model, "serial": f"SN{i}", "os_name": d.os_name, "os_version": d.os_version, "country_of_origin": d.country_of_origin,
+                    "purchase_date": d.purchase_date, "status": d.status, "source": "recorded", "platform": platform, "reachable": True, "last_seen": now,
+                    "last_polled": now, "notes": "", "created_at": now, "updated_at": now,
+                })  # fmt: skip
+                observations += [{"device_id": i + 1, "source": "agent", "key": key, "value": value, "observed_at": now} for key, value in d.facts.items()]
+            connection.execute(insert(Device), devices)
+            connection.execute(insert(Observation), observations)
+            connection.execute(insert(ConfigSnapshot), [{"device_id": i + 1, "sha256": "0" * 64, "text": text, "taken_at": now} for i, (text, _) in texts.items()])
+        full_started = time.perf_counter()
+        full = evaluate_scope(engine, trigger="bench", actor="bench", today=TODAY, policy=policy)
+        full_seconds = time.perf_counter() - full_started
+        timings = []
+        for _ in range(runs):
+            site_id = rng.randrange(sites) + 1
+            started = time.perf_counter()
+            result = evaluate_scope(engine, site_ids=[site_id], trigger="bench", actor="bench", today=TODAY, policy=policy)
+            timings.append(time.perf_counter() - started)
+            assert result["status"] == "ok" and result["devices"] == per_site, result
+        engine.dispose()
+    p95 = statistics.quantiles(timings, n=20, method="inclusive")[-1] if len(timings) > 1 else timings[0]
+    print(f"site evaluation: one site of {per_site} devices in a {total:,}-device fleet (SQLite; full evaluation with findings and states {full_seconds:.2f} s, {full['opened']:,} findings)")
+    print(f"site evaluation time over {runs} runs: p50 {statistics.median(timings) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 <= 200 ms)")
 
 
 if __name__ == "__main__":
