@@ -39,7 +39,7 @@ from inventory.crypto import Vault
 from inventory.io.sandbox import UnreadableFile, load_json_limited
 from inventory.models import Device, ScanOutcome, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.redact import mask_config
-from inventory.repository import zone_subnets
+from inventory.repository import in_inventory, zone_subnets
 from inventory.runs import current_owner, mark_interrupted
 
 log = logging.getLogger("kiemke.collectors")
@@ -85,7 +85,7 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
         select(Device, Site.code, Zone.kind)
         .join(Site, Site.id == Device.site_id)
         .outerjoin(Zone, Zone.id == Device.zone_id)
-        .where(Device.mgmt_ip.is_not(None), Device.status != "disposed")
+        .where(Device.mgmt_ip.is_not(None), in_inventory())
         .order_by(Device.id)
     )
     if not endpoints:

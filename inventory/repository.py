@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, exists, false, func, literal_column, not_, or_, select
 from sqlmodel import Session
 
+from inventory.choices import DeviceStatus
 from inventory.models import Device, DeviceMac, Finding, Province, Site, Subnet, Zone
 
 
@@ -49,9 +50,15 @@ def zone_subnets(session: Session) -> dict[int, list[str]]:
     return out
 
 
+def in_inventory():
+    """The one condition for "a device the site has": a disposed device stays on record (and in
+    the device list) but is counted nowhere: not in site tiles, reports, plans, polls or checks."""
+    return Device.status != DeviceStatus.DISPOSED.value
+
+
 def list_sites(session: Session) -> list[dict[str, Any]]:
-    """Sites with their zones' subnets and device counts."""
-    counts = dict(session.execute(select(Device.site_id, func.count()).group_by(Device.site_id)).all())
+    """Sites with their zones' subnets and the count of devices they have (disposed ones left out)."""
+    counts = dict(session.execute(select(Device.site_id, func.count()).where(in_inventory()).group_by(Device.site_id)).all())
     subnets = zone_subnets(session)
     zones: dict[int, dict[str, list[str]]] = defaultdict(dict)
     for zone in session.exec(select(Zone)).scalars():
