@@ -33,7 +33,7 @@ from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
 from inventory.choices import PLATFORM_BY_VENDOR
-from inventory.models import ConfigSnapshot, Device, DeviceMac, MacSighting, Site, Zone
+from inventory.models import ConfigSnapshot, Device, DeviceMac, MacSighting, Site, Subnet, Zone
 from inventory.repository import zone_subnets
 
 log = logging.getLogger(__name__)
@@ -460,8 +460,16 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
     """The subjects of the whole fleet, or of `scope` only (only its rows are read)."""
     from inventory.observations import latest_observations
 
-    zone_kind = dict(session.execute(select(Zone.id, Zone.kind)).all())
-    subnets = zone_subnets(session)
+    if scope is None:
+        zone_kind = dict(session.execute(select(Zone.id, Zone.kind)).all())
+        subnets = zone_subnets(session)
+    else:  # the zones of its sites (its sightings' zones; its devices' zones, but for a stray one)
+        zone_kind, subnets = {}, defaultdict(list)
+        for batch in id_batches(scope.site_ids):
+            zone_kind.update(session.execute(select(Zone.id, Zone.kind).where(Zone.site_id.in_(batch))).all())
+        for batch in id_batches(zone_kind):
+            for zone_id, cidr in session.execute(select(Subnet.zone_id, Subnet.cidr).where(Subnet.zone_id.in_(batch)).order_by(Subnet.id)):
+                subnets[zone_id].append(cidr)
     macs_of: dict[int, list[str]] = defaultdict(list)
     owner: dict[str, int] = {}
     seen: dict[tuple[int, str], set[str]] = defaultdict(set)  # (site, mac) -> zone kinds
@@ -492,6 +500,11 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
             for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.mac.in_(seen_here))):
                 owner[mac] = device_id
             site_rows += session.execute(select(Site).where(Site.id.in_(batch))).scalars()
+        foreign = {d.zone_id for d in device_rows if d.zone_id is not None and d.zone_id not in zone_kind}  # a zone of another site
+        if foreign:
+            zone_kind.update(session.execute(select(Zone.id, Zone.kind).where(Zone.id.in_(sorted(foreign)))).all())
+            for zone_id, cidr in session.execute(select(Subnet.zone_id, Subnet.cidr).where(Subnet.zone_id.in_(sorted(foreign))).order_by(Subnet.id)):
+                subnets[zone_id].append(cidr)
 
     devices: list[DeviceSubject] = []
     in_use: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))

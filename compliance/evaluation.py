@@ -29,7 +29,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from compliance.engine import Evaluation, Fleet, Scope, evaluate_fleet, id_batches, resolve_scope
+from compliance.engine import Evaluation, Fleet, Scope, evaluate, id_batches, load_fleet, resolve_scope
 from compliance.findings import sync_findings
 from compliance.policy import Policy, load_policy
 from compliance.state import HOST_FACT_CHECKS, DeviceEvidence, decide
@@ -73,7 +73,7 @@ def evaluate_scope(
     """Evaluate the devices in scope (both None: the whole fleet) and bring their findings and
     compliance states up to date. Returns the check summary plus "run_id", "scope" and "status"
     ("ok"; or "failed" with "error", the findings left as they were). `progress(done, total)`
-    is called with devices evaluated."""
+    is called with (0, devices) once they are loaded and (devices, devices) once evaluated."""
     today = today or date.today()
     policy = policy or load_policy()
     wanted = (None if device_ids is None else frozenset(device_ids), None if site_ids is None else frozenset(site_ids))
@@ -155,7 +155,10 @@ def _evaluate(
     with db.session_scope(engine) as session:
         claim_writes(session)  # first: a concurrent evaluation (another process) waits for this commit
         scope = resolve_scope(session, *wanted)
-        fleet, evaluation = evaluate_fleet(session, policy, today, scope)
+        fleet = load_fleet(session, policy, today, scope)
+        if progress is not None:
+            progress(0, len(fleet.devices))
+        evaluation = evaluate(fleet.devices, fleet.sites, policy, fleet.configs, fleet.orphan_macs)
         if progress is not None:
             progress(len(fleet.devices), len(fleet.devices))
         summary = sync_findings(session, evaluation.violations, today=today, not_evaluated=evaluation.not_evaluated, scope=scope)

@@ -141,7 +141,9 @@ def test_a_rule_whose_check_raises_keeps_its_finding_in_a_scoped_run(engine, ses
 
 def test_each_evaluation_is_recorded_as_a_run_with_its_counts(engine, session, fleet):
     ids, devices = fleet
-    first = run(engine)
+    steps: list[tuple[int, int]] = []
+    first = run(engine, progress=lambda done, total: steps.append((done, total)))
+    assert steps == [(0, 6), (6, 6)]
     devices["S1-cn"].country_of_origin = "VN"
     session.commit()
     second = run(engine, site_ids=[ids["S1"]["site"]])
