@@ -126,11 +126,13 @@ def changed(engine: Engine, *, device_ids: Collection[int] = (), site_ids: Colle
 
 
 _PENDING = "kiemke.changes.pending"
+_DONE = "kiemke.changes.done"
 
 
 def changed_on_commit(session: Session, *, device_ids: Collection[int] = (), site_ids: Collection[int] = (), trigger: str, actor: str) -> None:
     """Call `changed(...)` once `session` commits (for callers that commit a session they were
-    handed, e.g. a web view); a rollback drops it. The outcome is logged only."""
+    handed, e.g. a web view); a rollback drops it. The outcome is logged, and kept for the caller
+    to show: `committed_outcomes(session)`."""
     session.info.setdefault(_PENDING, []).append({"device_ids": tuple(device_ids), "site_ids": tuple(site_ids), "trigger": trigger, "actor": actor})
     if not event.contains(session, "after_commit", _after_commit):
         event.listen(session, "after_commit", _after_commit)
@@ -140,9 +142,16 @@ def changed_on_commit(session: Session, *, device_ids: Collection[int] = (), sit
 def _after_commit(session: Session) -> None:
     engine = session.get_bind()
     for pending in session.info.pop(_PENDING, []):
-        line = changed(engine, **pending).line()
+        outcome = changed(engine, **pending)
+        session.info.setdefault(_DONE, []).append(outcome)
+        line = outcome.line()
         if line:
             log.info("after %s by %s: %s", pending["trigger"], pending["actor"], line)
+
+
+def committed_outcomes(session: Session) -> list[ChangeOutcome]:
+    """The outcomes of the changes `session`'s last commits announced (taken: asked once)."""
+    return session.info.pop(_DONE, [])
 
 
 def _after_rollback(session: Session, previous_transaction) -> None:

@@ -16,6 +16,7 @@ from collectors.queries import recent_scan_runs
 from collectors.runner import RunOptions
 from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, scan_progress, scan_results
 from collectors.service import failure_text
+from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
 from inventory.models import ScanRun
 from web import queries
@@ -23,6 +24,7 @@ from web.access import TECHNICIAN, role_required
 from web.auth import _safe_next
 from web.database import commit, get_session
 from web.forms import ActionForm, AdoptForm, ScanForm, flash_errors
+from web.recheck import tell_evaluation
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
 
@@ -154,4 +156,6 @@ def adopt(device_id: int):
         return redirect(back)
     commit()
     flash(_("Đã đưa thiết bị #%(id)d vào danh mục.", id=device_id), "info")
+    for outcome in committed_outcomes(get_session()):
+        tell_evaluation(outcome)
     return redirect(back)

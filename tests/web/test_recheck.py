@@ -5,6 +5,7 @@ committed; security officers and admins re-check the fleet or one site with live
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -80,6 +81,8 @@ def test_adoption_in_the_web_is_evaluated(login_as, engine, seed):
     assert response.status_code == 302
     with Session(engine) as session:
         assert session.execute(select(Finding.status).where(Finding.rule_id == "origin.allowed", Finding.device_id == stranger_id)).scalar_one() == "open"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"Đã đánh giá \d+ thiết bị: \d+ phát hiện mới", page)  # the technician is told what the evaluation found
 
 
 @pytest.mark.parametrize("role", ["viewer", "technician", "planner"])
