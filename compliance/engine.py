@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 import compliance.checks  # noqa: F401  (registers every check)
 from compliance.checks.base import CheckResult, get_check
+from compliance.checks.network import unread_for
 from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
@@ -62,6 +63,8 @@ class Evaluation:
     # not evaluated: their findings must be left as they are, neither opened nor resolved.
     check_errors: Counter[str] = field(default_factory=Counter)
     not_evaluated: set[tuple[str, str]] = field(default_factory=set)
+    # Those of `not_evaluated` left so because of configuration lines the parser could not read.
+    unread: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -71,6 +74,9 @@ class _CheckErrors:
     counts: Counter[str] = field(default_factory=Counter)
     subjects: set[tuple[str, str]] = field(default_factory=set)
     first: dict[str, str] = field(default_factory=dict)  # rule id -> traceback of its first error
+    # (rule id, subject key) that passed on a config with lines it reads but the parser could
+    # not understand: not evaluated either (what was left passed; the rest might not have).
+    unread: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, rule_id: str, subject_key: str) -> None:
         """Record the exception being handled."""
@@ -82,12 +88,14 @@ class _CheckErrors:
     def merge(self, other: _CheckErrors) -> None:
         self.counts.update(other.counts)
         self.subjects |= other.subjects
+        self.unread |= other.unread
         for rule_id, text in other.first.items():
             self.first.setdefault(rule_id, text)
 
 
-# A check as the engine runs it: (rule id, severity, check function, params, verdict or None).
-_Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None]
+# A check as the engine runs it: (rule id, severity, check function, params, verdict or None,
+# check name).
+_Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None, str]
 
 
 def _failures(checks: Iterable[_Planned], subject: Any, owner: Any, errors: _CheckErrors) -> list[tuple[_Planned, CheckResult]]:
@@ -141,7 +149,7 @@ def _plan(policy: Policy) -> dict[str, tuple[tuple[_Planned, ...], tuple[_Planne
     plan = {}
     for device_class, families in _rules_by_family(policy).items():
         plan[device_class] = tuple(
-            tuple((rule.id, rule.severity, func, rule.params, get_check(rule.check).verdict) for rule, func in families.get(family, ()))  # type: ignore[union-attr]
+            tuple((rule.id, rule.severity, func, rule.params, get_check(rule.check).verdict, rule.check) for rule, func in families.get(family, ()))  # type: ignore[union-attr]
             for family in ("device", "network_config")
         )
     return plan  # type: ignore[return-value]
@@ -153,7 +161,7 @@ def _site_checks(policy: Policy) -> list[_Planned]:
     for rule in policy.baseline.rules:
         registered = get_check(rule.check) if rule.enabled else None
         if registered is not None and registered.subject == "site":
-            checks.append((rule.id, rule.severity, registered.func, rule.params, registered.verdict))
+            checks.append((rule.id, rule.severity, registered.func, rule.params, registered.verdict, rule.check))
     return checks
 
 
@@ -241,7 +249,8 @@ def _evaluate(
     for rule_id, count in errors.counts.items():
         log.error("rule %s: its check raised on %d subject(s), left not evaluated; the first error:\n%s", rule_id, count, errors.first[rule_id])
     result.check_errors = errors.counts
-    result.not_evaluated = errors.subjects
+    result.not_evaluated = errors.subjects | errors.unread
+    result.unread = errors.unread
     return result
 
 
@@ -286,12 +295,23 @@ def _evaluate_devices(
                 if more:
                     failed = failed + more
                 checks_run += len(config_checks)
+                if facts.unreadable:
+                    _mark_unread(config_checks, more, facts, device.id, errors)
         if failed:
             key = f"device:{device.id}"
             failing.add(device.id)
             for check, outcome in failed:
                 add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
     return _Part(violations, failing, checks_run, len(devices), errors)
+
+
+def _mark_unread(checks: Sequence[_Planned], failed: list, facts: NetworkConfigFacts, device_id: int, errors: _CheckErrors) -> None:
+    """The checks that did not fail on `facts` but read a statement kind the parser could not
+    understand there: not evaluated (a failure stays a failure)."""
+    failed_rules = {check[0] for check, _ in failed}
+    for check in checks:
+        if check[0] not in failed_rules and unread_for(check[5], facts):
+            errors.unread.add((check[0], f"device:{device_id}"))
 
 
 def _workers() -> int:

@@ -214,9 +214,10 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
         for device_id, rule_id in rows[2]:
             failed[device_id].append(rule_id)
     errored: dict[int, list[str]] = defaultdict(list)
+    unread: dict[int, list[str]] = defaultdict(list)
     for rule_id, key in evaluation.not_evaluated:
         if key.startswith("device:"):
-            errored[int(key.removeprefix("device:"))].append(rule_id)
+            (unread if (rule_id, key) in evaluation.unread else errored)[int(key.removeprefix("device:"))].append(rule_id)
     config_rules, fact_rules = _rules_read(policy)
     rows, counts = [], Counter()
     for device in fleet.devices:
@@ -232,6 +233,7 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
             has_host_facts=any(key.startswith("host.") for key in device.facts),
             failed_rules=tuple(sorted(failed.get(device.id, ()))),
             errored_rules=tuple(sorted(errored.get(device.id, ()))),
+            unread_rules=tuple(sorted(unread.get(device.id, ()))),
         )
         state, reasons = decide(evidence, now=now, freshness_days=policy.baseline.freshness_days)
         counts[state] += 1

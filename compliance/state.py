@@ -46,6 +46,7 @@ class DeviceEvidence:
     has_host_facts: bool = False
     failed_rules: tuple[str, ...] = ()  # open, unwaived findings
     errored_rules: tuple[str, ...] = ()  # rules whose check raised on it (not evaluated)
+    unread_rules: tuple[str, ...] = ()  # rules that read config lines the parser did not understand
 
 
 def _day(moment: datetime) -> str:
@@ -77,6 +78,8 @@ def gaps(evidence: DeviceEvidence, *, now: datetime, freshness_days: int) -> lis
         reasons.append(_not_evaluated(evidence.fact_rules, "host facts not collected"))
     for rule in evidence.errored_rules:
         reasons.append(_not_evaluated((rule,), "its check failed"))
+    if evidence.unread_rules:
+        reasons.append(_not_evaluated(evidence.unread_rules, "configuration lines it reads were not understood"))
     return reasons
 
 

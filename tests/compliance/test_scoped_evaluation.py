@@ -209,3 +209,31 @@ def test_an_evaluation_waits_for_another_process_longer_than_the_busy_timeout(en
     assert result["status"] == "ok"
     assert time.monotonic() - started >= holding - 0.1
     other.close()
+
+
+def test_a_pass_on_a_config_with_lines_the_rule_reads_but_the_parser_did_not_understand_keeps_the_finding(engine, session):
+    from compliance.state import device_state
+    from inventory.models import ConfigSnapshot
+
+    ids = make_province(session, sites=1)
+    switch = Device(device_class="access_switch", site_id=ids["S1"]["site"], zone_id=ids["S1"]["party_wan"], serial="SW", vendor="Cisco", mgmt_ip="10.1.1.2")
+    session.add(switch)
+    session.flush()
+    session.add(ConfigSnapshot(device_id=switch.id, sha256="1" * 64, text="hostname sw\nntp server 10.0.0.1\n"))
+    session.commit()
+    run(engine, device_ids=[switch.id])
+    ntp = ("net.ntp_two_servers", f"device:{switch.id}")
+    assert ntp in open_findings(session)
+
+    # Two servers now, and a third line the parser cannot read: what was left passes, the rest might not.
+    session.add(ConfigSnapshot(device_id=switch.id, sha256="2" * 64, text="hostname sw\nntp server 10.0.0.1\nntp server 10.0.0.2\nntp server vrf MGMT\n"))
+    session.commit()
+    result = run(engine, device_ids=[switch.id])
+    assert ntp in open_findings(session) and "check_errors" not in result
+    reasons = device_state(session, switch.id)["reasons"]
+    assert "not evaluated: net.ntp_two_servers: configuration lines it reads were not understood" in reasons
+
+    session.add(ConfigSnapshot(device_id=switch.id, sha256="3" * 64, text="hostname sw\nntp server 10.0.0.1\nntp server 10.0.0.2\n"))
+    session.commit()
+    run(engine, device_ids=[switch.id])
+    assert ntp not in open_findings(session)  # read whole: it passes
