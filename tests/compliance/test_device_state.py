@@ -172,3 +172,30 @@ def test_an_evaluation_stores_each_devices_state_and_the_shares_count_unknown_ap
     assert state("ok")["evaluated_at"] == before
     assert state("switch")["state"] == NON_COMPLIANT  # its configuration was read: a bare one fails
     assert device_state(session, 10_000) is None
+
+
+@pytest.mark.parametrize(("value", "fails"), [(7, False), (1, False), (0, True), (-3, True), (400, True), ("a week", True)])
+def test_the_freshness_limit_is_validated(tmp_path, value, fails):
+    import shutil
+
+    import yaml
+
+    from compliance.policy import DEFAULT_POLICY_DIR, PolicyError
+
+    directory = tmp_path / "policy"
+    shutil.copytree(DEFAULT_POLICY_DIR, directory)
+    baseline = directory / "baseline.yaml"
+    data = yaml.safe_load(baseline.read_text(encoding="utf-8"))
+    data["freshness_days"] = value
+    baseline.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    if not fails:
+        assert load_policy(directory).baseline.freshness_days == value
+        return
+    with pytest.raises(PolicyError) as info:
+        load_policy(directory)
+    [issue] = [str(i) for i in info.value.issues]
+    assert issue.startswith("baseline.yaml") and "freshness_days" in issue, issue
+
+
+def test_the_shipped_policy_keeps_a_week():
+    assert POLICY.baseline.freshness_days == 7
