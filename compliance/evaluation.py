@@ -17,6 +17,7 @@ An evaluation
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -26,7 +27,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from compliance.engine import Evaluation, Fleet, Scope, evaluate, id_batches, load_fleet, resolve_scope
@@ -88,13 +89,18 @@ def evaluate_scope(
             _waiting_for_the_lock(lambda: _fail_run(engine, run_id, error, time.perf_counter() - started))
             return {"run_id": run_id, "scope": scope_params, "status": "failed", "error": error}
         except BaseException as exc:  # interrupted: record it, then let it go on
-            _fail_run(engine, run_id, _one_line(exc) or type(exc).__name__, time.perf_counter() - started)
+            # If even that fails, the run stays `running` until mark_interrupted finds its process gone.
+            with contextlib.suppress(Exception):
+                _fail_run(engine, run_id, _one_line(exc), time.perf_counter() - started)
             raise
     return result | {"run_id": run_id, "scope": scope_params, "status": "ok"}
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]
+    """The error as one line; for a database error the driver's message alone (SQLAlchemy's adds
+    the statement and its parameters: finding texts, evidence)."""
+    text = str(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+    return " ".join(f"{type(exc).__name__}: {text}".split())[:2000]
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
@@ -119,11 +125,11 @@ def _waiting_for_the_lock(work: Callable[[], T]) -> T:
 def _start_run(engine: Engine, trigger: str, actor: str, device_ids: frozenset[int] | None, site_ids: frozenset[int] | None) -> tuple[int, dict]:
     with db.session_scope(engine) as session:
         mark_interrupted(session)
-        codes = sorted(session.execute(select(Site.code).where(Site.id.in_(sorted(site_ids)))).scalars()) if site_ids else []
-        scope = {"fleet": device_ids is None and site_ids is None, "devices": len(device_ids) if device_ids is not None else None, "sites": codes}
+        found = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(sorted(site_ids)))).all()) if site_ids else {}
+        scope = {"fleet": device_ids is None and site_ids is None, "devices": len(device_ids) if device_ids is not None else None, "sites": sorted(found.values())}
         run = ScanRun(
             kind=KIND,
-            site_id=next(iter(site_ids)) if site_ids and len(site_ids) == 1 else None,
+            site_id=next(iter(found)) if len(found) == 1 else None,
             triggered_by=actor[:100],
             params={"trigger": trigger, "scope": scope, "owner": current_owner()},
         )

@@ -237,3 +237,12 @@ def test_a_pass_on_a_config_with_lines_the_rule_reads_but_the_parser_did_not_und
     session.commit()
     run(engine, device_ids=[switch.id])
     assert ntp not in open_findings(session)  # read whole: it passes
+
+
+def test_an_unknown_site_or_device_is_an_empty_scope_not_an_error(engine, session, fleet):
+    run(engine)
+    before = open_findings(session)
+    result = run(engine, site_ids=[9999], device_ids=[8888])
+    assert result["status"] == "ok" and (result["devices"], result["sites"]) == (0, 0)
+    assert result["scope"] == {"fleet": False, "devices": 1, "sites": []}
+    assert open_findings(session) == before
