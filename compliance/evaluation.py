@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
@@ -244,14 +244,31 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
         state, reasons = decide(evidence, now=now, freshness_days=policy.baseline.freshness_days)
         counts[state] += 1
         rows.append({"device_id": device.id, "state": state, "evaluated_at": now, "data_as_of": last_seen, "failed_rules": len(evidence.failed_rules), "reasons": reasons})
-    if scope is None:
-        session.execute(delete(DeviceCompliance))
-    else:
-        for batch in id_batches(scope.device_ids):
-            session.execute(delete(DeviceCompliance).where(DeviceCompliance.device_id.in_(batch)))
-    if rows:
-        session.execute(insert(DeviceCompliance.__table__), rows)
+    _store_states(session, rows, scope, now)
     return dict(counts)
+
+
+def _store_states(session: Session, rows: list[dict], scope: Scope | None, now: datetime) -> None:
+    """Write the states: a row whose verdict is as stored only has its evaluated_at moved on (one
+    UPDATE per batch: most devices keep their state from one evaluation to the next); changed
+    and new rows are replaced; a device in scope no longer evaluated (disposed) loses its row."""
+    table = DeviceCompliance.__table__
+    columns = select(table.c.device_id, table.c.state, table.c.data_as_of, table.c.failed_rules, table.c.reasons)
+    queries = [columns] if scope is None else [columns.where(table.c.device_id.in_(batch)) for batch in id_batches(scope.device_ids)]
+    stored = {row[0]: tuple(row[1:]) for query in queries for row in session.execute(query)}
+    same, replaced = [], []
+    for row in rows:
+        if stored.pop(row["device_id"], None) == (row["state"], row["data_as_of"], row["failed_rules"], row["reasons"]):
+            same.append(row["device_id"])
+        else:
+            replaced.append(row)
+    gone = list(stored) + [row["device_id"] for row in replaced]
+    for batch in id_batches(gone):
+        session.execute(delete(table).where(table.c.device_id.in_(batch)))
+    if replaced:
+        session.execute(insert(table), replaced)
+    for batch in id_batches(same):
+        session.execute(update(table).where(table.c.device_id.in_(batch)).values(evaluated_at=now))
 
 
 def _rules_read(policy: Policy) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:

@@ -8,12 +8,13 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from compliance.checks import base as check_base
 from compliance.evaluation import evaluate_scope
 from compliance.policy import load_policy
 from compliance.state import COMPLIANT, NEVER_REACHED, NO_PARSER, NON_COMPLIANT, NOT_COLLECTED, UNKNOWN, DeviceEvidence, decide, device_state, state_shares
-from inventory.models import ConfigSnapshot, Device, Observation, utcnow
+from inventory.models import ConfigSnapshot, Device, DeviceCompliance, Observation, utcnow
 from tests.inventory.factories import make_province
 
 POLICY = load_policy()
@@ -171,6 +172,18 @@ def test_an_evaluation_stores_each_devices_state_and_the_shares_count_unknown_ap
     evaluate_scope(engine, site_ids=[s2["site"]], trigger="test", actor="tester", policy=POLICY)
     assert state("ok")["evaluated_at"] == before
     assert state("switch")["state"] == NON_COMPLIANT  # its configuration was read: a bare one fails
+
+    # Evaluated again, nothing changed: the rows stay (their evaluated_at moves on).
+    stored = dict(session.execute(select(DeviceCompliance.device_id, DeviceCompliance.id)).all())
+    evaluate_scope(engine, trigger="test", actor="tester", policy=POLICY)
+    session.expire_all()
+    assert state("ok")["evaluated_at"] > before and state("ok")["state"] == COMPLIANT
+    again = dict(session.execute(select(DeviceCompliance.device_id, DeviceCompliance.id)).all())
+    assert {k: v for k, v in again.items() if k in stored} == stored and len(again) == len(stored) + 1  # + the new laptop
+    devices["stale"].status = "disposed"
+    session.commit()
+    evaluate_scope(engine, device_ids=[devices["stale"].id], trigger="test", actor="tester", policy=POLICY)
+    assert device_state(session, devices["stale"].id) is None  # disposed: counted nowhere
     assert device_state(session, 10_000) is None
 
 
