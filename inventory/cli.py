@@ -27,6 +27,7 @@ from inventory import db
 from inventory.audit import cli_actor
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, Role, ZoneKind, values
 from inventory.io.columns import KINDS
+from inventory.repository import COMPLIANCE_STATES
 from inventory.settings import Settings
 from inventory.text import escape_control
 
@@ -218,6 +219,7 @@ def device_filter_options(func):
         click.option("--source", type=click.Choice(values(DeviceSource))),
         click.option("--origin", help="Two-letter country code."),
         click.option("-q", "--search", "q", help="Text in hostname, IP, serial, model or user."),
+        click.option("--compliance", type=click.Choice(COMPLIANCE_STATES), help="State as of the last evaluation; never evaluated is unknown."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -340,24 +342,30 @@ def sites(app: AppContext, as_json: bool) -> None:
 @pass_app
 def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as_json: bool, **filters) -> None:
     """List devices, filtered and sorted, one page at a time."""
-    from inventory.repository import SORTABLE, DeviceFilter, list_devices
+    from inventory.repository import SORTABLE, DeviceFilter, compliance_counts, list_devices, share_percent
 
     app.require_schema()
     if sort not in SORTABLE:
         raise KiemkeError(f"cannot sort by {sort!r}; choose one of: {', '.join(SORTABLE)}")
+    flt = DeviceFilter(**filters)
     with app.session() as session:
-        rows, total = list_devices(session, DeviceFilter(**filters), sort=sort, descending=desc, page=page, per_page=per_page or None)
+        rows, total = list_devices(session, flt, sort=sort, descending=desc, page=page, per_page=per_page or None)
+        counts = compliance_counts(session, flt)
     if as_json:
-        print_json({"total": total, "page": page, "per_page": per_page, "devices": rows})
+        print_json({"total": total, "page": page, "per_page": per_page, "compliance": counts, "devices": rows})
         return
-    table = Table("ID", "Đơn vị", "Vùng", "Loại", "Tên máy", "IP", "Hãng", "Model", "Sê-ri", "Tình trạng")
+    table = Table("ID", "Đơn vị", "Vùng", "Loại", "Tên máy", "IP", "Hãng", "Model", "Sê-ri", "Tình trạng", "Tuân thủ")
     for row in rows:
         add_row(
             table, str(row["id"]), row["site_code"], row["zone"] or "", row["device_class"], row["hostname"] or "",
             row["mgmt_ip"] or "", row["vendor"] or "", row["model"] or "", row["serial"] or "", row["status"],
+            row["compliance"]["state"] if row["compliance"] else "",
         )  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} of {total} devices (page {page})")
+    counted = sum(counts.values())
+    shares = " · ".join(f"{share_percent(counts[state], counted)} {state.replace('_', '-')}" for state in COMPLIANCE_STATES)
+    console.print(f"compliance of the {counted} listed devices in inventory (disposed ones not counted): {shares}", highlight=False)
 
 
 def register(main: click.Group) -> None:

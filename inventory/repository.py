@@ -12,7 +12,7 @@ from sqlalchemy import Select, exists, false, func, literal_column, not_, or_, s
 from sqlmodel import Session
 
 from inventory.choices import DeviceStatus
-from inventory.models import Device, DeviceMac, Finding, Province, Site, Subnet, Zone
+from inventory.models import Device, DeviceCompliance, DeviceMac, Finding, Province, Site, Subnet, Zone
 
 
 def default_province(session: Session) -> Province:
@@ -92,8 +92,14 @@ class DeviceFilter:
     origin: str | None = None  # country code
     q: str | None = None  # free text over hostname, IP, serial, model, user
     # Tri-state (None = no filter): True keeps only those that are, False only those that are not.
-    compliant: bool | None = None  # no open finding
+    compliant: bool | None = None  # no open finding (a device nobody evaluated has none either)
     end_of_life: bool | None = None  # broken, past service life or OS support (compliance.lifecycle)
+    compliance: str | None = None  # compliant, non_compliant or unknown (COMPLIANCE_STATES)
+
+    def __post_init__(self) -> None:
+        # Fail closed: a mistyped state must not quietly list every device.
+        if self.compliance is not None and self.compliance not in COMPLIANCE_STATES:
+            raise ValueError(f"compliance must be one of: {', '.join(COMPLIANCE_STATES)} (not {self.compliance!r})")
 
     @classmethod
     def from_mapping(cls, data) -> DeviceFilter:
@@ -106,6 +112,12 @@ class DeviceFilter:
 
 
 TRISTATE = ("compliant", "end_of_life")
+
+# A device's compliance state as its last evaluation left it in device_compliance (written by
+# compliance's evaluation; compliance.state.STATES holds the same three). No row: never
+# evaluated, so unknown, never compliant.
+COMPLIANCE_STATES = ("compliant", "non_compliant", "unknown")
+NEVER_EVALUATED = "never evaluated"
 _TRUE = {"1", "true", "yes", "on", "y", "co", "có"}
 _FALSE = {"0", "false", "no", "off", "n", "khong", "không"}
 
@@ -140,6 +152,14 @@ def open_finding_exists():
     return exists(select(literal_column("1")).where(Finding.device_id == Device.id, Finding.status == "open"))
 
 
+def compliance_condition(state: str):
+    """SQL condition: the device is in `state` (answered from device_compliance's unique
+    device_id index). Unknown is "no row saying otherwise": never evaluated counts there."""
+    other = DeviceCompliance.state != state if state == "unknown" else DeviceCompliance.state == state
+    found = exists(select(literal_column("1")).where(DeviceCompliance.device_id == Device.id, other))
+    return not_(found) if state == "unknown" else found
+
+
 def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> Select:
     """The filtered device query. The end-of-life filter takes its condition from the caller
     (`end_of_life`, called with `session` and `today` only when the filter asks for it)."""
@@ -172,6 +192,9 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
         )
     if flt.compliant is not None:
         query = query.where(not_(open_finding_exists()) if flt.compliant else open_finding_exists())
+    if flt.compliance is not None:
+        # A disposed device is in no state (it is evaluated and counted nowhere).
+        query = query.where(compliance_condition(flt.compliance), in_inventory())
     if flt.end_of_life is not None:
         if end_of_life is None:
             raise ValueError("the end-of-life filter needs its condition: pass end_of_life= (compliance.lifecycle.end_of_life_condition)")
@@ -184,6 +207,44 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
 
 def count_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> int:
     return count_rows(session, device_query(flt, session, today=today, end_of_life=end_of_life))
+
+
+def compliance_counts(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> dict[str, int]:
+    """{compliant: n, non_compliant: n, unknown: n} over the filtered devices the inventory has
+    (a disposed one stays listed but is counted nowhere, as in compliance.state.state_shares)."""
+    listed = device_query(flt, session, today=today, end_of_life=end_of_life).where(in_inventory()).order_by(None).subquery()
+    state = func.coalesce(DeviceCompliance.state, "unknown")
+    query = select(state, func.count()).select_from(listed).outerjoin(DeviceCompliance, DeviceCompliance.device_id == listed.c.id).group_by(state)
+    counts = dict.fromkeys(COMPLIANCE_STATES, 0)
+    for name, count in session.execute(query):
+        counts[name] += count
+    return counts
+
+
+def share_percent(count: int, total: int) -> str:
+    """A share as whole percent for display ("15%"); a share that is not zero never shows as 0%,
+    nor a partial one as 100%: "<1%", ">99%". "–" when there is nothing to share."""
+    if total <= 0:
+        return "–"
+    value = 100 * count / total
+    if 0 < value < 0.5:
+        return "<1%"
+    if 99.5 <= value < 100:
+        return ">99%"
+    return f"{round(value)}%"
+
+
+def compliance_of(session: Session, device_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """device id -> {state, reasons, evaluated_at, data_as_of}; a device never evaluated is
+    unknown with the reason "never evaluated"."""
+    found: dict[int, dict[str, Any]] = {}
+    columns = (DeviceCompliance.device_id, DeviceCompliance.state, DeviceCompliance.reasons, DeviceCompliance.evaluated_at, DeviceCompliance.data_as_of)
+    for start in range(0, len(device_ids), 5000):
+        chunk = device_ids[start : start + 5000]
+        for device_id, state, reasons, evaluated_at, data_as_of in session.execute(select(*columns).where(DeviceCompliance.device_id.in_(chunk))):
+            found[device_id] = {"state": state, "reasons": list(reasons or []), "evaluated_at": evaluated_at, "data_as_of": data_as_of}
+    never = {"state": "unknown", "reasons": [NEVER_EVALUATED], "evaluated_at": None, "data_as_of": None}
+    return {device_id: found.get(device_id) or dict(never, reasons=[NEVER_EVALUATED]) for device_id in device_ids}
 
 
 def list_devices(
@@ -226,10 +287,13 @@ def list_devices(
         chunk = ids[start : start + 5000]
         for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk)).order_by(DeviceMac.id)):
             macs[device_id].append(mac)
+    states = compliance_of(session, ids)
     out = []
     for row in rows:
         device = row.Device
         item = device.model_dump(exclude={"created_at", "updated_at"})
         item.update(site_code=row.site_code, zone=row.zone_kind, macs=macs.get(device.id, []))
+        # A disposed device is in no compliance state: None, not "unknown".
+        item["compliance"] = None if device.status == DeviceStatus.DISPOSED.value else states[device.id]
         out.append(item)
     return out, total

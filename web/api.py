@@ -21,14 +21,15 @@ from werkzeug.exceptions import HTTPException
 
 from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
+from compliance.state import state_shares
 from inventory.choices import Role
-from inventory.models import User
-from inventory.repository import SORTABLE, DeviceFilter, list_sites
+from inventory.models import Site, User
+from inventory.repository import COMPLIANCE_STATES, SORTABLE, DeviceFilter, compliance_of, list_sites
 from inventory.tokens import TOKEN_PREFIX, new_token, token_hash  # noqa: F401 (new_token, TOKEN_PREFIX: re-exported)
 from web import queries
 from web.access import ACCESS_ATTR, ADMIN, EVERYONE, EXPORTERS, may_export, public
 from web.database import get_session
-from web.devices import list_devices_page
+from web.devices import filtered_compliance, list_devices_page
 from web.findings import _filter as finding_filter
 from web.paging import PER_PAGE_CHOICES, int_arg
 
@@ -117,8 +118,17 @@ def _paging() -> tuple[int, int]:
     return int_arg(request.args, "page", 1), min(per_page, MAX_PER_PAGE)
 
 
-def _page(items: list, total: int, page: int, per_page: int):
-    return jsonify({"items": plain(items), "total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page))})
+def _page(items: list, total: int, page: int, per_page: int, **extra: Any):
+    return jsonify({"items": plain(items), "total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)), **extra})
+
+
+def compliance_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """The three counts and their percentages together (one decimal; null with no device)."""
+    total = sum(counts.get(state, 0) for state in COMPLIANCE_STATES)
+    return {
+        "counts": {state: counts.get(state, 0) for state in COMPLIANCE_STATES},
+        "percent": {state: (round(100 * counts.get(state, 0) / total, 1) if total else None) for state in COMPLIANCE_STATES},
+    }
 
 
 def _args() -> dict[str, str]:
@@ -136,13 +146,16 @@ def _http_error(exc: HTTPException):
 @bp.route("/devices")
 @token_required(*EVERYONE)
 def devices():
-    flt = DeviceFilter.from_mapping(_args())
+    try:
+        flt = DeviceFilter.from_mapping(_args())
+    except ValueError as exc:
+        return _problem(400, str(exc))
     sort = request.args.get("sort", "id")
     if sort not in SORTABLE:
         return _problem(400, f"sort must be one of: {', '.join(SORTABLE)}")
     page, per_page = _paging()
     rows, total = list_devices_page(flt, sort=sort, descending=request.args.get("desc") in ("1", "true"), page=page, per_page=per_page)
-    return _page(rows, total, page, per_page)
+    return _page(rows, total, page, per_page, compliance=compliance_summary(filtered_compliance(flt)))
 
 
 @bp.route("/devices/<int:device_id>")
@@ -155,13 +168,19 @@ def device(device_id: int):
     findings, _ = list_findings(db, FindingFilter(device_id=device_id), per_page=None)
     found["interfaces"] = queries.device_interfaces(db, device_id)
     found["findings"] = findings
+    found["compliance"] = None if found["status"] == "disposed" else compliance_of(db, [device_id])[device_id]
     return jsonify(plain(found))
 
 
 @bp.route("/sites")
 @token_required(*EVERYONE)
 def sites():
-    rows = list_sites(get_session())
+    db = get_session()
+    rows = list_sites(db)
+    ids = dict(db.execute(select(Site.code, Site.id)).all())
+    shares = state_shares(db, list(ids.values()))
+    for row in rows:
+        row["compliance"] = compliance_summary(shares[ids[row["code"]]])
     return jsonify({"items": plain(rows), "total": len(rows)})
 
 

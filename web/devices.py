@@ -15,11 +15,12 @@ from compliance.lifecycle import end_of_life_condition
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
 from inventory.io.exporter import export_file
 from inventory.redact import mask_config, masked_diff
-from inventory.repository import SORTABLE, DeviceFilter, count_devices, list_devices
+from inventory.repository import COMPLIANCE_STATES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, list_devices
 from web import queries
 from web.access import EVERYONE, EXPORTERS, may_export, role_required
 from web.database import cached, get_session
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
+from web.procurement import number
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -30,7 +31,17 @@ EXPORT_TYPES = {
 
 
 def _filter() -> DeviceFilter:
-    return DeviceFilter.from_mapping({k: v.strip() for k, v in request.args.items() if isinstance(v, str)})
+    try:
+        return DeviceFilter.from_mapping({k: v.strip() for k, v in request.args.items() if isinstance(v, str)})
+    except ValueError as exc:  # a state that is none of the three: refused, never "no filter"
+        abort(400, str(exc))
+
+
+def filtered_compliance(flt: DeviceFilter) -> dict[str, int]:
+    """The three compliance counts of the filtered list, kept until the data changes."""
+    db = get_session()
+    today = date.today()
+    return cached(("devices.compliance", flt, today), lambda: compliance_counts(db, flt, today=today, end_of_life=end_of_life_condition), store="kiemke.counts")
 
 
 def list_devices_page(flt: DeviceFilter, *, page: int = 1, per_page: int | None = 50, **sorting) -> tuple[list[dict], int]:
@@ -57,6 +68,9 @@ def index():
         rows=rows,
         page=page.with_total(total),
         flt=flt,
+        compliance=filtered_compliance(flt),
+        compliance_states=COMPLIANCE_STATES,
+        num=number,
         sort=sort,
         descending=descending,
         sortable=list(SORTABLE),
@@ -119,4 +133,5 @@ def detail(device_id: int):
         diff=diff,
         findings=findings,
         titles=queries.rule_titles(),
+        compliance=None if device["status"] == "disposed" else compliance_of(db, [device_id])[device_id],
     )

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from flask import request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
-from web.labels import label
+from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, compliance_reason, label
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -58,6 +59,14 @@ def segment(value) -> str:
     return quote(str(value), safe="")
 
 
+def shares(counts: dict[str, int] | None) -> str:
+    """The three compliance shares together, never one alone: "15% tuân thủ · 60% không tuân
+    thủ · 25% chưa rõ" (counts: state -> devices; a device never evaluated counts as unknown)."""
+    counts = counts or {}
+    total = sum(counts.get(state, 0) for state in COMPLIANCE_STATES)
+    return " · ".join(str(SHARE_PHRASES[state]) % {"share": share_percent(counts.get(state, 0), total)} for state in COMPLIANCE_STATES)
+
+
 def rule_title(rule_id: str) -> str:
     from web.i18n import current_language
     from web.queries import rule_titles
@@ -66,6 +75,6 @@ def rule_title(rule_id: str) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment)
-    app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, endpoints=lambda: app.view_functions.keys())
+    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason)
+    app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, compliance_colours=COMPLIANCE_COLOURS, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html

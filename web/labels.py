@@ -7,8 +7,10 @@ English ones live in the catalog, web/translations/en.
 
 from __future__ import annotations
 
+import re
+
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 
 from web.i18n import translations
 
@@ -73,8 +75,21 @@ SCAN_STATUS_LABELS = {
     "interrupted": _l("Bị gián đoạn"),  # its process was killed before it could finish the run
 }
 
+# A device's compliance state (inventory.repository.COMPLIANCE_STATES): its label, the colour
+# its dot takes (the overview's tile classes), and how its share reads ("15% tuân thủ").
+COMPLIANCE_LABELS = {
+    "compliant": lazy_pgettext("compliance state", "Tuân thủ"),
+    "non_compliant": _l("Không tuân thủ"),
+    "unknown": _l("Chưa rõ"),
+}
+COMPLIANCE_COLOURS = {"compliant": "st-ok", "non_compliant": "st-critical", "unknown": "st-empty"}
+SHARE_PHRASES = {
+    "compliant": _l("%(share)s tuân thủ"),
+    "non_compliant": _l("%(share)s không tuân thủ"),
+    "unknown": _l("%(share)s chưa rõ"),
+}
 
-_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS)
+_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS)
 _translated: dict[tuple[object, str], str] = {}  # (catalog, code) -> text: a long list labels each row
 
 
@@ -89,3 +104,46 @@ def label(code: str | None) -> str:
             return code  # not a fixed vocabulary's code: shown as it is, not kept
         _translated[key] = text
     return text
+
+
+# Why a device is not compliant or not known to be: compliance.state stores English sentences
+# (and "never evaluated" when it has no row); they are translated here by their shape. One not
+# recognised is shown as stored rather than hidden.
+_WHY_NOT_EVALUATED = {
+    "no configuration collected": _l("chưa thu thập cấu hình"),
+    "host facts not collected": _l("chưa thu thập thông tin phần cứng, phần mềm của máy"),
+    "its check failed": _l("phép kiểm tra bị lỗi"),
+    "configuration lines it reads were not understood": _l("có dòng cấu hình mà quy tắc đọc không phân tích được"),
+}
+_FIXED_REASONS = {
+    "not collected": _l("Chưa thu thập được dữ liệu"),
+    "never reached": _l("Chưa từng kết nối được"),
+    "no parser for its platform": _l("Chưa có bộ phân tích cấu hình cho nền tảng của thiết bị"),
+    "never evaluated": _l("Chưa được đánh giá"),
+}
+_STALE_COLLECTED = re.compile(r"stale: last collected (\S+), older than (\d+) days")
+_STALE_CONFIG = re.compile(r"stale: configuration from (\S+), older than (\d+) days")
+_UNREADABLE = re.compile(r"configuration unreadable \((.*)\)", re.S)
+
+
+def compliance_reason(reason: str) -> str:
+    """One stored reason in the page's language."""
+    if reason in _FIXED_REASONS:
+        return str(_FIXED_REASONS[reason])
+    if reason.startswith("failed: "):
+        return str(gettext("Không đạt quy tắc %(rule)s", rule=reason.removeprefix("failed: ")))
+    if match := _STALE_COLLECTED.fullmatch(reason):
+        return str(gettext("Dữ liệu cũ: thu thập lần cuối ngày %(day)s, quá %(days)s ngày", day=match[1], days=match[2]))
+    if match := _STALE_CONFIG.fullmatch(reason):
+        return str(gettext("Cấu hình cũ: lấy ngày %(day)s, quá %(days)s ngày", day=match[1], days=match[2]))
+    if reason.startswith("not evaluated: "):
+        rules, sep, why = reason.removeprefix("not evaluated: ").partition(": ")  # rule ids hold no ": "
+        if sep:
+            if why in _WHY_NOT_EVALUATED:
+                why_text = str(_WHY_NOT_EVALUATED[why])
+            elif match := _UNREADABLE.fullmatch(why):
+                why_text = str(gettext("cấu hình không đọc được (%(error)s)", error=match[1]))
+            else:
+                why_text = why
+            return str(gettext("Chưa đánh giá %(rules)s: %(why)s", rules=rules, why=why_text))
+    return reason

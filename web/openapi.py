@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, FindingStatus, Severity, ZoneKind, values
-from inventory.repository import SORTABLE
+from inventory.repository import COMPLIANCE_STATES, SORTABLE
 from web.access import ADMIN, EXPORTERS
 from web.paging import PER_PAGE_CHOICES
 
@@ -47,7 +47,14 @@ DEVICE_FILTERS = [
     _query("source", "How the device entered the inventory.", _string(enum=values(DeviceSource))),
     _query("origin", "Country of origin (ISO 3166 alpha-2).", _string(pattern="^[A-Za-z]{2}$")),
     _query("q", "Free text over hostname, IP, serial, model and assigned user.", _string()),
-    _query("compliant", "1: no open finding; 0: at least one open finding.", TRISTATE),
+    _query(
+        "compliance",
+        "State as of the last evaluation: compliant (every applicable rule evaluated on fresh data and passed), non_compliant"
+        " (an applicable rule failed) or unknown (not collected, stale, never reached, no parser, never evaluated). Disposed"
+        " devices are in no state. Any other value: 400.",
+        _string(enum=COMPLIANCE_STATES),
+    ),
+    _query("compliant", "1: no open finding; 0: at least one open finding (a device never evaluated has none either: see compliance).", TRISTATE),
     _query(
         "end_of_life",
         "1: broken, past its class's service life (purchase date) or OS past end of support; 0: none of these.",
@@ -91,6 +98,9 @@ def _ok(ref: str, description: str) -> dict[str, Any]:
     }
 
 
+COUNTS = {"type": "object", "required": list(COMPLIANCE_STATES), "properties": {state: {"type": "integer"} for state in COMPLIANCE_STATES}}
+PERCENTS = {"type": "object", "required": list(COMPLIANCE_STATES), "properties": {state: {"type": "number", "nullable": True} for state in COMPLIANCE_STATES}}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -126,7 +136,24 @@ SCHEMAS: dict[str, Any] = {
             "last_polled": NULLABLE_TIME,
             "notes": {"type": "string"},
             "macs": {"type": "array", "items": {"type": "string"}},
+            "compliance": {"allOf": [{"$ref": "#/components/schemas/DeviceCompliance"}], "nullable": True, "description": "Null for a disposed device."},
         },
+    },
+    "DeviceCompliance": {
+        "type": "object",
+        "required": ["state", "reasons", "evaluated_at", "data_as_of"],
+        "properties": {
+            "state": _string(enum=COMPLIANCE_STATES),
+            "reasons": {"type": "array", "items": {"type": "string"}, "description": "Why it failed or is not known (English); 'never evaluated' when it has not been."},
+            "evaluated_at": NULLABLE_TIME,
+            "data_as_of": {**NULLABLE_TIME, "description": "When the data it was evaluated on was last collected."},
+        },
+    },
+    "ComplianceSummary": {
+        "type": "object",
+        "required": ["counts", "percent"],
+        "description": "The three states together, over devices not disposed; a device never evaluated counts as unknown.",
+        "properties": {"counts": COUNTS, "percent": {**PERCENTS, "description": "One decimal; null when there is no device."}},
     },
     "Interface": {
         "type": "object",
@@ -164,6 +191,7 @@ SCHEMAS: dict[str, Any] = {
             "internet_subnets": {"type": "array", "items": {"type": "string"}},
             "poll_interval_minutes": {"type": "integer"},
             "devices": {"type": "integer"},
+            "compliance": {"$ref": "#/components/schemas/ComplianceSummary"},
         },
     },
     "Finding": {
@@ -209,6 +237,7 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 SCHEMAS["DevicePage"] = _page_of("#/components/schemas/Device")
+SCHEMAS["DevicePage"]["properties"]["compliance"] = {"$ref": "#/components/schemas/ComplianceSummary"}
 SCHEMAS["FindingPage"] = _page_of("#/components/schemas/Finding")
 SCHEMAS["SiteList"] = _list_of("#/components/schemas/Site")
 SCHEMAS["ScanRunList"] = _list_of("#/components/schemas/ScanRun")
@@ -219,7 +248,7 @@ def spec() -> dict[str, Any]:
     device_responses = _ok("#/components/schemas/DeviceDetail", "The device with its interfaces and findings.")
     device_responses["404"] = {"description": "No such device.", "content": error}
     devices_responses = _ok("#/components/schemas/DevicePage", "One page of devices.")
-    devices_responses["400"] = {"description": "Unknown sort key.", "content": error}
+    devices_responses["400"] = {"description": "Unknown sort key or compliance state.", "content": error}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -250,7 +279,13 @@ def spec() -> dict[str, Any]:
                     "responses": device_responses,
                 }
             },
-            "/sites": {"get": {"operationId": "listSites", "summary": "Sites with zone subnets and device counts", "responses": _ok("#/components/schemas/SiteList", "Every site.")}},
+            "/sites": {
+                "get": {
+                    "operationId": "listSites",
+                    "summary": "Sites with zone subnets, device counts and compliance shares",
+                    "responses": _ok("#/components/schemas/SiteList", "Every site."),
+                }
+            },
             "/findings": {
                 "get": {
                     "operationId": "listFindings",
