@@ -365,7 +365,7 @@ def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as
     console.print(f"{len(rows)} of {total} devices (page {page})")
     counted = sum(counts.values())
     shares = " · ".join(f"{share_percent(counts[state], counted)} {state.replace('_', '-')}" for state in COMPLIANCE_STATES)
-    console.print(f"compliance of the {counted} listed devices in inventory (disposed ones not counted): {shares}", highlight=False)
+    console.print(f"compliance of the {counted} listed devices in inventory (disposed ones not counted): {shares}", highlight=False, soft_wrap=True)
 
 
 def register(main: click.Group) -> None:
