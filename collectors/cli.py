@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from collectors.lab.scenario import PROFILES
-from collectors.lab.scenario import SNMP_PORT as SNMP_LAB_PORT
 
 
 def register(main: click.Group) -> None:
@@ -18,17 +17,16 @@ def register(main: click.Group) -> None:
 
 def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)
     """`kiemke demo`: start the lab for the demo province, then poll it."""
+    from collectors.lab.demo_flow import collect_demo_lab
     from collectors.lab.manager import Lab
 
     main = ctx.find_root().command
     ctx.invoke(main.commands["lab"].commands["start"], profile=profile, no_netns=False)
-    ctx.invoke(main.commands["poll"], site=None, zone=None, endpoints=False, as_json=False)
-    # The technician's flow on the first commune with strangers: its endpoints, then discovery.
-    strangers = [d for d in Lab(ctx.obj.settings.home).devices() if not d["recorded"]]
-    if strangers:
-        site = strangers[0]["site_code"]
-        ctx.invoke(main.commands["poll"], site=site, zone=None, endpoints=True, as_json=False)
-        ctx.invoke(main.commands["discover"], site=site, zone="internet", subnet=None, snmp_ports=(SNMP_LAB_PORT,), as_json=False)
+    collect_demo_lab(
+        Lab(ctx.obj.settings.home).manifest(),
+        poll=lambda **where: ctx.invoke(main.commands["poll"], **where, as_json=False),
+        discover=lambda **where: ctx.invoke(main.commands["discover"], **where, subnet=None, as_json=False),
+    )
 
 
 def register_lab(main: click.Group) -> None:

@@ -151,11 +151,15 @@ class Lab:
             **state,
         }
 
+    def manifest(self) -> dict:
+        """The answer key of the lab last started here, empty when none was."""
+        if not self.manifest_path.exists():
+            return {}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
     def devices(self) -> list[dict]:
         """The manifest's devices (the answer key), empty when no lab was started."""
-        if not self.manifest_path.exists():
-            return []
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))["devices"]
+        return self.manifest().get("devices", [])
 
 
 def register_credentials(session: Session, vault, secrets: LabSecrets, *, actor: str, ports: LabPorts = DEMO_PORTS) -> list[str]:

@@ -8,6 +8,10 @@ Deterministic: the same database and profile always give the same lab. The scena
 - a stranger of a disallowed origin; recorded Huawei gear is disallowed too;
 - hostile data: HTML and script in sysDescr, bytes that are not UTF-8, a 64 KB string;
 - one device that answers slowly and one SSH device that hangs mid-session.
+
+The manifest expects a finding only where the collected data can show it (`observable_only`):
+a violation on a silent or hanging device, on a stranger the demo does not discover, or seen
+only by a switch that does not answer is listed under `unobservable` with its reason.
 """
 
 from __future__ import annotations
@@ -50,6 +54,12 @@ SSH_PLATFORMS = ("cisco_ios", "fortinet")
 HOSTILE_HTML = '<b>Switch</b><script>alert("kiemke")</script><img src=x onerror=alert(1)>'
 HOSTILE_BYTES = "hex:" + (b"Core \xff\xfe sw\xc3\x28 " + "Điện Biên".encode("cp1258", errors="replace")).hex()
 OVERSIZED = "X" * 65536
+ROAMER_PORT = 20  # the Party WAN switch port that learns the roaming laptop's MAC
+
+# What each rule reads, so the manifest expects a finding only where the collected data shows it.
+RECORDED_RULES = ("origin.allowed", "net.firmware_supported", "ep.os_supported")  # the inventory's own fields
+HOST_RULES = ("ep.cpu_cores", "ep.ram", "ep.disk", "ep.av_present", "ep.av_fresh")  # the endpoint's HOST-RESOURCES-MIB
+SIGHTING_RULES = ("zone.mac_both_zones", "ep.one_zone")  # other devices' forwarding tables
 
 
 @dataclass(frozen=True)
@@ -181,7 +191,52 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
         site_rows = [r for r in rows if r.site_code == code]
         devices += builder.site(code, site_rows, endpoints_per_zone=4 if profile == "small" else 1)
     devices = builder.twists(devices, small=profile == "small")
-    return [_with_origin_finding(d, origin_allowed) for d in devices]
+    devices = [_with_origin_finding(d, origin_allowed) for d in devices]
+    return observable_only(devices, technician_site(devices))
+
+
+def technician_site(devices: list[LabDevice]) -> str:
+    """The site `kiemke demo` works on like a technician: it polls that site's endpoints and
+    discovers its strangers. The scenario's twists (strangers, the silent endpoint, the slow and
+    hanging devices, the cross-zone MAC) all sit on it: the lab's first site."""
+    return devices[0].site_code if devices else ""
+
+
+def observable_only(devices: list[LabDevice], technician: str) -> list[LabDevice]:
+    """Move each violation the collected data cannot show into `unobservable`, with the reason.
+    The manifest then lists as violations only what `kiemke demo` can find."""
+    out = []
+    for device in devices:
+        seen, hidden = [], []
+        for rule in device.violations:
+            why = _unobservable(device, rule, devices, technician)
+            if why:
+                hidden.append((rule, why))
+            else:
+                seen.append(rule)
+        out.append(replace(device, violations=tuple(seen), unobservable=tuple(hidden)) if hidden else device)
+    return out
+
+
+def _unobservable(device: LabDevice, rule: str, devices: list[LabDevice], technician: str) -> str | None:
+    """Why nothing kiemke collects can show that `device` breaks `rule`; None when it can."""
+    if not device.recorded and device.site_code != technician:
+        return f"unrecorded, and kiemke demo discovers only {technician}"
+    if rule in RECORDED_RULES and device.recorded:
+        return None  # read from the inventory, answered or not
+    if device.behaviour == "dead":
+        return "nothing answers at its address"
+    if rule in SIGHTING_RULES:
+        macs = {i.mac for i in device.interfaces}
+        witnesses = [d for d in devices if d.zone != device.zone and d.site_code == device.site_code and any(e.mac in macs for e in d.fdb)]
+        if not any(d.behaviour == "normal" for d in witnesses):
+            return "no switch of the other zone that learns its MAC answers: " + (", ".join(f"{d.hostname} ({d.behaviour})" for d in witnesses) or "none learns it")
+        return None
+    if device.behaviour == "hang":
+        return "its SNMP agent never answers and its SSH session hangs before the running-config"
+    if rule in HOST_RULES and device.site_code != technician:
+        return f"endpoints are polled only on {technician} by kiemke demo (kiemke poll --endpoints --site {device.site_code} collects it)"
+    return None
 
 
 def _with_origin_finding(device: LabDevice, allowed) -> LabDevice:
@@ -257,7 +312,7 @@ class _Builder:
         ssh = None
         violations: frozenset[str] = frozenset()
         if row.platform in SSH_PLATFORMS:
-            is_firewall = row.device_class == "firewall"
+            is_firewall = self.filters_traffic(row.device_class)
             chosen = self._violations(row, is_firewall)
             subnet = f"{row.ip.rsplit('.', 1)[0]}.0/24" if row.ip else "10.0.0.0/24"
             if row.platform == "fortinet":
@@ -300,6 +355,12 @@ class _Builder:
             lldp=tuple(lldp),
             violations=tuple(sorted(violations)),
         )
+
+    def filters_traffic(self, device_class: str) -> bool:
+        """Firewalls, and every class the policy expects to filter forwarded traffic (the Internet
+        routers): their configurations carry an inbound filtering policy, as net.fw_default_deny reads."""
+        rule = next((r for r in self.policy.baseline.rules if r.id == "net.fw_default_deny"), None)
+        return device_class == "firewall" or (rule is not None and rule.applies(device_class))
 
     def _violations(self, row: _Row, is_firewall: bool) -> frozenset[str]:
         """About a third hardened; the rest break one to three rules, chosen by serial."""
@@ -372,17 +433,22 @@ class _Builder:
             silent = endpoints[-1]
             swap(silent, replace(silent, behaviour="dead", tags=silent.tags + ("silent",)))
 
-        # One laptop's MAC learnt in both zones of the first site.
+        # One laptop's MAC learnt in both zones of the first site: by its own Internet switch and
+        # on port 20 of the Party WAN switch. Both switches stay well-behaved (below), so the
+        # headline finding is really collected.
         internet_eps = [d for d in out if d.site_code == sites[0] and d.zone == "internet" and d.host is not None and d.behaviour != "dead"]
         pw_switch = next((d for d in out if d.site_code == sites[0] and d.zone == "party_wan" and d.device_class == "access_switch"), None)
+        witnesses: set[str] = set()
         if internet_eps and pw_switch is not None:
             roamer = internet_eps[0]
             mac = roamer.interfaces[0].mac
-            swap(pw_switch, replace(pw_switch, fdb=pw_switch.fdb + (FdbEntry(mac=mac, port_index=20),)))
+            swap(pw_switch, replace(pw_switch, fdb=pw_switch.fdb + (FdbEntry(mac=mac, port_index=ROAMER_PORT),)))
             swap(roamer, replace(roamer, violations=tuple(sorted(set(roamer.violations) | {"zone.mac_both_zones", "ep.one_zone"})), tags=roamer.tags + ("both_zones",)))
+            witnesses = {d.key for d in out if d.device_class == "access_switch" and any(e.mac == mac for e in d.fdb)}
 
-        # Slow and hanging SSH devices, and hostile SNMP data, on the first site's devices.
-        ssh_devices = [d for d in out if d.site_code == sites[0] and d.ssh is not None and d.behaviour != "dead"]
+        # Slow and hanging SSH devices, and hostile SNMP data, on the first site's devices; never
+        # a switch that witnesses the cross-zone MAC.
+        ssh_devices = [d for d in out if d.site_code == sites[0] and d.ssh is not None and d.behaviour != "dead" and d.key not in witnesses]
         if ssh_devices:
             swap(ssh_devices[0], replace(ssh_devices[0], behaviour="slow", tags=ssh_devices[0].tags + ("slow",)))
         if len(ssh_devices) > 1:
@@ -481,8 +547,9 @@ def manifest(devices: list[LabDevice], profile: str, *, credentials_ref: str, po
         for interface in entry["interfaces"]:
             if len(interface["name"]) > 1024:
                 interface["name"] = f"<{len(interface['name'])} characters>"
+        entry["unobservable"] = dict(device.unobservable)
         entries.append(entry)
-    return {"profile": profile, "ports": asdict(ports), "devices": entries}
+    return {"profile": profile, "ports": asdict(ports), "technician_site": technician_site(devices), "devices": entries}
 
 
 def write_running_configs(devices: list[LabDevice], directory: Path) -> None:

@@ -117,7 +117,10 @@ class LabDevice:
     arp: tuple[ArpEntry, ...] = ()
     lldp: tuple[LldpNeighbour, ...] = ()
     host: HostResources | None = None
-    violations: tuple[str, ...] = ()  # rule ids this device breaks
+    violations: tuple[str, ...] = ()  # rule ids this device breaks that kiemke can observe
+    # Rules this device breaks that the collected data cannot show, each with the reason
+    # (the device hangs, the switch that sees its MAC is silent, ...): never an expected finding.
+    unobservable: tuple[tuple[str, str], ...] = ()
     tags: tuple[str, ...] = field(default=())  # scenario labels: unrecorded, hostile, both_zones, ...
 
     def to_json(self) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from collectors.lab.manager import Lab
-from collectors.lab.scenario import LabPorts
+from collectors.lab.scenario import LabPorts, Profile
 from collectors.lab.snmp_agents import SLOW_SNMP_DELAY
 from collectors.lab.spec import LabDevice
 from inventory import db
@@ -41,8 +41,8 @@ class DemoLab:
 
 
 @contextmanager
-def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: float = SLOW_SNMP_DELAY) -> Iterator[DemoLab]:
-    """The demo province in a SQLite database in `home` (kiemke.sqlite3) and its small lab,
+def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: float = SLOW_SNMP_DELAY, profile: Profile = "small") -> Iterator[DemoLab]:
+    """The demo province in a SQLite database in `home` (kiemke.sqlite3) and its lab (`profile`),
     started on the test run's ports; stopped on leaving, also when the start fails half way."""
     url = f"sqlite:///{home / 'kiemke.sqlite3'}"
     db.upgrade(url)
@@ -52,8 +52,8 @@ def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: f
     lab = Lab(home, TEST_LAB_PORTS, slow_snmp_delay=slow_snmp_delay)
     try:
         with db.session_scope(engine) as session:
-            state = lab.start(session, "small", with_netns=with_netns, progress=lambda *_: None)
-            devices = lab.build(session, "small")
+            state = lab.start(session, profile, with_netns=with_netns, progress=lambda *_: None)
+            devices = lab.build(session, profile)
         yield DemoLab(engine, lab, state, devices)
     finally:
         lab.stop()
