@@ -119,7 +119,7 @@ def register_collectors(main: click.Group) -> None:
 
     def report(result, as_json: bool) -> None:
         if as_json:
-            print_json({"scan_run": result.scan_run_id, "status": result.status, **result.summary})
+            print_json({"scan_run": result.scan_run_id, "status": result.status, **result.summary, "evaluation": result.evaluation})
             return
         s = result.summary
         console.print(
@@ -127,6 +127,8 @@ def register_collectors(main: click.Group) -> None:
             f"{s.get('failed', 0)} failed ({s.get('unreachable', 0)} recorded devices unreachable), "
             f"{s.get('created', 0)} discovered, {s.get('updated', 0)} updated, {s.get('snapshots', 0)} new config snapshots"
         )
+        if result.evaluation:  # the findings of what the run touched, evaluated before it reports done
+            console.print(result.evaluation, highlight=False, markup=False)
 
     def report_interrupted(app: AppContext, who: str) -> None:
         """Close the runs a killed process left `running`, and say so once."""

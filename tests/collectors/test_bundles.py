@@ -76,6 +76,7 @@ def test_a_bundle_holds_no_device_secret_is_private_and_imports_masked(run, site
 
     result = run("import-scan", out)
     assert result.exit_code == 0, result.output
+    assert "evaluated " in result.output  # the merged devices' findings are fresh before it reports done
     with db.session_scope(engine) as session:
         device = session.execute(select(Device).where(Device.mgmt_ip == "10.9.9.1")).scalar_one()
         snapshot = session.execute(select(ConfigSnapshot).where(ConfigSnapshot.device_id == device.id)).scalar_one()

@@ -74,6 +74,9 @@ def lab(tmp_path_factory):
     lab.stop()
 
 
+WRONG_KEY_TIMEOUT = 10
+
+
 @pytest.fixture(scope="module")
 def visits(lab):
     """One concurrent round: every device over v2c and v3, plus the failure cases."""
@@ -90,9 +93,11 @@ def visits(lab):
         "slow_v2c": (SLOW, v2c(SLOW), 10),
         "slow_v3": (SLOW, v3(SLOW), 10),
         "wrong_community": (SWITCH, v2c(SWITCH, "public"), 2),
-        "wrong_auth": (SWITCH, v3(SWITCH, auth="WrongAuthKey-4242"), 3),
-        "wrong_priv": (SWITCH, v3(SWITCH, priv="WrongPrivKey-4242"), 3),
-        "wrong_auth-pysnmp": (SWITCH, v3(SWITCH, auth="WrongAuthKey-4242"), 3, "pysnmp"),
+        # A wrong key is answered at once by a report; the long timeout only keeps a loaded machine
+        # (pysnmp's decoding shares this event loop with the big walks) from turning it into a timeout.
+        "wrong_auth": (SWITCH, v3(SWITCH, auth="WrongAuthKey-4242"), WRONG_KEY_TIMEOUT),
+        "wrong_priv": (SWITCH, v3(SWITCH, priv="WrongPrivKey-4242"), WRONG_KEY_TIMEOUT),
+        "wrong_auth-pysnmp": (SWITCH, v3(SWITCH, auth="WrongAuthKey-4242"), WRONG_KEY_TIMEOUT, "pysnmp"),
         "hang_v2c": (HANG, v2c(HANG), 2),
         "hang_v3": (HANG, v3(HANG), 2),
         "hang_v3-pysnmp": (HANG, v3(HANG), 2, "pysnmp"),
@@ -172,7 +177,7 @@ def test_wrong_v3_key_is_an_authentication_failure(visits, case: str) -> None:
     assert "SNMPv3 authentication failed for user 'kiemke1'" in str(exc)
     for secret in ("WrongAuthKey-4242", "WrongPrivKey-4242", SWITCH.snmp.v3_auth_key, SWITCH.snmp.v3_priv_key):
         assert secret not in str(exc) and secret not in repr(exc.args)
-    assert took < 4.0
+    assert took < WRONG_KEY_TIMEOUT  # reported, never waited out
 
 
 @pytest.mark.parametrize("case", ["hang_v2c", "hang_v3", "hang_v3-pysnmp", "dead_v2c", "dead_v3"])
