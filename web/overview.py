@@ -1,9 +1,9 @@
-"""The overview: compliance of every site at a glance, findings by severity and rule, schedule
-progress, latest scans."""
+"""The overview: every site ranked and coloured by its compliance share and critical findings per
+device, with its coverage; findings by severity and rule, schedule progress, latest scans."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -13,10 +13,12 @@ from flask import Blueprint, render_template
 from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
+from compliance.coverage import share
 from compliance.lifecycle import counting_in_year
-from compliance.planner import target_units
+from compliance.planner import Plan
 from compliance.policy import Policy, PolicyError, shipped_policy
-from compliance.service import approved_frame, fleet_frame
+from compliance.service import approved_frame, fleet_frame, plan_from_inventory
+from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN
 from web import queries
 from web.access import EVERYONE, role_required
 from web.database import cached, cached_fleet, get_session
@@ -37,19 +39,26 @@ def counting_by_site_class(fleet: pd.DataFrame, years: Sequence[int]) -> dict[tu
     return out
 
 
-def schedule_progress(session: Session, policy: Policy, today: date | None = None, years: Sequence[int] | None = None, fleet: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+def schedule_progress(
+    session: Session, policy: Policy, today: date | None = None, years: Sequence[int] | None = None, fleet: pd.DataFrame | None = None, plan: Plan | None = None
+) -> list[dict[str, Any]]:
     """Per schedule group: approved quantity, the share counting now, and per year (default:
     the schedule's plan years) the cumulative target share, the share still counting then
-    (without purchases) and the units short. A surplus at one site never covers another's
-    shortfall (as in the planner)."""
+    (without purchases) and the units short. The units short are the plan's `shortfall` column
+    (compliance.planner, SHORTFALL_LABEL: missing if nothing is bought from now), added up over
+    the group's classes, so the overview and the procurement page say the same; `plan`: the plan
+    over those years if the caller has it."""
     today = today or date.today()
     years = policy.schedule.years if years is None else years
+    fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
+    plan = plan if plan is not None else plan_from_inventory(session, policy, today, years=years, fleet=fleet)
+    shortfall = plan.rows.groupby(["device_class", "year"])["shortfall"].sum().to_dict() if len(plan.rows) else {}
     approved = approved_frame(session)
     quantities: dict[tuple[str, str], int] = defaultdict(int)
     for row in approved.itertuples(index=False):
         if row.quantity and row.quantity > 0:
             quantities[(str(row.site_code), str(row.device_class))] += int(row.quantity)
-    counting = counting_by_site_class(fleet if fleet is not None else fleet_frame(session, policy, today), years)
+    counting = counting_by_site_class(fleet, years)
     out = []
     for group in policy.schedule.groups:
         pairs = [(key, q) for key, q in quantities.items() if key[1] in group.classes]
@@ -59,7 +68,7 @@ def schedule_progress(session: Session, policy: Policy, today: date | None = Non
         for y in years:
             share = policy.schedule.cumulative_share(group.classes[0], y) or 0.0
             have = sum(min(counting.get(key, {}).get(y, 0), q) for key, q in pairs)
-            short = sum(max(0, target_units(q, share) - min(counting.get(key, {}).get(y, 0), q)) for key, q in pairs)
+            short = sum(int(shortfall.get((cls, y), 0)) for cls in group.classes)
             per_year.append({
                 "year": y, "target_pct": share, "counting": have,
                 "counting_pct": round(100 * have / total, 1) if total else None, "short": short,
@@ -78,16 +87,31 @@ def _policy() -> Policy | None:
         return None
 
 
+def cached_plan(db: Session, policy: Policy, today: date) -> Plan:
+    """The procurement plan for today over the schedule's years: the same cache entry and
+    computation as the procurement page (web/procurement.py), so both read one plan."""
+    return cached(("plan", today), lambda: plan_from_inventory(db, policy, today, years=policy.schedule.years, fleet=cached_fleet(db, policy, today)))
+
+
+def fleet_shares(sites: list[dict[str, Any]]) -> dict[str, Any]:
+    """The three shares over every site's devices together."""
+    states = {state: sum(s["states"][state] for s in sites) for state in STATES}
+    total = sum(states.values())
+    return {"states": states, "compliant_pct": share(states[COMPLIANT], total), "non_compliant_pct": share(states[NON_COMPLIANT], total), "unknown_pct": share(states[UNKNOWN], total)}
+
+
 def summary(db: Session, today: date) -> dict[str, Any]:
-    """Everything on the overview except the latest scans: costly on a large fleet, so cached."""
-    sites = queries.sites_with_compliance(db)
+    """Everything on the overview except the latest scans: costly on a large fleet, so cached.
+    The sites come ranked worst first (web.queries.rank_key) and coloured by their band."""
+    sites = sorted(queries.sites_with_compliance(db), key=queries.rank_key)
     policy = _policy()
     return {
         "sites": sites,
+        "fleet": fleet_shares(sites),
+        "band_counts": dict(Counter(s["band"] for s in sites)),
         "by_severity": queries.open_findings_by_severity(db),
         "by_rule": queries.findings_by_rule(db),
-        "status_counts": {s: sum(1 for site in sites if site["status"] == s) for s in (*queries.SEVERITIES, "ok", "empty")},
-        "progress": schedule_progress(db, policy, today, fleet=cached_fleet(db, policy, today)) if policy is not None else [],
+        "progress": schedule_progress(db, policy, today, fleet=cached_fleet(db, policy, today), plan=cached_plan(db, policy, today)) if policy is not None else [],
     }
 
 
@@ -101,6 +125,7 @@ def index():
         "overview.html",
         **cached(("overview", today), lambda: summary(db, today)),
         titles=queries.rule_titles(),
+        bands=queries.BANDS,
         scans=recent_scan_runs(db, limit=10),
         progress_years=policy.schedule.years if policy is not None else (),
     )

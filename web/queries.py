@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from compliance.coverage import coverage, share, silent_devices, site_totals
+from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN, state_shares
 from inventory.choices import Severity, values
 from inventory.models import AuditLog, Device, DeviceMac, Finding, Interface, Observation, Site, Subnet, Zone
 from inventory.repository import count_rows, list_sites, one_page
@@ -30,26 +34,116 @@ def rule_titles() -> dict[str, dict[str, str]]:
 
 
 def site_status(open_by_severity: dict[str, int], devices: int) -> str:
-    """The colour of a site: its most severe open finding, `ok` with none, `empty` without devices."""
+    """A site's most severe open finding, `ok` with none, `empty` without devices."""
     for severity in SEVERITIES:
         if open_by_severity.get(severity):
             return severity
     return "ok" if devices else "empty"
 
 
-def sites_with_compliance(session: Session) -> list[dict[str, Any]]:
-    """list_sites() plus open findings per severity and a status per site."""
-    codes = dict(session.execute(select(Site.id, Site.code)).all())
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
+@dataclass(frozen=True)
+class Band:
+    """A colour band: a site is in it when at least `min_compliant_pct` of its devices are
+    compliant and it has at most `max_critical_per_device` open critical findings per device."""
+
+    name: str  # CSS class band-<name>
+    min_compliant_pct: float
+    max_critical_per_device: float
+
+    @property
+    def bounded(self) -> bool:
+        """False for the last band, which takes every site the others do not."""
+        return math.isfinite(self.max_critical_per_device)
+
+
+# The sites' colours, best first: a site takes the first band whose two limits it meets. The one
+# place they are defined: the overview, the sites list and their legends read them.
+BANDS = (
+    Band("good", 90.0, 0.0),
+    Band("fair", 60.0, 0.1),
+    Band("poor", 30.0, 0.5),
+    Band("bad", 0.0, math.inf),
+)
+EMPTY_BAND = "empty"  # no device: nothing to colour
+
+
+def band_of(compliant_pct: float | None, critical_per_device: float | None) -> str:
+    if compliant_pct is None or critical_per_device is None:
+        return EMPTY_BAND
+    for band in BANDS:
+        if compliant_pct >= band.min_compliant_pct and critical_per_device <= band.max_critical_per_device:
+            return band.name
+    return BANDS[-1].name
+
+
+def rank_key(site: dict[str, Any]) -> tuple:
+    """Worst first: the lowest compliant share, then the most critical findings per device, then
+    the largest non-compliant share; sites without devices last."""
+    if site["compliant_pct"] is None:
+        return (1, 0.0, 0.0, 0.0, site["code"])
+    return (0, site["compliant_pct"], -site["critical_per_device"], -site["non_compliant_pct"], site["code"])
+
+
+# The sites list's sort keys (query argument `sort`); None values (no devices) always last.
+SITE_SORTS = {
+    "rank": None,
+    "code": "code",
+    "compliance": "compliant_pct",
+    "critical": "critical_per_device",
+    "coverage": "answering_pct",
+}
+
+
+def sort_sites(sites: list[dict[str, Any]], sort: str, descending: bool = False) -> list[dict[str, Any]]:
+    field = SITE_SORTS.get(sort)
+    if field is None:
+        ranked = sorted(sites, key=rank_key)
+        return ranked[::-1] if descending else ranked
+    present = sorted((s for s in sites if s[field] is not None), key=lambda s: (s[field], s["code"]), reverse=descending)
+    return present + sorted((s for s in sites if s[field] is None), key=lambda s: s["code"])
+
+
+def top_failing_rules(session: Session, limit: int = 3) -> dict[int, list[dict[str, Any]]]:
+    """site id -> its `limit` rules with the most open findings: [{rule_id, open}], most first."""
+    query = select(Finding.site_id, Finding.rule_id, func.count()).where(Finding.status == "open", Finding.site_id.is_not(None)).group_by(Finding.site_id, Finding.rule_id)
+    by_site: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for site_id, rule_id, count in session.execute(query):
+        by_site[site_id].append((count, rule_id))
+    return {site_id: [{"rule_id": r, "open": n} for n, r in sorted(rules, key=lambda x: (-x[0], x[1]))[:limit]] for site_id, rules in by_site.items()}
+
+
+def sites_with_compliance(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    """list_sites() plus, per site: open findings per severity and a status (its most severe);
+    the three compliance shares (compliance.state: a device never evaluated is unknown, never
+    compliant) in counts and percent; open critical findings per device; the colour band;
+    coverage (compliance.coverage, summed over zones) and its top three failing rules. A fixed
+    number of aggregate queries, whatever the number of sites."""
+    ids = {code: site_id for site_id, code in session.execute(select(Site.id, Site.code))}
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
     # By site id, without a join: answered from the (status, site_id, severity) index alone.
     query = select(Finding.site_id, Finding.severity, func.count()).where(Finding.status == "open").group_by(Finding.site_id, Finding.severity)
     for site_id, severity, count in session.execute(query):
-        if site_id in codes:
-            counts[codes[site_id]][severity] = count
+        counts[site_id][severity] = count
+    shares = state_shares(session)
+    covered = site_totals(coverage(session, now=now))
+    top = top_failing_rules(session)
     out = []
     for site in list_sites(session):
-        by_severity = counts.get(site["code"], {})
-        out.append({**site, "open": by_severity, "open_total": sum(by_severity.values()), "status": site_status(by_severity, site["devices"])})
+        site_id = ids[site["code"]]
+        by_severity = counts.get(site_id, {})
+        states = shares.get(site_id, dict.fromkeys(STATES, 0))
+        total = sum(states.values())
+        cover = covered.get(site_id, {})
+        critical = by_severity.get("critical", 0)
+        row = {
+            **site, "id": site_id, "open": by_severity, "open_total": sum(by_severity.values()), "status": site_status(by_severity, site["devices"]),
+            "states": states, "compliant_pct": share(states[COMPLIANT], total), "non_compliant_pct": share(states[NON_COMPLIANT], total),
+            "unknown_pct": share(states[UNKNOWN], total), "critical_per_device": round(critical / total, 2) if total else None,
+            "coverage": cover, "answering_pct": share(cover.get("answering", 0), cover.get("devices", 0)),
+            "polled_pct": share(cover.get("polled_on_time", 0), cover.get("devices", 0)), "top_rules": top.get(site_id, []),
+        }  # fmt: skip
+        row["band"] = band_of(row["compliant_pct"], row["critical_per_device"])
+        out.append(row)
     return out
 
 
@@ -109,22 +203,43 @@ def observation_history(session: Session, device_id: int, *, limit: int = 100) -
     return [o.model_dump() for o in session.execute(query).scalars()]
 
 
-def site_detail(session: Session, code: str) -> dict[str, Any] | None:
+def site_detail(session: Session, code: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """One site: its zones with their subnets and coverage (compliance.coverage), the three
+    compliance shares, its silent devices, its devices per class and status, and its open
+    findings grouped by rule."""
     site = session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
     if site is None:
         return None
+    covered = {row["zone"]: row for row in coverage(session, [site.id], now=now)}
     zones = []
     for zone in session.execute(select(Zone).where(Zone.site_id == site.id).order_by(Zone.kind.desc())).scalars():
         cidrs = list(session.execute(select(Subnet.cidr).where(Subnet.zone_id == zone.id).order_by(Subnet.id)).scalars())
-        devices = session.execute(select(func.count()).select_from(Device).where(Device.zone_id == zone.id)).scalar_one()
-        reachable = session.execute(select(func.count()).select_from(Device).where(Device.zone_id == zone.id, Device.reachable.is_(True))).scalar_one()
-        polled = session.execute(select(func.count()).select_from(Device).where(Device.zone_id == zone.id, Device.reachable.is_not(None))).scalar_one()
-        zones.append({"kind": zone.kind, "subnets": cidrs, "devices": devices, "polled": polled, "reachable": reachable})
+        zones.append({"kind": zone.kind, "subnets": cidrs, **covered.pop(zone.kind, {"devices": 0})})
+    if None in covered:  # devices recorded without a zone
+        zones.append({"kind": None, "subnets": [], **covered.pop(None)})
+    states = state_shares(session, [site.id])[site.id]
+    total = sum(states.values())
     by_class = session.execute(select(Device.device_class, Device.status, func.count()).where(Device.site_id == site.id).group_by(Device.device_class, Device.status)).all()
     classes: dict[str, dict[str, int]] = defaultdict(dict)
     for device_class, status, count in by_class:
         classes[device_class][status] = count
-    return {**site.model_dump(), "zones": zones, "classes": dict(sorted(classes.items()))}
+    return {
+        **site.model_dump(), "zones": zones, "classes": dict(sorted(classes.items())),
+        "states": states, "compliant_pct": share(states[COMPLIANT], total), "non_compliant_pct": share(states[NON_COMPLIANT], total),
+        "unknown_pct": share(states[UNKNOWN], total), "silent": silent_devices(session, site.id, now), "by_rule": site_findings_by_rule(session, site.id),
+    }  # fmt: skip
+
+
+def site_findings_by_rule(session: Session, site_id: int) -> list[dict[str, Any]]:
+    """The site's open findings grouped by rule: rule_id, severity, open and devices (distinct),
+    most severe first, then the most findings."""
+    query = (
+        select(Finding.rule_id, Finding.severity, func.count(), func.count(Finding.device_id.distinct()))
+        .where(Finding.status == "open", Finding.site_id == site_id).group_by(Finding.rule_id, Finding.severity)
+    )  # fmt: skip
+    order = {s: n for n, s in enumerate(SEVERITIES)}
+    rows = [{"rule_id": r, "severity": sev, "open": n, "devices": d} for r, sev, n, d in session.execute(query)]
+    return sorted(rows, key=lambda r: (order.get(r["severity"], 9), -r["open"], r["rule_id"]))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Sites: the list, coloured by compliance, and one site's page."""
+"""Sites: the list, coloured and sortable by compliance, critical findings per device and
+coverage; and one site's page (shares, coverage per zone, silent devices, findings by rule)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 
 from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
@@ -17,7 +18,19 @@ bp = Blueprint("sites", __name__, url_prefix="/sites")
 @role_required(*EVERYONE)
 def index():
     db = get_session()
-    return render_template("sites/list.html", sites=cached("sites", lambda: queries.sites_with_compliance(db)))
+    sort = request.args.get("sort", "rank")
+    if sort not in queries.SITE_SORTS:
+        sort = "rank"
+    descending = request.args.get("desc") == "1"
+    sites = cached("sites", lambda: queries.sites_with_compliance(db))
+    return render_template(
+        "sites/list.html",
+        sites=queries.sort_sites(sites, sort, descending),
+        sort=sort,
+        descending=descending,
+        bands=queries.BANDS,
+        titles=queries.rule_titles(),
+    )
 
 
 @bp.route("/<code>")
