@@ -151,6 +151,12 @@ def register(main: click.Group) -> None:
             console.print(
                 f"{row['year']}: {int(row['units']):,} units, {row['cost']:,.2f} million VND"
                 + (f" against phasing {phasing:,.0f} ({row['status']})" if phasing == phasing and phasing is not None else "")
+                # How many devices of unknown compliance are in (or, by the policy, left out of) the count.
+                + (
+                    f"; of the devices counted, {int(row['unknown']):,} of unknown compliance"
+                    if plan.unknown_counted
+                    else f"; {int(row['unknown']):,} devices of unknown compliance not counted (planned for)"
+                )
             )
         budget = plan.budget
         console.print(f"budget: stated total {budget.stated_total:,.2f}, budget lines add up to {budget.lines_total:,.2f} (gap {budget.lines_gap:,.2f})")
@@ -180,6 +186,9 @@ def register(main: click.Group) -> None:
             raise KiemkeError(str(exc)) from None
         state = "overdue" if report.overdue else f"due {report.due_date.isoformat()}"
         console.print(f"report for {quarter} ({state}) written to {out}")
+        states = ((report.compliance, "compliant"), (report.non_compliant, "non-compliant"), (report.unknown, "unknown"))
+        shares = " · ".join(f"{share.pct:g}% {word}" for share, word in states if share.pct is not None)
+        console.print(f"devices: {shares or 'none'}", markup=False, soft_wrap=True)
 
 
 def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)

@@ -7,8 +7,9 @@ A device is at end of life on `today` when any of these holds:
 - its OS or firmware is past end of support (`end_of_support.yaml`): support ends <= today.
 
 A device counts toward the replacement schedule in year Y when it is in use, has no open
-finding, and neither its service life nor its OS support ends in or before Y (README, "For a
-planner"). `end_of_life_year` gives that year; `counts_toward_schedule` and `counting_in_year`
+finding, neither its service life nor its OS support ends in or before Y (README, "For a
+planner"), and, when the policy's `unknown_counts_toward_schedule` is false, its compliance state
+is known (a device never evaluated is unknown: no device_compliance row). `end_of_life_year` gives that year; `counts_toward_schedule` and `counting_in_year`
 apply it to one device and to a fleet frame.
 
 The lifecycle checks (lc.service_life, lc.broken, ep.os_supported, net.firmware_supported),
@@ -28,7 +29,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import Session
 
 from inventory.choices import DeviceClass, DeviceStatus, values
-from inventory.models import Device
+from inventory.models import Device, DeviceCompliance
 
 if TYPE_CHECKING:  # compliance.policy imports the checks, which import this module
     import pandas as pd
@@ -114,17 +115,31 @@ def end_of_life_year(policy: Policy, *, device_class: str, bought: date | None, 
     return min(years) if years else None
 
 
-def counts_toward_schedule(status: str | None, has_open_finding: bool, eol_year: int | None, year: int) -> bool:
-    """In use, no open finding, and not past service life or OS support in `year`."""
+def counts_toward_schedule(status: str | None, has_open_finding: bool, eol_year: int | None, year: int, *,
+                           state_unknown: bool = False, unknown_counts: bool = True) -> bool:  # fmt: skip
+    """In use, no open finding, not past service life or OS support in `year`, and (unless
+    `unknown_counts`, the policy's unknown_counts_toward_schedule) of a known compliance state."""
+    if state_unknown and not unknown_counts:
+        return False
     return status == IN_USE and not has_open_finding and (eol_year is None or eol_year > year)
 
 
-def counting_in_year(devices: pd.DataFrame, year: int) -> pd.Series:
+def unknown_state_condition() -> ColumnElement[bool]:
+    """SQL condition on `Device` (outer-joined to DeviceCompliance): its compliance state is
+    unknown, a device without a row (never evaluated) included. The twin of compliance.state's
+    "no row is unknown"."""
+    return or_(DeviceCompliance.state.is_(None), DeviceCompliance.state == "unknown")
+
+
+def counting_in_year(devices: pd.DataFrame, year: int, column: str = "counts") -> pd.Series:
     """Per row of a fleet frame (columns `counts`, `eol_year`): whether it still counts in
-    `year` without purchases. `counts` (NA = False) is counts_toward_schedule for today."""
+    `year` without purchases. `counts` (NA = False) is counts_toward_schedule for today;
+    `column="unknown"` asks the same of the fleet frame's devices of unknown state."""
     import pandas as pd  # only frames need pandas; the checks import this module too
 
-    counts = devices["counts"].astype("boolean").fillna(False).astype(bool)
+    if column not in devices.columns:  # a hand-built frame without states: none unknown
+        return pd.Series(False, index=devices.index, dtype=bool)
+    counts = devices[column].astype("boolean").fillna(False).astype(bool)
     eol = pd.to_numeric(devices["eol_year"], errors="raise").astype("Float64")
     return counts & (eol.isna() | (eol > year)).fillna(True).astype(bool)
 

@@ -11,6 +11,9 @@ and plan year Y, in year order:
     to_buy(Y)         max(0, target(Y) - counting(Y) - bought_earlier(Y))
     cost(Y)           to_buy(Y) * unit_price(class), million VND
     shortfall(Y)      max(0, target(Y) - counting(Y))
+    unknown(Y)        devices of unknown compliance state that would count in Y but for that
+                      state: among counting(Y) when the policy's unknown_counts_toward_schedule
+                      is on ("Trong đó chưa rõ tuân thủ"), left out of it when off
 
 Two answers to two questions, printed under two labels wherever they appear (procurement page,
 plan workbook, quarterly report): `to_buy` is "Mua sắm dự kiến trong năm" (purchases this plan
@@ -69,6 +72,7 @@ from compliance.workbook import (
     column,
     number_format_for_share,
     records,
+    unknown_column,
     vi_number,
 )
 
@@ -81,7 +85,7 @@ APPROVED_COLUMNS = ("site_code", "device_class", "quantity")
 
 ROW_COLUMNS = [
     "site_code", "site_name", "site_kind", "device_class", "year", "approved", "counting",
-    "share_pct", "target", "bought_earlier", "to_buy", "unit_price", "cost", "shortfall",
+    "share_pct", "target", "bought_earlier", "to_buy", "unit_price", "cost", "shortfall", "unknown",
 ]  # fmt: skip
 
 OVER, UNDER, EQUAL, NO_PHASING = "over", "under", "equal", "no phasing"
@@ -165,9 +169,12 @@ class Plan:
     """A procurement plan; every frame is in million VND where money is concerned.
 
     rows: one row per site x class x year, columns ROW_COLUMNS.
-    by_class: year, device_class, approved, target, counting, to_buy, cost, unpriced_units, shortfall.
+    by_class: year, device_class, approved, target, counting, to_buy, cost, unpriced_units, shortfall,
+        unknown.
     totals: year, units, cost, unpriced_units, phasing, difference (cost - phasing), status
-        ("over", "under", "equal", "no phasing").
+        ("over", "under", "equal", "no phasing"), unknown.
+    unknown_counted: the policy's unknown_counts_toward_schedule (whether `unknown` is part of
+        `counting` or left out of it).
     budget_lines: line_id, title_vi, title_en, amount, classes, planned_cost (plan years, NA for
         lines without device classes), difference (planned_cost - amount).
     """
@@ -180,6 +187,7 @@ class Plan:
     budget: BudgetSummary
     price_status: str
     warnings: tuple[Text, ...] = field(default=())  # Vietnamese and English
+    unknown_counted: bool = True
 
     def year_rows(self, year: int) -> pd.DataFrame:
         return self.rows[self.rows["year"] == year].reset_index(drop=True)
@@ -190,6 +198,7 @@ class Plan:
             "years": list(self.years),
             "currency": self.budget.currency,
             "price_status": self.price_status,
+            "unknown_counts_toward_schedule": self.unknown_counted,
             "rows": records(self.rows),
             "by_class": records(self.by_class),
             "totals": records(self.totals),
@@ -212,7 +221,8 @@ def build_plan(
     schedule's plan years, `policy.schedule.years`).
 
     devices: site_code, site_name, site_kind, device_class, counts (bool; NA = False), eol_year
-        (int or NA).
+        (int or NA); optional unknown (bool: the device's compliance state is unknown, see
+        compliance.service.fleet_frame; absent = none).
     approved: site_code, device_class, quantity (duplicate pairs are added up, with a warning).
     sites: optional site_code, site_name, site_kind, for sites that have no device yet (otherwise
         names come from `approved` if it has them, then from `devices`).
@@ -227,6 +237,7 @@ def build_plan(
 
     approved_qty = _approved_quantities(approved, warnings)
     counting = _counting(devices, span)
+    unknown = _counting(devices, span, "unknown")
     names = _site_names(devices, approved, sites)
 
     rows: list[dict[str, Any]] = []
@@ -247,7 +258,7 @@ def build_plan(
                 "approved": quantity, "counting": p.counting, "share_pct": p.share_pct,
                 "target": p.target, "bought_earlier": p.bought_earlier, "to_buy": p.to_buy,
                 "unit_price": price, "cost": None if price is None else round(p.to_buy * price, 2),
-                "shortfall": p.shortfall,
+                "shortfall": p.shortfall, "unknown": unknown.get((site, cls, p.year), 0),
             })  # fmt: skip
     for cls, quantities in unscheduled.items():
         warnings.append(Text(
@@ -258,7 +269,7 @@ def build_plan(
         ))  # fmt: skip
     frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     frame = frame.astype({"year": "int64", "approved": "int64", "counting": "int64", "target": "int64",
-                          "bought_earlier": "int64", "to_buy": "int64", "shortfall": "int64", "share_pct": "float64",
+                          "bought_earlier": "int64", "to_buy": "int64", "shortfall": "int64", "unknown": "int64", "share_pct": "float64",
                           "unit_price": "float64", "cost": "float64"})  # fmt: skip
     for cls in sorted(set(frame["device_class"]), key=class_order):
         if policy.prices.unit_price(cls) is None:
@@ -290,6 +301,7 @@ def build_plan(
         ),  # fmt: skip
         price_status=policy.prices.status,
         warnings=tuple(warnings),
+        unknown_counted=policy.schedule.unknown_counts_toward_schedule,
     )
 
 
@@ -352,11 +364,12 @@ def _approved_quantities(approved: pd.DataFrame, warnings: list[Text]) -> dict[t
     return {(str(s), str(c)): int(q) for (s, c), q in summed.items() if q > 0}
 
 
-def _counting(devices: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str, int], int]:
-    """(site, class, year) -> devices that count in that year (compliance.lifecycle)."""
+def _counting(devices: pd.DataFrame, years: Sequence[int], column: str = "counts") -> dict[tuple[str, str, int], int]:
+    """(site, class, year) -> devices that count in that year (compliance.lifecycle); with
+    `column="unknown"`, the devices of unknown state that would."""
     result: dict[tuple[str, str, int], int] = {}
     for year in years:
-        alive = counting_in_year(devices, year)
+        alive = counting_in_year(devices, year, column)
         grouped = devices[alive].groupby(["site_code", "device_class"]).size()
         for (site, cls), n in grouped.items():
             result[(str(site), str(cls), year)] = int(n)
@@ -378,7 +391,7 @@ def _site_names(devices: pd.DataFrame, approved: pd.DataFrame, sites: pd.DataFra
 
 
 def _by_class(rows: pd.DataFrame) -> pd.DataFrame:
-    columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units", "shortfall"]
+    columns = ["year", "device_class", "approved", "target", "counting", "to_buy", "cost", "unpriced_units", "shortfall", "unknown"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     work = rows.assign(unpriced_units=rows["to_buy"].where(rows["unit_price"].isna(), 0))
@@ -392,6 +405,7 @@ def _by_class(rows: pd.DataFrame) -> pd.DataFrame:
             cost=("cost", lambda s: round(s.sum(min_count=0), 2)),
             unpriced_units=("unpriced_units", "sum"),
             shortfall=("shortfall", "sum"),  # per site first: a surplus at one site covers no other
+            unknown=("unknown", "sum"),
         )  # fmt: skip
         .reset_index()
     )
@@ -410,9 +424,9 @@ def _totals(rows: pd.DataFrame, years: Sequence[int], phasing: dict[int, float])
             "unpriced_units": int(part.loc[part["unit_price"].isna(), "to_buy"].sum()),
             "phasing": planned,
             "difference": None if planned is None else round(cost - planned, 2),
-            "status": status_of(cost, planned),
+            "status": status_of(cost, planned), "unknown": int(part["unknown"].sum()),
         })  # fmt: skip
-    return pd.DataFrame(out, columns=["year", "units", "cost", "unpriced_units", "phasing", "difference", "status"]).astype({"phasing": "float64", "difference": "float64"})
+    return pd.DataFrame(out, columns=["year", "units", "cost", "unpriced_units", "phasing", "difference", "status", "unknown"]).astype({"phasing": "float64", "difference": "float64"})
 
 
 def _budget_lines(rows: pd.DataFrame, budget: Any) -> pd.DataFrame:
@@ -443,6 +457,7 @@ PLAN_COLUMNS = [
     column("share_pct"),
     column("target"),
     column("shortfall"),
+    unknown_column(True),  # retitled by plan_columns when unknown devices do not count
     Column("Đã mua các năm trước", "bought_earlier", 12, INT_FORMAT, total=True),
     column("to_buy", 11),
     Column("Đơn giá (triệu đồng)", "unit_price", 13, MONEY_FORMAT),
@@ -455,6 +470,7 @@ SUMMARY_CLASS_COLUMNS = [
     column("approved", 14),
     column("target", 12),
     column("counting", 14),
+    unknown_column(True),
     column("to_buy"),
     column("cost"),
 ]  # fmt: skip
@@ -475,6 +491,11 @@ BUDGET_COLUMNS = [
     Column("Dự kiến theo kế hoạch (triệu đồng)", "planned_cost", 14, MONEY_FORMAT),
     Column("Chênh lệch (kế hoạch - đề án)", "difference", 14, MONEY_FORMAT),
 ]  # fmt: skip
+
+
+def plan_columns(columns: list[Column], unknown_counted: bool) -> list[Column]:
+    """`columns` with the `unknown` column titled by what it means under the policy."""
+    return [unknown_column(unknown_counted, c.width) if c.key == "unknown" else c for c in columns]
 
 
 def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:
@@ -499,7 +520,8 @@ def _subtitle(plan: Plan) -> str:
 
 
 def _write_year(plan: Plan, ws: Any, year: int) -> None:
-    writer = SheetWriter(ws, len(PLAN_COLUMNS))
+    columns = plan_columns(PLAN_COLUMNS, plan.unknown_counted)
+    writer = SheetWriter(ws, len(columns))
     writer.title(f"KẾ HOẠCH MUA SẮM THIẾT BỊ NĂM {year}")
     writer.title(plan.budget.title_vi, size=12, bold=False, italic=True)
     writer.title(_subtitle(plan), size=11, bold=False, italic=True)
@@ -507,8 +529,8 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
     rows = []
     for i, r in enumerate(records(plan.year_rows(year)), start=1):
         rows.append(r | {"no": i, "class_vi": class_label(r["device_class"])})
-    header = writer.table(PLAN_COLUMNS, rows, totals_label="Tổng cộng")
-    share_col = [c.key for c in PLAN_COLUMNS].index("share_pct") + 1
+    header = writer.table(columns, rows, totals_label="Tổng cộng")
+    share_col = [c.key for c in columns].index("share_pct") + 1
     for r in range(header + 1, header + 1 + len(rows)):
         cell = ws.cell(row=r, column=share_col)
         if isinstance(cell.value, (int, float)):
@@ -527,7 +549,18 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
     writer.note("Chỉ tiêu = làm tròn lên (số lượng được duyệt x tỷ lệ lũy kế); còn thiếu nếu từ nay không mua thêm = "
                 "chỉ tiêu - hiện có đạt chuẩn (không âm); mua sắm dự kiến trong năm = chỉ tiêu - hiện có đạt chuẩn "
                 "- đã mua các năm trước theo kế hoạch (không âm).")  # fmt: skip
+    writer.note(unknown_note(plan.unknown_counted))
     writer.finish()
+
+
+def unknown_note(unknown_counted: bool) -> str:
+    """What the plan's `unknown` figure means under the policy (printed under its tables)."""
+    if unknown_counted:
+        return ("Thiết bị chưa rõ tuân thủ (chưa được đánh giá, dữ liệu chưa thu thập hoặc đã cũ) được tính vào hiện có "
+                "đạt chuẩn (chính sách: unknown_counts_toward_schedule = true); cột \"Trong đó chưa rõ tuân thủ\" cho biết "
+                "bao nhiêu thiết bị trong số đó chưa được xác minh.")  # fmt: skip
+    return ("Thiết bị chưa rõ tuân thủ không được tính vào hiện có đạt chuẩn (chính sách: unknown_counts_toward_schedule "
+            "= false), nên được lập kế hoạch mua thay; cột \"Chưa rõ tuân thủ (không tính)\" cho biết số thiết bị đó.")  # fmt: skip
 
 
 def _write_summary(plan: Plan, ws: Any) -> None:
@@ -539,7 +572,8 @@ def _write_summary(plan: Plan, ws: Any) -> None:
 
     writer.note("1. Số lượng và thành tiền theo năm, loại thiết bị", bold=True)
     rows = [r | {"class_vi": class_label(r["device_class"])} for r in records(plan.by_class)]
-    writer.table(SUMMARY_CLASS_COLUMNS, rows)
+    writer.table(plan_columns(SUMMARY_CLASS_COLUMNS, plan.unknown_counted), rows)
+    writer.note(unknown_note(plan.unknown_counted))
     writer.blank()
 
     writer.note("2. So sánh với phân kỳ vốn của đề án (phân kỳ gồm cả các hạng mục không phải thiết bị)", bold=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from compliance.checks import base as check_registry  # importing the package registers every check
 from inventory.choices import DeviceClass as DeviceClassCode
@@ -160,6 +160,9 @@ class Deadline(_Model):
 
 class SchedulePolicy(_Model):
     source: NonEmpty
+    # Whether a device of unknown compliance state counts toward the schedule (compliance.lifecycle);
+    # strictly true or false: a quoted "false" is refused, not read as true.
+    unknown_counts_toward_schedule: StrictBool = True
     groups: tuple[ScheduleGroup, ...]
     deadlines: tuple[Deadline, ...] = ()
 

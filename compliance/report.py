@@ -4,7 +4,12 @@
 `compliance.report_pdf.write_report_pdf` print it with the same sections. Definitions, for the quarter [start, end]
 (both days included; timestamps with a time zone are read in Vietnam time):
 
-- Compliance: compliant / devices per site and overall, as given by the caller (today's state).
+- Compliance: the three states per site and overall (today's state, compliance.state): compliant,
+  non-compliant and unknown, each with its share of the devices, always together; a device the
+  caller does not say is compliant or non-compliant is unknown, never compliant.
+- Coverage (today, compliance.coverage) per site and zone: devices recorded, polled within the
+  site's interval, answering, configuration collected (network devices), host facts collected
+  (endpoints), evaluated, last evaluation; a compliance figure without its coverage misleads.
 - Findings per severity, from each finding's dates (its current status alone says nothing about a
   past quarter). A finding is *closed* at `resolved_at` when its status is "resolved" or "waived";
   an "open" finding is open whatever its `resolved_at` says (it was reopened).
@@ -39,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from compliance.planner import STATUS_VI, Plan, class_order
+from compliance.planner import STATUS_VI, Plan, class_order, unknown_note
 from compliance.policy import SEVERITIES
 from compliance.workbook import (
     INT_FORMAT,
@@ -51,6 +56,7 @@ from compliance.workbook import (
     class_label,
     column,
     records,
+    unknown_column,
     vi_date,
     vi_number,
 )
@@ -63,6 +69,11 @@ DOSSIER_VI = {"none": "Chưa có", "drafting": "Đang xây dựng", "submitted":
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 DUE_DAY = 22  # "before the 23rd"
+
+# Coverage columns (compliance.coverage.COUNTS, repeated here: the report takes plain tables).
+COVERAGE_COUNTS = ["devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "evaluated"]
+COVERAGE_COLUMNS = ["site_code", "site_name", "zone", *COVERAGE_COUNTS, "last_evaluated"]
+STATE_WORDS_VI = ("tuân thủ", "không tuân thủ", "chưa rõ")
 
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
 
@@ -110,7 +121,9 @@ class Share:
 class QuarterlyReport:
     """One quarter's report; frames are described in the module docstring.
 
-    compliance_by_site: site_code, site_name, devices, compliant, compliance_pct, open_findings.
+    compliance_by_site: site_code, site_name, devices, compliant, compliance_pct, non_compliant,
+        non_compliant_pct, unknown, unknown_pct, open_findings.
+    coverage: site_code, site_name, zone, compliance.coverage.COUNTS, last_evaluated.
     findings: severity, open_at_end, opened, resolved, waived (one row per severity, in order).
     progress: device_class, approved, share_pct, target, counting, shortfall, progress_pct.
     procurement: device_class, to_buy, cost, unpriced_units; procurement_total: the plan's
@@ -123,7 +136,9 @@ class QuarterlyReport:
     end: date
     due_date: date
     today: date
-    compliance: Share
+    compliance: Share  # compliant devices of all
+    non_compliant: Share
+    unknown: Share
     compliance_by_site: pd.DataFrame
     findings: pd.DataFrame
     progress: pd.DataFrame
@@ -134,6 +149,13 @@ class QuarterlyReport:
     security_systems: pd.DataFrame
     currency: str = "million VND"
     notes: tuple[str, ...] = field(default=())
+    coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COVERAGE_COLUMNS))
+    unknown_counted: bool = True  # the plan's policy: unknown devices count toward the schedule
+
+    @property
+    def states_text(self) -> str:
+        """ "15% tuân thủ · 60% không tuân thủ · 25% chưa rõ" (empty fleet: no data)."""
+        return states_text(self.compliance, self.non_compliant, self.unknown)
 
     @property
     def year(self) -> int:
@@ -161,7 +183,9 @@ class QuarterlyReport:
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "due_date": self.due_date.isoformat(), "today": self.today.isoformat(),
             "overdue": self.overdue, "days_to_due": self.days_to_due,
-            "compliance": self.compliance.to_json(), "compliance_by_site": records(self.compliance_by_site),
+            "compliance": self.compliance.to_json(), "non_compliant": self.non_compliant.to_json(),
+            "unknown": self.unknown.to_json(), "compliance_by_site": records(self.compliance_by_site),
+            "coverage": records(self.coverage), "unknown_counts_toward_schedule": self.unknown_counted,
             "findings": records(self.findings), "progress": records(self.progress),
             "procurement": records(self.procurement), "procurement_total": self.procurement_total,
             "security": self.security.to_json() | {"target_pct": SECURITY_TARGET_PCT, "meets_target": self.security_meets_target},
@@ -178,8 +202,13 @@ def build_report(
     plan: Plan,
     security_levels: pd.DataFrame,
     today: date | None = None,
+    coverage: pd.DataFrame | None = None,
 ) -> QuarterlyReport:
-    """Assemble the quarter's figures (see the module docstring for every definition)."""
+    """Assemble the quarter's figures (see the module docstring for every definition).
+
+    compliance_by_site: site_code, site_name, devices, compliant and, optionally, non_compliant and
+    unknown (missing: a device not said compliant or non-compliant is unknown).
+    coverage: per site and zone, COVERAGE_COLUMNS (compliance.service.coverage_frame); None: none."""
     start, end, due = quarter_bounds(quarter)
     year = start.year
     notes: list[str] = []
@@ -189,7 +218,11 @@ def build_report(
 
     windows = _finding_windows(findings, start, end)
     by_site = _compliance_by_site(compliance_by_site, windows)
-    overall = Share(int(by_site["compliant"].sum()), int(by_site["devices"].sum()))
+    whole = int(by_site["devices"].sum())
+    overall = Share(int(by_site["compliant"].sum()), whole)
+    non_compliant = Share(int(by_site["non_compliant"].sum()), whole)
+    unknown = Share(int(by_site["unknown"].sum()), whole)
+    coverage = _coverage(coverage)
 
     if year not in plan.years:
         notes.append(f"Kế hoạch không có năm {year} (có: {', '.join(map(str, plan.years))}): không có tiến độ và mua sắm.")
@@ -203,7 +236,8 @@ def build_report(
     quarter_name = f"{year}Q{(start.month + 2) // 3}"
     return QuarterlyReport(
         quarter=quarter_name, start=start, end=end, due_date=due, today=today or date.today(),
-        compliance=overall, compliance_by_site=by_site, findings=_findings_by_severity(windows),
+        compliance=overall, non_compliant=non_compliant, unknown=unknown, compliance_by_site=by_site,
+        findings=_findings_by_severity(windows), coverage=coverage, unknown_counted=plan.unknown_counted,
         progress=progress, procurement=procurement, procurement_total=procurement_total,
         security=security, security_by_level=by_level, security_systems=systems,
         currency=plan.budget.currency, notes=tuple(notes),
@@ -264,28 +298,52 @@ def _findings_by_severity(windows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["severity", *columns])
 
 
+def _pct(part: pd.Series, whole: pd.Series) -> pd.Series:
+    return pd.Series([None if w == 0 else round(100 * p / w, 2) for p, w in zip(part, whole, strict=True)], index=part.index, dtype="float64")
+
+
 def _compliance_by_site(frame: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     out = frame[["site_code", "site_name", "devices", "compliant"]].copy()
-    out["devices"] = pd.to_numeric(out["devices"]).fillna(0).astype("int64")
-    out["compliant"] = pd.to_numeric(out["compliant"]).fillna(0).astype("int64")
+    for key in ("devices", "compliant"):
+        out[key] = pd.to_numeric(out[key]).fillna(0).astype("int64")
+    out["non_compliant"] = pd.to_numeric(frame["non_compliant"]).fillna(0).astype("int64") if "non_compliant" in frame.columns else 0
     bad = out[(out["compliant"] > out["devices"]) | (out["compliant"] < 0)]
     if len(bad):
         raise ValueError(f"compliance_by_site: compliant outside 0..devices at {', '.join(map(str, bad['site_code']))}")
-    out["compliance_pct"] = [None if d == 0 else round(100 * c / d, 2) for d, c in zip(out["devices"], out["compliant"], strict=True)]
-    out["compliance_pct"] = out["compliance_pct"].astype("float64")
+    # Whatever is neither compliant nor non-compliant is unknown: never counted as compliant.
+    rest = out["devices"] - out["compliant"] - out["non_compliant"]
+    out["unknown"] = pd.to_numeric(frame["unknown"]).fillna(0).astype("int64") if "unknown" in frame.columns else rest
+    bad = out[(out["non_compliant"] < 0) | (out["unknown"] < 0) | (out["unknown"] != rest)]
+    if len(bad):
+        raise ValueError(f"compliance_by_site: compliant + non_compliant + unknown is not devices at {', '.join(map(str, bad['site_code']))}")
+    for key in ("compliant", "non_compliant", "unknown"):
+        out[f"{'compliance' if key == 'compliant' else key}_pct"] = _pct(out[key], out["devices"])
+    out = out[["site_code", "site_name", "devices", "compliant", "compliance_pct", "non_compliant", "non_compliant_pct", "unknown", "unknown_pct"]]
     open_by_site = windows[windows["open_at_end"]].groupby("site_code").size()
     out["open_findings"] = out["site_code"].map(open_by_site).fillna(0).astype("int64")
     return out.sort_values("site_code").reset_index(drop=True)
 
 
+def _coverage(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame(columns=COVERAGE_COLUMNS)
+    _require(frame, COVERAGE_COLUMNS, "coverage")
+    out = frame[COVERAGE_COLUMNS].copy()
+    for key in COVERAGE_COUNTS:
+        out[key] = pd.to_numeric(out[key]).fillna(0).astype("int64")
+    out["_zone"] = out["zone"].fillna("")
+    return out.sort_values(["site_code", "_zone"]).drop(columns="_zone").reset_index(drop=True)
+
+
 def _progress(plan: Plan, year: int) -> pd.DataFrame:
-    columns = ["device_class", "approved", "share_pct", "target", "counting", "shortfall", "progress_pct"]
+    columns = ["device_class", "approved", "share_pct", "target", "counting", "unknown", "shortfall", "progress_pct"]
     rows = plan.year_rows(year)
     if rows.empty:
         return pd.DataFrame(columns=columns)
     grouped = (
         rows.groupby("device_class", sort=False)
-        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
+        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"),
+             unknown=("unknown", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
         .reset_index()
     )
     grouped["progress_pct"] = [None if t == 0 else round(100 * (t - s) / t, 2) for t, s in zip(grouped["target"], grouped["shortfall"], strict=True)]
@@ -305,6 +363,33 @@ def _security(levels: pd.DataFrame, end: date) -> tuple[Share, pd.DataFrame, pd.
 
 
 # ------------------------------------------------------------------------------ printed sections
+
+
+def states_text(compliant: Share, non_compliant: Share, unknown: Share) -> str:
+    """The three shares together, in that order: "15% tuân thủ · 60% không tuân thủ · 25% chưa rõ"."""
+    if compliant.whole == 0:
+        return "không có số liệu"
+    return " · ".join(f"{vi_number(s.pct, 2)}% {word}" for s, word in zip((compliant, non_compliant, unknown), STATE_WORDS_VI, strict=True))
+
+
+def _coverage_text(report: QuarterlyReport) -> str:
+    cov = report.coverage
+    whole = int(cov["devices"].sum()) if len(cov) else 0
+    if whole == 0:
+        return "không có số liệu"
+    answering, evaluated = int(cov["answering"].sum()), int(cov["evaluated"].sum())
+    return f"{vi_number(100 * answering / whole, 2)}% đang phản hồi · {vi_number(100 * evaluated / whole, 2)}% đã được đánh giá"
+
+
+def _coverage_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
+    rows = []
+    for r in records(report.coverage):
+        last = r["last_evaluated"]
+        rows.append(r | {
+            "zone_vi": "(chưa xếp vùng)" if r["zone"] is None else class_label(r["zone"]),
+            "last_evaluated_vi": "chưa đánh giá" if last is None else vi_date(pd.Timestamp(last).tz_convert(LOCAL_TZ).date() if pd.Timestamp(last).tzinfo else pd.Timestamp(last).date()),
+        })  # fmt: skip
+    return rows
 
 
 def _pct_text(share: Share) -> str:
@@ -340,7 +425,9 @@ def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
     rows = [
         {"item": "Kỳ báo cáo", "value": f"Từ {vi_date(report.start)} đến {vi_date(report.end)}", "note": ""},
         {"item": "Hạn gửi báo cáo", "value": due, "note": f"{due_state} (tính đến {vi_date(report.today)})"},
-        {"item": "Tỷ lệ thiết bị đạt chuẩn", "value": _pct_text(report.compliance), "note": "Đạt chuẩn / tổng số thiết bị"},
+        {"item": "Tình trạng tuân thủ của thiết bị", "value": report.states_text,
+         "note": f"Trên {vi_number(report.compliance.whole)} thiết bị; thiết bị chưa được đánh giá tính là chưa rõ, không bao giờ là tuân thủ"},
+        {"item": "Độ bao phủ dữ liệu", "value": _coverage_text(report), "note": "Thiết bị đang phản hồi và đã được đánh giá / tổng số thiết bị (chi tiết: mục III)"},
         {"item": "Phát hiện còn mở cuối quý", "value": vi_number(open_total), "note": f"Trong đó nghiêm trọng: {vi_number(critical)}"},
         {"item": f"Tiến độ trang bị năm {report.year}",
          "value": "không có số liệu" if target == 0 else f"{vi_number(100 * (target - short) / target, 2)}%",
@@ -384,6 +471,13 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
          "assessed_vi": "Có" if r["assessed"] else "Chưa"}
         for r in records(report.security_systems)
     ]  # fmt: skip
+    coverage_notes = (
+        "Độ bao phủ tính đến ngày lập báo cáo: một tỷ lệ tuân thủ chỉ đáng tin khi dữ liệu đủ. Thăm dò đúng chu kỳ và đang "
+        "phản hồi: trong chu kỳ thăm dò của đơn vị; đã thu cấu hình: trong số thiết bị mạng; đã thu thông tin máy: trong số "
+        "thiết bị đầu cuối; đã đánh giá: thiết bị có trạng thái tuân thủ.",
+    )
+    if report.coverage.empty:
+        coverage_notes += ("Không có số liệu độ bao phủ.",)
     level_rows = [r | {"level_vi": "Chưa xác định" if r["security_level"] is None else f"Cấp độ {int(r['security_level'])}"} for r in records(report.security_by_level)]
     return [
         Section(
@@ -399,22 +493,51 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
         ),  # fmt: skip
         Section(
             "Tuân thủ theo đơn vị",
-            "II. Thiết bị đạt chuẩn theo đơn vị",
+            "II. Tình trạng tuân thủ theo đơn vị (tuân thủ · không tuân thủ · chưa rõ)",
             [
                 column("site_code"),
-                column("site_name", 32),
-                Column("Số thiết bị", "devices", 12, INT_FORMAT, total=True),
-                Column("Đạt chuẩn", "compliant", 12, INT_FORMAT, total=True),
-                Column("Tỷ lệ đạt chuẩn (%)", "compliance_pct", 12, PCT_FORMAT),
-                Column("Phát hiện còn mở", "open_findings", 12, INT_FORMAT, total=True),
+                column("site_name", 28),
+                Column("Số thiết bị", "devices", 10, INT_FORMAT, total=True),
+                Column("Tuân thủ", "compliant", 10, INT_FORMAT, total=True),
+                Column("Tuân thủ (%)", "compliance_pct", 10, PCT_FORMAT),
+                Column("Không tuân thủ", "non_compliant", 10, INT_FORMAT, total=True),
+                Column("Không tuân thủ (%)", "non_compliant_pct", 10, PCT_FORMAT),
+                Column("Chưa rõ", "unknown", 10, INT_FORMAT, total=True),
+                Column("Chưa rõ (%)", "unknown_pct", 10, PCT_FORMAT),
+                Column("Phát hiện còn mở", "open_findings", 10, INT_FORMAT, total=True),
             ],
             records(report.compliance_by_site),
             "Tổng cộng",
-            {"compliance_pct": report.compliance.pct},
+            {"compliance_pct": report.compliance.pct, "non_compliant_pct": report.non_compliant.pct, "unknown_pct": report.unknown.pct},
+            notes=(
+                f"Toàn tỉnh: {report.states_text}. Tuân thủ: mọi quy tắc áp dụng đã được đánh giá trên dữ liệu còn mới và đạt; "
+                "không tuân thủ: có quy tắc không đạt; chưa rõ: còn lại (chưa thu thập, dữ liệu cũ, chưa đánh giá). "
+                "Thiết bị chưa rõ không bao giờ được tính là tuân thủ.",
+            ),
+        ),  # fmt: skip
+        Section(
+            "Độ bao phủ dữ liệu",
+            "III. Độ bao phủ dữ liệu theo đơn vị và vùng mạng",
+            [
+                column("site_code"),
+                Column("Vùng mạng", "zone_vi", 18),
+                Column("Số thiết bị", "devices", 9, INT_FORMAT, total=True),
+                Column("Thăm dò đúng chu kỳ", "polled_on_time", 9, INT_FORMAT, total=True),
+                Column("Đang phản hồi", "answering", 9, INT_FORMAT, total=True),
+                Column("Thiết bị mạng", "network", 9, INT_FORMAT, total=True),
+                Column("Đã thu cấu hình", "config_collected", 9, INT_FORMAT, total=True),
+                Column("Thiết bị đầu cuối", "endpoints", 9, INT_FORMAT, total=True),
+                Column("Đã thu thông tin máy", "facts_collected", 9, INT_FORMAT, total=True),
+                Column("Đã đánh giá", "evaluated", 9, INT_FORMAT, total=True),
+                Column("Lần đánh giá gần nhất", "last_evaluated_vi", 12, align="center"),
+            ],
+            _coverage_rows(report),
+            "Tổng cộng",
+            notes=coverage_notes,
         ),  # fmt: skip
         Section(
             "Phát hiện",
-            "III. Phát hiện (vi phạm) theo mức độ",
+            "IV. Phát hiện (vi phạm) theo mức độ",
             [
                 Column("Mức độ", "severity_vi", 18),
                 Column("Còn mở cuối quý", "open_at_end", 14, INT_FORMAT, total=True),
@@ -427,23 +550,25 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
         ),  # fmt: skip
         Section(
             "Tiến độ trang bị",
-            f"IV. Tiến độ trang bị thiết bị năm {y} theo lộ trình",
+            f"V. Tiến độ trang bị thiết bị năm {y} theo lộ trình",
             [
                 column("class_vi"),
                 column("approved"),
                 column("share_pct"),
                 column("target"),
                 column("counting"),
+                unknown_column(report.unknown_counted),
                 column("shortfall"),
                 Column("Tỷ lệ hoàn thành (%)", "progress_pct", 12, PCT_FORMAT),
             ],
             progress_rows,
             "Tổng cộng",
             _progress_total(report),
+            notes=(unknown_note(report.unknown_counted),),
         ),  # fmt: skip
         Section(
             "Mua sắm",
-            f"V. {TO_BUY_LABEL} {y} (theo kế hoạch mua sắm)",
+            f"VI. {TO_BUY_LABEL} {y} (theo kế hoạch mua sắm)",
             [
                 column("class_vi"),
                 column("to_buy"),
@@ -455,7 +580,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
         ),  # fmt: skip
         Section(
             "Cấp độ ATTT",
-            "VI. Bảo đảm an toàn hệ thống thông tin theo cấp độ",
+            "VII. Bảo đảm an toàn hệ thống thông tin theo cấp độ",
             [
                 Column("Cấp độ", "level_vi", 18),
                 Column("Số hệ thống", "systems", 12, INT_FORMAT, total=True),
@@ -470,7 +595,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
         ),  # fmt: skip
         Section(
             "Danh sách hệ thống",
-            "VII. Danh sách hệ thống thông tin",
+            "VIII. Danh sách hệ thống thông tin",
             [
                 Column("Tên hệ thống", "name", 40),
                 Column("Cấp độ", "security_level", 10, INT_FORMAT, align="center"),

@@ -9,9 +9,9 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from compliance.lifecycle import counts_toward_schedule, end_of_life_year
+from compliance.lifecycle import counts_toward_schedule, end_of_life_year, unknown_state_condition
 from compliance.policy import Policy
-from inventory.models import ApprovedQuantity, Device, Finding, Site
+from inventory.models import ApprovedQuantity, Device, DeviceCompliance, Finding, Site
 from inventory.repository import open_finding_exists
 
 
@@ -27,23 +27,31 @@ def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: 
 
 
 def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
-    """One row per non-disposed device: site, class, whether it counts toward the schedule now,
-    and the year it stops counting by service life or OS support."""
+    """One row per non-disposed device: site, class, whether it counts toward the schedule now
+    (compliance.lifecycle, the policy's unknown_counts_toward_schedule applied), whether it would
+    count but its compliance state is unknown (`unknown`: counted among `counts` when the flag is
+    on, left out when it is off), its state (compliant, non_compliant, unknown; never evaluated is
+    unknown) and the year it stops counting by service life or OS support."""
+    unknown_counts = policy.schedule.unknown_counts_toward_schedule
     rows = []
     # Only the columns needed, as plain Core rows: ORM objects (or even the ORM's row handling)
     # for a 50,000-device fleet cost seconds; "has an open finding" is asked of an index.
     query = select(
         Device.device_class, Device.status, Device.purchase_date, Device.os_name, Device.os_version,
         Site.code, Site.name, Site.kind, open_finding_exists().label("has_open"),
-    ).join(Site, Site.id == Device.site_id).where(Device.status != "disposed")  # fmt: skip
-    for device_class, status, bought, os_name, os_version, code, name, kind, has_open in session.connection().execute(query).all():
+        DeviceCompliance.state, unknown_state_condition().label("state_unknown"),
+    ).join(Site, Site.id == Device.site_id).outerjoin(DeviceCompliance, DeviceCompliance.device_id == Device.id)
+    query = query.where(Device.status != "disposed")  # fmt: skip
+    for device_class, status, bought, os_name, os_version, code, name, kind, has_open, state, unknown in session.connection().execute(query).all():
         eol = end_of_life_year(policy, device_class=device_class, bought=bought, os_name=os_name, os_version=os_version)
-        counts = counts_toward_schedule(status, has_open, eol, today.year)
-        rows.append((code, name, kind, device_class, counts, eol))
-    frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "eol_year"])
+        counts = counts_toward_schedule(status, has_open, eol, today.year, state_unknown=bool(unknown), unknown_counts=unknown_counts)
+        would_count = bool(unknown) and counts_toward_schedule(status, has_open, eol, today.year)
+        rows.append((code, name, kind, device_class, counts, would_count, state or "unknown", eol))
+    frame = pd.DataFrame(rows, columns=["site_code", "site_name", "site_kind", "device_class", "counts", "unknown", "state", "eol_year"])
     frame["eol_year"] = frame["eol_year"].astype("Int64")
     # bool even when empty: an empty object column used as a mask would select columns instead.
     frame["counts"] = frame["counts"].astype(bool)
+    frame["unknown"] = frame["unknown"].astype(bool)
     return frame
 
 
@@ -69,7 +77,9 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
 
     start, _, _ = quarter_bounds(quarter)
     fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
-    by_site = fleet.assign(compliant=fleet["counts"].astype(int), devices=1).groupby(["site_code", "site_name"], as_index=False)[["devices", "compliant"]].sum()
+    # The three states, as compliance.state.state_shares counts them (never evaluated: unknown).
+    states = {name: fleet["state"].eq(name).astype(int) for name in ("compliant", "non_compliant", "unknown")}
+    by_site = fleet.assign(devices=1, **states).groupby(["site_code", "site_name"], as_index=False)[["devices", *states]].sum()
     query = select(Finding.rule_id, Finding.severity, Finding.status, Site.code, Finding.first_seen, Finding.resolved_at).outerjoin(Site, Site.id == Finding.site_id)
     # Plain tuples from Core rows: pandas inspects each ORM row object, seconds for 200,000.
     findings = pd.DataFrame(
@@ -81,4 +91,20 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
         columns=["name", "security_level", "dossier_status", "assessed_on"],
     )
     plan = plan_from_inventory(session, policy, today, years=(start.year,), fleet=fleet)
-    return build_report(quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today)
+    return build_report(
+        quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today,
+        coverage=coverage_frame(session),
+    )  # fmt: skip
+
+
+def coverage_frame(session: Session) -> pd.DataFrame:
+    """compliance.coverage's rows (per site and zone, today) with the site's code and name."""
+    from compliance.coverage import COUNTS, coverage
+
+    names = {site_id: (code, name) for site_id, code, name in session.execute(select(Site.id, Site.code, Site.name))}
+    rows = [
+        {"site_code": names[r["site_id"]][0], "site_name": names[r["site_id"]][1], "zone": r["zone"],
+         **{key: r[key] for key in COUNTS}, "last_evaluated": r["last_evaluated"]}
+        for r in coverage(session) if r["site_id"] in names
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["site_code", "site_name", "zone", *COUNTS, "last_evaluated"])

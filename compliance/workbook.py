@@ -219,6 +219,17 @@ def number_format_for_share(value: float) -> str:
 TO_BUY_LABEL = "Mua sắm dự kiến trong năm"
 SHORTFALL_LABEL = "Còn thiếu nếu từ nay không mua thêm"
 
+# How many of the devices the plan looks at are of unknown compliance state: counted among
+# "Hiện có đạt chuẩn" when the policy's unknown_counts_toward_schedule is on, left out when off.
+UNKNOWN_COUNTED_LABEL = "Trong đó chưa rõ tuân thủ"
+UNKNOWN_NOT_COUNTED_LABEL = "Chưa rõ tuân thủ (không tính)"
+
+
+def unknown_column(counted: bool, width: float = 12) -> Column:
+    """The column of a plan's `unknown` figure, titled by what it means under the policy."""
+    return Column(UNKNOWN_COUNTED_LABEL if counted else UNKNOWN_NOT_COUNTED_LABEL, "unknown", width, INT_FORMAT, total=True)
+
+
 # The columns both the plan and the report print: one header and number format per row key. A
 # table that wants another width asks `column(key, width)`.
 SHARED_COLUMNS: dict[str, Column] = {

@@ -75,6 +75,7 @@ def index():
         quarter=quarter,
         choices=choices,
         compliance_by_site=records(report.compliance_by_site),
+        coverage=records(report.coverage),
         findings=records(report.findings),
         progress=records(report.progress),
         procurement=records(report.procurement),

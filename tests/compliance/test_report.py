@@ -137,7 +137,7 @@ def test_schedule_progress_and_procurement(plan: Plan) -> None:
     p = r.progress.set_index("device_class")
     assert list(p.index) == ["firewall", "access_switch", "desktop", "laptop", "tablet"]
     assert p.loc["laptop"].to_dict() == {"approved": 15, "share_pct": 40, "target": 6, "counting": 8,
-                                         "shortfall": 1, "progress_pct": 83.33}  # fmt: skip
+                                         "unknown": 0, "shortfall": 1, "progress_pct": 83.33}  # fmt: skip
     assert p["shortfall"].to_dict() == {"firewall": 1, "access_switch": 0, "desktop": 3, "laptop": 1, "tablet": 4}
     assert p["progress_pct"].to_dict() == {"firewall": 50.0, "access_switch": 100.0, "desktop": 0.0, "laptop": 83.33, "tablet": 20.0}
     buy = r.procurement.set_index("device_class")
@@ -201,8 +201,8 @@ def test_to_json(plan: Plan) -> None:
 def test_workbook(plan: Plan, tmp_path: Path) -> None:
     path = write_report_xlsx(report_for(plan, today=date(2026, 9, 25)), tmp_path / "bao_cao.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Tổng hợp", "Tuân thủ theo đơn vị", "Phát hiện", "Tiến độ trang bị", "Mua sắm",
-                             "Cấp độ ATTT", "Danh sách hệ thống"]  # fmt: skip
+    assert wb.sheetnames == ["Tổng hợp", "Tuân thủ theo đơn vị", "Độ bao phủ dữ liệu", "Phát hiện", "Tiến độ trang bị",
+                             "Mua sắm", "Cấp độ ATTT", "Danh sách hệ thống"]  # fmt: skip
     for ws in wb.worksheets:
         assert ws["A1"].value == "BÁO CÁO TIẾN ĐỘ QUÝ III NĂM 2026"
         assert ws.freeze_panes == "A6" and ws.print_title_rows == "$5:$5"
@@ -211,7 +211,8 @@ def test_workbook(plan: Plan, tmp_path: Path) -> None:
     summary = [v for row in wb["Tổng hợp"].iter_rows(values_only=True) for v in row if v]
     assert "Trước ngày 23/09/2026 (hạn chót 22/09/2026)" in summary
     assert "Quá hạn 3 ngày (tính đến 25/09/2026)" in summary
-    assert "20/25 = 80,00%" in summary
+    # The three states together (the frame says nothing of non-compliance: the rest is unknown).
+    assert "80,00% tuân thủ · 0,00% không tuân thủ · 20,00% chưa rõ" in summary
     assert "9/10 = 90,00%" in summary and "Mục tiêu trên 90%: Chưa đạt" in summary
 
     ws = wb["Phát hiện"]
@@ -222,7 +223,7 @@ def test_workbook(plan: Plan, tmp_path: Path) -> None:
 
     ws = wb["Tuân thủ theo đơn vị"]
     totals = next(r for r in ws.iter_rows(min_row=6, values_only=True) if r[0] == "Tổng cộng")
-    assert totals[2:] == (25, 20, 80.0, 4)
+    assert totals[2:] == (25, 20, 80.0, 0, 0.0, 5, 20.0, 4)
     ws = wb["Mua sắm"]
     totals = next(r for r in ws.iter_rows(min_row=6, values_only=True) if r[0] == "Tổng cộng")
     assert totals == ("Tổng cộng", 9, 296)

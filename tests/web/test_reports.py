@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from compliance.report import quarter_bounds
-from inventory.models import ApprovedQuantity, Device, Site
+from inventory.models import ApprovedQuantity, Device, DeviceCompliance, Site
 from web.reports import current_quarter, quarter_choices
 
 pytestmark = pytest.mark.db
@@ -20,8 +20,12 @@ pytestmark = pytest.mark.db
 def province(engine, seed):
     with Session(engine) as session:
         s1 = session.exec(select(Site).where(Site.code == "S1")).one()
-        # One compliant device (in use, no finding) next to the seed's two with open findings.
-        session.add(Device(device_class="desktop", site_id=s1.id, hostname="pc1", serial="PC-1", status="in_use"))
+        # One compliant device (evaluated: compliant) next to the seed's two with open findings,
+        # never evaluated: unknown, never counted as compliant.
+        pc1 = Device(device_class="desktop", site_id=s1.id, hostname="pc1", serial="PC-1", status="in_use")
+        session.add(pc1)
+        session.flush()
+        session.add(DeviceCompliance(device_id=pc1.id, state="compliant", evaluated_at=datetime.now(UTC)))
         session.add(ApprovedQuantity(site_id=s1.id, device_class="laptop", quantity=10))
         session.commit()
 
@@ -33,7 +37,8 @@ def test_current_quarter_by_default_with_its_figures(login_as, province):
     start, _end, due = quarter_bounds(quarter)
     assert f'<option value="{quarter}" selected>' in page
     assert due.isoformat() in page
-    assert "33,33%" in page and "(1/3)" in page  # compliance: pc1 of 3 devices
+    # compliance: pc1 of 3 devices; the three states together
+    assert "33% tuân thủ · 0% không tuân thủ · 67% chưa rõ" in page and "3 thiết bị" in page
     # The seed's three findings were opened this quarter and are still open: one per severity.
     assert page.count('<td class="num">1</td><td class="num">1</td><td class="num">0</td><td class="num">0</td>') == 3
     if date.today() > due:
