@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -21,10 +21,10 @@ from compliance.lifecycle import (
     last_purchase_past_life,
     service_life_end,
 )
-from compliance.policy import shipped_policy
+from compliance.policy import Policy, shipped_policy
 from compliance.service import fleet_frame
 from compliance.subjects import DeviceSubject
-from inventory.models import Device, Finding
+from inventory.models import Device, DeviceCompliance, Finding
 from inventory.repository import DeviceFilter, list_devices
 from tests.inventory.factories import make_province
 
@@ -138,3 +138,41 @@ def test_fleet_frame_counts_by_the_rule(session: Session, fleet: list[Device]) -
     rows = zip(frame["device_class"], frame["counts"], frame["eol_year"].astype(object), strict=True)
     assert Counter((cls, bool(counts), None if pd.isna(eol) else int(eol)) for cls, counts, eol in rows) == expected
     assert {counts for _, counts, _ in expected} == {True, False}
+
+
+def _flagged(policy: Policy, unknown_counts: bool) -> Policy:
+    return policy.model_copy(update={"schedule": policy.schedule.model_copy(update={"unknown_counts_toward_schedule": unknown_counts})})
+
+
+def test_counts_toward_schedule_with_an_unknown_state() -> None:
+    assert counts_toward_schedule("in_use", False, None, 2026, state_unknown=True, unknown_counts=True)
+    assert not counts_toward_schedule("in_use", False, None, 2026, state_unknown=True, unknown_counts=False)
+    assert counts_toward_schedule("in_use", False, None, 2026, state_unknown=False, unknown_counts=False)
+    assert not counts_toward_schedule("in_use", True, None, 2026, state_unknown=True, unknown_counts=True)  # an open finding still rules
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("unknown_counts", [True, False])
+def test_fleet_frame_counts_states_by_the_rule(session: Session, fleet: list[Device], unknown_counts: bool) -> None:
+    """The fleet frame (SQL: the state outer-joined from device_compliance, no row unknown) and the
+    Python rule agree on every device, under either value of the policy flag."""
+    states = {}
+    for n, d in enumerate(fleet):
+        if n % 4 != 0:  # every fourth device was never evaluated
+            states[d.id] = ("compliant", "non_compliant", "unknown")[n % 3]
+            session.add(DeviceCompliance(device_id=d.id, state=states[d.id], evaluated_at=datetime(2026, 6, 1, tzinfo=UTC)))
+    session.commit()
+    policy, today = _flagged(shipped_policy(), unknown_counts), date(2026, 6, 1)
+    frame = fleet_frame(session, policy, today)
+    open_ids = set(session.execute(select(Finding.device_id).where(Finding.status == "open")).scalars())
+    expected = Counter()
+    for d in fleet:
+        eol = end_of_life_year(policy, device_class=d.device_class, bought=d.purchase_date, os_name=d.os_name, os_version=d.os_version)
+        unknown = states.get(d.id, "unknown") == "unknown"
+        counts = counts_toward_schedule(d.status, d.id in open_ids, eol, today.year, state_unknown=unknown, unknown_counts=unknown_counts)
+        would = unknown and counts_toward_schedule(d.status, d.id in open_ids, eol, today.year)
+        expected[(d.device_class, counts, would, states.get(d.id, "unknown"))] += 1
+    rows = zip(frame["device_class"], frame["counts"], frame["unknown"], frame["state"], strict=True)
+    assert Counter((cls, bool(c), bool(u), s) for cls, c, u, s in rows) == expected
+    assert any(would for _, _, would, _ in expected)  # unknown devices that would count are exercised
+    assert bool((frame["counts"] & frame["unknown"]).any()) is unknown_counts
