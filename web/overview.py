@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from flask import Blueprint, render_template
+from markupsafe import Markup
 from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
@@ -22,6 +23,7 @@ from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN
 from web import queries
 from web.access import EVERYONE, role_required
 from web.database import cached, cached_fleet, get_session
+from web.i18n import current_language
 
 bp = Blueprint("overview", __name__)
 
@@ -121,11 +123,21 @@ def index():
     db = get_session()
     today = date.today()
     policy = _policy()
+    # Coverage moves with the clock too (a device falls silent without any data change).
+    key = (today, queries.coverage_period())
+    data = cached(("overview", *key), lambda: summary(db, today))
+    ranked = cached(("overview-sites", *key, current_language()), lambda: ranked_sites_html(data))
     return render_template(
         "overview.html",
-        **cached(("overview", today), lambda: summary(db, today)),
+        **data,
+        ranked_sites=ranked,
         titles=queries.rule_titles(),
-        bands=queries.BANDS,
         scans=recent_scan_runs(db, limit=10),
         progress_years=policy.schedule.years if policy is not None else (),
     )
+
+
+def ranked_sites_html(data: dict[str, Any]) -> Markup:
+    """The ranked tiles and the coverage table, rendered once per language and data revision:
+    the same for every reader (nothing per user in it), and most of the page's rendering."""
+    return Markup(render_template("sites/_overview_sites.html", sites=data["sites"], fleet=data["fleet"], band_counts=data["band_counts"], bands=queries.BANDS))  # noqa: S704 - rendered by Jinja, autoescaped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,15 @@ def rank_key(site: dict[str, Any]) -> tuple:
     if site["compliant_pct"] is None:
         return (1, 0.0, 0.0, 0.0, site["code"])
     return (0, site["compliant_pct"], -site["critical_per_device"], -site["non_compliant_pct"], site["code"])
+
+
+# How long a page may show coverage computed earlier, data unchanged: devices fall silent as time
+# passes without any change to the data, so cached views that show coverage key on this period.
+COVERAGE_PERIOD_SECONDS = 300
+
+
+def coverage_period() -> int:
+    return int(time.time() // COVERAGE_PERIOD_SECONDS)
 
 
 # The sites list's sort keys (query argument `sort`); None values (no devices) always last.

@@ -156,3 +156,17 @@ def test_overview_shortfall_is_the_plans(engine, fleet):
                 rows = plan.rows[(plan.rows["year"] == year["year"]) & plan.rows["device_class"].isin(group.classes)]
                 assert year["short"] == int(rows["shortfall"].sum()), (group.id, year)
         assert any(y["short"] for y in progress["endpoints"]["years"])
+
+
+def test_rendered_tables_are_kept_per_language(login_as, fleet):
+    """The overview's tiles and the sites table are rendered once and shared: never in another
+    reader's language."""
+    from tests.web.conftest import csrf_token
+
+    english, vietnamese = login_as("viewer"), login_as("planner")
+    assert "Ba quy tắc vi phạm nhiều nhất" in vietnamese.get("/sites/").get_data(as_text=True)
+    english.post("/language/en", data={"csrf_token": csrf_token(english, "/")})
+    assert "Top three failing rules" in english.get("/sites/").get_data(as_text=True)
+    assert "Whole province" in english.get("/").get_data(as_text=True)
+    assert "Ba quy tắc vi phạm nhiều nhất" in vietnamese.get("/sites/").get_data(as_text=True)
+    assert "Toàn tỉnh" in vietnamese.get("/").get_data(as_text=True)
