@@ -109,7 +109,8 @@ def test_sites_list_sorts_by_each_key(login_as, fleet):
     row = body.split('data-code="S5"')[1].split("</tr>")[0]
     assert re.findall(r"<code>([^<]+)</code></a> \((\d+)\)", row) == [("ep.tpm", "3"), ("ep.ram", "2"), ("ep.av_present", "1")]
     assert 'class="dot band-fair"' in row and "70% tuân thủ · 0% không tuân thủ · 30% chưa rõ" in row
-    assert "≥ 90% thiết bị tuân thủ và ≤ 0.0 phát hiện nghiêm trọng mỗi thiết bị" in body  # the legend, from BANDS
+    assert "≥ 90% thiết bị tuân thủ và ≤ 0 phát hiện nghiêm trọng mỗi thiết bị" in body  # the legend, from BANDS
+    assert "≥ 60% thiết bị tuân thủ và ≤ 0.1 phát hiện" in body
 
 
 def test_overview_ranks_colours_and_shows_three_shares(login_as, fleet):
