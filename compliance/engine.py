@@ -170,9 +170,9 @@ def evaluate(
     sites: Iterable[SiteSubject],
     policy: Policy,
     configs: dict[int, NetworkConfigFacts] | None = None,
-    orphan_macs: Iterable[tuple[int, str, frozenset[str]]] = (),
+    orphan_macs: Iterable[tuple[int, str, frozenset[str], tuple[str, ...]]] = (),
 ) -> Evaluation:
-    """Every failing (rule, subject). `orphan_macs`: (site id, MAC, zones) for MACs that no
+    """Every failing (rule, subject). `orphan_macs`: (site id, MAC, zones, places) for MACs that no
     recorded device owns but that were seen at a site.
 
     From `PARALLEL_MIN_DEVICES` devices on, a pool of forked processes evaluates chunks of the
@@ -206,7 +206,7 @@ def _evaluate(
     sites: Iterable[SiteSubject],
     policy: Policy,
     configs: dict[int, NetworkConfigFacts],
-    orphan_macs: Iterable[tuple[int, str, frozenset[str]]],
+    orphan_macs: Iterable[tuple[int, str, frozenset[str], tuple[str, ...]]],
     large: bool,
 ) -> Evaluation:
     plan = _plan(policy)
@@ -232,7 +232,7 @@ def _evaluate(
             result.checks_run += 1
     if any(r.id == "zone.mac_both_zones" and r.enabled for r in policy.baseline.rules):
         rule = policy.rule("zone.mac_both_zones")
-        for site_id, mac, zones in orphan_macs:
+        for site_id, mac, zones, where in orphan_macs:
             if {"party_wan", "internet"} <= zones:
                 add(
                     Violation(
@@ -243,7 +243,7 @@ def _evaluate(
                         site_id,
                         "MAC seen in one zone only",
                         "an unrecorded MAC seen in both zones",
-                        (f"MAC {mac} seen on the Party WAN and the Internet network",),
+                        (f"MAC {mac} seen on the Party WAN and the Internet network", f"MAC {mac} learnt at {_where(where)}"),
                     )
                 )
     for rule_id, count in errors.counts.items():
@@ -438,7 +438,7 @@ class Fleet:
     devices: list[DeviceSubject]
     sites: list[SiteSubject]
     configs: dict[int, NetworkConfigFacts]
-    orphan_macs: list[tuple[int, str, frozenset[str]]]
+    orphan_macs: list[tuple[int, str, frozenset[str], tuple[str, ...]]]  # site, MAC, zones, where it was learnt
     config_errors: dict[int, str]
     platforms: dict[int, str] = field(default_factory=dict)  # device id -> platform (config parser)
 
@@ -476,6 +476,23 @@ def resolve_scope(session: Session, device_ids: Iterable[int] | None, site_ids: 
     return Scope(frozenset(devices), frozenset(sites))
 
 
+# Where each MAC was seen, with the switch that learnt it (outer join: an ARP or nmap sighting has none).
+_SIGHTINGS = select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id, Device.hostname, MacSighting.port).outerjoin(Device, Device.id == MacSighting.seen_on_device_id)
+_ZONE_NAMES = {"party_wan": "Party WAN", "internet": "Internet network"}
+
+
+_PLACES_SHOWN = 6  # a MAC is learnt on every uplink too: the evidence names a few places, not all
+
+
+def _where(places) -> str:
+    unique = sorted(set(places))
+    return "; ".join(unique[:_PLACES_SHOWN]) + (f"; and {len(unique) - _PLACES_SHOWN} more" if len(unique) > _PLACES_SHOWN else "")
+
+
+def _place(switch: str | None, port: str, zone: str) -> str:
+    return " ".join(part for part in (switch or "?", port) if part) + f" ({_ZONE_NAMES.get(zone, zone)})"
+
+
 def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | None = None) -> Fleet:
     """The subjects of the whole fleet, or of `scope` only (only its rows are read)."""
     from inventory.observations import latest_observations
@@ -493,13 +510,15 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
     macs_of: dict[int, list[str]] = defaultdict(list)
     owner: dict[str, int] = {}
     seen: dict[tuple[int, str], set[str]] = defaultdict(set)  # (site, mac) -> zone kinds
+    places: dict[tuple[int, str], list[str]] = defaultdict(list)  # (site, mac) -> "switch port (zone)"
     if scope is None:
         observations = latest_observations(session)
         for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac)):
             macs_of[device_id].append(mac)
             owner[mac] = device_id
-        for site_id, mac, zone_id in session.execute(select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id)):
+        for site_id, mac, zone_id, switch, port in session.execute(_SIGHTINGS):
             seen[(site_id, mac)].add(zone_kind[zone_id])
+            places[(site_id, mac)].append(_place(switch, port, zone_kind[zone_id]))
         device_rows = session.execute(select(Device).where(Device.status != "disposed")).scalars()
         site_rows = list(session.execute(select(Site)).scalars())
     else:
@@ -512,9 +531,9 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
             device_rows += session.execute(select(Device).where(Device.status != "disposed", Device.id.in_(batch))).scalars()
         site_rows = []
         for batch in id_batches(scope.site_ids):
-            sightings = select(MacSighting.site_id, MacSighting.mac, MacSighting.zone_id).where(MacSighting.site_id.in_(batch))
-            for site_id, mac, zone_id in session.execute(sightings):
+            for site_id, mac, zone_id, switch, port in session.execute(_SIGHTINGS.where(MacSighting.site_id.in_(batch))):
                 seen[(site_id, mac)].add(zone_kind[zone_id])
+                places[(site_id, mac)].append(_place(switch, port, zone_kind[zone_id]))
             # Who owns the MACs seen there (any device, in scope or not): an owned MAC is no orphan.
             seen_here = select(MacSighting.mac).where(MacSighting.site_id.in_(batch))
             for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.mac.in_(seen_here))):
@@ -533,11 +552,13 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
         own_zone = zone_kind.get(d.zone_id)
         zones_seen: set[str] = set()
         multi: list[str] = []
+        seen_at: list[str] = []
         for mac in macs_of.get(d.id, ()):
             zones = seen.get((d.site_id, mac), set())
             zones_seen |= zones
             if len(zones | ({own_zone} if own_zone else set())) > 1:
                 multi.append(mac)
+                seen_at.append(f"MAC {mac} learnt at {_where(places.get((d.site_id, mac), ()))}")
         devices.append(
             DeviceSubject(
                 id=d.id,
@@ -558,6 +579,7 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
                 facts=observations.get(d.id, {}),
                 zones_seen=frozenset(zones_seen | ({own_zone} if own_zone and zones_seen else set())),
                 seen_macs=tuple(multi),
+                seen_at=tuple(seen_at),
             )  # fmt: skip
         )
         if scope is None and d.status == "in_use" and own_zone:
@@ -590,7 +612,7 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
                 configs[device_id] = parse_config(text, platform)
             except ValueError as exc:
                 errors[device_id] = str(exc)
-    orphans = [(site_id, mac, frozenset(zones)) for (site_id, mac), zones in seen.items() if mac not in owner and len(zones) > 1]
+    orphans = [(site_id, mac, frozenset(zones), tuple(places[(site_id, mac)])) for (site_id, mac), zones in seen.items() if mac not in owner and len(zones) > 1]
     return Fleet(devices, sites, configs, orphans, errors, platforms)
 
 

@@ -55,6 +55,7 @@ class DeviceSubject:
     facts: Mapping[str, str] = field(default_factory=dict)  # latest collected observations
     zones_seen: frozenset[str] = frozenset()  # zones of its site where its MACs were seen
     seen_macs: tuple[str, ...] = ()  # its MACs that were seen in more than one zone
+    seen_at: tuple[str, ...] = ()  # for each of those: the switches and ports that learnt it
 
     @_cached_property
     def software(self) -> list[tuple[str, date | None]]:

@@ -132,10 +132,6 @@ def test_the_cross_zone_mac_is_a_critical_finding_seen_on_both_zones_switch_port
     assert {zone for _, _, zone in seen} == {"party_wan", "internet"}, seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="zone.mac_both_zones evidence names the MAC and the zones, not the switches and ports that learnt it (compliance/checks/device.py, compliance/engine.py load_fleet)",
-)
 def test_the_cross_zone_finding_names_both_switch_ports(demo):
     roamer = _roamer(demo)
     mac = roamer["interfaces"][0]["mac"]

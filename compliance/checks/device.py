@@ -250,7 +250,10 @@ def _mac_both_zones_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | Non
 def mac_both_zones(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     both = d.zones_seen >= _BOTH_ZONES
     return CheckResult(
-        not both, "MAC seen in one zone only", "seen in both zones" if both else "one zone", [f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs] if both else []
+        not both,
+        "MAC seen in one zone only",
+        "seen in both zones" if both else "one zone",
+        [*(f"MAC {m} seen on the Party WAN and the Internet network" for m in d.seen_macs), *d.seen_at] if both else [],
     )
 
 
