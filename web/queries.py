@@ -122,12 +122,13 @@ def top_failing_rules(session: Session, limit: int = 3) -> dict[int, list[dict[s
     return {site_id: [{"rule_id": r, "open": n} for n, r in sorted(rules, key=lambda x: (-x[0], x[1]))[:limit]] for site_id, rules in by_site.items()}
 
 
-def sites_with_compliance(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+def sites_with_compliance(session: Session, now: datetime | None = None, *, with_top_rules: bool = False) -> list[dict[str, Any]]:
     """list_sites() plus, per site: open findings per severity and a status (its most severe);
     the three compliance shares (compliance.state: a device never evaluated is unknown, never
     compliant) in counts and percent; open critical findings per device; the colour band;
-    coverage (compliance.coverage, summed over zones) and its top three failing rules. A fixed
-    number of aggregate queries, whatever the number of sites."""
+    coverage (compliance.coverage, summed over zones); with `with_top_rules`, its top three
+    failing rules (a scan of the open findings: only the sites list asks). A fixed number of
+    aggregate queries, whatever the number of sites."""
     ids = {code: site_id for site_id, code in session.execute(select(Site.id, Site.code))}
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     # By site id, without a join: answered from the (status, site_id, severity) index alone.
@@ -136,7 +137,7 @@ def sites_with_compliance(session: Session, now: datetime | None = None) -> list
         counts[site_id][severity] = count
     shares = state_shares(session)
     covered = site_totals(coverage(session, now=now))
-    top = top_failing_rules(session)
+    top = top_failing_rules(session) if with_top_rules else {}
     out = []
     for site in list_sites(session):
         site_id = ids[site["code"]]

@@ -25,7 +25,7 @@ def index():
         sort = "rank"
     descending = request.args.get("desc") == "1"
     period = queries.coverage_period()  # coverage moves with the clock, data unchanged
-    sites = cached(("sites", period), lambda: queries.sites_with_compliance(db))
+    sites = cached(("sites", period), lambda: queries.sites_with_compliance(db, with_top_rules=True))
     table = cached(("sites-table", period, sort, descending, current_language()), lambda: sites_table_html(sites, sort, descending))
     return render_template("sites/list.html", table=table)
 

@@ -80,7 +80,7 @@ def test_bands_are_data_in_one_place():
 
 def test_sites_ranked_and_coloured(engine, fleet):
     with Session(engine) as session:
-        sites = {s["code"]: s for s in sites_with_compliance(session)}
+        sites = {s["code"]: s for s in sites_with_compliance(session, with_top_rules=True)}
         assert {c: s["band"] for c, s in sites.items()} == {"S1": "bad", "S2": "empty", "S3": "good", "S4": "poor", "S5": "fair"}
         assert (sites["S4"]["compliant_pct"], sites["S4"]["non_compliant_pct"], sites["S4"]["unknown_pct"]) == (50.0, 25.0, 25.0)
         assert sites["S4"]["critical_per_device"] == 0.25 and sites["S5"]["critical_per_device"] == 0.1
