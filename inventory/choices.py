@@ -83,6 +83,27 @@ class Severity(StrEnum):
     LOW = "low"
 
 
+class EventKind(StrEnum):
+    """What the events feed and the notifications tell (issue 12)."""
+
+    NEW_CRITICAL_FINDING = "new_critical_finding"
+    UNRECORDED_DEVICE = "unrecorded_device"
+    DEVICE_SILENT = "device_silent"
+    WAIVER_EXPIRING = "waiver_expiring"
+    RUN_FAILED = "run_failed"  # a scan or an evaluation
+
+
+class ChannelKind(StrEnum):
+    SMTP = "smtp"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+
+
 class Platform(StrEnum):
     """Network operating systems whose running-configs kiemke reads (netmiko device types)."""
 

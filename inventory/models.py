@@ -13,11 +13,14 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, Text, 
 from sqlmodel import Field, SQLModel
 
 from inventory.choices import (
+    ChannelKind,
     CredentialKind,
+    DeliveryStatus,
     DeviceClass,
     DeviceSource,
     DeviceStatus,
     DossierStatus,
+    EventKind,
     FindingStatus,
     Role,
     Severity,
@@ -351,3 +354,88 @@ class DeviceCompliance(SQLModel, table=True):
     data_as_of: datetime | None = None  # when its data was last collected; None: never
     failed_rules: int = Field(default=0)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SiteSnapshot(SQLModel, table=True):
+    """One site's compliance, findings and coverage on one day: the trends' data, taken daily by
+    the scheduler (and on demand); one row per site and day, a later one that day replaces it."""
+
+    __tablename__ = "site_snapshot"
+    __table_args__ = (UniqueConstraint("site_id", "day", name="uq_site_snapshot_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    day: date = Field(index=True)
+    taken_at: datetime = Field(default_factory=utcnow)
+    devices: int = 0  # in the inventory (disposed ones left out)
+    compliant: int = 0
+    non_compliant: int = 0
+    unknown: int = 0
+    critical: int = 0  # open findings by severity
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    polled_on_time: int = 0  # coverage (compliance/coverage.py)
+    answering: int = 0
+    config_collected: int = 0
+
+
+class Event(SQLModel, table=True):
+    """Something the security office should hear about: shown in the overview's feed, delivered by
+    the notification channels. `key` makes raising the same event twice a no-op."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EventKind), name="ck_event_kind"),
+        CheckConstraint(_in("severity", Severity), name="ck_event_severity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    severity: str = Field(max_length=16)
+    key: str = Field(max_length=255, unique=True)  # e.g. "new_critical_finding:finding:12"
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    finding_id: int | None = Field(default=None, foreign_key="finding.id")
+    scan_run_id: int | None = Field(default=None, foreign_key="scan_run.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # what the message is made of
+
+
+class NotificationChannel(SQLModel, table=True):
+    """Where events are delivered: an SMTP server (e-mail) or a webhook (JSON, HMAC-signed).
+    The password or signing key is sealed by the credential key and never shown again."""
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (CheckConstraint(_in("kind", ChannelKind), name="ck_channel_kind"), CheckConstraint(_in("min_severity", Severity), name="ck_channel_severity"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=16)
+    enabled: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # host, port, sender, recipients / url
+    secret_token: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    min_severity: str = Field(default=Severity.HIGH.value, max_length=16)
+    kinds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # empty: every kind
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EventDelivery(SQLModel, table=True):
+    """One event to one channel: retried with a growing delay until sent or given up."""
+
+    __tablename__ = "event_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel_id", name="uq_event_delivery"),
+        CheckConstraint(_in("status", DeliveryStatus), name="ck_event_delivery_status"),
+        Index("ix_event_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    channel_id: int = Field(foreign_key="notification_channel.id", index=True)
+    status: str = Field(default=DeliveryStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel
 
 from inventory import db, revision
 from inventory.audit import record
-from inventory.models import ApprovedQuantity, AuditLog, Device, DeviceCompliance, DeviceMac, Finding, InformationSystem, Province, Site, Subnet, Zone, utcnow
+from inventory.models import ApprovedQuantity, AuditLog, Device, DeviceCompliance, DeviceMac, Finding, InformationSystem, Province, Site, SiteSnapshot, Subnet, Zone, utcnow
 from inventory.revision import WHEN_SEEN, RevisionCache
 from tests.inventory.factories import make_province
 
@@ -103,6 +103,7 @@ def every_tracked_table(session: Session) -> dict[str, int]:
     add(DeviceMac(device_id=device, mac="00:11:22:33:44:55"))
     add(Finding(rule_id="R1", subject_key=f"device:{device}", device_id=device, site_id=site, severity="high"))
     add(DeviceCompliance(device_id=device, state="unknown", evaluated_at=utcnow()))
+    add(SiteSnapshot(site_id=site, day=date(2026, 11, 22), devices=1, unknown=1))
     tracked = {table.name for table in SQLModel.metadata.tables.values()} - revision.UNTRACKED
     assert set(ids) == tracked, "a new table: add a row here (and to revision.UNTRACKED if no cached view reads it)"
     return ids
