@@ -22,6 +22,7 @@ from compliance.service import approved_frame, fleet_frame, plan_from_inventory
 from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN
 from web import queries
 from web.access import EVERYONE, role_required
+from web.charts import trend_panel
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 
@@ -134,6 +135,7 @@ def index():
         titles=queries.rule_titles(),
         scans=recent_scan_runs(db, limit=10),
         progress_years=policy.schedule.years if policy is not None else (),
+        trend=cached(("trend", today, current_language()), lambda: trend_panel(db, None, chart_id="trend-province")),
     )
 
 

@@ -3,6 +3,8 @@ coverage; and one site's page (shares, coverage per zone, silent devices, findin
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
@@ -10,6 +12,7 @@ from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
 from web import queries
 from web.access import EVERYONE, role_required
+from web.charts import trend_panel
 from web.database import cached, get_session
 from web.i18n import current_language
 
@@ -51,4 +54,5 @@ def detail(code: str):
         open_total=open_total,
         scans=recent_scan_runs(db, limit=20, site=code),
         titles=queries.rule_titles(),
+        trend=cached(("trend", code, date.today(), current_language()), lambda: trend_panel(db, [site["id"]], chart_id="trend-site")),
     )
