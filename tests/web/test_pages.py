@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlmodel import Session, select
@@ -25,8 +26,8 @@ def assert_escaped(body: str) -> None:
 
 def test_overview(login_as, seed):
     body = login_as("viewer").get("/").get_data(as_text=True)
-    assert 'class="tile st-critical"' in body  # S1 has an open critical finding
-    assert 'class="tile st-empty"' in body  # S2 has no devices
+    tiles = re.findall(r'<li class="tile" data-band="(\w+)">\s*<a class="band-\w+" href="/sites/(\w+)"', body)
+    assert tiles == [("bad", "S1"), ("empty", "S2")]  # S1: nothing compliant, a critical finding; S2 has no devices (last)
     assert "net.telnet_off" in body and "Tắt Telnet" in body  # rule title from the baseline
     assert "poll" in body  # latest scans
 
