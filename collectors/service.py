@@ -32,6 +32,7 @@ from collectors.records import (
     Target,
 )
 from collectors.runner import Outcome, RunOptions, run_sync
+from compliance import events
 from inventory import db
 from inventory.changes import changed
 from inventory.choices import NETWORK_CLASSES, DeviceClass
@@ -81,13 +82,7 @@ class RunResult:
 
 def poll_targets(session, *, site: str | None = None, zone: str | None = None, endpoints: bool = False, due_before: datetime | None = None) -> list[Target]:
     """Recorded devices to poll: network devices (and endpoints on request) with an address."""
-    query = (
-        select(Device, Site.code, Zone.kind)
-        .join(Site, Site.id == Device.site_id)
-        .outerjoin(Zone, Zone.id == Device.zone_id)
-        .where(Device.mgmt_ip.is_not(None), in_inventory())
-        .order_by(Device.id)
-    )
+    query = select(Device, Site.code, Zone.kind).join(Site, Site.id == Device.site_id).outerjoin(Zone, Zone.id == Device.zone_id).where(Device.mgmt_ip.is_not(None), in_inventory()).order_by(Device.id)
     if not endpoints:
         query = query.where(Device.device_class.in_(POLLED_BY_DEFAULT))
     if site:
@@ -119,7 +114,8 @@ def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, tri
     return run_id
 
 
-def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None) -> RunResult:
+def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None, *, announce_failure: bool = True) -> RunResult:
+    """`announce_failure` False: a failure here is not an event (the caller deletes the run)."""
     try:
         with db.session_scope(engine) as session:
             scan_run = session.get(ScanRun, run_id)
@@ -127,10 +123,16 @@ def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dic
             scan_run.finished_at = utcnow()
             scan_run.status = "ok" if summary.failed == 0 else "partial" if summary.ok else "failed"
             scan_run.summary = summary.as_dict() | {"devices": len(outcomes)} | (extra or {})
-            return RunResult(run_id, scan_run.status, scan_run.summary)
+            result = RunResult(run_id, scan_run.status, scan_run.summary)
     except Exception as exc:
-        _fail_run(engine, run_id, exc)
+        _fail_run(engine, run_id, exc, announce=announce_failure)
         raise
+    # After the commit, each in a transaction of its own that never raises.
+    if result.summary.get("created"):
+        events.raise_discovered_devices(engine, run_id)
+    if result.status == "failed":
+        events.raise_run_failed(engine, run_id)
+    return result
 
 
 def _evaluate_touched(engine: Engine, result: RunResult, *, trigger: str, actor: str) -> RunResult:
@@ -149,12 +151,14 @@ def _evaluate_touched(engine: Engine, result: RunResult, *, trigger: str, actor:
     return result
 
 
-def _fail_run(engine: Engine, run_id: int, exc: BaseException) -> None:
+def _fail_run(engine: Engine, run_id: int, exc: BaseException, *, announce: bool = True) -> None:
     with db.session_scope(engine) as session:
         scan_run = session.get(ScanRun, run_id)
         scan_run.status = "error"
         scan_run.finished_at = utcnow()
         scan_run.error = f"{type(exc).__name__}: {exc}"[:2000]
+    if announce:
+        events.raise_run_failed(engine, run_id)  # after the commit; never raises
 
 
 def poll(
@@ -392,7 +396,7 @@ def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> R
     params = {"bundle_id": bundle["bundle_id"], "subnet": subnet if isinstance(subnet, str) else None, "scanned_at": started if isinstance(started, str) else None}
     run_id = _start_run(engine, "import-scan", site=bundle["site"], params=params, triggered_by=triggered_by)
     try:
-        result = _finish_run(engine, run_id, outcomes)
+        result = _finish_run(engine, run_id, outcomes, announce_failure=False)
     except Exception as exc:  # noqa: BLE001 (any failure of the merge is a damaged bundle here)
         # Values the checks above let through but the merge could not take: the merge was rolled
         # back; the run row goes too, so the bundle can be imported once it is mended.

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
+from compliance import events
 from compliance.engine import Evaluation, Fleet, Scope, evaluate, id_batches, load_fleet, resolve_scope
 from compliance.findings import sync_findings
 from compliance.policy import Policy, load_policy
@@ -82,17 +83,19 @@ def evaluate_scope(
         started = time.perf_counter()
         run_id, scope_params = _waiting_for_the_lock(lambda: _start_run(engine, trigger, actor, *wanted))
         try:
-            result = _waiting_for_the_lock(lambda: _evaluate(engine, run_id, wanted, actor=actor, today=today, policy=policy, progress=progress, started=started))
+            result, opened, synced_at = _waiting_for_the_lock(lambda: _evaluate(engine, run_id, wanted, actor=actor, today=today, policy=policy, progress=progress, started=started))
         except Exception as exc:
             log.exception("evaluation run %d failed; the findings are left as they were", run_id)
             error = _one_line(exc)
             _waiting_for_the_lock(lambda: _fail_run(engine, run_id, error, time.perf_counter() - started))
+            events.raise_run_failed(engine, run_id)  # after the commit; never raises
             return {"run_id": run_id, "scope": scope_params, "status": "failed", "error": error}
         except BaseException as exc:  # interrupted: record it, then let it go on
             # If even that fails, the run stays `running` until mark_interrupted finds its process gone.
             with contextlib.suppress(Exception):
                 _fail_run(engine, run_id, _one_line(exc), time.perf_counter() - started)
             raise
+    events.raise_new_critical_findings(engine, opened, synced_at)  # committed findings; never raises
     return result | {"run_id": run_id, "scope": scope_params, "status": "ok"}
 
 
@@ -157,7 +160,9 @@ def _evaluate(
     policy: Policy,
     progress: Callable[[int, int], None] | None,
     started: float,
-) -> dict:
+) -> tuple[dict, set[tuple[str, str]], datetime]:
+    """The result, the (rule, subject) keys of the critical findings it opened or reopened, and
+    the moment the findings were synced (their last_seen)."""
     with db.session_scope(engine) as session:
         claim_writes(session)  # first: a concurrent evaluation (another process) waits for this commit
         scope = resolve_scope(session, *wanted)
@@ -167,7 +172,9 @@ def _evaluate(
         evaluation = evaluate(fleet.devices, fleet.sites, policy, fleet.configs, fleet.orphan_macs)
         if progress is not None:
             progress(len(fleet.devices), len(fleet.devices))
-        summary = sync_findings(session, evaluation.violations, today=today, not_evaluated=evaluation.not_evaluated, scope=scope)
+        opened = events.critical_findings_opening(session, evaluation.violations, today)
+        synced_at = utcnow()
+        summary = sync_findings(session, evaluation.violations, now=synced_at, today=today, not_evaluated=evaluation.not_evaluated, scope=scope)
         states = write_states(session, fleet, evaluation, policy, scope, now=utcnow())
         result = {
             "devices": evaluation.devices,
@@ -193,7 +200,7 @@ def _evaluate(
             "waived": summary.waived, "not_evaluated": len(evaluation.not_evaluated), "check_errors": dict(evaluation.check_errors),
             "states": states, "seconds": result["seconds"],
         }  # fmt: skip
-    return result
+    return result, opened, synced_at
 
 
 def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy: Policy, scope: Scope | None, *, now: datetime) -> dict[str, int]:

@@ -89,7 +89,16 @@ SHARE_PHRASES = {
     "unknown": _l("%(share)s chưa rõ"),
 }
 
-_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS)
+# What an event tells (inventory.choices.EventKind): the events feed and the overview's block.
+EVENT_KIND_LABELS = {
+    "new_critical_finding": _l("Phát hiện nghiêm trọng mới"),
+    "unrecorded_device": _l("Thiết bị chưa ghi nhận"),
+    "device_silent": _l("Thiết bị không phản hồi quá hạn"),
+    "waiver_expiring": _l("Miễn trừ sắp hết hạn"),
+    "run_failed": _l("Quét hoặc kiểm tra thất bại"),
+}
+
+_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS, EVENT_KIND_LABELS)
 _translated: dict[tuple[object, str], str] = {}  # (catalog, code) -> text: a long list labels each row
 
 

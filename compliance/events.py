@@ -1,0 +1,272 @@
+"""Events: what the security office should hear about, raised where it happens and kept as rows
+of `event` (the overview's feed reads them; the notification channels deliver them).
+
+The kinds (inventory.choices.EventKind) and where each is raised:
+- new_critical_finding  an evaluation opened or reopened a critical finding (one event per
+                        opening: a finding reopened later is a new event);
+- unrecorded_device     a discovery or an offline scan import created a `discovered` device;
+- device_silent         silence_and_waiver_job: a polled device has not answered for longer than
+                        SILENCE_INTERVALS of its site's poll interval (at least MIN_SILENCE);
+                        one event per silence period (the key holds its last answer);
+- waiver_expiring       silence_and_waiver_job: a waiver ends within WAIVER_NOTICE_DAYS;
+- run_failed            a scan run or an evaluation ended failed.
+
+Every event has a unique key, so raising the same event twice is a no-op. Raising an event never
+breaks or slows what it reports: each source function runs after the caller's commit, in a
+transaction of its own, and an error there is logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from inventory import db
+from inventory.choices import DeviceSource, EventKind, FindingStatus, Severity
+from inventory.models import Device, Event, Finding, ScanOutcome, ScanRun, Site, utcnow
+from inventory.repository import in_inventory
+
+log = logging.getLogger("kiemke.events")
+
+SILENCE_INTERVALS = 2  # a device is silent after missing this many poll intervals ...
+MIN_SILENCE = timedelta(hours=1)  # ... and never sooner than this (a 5-minute interval is not an alarm)
+WAIVER_NOTICE_DAYS = 14
+KEY_BATCH = 500  # finding keys per query
+ERROR_LIMIT = 500  # characters of a run's error kept in its event
+
+
+def raise_event(
+    session: Session,
+    kind: str,
+    severity: str,
+    key: str,
+    *,
+    site_id: int | None = None,
+    device_id: int | None = None,
+    finding_id: int | None = None,
+    scan_run_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event | None:
+    """Insert the event unless one with `key` exists; the new event, or None when it existed.
+    Runs in the caller's transaction."""
+    values = {
+        "kind": EventKind(kind).value, "severity": Severity(severity).value, "key": key[:255], "created_at": utcnow(),
+        "site_id": site_id, "device_id": device_id, "finding_id": finding_id, "scan_run_id": scan_run_id, "data": data or {},
+    }  # fmt: skip
+    table = Event.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+        new_id = session.execute(insert.values(values).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)).scalar_one_or_none()
+    else:  # check, then insert (the unique key still refuses a concurrent twin)
+        if session.execute(select(table.c.id).where(table.c.key == values["key"])).first() is not None:
+            return None
+        new_id = session.execute(table.insert().values(values).returning(table.c.id)).scalar_one()
+    return None if new_id is None else session.get(Event, new_id)
+
+
+def _guarded(engine: Engine, what: str, work: Callable[[Session], int]) -> int:
+    """Run `work(session)` in a transaction of its own; how many events it raised (0 on error,
+    which is logged: the thing reported on has already happened and must not fail for it)."""
+    try:
+        with db.session_scope(engine) as session:
+            return work(session)
+    except Exception:
+        log.exception("events not raised: %s", what)
+        return 0
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
+
+
+def _stamp(moment: datetime | None) -> str:
+    moment = _as_utc(moment)
+    return "never" if moment is None else moment.isoformat()
+
+
+# -- new critical findings ---------------------------------------------------------------------
+
+
+def critical_keys_not_open(session: Session, keys: Iterable[tuple[str, str]], today: date) -> set[tuple[str, str]]:
+    """Of the (rule id, subject key) pairs of this evaluation's critical violations, those whose
+    finding is not open now (none yet, resolved, or waived with an expired waiver): read before
+    the findings are synced, these are the ones the sync opens or reopens."""
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    held = set()
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), KEY_BATCH):
+        batch = ordered[start : start + KEY_BATCH]
+        rows = session.execute(
+            select(Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires).where(Finding.rule_id.in_({r for r, _ in batch}), Finding.subject_key.in_({k for _, k in batch}))
+        )
+        for rule_id, subject_key, status, expires in rows:
+            waived = status == FindingStatus.WAIVED.value and expires is not None and expires >= today
+            if status == FindingStatus.OPEN.value or waived:
+                held.add((rule_id, subject_key))
+    return wanted - held
+
+
+def critical_findings_opening(session: Session, violations: Iterable, today: date) -> set[tuple[str, str]]:
+    """critical_keys_not_open for an evaluation's violations, inside its transaction; an error is
+    logged and reads as "none" (on PostgreSQL in a savepoint, so the evaluation goes on)."""
+    keys = {(v.rule_id, v.subject_key) for v in violations if v.severity == Severity.CRITICAL.value}
+    if not keys:
+        return set()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            with session.begin_nested():
+                return critical_keys_not_open(session, keys, today)
+        return critical_keys_not_open(session, keys, today)  # a failed SELECT leaves SQLite's transaction usable
+    except Exception:
+        log.exception("events not raised: critical findings not read")
+        return set()
+
+
+def raise_new_critical_findings(engine: Engine, keys: Collection[tuple[str, str]], opened_at: datetime) -> int:
+    """One event per critical finding the evaluation opened or reopened at `opened_at` (its
+    last_seen): keyed by finding and that moment, so a later reopening is a new event."""
+    if not keys:
+        return 0
+
+    def run(session: Session) -> int:
+        raised = 0
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), KEY_BATCH):
+            batch = ordered[start : start + KEY_BATCH]
+            query = (
+                select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.site_id, Finding.device_id, Finding.status, Device.hostname)
+                .outerjoin(Device, Device.id == Finding.device_id)
+                .where(Finding.rule_id.in_({r for r, _ in batch}), Finding.subject_key.in_({k for _, k in batch}))
+            )
+            for finding_id, rule_id, subject_key, site_id, device_id, status, hostname in session.execute(query):
+                if (rule_id, subject_key) not in keys or status != FindingStatus.OPEN.value:
+                    continue
+                event = raise_event(
+                    session, EventKind.NEW_CRITICAL_FINDING, Severity.CRITICAL, f"new_critical_finding:finding:{finding_id}:{_stamp(opened_at)}",
+                    site_id=site_id, device_id=device_id, finding_id=finding_id,
+                    data={"rule_id": rule_id, "subject_key": subject_key, "hostname": hostname},
+                )  # fmt: skip
+                raised += event is not None
+        return raised
+
+    return _guarded(engine, "new critical findings", run)
+
+
+# -- unrecorded devices ------------------------------------------------------------------------
+
+
+def raise_discovered_devices(engine: Engine, scan_run_id: int) -> int:
+    """One event per device the run created (a `discovered` device: on no one's record)."""
+
+    def run(session: Session) -> int:
+        query = (
+            select(Device.id, Device.site_id, Device.hostname, Device.mgmt_ip, Device.device_class, Site.code, ScanRun.kind)
+            .join(ScanOutcome, ScanOutcome.device_id == Device.id)
+            .join(ScanRun, ScanRun.id == ScanOutcome.scan_run_id)
+            .outerjoin(Site, Site.id == Device.site_id)
+            .where(ScanOutcome.scan_run_id == scan_run_id, ScanOutcome.created_device.is_(True), Device.source == DeviceSource.DISCOVERED.value)
+        )
+        raised = 0
+        for device_id, site_id, hostname, address, device_class, site_code, run_kind in session.execute(query):
+            event = raise_event(
+                session, EventKind.UNRECORDED_DEVICE, Severity.HIGH, f"unrecorded_device:device:{device_id}",
+                site_id=site_id, device_id=device_id, scan_run_id=scan_run_id,
+                data={"hostname": hostname, "address": address, "device_class": device_class, "site": site_code, "run_kind": run_kind},
+            )  # fmt: skip
+            raised += event is not None
+        return raised
+
+    return _guarded(engine, f"devices discovered by scan run #{scan_run_id}", run)
+
+
+# -- failed runs -------------------------------------------------------------------------------
+
+
+def raise_run_failed(engine: Engine, scan_run_id: int) -> int:
+    """The event of a scan run or an evaluation that ended failed (or in error)."""
+
+    def run(session: Session) -> int:
+        scan_run = session.get(ScanRun, scan_run_id)
+        if scan_run is None or scan_run.status not in ("failed", "error"):
+            return 0
+        error = " ".join((scan_run.error or "").split())[:ERROR_LIMIT]
+        event = raise_event(
+            session, EventKind.RUN_FAILED, Severity.HIGH, f"run_failed:scan_run:{scan_run_id}",
+            site_id=scan_run.site_id, scan_run_id=scan_run_id,
+            data={"run_kind": scan_run.kind, "status": scan_run.status, "error": error, "triggered_by": scan_run.triggered_by},
+        )  # fmt: skip
+        return int(event is not None)
+
+    return _guarded(engine, f"failed run #{scan_run_id}", run)
+
+
+# -- silent devices and expiring waivers (a scheduled job) ---------------------------------------
+
+
+def silence_after(poll_interval_minutes: int) -> timedelta:
+    """How long a device of a site with this poll interval may go without answering."""
+    return max(timedelta(minutes=SILENCE_INTERVALS * max(int(poll_interval_minutes), 1)), MIN_SILENCE)
+
+
+def _raise_silent_devices(session: Session, now: datetime) -> int:
+    raised = 0
+    for minutes in sorted(set(session.execute(select(Site.poll_interval_minutes)).scalars())):
+        threshold = silence_after(minutes)
+        cutoff = now - threshold
+        query = (
+            select(Device.id, Device.site_id, Device.hostname, Device.mgmt_ip, Device.last_seen, Device.last_polled, Site.code)
+            .join(Site, Site.id == Device.site_id)
+            .where(
+                in_inventory(), Site.poll_interval_minutes == minutes, Device.last_polled.is_not(None),
+                or_(Device.last_seen.is_(None), Device.last_seen < cutoff),
+            )
+        )  # fmt: skip
+        for device_id, site_id, hostname, address, last_seen, last_polled, site_code in session.execute(query):
+            seen = _as_utc(last_seen)
+            event = raise_event(
+                session, EventKind.DEVICE_SILENT, Severity.MEDIUM, f"device_silent:device:{device_id}:{_stamp(seen)}",
+                site_id=site_id, device_id=device_id,
+                data={
+                    "hostname": hostname, "address": address, "site": site_code, "last_seen": seen.isoformat() if seen else None,
+                    "last_polled": _stamp(last_polled), "silent_hours": None if seen is None else round((now - seen).total_seconds() / 3600, 1),
+                    "limit_hours": round(threshold.total_seconds() / 3600, 1),
+                },
+            )  # fmt: skip
+            raised += event is not None
+    return raised
+
+
+def _raise_expiring_waivers(session: Session, today: date) -> int:
+    query = (
+        select(Finding.id, Finding.site_id, Finding.device_id, Finding.rule_id, Finding.severity, Finding.waiver_expires, Finding.waived_by, Device.hostname)
+        .outerjoin(Device, Device.id == Finding.device_id)
+        .where(Finding.status == FindingStatus.WAIVED.value, Finding.waiver_expires >= today, Finding.waiver_expires <= today + timedelta(days=WAIVER_NOTICE_DAYS))
+    )
+    raised = 0
+    for finding_id, site_id, device_id, rule_id, severity, expires, waived_by, hostname in session.execute(query):
+        event = raise_event(
+            session, EventKind.WAIVER_EXPIRING, severity, f"waiver_expiring:finding:{finding_id}:{expires.isoformat()}",
+            site_id=site_id, device_id=device_id, finding_id=finding_id,
+            data={"rule_id": rule_id, "expires": expires.isoformat(), "days_left": (expires - today).days, "waived_by": waived_by, "hostname": hostname},
+        )  # fmt: skip
+        raised += event is not None
+    return raised
+
+
+def silence_and_waiver_job(engine: Engine, now: datetime | None = None) -> dict[str, int]:
+    """The scheduled job: events for devices silent past their interval and for waivers expiring
+    within WAIVER_NOTICE_DAYS. Each part in a transaction of its own; how many events each raised."""
+    now = _as_utc(now) or utcnow()
+    return {
+        "device_silent": _guarded(engine, "silent devices", lambda session: _raise_silent_devices(session, now)),
+        "waiver_expiring": _guarded(engine, "expiring waivers", lambda session: _raise_expiring_waivers(session, now.date())),
+    }
