@@ -282,6 +282,7 @@ class Finding(SQLModel, table=True):
         Index("ix_finding_rule_severity_status", "rule_id", "severity", "status"),
         Index("ix_finding_status_device", "status", "device_id"),
         Index("ix_finding_status_severity_rule", "status", "severity", "rule_id", "id"),  # the findings list's order
+        Index("ix_finding_status_site_rule", "status", "site_id", "rule_id"),  # each site's top failing rules
     )
 
     id: int | None = Field(default=None, primary_key=True)
