@@ -29,6 +29,9 @@
   plans from the schedule's first year, compliance.planner).
 - Security by level (TQ I.2.3): share of systems whose dossier is "approved" (with `assessed_on`
   empty or on/before the quarter's end) among all systems listed; the target is *more than* 90%.
+- Trend: the daily snapshots (compliance.trends, table site_snapshot) taken within the quarter:
+  per site and day, and added up per day for the province (shares of its devices that day). Fewer
+  than two days recorded: "not enough history yet" (a fresh install), never an invented line.
 - Due date: the 22nd of the quarter's last month; overdue when `today` is after it. Whether the
   report was actually sent is not known here.
 """
@@ -74,6 +77,11 @@ DUE_DAY = 22  # "before the 23rd"
 COVERAGE_COUNTS = ["devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "evaluated"]
 COVERAGE_COLUMNS = ["site_code", "site_name", "zone", *COVERAGE_COUNTS, "last_evaluated"]
 STATE_WORDS_VI = ("tuân thủ", "không tuân thủ", "chưa rõ")
+# Trend columns: one daily snapshot per site (compliance.trends.FIELDS, repeated likewise).
+TREND_COUNTS = ["devices", "compliant", "non_compliant", "unknown", "critical", "high", "medium", "low", "polled_on_time", "answering", "config_collected"]
+TREND_COLUMNS = ["day", "site_code", "site_name", *TREND_COUNTS]
+MIN_TREND_DAYS = 2  # as compliance.trends.enough_history: one day is a point, not a trend
+NOT_ENOUGH_HISTORY_VI = "Chưa đủ dữ liệu lịch sử"
 
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]\s*([1-4])\s*$")
 
@@ -151,6 +159,16 @@ class QuarterlyReport:
     notes: tuple[str, ...] = field(default=())
     coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COVERAGE_COLUMNS))
     unknown_counted: bool = True  # the plan's policy: unknown devices count toward the schedule
+    trend: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TREND_COLUMNS))  # per site and day
+
+    @property
+    def trend_province(self) -> pd.DataFrame:
+        """The quarter's snapshots added up per day: day, TREND_COUNTS and the three shares (%)."""
+        return _trend_province(self.trend)
+
+    @property
+    def trend_enough(self) -> bool:
+        return self.trend["day"].nunique() >= MIN_TREND_DAYS if len(self.trend) else False
 
     @property
     def states_text(self) -> str:
@@ -190,6 +208,7 @@ class QuarterlyReport:
             "procurement": records(self.procurement), "procurement_total": self.procurement_total,
             "security": self.security.to_json() | {"target_pct": SECURITY_TARGET_PCT, "meets_target": self.security_meets_target},
             "security_by_level": records(self.security_by_level), "currency": self.currency,
+            "trend": records(self.trend_province),
             "notes": list(self.notes),
         }  # fmt: skip
 
@@ -203,12 +222,15 @@ def build_report(
     security_levels: pd.DataFrame,
     today: date | None = None,
     coverage: pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
 ) -> QuarterlyReport:
     """Assemble the quarter's figures (see the module docstring for every definition).
 
     compliance_by_site: site_code, site_name, devices, compliant and, optionally, non_compliant and
     unknown (missing: a device not said compliant or non-compliant is unknown).
-    coverage: per site and zone, COVERAGE_COLUMNS (compliance.service.coverage_frame); None: none."""
+    coverage: per site and zone, COVERAGE_COLUMNS (compliance.service.coverage_frame); None: none.
+    trend: daily snapshots per site, TREND_COLUMNS (compliance.service.trend_frame); only the
+    quarter's days are kept; None: none."""
     start, end, due = quarter_bounds(quarter)
     year = start.year
     notes: list[str] = []
@@ -240,7 +262,7 @@ def build_report(
         findings=_findings_by_severity(windows), coverage=coverage, unknown_counted=plan.unknown_counted,
         progress=progress, procurement=procurement, procurement_total=procurement_total,
         security=security, security_by_level=by_level, security_systems=systems,
-        currency=plan.budget.currency, notes=tuple(notes),
+        currency=plan.budget.currency, notes=tuple(notes), trend=_trend(trend, start, end),
     )  # fmt: skip
 
 
@@ -335,6 +357,27 @@ def _coverage(frame: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values(["site_code", "_zone"]).drop(columns="_zone").reset_index(drop=True)
 
 
+def _trend(frame: pd.DataFrame | None, start: date, end: date) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame(columns=TREND_COLUMNS)
+    _require(frame, TREND_COLUMNS, "trend")
+    out = frame[TREND_COLUMNS].copy()
+    out["day"] = [pd.Timestamp(d).date() for d in out["day"]]
+    out = out[[start <= d <= end for d in out["day"]]] if len(out) else out
+    for key in TREND_COUNTS:
+        out[key] = pd.to_numeric(out[key]).fillna(0).astype("int64")
+    return out.sort_values(["day", "site_code"]).reset_index(drop=True)
+
+
+def _trend_province(trend: pd.DataFrame) -> pd.DataFrame:
+    if trend.empty:
+        return pd.DataFrame(columns=["day", *TREND_COUNTS, "compliance_pct", "non_compliant_pct", "unknown_pct"])
+    out = trend.groupby("day", as_index=False)[TREND_COUNTS].sum()
+    for key in ("compliant", "non_compliant", "unknown"):
+        out[f"{'compliance' if key == 'compliant' else key}_pct"] = _pct(out[key], out["devices"])
+    return out.reset_index(drop=True)
+
+
 def _progress(plan: Plan, year: int) -> pd.DataFrame:
     columns = ["device_class", "approved", "share_pct", "target", "counting", "unknown", "shortfall", "progress_pct"]
     rows = plan.year_rows(year)
@@ -342,8 +385,9 @@ def _progress(plan: Plan, year: int) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     grouped = (
         rows.groupby("device_class", sort=False)
-        .agg(approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"),
-             unknown=("unknown", "sum"), shortfall=("shortfall", "sum"))  # fmt: skip
+        .agg(
+            approved=("approved", "sum"), share_pct=("share_pct", "max"), target=("target", "sum"), counting=("counting", "sum"), unknown=("unknown", "sum"), shortfall=("shortfall", "sum")
+        )  # fmt: skip
         .reset_index()
     )
     grouped["progress_pct"] = [None if t == 0 else round(100 * (t - s) / t, 2) for t, s in zip(grouped["target"], grouped["shortfall"], strict=True)]
@@ -407,6 +451,7 @@ class Section:
     totals_label: str | None = None
     totals: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    in_pdf: bool = True  # False: the workbook only (a table too long to print)
 
 
 def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
@@ -478,6 +523,9 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
     )
     if report.coverage.empty:
         coverage_notes += ("Không có số liệu độ bao phủ.",)
+    trend_notes = _trend_notes(report)
+    province_trend = [r | {"day_vi": vi_date(date.fromisoformat(r["day"]))} for r in records(report.trend_province)]
+    site_trend = [r | {"day_vi": vi_date(date.fromisoformat(r["day"]))} for r in records(report.trend)] if report.trend_enough else []
     level_rows = [r | {"level_vi": "Chưa xác định" if r["security_level"] is None else f"Cấp độ {int(r['security_level'])}"} for r in records(report.security_by_level)]
     return [
         Section(
@@ -605,7 +653,45 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             ],
             systems,
         ),  # fmt: skip
+        Section(
+            "Xu hướng",
+            "IX. Xu hướng trong quý: toàn tỉnh theo ngày",
+            [TREND_DAY_COLUMN, *_trend_columns("devices", "compliance_pct", "non_compliant_pct", "unknown_pct", "critical", "high", "answering")],
+            province_trend if report.trend_enough else [],
+            notes=trend_notes,
+        ),  # fmt: skip
+        Section(
+            "Xu hướng theo đơn vị",
+            "X. Xu hướng trong quý theo đơn vị (ảnh chụp hằng ngày)",
+            [TREND_DAY_COLUMN, column("site_code"), *_trend_columns(*TREND_COUNTS)],
+            site_trend,
+            notes=trend_notes,
+            in_pdf=False,
+        ),  # fmt: skip
     ]
+
+
+TREND_DAY_COLUMN = Column("Ngày", "day_vi", 12, align="center")
+TREND_HEADERS = {
+    "devices": "Số thiết bị", "compliant": "Tuân thủ", "non_compliant": "Không tuân thủ", "unknown": "Chưa rõ",
+    "compliance_pct": "Tuân thủ (%)", "non_compliant_pct": "Không tuân thủ (%)", "unknown_pct": "Chưa rõ (%)",
+    **{severity: SEVERITY_VI[severity] for severity in SEVERITY_ORDER},
+    "polled_on_time": "Thăm dò đúng chu kỳ", "answering": "Đang phản hồi", "config_collected": "Đã thu cấu hình",
+}  # fmt: skip
+
+
+def _trend_columns(*keys: str) -> list[Column]:
+    return [Column(TREND_HEADERS[key], key, 9, PCT_FORMAT if key.endswith("_pct") else INT_FORMAT) for key in keys]
+
+
+def _trend_notes(report: QuarterlyReport) -> tuple[str, ...]:
+    days = report.trend["day"].nunique() if len(report.trend) else 0
+    if not report.trend_enough:
+        return (f"{NOT_ENOUGH_HISTORY_VI}: cần ảnh chụp hằng ngày của ít nhất {MIN_TREND_DAYS} ngày trong quý (đã có {days}).",)
+    return (
+        f"{days} ngày có ảnh chụp trong quý (ngày không có ảnh chụp bị bỏ qua, không tính là 0). Tỷ lệ trên số thiết bị của "
+        "ngày đó; phát hiện: số đang mở vào ngày chụp; chi tiết theo đơn vị: sheet “Xu hướng theo đơn vị” của tệp Excel.",
+    )
 
 
 def _progress_total(report: QuarterlyReport) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def write_report_pdf(report: QuarterlyReport, path: Path | str, *, font_path: Pa
         Paragraph(_esc(f"Từ ngày {vi_date(report.start)} đến ngày {vi_date(report.end)}"), subtitle),
         Spacer(1, 4 * mm),
     ]
-    for section in report_sections(report):
+    for section in (section for section in report_sections(report) if section.in_pdf):
         story.append(Paragraph(_esc(section.title), section_style))
         data = [[Paragraph(_esc(c.header), head) for c in section.columns]]
         body_rows = list(section.rows)

@@ -73,9 +73,10 @@ def plan_from_inventory(session: Session, policy: Policy, today: date, years: It
 def report_from_inventory(session: Session, policy: Policy, quarter: str, today: date, *, fleet: pd.DataFrame | None = None):
     """The quarterly report; `fleet`: fleet_frame(session, policy, today) if the caller has it."""
     from compliance.report import build_report, quarter_bounds
+    from compliance.trends import trend_frame
     from inventory.models import InformationSystem
 
-    start, _, _ = quarter_bounds(quarter)
+    start, end, _ = quarter_bounds(quarter)
     fleet = fleet if fleet is not None else fleet_frame(session, policy, today)
     # The three states, as compliance.state.state_shares counts them (never evaluated: unknown).
     states = {name: fleet["state"].eq(name).astype(int) for name in ("compliant", "non_compliant", "unknown")}
@@ -93,7 +94,7 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
     plan = plan_from_inventory(session, policy, today, years=(start.year,), fleet=fleet)
     return build_report(
         quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today,
-        coverage=coverage_frame(session),
+        coverage=coverage_frame(session), trend=trend_frame(session, start, end),
     )  # fmt: skip
 
 

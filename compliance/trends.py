@@ -96,3 +96,17 @@ def series(session: Session, site_ids: Collection[int] | None = None, days: int 
 def enough_history(points: list[dict[str, Any]]) -> bool:
     """Whether a series is a trend yet: at least MIN_HISTORY_DAYS days with a snapshot."""
     return len(points) >= MIN_HISTORY_DAYS
+
+
+def trend_frame(session: Session, start: date, end: date):
+    """The snapshots of [start, end] per site and day, for the quarterly report
+    (compliance.report.TREND_COLUMNS: day, site_code, site_name, FIELDS)."""
+    import pandas as pd
+
+    query = (
+        select(SiteSnapshot.day, Site.code, Site.name, *(getattr(SiteSnapshot, name) for name in FIELDS))
+        .join(Site, Site.id == SiteSnapshot.site_id)
+        .where(SiteSnapshot.day >= start, SiteSnapshot.day <= end)
+        .order_by(SiteSnapshot.day, Site.code)
+    )  # fmt: skip
+    return pd.DataFrame([tuple(row) for row in session.execute(query)], columns=["day", "site_code", "site_name", *FIELDS])

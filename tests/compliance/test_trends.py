@@ -122,3 +122,53 @@ def test_daily_snapshot_job_commits_one_row_per_site(engine, session):
     with Session(engine) as fresh:
         days = fresh.execute(select(SiteSnapshot.site_id, SiteSnapshot.day)).all()
     assert sorted(days) == sorted([(ids["S1"], _day(3)), (ids["S2"], _day(3))])
+
+
+def _sheet_rows(path, sheet: str) -> list[tuple]:
+    from openpyxl import load_workbook
+
+    return [tuple(row) for row in load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True)]
+
+
+def test_quarterly_report_has_the_quarters_trend(session, tmp_path):
+    from compliance.policy import shipped_policy
+    from compliance.report import write_report_xlsx
+    from compliance.report_pdf import write_report_pdf
+    from compliance.service import report_from_inventory
+
+    ids = _fleet(session)
+    take_snapshots(session, date(2026, 3, 31), now=NOW)  # the quarter before: left out
+    _snapshot(session, 1)
+    _set_state(session, ids["pc0"], "compliant")
+    _finding(session, ids, "pc1", "r.crit", "critical")
+    session.commit()
+    _snapshot(session, 2)
+    report = report_from_inventory(session, shipped_policy(), "2026Q2", date(2026, 6, 10))
+    assert report.trend_enough
+    assert [(r["day"], r["devices"], r["compliant"], r["critical"]) for r in report.to_json()["trend"]] == [("2026-06-01", 5, 0, 0), ("2026-06-02", 5, 1, 1)]
+    path = write_report_xlsx(report, tmp_path / "q2.xlsx")
+    rows = _sheet_rows(path, "Xu hướng")
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "Ngày")
+    body = [r for r in rows[header + 1 :] if r and r[0] and str(r[0])[:2].isdigit()]
+    assert [(r[0], r[1], r[5]) for r in body] == [("01/06/2026", 5, 0), ("02/06/2026", 5, 1)]
+    assert body[1][2] == pytest.approx(20.0)  # 1 of 5 compliant
+    per_site = _sheet_rows(path, "Xu hướng theo đơn vị")
+    site_rows = [r for r in per_site if r and r[0] in ("01/06/2026", "02/06/2026")]
+    assert [(r[0], r[1], r[2], r[3], r[6]) for r in site_rows] == [
+        ("01/06/2026", "S1", 4, 0, 0), ("01/06/2026", "S2", 1, 0, 0), ("02/06/2026", "S1", 4, 1, 1), ("02/06/2026", "S2", 1, 0, 0),
+    ]  # fmt: skip
+    assert write_report_pdf(report, tmp_path / "q2.pdf").stat().st_size > 0
+
+
+def test_report_of_a_fresh_install_says_not_enough_history(session, tmp_path):
+    from compliance.policy import shipped_policy
+    from compliance.report import write_report_xlsx
+    from compliance.service import report_from_inventory
+
+    _fleet(session)
+    _snapshot(session, 1)  # one day only
+    report = report_from_inventory(session, shipped_policy(), "2026Q2", date(2026, 6, 10))
+    assert not report.trend_enough
+    rows = _sheet_rows(write_report_xlsx(report, tmp_path / "q2.xlsx"), "Xu hướng")
+    assert not [r for r in rows if r and r[0] == "01/06/2026"]
+    assert any(r and r[0] and str(r[0]).startswith("Chưa đủ dữ liệu lịch sử") for r in rows)
