@@ -49,12 +49,12 @@ RESPONSE_BYTES = 4096  # a webhook's answer is read this far, then ignored
 LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 SEVERITY_ORDER = [s.value for s in Severity]  # most severe first
 
-KIND_LABELS_VI = {
+KIND_LABELS_VI = {  # as web.labels.EVENT_KIND_LABELS shows them
     EventKind.NEW_CRITICAL_FINDING.value: "Phát hiện nghiêm trọng mới",
-    EventKind.UNRECORDED_DEVICE.value: "Phát hiện thiết bị chưa đăng ký",
-    EventKind.DEVICE_SILENT.value: "Thiết bị không phản hồi quá chu kỳ thu thập",
-    EventKind.WAIVER_EXPIRING.value: "Miễn trừ sắp hết hạn (trong 14 ngày)",
-    EventKind.RUN_FAILED.value: "Lượt quét hoặc đánh giá thất bại",
+    EventKind.UNRECORDED_DEVICE.value: "Thiết bị chưa ghi nhận",
+    EventKind.DEVICE_SILENT.value: "Thiết bị không phản hồi quá hạn",
+    EventKind.WAIVER_EXPIRING.value: "Miễn trừ sắp hết hạn",
+    EventKind.RUN_FAILED.value: "Quét hoặc kiểm tra thất bại",
 }
 TEST_KIND = "test"
 TEST_LABEL_VI = "Thử gửi thông báo"

@@ -1,5 +1,6 @@
 """Administration (admin only): users and roles, device credentials (write-only), the policy
-(read-only), and each site's polling schedule. Every change is audit-logged.
+(read-only), each site's polling schedule, and the notification channels (e-mail and webhooks,
+secret write-only, with a "Gửi thử" button). Every change is audit-logged.
 
 Secrets are shown at most once, in the response to the POST that created them (one-time
 passwords, API tokens) with `Cache-Control: no-store`; they never go into the session, a flash
@@ -16,16 +17,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from collectors.credentials import SECRET_FIELDS, CredentialError, Scope, add_credential, delete_credential, list_credentials
-from inventory import tokens
+from compliance import notify
+from compliance.channels import ChannelError, ChannelInput, delete_channel, delivery_counts, last_errors, list_channels, save_channel
+from inventory import audit, tokens
 from inventory import users as inventory_users
-from inventory.choices import CredentialKind, DeviceClass, Role, ZoneKind, values
+from inventory.choices import ChannelKind, CredentialKind, DeviceClass, EventKind, Role, Severity, ZoneKind, values
 from inventory.crypto import CredentialKeyError, Vault
-from inventory.models import Device, Site, User
+from inventory.models import Device, NotificationChannel, Site, User
 from inventory.repository import list_sites, site_by_code
 from inventory.schedule import MAX_POLL_MINUTES, parse_interval, set_poll_intervals
 from web import queries
@@ -424,3 +427,138 @@ def save_schedule():
     commit()
     flash(_("Đã cập nhật lịch thu thập của %(n)d đơn vị.", n=changed), "info")
     return redirect(url_for("admin.schedule"))
+
+
+# ------------------------------------------------------------------------------ notification channels
+
+CHANNEL_KIND_LABELS = {ChannelKind.SMTP.value: _l("Thư điện tử (SMTP)"), ChannelKind.WEBHOOK.value: _l("Webhook (ký HMAC)")}
+TEST_TIMEOUT_SECONDS = 10  # the "Gửi thử" button waits at most this long for the server
+
+
+class ChannelForm(FlaskForm):
+    name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=100)])
+    kind = SelectField(_l("Loại"), validators=[DataRequired()])
+    enabled = BooleanField(_l("Đang bật"), default=True)
+    min_severity = SelectField(_l("Mức độ tối thiểu"), validators=[DataRequired()])
+    kinds = SelectMultipleField(_l("Loại sự kiện (không chọn: mọi loại)"), validators=[Optional()])
+    host = StringField(_l("Máy chủ SMTP"), validators=[Optional(), Length(max=255)])
+    port = IntegerField(_l("Cổng"), validators=[Optional(), NumberRange(1, 65535)])
+    sender = StringField(_l("Địa chỉ gửi"), validators=[Optional(), Length(max=255)])
+    recipients = TextAreaField(_l("Người nhận (cách nhau bởi dấu phẩy)"), validators=[Optional(), Length(max=5000)])
+    starttls = BooleanField(_l("Dùng STARTTLS"))
+    username = StringField(_l("Tên đăng nhập SMTP"), validators=[Optional(), Length(max=255)])
+    url = StringField(_l("URL webhook"), validators=[Optional(), Length(max=2000)])
+    # Write-only: PasswordField never renders a value back.
+    secret = PasswordField(_l("Mật khẩu SMTP hoặc khóa ký webhook"), validators=[Optional(), Length(max=500)])
+    clear_secret = BooleanField(_l("Xóa phần bí mật đã lưu"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = _choices(CHANNEL_KIND_LABELS.items())
+        self.min_severity.choices = _choices((s, label(s)) for s in values(Severity))
+        self.kinds.choices = _choices((k, label(k)) for k in values(EventKind))
+
+    def fill(self, channel: NotificationChannel) -> None:
+        """The stored values (never the secret) into an edit form."""
+        s = channel.settings or {}
+        self.name.data, self.kind.data, self.enabled.data = channel.name, channel.kind, channel.enabled
+        self.min_severity.data, self.kinds.data = channel.min_severity, list(channel.kinds or [])
+        self.host.data, self.port.data, self.sender.data = s.get("host", ""), s.get("port"), s.get("sender", "")
+        self.recipients.data, self.starttls.data = ", ".join(s.get("recipients", [])), bool(s.get("starttls"))
+        self.username.data, self.url.data = s.get("username", ""), s.get("url", "")
+
+    def given(self) -> ChannelInput:
+        return ChannelInput(
+            name=(self.name.data or "").strip(), kind=self.kind.data, enabled=bool(self.enabled.data), min_severity=self.min_severity.data,
+            kinds=list(self.kinds.data or []), host=self.host.data or "", port=self.port.data, sender=self.sender.data or "",
+            recipients=self.recipients.data or "", starttls=bool(self.starttls.data), username=self.username.data or "",
+            url=self.url.data or "", secret=self.secret.data or "", clear_secret=bool(self.clear_secret.data),
+        )  # fmt: skip
+
+
+class ConfirmForm(FlaskForm):
+    confirm = BooleanField(_l("Tôi chắc chắn muốn xóa kênh này"))
+
+
+def _channel_or_404(db, channel_id: int) -> NotificationChannel:
+    channel = db.get(NotificationChannel, channel_id)
+    if channel is None:
+        abort(404)
+    return channel
+
+
+def _channels_page(form: ChannelForm | None = None, status: int = 200, editing: NotificationChannel | None = None):
+    db = get_session()
+    body = render_template(
+        "admin/notifications.html", channels=list_channels(db), counts=delivery_counts(db), errors=last_errors(db),
+        form=form or ChannelForm(formdata=None), editing=editing, confirm=ConfirmForm(formdata=None), kind_labels=CHANNEL_KIND_LABELS,
+    )  # fmt: skip
+    return body, status
+
+
+@bp.route("/notifications")
+@role_required(ADMIN)
+def notifications():
+    return _channels_page()
+
+
+@bp.route("/notifications/<int:channel_id>")
+@role_required(ADMIN)
+def edit_channel(channel_id: int):
+    channel = _channel_or_404(get_session(), channel_id)
+    form = ChannelForm(formdata=None)
+    form.fill(channel)
+    return _channels_page(form, editing=channel)
+
+
+@bp.route("/notifications", methods=["POST"], defaults={"channel_id": None})
+@bp.route("/notifications/<int:channel_id>", methods=["POST"])
+@role_required(ADMIN)
+def save_channel_view(channel_id: int | None):
+    db = get_session()
+    editing = _channel_or_404(db, channel_id) if channel_id is not None else None
+    form = ChannelForm()
+    if not form.validate():
+        _flash_errors(form)
+        return _channels_page(form, 400, editing)
+    try:
+        channel = save_channel(db, vault(), form.given(), actor=_actor(), channel_id=channel_id)
+    except (ChannelError, CredentialKeyError) as exc:
+        db.rollback()
+        flash(_("Không lưu được kênh thông báo: %(reason)s", reason=str(exc)), "error")
+        return _channels_page(form, 400, editing)
+    commit()
+    flash(_("Đã lưu kênh thông báo %(name)s.", name=channel.name), "info")
+    return redirect(url_for("admin.notifications"))
+
+
+@bp.route("/notifications/<int:channel_id>/delete", methods=["POST"])
+@role_required(ADMIN)
+def delete_channel_view(channel_id: int):
+    db = get_session()
+    _channel_or_404(db, channel_id)
+    form = ConfirmForm()
+    if not form.validate() or not form.confirm.data:
+        flash(_("Chưa xóa: hãy đánh dấu ô xác nhận."), "error")
+        return redirect(url_for("admin.edit_channel", channel_id=channel_id))
+    name = delete_channel(db, channel_id, actor=_actor())
+    commit()
+    flash(_("Đã xóa kênh thông báo %(name)s.", name=name), "info")
+    return redirect(url_for("admin.notifications"))
+
+
+@bp.route("/notifications/<int:channel_id>/test", methods=["POST"])
+@role_required(ADMIN)
+def test_channel(channel_id: int):
+    db = get_session()
+    channel = _channel_or_404(db, channel_id)
+    if not FlaskForm().validate():  # the CSRF token
+        abort(400)
+    ok, result = notify.send_test(vault(), channel, timeout=TEST_TIMEOUT_SECONDS)
+    audit.record(db, _actor(), "test", "notification_channel", channel.id, after={"result": result})
+    commit()
+    if ok:
+        flash(_("Đã gửi thử qua kênh %(name)s.", name=channel.name), "info")
+    else:
+        flash(_("Gửi thử qua kênh %(name)s thất bại: %(reason)s", name=channel.name, reason=result), "error")
+    return redirect(url_for("admin.edit_channel", channel_id=channel_id))
