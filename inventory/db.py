@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -11,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, make_url
 from sqlmodel import Session, create_engine
 
 from inventory.revision import TABLE, bump
@@ -26,9 +28,29 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 PG_CONNECT_TIMEOUT_SECONDS = 10
 
 
+def private_sqlite_file(url: str) -> None:
+    """The database file (and its WAL and shared-memory files, which SQLite creates with the
+    file's own mode) is readable by its owner only, whatever the umask of the process that opens
+    it first: a bench, a WSGI server or a test, not only the `kiemke` command."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    path = Path(path)
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # missing, or another user's: nothing to tighten here
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+
+
 def make_engine(url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+
+        @event.listens_for(engine, "do_connect")
+        def _private_file(_dialect, _record, _cargs, _cparams) -> None:
+            private_sqlite_file(url)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
