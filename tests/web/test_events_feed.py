@@ -100,3 +100,13 @@ def test_the_latest_events_partial_shows_the_newest(app, login_as, feed):
 
         html = render_template_string('{% include "events/_latest.html" %}')
     assert rows_of(html) == 8 and "Thiết bị chưa ghi nhận" in html and "/events/" in html
+
+
+def test_the_overview_shows_the_latest_events_fresh(login_as, feed, engine):
+    client = login_as("viewer")
+    html = client.get("/").get_data(as_text=True)
+    assert "Sự kiện mới nhất" in html and "Thiết bị chưa ghi nhận" in html and 'href="/events/"' in html
+    with Session(engine) as session:  # events are not tracked by the data revision: read on each load
+        events.raise_event(session, "run_failed", "high", "run_failed:later", data={"run_kind": "poll", "error": "OSError: later"})
+        session.commit()
+    assert "OSError: later" in client.get("/").get_data(as_text=True)
