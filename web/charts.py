@@ -4,7 +4,7 @@ unknown) and a line of open critical findings on its own scale at the right. No 
 external font; a title and a description say in words what the picture shows.
 
 `trend_svg` is a pure function of the points and the words (tested by parsing its output);
-`trend_panel` fills the words in the page's language for the templates (web/templates/_trend.html).
+`panel` fills the words in the page's language for the templates (web/templates/_trend.html).
 """
 
 from __future__ import annotations
@@ -93,19 +93,34 @@ def trend_svg(points: list[dict[str, Any]], *, words: dict[str, str], lang: str 
     return Markup(head + "".join(parts) + "</svg>")  # noqa: S704 - numbers we computed; every text escaped above
 
 
-def trend_panel(session, site_ids=None, *, chart_id: str = "trend", lang: str | None = None) -> dict[str, Any]:
-    """What web/templates/_trend.html shows: the last 90 days of `site_ids` (None: the province):
-    {"enough": bool, "days": n, "svg": Markup or None, "latest": the last point or None}."""
+def panel(points: list[dict[str, Any]], *, heading: str, title: str, chart_id: str, lang: str | None = None) -> dict[str, Any]:
+    """What web/templates/_trend.html shows: {"heading", "enough": bool, "days": n, "svg": Markup
+    or None}; fewer than two days of snapshots draw nothing (compliance.trends.enough_history)."""
     from flask_babel import gettext as _
 
     from web.i18n import current_language
 
-    lang = lang or current_language()
-    points = trend_series(session, site_ids)
     if not enough_history(points):
-        return {"enough": False, "days": len(points), "svg": None, "latest": points[-1] if points else None}
+        return {"heading": heading, "enough": False, "days": len(points), "svg": None}
     words = {
-        "title": _("Tuân thủ và phát hiện nghiêm trọng, 90 ngày gần nhất"),
+        "title": title,
         "desc_format": _("Từ {first} đến {last}. Ngày cuối: {compliant} tuân thủ, {non_compliant} không tuân thủ, {unknown} chưa rõ; {critical} phát hiện nghiêm trọng đang mở."),
     }
-    return {"enough": True, "days": len(points), "svg": trend_svg(points, words=words, lang=lang, chart_id=chart_id), "latest": points[-1]}
+    svg = trend_svg(points, words=words, lang=lang or current_language(), chart_id=chart_id)
+    return {"heading": heading, "enough": True, "days": len(points), "svg": svg}
+
+
+def trend_panel(session, site_ids=None, *, chart_id: str = "trend", lang: str | None = None) -> dict[str, Any]:
+    """The last 90 days of `site_ids` (None: the province), for the overview and the site page."""
+    from flask_babel import gettext as _
+
+    points = trend_series(session, site_ids)
+    return panel(points, heading=_("Xu hướng 90 ngày"), title=_("Tuân thủ và phát hiện nghiêm trọng, 90 ngày gần nhất"), chart_id=chart_id, lang=lang)
+
+
+def quarter_panel(report, *, lang: str | None = None) -> dict[str, Any]:
+    """The quarterly report's province trend (compliance.report.QuarterlyReport.trend_province)."""
+    from flask_babel import gettext as _
+
+    points = report.trend_province.to_dict(orient="records")
+    return panel(points, heading=_("Xu hướng trong quý"), title=_("Tuân thủ và phát hiện nghiêm trọng trong quý"), chart_id="trend-quarter", lang=lang)

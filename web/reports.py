@@ -17,6 +17,7 @@ from compliance.report_pdf import ReportPdfError, write_report_pdf
 from compliance.service import report_from_inventory
 from compliance.workbook import records
 from web.access import PLANNER, SECURITY_OFFICER, role_required
+from web.charts import quarter_panel
 from web.database import cached, cached_fleet, get_session
 from web.i18n import current_language
 from web.procurement import number, plan_years
@@ -84,6 +85,7 @@ def index():
         security_target=SECURITY_TARGET_PCT,
         num=number,
         lang=current_language(),
+        trend=quarter_panel(report),
     )
 
 

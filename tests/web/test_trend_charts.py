@@ -107,3 +107,19 @@ def test_pages_draw_the_last_days_once_there_is_history(login_as, seed, engine):
     client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
     body = client.get("/").get_data(as_text=True)
     assert "90-day trend" in body and "Compliance and critical findings, last 90 days" in body
+
+
+def test_report_page_draws_the_quarters_trend(login_as, seed, engine):
+    client = login_as("security_officer")
+    assert "Chưa đủ dữ liệu lịch sử" in client.get("/reports/?quarter=2026Q2").get_data(as_text=True)
+    with Session(engine) as session:
+        for day in (date(2026, 3, 31), date(2026, 6, 1), date(2026, 6, 2)):  # 31 March: the quarter before
+            take_snapshots(session, day)
+        session.commit()
+    body = client.get("/reports/?quarter=2026Q2").get_data(as_text=True)
+    assert "Chưa đủ dữ liệu lịch sử" not in body
+    start = body.index('<svg xmlns="http://www.w3.org/2000/svg" class="trend-chart"')
+    root = _parse(body[start : body.index("</svg>", start) + len("</svg>")])
+    assert root.get("aria-labelledby") == "trend-quarter-title trend-quarter-desc"
+    (line,) = root.iter(SVG + "polyline")
+    assert line.get("data-values") == "1 1"
