@@ -214,6 +214,8 @@ def send(target: Target, notice: Notice, *, timeout: float = 10, now: datetime |
         raise DeliveryError(_scrub(str(exc), target.secret)) from None
     except (OSError, smtplib.SMTPException, ValueError) as exc:
         raise DeliveryError(_scrub(_reason(exc), target.secret)) from None
+    except (KeyError, TypeError) as exc:  # settings stored by hand, not through compliance.channels
+        raise DeliveryError(f"channel settings incomplete or malformed ({type(exc).__name__}: {exc})") from None
 
 
 def _reason(exc: BaseException) -> str:

@@ -212,3 +212,15 @@ def test_delivery_job_survives_a_missing_database(tmp_path, vault, caplog):
     broken = db.engine_for(f"sqlite:///{tmp_path}/none/x.db")
     assert notify.delivery_job(broken, vault) is None
     assert "delivery skipped" in caplog.text
+
+
+def test_a_broken_channel_does_not_stop_the_others(engine, session, vault, place, caplog):
+    with http_receiver() as (url, received):
+        add_channel(session, vault, name="good", kind="webhook", url=url, secret=SIGNING_KEY, min_severity="low")
+        broken = add_channel(session, vault, name="broken", kind="smtp", host="127.0.0.1", sender="k@x.vn", recipients="a@x.vn", min_severity="low")
+        broken.settings = {"host": "127.0.0.1"}  # hand-edited: no sender, no recipients
+        session.commit()
+        raise_event(session, place)
+        summary = notify.deliver_due(engine, vault, T0, timeout=2)
+    assert (summary["sent"], summary["retry"]) == (1, 1) and len(received) == 1
+    assert "channel settings incomplete or malformed (KeyError: 'sender')" in caplog.text
