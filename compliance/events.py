@@ -38,6 +38,7 @@ SILENCE_INTERVALS = 2  # a device is silent after missing this many poll interva
 MIN_SILENCE = timedelta(hours=1)  # ... and never sooner than this (a 5-minute interval is not an alarm)
 WAIVER_NOTICE_DAYS = 14
 KEY_BATCH = 500  # finding keys per query
+MANY_KEYS = 5_000  # above this many, one query over the rules reads fewer rows than batches of keys
 ERROR_LIMIT = 500  # characters of a run's error kept in its event
 
 
@@ -101,14 +102,19 @@ def critical_keys_not_open(session: Session, keys: Iterable[tuple[str, str]], to
     wanted = set(keys)
     if not wanted:
         return set()
+    held_columns = select(Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires)
+    rules = {r for r, _ in wanted}
+    if len(wanted) > MANY_KEYS:  # a whole fleet's: one pass over those rules' open and waived findings
+        queries = [held_columns.where(Finding.rule_id.in_(rules), Finding.status.in_((FindingStatus.OPEN.value, FindingStatus.WAIVED.value)))]
+    else:
+        ordered = sorted(wanted)
+        queries = [
+            held_columns.where(Finding.rule_id.in_({r for r, _ in batch}), Finding.subject_key.in_({k for _, k in batch}))
+            for batch in (ordered[start : start + KEY_BATCH] for start in range(0, len(ordered), KEY_BATCH))
+        ]
     held = set()
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), KEY_BATCH):
-        batch = ordered[start : start + KEY_BATCH]
-        rows = session.execute(
-            select(Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires).where(Finding.rule_id.in_({r for r, _ in batch}), Finding.subject_key.in_({k for _, k in batch}))
-        )
-        for rule_id, subject_key, status, expires in rows:
+    for query in queries:
+        for rule_id, subject_key, status, expires in session.execute(query):
             waived = status == FindingStatus.WAIVED.value and expires is not None and expires >= today
             if status == FindingStatus.OPEN.value or waived:
                 held.add((rule_id, subject_key))

@@ -48,7 +48,9 @@ def all_events(engine, kind: str | None = None) -> list[Event]:
         return list(session.execute(query).scalars())
 
 
-def test_an_evaluation_raises_one_event_per_critical_finding_it_opens_or_reopens(engine, session, province):
+@pytest.mark.parametrize("many_keys", [events.MANY_KEYS, 0], ids=["keys-in-batches", "one-pass-over-the-rules"])
+def test_an_evaluation_raises_one_event_per_critical_finding_it_opens_or_reopens(engine, session, province, monkeypatch, many_keys):
+    monkeypatch.setattr(events, "MANY_KEYS", many_keys)
     ids, laptop_id = province
     assert evaluate(engine)["status"] == "ok"
     raised = all_events(engine, "new_critical_finding")
