@@ -1,5 +1,7 @@
-"""`kiemke scheduler`: APScheduler in its own process, one polling job per site and one daily
-evaluation of the whole fleet.
+"""`kiemke scheduler`: APScheduler in its own process: one polling job per site, a daily
+evaluation of the whole fleet (followed by the day's trend snapshot), the events of silent devices
+and expiring waivers every 15 minutes, and the delivery of events to the notification channels
+every minute.
 
 Each site is polled at its own interval; jobs are coalesced and never run twice at once; a job
 polls only the site's devices that are due (never polled, or polled longer ago than the
@@ -24,6 +26,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from collectors.runner import RunOptions
 from collectors.service import RunResult, ServiceError, poll
+from compliance.events import silence_and_waiver_job
+from compliance.notify import delivery_job
+from compliance.trends import daily_snapshot_job
 from inventory import db
 from inventory.choices import FindingStatus
 from inventory.crypto import Vault
@@ -32,6 +37,9 @@ from inventory.models import Finding, Site
 log = logging.getLogger("kiemke.scheduler")
 
 DAILY_EVALUATION_JOB = "evaluate:daily"
+EVENTS_JOB = "events:silence-and-waivers"
+EVENTS_EVERY_MINUTES = 15
+DELIVERY_JOB = "events:deliver"
 # 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
 DAILY_EVALUATION_AT = (1, 30)
 LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -80,6 +88,8 @@ def daily_evaluation_job(engine: Engine, today: date | None = None) -> dict | No
     result = dict(result) | {"waivers_expired": expired}
     log.info("daily evaluation: %s devices, %s new, %s reopened, %s resolved, %s waivers expired",
              result.get("devices"), result.get("opened"), result.get("reopened"), result.get("resolved"), expired)  # fmt: skip
+    # The day's trend point, from the states the evaluation just wrote.
+    result["snapshots"] = daily_snapshot_job(engine, today=today)
     return result
 
 
@@ -116,6 +126,18 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         misfire_grace_time=6 * 3600,  # a scheduler down at night still runs it when back that morning
         replace_existing=True,
     )
+
+    # Events for silent devices and waivers about to expire, and the delivery of every event to
+    # the notification channels: both in this process, so no web request or evaluation waits on them.
+    scheduler.add_job(
+        silence_and_waiver_job, IntervalTrigger(minutes=EVENTS_EVERY_MINUTES), args=(engine,), id=EVENTS_JOB, name="events: silent devices, expiring waivers",
+        coalesce=True, max_instances=1, misfire_grace_time=EVENTS_EVERY_MINUTES * 60, replace_existing=True,
+        next_run_time=datetime.now(UTC) if first_run_now else None,
+    )  # fmt: skip
+    scheduler.add_job(
+        delivery_job, IntervalTrigger(minutes=1), args=(engine, vault), id=DELIVERY_JOB, name="deliver events",
+        coalesce=True, max_instances=1, misfire_grace_time=60, replace_existing=True,
+    )  # fmt: skip
 
     def listen(event) -> None:
         if event.code == EVENT_JOB_ERROR:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from compliance.notify import queue_deliveries
 from inventory import db
 from inventory.choices import DeviceSource, EventKind, FindingStatus, Severity
 from inventory.models import Device, Event, Finding, ScanOutcome, ScanRun, Site, utcnow
@@ -38,6 +39,7 @@ SILENCE_INTERVALS = 2  # a device is silent after missing this many poll interva
 MIN_SILENCE = timedelta(hours=1)  # ... and never sooner than this (a 5-minute interval is not an alarm)
 WAIVER_NOTICE_DAYS = 14
 KEY_BATCH = 500  # finding keys per query
+DIGEST_ABOVE = 25  # more new critical findings than this in one evaluation: one digest event
 MANY_KEYS = 5_000  # above this many, one query over the rules reads fewer rows than batches of keys
 ERROR_LIMIT = 500  # characters of a run's error kept in its event
 
@@ -69,7 +71,14 @@ def raise_event(
         if session.execute(select(table.c.id).where(table.c.key == values["key"])).first() is not None:
             return None
         new_id = session.execute(table.insert().values(values).returning(table.c.id)).scalar_one()
-    return None if new_id is None else session.get(Event, new_id)
+    if new_id is None:
+        return None
+    event = session.get(Event, new_id)
+    session.info.setdefault(_RAISED, []).append(event)  # queued to the channels with the transaction (_guarded)
+    return event
+
+
+_RAISED = "kiemke.events.raised"
 
 
 def _guarded(engine: Engine, what: str, work: Callable[[Session], int]) -> int:
@@ -77,7 +86,10 @@ def _guarded(engine: Engine, what: str, work: Callable[[Session], int]) -> int:
     which is logged: the thing reported on has already happened and must not fail for it)."""
     try:
         with db.session_scope(engine) as session:
-            return work(session)
+            raised = work(session)
+            # Deliveries are queued in the events' own transaction: no event is raised without them.
+            queue_deliveries(session, session.info.pop(_RAISED, []))
+            return raised
     except Exception:
         log.exception("events not raised: %s", what)
         return 0
@@ -143,6 +155,9 @@ def raise_new_critical_findings(engine: Engine, keys: Collection[tuple[str, str]
     if not keys:
         return 0
 
+    if len(keys) > DIGEST_ABOVE:
+        return _guarded(engine, "new critical findings (digest)", lambda session: _raise_digest(session, keys, opened_at))
+
     def run(session: Session) -> int:
         raised = 0
         ordered = sorted(keys)
@@ -165,6 +180,17 @@ def raise_new_critical_findings(engine: Engine, keys: Collection[tuple[str, str]
         return raised
 
     return _guarded(engine, "new critical findings", run)
+
+
+def _raise_digest(session: Session, keys: Collection[tuple[str, str]], opened_at: datetime) -> int:
+    """One event for a run that opened many critical findings at once (a fleet's first evaluation,
+    a new rule): the feed and the channels get one line with the counts per rule, not thousands."""
+    by_rule: dict[str, int] = {}
+    for rule_id, _ in keys:
+        by_rule[rule_id] = by_rule.get(rule_id, 0) + 1
+    rules = dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0])))
+    event = raise_event(session, EventKind.NEW_CRITICAL_FINDING, Severity.CRITICAL, f"new_critical_finding:digest:{_stamp(opened_at)}", data={"count": len(keys), "rules": rules})
+    return int(event is not None)
 
 
 # -- unrecorded devices ------------------------------------------------------------------------

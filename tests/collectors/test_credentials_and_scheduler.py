@@ -80,8 +80,8 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
     session.commit()
 
     scheduler = build_scheduler(engine, vault, scheduler=BackgroundScheduler(timezone="UTC"))
-    # One poll job per site, and the daily evaluation of the whole fleet (issue 12).
-    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily"]
+    # One poll job per site, the daily evaluation (then the trend snapshot), events and their delivery (issue 12).
+    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "events:silence-and-waivers", "events:deliver"]
     job = scheduler.get_job("poll:S1")
     assert job.coalesce and job.max_instances == 1
     scheduler.start()

@@ -177,6 +177,7 @@ def test_the_daily_job_evaluates_the_fleet_and_reopens_expired_waivers(engine, p
         device_id = laptop.id
     first = daily_evaluation_job(engine)
     assert first is not None and first["waivers_expired"] == 0
+    assert first["snapshots"] == len(province)  # the day's trend point, one per site
     [finding] = open_findings(engine, ORIGIN, device_id)
     with Session(engine) as session:
         row = session.get(Finding, finding.id)
