@@ -94,23 +94,50 @@ class _CheckErrors:
 
 
 # A check as the engine runs it: (rule id, severity, check function, params, verdict or None,
-# check name).
-_Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None, str]
+# check name, key or None).
+_Planned = tuple[str, str, Callable[..., CheckResult], Mapping[str, Any], Callable[..., Any] | None, str, Callable[[Any], Any] | None]
+
+# Keyed answers of one run: rule id -> {check key: its failing result, or None (not failed)}.
+# Valid while every subject of the run is alive (keys may hold a policy's identity).
+_Answers = dict[str, dict[Any, CheckResult | None]]
+_UNSEEN = object()
 
 
-def _failures(checks: Iterable[_Planned], subject: Any, owner: Any, errors: _CheckErrors) -> list[tuple[_Planned, CheckResult]]:
+def _answers_for(plan: Mapping[str, tuple[tuple[_Planned, ...], tuple[_Planned, ...]]]) -> _Answers:
+    return {check[0]: {} for families in plan.values() for checks in families for check in checks if check[6] is not None}
+
+
+def _failures(checks: Iterable[_Planned], subject: Any, owner: Any, errors: _CheckErrors, answers: _Answers | None = None) -> list[tuple[_Planned, CheckResult]]:
     """The one way the engine calls checks: each of `checks` on `subject`, and the ones it fails
     with their results. A check that raises is recorded in `errors` under the subject key of
     `owner` (that subject is not evaluated for its rule) and the others still run. `owner` is
     the device whose rules run (its key is only spelled out on an error: this runs for every
-    device of the fleet) or a ready subject key."""
+    device of the fleet) or a ready subject key. A keyed check (see compliance.checks.base) is
+    run once per distinct key and its answer kept in `answers`; an error is never kept, so each
+    subject that raises is recorded."""
     failed = _NONE_FAILED
     for check in checks:
         try:
-            verdict = check[4]
-            if verdict is not None and verdict(subject, check[3]) is not False:
-                continue  # passed or not applicable: no need for the texts
-            outcome = check[2](subject, check[3])
+            if check[6] is not None and answers is not None:
+                known = answers[check[0]]
+                key = check[6](subject)
+                outcome = known.get(key, _UNSEEN)
+                if outcome is _UNSEEN:
+                    verdict = check[4]
+                    if verdict is not None and verdict(subject, check[3]) is not False:
+                        outcome = None
+                    else:
+                        outcome = check[2](subject, check[3])
+                        if outcome.passed is not False:
+                            outcome = None
+                    known[key] = outcome
+                if outcome is None:
+                    continue
+            else:
+                verdict = check[4]
+                if verdict is not None and verdict(subject, check[3]) is not False:
+                    continue  # passed or not applicable: no need for the texts
+                outcome = check[2](subject, check[3])
         except Exception:  # noqa: BLE001 (one broken rule must not sink the run)
             errors.add(check[0], owner if isinstance(owner, str) else f"device:{owner.id}")
             continue
@@ -148,11 +175,14 @@ def _plan(policy: Policy) -> dict[str, tuple[tuple[_Planned, ...], tuple[_Planne
     """device class -> (device checks, network_config checks)."""
     plan = {}
     for device_class, families in _rules_by_family(policy).items():
-        plan[device_class] = tuple(
-            tuple((rule.id, rule.severity, func, rule.params, get_check(rule.check).verdict, rule.check) for rule, func in families.get(family, ()))  # type: ignore[union-attr]
-            for family in ("device", "network_config")
-        )
+        plan[device_class] = tuple(tuple(_planned(rule, func) for rule, func in families.get(family, ())) for family in ("device", "network_config"))
     return plan  # type: ignore[return-value]
+
+
+def _planned(rule: Rule, func: Callable[..., CheckResult]) -> _Planned:
+    registered = get_check(rule.check)
+    assert registered is not None
+    return (rule.id, rule.severity, func, rule.params, registered.verdict, rule.check, registered.key)
 
 
 def _site_checks(policy: Policy) -> list[_Planned]:
@@ -161,7 +191,7 @@ def _site_checks(policy: Policy) -> list[_Planned]:
     for rule in policy.baseline.rules:
         registered = get_check(rule.check) if rule.enabled else None
         if registered is not None and registered.subject == "site":
-            checks.append((rule.id, rule.severity, registered.func, rule.params, registered.verdict, rule.check))
+            checks.append((rule.id, rule.severity, registered.func, rule.params, registered.verdict, rule.check, None))
     return checks
 
 
@@ -275,8 +305,12 @@ def _evaluate_devices(
     plan: dict[str, tuple[tuple[_Planned, ...], tuple[_Planned, ...]]],
     configs: Mapping[int, NetworkConfigFacts],
     make: Callable[..., Any] = Violation,
+    answers: _Answers | None = None,
 ) -> _Part:
-    """The device and network_config rules on `devices`, in order; `make` builds each violation."""
+    """The device and network_config rules on `devices`, in order; `make` builds each violation.
+    `answers`: the keyed answers of the run so far (a fresh set when None)."""
+    if answers is None:
+        answers = _answers_for(plan)
     violations: list = []
     add = violations.append
     failing: set[int] = set()
@@ -286,12 +320,12 @@ def _evaluate_devices(
     get_config = configs.get
     for device in devices:
         device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
-        failed = _failures(device_checks, device, device, errors)
+        failed = _failures(device_checks, device, device, errors, answers)
         checks_run += len(device_checks)
         if config_checks:
             facts = get_config(device.id)
             if facts is not None:
-                more = _failures(config_checks, facts, device, errors)
+                more = _failures(config_checks, facts, device, errors, answers)
                 if more:
                     failed = failed + more
                 checks_run += len(config_checks)
@@ -368,9 +402,10 @@ def _evaluate_chunks() -> int:
     assert _inherited is not None, "the pool's initializer sets the inherited subjects"
     devices, plan, configs, bounds, counter, outbox = _inherited
     sent = 0
+    answers = _answers_for(plan)  # kept across this worker's chunks: the subjects all live on
     while (index := _take_chunk(counter, len(bounds))) is not None:
         start, stop = bounds[index]
-        outbox.put((index, _evaluate_devices(devices[start:stop], plan, configs, _fields)))
+        outbox.put((index, _evaluate_devices(devices[start:stop], plan, configs, _fields, answers)))
         sent += 1
     return sent
 
@@ -389,10 +424,11 @@ def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Ma
     except (OSError, ImportError):  # no shared memory or semaphores
         return [_evaluate_devices(devices, plan, configs)]
     parts: list[_Part | None] = [None] * len(bounds)
+    answers = _answers_for(plan)
 
     def evaluate_here(index: int) -> None:
         start, stop = bounds[index]
-        parts[index] = _evaluate_devices(devices[start:stop], plan, configs)
+        parts[index] = _evaluate_devices(devices[start:stop], plan, configs, answers=answers)
 
     def receive(timeout: float | None) -> bool:
         try:

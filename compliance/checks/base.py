@@ -14,11 +14,18 @@ A check may also register a `verdict`: a function of the same arguments that ret
 `passed` would be, without building the texts. An engine that keeps only failures calls the
 check itself only when the verdict is False. The verdict must be False exactly when the check's
 `passed` is False (it may raise where the check raises).
+
+A check may also register a `key`: a function of the subject that returns, as one small
+hashable value, everything of the subject the check reads (the rule's params aside). Two subjects
+with equal keys get the same result, so an engine evaluates a rule once per distinct key in a run
+and reuses the answer for every device that shares it (same purchase date and class, same OS
+release, same origin...). A key that leaves out something the check reads is a bug
+(tests/compliance/test_check_keys.py holds each key to its check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +56,7 @@ class RegisteredCheck:
     subject: str
     params: Mapping[str, type]
     verdict: Callable[[Any, Mapping[str, Any]], bool | None] | None = None
+    key: Callable[[Any], Hashable] | None = None
 
 
 _REGISTRY: dict[str, RegisteredCheck] = {}
@@ -65,14 +73,15 @@ def check(
     subject: str = "network_config",
     params: Mapping[str, type] | None = None,
     verdict: Callable[[Any, Mapping[str, Any]], bool | None] | None = None,
+    key: Callable[[Any], Hashable] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under `name`; `params` maps required param names to types;
-    `verdict` (optional) gives its `passed` alone, cheaply."""
+    `verdict` (optional) gives its `passed` alone, cheaply; `key` (optional) is what it reads."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"check {name!r} is already registered")
-        _REGISTRY[name] = RegisteredCheck(name, func, subject, dict(params or {}), verdict)
+        _REGISTRY[name] = RegisteredCheck(name, func, subject, dict(params or {}), verdict, key)
         return func
 
     return register

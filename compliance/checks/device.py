@@ -26,6 +26,33 @@ def _gb(kb: int) -> float:
 
 
 # Each check below has a verdict (see compliance.checks.base): the same decision, no texts.
+# Those whose inputs repeat across a fleet (a batch bought the same day, one OS release on many
+# machines) also have a key: what they read. The policy is keyed by identity: an engine keeps
+# keyed answers for one run only, while every subject (and so its policy) is alive.
+
+
+def _cores_key(d: DeviceSubject) -> object:
+    return d.facts.get("host.cores")
+
+
+def _ram_key(d: DeviceSubject) -> object:
+    return d.facts.get("host.ram_kb")
+
+
+def _disks_key(d: DeviceSubject) -> object:
+    return d.facts.get("host.disks")
+
+
+def _release_key(d: DeviceSubject) -> object:
+    return (d.os_name, d.os_version, d.today, id(d.policy))
+
+
+def _service_life_key(d: DeviceSubject) -> object:
+    return (d.purchase_date, d.device_class, d.today, id(d.policy))
+
+
+def _origin_key(d: DeviceSubject) -> object:
+    return (d.country_of_origin, id(d.policy))
 
 
 def _cpu_cores_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
@@ -33,7 +60,7 @@ def _cpu_cores_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     return None if cores is None else cores >= p["min_cores"]
 
 
-@check("ep.cpu_cores", subject=DEVICE, params={"min_cores": int, "arch": str}, verdict=_cpu_cores_passed)
+@check("ep.cpu_cores", subject=DEVICE, params={"min_cores": int, "arch": str}, verdict=_cpu_cores_passed, key=_cores_key)
 def cpu_cores(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     cores = d.fact_int("host.cores")
     if cores is None:
@@ -46,7 +73,7 @@ def _ram_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     return None if ram_kb is None else ram_kb >= p["min_ram_gb"] * 1024 * 1024 * 0.95
 
 
-@check("ep.ram", subject=DEVICE, params={"min_ram_gb": int}, verdict=_ram_passed)
+@check("ep.ram", subject=DEVICE, params={"min_ram_gb": int}, verdict=_ram_passed, key=_ram_key)
 def ram(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     ram_kb = d.fact_int("host.ram_kb")
     if ram_kb is None:
@@ -62,7 +89,7 @@ def _disk_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     return max(d.disks_kb, default=0) >= p["min_disk_gb"] * 1024 * 1024 * 0.9
 
 
-@check("ep.disk", subject=DEVICE, params={"min_disk_gb": int, "require_ssd": bool}, verdict=_disk_passed)
+@check("ep.disk", subject=DEVICE, params={"min_disk_gb": int, "require_ssd": bool}, verdict=_disk_passed, key=_disks_key)
 def disk(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if not d.facts.get("host.disks"):
         return UNKNOWN
@@ -134,12 +161,12 @@ def _support(d: DeviceSubject) -> CheckResult:
     )  # fmt: skip
 
 
-@check("ep.os_supported", subject=DEVICE, verdict=_support_passed)
+@check("ep.os_supported", subject=DEVICE, verdict=_support_passed, key=_release_key)
 def os_supported(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return _support(d)
 
 
-@check("net.firmware_supported", subject=DEVICE, verdict=_support_passed)
+@check("net.firmware_supported", subject=DEVICE, verdict=_support_passed, key=_release_key)
 def firmware_supported(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return _support(d)
 
@@ -275,7 +302,7 @@ def _service_life_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     return service_life_end(d.purchase_date, d.policy.service_life.years_for(d.device_class)) > d.today
 
 
-@check("lc.service_life", subject=DEVICE, verdict=_service_life_passed)
+@check("lc.service_life", subject=DEVICE, verdict=_service_life_passed, key=_service_life_key)
 def service_life(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if d.purchase_date is None:
         return CheckResult(None, "", "no purchase date recorded")
@@ -300,7 +327,7 @@ def _origin_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     return _allowed_origin(d, code)
 
 
-@check("origin.allowed", subject=DEVICE, params={"unknown_is_finding": bool}, verdict=_origin_passed)
+@check("origin.allowed", subject=DEVICE, params={"unknown_is_finding": bool}, verdict=_origin_passed, key=_origin_key)
 def origin_allowed(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     code = d.country_of_origin
     if not code:
