@@ -52,6 +52,29 @@ class Violation:
     evidence: tuple[str, ...] = ()
 
 
+def _violation(
+    rule_id: str,
+    severity: str,
+    subject_key: str,
+    device_id: int | None,
+    site_id: int | None,
+    expected: str,
+    actual: str,
+    evidence: tuple[str, ...],
+    _new: Callable[..., Any] = object.__new__,
+    _set: Callable[..., None] = object.__setattr__,
+) -> Violation:
+    """`Violation(...)` at half the cost: a frozen dataclass's __init__ sets each field through
+    object.__setattr__, and a full run builds hundreds of thousands of them. Same object (its
+    fields are its __dict__): equal, hashed, shown and pickled alike."""
+    v = _new(Violation)
+    _set(v, "__dict__", {
+        "rule_id": rule_id, "severity": severity, "subject_key": subject_key, "device_id": device_id, "site_id": site_id,
+        "expected": expected, "actual": actual, "evidence": evidence,
+    })  # fmt: skip
+    return v
+
+
 @dataclass
 class Evaluation:
     violations: list[Violation] = field(default_factory=list)
@@ -304,7 +327,7 @@ def _evaluate_devices(
     devices: Sequence[DeviceSubject],
     plan: dict[str, tuple[tuple[_Planned, ...], tuple[_Planned, ...]]],
     configs: Mapping[int, NetworkConfigFacts],
-    make: Callable[..., Any] = Violation,
+    make: Callable[..., Any] = _violation,
     answers: _Answers | None = None,
 ) -> _Part:
     """The device and network_config rules on `devices`, in order; `make` builds each violation.
@@ -435,7 +458,7 @@ def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Ma
             index, part = outbox.get(timeout=timeout) if timeout else outbox.get_nowait()
         except queue.Empty:
             return False
-        part.violations = [Violation(*row) for row in part.violations]
+        part.violations = [_violation(*row) for row in part.violations]
         parts[index] = part
         return True
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import resource
 import statistics
@@ -84,6 +85,12 @@ def fleet(n: int, policy, rng: random.Random):
     return devices, texts
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process and of its finished (waited-for) children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def outputs_hash(configs: dict, violations: list) -> str:
     """SHA-256 of every parsed config's facts (by device id) and every violation, sorted, so a
     change that must not alter the results can be checked against today's figure."""
@@ -106,12 +113,14 @@ def main() -> None:
     devices, texts = fleet(args.devices, policy, random.Random(3676))
     assert len(set(text for text, _ in texts.values())) == len(texts), "network configs must be distinct"
     sites = [SiteSubject(s, f"S{s}", {("party_wan", "firewall"): 1, ("internet", "access_switch"): 1}) for s in range(53)]
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
     # Parsing counts: every network device's configuration is parsed in the timed part.
     configs = {i: parse_config(text, platform) for i, (text, platform) in texts.items()}
     parsed_at = time.perf_counter()
     result = evaluate(devices, sites, policy, configs)
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Worker processes forked by `evaluate` count too (their largest; pages they share with this
     # process are counted twice, so the sum is an upper bound).
@@ -119,6 +128,9 @@ def main() -> None:
     print(f"fleet: {result.devices} devices ({len(configs)} network configs parsed), {result.sites} sites")
     print(f"evaluation: {result.checks_run:,} checks, {len(result.violations):,} violations")
     print(f"time: {elapsed:.2f} s ({parsed_at - started:.2f} s parsing) = {result.devices / elapsed:,.0f} devices/s")
+    # CPU time (this process and its workers): on a machine shared with other work the wall
+    # time varies with their load, this much less.
+    print(f"cpu: {cpu:.2f} s (this process and its workers); load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"peak memory (max RSS): {peak_mb:.0f} MB" + (f" + {workers_mb:.0f} MB in a worker process" if workers_mb else ""))
     print("target: 100,000 devices in <= 5 s, peak <= 2048 MB")
     print(f"facts and violations sha256: {outputs_hash(configs, result.violations)}")
