@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+STATE_WORDS = (("compliant", "compliant"), ("non_compliant", "non-compliant"), ("unknown", "unknown"))
+
 
 def register(main: click.Group) -> None:
     from inventory.choices import CLASS_BY_PLATFORM, FindingStatus, Platform, Severity, values
@@ -38,7 +40,10 @@ def register(main: click.Group) -> None:
             print_json(result)
             return
         sev = result["open_by_severity"]
-        console.print(f"checked {result['devices']} devices and {result['sites']} sites ({result['checks_run']} checks, {result['seconds']} s): {result['compliance_percent']}% of devices compliant")
+        states = result["states"]
+        total = sum(states.values())
+        shares = " · ".join(f"{100 * states.get(name, 0) / total:.1f}% {label}" for name, label in STATE_WORDS) if total else "no devices"
+        console.print(f"checked {result['devices']} devices and {result['sites']} sites ({result['checks_run']} checks, {result['seconds']} s): {shares}", highlight=False, soft_wrap=True)
         console.print(
             f"findings: {result['opened']} new, {result['still_open']} still open, {result['reopened']} reopened, "
             f"{result['resolved']} resolved, {result['waived']} waived; open by severity: " + ", ".join(f"{s} {sev.get(s, 0)}" for s in values(Severity))

@@ -182,7 +182,7 @@ def _evaluate(
             "checks_run": evaluation.checks_run,
             "violations": len(evaluation.violations),
             "devices_failing": len(evaluation.failing_devices),
-            "compliance_percent": round(100 * (1 - len(evaluation.failing_devices) / evaluation.devices), 1) if evaluation.devices else 100.0,
+            "states": states,  # devices per compliance state; unknown is never counted as compliant
             "by_rule": dict(Counter(v.rule_id for v in evaluation.violations).most_common()),
             "config_parse_errors": len(fleet.config_errors),
             "seconds": round(time.perf_counter() - started, 2),
@@ -252,7 +252,7 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
         counts[state] += 1
         rows.append({"device_id": device.id, "state": state, "evaluated_at": now, "data_as_of": last_seen, "failed_rules": len(evidence.failed_rules), "reasons": reasons})
     _store_states(session, rows, scope, now)
-    return dict(counts)
+    return {state: counts.get(state, 0) for state in ("compliant", "non_compliant", "unknown")}  # all three, zeros included
 
 
 def _store_states(session: Session, rows: list[dict], scope: Scope | None, now: datetime) -> None:

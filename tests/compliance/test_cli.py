@@ -32,6 +32,10 @@ def test_check_findings_plan_and_report(run, tmp_path):
     assert checked["devices"] > 4000 and checked["opened"] > 0 and checked["opened"] == checked["violations"]
     again = json.loads(run("check", "--json").output)
     assert again["opened"] == 0 and again["still_open"] == checked["opened"]  # nothing new, nothing lost
+    # Demo data is recorded, never collected: every device is unknown or non-compliant, none compliant.
+    assert again["states"]["compliant"] == 0 and sum(again["states"].values()) == again["devices"]
+    line = run("check").output
+    assert "0.0% compliant · " in line and "% non-compliant · " in line and "% unknown" in line
 
     critical = json.loads(run("findings", "--severity", "critical", "--per-page", "5", "--json").output)
     assert critical["total"] > 0 and all(f["severity"] == "critical" for f in critical["findings"])
