@@ -12,7 +12,7 @@ from sqlmodel import Session
 from compliance.lifecycle import counts_toward_schedule, end_of_life_year, unknown_state_condition
 from compliance.policy import Policy
 from inventory.models import ApprovedQuantity, Device, DeviceCompliance, Finding, Site
-from inventory.repository import open_finding_exists
+from inventory.repository import in_inventory, open_finding_exists
 
 
 def run_check(engine: Engine, *, actor: str, today: date | None = None, policy: Policy | None = None) -> dict:
@@ -40,8 +40,7 @@ def fleet_frame(session: Session, policy: Policy, today: date) -> pd.DataFrame:
         Device.device_class, Device.status, Device.purchase_date, Device.os_name, Device.os_version,
         Site.code, Site.name, Site.kind, open_finding_exists().label("has_open"),
         DeviceCompliance.state, unknown_state_condition().label("state_unknown"),
-    ).join(Site, Site.id == Device.site_id).outerjoin(DeviceCompliance, DeviceCompliance.device_id == Device.id)
-    query = query.where(Device.status != "disposed")  # fmt: skip
+    ).join(Site, Site.id == Device.site_id).outerjoin(DeviceCompliance, DeviceCompliance.device_id == Device.id).where(in_inventory())  # fmt: skip
     for device_class, status, bought, os_name, os_version, code, name, kind, has_open, state, unknown in session.connection().execute(query).all():
         eol = end_of_life_year(policy, device_class=device_class, bought=bought, os_name=os_name, os_version=os_version)
         counts = counts_toward_schedule(status, has_open, eol, today.year, state_unknown=bool(unknown), unknown_counts=unknown_counts)
