@@ -166,6 +166,7 @@ def _forti_tree(text: str) -> _FTree:
     root = _FNode("root", "")
     stack = [root]
     top = root
+    settings = root.settings  # top's, kept in a local: the loop below is hot
     header: ConfigLine | None = None
     configs: list[_FNode] = []
     nodes: list[_FNode] = [root]
@@ -183,9 +184,10 @@ def _forti_tree(text: str) -> _FTree:
             head = parts[0]
             if head == "set" and len(parts) > 1:
                 key = parts[1]
-                if '"' not in key and key not in secret_keys and not key.endswith(secret_suffixes) and ('"' not in raw or not _open_quote(raw)):
+                # No backslash in a plain text: a quote opens or closes a value on an odd count.
+                if '"' not in key and key not in secret_keys and not key.endswith(secret_suffixes) and ('"' not in raw or not raw.count('"') & 1):
                     # Keep the rest of the line as it is until a fact reads it.
-                    top.settings[key] = [parts[2] if len(parts) == 3 else (), number, raw, None]
+                    settings[key] = [parts[2] if len(parts) == 3 else (), number, raw, None]
                     continue
             elif head == "next" or head == "end":
                 if len(stack) > 1:
@@ -193,6 +195,7 @@ def _forti_tree(text: str) -> _FTree:
                         stack.pop()  # tolerate a missing `next`
                     stack.pop()
                     top = stack[-1]
+                    settings = top.settings
                 continue
         stripped = raw.strip()
         if not stripped:
@@ -241,6 +244,7 @@ def _forti_tree(text: str) -> _FTree:
                     stack.pop()  # tolerate a missing `next`
                 stack.pop()
                 top = stack[-1]
+                settings = top.settings
         elif head == "config" or head == "edit":
             shown = stripped.split("\n", 1)[0] if "\n" in stripped else stripped
             node = _FNode(head, " ".join(words[1:]), number, shown)
@@ -248,6 +252,7 @@ def _forti_tree(text: str) -> _FTree:
             nodes.append(node)
             stack.append(node)
             top = node
+            settings = node.settings
             if head == "config":
                 configs.append(node)
         elif head == "unset" and len(words) >= 2:
