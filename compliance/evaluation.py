@@ -38,6 +38,7 @@ from compliance.state import HOST_FACT_CHECKS, DeviceEvidence, decide
 from inventory import audit, db
 from inventory.choices import FindingStatus
 from inventory.models import ConfigSnapshot, Device, DeviceCompliance, Finding, ScanRun, Site, utcnow
+from inventory.repository import in_inventory
 from inventory.revision import claim_writes
 from inventory.runs import current_owner, mark_interrupted
 
@@ -215,7 +216,7 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
     for batch in [None] if scope is None else id_batches(ids):
         devices = select(Device.id, Device.last_seen, Device.reachable)
         if batch is None:
-            rows = (session.execute(devices.where(Device.status != "disposed")), session.execute(latest_config), session.execute(open_findings.where(Finding.device_id.is_not(None))))
+            rows = (session.execute(devices.where(in_inventory())), session.execute(latest_config), session.execute(open_findings.where(Finding.device_id.is_not(None))))
         else:
             rows = (
                 session.execute(devices.where(Device.id.in_(batch))),

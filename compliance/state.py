@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from compliance.configparse import PLATFORMS
 from inventory.models import Device, DeviceCompliance
+from inventory.repository import in_inventory
 
 COMPLIANT = "compliant"
 NON_COMPLIANT = "non_compliant"
@@ -101,7 +102,7 @@ def state_shares(session: Session, site_ids: Collection[int] | None = None) -> d
     state = func.coalesce(DeviceCompliance.state, UNKNOWN)
     query = (
         select(Device.site_id, state, func.count()).outerjoin(DeviceCompliance, DeviceCompliance.device_id == Device.id)
-        .where(Device.status != "disposed").group_by(Device.site_id, state)
+        .where(in_inventory()).group_by(Device.site_id, state)
     )  # fmt: skip
     if site_ids is not None:
         query = query.where(Device.site_id.in_(list(site_ids)))

@@ -44,7 +44,7 @@ from collectors.lab.spec import (
 )
 from inventory.demo import DATA as DEMO_DATA
 from inventory.models import Device, DeviceMac, Subnet
-from inventory.repository import DeviceFilter, device_query
+from inventory.repository import DeviceFilter, device_query, in_inventory
 
 Profile = Literal["small", "province"]
 PROFILES: tuple[str, ...] = ("small", "province")
@@ -132,7 +132,7 @@ def load_rows(session: Session) -> list[_Row]:
     for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).order_by(DeviceMac.id)):
         macs.setdefault(device_id, []).append(mac)
     subnets = {zone_id: cidr for zone_id, cidr in session.execute(select(Subnet.zone_id, Subnet.cidr))}
-    query = device_query(DeviceFilter()).where(Device.status != "disposed").order_by(Device.id)  # (device, site code, zone)
+    query = device_query(DeviceFilter()).where(in_inventory()).order_by(Device.id)  # (device, site code, zone)
     rows = []
     for device, code, zone in session.execute(query):
         rows.append(
