@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
@@ -257,19 +257,23 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
 
 
 def _store_states(session: Session, rows: list[dict], scope: Scope | None, now: datetime) -> None:
-    """Write the states: a row whose verdict is as stored only has its evaluated_at moved on (one
-    UPDATE per batch: most devices keep their state from one evaluation to the next); changed
-    and new rows are replaced; a device in scope no longer evaluated (disposed) loses its row."""
+    """Write the states: a row whose verdict (state, failed rules, reasons) is as stored only has
+    its evaluated_at and data_as_of moved on (when-seen columns: no cached view changes, so the
+    data revision stays, as for a poll that finds nothing new); changed and new rows are
+    replaced; a device in scope no longer evaluated (disposed) loses its row."""
     table = DeviceCompliance.__table__
-    columns = select(table.c.device_id, table.c.state, table.c.data_as_of, table.c.failed_rules, table.c.reasons)
+    columns = select(table.c.device_id, table.c.state, table.c.failed_rules, table.c.reasons, table.c.data_as_of)
     queries = [columns] if scope is None else [columns.where(table.c.device_id.in_(batch)) for batch in id_batches(scope.device_ids)]
     stored = {row[0]: tuple(row[1:]) for query in queries for row in session.execute(query)}
-    same, replaced = [], []
+    same, fresher, replaced = [], [], []
     for row in rows:
-        if stored.pop(row["device_id"], None) == (row["state"], row["data_as_of"], row["failed_rules"], row["reasons"]):
-            same.append(row["device_id"])
-        else:
+        before = stored.pop(row["device_id"], None)
+        if before is None or before[:3] != (row["state"], row["failed_rules"], row["reasons"]):
             replaced.append(row)
+        elif before[3] == row["data_as_of"]:
+            same.append(row["device_id"])
+        else:  # the same verdict on newer data: only the when-seen columns move (revision.WHEN_SEEN)
+            fresher.append({"device": row["device_id"], "as_of": row["data_as_of"]})
     gone = list(stored) + [row["device_id"] for row in replaced]
     for batch in id_batches(gone):
         session.execute(delete(table).where(table.c.device_id.in_(batch)))
@@ -277,6 +281,9 @@ def _store_states(session: Session, rows: list[dict], scope: Scope | None, now: 
         session.execute(insert(table), replaced)
     for batch in id_batches(same):
         session.execute(update(table).where(table.c.device_id.in_(batch)).values(evaluated_at=now))
+    if fresher:
+        statement = update(table).where(table.c.device_id == bindparam("device")).values(evaluated_at=now, data_as_of=bindparam("as_of"))
+        session.execute(statement, fresher)
 
 
 def _rules_read(policy: Policy) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:

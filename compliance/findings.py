@@ -51,9 +51,9 @@ def sync_findings(
     now = now or utcnow()
     today = today or now.date()
     summary = SyncSummary()
-    columns = select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires)
+    columns = select(Finding.id, Finding.rule_id, Finding.subject_key, Finding.status, Finding.waiver_expires, Finding.severity, Finding.expected, Finding.actual, Finding.evidence)
     queries = [columns] if scope is None else [columns.where(condition) for condition in _in_scope(scope)]
-    existing = {(rule_id, key): (fid, status, expires) for query in queries for fid, rule_id, key, status, expires in session.execute(query)}
+    existing = {(rule_id, key): (fid, status, expires, tuple(shown)) for query in queries for fid, rule_id, key, status, expires, *shown in session.execute(query)}
     current = set()
     inserts, updates = [], []
     for v in violations:
@@ -71,7 +71,7 @@ def sync_findings(
             summary.opened += 1
             summary.by_severity[v.severity] += 1
             continue
-        fid, status, expires = found
+        fid, status, expires, shown = found
         if status == FindingStatus.WAIVED.value and expires is not None and expires >= today:
             summary.waived += 1
         elif status == FindingStatus.OPEN.value:
@@ -81,10 +81,15 @@ def sync_findings(
             values.update(status=FindingStatus.OPEN.value, resolved_at=None)
             summary.reopened += 1
             summary.by_severity[v.severity] += 1
+        if "status" not in values and shown == (values["severity"], values["expected"], values["actual"], values["evidence"]):
+            # Found again as it was: only when it was last seen moves (revision.WHEN_SEEN), so an
+            # evaluation that changes nothing shown leaves the data revision and the web's caches.
+            updates.append({"id": fid, "last_seen": now})
+            continue
         updates.append({"id": fid, **values})
     resolved = [
         {"id": fid, "status": FindingStatus.RESOLVED.value, "resolved_at": now}
-        for key, (fid, status, _) in existing.items()
+        for key, (fid, status, _, _) in existing.items()
         if key not in current and key not in not_evaluated and status != FindingStatus.RESOLVED.value
     ]
     summary.resolved = len(resolved)

@@ -49,9 +49,11 @@ UNTRACKED = frozenset({
 WHEN_SEEN = {
     "device": frozenset({"last_seen", "last_polled", "first_seen", "reachable"}),
     "finding": frozenset({"last_seen"}),
+    "device_compliance": frozenset({"evaluated_at", "data_as_of"}),  # a state re-confirmed on newer data
 }
 
 _BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"  # noqa: S608 (table and column names from the schema, never user input)
+_CLAIM = f"UPDATE {TABLE} SET n = n WHERE id = 1"  # noqa: S608 (the same)
 _SQLITE_TRIGGER_PREFIX = f"{TABLE}_on_"
 
 # PostgreSQL: a transaction's first tracked write inserts its placeholder row (id = minus the
@@ -125,9 +127,10 @@ def claim_writes(session: Session) -> None:
     """Take the write lock now, for a unit of work that plans its writes from what it reads (an
     import decides create or update from the recorded devices): a concurrent one waits here for
     this one's commit instead of planning the same creates. The revision row is the lock (a row
-    lock until commit on PostgreSQL, the database's write lock on SQLite); moving it on is right,
-    as the unit is about to write (and if it writes nothing it rolls back)."""
-    session.connection().exec_driver_sql(_BUMP)
+    lock until commit on PostgreSQL, the database's write lock on SQLite), written without moving
+    it on: what the unit really writes moves the revision through the triggers, and a unit that
+    finds nothing to change (an evaluation that finds all as it was) leaves the caches alone."""
+    session.connection().exec_driver_sql(_CLAIM)
 
 
 def current(session: Session) -> int | None:
