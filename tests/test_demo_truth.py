@@ -24,7 +24,7 @@ from compliance.service import run_check
 from inventory import db
 from inventory.crypto import Vault
 from inventory.models import Device, Finding, MacSighting, Zone
-from tests.lab.support import running_demo_lab
+from tests.lab.support import PROVINCE_LAB_PORTS, running_demo_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ def demo(tmp_path_factory):
 
     vault = Vault(SecretStr(Fernet.generate_key().decode()))
     started = time.monotonic()
-    with running_demo_lab(tmp_path_factory.mktemp("demo-truth"), profile="province") as lab_run:
+    with running_demo_lab(tmp_path_factory.mktemp("demo-truth"), profile="province", ports=PROVINCE_LAB_PORTS) as lab_run:
         engine, lab = lab_run.engine, lab_run.lab
         with db.session_scope(engine) as session:
             register_credentials(session, vault, lab.secrets(), actor="test", ports=lab.ports)

@@ -30,6 +30,10 @@ def run_port(salt: int) -> int:
 
 
 TEST_LAB_PORTS = LabPorts(snmp=run_port(0), ssh=run_port(7))
+# The province lab of tests/test_demo_truth.py has ports of its own: a lab just stopped may still
+# hold (or, with SO_REUSEPORT, share) the small lab's ports for a moment, and a poll must never
+# reach a device of the other lab at the same loopback address.
+PROVINCE_LAB_PORTS = LabPorts(snmp=run_port(100), ssh=run_port(107))
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class DemoLab:
 
 
 @contextmanager
-def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: float = SLOW_SNMP_DELAY, profile: Profile = "small") -> Iterator[DemoLab]:
+def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: float = SLOW_SNMP_DELAY, profile: Profile = "small", ports: LabPorts = TEST_LAB_PORTS) -> Iterator[DemoLab]:
     """The demo province in a SQLite database in `home` (kiemke.sqlite3) and its lab (`profile`),
     started on the test run's ports; stopped on leaving, also when the start fails half way."""
     url = f"sqlite:///{home / 'kiemke.sqlite3'}"
@@ -49,7 +53,7 @@ def running_demo_lab(home: Path, *, with_netns: bool = False, slow_snmp_delay: f
     engine = db.engine_for(url)
     with db.session_scope(engine) as session:
         load_demo(session, actor="test")
-    lab = Lab(home, TEST_LAB_PORTS, slow_snmp_delay=slow_snmp_delay)
+    lab = Lab(home, ports, slow_snmp_delay=slow_snmp_delay)
     try:
         with db.session_scope(engine) as session:
             state = lab.start(session, profile, with_netns=with_netns, progress=lambda *_: None)
