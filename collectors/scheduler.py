@@ -30,7 +30,7 @@ from compliance.events import silence_and_waiver_job
 from compliance.notify import delivery_job
 from compliance.trends import daily_snapshot_job
 from inventory import db
-from inventory.choices import FindingStatus
+from inventory.choices import LOCAL_TIMEZONE, FindingStatus
 from inventory.crypto import Vault
 from inventory.models import Finding, Site
 
@@ -42,7 +42,6 @@ EVENTS_EVERY_MINUTES = 15
 DELIVERY_JOB = "events:deliver"
 # 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
 DAILY_EVALUATION_AT = (1, 30)
-LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int, options_factory: Callable[[], RunOptions] | None = None) -> RunResult | None:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from inventory import db
-from inventory.choices import SEVERITY_LABELS_VI, ChannelKind, DeliveryStatus, EventKind, Severity
+from inventory.choices import LOCAL_TIMEZONE, SEVERITY_LABELS_VI, ChannelKind, DeliveryStatus, EventKind, Severity
 from inventory.crypto import CredentialKeyError, Vault
 from inventory.models import Device, Event, EventDelivery, NotificationChannel, Site
 
@@ -46,7 +46,7 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 BATCH = 200  # deliveries per run; the rest wait a minute
 RESPONSE_BYTES = 4096  # a webhook's answer is read this far, then ignored
-LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL_ZONE = ZoneInfo(LOCAL_TIMEZONE)
 SEVERITY_ORDER = [s.value for s in Severity]  # most severe first
 
 KIND_LABELS_VI = {  # as web.labels.EVENT_KIND_LABELS shows them
@@ -135,7 +135,7 @@ class Notice:
         return f"[kiemke] {SEVERITY_LABELS_VI.get(self.severity, self.severity)}: {self.kind_label}{where}"
 
     def text(self) -> str:
-        local = _aware(self.created_at).astimezone(LOCAL_TIMEZONE)
+        local = _aware(self.created_at).astimezone(LOCAL_ZONE)
         lines = [
             f"Sự kiện: {self.kind_label}",
             f"Mức độ: {SEVERITY_LABELS_VI.get(self.severity, self.severity)}",

@@ -63,14 +63,14 @@ from compliance.workbook import (
     vi_date,
     vi_number,
 )
-from inventory.choices import SEVERITY_LABELS_VI
+from inventory.choices import LOCAL_TIMEZONE, SEVERITY_LABELS_VI
 
 SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
 SEVERITY_ORDER = SEVERITIES
 SEVERITY_VI = SEVERITY_LABELS_VI
 DOSSIER_VI = {"none": "Chưa có", "drafting": "Đang xây dựng", "submitted": "Đã trình", "approved": "Đã phê duyệt"}
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
+LOCAL_TZ = LOCAL_TIMEZONE
 DUE_DAY = 22  # "before the 23rd"
 
 # Coverage columns (compliance.coverage.COUNTS, repeated here: the report takes plain tables).

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The province's clock: the dates people read, the days reports and trends count, the hour the
+# scheduler's daily jobs run. Stored times are UTC; this is the one place that names the zone.
+LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
+
 
 class SiteKind(StrEnum):
     PROVINCIAL_AGENCY = "provincial_agency"

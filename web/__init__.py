@@ -14,6 +14,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from inventory import db
+from inventory.choices import LOCAL_TIMEZONE
 from inventory.crypto import Vault
 from inventory.revision import RevisionCache
 from inventory.settings import Settings
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE="vi",
-        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_DEFAULT_TIMEZONE=LOCAL_TIMEZONE,
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
         LOGIN_MAX_FAILURES=5,
         LOGIN_WINDOW_SECONDS=15 * 60,

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from flask import request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from inventory.choices import LOCAL_TIMEZONE
 from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
 from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, compliance_reason, label
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = ZoneInfo(LOCAL_TIMEZONE)
 
 
 def when(value) -> str:
