@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from compliance.notify import queue_deliveries
 from inventory import db
-from inventory.choices import DeviceSource, EventKind, FindingStatus, Severity
+from inventory.choices import LOCAL_TIMEZONE, DeviceSource, EventKind, FindingStatus, Severity
 from inventory.models import Device, Event, Finding, ScanOutcome, ScanRun, Site, utcnow
 from inventory.repository import in_inventory
 
@@ -38,6 +40,7 @@ log = logging.getLogger("kiemke.events")
 SILENCE_INTERVALS = 2  # a device is silent after missing this many poll intervals ...
 MIN_SILENCE = timedelta(hours=1)  # ... and never sooner than this (a 5-minute interval is not an alarm)
 WAIVER_NOTICE_DAYS = 14
+LOCAL_ZONE = ZoneInfo(LOCAL_TIMEZONE)  # the feed's date filters are local days
 KEY_BATCH = 500  # finding keys per query
 DIGEST_ABOVE = 25  # more new critical findings than this in one evaluation: one digest event
 MANY_KEYS = 5_000  # above this many, one query over the rules reads fewer rows than batches of keys
@@ -302,3 +305,51 @@ def silence_and_waiver_job(engine: Engine, now: datetime | None = None) -> dict[
         "device_silent": _guarded(engine, "silent devices", lambda session: _raise_silent_devices(session, now)),
         "waiver_expiring": _guarded(engine, "expiring waivers", lambda session: _raise_expiring_waivers(session, now.date())),
     }
+
+
+# -- the feed (web/events.py) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    kind: str | None = None
+    severity: str | None = None
+    site: str | None = None
+    since: date | None = None  # local dates, both included
+    until: date | None = None
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=LOCAL_ZONE)
+
+
+def _feed_conditions(flt: EventFilter) -> list:
+    conditions = []
+    if flt.kind:
+        conditions.append(Event.kind == flt.kind)
+    if flt.severity:
+        conditions.append(Event.severity == flt.severity)
+    if flt.site:
+        conditions.append(Event.site_id == select(Site.id).where(Site.code == flt.site).scalar_subquery())
+    if flt.since:
+        conditions.append(Event.created_at >= _local_midnight(flt.since))
+    if flt.until:
+        conditions.append(Event.created_at < _local_midnight(flt.until + timedelta(days=1)))
+    return conditions
+
+
+def list_events(session, flt: EventFilter, *, page: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
+    """One page of events (newest first) with their site code and device hostname, and the total."""
+    conditions = _feed_conditions(flt)
+    total = session.execute(select(func.count()).select_from(Event).where(*conditions)).scalar_one()
+    query = (
+        select(Event, Site.code, Device.hostname)
+        .outerjoin(Site, Site.id == Event.site_id)
+        .outerjoin(Device, Device.id == Event.device_id)
+        .where(*conditions)
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    rows = [{**event.model_dump(), "site_code": code, "hostname": hostname} for event, code, hostname in session.execute(query)]
+    return rows, total

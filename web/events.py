@@ -5,32 +5,20 @@ they are not tracked by the data revision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
 
+from compliance.events import EventFilter, list_events
 from inventory.choices import EventKind, Severity, values
-from inventory.models import Device, Event, Site
 from web import queries
 from web.access import EVERYONE, role_required
 from web.database import cached, get_session
-from web.filters import LOCAL
 from web.paging import Page
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
 LATEST = 8  # events in the overview's block
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    kind: str | None = None
-    severity: str | None = None
-    site: str | None = None
-    since: date | None = None  # local dates, both included
-    until: date | None = None
 
 
 def _day(text: str | None) -> date | None:
@@ -48,42 +36,6 @@ def _filter(args) -> EventFilter:
         since=_day(args.get("since")),
         until=_day(args.get("until")),
     )
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL)
-
-
-def _conditions(flt: EventFilter) -> list:
-    conditions = []
-    if flt.kind:
-        conditions.append(Event.kind == flt.kind)
-    if flt.severity:
-        conditions.append(Event.severity == flt.severity)
-    if flt.site:
-        conditions.append(Event.site_id == select(Site.id).where(Site.code == flt.site).scalar_subquery())
-    if flt.since:
-        conditions.append(Event.created_at >= _local_midnight(flt.since))
-    if flt.until:
-        conditions.append(Event.created_at < _local_midnight(flt.until + timedelta(days=1)))
-    return conditions
-
-
-def list_events(session, flt: EventFilter, *, page: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
-    """One page of events (newest first) with their site code and device hostname, and the total."""
-    conditions = _conditions(flt)
-    total = session.execute(select(func.count()).select_from(Event).where(*conditions)).scalar_one()
-    query = (
-        select(Event, Site.code, Device.hostname)
-        .outerjoin(Site, Site.id == Event.site_id)
-        .outerjoin(Device, Device.id == Event.device_id)
-        .where(*conditions)
-        .order_by(Event.created_at.desc(), Event.id.desc())
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    )
-    rows = [{**event.model_dump(), "site_code": code, "hostname": hostname} for event, code, hostname in session.execute(query)]
-    return rows, total
 
 
 @bp.route("/")
