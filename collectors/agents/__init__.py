@@ -1,0 +1,1 @@
+"""Endpoint agents (GLPI Agent, FusionInventory, OCS) reporting their machines to kiemke."""
