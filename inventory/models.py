@@ -440,3 +440,40 @@ class EventDelivery(SQLModel, table=True):
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AgentAccount(SQLModel, table=True):
+    """The HTTP basic-auth account endpoint agents of one site report with (collectors/agents).
+    Only a hash of its password is kept: the password is random and long, shown once."""
+
+    __tablename__ = "agent_account"
+    __table_args__ = (CheckConstraint(_in("zone_kind", ZoneKind), name="ck_agent_account_zone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)  # the HTTP user
+    site_id: int = Field(foreign_key="site.id", index=True)
+    zone_kind: str | None = Field(default=None, max_length=16)  # for machines whose addresses fit no subnet
+    password_hash: str = Field(max_length=128)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(default="", max_length=100)
+    last_used_at: datetime | None = None
+    reports: int = 0
+
+
+class AgentMachine(SQLModel, table=True):
+    """A machine as its agent names it, and the device it is: identity for machines without a
+    serial (virtual machines report an empty one), and what the last report was."""
+
+    __tablename__ = "agent_machine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deviceid: str = Field(unique=True, max_length=255)  # the agent's own id of the machine
+    device_id: int = Field(foreign_key="device.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="agent_account.id")
+    uuid: str | None = Field(default=None, max_length=64, index=True)
+    agent: str | None = Field(default=None, max_length=100)
+    protocol: str = Field(default="json", max_length=8)
+    first_report_at: datetime = Field(default_factory=utcnow)
+    last_report_at: datetime = Field(default_factory=utcnow)
+    content_sha256: str | None = Field(default=None, max_length=64)  # of the last report's content: a repeat changes nothing

@@ -41,6 +41,7 @@ UNTRACKED = frozenset({
     TABLE, "alembic_version", "app_user", "audit_log", "credential", "scan_run", "scan_outcome",
     "observation", "mac_sighting", "config_snapshot", "interface",
     "event", "notification_channel", "event_delivery",  # the feed is read fresh, never cached
+    "agent_account", "agent_machine",  # agents' accounts and last reports: read fresh; their facts are observations
 })  # fmt: skip
 
 # Columns that polls and checks move on every run and that no cached view shows (keep it so):
