@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -136,6 +137,46 @@ def serial(value: str) -> str | None:
     return normalize_serial(clean_text(value))
 
 
+def coded(words: dict[str, tuple[str, ...]], allowed: str) -> Callable[[str], str | None]:
+    """A closed vocabulary: each stored code and the spellings (Vietnamese, English) a file may use."""
+    lookup = {spelling: code for code, spellings in words.items() for spelling in (code, *spellings)}
+
+    def parse(value: str) -> str | None:
+        if not value:
+            return None
+        spelling = " ".join(unicodedata.normalize("NFC", value).split()).lower()  # Excel may keep NFD
+        if spelling not in lookup:
+            raise ValueError(f"unknown value {shown(value)}; allowed: {allowed}")
+        return lookup[spelling]
+
+    return parse
+
+
+# Facts a technician's checklist fills (agents do not report TPM). Stored as observations with
+# source "import", not as device columns: compliance reads them like collected facts.
+# No TPM is stored as "0": the TPM rule compares versions, so "0" fails "at least 2.0" whatever
+# way the comparison is written, where a word such as "none" would sort above "2.0" as text.
+TPM_NONE = "0"
+tpm_version = coded(
+    {"2.0": ("2",), "1.2": (), TPM_NONE: ("none", "no", "không", "không có", "khong", "khong co")},
+    "2.0, 1.2, none (không có)",
+)
+secure_boot = coded(
+    {
+        "enabled": ("on", "bật", "bat", "có", "yes"),
+        "disabled": ("off", "tắt", "tat", "không", "no"),
+        "unsupported": ("không hỗ trợ", "khong ho tro", "not supported"),
+    },
+    "bật, tắt, không hỗ trợ (on, off, unsupported)",
+)
+disk_encryption = coded(
+    {"on": ("bật", "bat", "enabled"), "partial": ("một phần", "mot phan"), "off": ("tắt", "tat", "disabled")},
+    "bật, một phần, tắt (on, partial, off)",
+)
+
+# Column key -> the observation key the import writes it to (inventory.io.importer).
+FACT_KEYS = {"tpm_version": "host.tpm_version", "secure_boot": "host.secure_boot", "disk_encryption": "host.disk_encryption"}
+
 SITE_COLUMNS = (
     Column("code", "Mã đơn vị", "code", text(32), required=True, example="X-MUONG-NHE"),
     Column("name", "Tên đơn vị", "name", text(200), required=True, example="Xã Mường Nhé"),
@@ -163,6 +204,9 @@ DEVICE_COLUMNS = (
     Column("assigned_user", "Người sử dụng", "assigned_user", text(200), example="Nguyễn Văn A"),
     Column("platform", "Nền tảng quản trị", "platform", text(32), example=""),
     Column("notes", "Ghi chú", "notes", text(4000), example=""),
+    Column("tpm_version", "TPM", "TPM", tpm_version, example="2.0"),
+    Column("secure_boot", "Secure Boot", "Secure Boot", secure_boot, example="bật"),
+    Column("disk_encryption", "Mã hóa ổ đĩa", "Disk encryption", disk_encryption, example="bật"),
 )
 
 APPROVED_COLUMNS = (

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from inventory.atomic_file import atomic_write
-from inventory.io.columns import KINDS
+from inventory.io.columns import DEVICE_COLUMNS, FACT_KEYS, KINDS
+from inventory.io.facts import latest_values
 from inventory.io.tabular import check_format, write_table
 from inventory.models import ApprovedQuantity, Site
 from inventory.repository import DeviceFilter, EndOfLifeCondition, list_devices, list_sites
@@ -35,11 +36,33 @@ def _records(session: Session, kind: str, device_filter: DeviceFilter, end_of_li
         yield from list_sites(session)
     elif kind == "devices":
         rows, _ = list_devices(session, device_filter, per_page=None, end_of_life=end_of_life)
-        yield from rows
+        yield from _with_facts(session, rows)
     elif kind == "approved":
         query = select(Site.code, ApprovedQuantity).join(Site, Site.id == ApprovedQuantity.site_id)
         for code, row in session.execute(query.order_by(Site.code, ApprovedQuantity.device_class)):
             yield {"site_code": code, **row.model_dump()}
+
+
+_PARSERS = {column.key: column.parse for column in DEVICE_COLUMNS}
+
+
+def _with_facts(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The devices with their latest TPM / Secure Boot / encryption facts (whoever reported them).
+    A value the import's column would not take back as it is stays blank: the export re-imports."""
+    facts = latest_values(session, [row["id"] for row in rows], FACT_KEYS.values())
+    for row in rows:
+        recorded = facts.get(row["id"], {})
+        for column, key in FACT_KEYS.items():
+            value = recorded.get(key)
+            row[column] = value if value is not None and _takes_back(column, value) else None
+        yield row
+
+
+def _takes_back(column: str, value: str) -> bool:
+    try:
+        return _PARSERS[column](value) == value
+    except ValueError:
+        return False
 
 
 def export_file(

@@ -20,9 +20,10 @@ from sqlmodel import Session
 from inventory import audit, revision
 from inventory.choices import DeviceSource, DeviceStatus
 from inventory.identity import IdentityConflict, IdentityIndex
-from inventory.io.columns import KINDS, Column, header_map
+from inventory.io.columns import FACT_KEYS, KINDS, Column, header_map
+from inventory.io.facts import latest_values
 from inventory.io.tabular import read_table
-from inventory.models import ApprovedQuantity, Device, DeviceMac, Site, Subnet, Zone, utcnow
+from inventory.models import ApprovedQuantity, Device, DeviceMac, Observation, Site, Subnet, Zone, utcnow
 from inventory.repository import default_province, site_zone_index
 
 MAX_COLUMN_SHOWN = 80
@@ -304,6 +305,7 @@ class _DevicePlan:
     fields: dict[str, Any]
     macs: tuple[str, ...]
     device_id: int | None  # None: a new device
+    facts: dict[str, str]  # observation key -> value, from the filled fact cells (TPM, Secure Boot, encryption)
 
 
 class _DeviceImport:
@@ -346,37 +348,49 @@ class _DeviceImport:
             in_file.add(row.number, **keys)
             fields = {key: values.get(key) for key in _DEVICE_FIELDS if key in values}
             fields.update(site_id=site_id, zone_id=zone_id)
-            plans.append(_DevicePlan(row, fields, macs, device_id))
+            facts = {FACT_KEYS[key]: values[key] for key in FACT_KEYS if values.get(key)}
+            plans.append(_DevicePlan(row, fields, macs, device_id, facts))
         return plans
 
     def apply(self, plans: list[_DevicePlan], report: ImportReport) -> None:
         session = self.session
         updates = [plan for plan in plans if plan.device_id is not None]
         current = self._current(plan.device_id for plan in updates)
+        recorded = latest_values(session, [plan.device_id for plan in updates if plan.facts], FACT_KEYS.values())
         now = utcnow()
+        observations: list[dict[str, Any]] = []
         for plan in updates:
             before = current[plan.device_id]
             diff = _changes(before, plan.fields)
             new_macs = [mac for mac in plan.macs if mac not in before["macs"]]
-            if not diff and not new_macs:
+            facts_before = recorded.get(plan.device_id, {})
+            new_facts = {key: value for key, value in plan.facts.items() if facts_before.get(key) != value}
+            if not diff and not new_macs and not new_facts:
                 report.unchanged += 1
                 continue
             if diff:
                 session.execute(Device.__table__.update().where(Device.id == plan.device_id).values(**diff, updated_at=now))
             if new_macs:
                 session.execute(insert(DeviceMac.__table__), [{"device_id": plan.device_id, "mac": m} for m in new_macs])
+            observations.extend(_observation(plan.device_id, key, value, now) for key, value in new_facts.items())
             audit.record(
                 session, self.actor, "update", "device", plan.device_id,
-                before={k: _plain(before.get(k)) for k in diff} | ({"macs": sorted(before["macs"])} if new_macs else {}),
-                after={k: _plain(v) for k, v in diff.items()} | ({"macs": sorted(before["macs"] | set(new_macs))} if new_macs else {}),
+                before={k: _plain(before.get(k)) for k in diff} | ({"macs": sorted(before["macs"])} if new_macs else {}) | {k: facts_before.get(k) for k in new_facts},
+                after={k: _plain(v) for k, v in diff.items()} | ({"macs": sorted(before["macs"] | set(new_macs))} if new_macs else {}) | new_facts,
             )  # fmt: skip
             report.updated += 1
             report.touched_device_ids.add(plan.device_id)
             # A device moved to another site leaves the old site's site-level rules to re-check.
             report.touched_site_ids.update(i for i in (before.get("site_id"), plan.fields.get("site_id")) if i is not None)
         creates = [plan for plan in plans if plan.device_id is None]
-        if not creates:
-            return
+        if creates:
+            observations.extend(self._create(creates, report, now))
+        if observations:
+            session.execute(insert(Observation.__table__), observations)
+
+    def _create(self, creates: list[_DevicePlan], report: ImportReport, now) -> list[dict[str, Any]]:
+        """Insert the new devices and their MACs; returns their fact observations to insert."""
+        session = self.session
         rows = []
         for plan in creates:
             row = {key: plan.fields.get(key) for key in _DEVICE_FIELDS}
@@ -399,6 +413,7 @@ class _DeviceImport:
         report.created += len(creates)
         report.touched_device_ids.update(ids)
         report.touched_site_ids.update(plan.fields["site_id"] for plan in creates)
+        return [_observation(device_id, key, value, now) for plan, device_id in zip(creates, ids, strict=True) for key, value in plan.facts.items()]
 
     def _current(self, device_ids) -> dict[int, dict[str, Any]]:
         ids = list(device_ids)
@@ -411,6 +426,11 @@ class _DeviceImport:
             for device_id, mac in self.session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk))):
                 current[device_id]["macs"].add(mac)
         return current
+
+
+def _observation(device_id: int, key: str, value: str, now) -> dict[str, Any]:
+    # Source "import": the device page and the "reported by" filter tell a checklist from a poll.
+    return {"device_id": device_id, "observed_at": now, "source": "import", "key": key, "value": value}
 
 
 def _plain(value: Any) -> Any:

@@ -29,6 +29,7 @@ def device_row(n: int, **overrides) -> list[str]:
         "vendor": "Dell", "model": "Latitude 3420", "serial": f"SN{n:05d}", "os_name": "Windows 11 Pro",
         "os_version": "23H2", "country_of_origin": "US", "purchase_date": "2023-05-12", "status": "in_use",
         "assigned_user": "Nguyễn Thị Hương", "platform": "", "notes": "",
+        "tpm_version": "", "secure_boot": "", "disk_encryption": "",
     }  # fmt: skip
     values.update(overrides)
     return [values[c.key] for c in DEVICE_COLUMNS]
