@@ -72,9 +72,22 @@ class DeviceSubject:
         return int(value) if value not in (None, "") else None
 
     @_cached_property
-    def disks_kb(self) -> list[int]:
+    def disks(self) -> list[tuple[str, int, str | None]]:
+        """(description, size in KB, "SSD"/"HDD" or None where not reported): SNMP reports
+        [description, size], an agent [description, size, kind]."""
         raw = self.facts.get("host.disks")
-        return [int(size) for _, size in _json(raw)] if raw else []
+        return [(str(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else None) for entry in _json(raw)] if raw else []
+
+    @_cached_property
+    def disks_kb(self) -> list[int]:
+        return [size for _, size, _ in self.disks]
+
+    @_cached_property
+    def antivirus(self) -> list[dict[str, Any]] | None:
+        """The anti-virus products an agent reported (name, enabled, up_to_date, signature_date
+        ...), or None when no agent reported any section of them."""
+        raw = self.facts.get("host.antivirus")
+        return None if raw is None else [entry for entry in _json(raw) if isinstance(entry, dict) and entry.get("name")]
 
     def ip_in_zone(self) -> bool | None:
         if not self.mgmt_ip or not self.zone_subnets:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -83,10 +84,22 @@ def ram(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     return CheckResult(ok, f">= {p['min_ram_gb']} GB", f"{_gb(ram_kb)} GB", [f"hrMemorySize = {ram_kb} KB"])
 
 
+def _big_disks(d: DeviceSubject, p: Mapping[str, Any]) -> list[str | None]:
+    """The kinds ("SSD", "HDD" or None: not reported) of the disks large enough."""
+    minimum = p["min_disk_gb"] * 1024 * 1024 * 0.9  # vendors count GB in 10^9 bytes
+    return [kind for _, size, kind in d.disks if size >= minimum]
+
+
 def _disk_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     if not d.facts.get("host.disks"):
         return None
-    return max(d.disks_kb, default=0) >= p["min_disk_gb"] * 1024 * 1024 * 0.9
+    big = _big_disks(d, p)
+    if not big:
+        return False
+    if not p["require_ssd"] or "SSD" in big:
+        return True
+    # Large enough, but not known to be an SSD: HDD alone fails; a type nobody reported is not a pass.
+    return False if all(kind == "HDD" for kind in big) else None
 
 
 @check("ep.disk", subject=DEVICE, params={"min_disk_gb": int, "require_ssd": bool}, verdict=_disk_passed, key=_disks_key)
@@ -94,22 +107,44 @@ def disk(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     if not d.facts.get("host.disks"):
         return UNKNOWN
     largest = max(d.disks_kb, default=0)
-    ok = largest >= p["min_disk_gb"] * 1024 * 1024 * 0.9  # vendors count GB in 10^9 bytes
-    return CheckResult(ok, f">= {p['min_disk_gb']} GB", f"{_gb(largest)} GB", [f"hrStorageFixedDisk sizes (KB): {d.disks_kb}"])
+    typed = any(kind for _, _, kind in d.disks)
+    described = ", ".join(f"{desc} {_gb(size)} GB {kind or '(type not reported)'}" for desc, size, kind in d.disks)
+    evidence = [f"disks reported: {described}"] if typed else [f"hrStorageFixedDisk sizes (KB): {d.disks_kb}"]
+    big = _big_disks(d, p)
+    if not big:
+        return CheckResult(False, f">= {p['min_disk_gb']} GB", f"{_gb(largest)} GB", evidence)
+    if not p["require_ssd"] or "SSD" in big:
+        return CheckResult(True, f">= {p['min_disk_gb']} GB" + (" SSD" if p["require_ssd"] else ""), f"{_gb(largest)} GB", evidence)
+    if all(kind == "HDD" for kind in big):
+        return CheckResult(False, f"SSD >= {p['min_disk_gb']} GB", f"HDD {_gb(largest)} GB", evidence)
+    return CheckResult(None, f"SSD >= {p['min_disk_gb']} GB", "disk type (SSD or HDD) not reported", evidence)
 
 
 def _tpm_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
     tpm = d.facts.get("host.tpm_version")
-    minimum = p["min_tpm_version"]
-    return tpm >= minimum if tpm else None
+    if not tpm:
+        return None
+    if tpm < p["min_tpm_version"] or d.facts.get("host.secure_boot") in ("disabled", "unsupported"):
+        return False
+    return True if d.facts.get("host.secure_boot") == "enabled" else None
 
 
 @check("ep.tpm_secure_boot", subject=DEVICE, params={"min_tpm_version": str}, verdict=_tpm_passed)
 def tpm_secure_boot(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     tpm = d.facts.get("host.tpm_version")
+    secure_boot = d.facts.get("host.secure_boot")
+    expected = f"TPM >= {p['min_tpm_version']} and Secure Boot enabled"
     if not tpm:
-        return CheckResult(None, f"TPM {p['min_tpm_version']} and Secure Boot", "not collected (SNMP does not report TPM)")
-    return CheckResult(tpm >= p["min_tpm_version"], f"TPM >= {p['min_tpm_version']}", f"TPM {tpm}")
+        # No agent reports TPM (GLPI Agent, FusionInventory, SNMP): only a recorded or imported value.
+        return CheckResult(None, expected, "TPM not collected (no agent reports it; record it in the device import)")
+    evidence = [f"TPM {tpm}"] + ([f"Secure Boot {secure_boot}"] if secure_boot else [])
+    if tpm < p["min_tpm_version"]:
+        return CheckResult(False, expected, f"TPM {tpm}", evidence)
+    if secure_boot in ("disabled", "unsupported"):
+        return CheckResult(False, expected, f"Secure Boot {secure_boot}", evidence)
+    if secure_boot != "enabled":
+        return CheckResult(None, expected, f"TPM {tpm}; Secure Boot not collected", evidence)
+    return CheckResult(True, expected, f"TPM {tpm}, Secure Boot enabled", evidence)
 
 
 # (policy section, {arguments: answer}): answers of the current policy's lookups. Policies are
@@ -200,7 +235,18 @@ def _antivirus(d: DeviceSubject, products: list[str]) -> list[tuple[str, object]
     return found
 
 
+def _reported_antivirus(d: DeviceSubject, products: list[str]) -> list[dict[str, Any]]:
+    """The agent-reported anti-virus products that are among the policy's `products`."""
+    try:
+        matches = _cached_product_matcher(tuple(products))
+    except TypeError:
+        matches = _product_matcher(products)
+    return [entry for entry in d.antivirus or () if matches(str(entry["name"]).lower())]
+
+
 def _av_present_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if d.antivirus is not None:  # an agent's report of the machine's anti-virus says more than a software list
+        return any(entry.get("enabled") is not False for entry in _reported_antivirus(d, p["products"]))
     if "host.software" not in d.facts:
         return None
     return bool(_antivirus(d, p["products"]))
@@ -208,10 +254,52 @@ def _av_present_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
 
 @check("ep.av_present", subject=DEVICE, params={"products": list}, verdict=_av_present_passed)
 def av_present(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
+    expected = "an anti-virus product installed"
+    if d.antivirus is not None:
+        found = _reported_antivirus(d, p["products"])
+        running = [entry for entry in found if entry.get("enabled") is not False]
+        evidence = [f"agent: {entry['name']} ({_switch(entry.get('enabled'), 'enabled', 'disabled')})" for entry in d.antivirus]
+        if running:
+            return CheckResult(True, expected, ", ".join(str(entry["name"]) for entry in running), evidence)
+        actual = ", ".join(f"{entry['name']} disabled" for entry in found) or "none among the reported anti-virus products"
+        return CheckResult(False, expected, actual, evidence)
     if "host.software" not in d.facts:
         return UNKNOWN
     found = _antivirus(d, p["products"])
-    return CheckResult(bool(found), "an anti-virus product installed", ", ".join(n for n, _ in found) or "none among installed software", [f"hrSWInstalledName: {n}" for n, _ in found])
+    return CheckResult(bool(found), expected, ", ".join(n for n, _ in found) or "none among installed software", [f"hrSWInstalledName: {n}" for n, _ in found])
+
+
+def _switch(value: object, yes: str, no: str) -> str:
+    return yes if value is True else no if value is False else "not reported"
+
+
+def _signature_age(entry: Mapping[str, Any], today: Any) -> int | None:
+    try:
+        return (today - date.fromisoformat(entry["signature_date"])).days if entry.get("signature_date") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _agent_av_fresh(d: DeviceSubject, p: Mapping[str, Any]) -> tuple[bool | None, str, list[str]]:
+    """(verdict, what was found, evidence) from the agent-reported products: the signature date
+    where reported, else the agent's own "up to date" flag."""
+    running = [entry for entry in _reported_antivirus(d, p["products"]) if entry.get("enabled") is not False]
+    if not running:
+        return None, "no running anti-virus reported", []
+    evidence = [
+        f"agent: {entry['name']}: signatures {entry.get('signature_version') or ''} of {entry.get('signature_date') or 'unknown date'}, up to date: {_switch(entry.get('up_to_date'), 'yes', 'no')}"
+        for entry in running
+    ]
+    ages = [age for age in (_signature_age(entry, d.today) for entry in running) if age is not None]
+    if ages:
+        age = min(ages)
+        return age <= p["max_signature_age_days"], f"{age} days old", evidence
+    flags = [entry.get("up_to_date") for entry in running]
+    if True in flags:
+        return True, "up to date (as the agent reports; no signature date)", evidence
+    if False in flags:
+        return False, "out of date (as the agent reports)", evidence
+    return None, "signature date not reported", evidence
 
 
 def _newest_antivirus(d: DeviceSubject, p: Mapping[str, Any]) -> tuple[str, Any] | None:
@@ -221,19 +309,25 @@ def _newest_antivirus(d: DeviceSubject, p: Mapping[str, Any]) -> tuple[str, Any]
 
 
 def _av_fresh_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
+    if d.antivirus is not None:
+        return _agent_av_fresh(d, p)[0]
     newest = _newest_antivirus(d, p)
     return None if newest is None else (d.today - newest[1]).days <= p["max_signature_age_days"]
 
 
 @check("ep.av_fresh", subject=DEVICE, params={"max_signature_age_days": int, "products": list}, verdict=_av_fresh_passed)
 def av_fresh(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
+    expected = f"signatures at most {p['max_signature_age_days']} days old"
+    if d.antivirus is not None:
+        verdict, actual, evidence = _agent_av_fresh(d, p)
+        return CheckResult(verdict, expected, actual, evidence)
     found = _newest_antivirus(d, p)
     if found is None:
         return CheckResult(None, "", "no anti-virus with a known update date")
     name, newest = found
     age = (d.today - newest).days
     ok = age <= p["max_signature_age_days"]
-    return CheckResult(ok, f"signatures at most {p['max_signature_age_days']} days old", f"{age} days old ({newest.isoformat()})", [f"hrSWInstalledDate of {name}: {newest.isoformat()}"])
+    return CheckResult(ok, expected, f"{age} days old ({newest.isoformat()})", [f"hrSWInstalledDate of {name}: {newest.isoformat()}"])
 
 
 def _disk_encryption_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
@@ -246,7 +340,8 @@ def disk_encryption(d: DeviceSubject, p: Mapping[str, Any]) -> CheckResult:
     state = d.facts.get("host.disk_encryption")
     if state is None:
         return CheckResult(None, "full-disk encryption on", "not collected (SNMP does not report encryption)")
-    return CheckResult(state == "on", "full-disk encryption on", state)
+    detail = d.facts.get("host.encryption_detail")
+    return CheckResult(state == "on", "full-disk encryption on", state, [detail] if detail else [])
 
 
 def _one_zone_passed(d: DeviceSubject, p: Mapping[str, Any]) -> bool | None:
