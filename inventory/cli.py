@@ -27,7 +27,7 @@ from inventory import db
 from inventory.audit import cli_actor
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, Role, ZoneKind, values
 from inventory.io.columns import KINDS
-from inventory.repository import COMPLIANCE_STATES
+from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES
 from inventory.settings import Settings
 from inventory.text import escape_control
 
@@ -220,6 +220,7 @@ def device_filter_options(func):
         click.option("--origin", help="Two-letter country code."),
         click.option("-q", "--search", "q", help="Text in hostname, IP, serial, model or user."),
         click.option("--compliance", type=click.Choice(COMPLIANCE_STATES), help="State as of the last evaluation; never evaluated is unknown."),
+        click.option("--reported-by", "reported_by", type=click.Choice(REPORTING_SOURCES), help="Only devices with at least one fact from this source (agent, a poll, or a file import)."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -12,7 +12,7 @@ from sqlalchemy import Select, exists, false, func, literal_column, not_, or_, s
 from sqlmodel import Session
 
 from inventory.choices import DeviceStatus
-from inventory.models import Device, DeviceCompliance, DeviceMac, Finding, Province, Site, Subnet, Zone
+from inventory.models import Device, DeviceCompliance, DeviceMac, Finding, Observation, Province, Site, Subnet, Zone
 
 
 def default_province(session: Session) -> Province:
@@ -95,11 +95,14 @@ class DeviceFilter:
     compliant: bool | None = None  # no open finding (a device nobody evaluated has none either)
     end_of_life: bool | None = None  # broken, past service life or OS support (compliance.lifecycle)
     compliance: str | None = None  # compliant, non_compliant or unknown (COMPLIANCE_STATES)
+    reported_by: str | None = None  # an observation source (REPORTING_SOURCES) that said anything of the device
 
     def __post_init__(self) -> None:
-        # Fail closed: a mistyped state must not quietly list every device.
+        # Fail closed: a mistyped state or source must not quietly list every device.
         if self.compliance is not None and self.compliance not in COMPLIANCE_STATES:
             raise ValueError(f"compliance must be one of: {', '.join(COMPLIANCE_STATES)} (not {self.compliance!r})")
+        if self.reported_by is not None and self.reported_by not in REPORTING_SOURCES:
+            raise ValueError(f"reported_by must be one of: {', '.join(REPORTING_SOURCES)} (not {self.reported_by!r})")
 
     @classmethod
     def from_mapping(cls, data) -> DeviceFilter:
@@ -118,6 +121,9 @@ TRISTATE = ("compliant", "end_of_life")
 # evaluated, so unknown, never compliant.
 COMPLIANCE_STATES = ("compliant", "non_compliant", "unknown")
 NEVER_EVALUATED = "never evaluated"
+# Who writes observations: endpoint agents (collectors.agents), the pollers (collectors.reconcile)
+# and the device import's fact columns (inventory.io.importer).
+REPORTING_SOURCES = ("agent", "snmp", "ssh", "nmap", "import")
 _TRUE = {"1", "true", "yes", "on", "y", "co", "có"}
 _FALSE = {"0", "false", "no", "off", "n", "khong", "không"}
 
@@ -150,6 +156,12 @@ EndOfLifeCondition = Callable[[Session | None, date], Any]
 def open_finding_exists():
     """SQL condition: the device has an open finding (answered from the (status, device_id) index)."""
     return exists(select(literal_column("1")).where(Finding.device_id == Device.id, Finding.status == "open"))
+
+
+def reported_by_condition(source: str):
+    """SQL condition: at least one observation of the device came from `source`. The EXISTS walks
+    the device's own observations along the (device_id, key) index and stops at the first match."""
+    return exists(select(literal_column("1")).where(Observation.device_id == Device.id, Observation.source == source))
 
 
 def compliance_condition(state: str):
@@ -195,6 +207,8 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
     if flt.compliance is not None:
         # A disposed device is in no state (it is evaluated and counted nowhere).
         query = query.where(compliance_condition(flt.compliance), in_inventory())
+    if flt.reported_by is not None:
+        query = query.where(reported_by_condition(flt.reported_by))
     if flt.end_of_life is not None:
         if end_of_life is None:
             raise ValueError("the end-of-life filter needs its condition: pass end_of_life= (compliance.lifecycle.end_of_life_condition)")

@@ -15,7 +15,7 @@ from compliance.lifecycle import end_of_life_condition
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
 from inventory.io.exporter import export_file
 from inventory.redact import mask_config, masked_diff
-from inventory.repository import COMPLIANCE_STATES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, list_devices
+from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, list_devices
 from web import queries
 from web.access import EVERYONE, EXPORTERS, may_export, role_required
 from web.database import cached, get_session
@@ -70,6 +70,7 @@ def index():
         flt=flt,
         compliance=filtered_compliance(flt),
         compliance_states=COMPLIANCE_STATES,
+        reporting_sources=REPORTING_SOURCES,
         num=number,
         sort=sort,
         descending=descending,

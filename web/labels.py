@@ -45,6 +45,14 @@ LABELS = {
     "discovered": lazy_pgettext("device source", "Phát hiện"),
 }
 
+# Who said a fact (an observation's source; inventory.repository.REPORTING_SOURCES). The
+# protocols' names read the same in every language: shown as they are, never translated.
+SOURCE_LABELS = {
+    "agent": _l("Tác nhân (agent)"),
+    "import": _l("Nhập từ tệp"),
+}
+VERBATIM = {"snmp": "SNMP", "ssh": "SSH", "nmap": "nmap"}
+
 SEVERITY_LABELS = {
     "critical": _l("Nghiêm trọng"),
     "high": _l("Cao"),
@@ -98,7 +106,7 @@ EVENT_KIND_LABELS = {
     "run_failed": _l("Quét hoặc kiểm tra thất bại"),
 }
 
-_TABLES = (LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS, EVENT_KIND_LABELS)
+_TABLES = (LABELS, SOURCE_LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS, EVENT_KIND_LABELS)
 _translated: dict[tuple[object, str], str] = {}  # (catalog, code) -> text: a long list labels each row
 
 
@@ -110,7 +118,7 @@ def label(code: str | None) -> str:
     if text is None:
         text = next((str(table[code]) for table in _TABLES if code in table), None)
         if text is None:
-            return code  # not a fixed vocabulary's code: shown as it is, not kept
+            return VERBATIM.get(code, code)  # not a fixed vocabulary's code: shown as it is, not kept
         _translated[key] = text
     return text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, FindingStatus, Severity, ZoneKind, values
-from inventory.repository import COMPLIANCE_STATES, SORTABLE
+from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE
 from web.access import ADMIN, EXPORTERS
 from web.paging import PER_PAGE_CHOICES
 
@@ -59,6 +59,12 @@ DEVICE_FILTERS = [
         "end_of_life",
         "1: broken, past its class's service life (purchase date) or OS past end of support; 0: none of these.",
         TRISTATE,
+    ),
+    _query(
+        "reported_by",
+        "Devices with at least one collected fact from this source: agent (GLPI / FusionInventory agents), snmp, ssh, nmap"
+        " (polls) or import (the device file's TPM / Secure Boot / encryption columns). Any other value: 400.",
+        _string(enum=list(REPORTING_SOURCES)),
     ),
     _query("sort", "Sort key.", _string(enum=list(SORTABLE), default="id")),
     _query("desc", "1: descending.", TRISTATE),
