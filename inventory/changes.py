@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,3 +158,58 @@ def committed_outcomes(session: Session) -> list[ChangeOutcome]:
 def _after_rollback(session: Session, previous_transaction) -> None:
     if not previous_transaction.nested:  # a savepoint rolled back keeps the outer change pending
         session.info.pop(_PENDING, None)
+
+
+class ChangeBatcher:
+    """Changes announced within `delay` seconds of each other, told as one change from a thread
+    of their own: for a source that writes one device at a time and often (endpoint agents
+    posting the province's daily inventories), so that one evaluation covers many reports and
+    no writer waits for it. `flush()` tells what is pending now (tests, shutdown)."""
+
+    def __init__(self, engine: Engine, *, trigger: str, delay: float = 2.0) -> None:
+        self.engine = engine
+        self.trigger = trigger
+        self.delay = delay
+        self._pending: set[int] = set()
+        self._actors: set[str] = set()
+        self._wake = threading.Condition()
+        self._telling = threading.Lock()  # one tell at a time: a flush waits for the thread's
+        self._thread: threading.Thread | None = None
+        self.last: ChangeOutcome | None = None
+
+    def add(self, device_ids: Collection[int], *, actor: str) -> None:
+        with self._wake:
+            self._pending.update(device_ids)
+            self._actors.add(actor)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=f"kiemke-{self.trigger}-changes", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def pending(self) -> int:
+        with self._wake:
+            return len(self._pending)
+
+    def flush(self) -> ChangeOutcome | None:
+        with self._telling:
+            with self._wake:
+                devices, actors = self._pending, self._actors
+                self._pending, self._actors = set(), set()
+            if not devices:
+                return None
+            actor = ", ".join(sorted(actors))
+            self.last = changed(self.engine, device_ids=devices, trigger=self.trigger, actor=actor if len(actor) <= 100 else actor[:99] + "…")
+            return self.last
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    if not self._wake.wait(timeout=60):
+                        self._thread = None  # idle for a minute: the next add starts another
+                        return
+            time.sleep(self.delay)  # let the reports of the next seconds join this one
+            try:
+                self.flush()
+            except Exception:  # never lose the thread to one failure; `changed` logs listeners' own
+                log.exception("telling the changes of %s failed", self.trigger)

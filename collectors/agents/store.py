@@ -1,0 +1,272 @@
+"""An agent's report into the inventory: the device it is (the same identity rules as every
+other source: serial, then MACs, then the agent's own ids), its columns brought up to date, and
+every fact that changed kept as an observation of source "agent".
+
+A partial report changes only what it carries. A report whose content is the machine's last
+one again changes nothing (an offline file imported twice), beyond when the machine was last
+heard of when it came over the network. What the endpoint is not allowed to be is refused:
+a machine of another site, or one whose addresses fit no zone of the account's site when the
+account names no zone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from collectors import vendors
+from collectors.agents.records import AgentReport
+from inventory.choices import DeviceClass, DeviceSource
+from inventory.identity import normalize_serial
+from inventory.models import AgentAccount, AgentMachine, Device, DeviceMac, Observation, Site, Subnet, Zone, utcnow
+from inventory.observations import latest_observations
+from inventory.text import clean_text
+
+log = logging.getLogger("kiemke.agents")
+
+SOURCE = "agent"
+
+LAPTOP_CHASSIS = ("laptop", "notebook", "portable", "sub notebook", "convertible", "detachable", "hand held")
+TABLET_CHASSIS = ("tablet",)
+SERVER_CHASSIS = ("rack mount", "blade", "multi-system", "main server")
+
+
+class AgentRefused(Exception):
+    """A report kiemke will not take; the message says why (for the log and the agent)."""
+
+
+@dataclass
+class Stored:
+    device_id: int
+    site_id: int
+    created: bool
+    changed: list[str] = field(default_factory=list)  # fact keys and columns that changed
+    repeated: bool = False  # the same content as the machine's last report: nothing changed
+
+
+def _fit(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = clean_text(value).strip()
+    if not value:
+        return None
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def facts_of(report: AgentReport) -> dict[str, str]:
+    """The observations a report makes: fact key -> text. Only what the report carries."""
+    out: dict[str, str] = {}
+
+    def put(key: str, value: object) -> None:
+        if value is not None:
+            out[key] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    put("sys_name", report.hostname)
+    put("vendor", report.vendor)
+    put("model", report.model)
+    put("serial", normalize_serial(report.serial))
+    put("os_name", report.os_name)
+    put("os_version", report.os_version)
+    put("host.os_build", report.os_build)
+    put("host.cpu", report.cpu_model)
+    put("host.cores", None if report.cores is None else str(report.cores))
+    put("host.threads", None if report.threads is None else str(report.threads))
+    put("host.ram_kb", None if report.ram_kb is None else str(report.ram_kb))
+    if report.storages is not None:
+        put("host.disks", [[s.description, s.size_kb, s.kind] for s in report.storages])
+    if report.antivirus is not None:
+        put("host.antivirus", [
+            {"name": a.name, "company": a.company, "version": a.version, "enabled": a.enabled, "up_to_date": a.up_to_date,
+             "signature_version": a.signature_version, "signature_date": a.signature_date.isoformat() if a.signature_date else None}
+            for a in report.antivirus
+        ])  # fmt: skip
+    put("host.disk_encryption", report.encryption)
+    put("host.encryption_detail", report.encryption_detail)
+    put("host.secure_boot", report.secure_boot)
+    put("host.firewall", report.firewall)
+    put("host.uuid", report.uuid)
+    put("agent.deviceid", report.deviceid)
+    put("agent.version", report.agent)
+    if report.nics is not None:
+        put("host.addresses", ",".join(report.addresses))
+    return {key: clean_text(value)[:65536] for key, value in out.items()}
+
+
+def device_class_for(report: AgentReport) -> str:
+    """A best guess at the class of a machine nobody recorded, from its chassis and OS."""
+    chassis = (report.chassis or "").lower()
+    os_name = (report.os_name or "").lower()
+    if "server" in os_name or any(word in chassis for word in SERVER_CHASSIS):
+        return DeviceClass.SERVER.value
+    if any(word in chassis for word in TABLET_CHASSIS):
+        return DeviceClass.TABLET.value
+    if any(word in chassis for word in LAPTOP_CHASSIS):
+        return DeviceClass.LAPTOP.value
+    return DeviceClass.DESKTOP.value  # what agents run on: a computer
+
+
+@dataclass(frozen=True)
+class _Placement:
+    zone_id: int
+    address: str | None  # the report's address inside that zone's subnets
+
+
+class _SiteMap:
+    """Subnets of every zone, to tell which site and zone an address belongs to."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(select(Subnet.cidr, Zone.id, Zone.site_id, Zone.kind).join(Zone, Zone.id == Subnet.zone_id)).all()
+        self.networks = []
+        for cidr, zone_id, site_id, kind in rows:
+            try:
+                self.networks.append((ipaddress.ip_network(cidr, strict=False), zone_id, site_id, kind))
+            except ValueError:
+                continue
+        self.zones = {(site_id, kind): zone_id for zone_id, site_id, kind in session.execute(select(Zone.id, Zone.site_id, Zone.kind))}
+
+    def place(self, addresses: tuple[str, ...], account: AgentAccount, site_code: str) -> _Placement:
+        other_sites: set[int] = set()
+        for text in addresses:
+            try:
+                address = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            for network, zone_id, site_id, _kind in self.networks:
+                if address in network:
+                    if site_id == account.site_id:
+                        return _Placement(zone_id, text)
+                    other_sites.add(site_id)
+        if other_sites:
+            raise AgentRefused(f"the machine's addresses ({', '.join(addresses)}) belong to another site than {site_code}")
+        if account.zone_kind and (account.site_id, account.zone_kind) in self.zones:
+            return _Placement(self.zones[(account.site_id, account.zone_kind)], None)
+        shown = ", ".join(addresses) or "none"
+        raise AgentRefused(f"no address of the machine ({shown}) is in a subnet of site {site_code}, and account {account.name} names no zone")
+
+
+def _match(session: Session, report: AgentReport, serial: str | None) -> int | None:
+    """The recorded device this report is: serial first, then MACs, then the agent's UUID and
+    machine id (machines without a serial: virtual machines)."""
+    if serial:
+        found = session.execute(select(Device.id).where(Device.serial == serial)).scalar_one_or_none()
+        if found is not None:
+            return found
+    if report.macs:
+        owners = set(session.execute(select(DeviceMac.device_id).where(DeviceMac.mac.in_(report.macs))).scalars())
+        if len(owners) == 1:
+            return owners.pop()
+        if len(owners) > 1:
+            raise AgentRefused(f"its MAC addresses belong to {len(owners)} different recorded devices ({', '.join(f'#{o}' for o in sorted(owners))})")
+    if report.uuid:
+        found = session.execute(select(AgentMachine.device_id).where(AgentMachine.uuid == report.uuid).limit(1)).scalar_one_or_none()
+        if found is not None:
+            return found
+    return session.execute(select(AgentMachine.device_id).where(AgentMachine.deviceid == report.deviceid)).scalar_one_or_none()
+
+
+def store_report(session: Session, report: AgentReport, account: AgentAccount, *, content_sha256: str, online: bool, now: datetime | None = None) -> Stored:
+    """Put `report` into the inventory (not committed: the caller commits). Raises AgentRefused."""
+    now = now or utcnow()
+    site_code = session.get(Site, account.site_id).code
+    machine = session.execute(select(AgentMachine).where(AgentMachine.deviceid == report.deviceid)).scalar_one_or_none()
+    if machine is not None and machine.content_sha256 == content_sha256 and session.get(Device, machine.device_id) is not None:
+        device = session.get(Device, machine.device_id)
+        if online:
+            device.last_seen = now
+            machine.last_report_at = now
+        return Stored(device.id, device.site_id, created=False, repeated=True)
+    placement = _SiteMap(session).place(report.addresses, account, site_code)
+    serial = normalize_serial(_fit(report.serial, 100))
+    device_id = _match(session, report, serial)
+    created = False
+    if device_id is None:
+        device = _create(session, report, account, placement, serial, now)
+        created = True
+    else:
+        device = session.get(Device, device_id)
+        if device.site_id != account.site_id:
+            raise AgentRefused(f"the machine is device #{device.id}, recorded at another site than {site_code}")
+    changed = _update(session, device, report, serial, now)
+    _own_macs(session, device, report)
+    changed += _observe(session, device, report, now)
+    if machine is None:
+        machine = AgentMachine(deviceid=report.deviceid, device_id=device.id, first_report_at=now)
+        session.add(machine)
+    machine.device_id = device.id
+    machine.account_id = account.id
+    machine.uuid = _fit(report.uuid, 64) or machine.uuid
+    machine.agent = _fit(report.agent, 100) or machine.agent
+    machine.protocol = report.protocol
+    machine.last_report_at = now
+    machine.content_sha256 = content_sha256
+    session.flush()
+    return Stored(device.id, device.site_id, created=created, changed=changed)
+
+
+def _create(session: Session, report: AgentReport, account: AgentAccount, placement: _Placement, serial: str | None, now: datetime) -> Device:
+    if serial and session.execute(select(Device.id).where(Device.serial == serial)).first() is not None:
+        serial = None
+    ip = placement.address
+    if ip and session.execute(select(Device.id).where(Device.zone_id == placement.zone_id, Device.mgmt_ip == ip)).first() is not None:
+        ip = None
+    vendor = _fit(report.vendor, 100)
+    model = _fit(report.model, 200)
+    device = Device(
+        device_class=device_class_for(report), site_id=account.site_id, zone_id=placement.zone_id, hostname=_fit(report.hostname, 255),
+        mgmt_ip=ip, vendor=vendor, model=model, serial=serial, os_name=_fit(report.os_name, 100), os_version=_fit(report.os_version, 100),
+        country_of_origin=vendors.origin_for(vendor, model), source=DeviceSource.DISCOVERED.value, first_seen=now,
+        notes=f"reported by an endpoint agent (account {account.name})",
+    )  # fmt: skip
+    session.add(device)
+    session.flush()
+    return device
+
+
+def _update(session: Session, device: Device, report: AgentReport, serial: str | None, now: datetime) -> list[str]:
+    updates = {"hostname": _fit(report.hostname, 255), "vendor": _fit(report.vendor, 100), "model": _fit(report.model, 200)}
+    if report.os_name:
+        updates.update(os_name=_fit(report.os_name, 100), os_version=_fit(report.os_version, 100))
+    if serial and serial != device.serial:
+        taken = session.execute(select(Device.id).where(Device.serial == serial, Device.id != device.id)).first()
+        if taken is None:
+            updates["serial"] = serial
+    changed = []
+    for key, value in updates.items():
+        if value and getattr(device, key) != value:
+            setattr(device, key, value)
+            changed.append(key)
+    if not device.country_of_origin:
+        origin = vendors.origin_for(device.vendor, device.model)
+        if origin:
+            device.country_of_origin = origin
+            changed.append("country_of_origin")
+    if changed:
+        device.updated_at = now
+    device.first_seen = device.first_seen or now
+    device.last_seen = now
+    return changed
+
+
+def _own_macs(session: Session, device: Device, report: AgentReport) -> None:
+    if not report.macs:
+        return
+    taken = set(session.execute(select(DeviceMac.mac).where(DeviceMac.mac.in_(report.macs))).scalars())
+    for mac in report.macs:
+        if mac not in taken:  # already this device's, or another's: never steal a MAC
+            session.add(DeviceMac(device_id=device.id, mac=mac))
+
+
+def _observe(session: Session, device: Device, report: AgentReport, now: datetime) -> list[str]:
+    current = latest_observations(session, [device.id]).get(device.id, {})
+    changed = []
+    for key, value in facts_of(report).items():
+        if current.get(key) != value:
+            session.add(Observation(device_id=device.id, observed_at=now, source=SOURCE, key=key, value=value))
+            changed.append(key)
+    return changed
