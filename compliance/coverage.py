@@ -10,6 +10,8 @@ Per site and zone, over the devices in the inventory (disposed ones are counted 
                    many of them have at least one configuration snapshot;
 - endpoints / facts_collected  endpoints, and how many have host facts (an observation `host.*`,
                    which the endpoint rules read);
+- agent_reported   endpoints whose facts an endpoint agent reported (an observation of source
+                   "agent": GLPI Agent, FusionInventory; collectors.agents), online or imported;
 - evaluated / last_evaluated   devices with a compliance state (an evaluation covered them), and
                    the latest such evaluation.
 
@@ -33,7 +35,8 @@ from inventory.models import ConfigSnapshot, Device, DeviceCompliance, Observati
 from inventory.repository import in_inventory
 
 HOST_FACT_PREFIX = "host."
-COUNTS = ("devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "evaluated")
+AGENT_SOURCE = "agent"
+COUNTS = ("devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "agent_reported", "evaluated")
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:
@@ -64,6 +67,7 @@ def coverage(session: Session, site_ids: Collection[int] | None = None, now: dat
         return []
     has_config = exists().where(ConfigSnapshot.device_id == Device.id)
     has_facts = exists().where(Observation.device_id == Device.id, Observation.key.like(HOST_FACT_PREFIX + "%"))
+    has_agent = exists().where(Observation.device_id == Device.id, Observation.source == AGENT_SOURCE)
     network = Device.device_class.in_([c.value for c in NETWORK_CLASSES])
     endpoint = Device.device_class.in_([c.value for c in ENDPOINT_CLASSES])
 
@@ -75,6 +79,7 @@ def coverage(session: Session, site_ids: Collection[int] | None = None, now: dat
             Device.site_id, Zone.kind, func.count(),
             count(Device.last_polled >= cutoff), count(Device.last_seen >= cutoff),
             count(network), count(and_(network, has_config)), count(endpoint), count(and_(endpoint, has_facts)),
+            count(and_(endpoint, has_agent)),
             count(DeviceCompliance.id.is_not(None)), func.max(DeviceCompliance.evaluated_at),
         )
         .outerjoin(Zone, Zone.id == Device.zone_id)

@@ -95,3 +95,19 @@ def test_silent_devices_longest_first(session):
     assert silent_devices(session, ids["S2"], NOW) == []  # 5 hours within a one-day interval
     assert silent_devices(session, ids["S2"], NOW + timedelta(days=1))[0]["hostname"] == "sw-s2"
     assert silent_devices(session, 999_999, NOW) == []
+
+
+def test_agent_reported_counts_endpoints_an_agent_reported(session):
+    ids = _fleet(session)
+    session.add_all([
+        Observation(device_id=ids["pc-unpolled"], source="import", key="host.tpm_version", value="2.0"),  # facts, not an agent's
+        Observation(device_id=ids["pc-never"], source="agent", key="agent.version", value="2.6"),  # an agent, no host.* fact yet
+        Observation(device_id=ids["sw-ok"], source="agent", key="host.cores", value="2"),  # not an endpoint: not counted
+        Observation(device_id=ids["pc-disposed"], source="agent", key="host.cores", value="2"),  # disposed: counted nowhere
+    ])  # fmt: skip
+    session.commit()
+    rows = {(r["site_id"], r["zone"]): r for r in coverage(session, now=NOW)}
+    lan = rows[(ids["S1"], "internet")]
+    assert (lan["endpoints"], lan["facts_collected"], lan["agent_reported"]) == (3, 2, 2)  # pc-facts and pc-never
+    assert rows[(ids["S1"], "party_wan")]["agent_reported"] == 0
+    assert site_totals(list(rows.values()))[ids["S1"]]["agent_reported"] == 2
