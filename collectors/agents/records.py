@@ -35,6 +35,7 @@ class AgentAntivirus:
     up_to_date: bool | None = None
     signature_version: str | None = None
     signature_date: date | None = None
+    license_expiration: date | None = None  # the product's licence (`expiration`), not the signatures'
 
 
 @dataclass(frozen=True)
