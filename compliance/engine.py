@@ -17,7 +17,7 @@ import queue
 import threading
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -88,6 +88,49 @@ class Evaluation:
     not_evaluated: set[tuple[str, str]] = field(default_factory=set)
     # Those of `not_evaluated` left so because of configuration lines the parser could not read.
     unread: set[tuple[str, str]] = field(default_factory=set)
+    # device id -> why its running-config could not be parsed (configs given as `ConfigTexts`:
+    # parsed where the device is evaluated, in this process or a worker).
+    config_errors: dict[int, str] = field(default_factory=dict)
+
+
+class ConfigTexts(Mapping[int, NetworkConfigFacts]):
+    """Running-configs as collected, `{device id: (text, platform)}`, each parsed on its first
+    `get` and remembered; a text that does not parse answers None and its reason is kept in
+    `errors`. Handed to `evaluate` instead of parsed facts, the configs are parsed in the
+    process that evaluates their device, so a large run parses on every core, and only the
+    parse errors travel back from a worker (its parsed facts would cost more to pickle than to
+    parse)."""
+
+    def __init__(self, texts: Mapping[int, tuple[str, str]]):
+        self._texts = texts
+        self._parsed: dict[int, NetworkConfigFacts] = {}
+        self.errors: dict[int, str] = {}
+
+    def get(self, device_id: int, default: Any = None) -> Any:  # type: ignore[override]
+        facts = self._parsed.get(device_id)
+        if facts is not None:
+            return facts
+        raw = self._texts.get(device_id)
+        if raw is None or device_id in self.errors:
+            return default
+        try:
+            facts = self._parsed[device_id] = parse_config(*raw)
+        except ValueError as exc:  # unsupported platform, or a text the parser refuses
+            self.errors[device_id] = str(exc)
+            return default
+        return facts
+
+    def __getitem__(self, device_id: int) -> NetworkConfigFacts:
+        facts = self.get(device_id)
+        if facts is None:
+            raise KeyError(device_id)
+        return facts
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 @dataclass
@@ -222,11 +265,14 @@ def evaluate(
     devices: Iterable[DeviceSubject],
     sites: Iterable[SiteSubject],
     policy: Policy,
-    configs: dict[int, NetworkConfigFacts] | None = None,
+    configs: Mapping[int, NetworkConfigFacts] | None = None,
     orphan_macs: Iterable[tuple[int, str, frozenset[str], tuple[str, ...]]] = (),
 ) -> Evaluation:
-    """Every failing (rule, subject). `orphan_macs`: (site id, MAC, zones, places) for MACs that no
-    recorded device owns but that were seen at a site.
+    """Every failing (rule, subject). `configs`: parsed running-configs by device id, or their
+    texts as `ConfigTexts` (parsed where each device is evaluated; the parse errors of the
+    devices whose config rules ran come back in `Evaluation.config_errors`). `orphan_macs`:
+    (site id, MAC, zones, places) for MACs that no recorded device owns but that were seen at a
+    site.
 
     From `PARALLEL_MIN_DEVICES` devices on, a pool of forked processes evaluates chunks of the
     device list (same results, same order); smaller fleets are evaluated in this process."""
@@ -258,7 +304,7 @@ def _evaluate(
     devices: Sequence[DeviceSubject],
     sites: Iterable[SiteSubject],
     policy: Policy,
-    configs: dict[int, NetworkConfigFacts],
+    configs: Mapping[int, NetworkConfigFacts],
     orphan_macs: Iterable[tuple[int, str, frozenset[str], tuple[str, ...]]],
     large: bool,
 ) -> Evaluation:
@@ -272,6 +318,7 @@ def _evaluate(
         result.failing_devices |= part.failing
         result.checks_run += part.checks_run
         result.devices += part.devices
+        result.config_errors.update(part.config_errors)
         errors.merge(part.errors)
     add = result.violations.append
     site_checks = _site_checks(policy)
@@ -316,6 +363,7 @@ class _Part:
     checks_run: int
     devices: int
     errors: _CheckErrors
+    config_errors: dict[int, str]  # device id -> why its config did not parse (ConfigTexts only)
 
 
 def _fields(*fields: object) -> tuple:
@@ -341,6 +389,8 @@ def _evaluate_devices(
     checks_run = 0
     get_plan = plan.get
     get_config = configs.get
+    parse_errors = configs.errors if isinstance(configs, ConfigTexts) else {}
+    config_errors: dict[int, str] = {}
     for device in devices:
         device_checks, config_checks = get_plan(device.device_class, _NO_CHECKS)
         failed = _failures(device_checks, device, device, errors, answers)
@@ -354,12 +404,14 @@ def _evaluate_devices(
                 checks_run += len(config_checks)
                 if facts.unreadable:
                     _mark_unread(config_checks, more, facts, device.id, errors)
+            elif device.id in parse_errors:
+                config_errors[device.id] = parse_errors[device.id]
         if failed:
             key = f"device:{device.id}"
             failing.add(device.id)
             for check, outcome in failed:
                 add(make(check[0], check[1], key, device.id, device.site_id, outcome.expected, outcome.actual, tuple(outcome.evidence)))
-    return _Part(violations, failing, checks_run, len(devices), errors)
+    return _Part(violations, failing, checks_run, len(devices), errors, config_errors)
 
 
 def _mark_unread(checks: Sequence[_Planned], failed: list, facts: NetworkConfigFacts, device_id: int, errors: _CheckErrors) -> None:
@@ -496,9 +548,10 @@ def _evaluate_parallel(devices: Sequence[DeviceSubject], plan: dict, configs: Ma
 class Fleet:
     devices: list[DeviceSubject]
     sites: list[SiteSubject]
-    configs: dict[int, NetworkConfigFacts]
+    # The latest running-config of each device with a config parser, parsed by `evaluate` where
+    # the device is evaluated; the texts that do not parse are in `Evaluation.config_errors`.
+    configs: ConfigTexts
     orphan_macs: list[tuple[int, str, frozenset[str], tuple[str, ...]]]  # site, MAC, zones, where it was learnt
-    config_errors: dict[int, str]
     platforms: dict[int, str] = field(default_factory=dict)  # device id -> platform (config parser)
 
 
@@ -657,22 +710,17 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
 
     sites = [SiteSubject(id=s.id, code=s.code, in_use=dict(in_use[s.id])) for s in site_rows]
 
-    configs: dict[int, NetworkConfigFacts] = {}
-    errors: dict[int, str] = {}
+    texts: dict[int, tuple[str, str]] = {}
     latest = select(func.max(ConfigSnapshot.id)).group_by(ConfigSnapshot.device_id)
     queries = [latest] if scope is None else [latest.where(ConfigSnapshot.device_id.in_(batch)) for batch in id_batches(platforms)]
     for query in queries:
         snapshots = select(ConfigSnapshot.device_id, ConfigSnapshot.text).where(ConfigSnapshot.id.in_(query.scalar_subquery()))
         for device_id, text in session.execute(snapshots):
             platform = platforms.get(device_id)
-            if platform is None:
-                continue
-            try:
-                configs[device_id] = parse_config(text, platform)
-            except ValueError as exc:
-                errors[device_id] = str(exc)
+            if platform is not None:
+                texts[device_id] = (text, platform)
     orphans = [(site_id, mac, frozenset(zones), tuple(places[(site_id, mac)])) for (site_id, mac), zones in seen.items() if mac not in owner and len(zones) > 1]
-    return Fleet(devices, sites, configs, orphans, errors, platforms)
+    return Fleet(devices, sites, ConfigTexts(texts), orphans, platforms)
 
 
 def evaluate_fleet(session: Session, policy: Policy, today: date, scope: Scope | None = None) -> tuple[Fleet, Evaluation]:

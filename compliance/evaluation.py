@@ -185,7 +185,7 @@ def _evaluate(
             "devices_failing": len(evaluation.failing_devices),
             "states": states,  # devices per compliance state; unknown is never counted as compliant
             "by_rule": dict(Counter(v.rule_id for v in evaluation.violations).most_common()),
-            "config_parse_errors": len(fleet.config_errors),
+            "config_parse_errors": len(evaluation.config_errors),
             "seconds": round(time.perf_counter() - started, 2),
             **summary.as_dict(),
         }
@@ -242,7 +242,7 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
             config_rules=config_rules.get(device.device_class, ()),
             platform=fleet.platforms.get(device.id),
             config_taken_at=config_at.get(device.id),
-            config_error=fleet.config_errors.get(device.id),
+            config_error=evaluation.config_errors.get(device.id),
             fact_rules=fact_rules.get(device.device_class, ()),
             has_host_facts=any(key.startswith("host.") for key in device.facts),
             failed_rules=tuple(sorted(failed.get(device.id, ()))),
