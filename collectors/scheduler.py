@@ -1,5 +1,6 @@
 """`kiemke scheduler`: APScheduler in its own process: one polling job per site, a daily
-evaluation of the whole fleet (followed by the day's trend snapshot), the events of silent devices
+evaluation of the whole fleet (followed by the day's trend snapshot), an evaluation of the whole
+fleet when the policy files changed (checked every 5 minutes), the events of silent devices
 and expiring waivers every 15 minutes, and the delivery of events to the notification channels
 every minute.
 
@@ -28,6 +29,7 @@ from collectors.runner import RunOptions
 from collectors.service import RunResult, ServiceError, poll
 from compliance.events import silence_and_waiver_job
 from compliance.notify import delivery_job
+from compliance.policy_watch import policy_change_job
 from compliance.trends import daily_snapshot_job
 from inventory import db
 from inventory.choices import LOCAL_TIMEZONE, FindingStatus
@@ -40,6 +42,8 @@ DAILY_EVALUATION_JOB = "evaluate:daily"
 EVENTS_JOB = "events:silence-and-waivers"
 EVENTS_EVERY_MINUTES = 15
 DELIVERY_JOB = "events:deliver"
+POLICY_CHANGE_JOB = "evaluate:policy-changed"
+POLICY_CHANGE_EVERY_MINUTES = 5
 # 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
 DAILY_EVALUATION_AT = (1, 30)
 
@@ -125,6 +129,15 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         misfire_grace_time=6 * 3600,  # a scheduler down at night still runs it when back that morning
         replace_existing=True,
     )
+
+    # The policy files changed (a new rule, a changed threshold): the whole fleet again, so the
+    # findings follow the policy as they follow the data. Reading and hashing the files is all
+    # an unchanged policy costs; a first run at start catches an edit made while it was down.
+    scheduler.add_job(
+        policy_change_job, IntervalTrigger(minutes=POLICY_CHANGE_EVERY_MINUTES), args=(engine,), id=POLICY_CHANGE_JOB, name="evaluation after a policy change",
+        coalesce=True, max_instances=1, misfire_grace_time=POLICY_CHANGE_EVERY_MINUTES * 60, replace_existing=True,
+        next_run_time=datetime.now(UTC) if first_run_now else None,
+    )  # fmt: skip
 
     # Events for silent devices and waivers about to expire, and the delivery of every event to
     # the notification channels: both in this process, so no web request or evaluation waits on them.

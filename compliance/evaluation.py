@@ -82,7 +82,7 @@ def evaluate_scope(
     wanted = (None if device_ids is None else frozenset(device_ids), None if site_ids is None else frozenset(site_ids))
     with _one_at_a_time:
         started = time.perf_counter()
-        run_id, scope_params = _waiting_for_the_lock(lambda: _start_run(engine, trigger, actor, *wanted))
+        run_id, scope_params = _waiting_for_the_lock(lambda: _start_run(engine, trigger, actor, *wanted, policy=policy))
         try:
             result, opened, synced_at = _waiting_for_the_lock(lambda: _evaluate(engine, run_id, wanted, actor=actor, today=today, policy=policy, progress=progress, started=started))
         except Exception as exc:
@@ -126,7 +126,7 @@ def _waiting_for_the_lock(work: Callable[[], T]) -> T:
             time.sleep(_RETRY_PAUSE_SECONDS)
 
 
-def _start_run(engine: Engine, trigger: str, actor: str, device_ids: frozenset[int] | None, site_ids: frozenset[int] | None) -> tuple[int, dict]:
+def _start_run(engine: Engine, trigger: str, actor: str, device_ids: frozenset[int] | None, site_ids: frozenset[int] | None, *, policy: Policy) -> tuple[int, dict]:
     with db.session_scope(engine) as session:
         mark_interrupted(session)
         found = dict(session.execute(select(Site.id, Site.code).where(Site.id.in_(sorted(site_ids)))).all()) if site_ids else {}
@@ -135,7 +135,8 @@ def _start_run(engine: Engine, trigger: str, actor: str, device_ids: frozenset[i
             kind=KIND,
             site_id=next(iter(found)) if len(found) == 1 else None,
             triggered_by=actor[:100],
-            params={"trigger": trigger, "scope": scope, "owner": current_owner()},
+            # The policy's fingerprint: compliance.policy_watch re-evaluates the fleet when the files change.
+            params={"trigger": trigger, "scope": scope, "owner": current_owner(), "policy": policy.fingerprint},
         )
         session.add(run)
         session.flush()

@@ -11,6 +11,7 @@ PROPOSAL (see baseline.yaml); administrators edit copies and point `load_policy`
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Mapping
@@ -290,6 +291,9 @@ class Policy(_Model):
     end_of_support: EndOfSupportPolicy
     prices: PricePolicy
     budget: BudgetPolicy
+    # SHA-256 over the files' names and bytes (see `policy_fingerprint`): what an evaluation
+    # records, so a change of the files can be noticed (compliance.policy_watch).
+    fingerprint: str = ""
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when absent)."""
@@ -327,8 +331,9 @@ class PolicyIssue:
 class PolicyError(ValueError):
     """The policy files are missing or invalid; `issues` lists every problem found."""
 
-    def __init__(self, issues: list[PolicyIssue]):
+    def __init__(self, issues: list[PolicyIssue], fingerprint: str = ""):
         self.issues = issues
+        self.fingerprint = fingerprint  # of the files that failed (see `policy_fingerprint`)
         super().__init__("invalid policy:\n" + "\n".join(f"  - {issue}" for issue in issues))
 
 
@@ -343,18 +348,52 @@ def shipped_policy() -> Policy:
     return load_policy()
 
 
+def _read_files(directory: Path) -> dict[str, bytes | None]:
+    """The bytes of every policy file (None: missing), read once: what is validated is what is
+    fingerprinted, even while someone saves a file."""
+    contents: dict[str, bytes | None] = {}
+    for name in FILES.values():
+        try:
+            contents[name] = (directory / name).read_bytes()
+        except FileNotFoundError:
+            contents[name] = None
+    return contents
+
+
+def _fingerprint(contents: Mapping[str, bytes | None]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(contents):
+        data = contents[name]
+        # Name, then length (-1: missing) and bytes: no two different sets of files collide by
+        # shifting bytes from one file to the next.
+        digest.update(f"{name}\0{-1 if data is None else len(data)}\0".encode())
+        digest.update(data or b"")
+    return digest.hexdigest()
+
+
+def policy_fingerprint(directory: Path | None = None) -> str:
+    """SHA-256 over the names and bytes of the policy files in `directory` (default: the shipped
+    ones), valid or not: the same as `load_policy(directory).fingerprint` when they load."""
+    return _fingerprint(_read_files(Path(directory) if directory is not None else DEFAULT_POLICY_DIR))
+
+
 def load_policy(directory: Path | None = None) -> Policy:
     """Load and validate every policy file in `directory` (default: the shipped PROPOSAL)."""
     directory = Path(directory) if directory is not None else DEFAULT_POLICY_DIR
+    contents = _read_files(directory)
     issues: list[PolicyIssue] = []
+
+    def load(key: str, model: type[M]) -> M | None:
+        return _load(directory, FILES[key], contents[FILES[key]], model, issues)
+
     models = {
-        "baseline": _load(directory, FILES["baseline"], Baseline, issues),
-        "origin": _load(directory, FILES["origin"], OriginPolicy, issues),
-        "service_life": _load(directory, FILES["service_life"], ServiceLifePolicy, issues),
-        "schedule": _load(directory, FILES["schedule"], SchedulePolicy, issues),
-        "end_of_support": _load(directory, FILES["end_of_support"], EndOfSupportPolicy, issues),
-        "prices": _load(directory, FILES["prices"], PricePolicy, issues),
-        "budget": _load(directory, FILES["budget"], BudgetPolicy, issues),
+        "baseline": load("baseline", Baseline),
+        "origin": load("origin", OriginPolicy),
+        "service_life": load("service_life", ServiceLifePolicy),
+        "schedule": load("schedule", SchedulePolicy),
+        "end_of_support": load("end_of_support", EndOfSupportPolicy),
+        "prices": load("prices", PricePolicy),
+        "budget": load("budget", BudgetPolicy),
     }
     if models["baseline"] is not None:
         issues += _baseline_issues(models["baseline"])  # type: ignore[arg-type]
@@ -367,17 +406,19 @@ def load_policy(directory: Path | None = None) -> Policy:
     if models["budget"] is not None:
         issues += _budget_issues(models["budget"])  # type: ignore[arg-type]
     if issues:
-        raise PolicyError(issues)
-    return Policy(directory=directory, **models)  # type: ignore[arg-type]
+        raise PolicyError(issues, _fingerprint(contents))
+    return Policy(directory=directory, fingerprint=_fingerprint(contents), **models)  # type: ignore[arg-type]
 
 
-def _load(directory: Path, name: str, model: type[M], issues: list[PolicyIssue]) -> M | None:
-    """Read one YAML file into `model`, appending any problem to `issues`."""
-    path = directory / name
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _load(directory: Path, name: str, raw: bytes | None, model: type[M], issues: list[PolicyIssue]) -> M | None:
+    """Parse one YAML file's bytes (None: missing) into `model`, appending any problem to `issues`."""
+    if raw is None:
         issues.append(PolicyIssue(name, None, None, f"file missing in {directory}"))
+        return None
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        issues.append(PolicyIssue(name, None, None, f"not UTF-8 text (byte {exc.start})"))
         return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -80,8 +80,9 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
     session.commit()
 
     scheduler = build_scheduler(engine, vault, scheduler=BackgroundScheduler(timezone="UTC"))
-    # One poll job per site, the daily evaluation (then the trend snapshot), events and their delivery (issue 12).
-    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "events:silence-and-waivers", "events:deliver"]
+    # One poll job per site, the daily evaluation (then the trend snapshot), the evaluation after a
+    # policy change, events and their delivery (issue 12).
+    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "evaluate:policy-changed", "events:silence-and-waivers", "events:deliver"]
     job = scheduler.get_job("poll:S1")
     assert job.coalesce and job.max_instances == 1
     scheduler.start()
@@ -89,8 +90,10 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             runs = session.execute(select(ScanRun).where(ScanRun.triggered_by == "scheduler", ScanRun.finished_at.is_not(None))).scalars().all()
-            # The poll, then the evaluation of what it touched (issue 12), each a recorded run.
-            if {run.kind for run in runs} >= {"poll", "evaluate"}:
+            # The poll, then the evaluation of what it touched (issue 12), each a recorded run; and,
+            # at start, the whole fleet under a policy no whole-fleet run has used yet.
+            triggers = {(run.kind, run.params.get("trigger")) for run in runs}
+            if triggers >= {("poll", None), ("evaluate", "poll"), ("evaluate", "policy-change")}:
                 break
             time.sleep(0.2)
             session.expire_all()
@@ -98,7 +101,11 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
         scheduler.shutdown(wait=True)
     polls = [run for run in runs if run.kind == "poll"]
     assert len(polls) == 1 and polls[0].status == "failed" and polls[0].summary["devices"] == 1
-    assert [run.kind for run in runs if run.kind != "poll"] == ["evaluate"]
+    after_poll = [run for run in runs if run.kind == "evaluate" and run.params["trigger"] == "poll"]
+    assert len(after_poll) == 1 and after_poll[0].params["scope"]["fleet"] is False
+    policy_runs = [run for run in runs if run.kind == "evaluate" and run.params["trigger"] == "policy-change"]
+    assert len(policy_runs) == 1 and policy_runs[0].status == "ok" and policy_runs[0].params["scope"]["fleet"] is True
+    assert len(runs) == 3
     session.refresh(device)
     assert device.reachable is False and device.last_polled is not None
     # Polled just now: not due again within the site's interval.
