@@ -19,6 +19,7 @@ from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE,
 from web import queries
 from web.access import EVERYONE, EXPORTERS, may_export, role_required
 from web.database import cached, get_session
+from web.facts import fact_rows
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 from web.procurement import number
 
@@ -125,8 +126,8 @@ def detail(device_id: int):
         "devices/detail.html",
         device=device,
         interfaces=queries.device_interfaces(db, device_id),
-        observations=queries.latest_observations(db, device_id),
-        history=queries.observation_history(db, device_id, limit=100),
+        facts=fact_rows(queries.latest_observations(db, device_id)),
+        history=fact_rows(queries.observation_history(db, device_id, limit=100), known_first=False),
         snapshots=snapshots,
         new_snap=new_snap,
         old_snap=old_snap,

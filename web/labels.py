@@ -53,6 +53,36 @@ SOURCE_LABELS = {
 }
 VERBATIM = {"snmp": "SNMP", "ssh": "SSH", "nmap": "nmap"}
 
+# A collected fact's key (an observation: collectors.reconcile, collectors.agents, the device
+# import's fact columns) as people read it; a key not listed here is shown as it is.
+FACT_LABELS = {
+    "host.cpu": "CPU",
+    "host.cores": _l("Số nhân CPU"),
+    "host.ram_kb": "RAM",
+    "host.disks": _l("Ổ đĩa"),
+    "host.os_build": _l("Bản dựng hệ điều hành"),
+    "host.antivirus": _l("Phần mềm diệt virus"),
+    "host.disk_encryption": _l("Mã hóa ổ đĩa"),
+    "host.encryption_detail": _l("Chi tiết mã hóa"),
+    "host.tpm_version": "TPM",
+    "host.secure_boot": "Secure Boot",
+    "host.firewall": _l("Tường lửa của máy"),
+    "host.software": _l("Phần mềm đã cài"),
+    "host.uuid": "UUID",
+    "agent.deviceid": _l("Mã máy của tác nhân"),
+    "agent.version": _l("Phiên bản tác nhân"),
+    "sys_name": _l("Tên hệ thống (sysName)"),
+    "sys_descr": _l("Mô tả hệ thống (sysDescr)"),
+    "sys_object_id": "sysObjectID",
+    "vendor": _l("Hãng"),
+    "model": "Model",
+    "serial": _l("Số sê-ri"),
+    "os_name": _l("Hệ điều hành"),
+    "os_version": _l("Phiên bản"),
+    "open_ports": _l("Cổng đang mở"),
+    "address_taken_by_other_device": _l("Địa chỉ đã bị thiết bị khác dùng"),
+}
+
 SEVERITY_LABELS = {
     "critical": _l("Nghiêm trọng"),
     "high": _l("Cao"),
