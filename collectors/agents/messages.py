@@ -29,6 +29,7 @@ from inventory.text import clean_text
 MAX_DEVICEID_CHARS = 255
 # Enough for thousands of software entries; a document past this is an attack or a broken agent.
 MAX_XML_ELEMENTS = 500_000
+_MAX_TASKS = 50  # an agent has about ten
 _MAX_FIELD_CHARS = 4096  # text kept of one XML field (the mapping keeps far less)
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _SAFE_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-\\]{0,39}$")  # what may be quoted back from a body
@@ -126,7 +127,7 @@ def _read_json(text: bytes) -> Message:
         tasks = data.get("enabled-tasks")
         return Contact(
             deviceid=_deviceid(data.get("deviceid")),
-            enabled_tasks=tuple(t for t in (_short(t) for t in tasks) if t) if isinstance(tasks, list) else (),
+            enabled_tasks=tuple(t for t in map(_short, tasks[:_MAX_TASKS]) if t) if isinstance(tasks, list) else (),
             name=_short(data.get("name")),
             version=_short(data.get("version")),
         )

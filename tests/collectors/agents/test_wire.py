@@ -127,3 +127,12 @@ def test_zip_bomb_never_exceeds_a_lowered_limit(monkeypatch: pytest.MonkeyPatch)
         tracemalloc.stop()
     assert error.status == 413
     assert peak < 4 * 1024 * 1024
+
+
+def test_doctests() -> None:
+    import doctest
+
+    from collectors.agents import mapping
+
+    assert doctest.testmod(wire).failed == 0
+    assert doctest.testmod(mapping).failed == 0
