@@ -94,31 +94,26 @@ class Evaluation:
 
 
 class ConfigTexts(Mapping[int, NetworkConfigFacts]):
-    """Running-configs as collected, `{device id: (text, platform)}`, each parsed on its first
-    `get` and remembered; a text that does not parse answers None and its reason is kept in
-    `errors`. Handed to `evaluate` instead of parsed facts, the configs are parsed in the
-    process that evaluates their device, so a large run parses on every core, and only the
-    parse errors travel back from a worker (its parsed facts would cost more to pickle than to
-    parse)."""
+    """Running-configs as collected, `{device id: (text, platform)}`, parsed when asked for; a
+    text that does not parse answers None and its reason is kept in `errors`. Handed to
+    `evaluate` instead of parsed facts, the configs are parsed in the process that evaluates
+    their device, so a large run parses on every core, and only the parse errors travel back
+    from a worker (its parsed facts would cost more to pickle than to parse). The facts are not
+    kept: the engine asks once per device, and a whole fleet's would only fill memory."""
 
     def __init__(self, texts: Mapping[int, tuple[str, str]]):
         self._texts = texts
-        self._parsed: dict[int, NetworkConfigFacts] = {}
         self.errors: dict[int, str] = {}
 
     def get(self, device_id: int, default: Any = None) -> Any:  # type: ignore[override]
-        facts = self._parsed.get(device_id)
-        if facts is not None:
-            return facts
         raw = self._texts.get(device_id)
         if raw is None or device_id in self.errors:
             return default
         try:
-            facts = self._parsed[device_id] = parse_config(*raw)
+            return parse_config(*raw)
         except ValueError as exc:  # unsupported platform, or a text the parser refuses
             self.errors[device_id] = str(exc)
             return default
-        return facts
 
     def __getitem__(self, device_id: int) -> NetworkConfigFacts:
         facts = self.get(device_id)
