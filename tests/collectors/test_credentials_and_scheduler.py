@@ -85,6 +85,8 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
     assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "evaluate:policy-changed", "events:silence-and-waivers", "events:deliver"]
     job = scheduler.get_job("poll:S1")
     assert job.coalesce and job.max_instances == 1
+    policy_job = scheduler.get_job("evaluate:policy-changed")
+    assert policy_job.coalesce and policy_job.max_instances == 1 and policy_job.trigger.interval.total_seconds() == 5 * 60
     scheduler.start()
     try:
         deadline = time.monotonic() + 30
