@@ -73,10 +73,10 @@ def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent
         message, encoding = messages.read_message(body, agent_id_header=agent_id)
     except AgentMessageError as exc:
         log.warning("agent report from account %s refused: %s", account_name, exc)
-        return Reply(*messages.error_reply(exc.status, str(exc), exc.encoding, body))
+        return _reply(messages.error_answer(exc))
     if not isinstance(message, messages.Inventory):
-        return Reply(200, *messages.answer_for(message, encoding))
-    digest = hashlib.sha256(message.raw).hexdigest()
+        return _reply(messages.answer_for(message, encoding))
+    digest = hashlib.sha256(body).hexdigest()  # the same bytes again: a repeat that changes nothing
     try:
         with db.session_scope(engine) as session:
             account = session.get(AgentAccount, account_id)
@@ -84,11 +84,15 @@ def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent
             mark_used(account)
     except AgentRefused as exc:
         log.warning("agent report of machine %r from account %s refused: %s", message.report.deviceid[:80], account_name, exc)
-        return Reply(*messages.error_reply(403, str(exc), encoding, body))
+        return _reply(messages.error_answer(AgentMessageError(403, str(exc), encoding=encoding), protocol=message.report.protocol))
     if not stored.repeated:
         log.info("agent report of machine %r (account %s): device #%d %s", message.report.deviceid[:80], account_name, stored.device_id, "created" if stored.created else "updated")
     report_stored(stored, account_name)
-    return Reply(200, *messages.answer_for(message, encoding))
+    return _reply(messages.answer_for(message, encoding))
+
+
+def _reply(answer: messages.Answer) -> Reply:
+    return Reply(answer.status, answer.body, answer.content_type)
 
 
 # -- offline files ------------------------------------------------------------------------------
@@ -143,14 +147,15 @@ def agent_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def read_agent_file(path: Path) -> messages.Inventory:
-    """One inventory file, bounded like a POST body. Raises AgentMessageError or OSError."""
+def read_agent_file(path: Path) -> tuple[messages.Inventory, str]:
+    """One inventory file, bounded like a POST body, and the SHA-256 of its bytes. Raises
+    AgentMessageError or OSError."""
     with path.open("rb") as handle:
         body = handle.read(MAX_BODY_BYTES + 1)
     message, _ = messages.read_message(body)
     if not isinstance(message, messages.Inventory):
         raise AgentMessageError(400, f"not an inventory but a {type(message).__name__.lower()} message")
-    return message
+    return message, hashlib.sha256(body).hexdigest()
 
 
 def import_files(engine: Engine, paths: list[Path], *, account: str, actor: str, name_of: Callable[[Path], str] = lambda p: p.name) -> ImportResult:
@@ -186,12 +191,10 @@ def import_files(engine: Engine, paths: list[Path], *, account: str, actor: str,
 
 def _import_one(engine: Engine, path: Path, account_id: int, name: str, touched: set[int]) -> FileResult:
     try:
-        message = read_agent_file(path)
+        message, digest = read_agent_file(path)
         with db.session_scope(engine) as session:
-            stored = store_report(session, message.report, session.get(AgentAccount, account_id), content_sha256=hashlib.sha256(message.raw).hexdigest(), online=False)
-    except AgentMessageError as exc:
-        return FileResult(name, "failed", reason=str(exc))
-    except AgentRefused as exc:
+            stored = store_report(session, message.report, session.get(AgentAccount, account_id), content_sha256=digest, online=False)
+    except (AgentMessageError, AgentRefused) as exc:
         return FileResult(name, "failed", reason=str(exc))
     except OSError as exc:
         return FileResult(name, "failed", reason=f"cannot read the file: {exc.strerror or type(exc).__name__}")

@@ -175,8 +175,8 @@ def store_report(session: Session, report: AgentReport, account: AgentAccount, *
     now = now or utcnow()
     site_code = session.get(Site, account.site_id).code
     machine = session.execute(select(AgentMachine).where(AgentMachine.deviceid == report.deviceid)).scalar_one_or_none()
-    if machine is not None and machine.content_sha256 == content_sha256 and session.get(Device, machine.device_id) is not None:
-        device = session.get(Device, machine.device_id)
+    device = session.get(Device, machine.device_id) if machine is not None and machine.content_sha256 == content_sha256 else None
+    if device is not None and device.site_id == account.site_id:  # a repeat, and only for its own site's account
         if online:
             device.last_seen = now
             machine.last_report_at = now
