@@ -217,6 +217,13 @@ def _product_matcher(products: tuple[str, ...] | list[str]) -> Callable[[str], o
 _cached_product_matcher = lru_cache(maxsize=64)(_product_matcher)
 
 
+def _matcher_for(products: list[str]) -> Callable[[str], object]:
+    try:
+        return _cached_product_matcher(tuple(products))
+    except TypeError:  # unhashable product names: fail (or not) as the plain matcher does
+        return _product_matcher(products)
+
+
 # (subject, products, result) of the last call: av_present and av_fresh ask the same in a row.
 _last_antivirus: tuple[object, object, list] = (None, None, [])
 
@@ -226,10 +233,7 @@ def _antivirus(d: DeviceSubject, products: list[str]) -> list[tuple[str, object]
     subject, asked, found = _last_antivirus
     if subject is d and asked == products:
         return found
-    try:
-        matches = _cached_product_matcher(tuple(products))
-    except TypeError:  # unhashable product names: fail (or not) as the plain matcher does
-        matches = _product_matcher(products)
+    matches = _matcher_for(products)
     found = [(name, installed) for name, installed in d.software if matches(name.lower())]
     _last_antivirus = (d, list(products), found)
     return found
@@ -237,10 +241,7 @@ def _antivirus(d: DeviceSubject, products: list[str]) -> list[tuple[str, object]
 
 def _reported_antivirus(d: DeviceSubject, products: list[str]) -> list[dict[str, Any]]:
     """The agent-reported anti-virus products that are among the policy's `products`."""
-    try:
-        matches = _cached_product_matcher(tuple(products))
-    except TypeError:
-        matches = _product_matcher(products)
+    matches = _matcher_for(products)
     return [entry for entry in d.antivirus or () if matches(str(entry["name"]).lower())]
 
 
