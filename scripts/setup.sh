@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(nmap snmp postgresql iproute2 chromium chromium-driver fonts-dejavu-core)
+SYSTEM_PACKAGES=(nmap snmp postgresql iproute2 chromium chromium-driver fonts-dejavu-core fusioninventory-agent)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
