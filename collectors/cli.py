@@ -11,8 +11,11 @@ from collectors.lab.scenario import PROFILES
 
 
 def register(main: click.Group) -> None:
+    from collectors.agents.cli import register as register_agents
+
     register_lab(main)
     register_collectors(main)
+    register_agents(main)
 
 
 def demo_lab_and_poll(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)
