@@ -45,7 +45,7 @@ class IdConverter(IntegerConverter):
 
 
 # One blueprint per area, each a module `web.<area>` with a `bp`.
-AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "events", "admin", "api")
+AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "events", "admin", "api", "agents_endpoint")
 
 
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.extensions["kiemke.cache"] = RevisionCache()  # derived views, until the data changes
     app.extensions["kiemke.counts"] = RevisionCache(max_entries=512)  # list totals: one per filter, searches included
     app.extensions["kiemke.reports"] = RevisionCache(max_entries=16)  # reports by quarter (any quarter may be asked for)
+    from inventory.changes import ChangeBatcher
+
+    # Agents' reports arrive one device at a time: one evaluation for the reports of a few seconds.
+    app.extensions["kiemke.agent_changes"] = ChangeBatcher(app.extensions["kiemke.engine"], trigger="agent", delay=2.0)
 
     import importlib
 

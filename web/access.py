@@ -2,6 +2,8 @@
 
 - `@public`: no login (the login page, the language switch, static files).
 - `@signed_in`: any signed-in user, even one who must still change a one-time password.
+- `@agent_basic_auth`: endpoint agents' inventory POSTs only; no session, the view checks the
+  agent account's HTTP basic auth itself (a signed-in browser's cookie is no credential there).
 - `@role_required(*roles)`: a signed-in user with one of `roles`; admin is admitted too unless
   `admin=False` (waiving findings is the security officer's alone, as in compliance.findings).
   A user with a one-time password is sent to the change-password page first.
@@ -34,6 +36,11 @@ ACCESS_ATTR = "kiemke_access"
 
 def public(view: Callable) -> Callable:
     setattr(view, ACCESS_ATTR, ("public", frozenset()))
+    return view
+
+
+def agent_basic_auth(view: Callable) -> Callable:
+    setattr(view, ACCESS_ATTR, ("agent_basic_auth", frozenset()))
     return view
 
 
