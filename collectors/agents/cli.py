@@ -3,9 +3,40 @@ collectors/cli.py."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import click
+
+# Debian's FusionInventory Agent keeps its state (the device id it reports under) in
+# /var/lib/fusioninventory-agent, which only root may write and every run on the machine shares.
+# Run through perl with that one setting moved to a directory of the caller's instead.
+_STATE_WRAPPER = "my ($lib, $state, $agent) = splice(@ARGV, 0, 3); unshift @INC, $lib; require setup; $setup::setup{vardir} = $state; $0 = $agent; do $agent; die $@ if $@; exit 0;"
+_AGENT_LIB = re.compile(r'^use lib "([^"]+)";', re.MULTILINE)
+# Once, never as a daemon, no listener, no configuration file, and without the environment
+# variables (whatever secrets live there) and the process list.
+FUSION_ONCE = ("--config=none", "--tasks=inventory", "--no-httpd", "--no-category=environment,process", "--logger=stderr")
+
+
+def fusion_agent_command(agent: str, state_dir: Path, *args: str) -> list[str]:
+    """The command line that runs FusionInventory Agent (`agent`, its path) once with `args`,
+    its state kept in `state_dir`. The plain command when the agent is not Debian's perl script."""
+    perl = shutil.which("perl")
+    try:
+        found = _AGENT_LIB.search(Path(agent).read_text(encoding="utf-8", errors="replace")[:4096])
+    except OSError:
+        found = None
+    if perl is None or found is None or not (Path(found.group(1)) / "setup.pm").is_file():
+        return [agent, *FUSION_ONCE, *args]
+    return [perl, "-e", _STATE_WRAPPER, "--", found.group(1), str(state_dir), agent, *FUSION_ONCE, *args]
+
+
+def run_fusion_agent(agent: str, state_dir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run FusionInventory Agent once (see fusion_agent_command); its output captured as text."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(fusion_agent_command(agent, state_dir, *args), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def register(main: click.Group) -> None:
