@@ -3,6 +3,7 @@ collectors/cli.py."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -36,7 +37,9 @@ def fusion_agent_command(agent: str, state_dir: Path, *args: str) -> list[str]:
 def run_fusion_agent(agent: str, state_dir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run FusionInventory Agent once (see fusion_agent_command); its output captured as text."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(fusion_agent_command(agent, state_dir, *args), capture_output=True, text=True, timeout=timeout, check=False)
+    # Straight to the server it is given: a proxy from the environment would carry the report elsewhere.
+    env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
+    return subprocess.run(fusion_agent_command(agent, state_dir, *args), capture_output=True, text=True, timeout=timeout, check=False, env=env)
 
 
 def register(main: click.Group) -> None:

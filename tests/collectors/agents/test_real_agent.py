@@ -13,6 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -145,3 +151,70 @@ def test_an_offline_inventory_of_this_machine_is_imported_as_one_device(cli, ses
         reinstalled = agent_local(tmp_path / "fresh-state", tmp_path / "run3")
         fresh = json.loads(cli("import-agent", reinstalled, "--account", "s1-agents", "--json").output)
         assert fresh["files"][0]["device_id"] == device_id and device_count(session) == 1
+
+
+# -- online: kiemke serve on loopback, the agent's --server ----------------------------------------
+
+KIEMKE = [sys.executable, "-c", "from web.main import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(cli, tmp_path):
+    """`kiemke serve` in a process of its own, over the test's database; its base URL."""
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen([*KIEMKE, "serve", "--port", str(port), "--threads", "4"], stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[3])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/login", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "kiemke serve did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def reports_of(cli, account: str) -> int:
+    """How many inventories `kiemke agents list` counts for the account."""
+    return next(row["reports"] for row in json.loads(cli("agents", "list", "--json").output) if row["name"] == account)
+
+
+def test_the_agent_reports_this_machine_to_kiemke_serve(cli, server, session, tmp_path):
+    issued = json.loads(cli("agents", "add", "s1-online", "--site", "S1", "--zone", "internet", "--json").output)
+    state = tmp_path / "agent-state"
+
+    def agent(*args: str, user: str = issued["user"], password: str = issued["password"]):
+        return run_fusion_agent(AGENT, state, "--server", f"{server}/inventory", "--user", user, "--password", password, "--force", "--timeout=30", "--debug", *args, timeout=120)
+
+    refused = agent(password=issued["password"] + "x")
+    assert "authentication required, wrong credentials" in refused.stderr, refused.stderr[-2000:]
+    assert "Inventory sent" not in refused.stderr and device_count(session) == 0
+
+    compressed = agent()
+    assert compressed.returncode == 0 and "[error]" not in compressed.stderr, compressed.stderr[-2000:]
+    assert "Using Compress::Zlib for compression" in compressed.stderr
+    assert device_count(session) == 1
+    device_id = session.execute(select(Device.id)).scalar_one()
+    assert_is_this_machine(session, device_id)
+    assert reports_of(cli, "s1-online") == 1
+
+    plain = agent("--no-compression")
+    assert plain.returncode == 0 and "[error]" not in plain.stderr, plain.stderr[-2000:]
+    assert "Not using compression" in plain.stderr
+    assert device_count(session) == 1 and session.execute(select(Device.id)).scalar_one() == device_id
+    assert_is_this_machine(session, device_id)
+    assert reports_of(cli, "s1-online") == 2
