@@ -63,5 +63,8 @@ def demo_serve(ctx: click.Context, *, profile: str, serve: bool, host: str = "12
         from collectors.lab.scenario import SNMP_PORT
 
         app.settings = app.settings.model_copy(update={"snmp_port": SNMP_PORT})
+    from collectors.agents.cli import demo_agent_report
+
+    demo_agent_report(app, url_for(host, port))  # when FusionInventory Agent is installed: once the server answers
     main = ctx.find_root().command
     ctx.invoke(main.commands["serve"], host=host, port=port, threads=8)

@@ -1,15 +1,23 @@
 """`kiemke agents add|list|disable|enable` and `kiemke import-agent`, added to the `kiemke` group by
-collectors/cli.py."""
+collectors/cli.py; running Debian's FusionInventory Agent once (the real-agent tests, and
+`kiemke demo`, which has this machine report itself to the demo server)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
 import shutil
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import click
+
+log = logging.getLogger("kiemke.agents")
 
 # Debian's FusionInventory Agent keeps its state (the device id it reports under) in
 # /var/lib/fusioninventory-agent, which only root may write and every run on the machine shares.
@@ -146,3 +154,80 @@ def register(main: click.Group) -> None:
             console.print(result.line(), highlight=False, markup=False)
         if result.failed:
             raise SystemExit(1)
+
+
+# -- kiemke demo --------------------------------------------------------------------------------
+
+DEMO_ACCOUNT = "demo-agent"
+
+
+def demo_agent_report(app, base_url: str, *, agent: str | None = None, wait_seconds: float = 60) -> threading.Thread | None:
+    """`kiemke demo`: when FusionInventory Agent is installed, report this machine once to the
+    demo server at `base_url` (which is about to start), so the demo holds one endpoint as a
+    real agent reported it. In a thread that waits for the server; installs nothing. A failure
+    is a warning: the demo goes on without it."""
+    agent = agent or shutil.which("fusioninventory-agent")
+    if agent is None:
+        return None
+    try:
+        with app.session() as session:
+            user, password = _demo_account(session)
+    except Exception as exc:  # noqa: BLE001 (whatever it is, the demo goes on)
+        log.warning("demo: no agent account for FusionInventory Agent (%s); the demo has no agent-reported endpoint", exc)
+        return None
+    state = app.settings.home / "fusioninventory-agent"
+    thread = threading.Thread(target=_report_once, args=(agent, state, base_url, user, password, wait_seconds), name="demo-agent", daemon=True)
+    thread.start()
+    return thread
+
+
+def _demo_account(session) -> tuple[str, str]:
+    """The demo's agent account (the first site's, Internet zone), with a fresh password: only
+    a hash of the last one is kept, so a later demo cannot read it back."""
+    from sqlalchemy import select
+
+    from collectors.agents.accounts import add_account, password_hash
+    from inventory.models import AgentAccount, Site
+
+    account = session.execute(select(AgentAccount).where(AgentAccount.name == DEMO_ACCOUNT)).scalar_one_or_none()
+    if account is None:
+        site = session.execute(select(Site.code).order_by(Site.code).limit(1)).scalar_one_or_none()
+        if site is None:
+            raise ValueError("no site in the inventory")
+        issued = add_account(session, DEMO_ACCOUNT, site=site, zone="internet", actor="kiemke demo")
+        return issued.name, issued.password
+    from inventory import audit
+
+    password = secrets.token_urlsafe(24)
+    account.password_hash = password_hash(password)
+    account.enabled = True
+    audit.record(session, "kiemke demo", "update", "agent_account", account.id, after={"password": "new", "enabled": True})
+    return account.name, password
+
+
+def _report_once(agent: str, state: Path, base_url: str, user: str, password: str, wait_seconds: float) -> None:
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    deadline = time.monotonic() + wait_seconds
+    while True:  # the server starts in this process's main thread after this thread is started
+        try:
+            socket.create_connection((where.hostname, where.port or 80), timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                log.warning("demo: the server at %s did not answer; FusionInventory Agent not run", base_url)
+                return
+            time.sleep(0.5)
+    try:
+        ran = run_fusion_agent(agent, state, "--server", base_url.rstrip("/") + "/inventory", "--user", user, "--password", password, "--force", "--timeout=60")
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("demo: FusionInventory Agent could not run: %s", exc)
+        return
+    errors = [line for line in ran.stderr.splitlines() if line.startswith("[error]")]
+    if ran.returncode != 0 or errors:
+        log.warning("demo: FusionInventory Agent's report failed (exit %s): %s", ran.returncode, "; ".join(errors)[-500:] or "no error message")
+        return
+    from inventory.cli import console
+
+    console.print(f"demo: this machine reported itself to {base_url} with FusionInventory Agent (agent account {user})", highlight=False, soft_wrap=True)

@@ -218,3 +218,24 @@ def test_the_agent_reports_this_machine_to_kiemke_serve(cli, server, session, tm
     assert device_count(session) == 1 and session.execute(select(Device.id)).scalar_one() == device_id
     assert_is_this_machine(session, device_id)
     assert reports_of(cli, "s1-online") == 2
+
+
+# -- kiemke demo ----------------------------------------------------------------------------------
+
+
+def test_the_demo_has_this_machine_report_itself_and_goes_on_when_it_cannot(cli, server, session, caplog):
+    from collectors.agents.cli import DEMO_ACCOUNT, demo_agent_report
+    from inventory.cli import AppContext
+    from inventory.settings import Settings
+
+    app = AppContext(Settings())
+    for run in (1, 2):  # a second demo gives the account a fresh password (the first is not kept) and updates the device
+        with caplog.at_level("WARNING", logger="kiemke.agents"):
+            demo_agent_report(app, server + "/", agent=AGENT).join(timeout=120)
+        assert not caplog.records, caplog.text
+        assert device_count(session) == 1 and reports_of(cli, DEMO_ACCOUNT) == run
+    assert_is_this_machine(session, session.execute(select(Device.id)).scalar_one())
+
+    with caplog.at_level("WARNING", logger="kiemke.agents"):
+        demo_agent_report(app, f"http://127.0.0.1:{free_port()}/", agent=AGENT, wait_seconds=1).join(timeout=30)
+    assert "did not answer; FusionInventory Agent not run" in caplog.text and device_count(session) == 1
