@@ -1,5 +1,7 @@
 """Imports and exports (technicians, planners, security officers): upload a CSV/XLSX of sites,
 devices or approved quantities and see every rejected row; download templates and exports.
+Endpoint agents' offline inventories (.ocs/.xml/.json written with `--local`) are uploaded here
+too, as reported by the agents of one agent account: each file's outcome by its name.
 
 Uploads are written to a private temporary directory for the importer and removed at once.
 """
@@ -7,24 +9,30 @@ Uploads are written to a private temporary directory for the importer and remove
 from __future__ import annotations
 
 import io
+import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired
 
+from collectors.agents.service import FILE_SUFFIXES, AgentImportError, FileResult, ImportResult, import_files
+from collectors.agents.wire import MAX_BODY_BYTES
 from inventory.changes import changed
 from inventory.io.columns import KINDS
 from inventory.io.exporter import export_file, write_template
 from inventory.io.importer import import_file
 from inventory.io.tabular import TableFormatError
+from inventory.models import AgentAccount, Site
 from web.access import EXPORTERS, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
 from web.database import commit, get_session
 from web.recheck import tell_evaluation
@@ -37,6 +45,10 @@ TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FILE_NAMES = {"sites": "don-vi", "devices": "thiet-bi", "approved": "so-luong-duoc-duyet"}
+# Agent files: a commune's inventories at once, each bounded like an agent's POST by the importer.
+AGENT_UPLOAD_MAX_BYTES = 64 * 1024 * 1024
+AGENT_UPLOAD_MAX_FILES = 500
+AGENT_STATUS_TEXT = {"created": _l("Tạo mới"), "updated": _l("Cập nhật"), "unchanged": _l("Không thay đổi"), "failed": _l("Lỗi")}
 
 
 class ImportForm(FlaskForm):
@@ -45,15 +57,29 @@ class ImportForm(FlaskForm):
     partial = BooleanField(_l("Nhập các dòng hợp lệ, bỏ qua dòng lỗi"))
 
 
-def _page(form: ImportForm, report=None, problem: str | None = None, status: int = 200):
-    return render_template("transfers/index.html", form=form, kinds=list(KINDS), names=FILE_NAMES, report=report, problem=problem,
-                           rejected=len({e.row for e in report.errors}) if report else 0), status  # fmt: skip
+class AgentFilesForm(FlaskForm):
+    account = SelectField(_l("Tài khoản agent (đơn vị)"), validators=[DataRequired()])
+    files = MultipleFileField(_l("Tệp của agent (.ocs, .xml, .json)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rows = get_session().execute(select(AgentAccount.name, Site.code).join(Site, Site.id == AgentAccount.site_id)
+                                     .where(AgentAccount.enabled.is_(True)).order_by(AgentAccount.name))  # fmt: skip
+        self.account.choices = [SelectChoice(name, f"{name} ({code})") for name, code in rows]
+
+
+def _page(form: ImportForm | None = None, report=None, problem: str | None = None, status: int = 200, *,
+          agent_form: AgentFilesForm | None = None, agent_result: ImportResult | None = None, agent_problem: str | None = None):  # fmt: skip
+    return render_template("transfers/index.html", form=form or ImportForm(formdata=None), kinds=list(KINDS), names=FILE_NAMES, report=report,
+                           problem=problem, rejected=len({e.row for e in report.errors}) if report else 0,
+                           agent_form=agent_form or AgentFilesForm(formdata=None), agent_result=agent_result, agent_problem=agent_problem,
+                           agent_status=AGENT_STATUS_TEXT, agent_suffixes=",".join(FILE_SUFFIXES)), status  # fmt: skip
 
 
 @bp.route("/")
 @role_required(*ROLES)
 def index():
-    return _page(ImportForm(formdata=None))
+    return _page()
 
 
 @bp.route("/import", methods=["POST"])
@@ -86,6 +112,72 @@ def upload():
     else:
         db.rollback()
     return _page(form, report=report)
+
+
+@bp.url_value_preprocessor
+def _agent_upload_bound(endpoint: str | None, _values) -> None:
+    # Runs before the app's before_request hooks, so before CSRFProtect parses the form: the agent
+    # files' upload gets its own bound instead of the app's 2 MiB (a CSV import keeps that one).
+    if endpoint == "transfers.upload_agent_files":
+        request.max_content_length = AGENT_UPLOAD_MAX_BYTES
+
+
+def _shown_name(upload) -> str:
+    """The uploaded file's own name for the result table: its last path part, bounded."""
+    name = PurePath((upload.filename or "").replace("\\", "/")).name.strip() or "?"
+    return name if len(name) <= 120 else name[:119] + "…"
+
+
+@bp.route("/agent-files", methods=["POST"])
+@role_required(*ROLES)
+def upload_agent_files():
+    form = AgentFilesForm()
+    uploads = [u for u in (form.files.data or []) if u and u.filename]
+    if not form.validate() or not uploads:
+        problem = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Hãy chọn ít nhất một tệp.")
+        return _page(agent_form=form, agent_problem=problem, status=400)
+    if len(uploads) > AGENT_UPLOAD_MAX_FILES:
+        return _page(agent_form=form, agent_problem=_("Tối đa %(n)d tệp mỗi lần.", n=AGENT_UPLOAD_MAX_FILES), status=400)
+    refused: list[FileResult] = []
+    names: dict[Path, str] = {}
+    with tempfile.TemporaryDirectory(prefix="kiemke-agent-files-") as tmp:
+        for number, upload in enumerate(uploads):
+            shown = _shown_name(upload)
+            suffix = Path(shown).suffix.lower()
+            if suffix not in FILE_SUFFIXES:
+                refused.append(FileResult(shown, "failed", reason=_("chỉ nhận tệp %(suffixes)s", suffixes=", ".join(FILE_SUFFIXES))))
+                continue
+            # The name on disk is ours (a number); the user's name is only shown.
+            path = Path(tmp) / f"{number:04d}{suffix}"
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+                upload.stream.seek(0)
+                copied = _copy_bounded(upload.stream, handle, MAX_BODY_BYTES + 1)
+            if copied > MAX_BODY_BYTES:
+                path.unlink()
+                refused.append(FileResult(shown, "failed", reason=_("tệp lớn hơn %(n)d byte", n=MAX_BODY_BYTES)))
+                continue
+            names[path] = shown
+        result = ImportResult()
+        if names:
+            try:
+                result = import_files(current_app.extensions["kiemke.engine"], list(names), account=form.account.data,
+                                      actor=current_user.username, name_of=names.__getitem__)  # fmt: skip
+            except AgentImportError as exc:
+                return _page(agent_form=form, agent_problem=str(exc), status=400)
+    result.files[:0] = refused
+    return _page(agent_form=form, agent_result=result)
+
+
+def _copy_bounded(source, target, limit: int) -> int:
+    """Copy at most `limit` bytes; the count copied (limit means: larger, stop reading)."""
+    copied = 0
+    while copied < limit:
+        chunk = source.read(min(1024 * 1024, limit - copied))
+        if not chunk:
+            break
+        target.write(chunk)
+        copied += len(chunk)
+    return copied
 
 
 def _send(kind: str, fmt: str, write, prefix: str):
