@@ -27,6 +27,7 @@ from wtforms.validators import AnyOf, DataRequired
 
 from collectors.agents.service import FILE_SUFFIXES, AgentImportError, FileResult, ImportResult, import_files
 from collectors.agents.wire import MAX_BODY_BYTES
+from inventory import audit
 from inventory.changes import changed
 from inventory.io.columns import KINDS
 from inventory.io.exporter import export_file, write_template
@@ -164,6 +165,11 @@ def upload_agent_files():
                                       actor=current_user.username, name_of=names.__getitem__)  # fmt: skip
             except AgentImportError as exc:
                 return _page(agent_form=form, agent_problem=str(exc), status=400)
+    if refused:
+        # Files refused before the importer saw them are in no scan run: the audit log names them.
+        audit.record(get_session(), current_user.username, "refuse", "agent_inventory", result.scan_run_id,
+                     after={"account": form.account.data, "files": [f"{f.name}: {f.reason}" for f in refused]})  # fmt: skip
+        commit()
     result.files[:0] = refused
     return _page(agent_form=form, agent_result=result)
 

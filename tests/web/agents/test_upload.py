@@ -79,8 +79,11 @@ def test_upload_imports_reports_each_file_by_name_and_twice_changes_nothing(logi
 
     with Session(engine) as session:
         entries = list(session.execute(select(AuditLog).where(AuditLog.entity == "agent_inventory")).scalars())
-    assert len(entries) == 2 and entries[0].actor == seed.users["technician"]
-    assert entries[0].after["account"] == agent.account.name and entries[0].after["failed"] == 2
+    imports = [e for e in entries if e.action == "import"]
+    assert len(imports) == 2 and imports[0].actor == seed.users["technician"]
+    assert imports[0].after["account"] == agent.account.name and imports[0].after["failed"] == 2
+    refusals = [e for e in entries if e.action == "refuse"]  # refused before the importer: named in the log
+    assert len(refusals) == 1 and refusals[0].after["files"][0].startswith("ghi-chu.txt: ")
 
 
 def test_upload_needs_an_importer_role_an_account_and_files(login_as, engine, agent):
