@@ -63,7 +63,12 @@ class _FNode:
             return default
         values = found[0]
         if values.__class__ is str:  # not split into words yet (a line with spaces only, see the tree)
-            values = found[0] = tuple(values.split() if '"' not in values else _forti_tokens(values))
+            words = _WORDS.get(values)
+            if words is None:
+                if len(_WORDS) > _PLAIN_READINGS_MAX:
+                    _WORDS.clear()
+                words = _WORDS[values] = tuple(values.split() if '"' not in values else _forti_tokens(values))
+            values = found[0] = words
         return values
 
     def first(self, key: str, default: str = "") -> str:
@@ -161,6 +166,52 @@ def _open_quote(text: str) -> bool:
     return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
 
 
+# What `_forti_tree` does with one line of a plain text (see there), by the line's text alone:
+# a fleet's configs repeat most of their lines word for word (defaults, profiles, policies), so
+# each distinct line is split and classified once per process. Lines whose reading depends on
+# what follows (a quote left open) or on their number (the header) are not kept: _OTHER.
+_SET, _SECRET_SET, _CLOSE, _OPEN, _BLANK, _OTHER = "set", "secret set", "close", "open", "blank", "other"
+_PLAIN_READINGS: dict[str, tuple] = {}
+_PLAIN_READINGS_MAX = 50_000
+_OTHER_READING = (_OTHER,)
+# The words of a `set` value as facts read them, by its text (as often repeated as the lines).
+_WORDS: dict[str, tuple[str, ...]] = {}
+
+
+def _plain_reading(raw: str) -> tuple:
+    """The reading of one line of a plain text (printable ASCII, no single quote, no backslash):
+    (_SET, key, rest of the line or ()), (_SECRET_SET, key, values, line as shown),
+    (_CLOSE, whether it is `end`), (_OPEN, "config" or "edit", name, line as shown), (_BLANK,)
+    or (_OTHER,) for the lines `_forti_tree` reads itself. The same as its general path's."""
+    parts = raw.split(None, 2)
+    if not parts:
+        return (_BLANK,)
+    head = parts[0]
+    if head == "set" and len(parts) > 1:
+        key = parts[1]
+        # No backslash in a plain text: a quote opens or closes a value on an odd count.
+        if '"' not in key and key not in FORTI_SECRET_KEYS and not key.endswith(FORTI_SECRET_SUFFIXES) and ('"' not in raw or not raw.count('"') & 1):
+            # Keep the rest of the line as it is until a fact reads it.
+            return (_SET, key, parts[2] if len(parts) == 3 else ())
+    elif head == "next" or head == "end":
+        return (_CLOSE, head == "end")
+    stripped = raw.strip()
+    if stripped[0] == "#" or (stripped.startswith("set ") and '"' in stripped and _open_quote(stripped)):
+        return _OTHER_READING
+    words = _forti_tokens(stripped)
+    head = words[0] if words else ""
+    if head == "set":
+        if len(words) < 2:
+            return _OTHER_READING
+        key = words[1]
+        if len(words) >= 3 and is_forti_secret_key(key):
+            return (_SECRET_SET, key, tuple(words[2:]), masked_forti_set(key, words[2]))
+        return (_SET, key, tuple(words[2:]), stripped)  # shown without its indentation
+    if head == "config" or head == "edit":
+        return (_OPEN, head, " ".join(words[1:]), stripped)
+    return _OTHER_READING
+
+
 def _forti_tree(text: str) -> _FTree:
     """The block tree, the `#config-version=` header line and the index of `config` blocks."""
     root = _FNode("root", "")
@@ -175,27 +226,42 @@ def _forti_tree(text: str) -> _FTree:
     secret_keys, secret_suffixes = FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES  # locals: the loop below is hot
     # Printable ASCII without single quotes or backslashes: every line splits on spaces only.
     plain = text.isascii() and "'" not in text and "\\" not in text and text.replace("\n", "").isprintable()
+    readings = _PLAIN_READINGS if plain else None
+    if readings is not None and len(readings) > _PLAIN_READINGS_MAX:
+        readings.clear()  # bounded: a fleet's distinct lines, not every line ever read
     lines = enumerate(text.splitlines(), start=1)
     for number, raw in lines:
-        if plain:  # the common lines, straight from their words
-            parts = raw.split(None, 2)
-            if not parts:
+        if readings is not None:  # the common lines, read once per process (see _plain_reading)
+            reading = readings.get(raw)
+            if reading is None:
+                reading = readings[raw] = _plain_reading(raw)
+            kind = reading[0]
+            if kind is _SET:
+                settings[reading[1]] = [reading[2], number, raw, None]
                 continue
-            head = parts[0]
-            if head == "set" and len(parts) > 1:
-                key = parts[1]
-                # No backslash in a plain text: a quote opens or closes a value on an odd count.
-                if '"' not in key and key not in secret_keys and not key.endswith(secret_suffixes) and ('"' not in raw or not raw.count('"') & 1):
-                    # Keep the rest of the line as it is until a fact reads it.
-                    settings[key] = [parts[2] if len(parts) == 3 else (), number, raw, None]
-                    continue
-            elif head == "next" or head == "end":
+            if kind is _CLOSE:
                 if len(stack) > 1:
-                    if head == "end" and top.kind == "edit" and len(stack) > 2:
+                    if reading[1] and top.kind == "edit" and len(stack) > 2:
                         stack.pop()  # tolerate a missing `next`
                     stack.pop()
                     top = stack[-1]
                     settings = top.settings
+                continue
+            if kind is _OPEN:
+                node = _FNode(reading[1], reading[2], number, reading[3])
+                top.children.append(node)
+                nodes.append(node)
+                stack.append(node)
+                top = node
+                settings = node.settings
+                if reading[1] == "config":
+                    configs.append(node)
+                continue
+            if kind is _SECRET_SET:
+                secret_nodes[id(top)] = top
+                top.settings[reading[1]] = [reading[2], number, reading[3], None]
+                continue
+            if kind is _BLANK:
                 continue
         stripped = raw.strip()
         if not stripped:
