@@ -113,26 +113,33 @@ def share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def silent_devices(session: Session, site_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The site's devices that were polled but have not answered within its poll interval, the
-    longest silent first (never answered: first of all): id, hostname, mgmt_ip, device_class,
-    zone, last_seen, last_polled, silent_for (timedelta; None when it never answered)."""
-    now = now or utcnow()
-    minutes = session.execute(select(Site.poll_interval_minutes).where(Site.id == site_id)).scalar_one_or_none()
-    if minutes is None:
-        return []
-    cutoff = now - timedelta(minutes=minutes)
+def silent_devices(session: Session, site_id: int | None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The devices of one site (None: of every site) that were polled but have not answered
+    within their site's poll interval, the longest silent first (never answered: first of all):
+    id, site_id, hostname, mgmt_ip, device_class, zone, last_seen, last_polled, silent_for
+    (timedelta; None when it never answered)."""
+    now = _as_utc(now or utcnow())
     query = (
-        select(Device.id, Device.hostname, Device.mgmt_ip, Device.device_class, Zone.kind, Device.last_seen, Device.last_polled)
+        select(Device.id, Device.site_id, Device.hostname, Device.mgmt_ip, Device.device_class, Zone.kind, Device.last_seen, Device.last_polled,
+               Site.poll_interval_minutes)
+        .join(Site, Site.id == Device.site_id)
         .outerjoin(Zone, Zone.id == Device.zone_id)
-        .where(in_inventory(), Device.site_id == site_id, Device.last_polled.is_not(None), or_(Device.last_seen.is_(None), Device.last_seen < cutoff))
+        .where(in_inventory(), Device.last_polled.is_not(None))
     )  # fmt: skip
+    if site_id is not None:
+        # One site: its interval bounds the query (the whole province filters each row below).
+        minutes = session.execute(select(Site.poll_interval_minutes).where(Site.id == site_id)).scalar_one_or_none()
+        if minutes is None:
+            return []
+        query = query.where(Device.site_id == site_id, or_(Device.last_seen.is_(None), Device.last_seen < now - timedelta(minutes=minutes)))
     out = []
-    for device_id, hostname, ip, device_class, zone, last_seen, last_polled in session.execute(query):
+    for device_id, device_site, hostname, ip, device_class, zone, last_seen, last_polled, minutes in session.execute(query):
         seen = _as_utc(last_seen)
+        if seen is not None and seen >= now - timedelta(minutes=minutes):
+            continue
         out.append({
-            "id": device_id, "hostname": hostname, "mgmt_ip": ip, "device_class": device_class, "zone": zone,
-            "last_seen": seen, "last_polled": _as_utc(last_polled), "silent_for": None if seen is None else _as_utc(now) - seen,
+            "id": device_id, "site_id": device_site, "hostname": hostname, "mgmt_ip": ip, "device_class": device_class, "zone": zone,
+            "last_seen": seen, "last_polled": _as_utc(last_polled), "silent_for": None if seen is None else now - seen,
         })  # fmt: skip
     out.sort(key=lambda d: (d["last_seen"] is not None, d["last_seen"] or datetime.min.replace(tzinfo=UTC), d["id"]))
     return out

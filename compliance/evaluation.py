@@ -22,9 +22,9 @@ import logging
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -234,9 +234,11 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
         if key.startswith("device:"):
             (unread if (rule_id, key) in evaluation.unread else errored)[int(key.removeprefix("device:"))].append(rule_id)
     config_rules, fact_rules = _rules_read(policy)
+    fact_verdicts = _host_fact_verdicts(policy)
     rows, counts = [], Counter()
     for device in fleet.devices:
         last_seen, reachable = seen.get(device.id, (None, None))
+        has_host_facts = any(key.startswith("host.") for key in device.facts)
         evidence = DeviceEvidence(
             last_seen=last_seen,
             reachable=reachable,
@@ -245,7 +247,8 @@ def write_states(session: Session, fleet: Fleet, evaluation: Evaluation, policy:
             config_taken_at=config_at.get(device.id),
             config_error=evaluation.config_errors.get(device.id),
             fact_rules=fact_rules.get(device.device_class, ()),
-            has_host_facts=any(key.startswith("host.") for key in device.facts),
+            has_host_facts=has_host_facts,
+            undetermined_rules=_undetermined(device, fact_verdicts.get(device.device_class, ())) if has_host_facts else (),
             failed_rules=tuple(sorted(failed.get(device.id, ()))),
             errored_rules=tuple(sorted(errored.get(device.id, ()))),
             unread_rules=tuple(sorted(unread.get(device.id, ()))),
@@ -285,6 +288,40 @@ def _store_states(session: Session, rows: list[dict], scope: Scope | None, now: 
     if fresher:
         statement = update(table).where(table.c.device_id == bindparam("device")).values(evaluated_at=now, data_as_of=bindparam("as_of"))
         session.execute(statement, fresher)
+
+
+_Verdict = tuple[str, Callable[[Any, Mapping[str, Any]], bool | None], Mapping[str, Any]]
+
+
+def _host_fact_verdicts(policy: Policy) -> dict[str, tuple[_Verdict, ...]]:
+    """device class -> (rule id, verdict, params) of its enabled host-fact rules: a verdict of
+    None means the facts a device has do not answer the rule (TPM never reported, a disk whose
+    type nobody said), so the device cannot be compliant on it."""
+    from compliance.checks.base import get_check
+
+    out: dict[str, list[_Verdict]] = defaultdict(list)
+    for rule in policy.baseline.rules:
+        registered = get_check(rule.check) if rule.enabled and rule.check in HOST_FACT_CHECKS else None
+        if registered is None:
+            continue
+        func = registered.func
+        verdict = registered.verdict or (lambda subject, params, func=func: func(subject, params).passed)
+        for device_class in rule.applies_to:
+            out[device_class].append((rule.id, verdict, rule.params))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _undetermined(device: Any, verdicts: tuple[_Verdict, ...]) -> tuple[str, ...]:
+    """The rules among `verdicts` that the device's facts leave unanswered; a rule whose check
+    raises is left to the engine's errors."""
+    rules = []
+    for rule_id, verdict, params in verdicts:
+        try:
+            if verdict(device, params) is None:
+                rules.append(rule_id)
+        except Exception:  # noqa: BLE001, S112 (the engine already records it as not evaluated)
+            continue
+    return tuple(sorted(rules))
 
 
 def _rules_read(policy: Policy) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:

@@ -74,8 +74,11 @@ LOCAL_TZ = LOCAL_TIMEZONE
 DUE_DAY = 22  # "before the 23rd"
 
 # Coverage columns (compliance.coverage.COUNTS, repeated here: the report takes plain tables).
-COVERAGE_COUNTS = ["devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "evaluated"]
+COVERAGE_COUNTS = ["devices", "polled_on_time", "answering", "network", "config_collected", "endpoints", "facts_collected", "agent_reported", "evaluated"]
 COVERAGE_COLUMNS = ["site_code", "site_name", "zone", *COVERAGE_COUNTS, "last_evaluated"]
+# Silent devices (compliance.service.silent_frame): polled but not answering within the interval.
+SILENT_COLUMNS = ["site_code", "site_name", "hostname", "mgmt_ip", "device_class", "zone", "last_seen", "silent_days"]
+SILENT_PDF_ROWS = 200  # a longer list goes to the workbook only
 STATE_WORDS_VI = ("tuân thủ", "không tuân thủ", "chưa rõ")
 # Trend columns: one daily snapshot per site (compliance.trends.FIELDS, repeated likewise).
 TREND_COUNTS = ["devices", "compliant", "non_compliant", "unknown", "critical", "high", "medium", "low", "polled_on_time", "answering", "config_collected"]
@@ -160,6 +163,7 @@ class QuarterlyReport:
     coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COVERAGE_COLUMNS))
     unknown_counted: bool = True  # the plan's policy: unknown devices count toward the schedule
     trend: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TREND_COLUMNS))  # per site and day
+    silent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SILENT_COLUMNS))  # today, longest silent first
 
     @property
     def trend_province(self) -> pd.DataFrame:
@@ -208,7 +212,7 @@ class QuarterlyReport:
             "procurement": records(self.procurement), "procurement_total": self.procurement_total,
             "security": self.security.to_json() | {"target_pct": SECURITY_TARGET_PCT, "meets_target": self.security_meets_target},
             "security_by_level": records(self.security_by_level), "currency": self.currency,
-            "trend": records(self.trend_province),
+            "trend": records(self.trend_province), "silent": records(self.silent),
             "notes": list(self.notes),
         }  # fmt: skip
 
@@ -223,6 +227,7 @@ def build_report(
     today: date | None = None,
     coverage: pd.DataFrame | None = None,
     trend: pd.DataFrame | None = None,
+    silent: pd.DataFrame | None = None,
 ) -> QuarterlyReport:
     """Assemble the quarter's figures (see the module docstring for every definition).
 
@@ -230,7 +235,8 @@ def build_report(
     unknown (missing: a device not said compliant or non-compliant is unknown).
     coverage: per site and zone, COVERAGE_COLUMNS (compliance.service.coverage_frame); None: none.
     trend: daily snapshots per site, TREND_COLUMNS (compliance.service.trend_frame); only the
-    quarter's days are kept; None: none."""
+    quarter's days are kept; None: none.
+    silent: today's silent devices, SILENT_COLUMNS (compliance.service.silent_frame); None: none."""
     start, end, due = quarter_bounds(quarter)
     year = start.year
     notes: list[str] = []
@@ -262,7 +268,7 @@ def build_report(
         findings=_findings_by_severity(windows), coverage=coverage, unknown_counted=plan.unknown_counted,
         progress=progress, procurement=procurement, procurement_total=procurement_total,
         security=security, security_by_level=by_level, security_systems=systems,
-        currency=plan.budget.currency, notes=tuple(notes), trend=_trend(trend, start, end),
+        currency=plan.budget.currency, notes=tuple(notes), trend=_trend(trend, start, end), silent=_silent(silent),
     )  # fmt: skip
 
 
@@ -357,6 +363,13 @@ def _coverage(frame: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values(["site_code", "_zone"]).drop(columns="_zone").reset_index(drop=True)
 
 
+def _silent(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame(columns=SILENT_COLUMNS)
+    _require(frame, SILENT_COLUMNS, "silent")
+    return frame[SILENT_COLUMNS].reset_index(drop=True)
+
+
 def _trend(frame: pd.DataFrame | None, start: date, end: date) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame(columns=TREND_COLUMNS)
@@ -432,6 +445,19 @@ def _coverage_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
         rows.append(r | {
             "zone_vi": "(chưa xếp vùng)" if r["zone"] is None else class_label(r["zone"]),
             "last_evaluated_vi": "chưa đánh giá" if last is None else vi_date(pd.Timestamp(last).tz_convert(LOCAL_TZ).date() if pd.Timestamp(last).tzinfo else pd.Timestamp(last).date()),
+        })  # fmt: skip
+    return rows
+
+
+def _silent_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
+    rows = []
+    for r in records(report.silent):
+        last = r["last_seen"]
+        rows.append(r | {
+            "class_vi": class_label(r["device_class"]) if r["device_class"] else "",
+            "zone_vi": "(chưa xếp vùng)" if r["zone"] is None else class_label(r["zone"]),
+            "last_seen_vi": "chưa bao giờ" if last is None else vi_date(pd.Timestamp(last).tz_convert(LOCAL_TZ).date() if pd.Timestamp(last).tzinfo else pd.Timestamp(last).date()),
+            "silent_days_vi": "—" if r["silent_days"] is None else vi_number(r["silent_days"]),
         })  # fmt: skip
     return rows
 
@@ -576,12 +602,29 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
                 Column("Đã thu cấu hình", "config_collected", 9, INT_FORMAT, total=True),
                 Column("Thiết bị đầu cuối", "endpoints", 9, INT_FORMAT, total=True),
                 Column("Đã thu thông tin máy", "facts_collected", 9, INT_FORMAT, total=True),
+                Column("Tác nhân báo cáo", "agent_reported", 9, INT_FORMAT, total=True),
                 Column("Đã đánh giá", "evaluated", 9, INT_FORMAT, total=True),
                 Column("Lần đánh giá gần nhất", "last_evaluated_vi", 12, align="center"),
             ],
             _coverage_rows(report),
             "Tổng cộng",
             notes=coverage_notes,
+        ),  # fmt: skip
+        Section(
+            "Thiết bị không phản hồi",
+            "Thiết bị không phản hồi (đã thăm dò, quá chu kỳ thăm dò của đơn vị chưa trả lời)",
+            [
+                column("site_code"),
+                Column("Tên thiết bị", "hostname", 22),
+                Column("Địa chỉ quản lý", "mgmt_ip", 16),
+                Column("Loại thiết bị", "class_vi", 18),
+                Column("Vùng mạng", "zone_vi", 18),
+                Column("Phản hồi lần cuối", "last_seen_vi", 14, align="center"),
+                Column("Số ngày không phản hồi", "silent_days_vi", 12, align="right"),
+            ],
+            _silent_rows(report),
+            notes=(f"{vi_number(len(report.silent))} thiết bị không phản hồi tại ngày lập báo cáo." if len(report.silent) else "Không có thiết bị nào không phản hồi.",),
+            in_pdf=len(report.silent) <= SILENT_PDF_ROWS,
         ),  # fmt: skip
         Section(
             "Phát hiện",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -93,8 +93,25 @@ def report_from_inventory(session: Session, policy: Policy, quarter: str, today:
     plan = plan_from_inventory(session, policy, today, years=(start.year,), fleet=fleet)
     return build_report(
         quarter, compliance_by_site=by_site, findings=findings, plan=plan, security_levels=systems, today=today,
-        coverage=coverage_frame(session), trend=trend_frame(session, start, end),
+        coverage=coverage_frame(session), trend=trend_frame(session, start, end), silent=silent_frame(session),
     )  # fmt: skip
+
+
+def silent_frame(session: Session, now: datetime | None = None) -> pd.DataFrame:
+    """compliance.coverage.silent_devices of the whole province with the site's code and name:
+    site_code, site_name, hostname, mgmt_ip, device_class, zone, last_seen, silent_days (None:
+    never answered)."""
+    from compliance.coverage import silent_devices
+    from compliance.report import SILENT_COLUMNS
+
+    names = {site_id: (code, name) for site_id, code, name in session.execute(select(Site.id, Site.code, Site.name))}
+    rows = [
+        {"site_code": names[d["site_id"]][0], "site_name": names[d["site_id"]][1], "hostname": d["hostname"], "mgmt_ip": d["mgmt_ip"],
+         "device_class": d["device_class"], "zone": d["zone"], "last_seen": d["last_seen"],
+         "silent_days": None if d["silent_for"] is None else d["silent_for"].days}
+        for d in silent_devices(session, None, now)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=SILENT_COLUMNS)
 
 
 def coverage_frame(session: Session) -> pd.DataFrame:

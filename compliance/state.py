@@ -31,6 +31,7 @@ HOST_FACT_CHECKS = frozenset({"ep.cpu_cores", "ep.ram", "ep.disk", "ep.tpm_secur
 NOT_COLLECTED = "not collected"
 NEVER_REACHED = "never reached"
 NO_PARSER = "no parser for its platform"
+HOST_FACTS_MISSING = "the host facts it reads were not reported"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class DeviceEvidence:
     config_error: str | None = None  # why that snapshot could not be parsed
     fact_rules: tuple[str, ...] = ()  # applicable rules that read collected host facts
     has_host_facts: bool = False
+    undetermined_rules: tuple[str, ...] = ()  # host-fact rules its facts do not answer (e.g. TPM never reported)
     failed_rules: tuple[str, ...] = ()  # open, unwaived findings
     errored_rules: tuple[str, ...] = ()  # rules whose check raised on it (not evaluated)
     unread_rules: tuple[str, ...] = ()  # rules that read config lines the parser did not understand
@@ -77,6 +79,8 @@ def gaps(evidence: DeviceEvidence, *, now: datetime, freshness_days: int) -> lis
             reasons.append(f"stale: configuration from {_day(evidence.config_taken_at)}, older than {freshness_days} days")
     if evidence.fact_rules and not evidence.has_host_facts:
         reasons.append(_not_evaluated(evidence.fact_rules, "host facts not collected"))
+    elif evidence.fact_rules and evidence.undetermined_rules:
+        reasons.append(_not_evaluated(evidence.undetermined_rules, HOST_FACTS_MISSING))
     for rule in evidence.errored_rules:
         reasons.append(_not_evaluated((rule,), "its check failed"))
     if evidence.unread_rules:

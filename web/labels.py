@@ -159,6 +159,7 @@ def label(code: str | None) -> str:
 _WHY_NOT_EVALUATED = {
     "no configuration collected": _l("chưa thu thập cấu hình"),
     "host facts not collected": _l("chưa thu thập thông tin phần cứng, phần mềm của máy"),
+    "the host facts it reads were not reported": _l("máy chưa báo thông tin mà quy tắc cần đọc"),
     "its check failed": _l("phép kiểm tra bị lỗi"),
     "configuration lines it reads were not understood": _l("có dòng cấu hình mà quy tắc đọc không phân tích được"),
 }

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from collectors.queries import recent_scan_runs
-from compliance.coverage import share
+from compliance.coverage import share, silent_devices
 from compliance.lifecycle import counting_in_year
 from compliance.planner import Plan
 from compliance.policy import Policy, PolicyError, shipped_policy
@@ -114,8 +114,19 @@ def summary(db: Session, today: date) -> dict[str, Any]:
         "band_counts": dict(Counter(s["band"] for s in sites)),
         "by_severity": queries.open_findings_by_severity(db),
         "by_rule": queries.findings_by_rule(db),
+        "silent": _longest_silent(db, sites),
         "progress": schedule_progress(db, policy, today, fleet=cached_fleet(db, policy, today), plan=cached_plan(db, policy, today)) if policy is not None else [],
     }
+
+
+SILENT_SHOWN = 10  # the overview names the longest silent; each site page lists all of its own
+
+
+def _longest_silent(db: Session, sites: list[dict[str, Any]]) -> dict[str, Any]:
+    """The province's silent devices: how many, and the longest silent with their site's code."""
+    codes = {site["id"]: site["code"] for site in sites}
+    devices = silent_devices(db, None)
+    return {"count": len(devices), "devices": [d | {"site_code": codes.get(d["site_id"])} for d in devices[:SILENT_SHOWN]]}
 
 
 @bp.route("/")

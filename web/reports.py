@@ -24,6 +24,7 @@ from web.procurement import number, plan_years
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
+SILENT_SHOWN = 50  # silent devices listed on the page; the workbook lists them all
 TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -77,6 +78,8 @@ def index():
         choices=choices,
         compliance_by_site=records(report.compliance_by_site),
         coverage=records(report.coverage),
+        silent=records(report.silent),
+        silent_shown=SILENT_SHOWN,
         findings=records(report.findings),
         progress=records(report.progress),
         procurement=records(report.procurement),

@@ -95,6 +95,11 @@ def test_silent_devices_longest_first(session):
     assert silent_devices(session, ids["S2"], NOW) == []  # 5 hours within a one-day interval
     assert silent_devices(session, ids["S2"], NOW + timedelta(days=1))[0]["hostname"] == "sw-s2"
     assert silent_devices(session, 999_999, NOW) == []
+    # The whole province: each site's own interval decides (S2's switch is silent a day later only).
+    province = silent_devices(session, None, NOW)
+    assert [(d["hostname"], d["site_id"]) for d in province] == [(d["hostname"], ids["S1"]) for d in silent]
+    later = [d["hostname"] for d in silent_devices(session, None, NOW + timedelta(days=1))]
+    assert "sw-s2" in later and set(later) >= {"pc-never", "sw-overdue", "fw-silent"}
 
 
 def test_agent_reported_counts_endpoints_an_agent_reported(session):

@@ -126,8 +126,9 @@ def test_an_evaluation_stores_each_devices_state_and_the_shares_count_unknown_ap
     session.add_all(devices.values())
     session.flush()
     host_facts = {
-        "host.cores": "4", "host.ram_kb": str(16 * 1024 * 1024), "host.disks": json.dumps([["C:", 512 * 1024 * 1024]]),
+        "host.cores": "4", "host.ram_kb": str(16 * 1024 * 1024), "host.disks": json.dumps([["C:", 512 * 1024 * 1024, "SSD"]]),
         "host.software": json.dumps([["Bkav Pro Internet Security", (today - timedelta(days=1)).isoformat()]]),
+        "host.disk_encryption": "on", "host.tpm_version": "2.0", "host.secure_boot": "enabled",
     }  # fmt: skip
     for name in ("ok", "stale", "imported", "unreached", "failing", "errored"):
         session.add_all(Observation(device_id=devices[name].id, source="agent", key=key, value=value) for key, value in host_facts.items())
@@ -185,6 +186,43 @@ def test_an_evaluation_stores_each_devices_state_and_the_shares_count_unknown_ap
     evaluate_scope(engine, device_ids=[devices["stale"].id], trigger="test", actor="tester", policy=POLICY)
     assert device_state(session, devices["stale"].id) is None  # disposed: counted nowhere
     assert device_state(session, 10_000) is None
+
+
+@pytest.mark.db
+def test_host_facts_that_leave_a_rule_unanswered_make_the_device_unknown(engine, session):
+    """An agent that reports CPU, memory and disks but not the disk type, nor TPM: those rules
+    are not evaluated, so the device is unknown with that reason, never compliant."""
+    from web.labels import compliance_reason
+
+    ids = make_province(session)["S1"]
+    laptop = Device(device_class="laptop", site_id=ids["site"], zone_id=ids["internet"], serial="partial", country_of_origin="US",
+                    purchase_date=date.today() - timedelta(days=300), os_name="Windows 11 Pro", os_version="25H2", mgmt_ip="10.1.2.7",
+                    last_seen=utcnow(), reachable=True)  # fmt: skip
+    session.add(laptop)
+    session.flush()
+    facts = {
+        "host.cores": "8", "host.ram_kb": str(16 * 1024 * 1024), "host.disks": json.dumps([["Disk 0", 512 * 1024 * 1024, None]]),
+        "host.software": json.dumps([["Bkav Pro Internet Security", date.today().isoformat()]]), "host.disk_encryption": "on",
+    }  # fmt: skip
+    session.add_all(Observation(device_id=laptop.id, source="agent", key=key, value=value) for key, value in facts.items())
+    session.commit()
+
+    evaluate_scope(engine, trigger="test", actor="tester", policy=POLICY)
+    found = device_state(session, laptop.id)
+    assert found["state"] == UNKNOWN and found["failed_rules"] == 0
+    assert found["reasons"] == ["not evaluated: ep.disk, ep.tpm_secure_boot: the host facts it reads were not reported"]
+    assert compliance_reason(found["reasons"][0]) == "Chưa đánh giá ep.disk, ep.tpm_secure_boot: máy chưa báo thông tin mà quy tắc cần đọc"
+
+    # The technician's checklist fills in TPM and Secure Boot, and the disk is reported as an SSD: compliant.
+    session.add_all([
+        Observation(device_id=laptop.id, source="import", key="host.tpm_version", value="2.0"),
+        Observation(device_id=laptop.id, source="import", key="host.secure_boot", value="enabled"),
+        Observation(device_id=laptop.id, source="agent", key="host.disks", value=json.dumps([["Disk 0", 512 * 1024 * 1024, "SSD"]])),
+    ])  # fmt: skip
+    session.commit()
+    evaluate_scope(engine, trigger="test", actor="tester", policy=POLICY)
+    session.expire_all()
+    assert device_state(session, laptop.id)["state"] == COMPLIANT
 
 
 @pytest.mark.parametrize(("value", "fails"), [(7, False), (1, False), (0, True), (-3, True), (400, True), ("a week", True)])

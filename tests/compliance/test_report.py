@@ -201,7 +201,7 @@ def test_to_json(plan: Plan) -> None:
 def test_workbook(plan: Plan, tmp_path: Path) -> None:
     path = write_report_xlsx(report_for(plan, today=date(2026, 9, 25)), tmp_path / "bao_cao.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Tổng hợp", "Tuân thủ theo đơn vị", "Độ bao phủ dữ liệu", "Phát hiện", "Tiến độ trang bị",
+    assert wb.sheetnames == ["Tổng hợp", "Tuân thủ theo đơn vị", "Độ bao phủ dữ liệu", "Thiết bị không phản hồi", "Phát hiện", "Tiến độ trang bị",
                              "Mua sắm", "Cấp độ ATTT", "Danh sách hệ thống", "Xu hướng", "Xu hướng theo đơn vị"]  # fmt: skip
     for ws in wb.worksheets:
         assert ws["A1"].value == "BÁO CÁO TIẾN ĐỘ QUÝ III NĂM 2026"

@@ -30,8 +30,8 @@ from compliance.policy import DEFAULT_POLICY_DIR, Policy, PolicyError, load_poli
 from compliance.report import write_report_xlsx
 from compliance.service import fleet_frame, plan_from_inventory, report_from_inventory
 from compliance.state import state_shares
-from compliance.workbook import UNKNOWN_COUNTED_LABEL, UNKNOWN_NOT_COUNTED_LABEL, records
-from inventory.models import ApprovedQuantity, Device, DeviceCompliance, Finding
+from compliance.workbook import UNKNOWN_COUNTED_LABEL, UNKNOWN_NOT_COUNTED_LABEL, records, vi_number
+from inventory.models import ApprovedQuantity, Device, DeviceCompliance, Finding, Observation
 from inventory.settings import Settings
 from tests.inventory.factories import make_province, one_user_per_role
 from tests.web.conftest import PASSWORD, login
@@ -164,6 +164,8 @@ def _cli():
 
 def test_the_report_workbook_shows_three_shares_and_coverage(engine, fleet, tmp_path):
     with Session(engine) as session:
+        session.add(Observation(device_id=fleet["lt-ok"], source="agent", key="host.cores", value="4"))  # an endpoint agent reported it
+        session.commit()
         report = report_from_inventory(session, shipped_policy(), "2026Q2", TODAY)
     wb = load_workbook(write_report_xlsx(report, tmp_path / "bao-cao.xlsx"))
     rows = list(wb["Tuân thủ theo đơn vị"].iter_rows(values_only=True))
@@ -181,8 +183,19 @@ def test_the_report_workbook_shows_three_shares_and_coverage(engine, fleet, tmp_
     # Three of S1's four devices have a state (the never-evaluated one has none).
     assert coverage[0]["Đã đánh giá"] == 3 and coverage[1]["Đã đánh giá"] == 0
     assert coverage[1]["Lần đánh giá gần nhất"] == "chưa đánh giá"
+    assert header.index("Tác nhân báo cáo") == header.index("Đã thu thông tin máy") + 1
+    assert (coverage[0]["Tác nhân báo cáo"], coverage[1]["Tác nhân báo cáo"]) == (1, 0)
     total = next(r for r in rows if r[0] == "Tổng cộng")
     assert total[header.index("Số thiết bị")] == 5
+
+    # Silent devices are as of today (like coverage): all five were last seen on NOW, long ago.
+    rows = list(wb["Thiết bị không phản hồi"].iter_rows(values_only=True))
+    header = next(r for r in rows if r[0] == "Mã đơn vị")
+    silent = [dict(zip(header, r, strict=False)) for r in rows if r[0] in ("S1", "S2")]
+    days = (datetime.now(UTC) - NOW).days
+    assert sorted(s["Tên thiết bị"] for s in silent) == ["lt-bad", "lt-never", "lt-ok", "lt-s2", "lt-unknown"]
+    assert {s["Số ngày không phản hồi"] for s in silent} == {vi_number(days)} and {s["Loại thiết bị"] for s in silent} == {"Máy tính xách tay"}
+    assert len(report.silent) == 5 and report.to_json()["silent"][0]["silent_days"] == days
 
 
 def test_the_pages_show_the_states_and_the_unknown_count(engine, fleet, db_url, tmp_path):
@@ -195,6 +208,8 @@ def test_the_pages_show_the_states_and_the_unknown_count(engine, fleet, db_url, 
     assert "cột bên cạnh cho biết bao nhiêu trong số đó chưa được xác minh" in procurement  # what the figure means
     report = client.get("/reports/?quarter=2026Q2").get_data(as_text=True)
     assert "Độ bao phủ dữ liệu" in report and UNKNOWN_COUNTED_LABEL in report
+    silent = report.split("Thiết bị không phản hồi (5)")[1].split("</table>")[0]
+    assert silent.count("<tr>") == 6 and "lt-never" in silent and 'href="/sites/S2"' in silent  # a head and five rows
     # Today's states: S1 has one compliant, one non-compliant, two unknown devices.
     assert "25% tuân thủ · 25% không tuân thủ · 50% chưa rõ" in report
     xlsx = client.get("/reports/bao-cao.xlsx?quarter=2026Q2")

@@ -142,6 +142,10 @@ def test_site_page_groups_findings_and_shows_coverage(login_as, fleet, engine):
     silent_section = body.split('class="silent"')[1].split("</table>")[0]
     assert "im-lang" in silent_section and "3 ngày" in silent_section
     assert "(chưa xếp vùng)" in body  # the device without a zone is covered too
+    # The overview names the province's longest silent devices, with their site.
+    overview = login_as("viewer").get("/").get_data(as_text=True)
+    section = overview.split('class="silent-devices"')[1].split("</section>")[0]
+    assert "Thiết bị không phản hồi (1)" in section and "im-lang" in section and 'href="/sites/S5"' in section and "3 ngày" in section
 
 
 def test_overview_shortfall_is_the_plans(engine, fleet):
