@@ -136,4 +136,5 @@ def detail(device_id: int):
         findings=findings,
         titles=queries.rule_titles(),
         compliance=None if device["status"] == "disposed" else compliance_of(db, [device_id])[device_id],
+        verdicts=None if device["status"] == "disposed" else queries.device_rule_verdicts(db, device_id),
     )

@@ -6,7 +6,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from compliance.coverage import coverage, share, silent_devices, site_totals
 from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN, state_shares
+from compliance.verdicts import DeviceVerdicts
 from inventory.choices import Severity, values
 from inventory.models import AuditLog, Device, DeviceMac, Finding, Interface, Observation, Site, Subnet, Zone
 from inventory.repository import count_rows, list_sites, one_page
@@ -195,6 +196,19 @@ def device_detail(session: Session, device_id: int) -> dict[str, Any] | None:
     device, code, name, zone = row
     macs = list(session.execute(select(DeviceMac.mac).where(DeviceMac.device_id == device_id).order_by(DeviceMac.id)).scalars())
     return {**device.model_dump(), "site_code": code, "site_name": name, "zone": zone, "macs": macs}
+
+
+def device_rule_verdicts(session: Session, device_id: int) -> DeviceVerdicts | None:
+    """Each rule's verdict on the device as its data is now (compliance.verdicts); None when the
+    policy does not load (the page says so) or the device is unknown."""
+    from compliance.policy import PolicyError, shipped_policy
+    from compliance.verdicts import device_verdicts
+
+    try:
+        policy = shipped_policy()
+    except (PolicyError, OSError):
+        return None
+    return device_verdicts(session, device_id, policy, date.today())
 
 
 def device_interfaces(session: Session, device_id: int) -> list[dict[str, Any]]:
