@@ -7,6 +7,11 @@ from pathlib import Path
 
 import click
 
+# `kiemke check-config` exit statuses (documented in its help and the README).
+CHECK_FAILED, CHECK_NOT_EVALUATED, CHECK_REFUSED = 1, 2, 3
+# Outcomes that are "not evaluated" rather than "does not apply": the check could not read what
+# it needs, raised, or is not implemented (compliance.outcome).
+NOT_EVALUATED = ("not evaluated", "check error", "check ")
 STATE_WORDS = (("compliant", "compliant"), ("non_compliant", "non-compliant"), ("unknown", "unknown"))
 
 
@@ -107,30 +112,46 @@ def register(main: click.Group) -> None:
     @click.option("--class", "device_class", default=None, help="Device class (default: firewall for fortinet, access_switch for cisco_ios).")
     @click.option("--json", "as_json", is_flag=True)
     def check_config_cmd(file: Path, platform: str, device_class: str | None, as_json: bool) -> None:
-        """Check one configuration file against the baseline, without a database (exit 1 if any rule fails)."""
+        """Check one configuration file against the baseline, without a database.
+
+        Exit status: 0 every rule passed or does not apply; 1 a rule failed; 2 none failed but a
+        rule could not be evaluated; 3 the input was refused (not text, no statements, or not
+        the chosen platform's syntax: the message names the platform it resembles)."""
         import sys
 
         from rich.table import Table
 
         from compliance.configcheck import check_config_text
+        from compliance.configparse.sniff import refusal
 
         device_class = device_class or CLASS_BY_PLATFORM[platform]
         try:
-            text = file.read_text(encoding="utf-8", errors="replace")
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise KiemkeError(f"{file.name}: cannot read: {exc.strerror}", exit_code=CHECK_REFUSED) from None
+        text = raw.decode("utf-8", errors="replace")
+        why = refusal(text, platform)
+        if why is not None:
+            raise KiemkeError(f"{file.name}: refused: {why}", exit_code=CHECK_REFUSED)
+        try:
             outcomes = check_config_text(text, platform, policy_or_error(), device_class)
         except ValueError as exc:
-            raise KiemkeError(str(exc)) from None
+            raise KiemkeError(str(exc), exit_code=CHECK_REFUSED) from None
         failed = [o for o in outcomes if o.passed is False]
+        open_rules = [o for o in outcomes if o.passed is None and o.actual.startswith(NOT_EVALUATED)]
         if as_json:
-            print_json({"file": file.name, "platform": platform, "device_class": device_class, "failed": len(failed), "rules": [o.to_json() for o in outcomes]})
+            print_json({"file": file.name, "platform": platform, "device_class": device_class, "failed": len(failed), "not_evaluated": len(open_rules),
+                        "rules": [o.to_json() for o in outcomes]})  # fmt: skip
         else:
             table = Table("Rule", "Severity", "Result", "Expected", "Actual", "Evidence")
             for o in outcomes:
                 add_row(table, o.rule_id, o.severity, o.status, o.expected, o.actual, "\n".join(o.evidence[:3]))
             console.print(table, markup=False)
-            console.print(f"{file.name}: {len(failed)} of {len(outcomes)} rules failed")
+            console.print(f"{file.name}: {len(failed)} of {len(outcomes)} rules failed, {len(open_rules)} not evaluated")
         if failed:
-            sys.exit(1)
+            sys.exit(CHECK_FAILED)
+        if open_rules:
+            sys.exit(CHECK_NOT_EVALUATED)
 
     @main.command("plan")
     @click.option("--year", type=click.IntRange(2026, 2030), multiple=True, help="Plan year(s); default 2026-2028.")

@@ -36,7 +36,12 @@ errors = Console(stderr=True)
 
 
 class KiemkeError(Exception):
-    """An error whose message is meant for the user as it is."""
+    """An error whose message is meant for the user as it is; the command exits with
+    `exit_code` (1 unless a command documents another)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -72,7 +77,7 @@ class KiemkeGroup(click.Group):
             return super().invoke(ctx)
         except (KiemkeError, TableFormatError, ImportConflict, UserError, FileNotFoundError, FileWriteError, BackupError) as exc:
             errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)  # one line, however long
-            sys.exit(1)
+            sys.exit(getattr(exc, "exit_code", 1))
         except (OperationalError, ProgrammingError) as exc:
             errors.print(f"[red]error:[/red] database: {escape(str(exc.orig).splitlines()[0])}", highlight=False, soft_wrap=True)
             sys.exit(1)
