@@ -1,0 +1,278 @@
+"""Check texts in Vietnamese: what a compliance check expected and found, as findings store it.
+
+The checks (compliance/checks, compliance/engine) write `expected` and `actual` in English, and
+findings keep them so (the API and exports give them as stored). The Vietnamese UI shows them
+through `check_text`, which recognises a text by its shape, as web.labels.compliance_reason does
+for state reasons: one table of (pattern fullmatching the English text, Vietnamese template).
+
+A template names the pattern's groups; how a group is shown depends on its table entry's
+`shown` (a decimal number the Vietnamese way, a zone code by its name, a list of parts each
+recognised by a smaller table). Anything else a group holds (names, addresses, dates, config
+words) is quoted as it is. A text no pattern fits is shown as stored rather than hidden;
+tests/web/test_check_texts.py runs every check's branches so that every text they write fits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from compliance.workbook import vi_number
+from inventory.choices import LABELS_VI, DeviceClass, DeviceStatus, ZoneKind, values
+from web.i18n import current_language
+
+
+@dataclass(frozen=True)
+class CheckText:
+    """One shape of English text and its Vietnamese rendering."""
+
+    pattern: re.Pattern[str]
+    vi: str  # str.format template over the pattern's named groups
+    shown: Mapping[str, Callable[[str], str]] = field(default_factory=dict)  # group -> how it reads
+
+
+def _t(pattern: str, vi: str, **shown: Callable[[str], str]) -> CheckText:
+    return CheckText(re.compile(pattern, re.S), vi, shown)
+
+
+def _render(table: Sequence[CheckText], text: str) -> str | None:
+    for entry in table:
+        if match := entry.pattern.fullmatch(text):
+            groups = {name: value or "" for name, value in match.groupdict().items()}
+            for name, show in entry.shown.items():
+                if groups[name]:
+                    groups[name] = show(groups[name])
+            return entry.vi.format(**groups)
+    return None
+
+
+# -- how groups read ------------------------------------------------------------------------------
+
+
+def _decimal(text: str) -> str:
+    """7.8 -> 7,8 (a size or a count of minutes; versions are never passed here)."""
+    whole, _, fraction = text.partition(".")
+    return vi_number(float(text), len(fraction)) if whole.lstrip("-").isdigit() else text
+
+
+def _code(text: str) -> str:
+    """A zone, class or status code by its Vietnamese name, in lower case inside a sentence
+    ("mạng Internet"); an unknown code as it is."""
+    name = LABELS_VI.get(text)
+    return name[0].lower() + name[1:] if name else text
+
+
+def _codes(text: str) -> str:
+    return ", ".join(_code(code) for code in text.split(", "))
+
+
+def _each(table: Sequence[CheckText], separator: str) -> Callable[[str], str]:
+    """A list of parts joined by `separator`, each read by `table` (or kept as it is)."""
+
+    def show(text: str) -> str:
+        return separator.join(_render(table, part) or part for part in text.split(separator))
+
+    return show
+
+
+def _tpm(version: str) -> str:
+    # The device import stores "no TPM" as "0" (inventory.io.columns.TPM_NONE).
+    return "không có TPM" if version == "0" else f"TPM phiên bản {version}"
+
+
+_SECURE_BOOT = {"enabled": "Secure Boot đang bật", "disabled": "Secure Boot đang tắt", "unsupported": "máy không hỗ trợ Secure Boot"}
+_SNMP_KINDS = {"group": "nhóm", "user": "người dùng"}
+
+# Parts of the lists some checks join.
+_AV_DISABLED = (_t(r"(?P<name>.+) disabled", "{name} đang tắt"),)
+_SNMP_PROBLEMS = (
+    _t(r"(?P<n>\d+) v1/v2c communit(?:y|ies)", "{n} community v1/v2c"),
+    _t(r"(?P<kind>group|user) (?P<name>.+) at (?P<level>\w+)", "{kind} {name} ở mức {level}", kind=_SNMP_KINDS.__getitem__),
+)
+_SNMP_PRINCIPALS = (_t(r"(?P<kind>group|user) (?P<name>.+)", "{kind} {name}", kind=_SNMP_KINDS.__getitem__),)
+_ENABLE_PROBLEMS = (
+    _t(r"no enable secret", "không có enable secret"),
+    _t(r"enable password set", "có đặt enable password"),
+    _t(r"user (?P<name>.+) uses password", "người dùng {name} dùng password thay vì secret"),
+)
+_ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (configparse MgmtAccess)
+    _t(r"(?P<name>.+): no access-class", "{name}: không có access-class"),
+    _t(r"(?P<name>.+): no ip http access-class", "{name}: không có ip http access-class"),
+    _t(r"(?P<name>.+): no trusthost", "{name}: không có trusthost"),
+    _t(r"(?P<name>.+): transport input none", "{name}: transport input none (không nhận kết nối từ xa)"),
+    _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+)", "{name}: có {acl}"),
+    _t(r"(?P<name>admin .+?): (?P<hosts>.+)", "{name}: chỉ cho phép từ {hosts}"),
+)
+_TIMEOUT_ITEMS = (  # net.exec_timeout: "session: value[ (default)]"
+    _t(r"(?P<name>.+): (?P<minutes>[\d.]+) min(?P<default> \(default\))?", "{name}: {minutes} phút{default}", minutes=_decimal, default=lambda _: " (mặc định)"),
+    _t(r"(?P<name>.+): never(?P<default> \(default\))?", "{name}: không bao giờ tự ngắt{default}", default=lambda _: " (mặc định)"),
+    _t(r"(?P<name>.+): invalid value(?P<default> \(default\))?", "{name}: giá trị không hợp lệ{default}", default=lambda _: " (mặc định)"),
+)
+_UNREAD_LINES = (_t(r"line (?P<n>\d+) could not be read: (?P<why>.+)", "dòng {n} không đọc được: {why}"),)  # configparse.Unreadable
+
+_ZONES = "|".join(values(ZoneKind))
+_CLASSES = "|".join(values(DeviceClass))
+_STATUSES = "|".join(values(DeviceStatus))
+
+# -- the table ------------------------------------------------------------------------------------
+
+CHECK_TEXTS: tuple[CheckText, ...] = (
+    # compliance/checks/device.py: endpoints
+    _t(r"not collected", "chưa thu thập"),
+    _t(r">= (?P<n>\d+) cores", "≥ {n} nhân"),
+    _t(r"(?P<n>\d+) cores", "{n} nhân"),
+    _t(r">= (?P<n>\d+) GB", "≥ {n} GB"),
+    _t(r"(?P<size>-?\d+(?:\.\d+)?) GB", "{size} GB", size=_decimal),
+    _t(r">= (?P<n>\d+) GB SSD|SSD >= (?P<m>\d+) GB", "ổ SSD ≥ {n}{m} GB"),
+    _t(r"HDD (?P<size>-?\d+(?:\.\d+)?) GB", "ổ HDD {size} GB", size=_decimal),
+    _t(r"disk type \(SSD or HDD\) not reported", "không báo loại ổ (SSD hay HDD)"),
+    _t(r"TPM >= (?P<v>\S+) and Secure Boot enabled", "TPM ≥ {v} và bật Secure Boot"),
+    _t(
+        r"TPM not collected \(no agent reports it; record it in the device import\)",
+        "Chưa thu thập TPM (không tác nhân nào báo cáo; hãy nhập trong tệp nhập thiết bị)",
+    ),
+    _t(r"TPM (?P<v>\S+); Secure Boot not collected", "{v}; chưa thu thập Secure Boot", v=_tpm),
+    _t(r"TPM (?P<v>\S+), Secure Boot enabled", "{v}, Secure Boot đang bật", v=_tpm),
+    _t(r"TPM (?P<v>\S+)", "{v}", v=_tpm),
+    _t(r"Secure Boot (?P<state>disabled|unsupported)", "{state}", state=_SECURE_BOOT.__getitem__),
+    _t(r"a supported release", "phiên bản còn được hãng hỗ trợ"),
+    _t(r"(?P<release>.*?) ?: end of support unknown", "{release}: chưa rõ ngày hãng ngừng hỗ trợ"),
+    _t(r"supported after (?P<day>\S+)", "còn được hãng hỗ trợ sau ngày {day}"),
+    _t(r"(?P<release>.*?) support ends (?P<day>\S+)", "{release}: hãng ngừng hỗ trợ từ ngày {day}"),
+    _t(r"an anti-virus product installed", "có cài phần mềm phòng chống mã độc"),
+    _t(r"none among the reported anti-virus products", "không có sản phẩm nào trong số phần mềm phòng chống mã độc được báo cáo"),
+    _t(r"none among installed software", "không có sản phẩm nào trong số phần mềm đã cài"),
+    _t(r"(?P<found>.+ disabled)", "{found}", found=_each(_AV_DISABLED, ", ")),
+    _t(r"signatures at most (?P<n>\d+) days old", "mẫu nhận diện mã độc không cũ quá {n} ngày"),
+    _t(r"no running anti-virus reported", "không có phần mềm phòng chống mã độc nào đang chạy được báo cáo"),
+    _t(r"(?P<n>-?\d+) days old", "mẫu nhận diện cũ {n} ngày"),
+    _t(r"(?P<n>-?\d+) days old \((?P<day>[^)]+)\)", "mẫu nhận diện cũ {n} ngày (cập nhật ngày {day})"),
+    _t(r"up to date \(as the agent reports; no signature date\)", "đã cập nhật (theo báo cáo của tác nhân; không có ngày của mẫu nhận diện)"),
+    _t(r"out of date \(as the agent reports\)", "đã lỗi thời (theo báo cáo của tác nhân)"),
+    _t(r"signature date not reported", "không báo ngày của mẫu nhận diện"),
+    _t(r"no anti-virus with a known update date", "không có phần mềm phòng chống mã độc nào rõ ngày cập nhật"),
+    _t(r"full-disk encryption on", "bật mã hóa toàn bộ ổ đĩa"),
+    _t(r"not collected \(SNMP does not report encryption\)", "chưa thu thập (SNMP không báo trạng thái mã hóa)"),
+    _t(r"on", "đang bật"),
+    _t(r"off", "đang tắt"),
+    _t(r"partial", "mã hóa một phần"),
+    _t(r"suspended", "tạm ngừng mã hóa"),
+    # zones, lifecycle, origin (device.py) and the engine's unrecorded MACs
+    _t(r"recorded in exactly one zone", "được ghi nhận ở đúng một vùng mạng"),
+    _t(r"no zone recorded", "chưa ghi nhận vùng mạng"),
+    _t(r"only in (?P<zone>.+)", "chỉ ở {zone}", zone=_code),
+    _t(r"recorded in (?P<zone>.+)", "được ghi nhận ở {zone}", zone=_code),
+    _t(r"seen in both zones", "xuất hiện ở cả hai vùng mạng"),
+    _t(r"seen in (?P<zones>.+)", "xuất hiện ở {zones}", zones=_codes),
+    _t(r"MAC seen in one zone only", "MAC chỉ xuất hiện ở một vùng mạng"),
+    _t(r"one zone", "một vùng mạng"),
+    _t(r"an unrecorded MAC seen in both zones", "một MAC chưa được ghi nhận xuất hiện ở cả hai vùng mạng"),
+    _t(r"no address or no zone subnet", "không có địa chỉ, hoặc vùng mạng chưa khai báo dải địa chỉ"),
+    _t(r"address inside (?P<subnets>.+)", "địa chỉ nằm trong {subnets}"),
+    _t(r"no purchase date recorded", "chưa ghi nhận ngày mua"),
+    _t(r"younger than (?P<n>\d+) years", "chưa quá {n} năm kể từ ngày mua"),
+    _t(r"bought (?P<bought>\S+), service life ends (?P<end>\S+)", "mua ngày {bought}, hết niên hạn sử dụng ngày {end}"),
+    _t(r"not broken", "không hư hỏng"),
+    _t(rf"(?P<status>{_STATUSES})", "{status}", status=_code),
+    _t(r"an allowed country of origin", "xuất xứ thuộc danh sách được phép"),
+    _t(r"unknown origin", "chưa rõ xuất xứ"),
+    _t(r"Vietnam, ASEAN, Korea, Israel, Mexico, G7 or EU", "Việt Nam, ASEAN, Hàn Quốc, Israel, Mexico, G7 hoặc EU"),
+    # compliance/checks/network.py: running-configs
+    _t(r"not applicable on (?P<platform>.+)", "không áp dụng cho {platform}"),
+    _t(r"telnet disabled on all management access", "tắt Telnet trên mọi đường truy cập quản trị"),
+    _t(r"telnet allowed", "Telnet đang bật"),
+    _t(r"telnet not allowed", "Telnet tắt"),
+    _t(r"SSH version 2 only", "chỉ SSH phiên bản 2"),
+    _t(
+        r"SSH versions (?P<versions>[\d/]*)(?P<unset> \(version not set: platform default accepts v1\))?",
+        "SSH phiên bản {versions}{unset}",
+        unset=lambda _: " (chưa đặt phiên bản: mặc định của nền tảng chấp nhận v1)",
+    ),
+    _t(r"SNMPv3 only, security level (?P<level>\w+) \(authPriv\)", "chỉ SNMPv3, mức bảo mật {level} (authPriv)"),
+    _t(r"SNMP not configured", "chưa cấu hình SNMP"),
+    _t(r"SNMPv3 (?P<level>\w+): (?P<names>.+)", "SNMPv3 {level}: {names}", names=_each(_SNMP_PRINCIPALS, ", ")),
+    _t(
+        r"(?P<problems>(?:\d+ v1/v2c communit(?:y|ies)|(?:group|user) .+ at \w+)(?:; (?:group|user) .+ at \w+)*)",
+        "{problems}",
+        problems=_each(_SNMP_PROBLEMS, "; "),
+    ),
+    _t(r"no community named (?P<names>.+)", "không có community tên {names}"),
+    _t(r"default communities: (?P<names>.+)", "community mặc định: {names}"),
+    _t(r"(?P<n>\d+) communities, none default", "{n} community, không có community mặc định"),
+    _t(r"no communities", "không có community nào"),
+    _t(r"no read-write community", "không có community quyền ghi (RW)"),
+    _t(r"read-write communities: (?P<names>.+)", "community quyền ghi (RW): {names}"),
+    _t(r">= (?P<n>\d+) NTP servers", "≥ {n} máy chủ NTP"),
+    _t(r"(?P<n>\d+) NTP server\(s\)(?P<servers>: .+)?", "{n} máy chủ NTP{servers}"),
+    _t(r">= (?P<n>\d+) remote syslog host\(s\)", "≥ {n} máy chủ nhật ký (syslog) từ xa"),
+    _t(r"(?P<n>\d+) remote log host\(s\)(?P<hosts>: .+)?", "{n} máy chủ nhật ký từ xa{hosts}"),
+    _t(r"every administrator authenticates with a password", "mọi tài khoản quản trị đều xác thực bằng mật khẩu"),
+    _t(r"admins without password: (?P<names>.+)", "tài khoản quản trị không có mật khẩu: {names}"),
+    _t(r"all admins authenticate", "mọi tài khoản quản trị đều xác thực"),
+    _t(r"aaa new-model and aaa authentication login on vty", "có aaa new-model và aaa authentication login trên các line vty"),
+    _t(r"aaa new-model not enabled", "chưa bật aaa new-model"),
+    _t(r"aaa new-model with login authentication on all vty lines", "có aaa new-model, mọi line vty đều có login authentication"),
+    _t(
+        r"aaa new-model without a defined login list for every vty line",
+        "có aaa new-model nhưng không phải line vty nào cũng dùng danh sách đăng nhập (login list) đã khai báo",
+    ),
+    _t(r"enable secret set, no enable password, users with secret", "đặt enable secret, không dùng enable password, người dùng đặt mật khẩu bằng secret"),
+    _t(r"enable secret set, no enable password", "đã đặt enable secret, không có enable password"),
+    _t(
+        r"(?P<problems>(?:no enable secret|enable password set|user .+ uses password)(?:; (?:enable password set|user .+ uses password))*)",
+        "{problems}",
+        problems=_each(_ENABLE_PROBLEMS, "; "),
+    ),
+    _t(r"no plaintext secret in the configuration", "không có mật khẩu/khóa dạng rõ trong cấu hình"),
+    _t(r"all secrets stored encrypted \(ENC\)", "mọi mật khẩu/khóa đều được lưu mã hóa (ENC)"),
+    _t(r"(?P<n>\d+) plaintext secret\(s\)", "{n} mật khẩu/khóa dạng rõ"),
+    _t(r"service password-encryption", "có service password-encryption"),
+    _t(r"service password-encryption not enabled", "chưa bật service password-encryption"),
+    _t(r"HTTP management off", "tắt quản trị qua HTTP"),
+    _t(r"HTTP management off, HTTPS management off", "tắt quản trị qua HTTP và HTTPS"),
+    _t(r"(?P<what>HTTP|HTTPS|HTTP and HTTPS) management on", "đang bật quản trị qua {what}", what=lambda what: what.replace(" and ", " và ")),
+    _t(r"management access restricted by ACL / trusted hosts", "truy cập quản trị được giới hạn bằng ACL / trusthost"),
+    _t(r"no management access entries found", "không tìm thấy đường truy cập quản trị nào"),
+    _t(r"idle timeout 1-(?P<n>\d+) minutes on every management session", "mọi phiên quản trị tự ngắt sau 1–{n} phút không hoạt động"),
+    _t(r"no management sessions found", "không tìm thấy phiên quản trị nào"),
+    _t(r"(?P<items>.+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?(?:; .+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?)*)", "{items}", items=_each(_TIMEOUT_ITEMS, "; ")),
+    _t(r"(?P<items>(?:line |ip http|admin ).+)", "{items}", items=_each(_ACCESS_ITEMS, "; ")),
+    _t(r"filtering policy applied, default deny, no any-any-all accept", "có áp dụng chính sách lọc, chặn mặc định, không có luật accept any-any-all"),
+    _t(r"no inbound filtering policy applied", "không áp dụng chính sách lọc lưu lượng vào nào"),
+    _t(r"accept-all rule: (?P<names>.+)", "luật cho phép tất cả: {names}"),
+    _t(r"(?P<n>\d+) rule\(s\), none accepts everything; implicit deny last", "{n} luật, không luật nào cho phép tất cả; cuối cùng là chặn ngầm định"),
+    # compliance/checks/site.py
+    _t(
+        rf">= (?P<n>\d+) (?P<cls>{_CLASSES}) in use in each of (?P<zones>.+)",
+        "≥ {n} {cls} đang sử dụng ở mỗi vùng: {zones}",
+        cls=_code,
+        zones=_codes,
+    ),
+    _t(
+        rf"(?P<counts>(?:{_ZONES}): \d+(?:, (?:{_ZONES}): \d+)*)",
+        "{counts}",
+        counts=_each((_t(rf"(?P<zone>{_ZONES}): (?P<n>\d+)", "{zone}: {n}", zone=lambda zone: LABELS_VI[zone]),), ", "),
+    ),
+    # compliance/outcome.py and compliance/verdicts.py: a rule not evaluated (the device page's
+    # verdicts); the parser's and the exception's own words are quoted as they are.
+    _t(r"not evaluated: no configuration collected", "chưa đánh giá: chưa thu thập cấu hình"),
+    _t(r"not evaluated: no parser for its platform", "chưa đánh giá: chưa có bộ phân tích cấu hình cho nền tảng của thiết bị"),
+    _t(r"not evaluated: configuration unreadable \((?P<error>.*)\)", "chưa đánh giá: cấu hình không đọc được ({error})"),
+    _t(r"not evaluated: (?P<lines>line \d+ could not be read: .+)", "chưa đánh giá: {lines}", lines=_each(_UNREAD_LINES, "; ")),
+    _t(r"check (?P<name>.+) not implemented", "phép kiểm tra {name} chưa được xây dựng"),
+    _t(r"check error: (?P<error>.+)", "phép kiểm tra bị lỗi: {error}"),
+)
+
+
+def vietnamese(text: str) -> str | None:
+    """The Vietnamese rendering of a check's English text, or None when no pattern fits it."""
+    return _render(CHECK_TEXTS, text) if text else None
+
+
+def check_text(text: str | None) -> str:
+    """A finding's expected or actual text in the page's language: the stored English text in
+    English or when its shape is not known, its Vietnamese rendering otherwise."""
+    if not text or current_language() == "en":
+        return text or ""
+    return vietnamese(text) or text
