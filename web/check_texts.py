@@ -264,10 +264,54 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"check error: (?P<error>.+)", "phép kiểm tra bị lỗi: {error}"),
 )
 
+# Evidence lines quote the device (config lines "N: text", SNMP values, an agent's words) and
+# stay as they are; only the English words some checks put around the quotes are rendered.
+_PLACE_ZONES = {"Party WAN": "mạng diện rộng của Đảng", "Internet network": "mạng Internet"}  # compliance.engine._ZONE_NAMES
+_PLACES = (
+    _t(r"(?P<place>.+) \((?P<zone>Party WAN|Internet network)\)", "{place} ({zone})", zone=_PLACE_ZONES.__getitem__),
+    _t(r"and (?P<n>\d+) more", "và {n} nơi khác"),
+)
+
+
+def _disks(described: str) -> str:
+    """device.disk's "desc 476.9 GB SSD, desc 16.0 GB (type not reported)": sizes and words."""
+    sized = re.sub(r"\b(\d+\.\d+) GB\b", lambda match: f"{_decimal(match[1])} GB", described)
+    return sized.replace("(type not reported)", "(không báo loại)")
+
+
+_AGENT_SWITCH = {"enabled": "đang bật", "disabled": "đang tắt", "yes": "có", "no": "không", "not reported": "không báo"}
+
+EVIDENCE_TEXTS: tuple[CheckText, ...] = (
+    _t(r"hrProcessorTable: (?P<n>\d+) rows", "hrProcessorTable: {n} dòng"),
+    _t(r"disks reported: (?P<disks>.+)", "ổ đĩa được báo: {disks}", disks=_disks),
+    _t(r"hrStorageFixedDisk sizes \(KB\): (?P<sizes>.+)", "hrStorageFixedDisk, dung lượng (KB): {sizes}"),
+    _t(r"TPM (?P<v>\S+)", "{v}", v=_tpm),
+    _t(r"Secure Boot (?P<state>enabled|disabled|unsupported)", "{state}", state=_SECURE_BOOT.__getitem__),
+    _t(r"agent: (?P<name>.+) \((?P<state>enabled|disabled|not reported)\)", "tác nhân: {name} ({state})", state=_AGENT_SWITCH.__getitem__),
+    _t(
+        r"agent: (?P<name>.+): signatures (?P<version>.*?) ?of (?P<day>unknown date|\S+), up to date: (?P<fresh>yes|no|not reported)",
+        "tác nhân: {name}: mẫu nhận diện {version}{day}, đã cập nhật: {fresh}",
+        version=lambda version: version + " ",
+        day=lambda day: "không rõ ngày" if day == "unknown date" else f"ngày {day}",
+        fresh=_AGENT_SWITCH.__getitem__,
+    ),
+    _t(r"hrSWInstalledDate of (?P<name>.+): (?P<day>\S+)", "hrSWInstalledDate của {name}: {day}"),
+    _t(r"MAC (?P<mac>\S+) seen on the Party WAN and the Internet network", "MAC {mac} xuất hiện ở cả mạng diện rộng của Đảng và mạng Internet"),
+    _t(r"MAC (?P<mac>\S+) seen in (?P<zones>.+)", "MAC {mac} xuất hiện ở {zones}", zones=_codes),
+    _t(r"MAC (?P<mac>\S+) learnt at (?P<places>.*)", "MAC {mac} được học tại {places}", places=_each(_PLACES, "; ")),
+    _t(r"missing in (?P<zone>.+)", "thiếu ở {zone}", zone=_code),
+)
+
 
 def vietnamese(text: str) -> str | None:
     """The Vietnamese rendering of a check's English text, or None when no pattern fits it."""
     return _render(CHECK_TEXTS, text) if text else None
+
+
+def vietnamese_evidence(line: str) -> str | None:
+    """One evidence line with its English words in Vietnamese, or None when it has none known
+    (a quote of the device, shown as it is)."""
+    return _render(EVIDENCE_TEXTS, line) if line else None
 
 
 def check_text(text: str | None) -> str:
@@ -276,3 +320,11 @@ def check_text(text: str | None) -> str:
     if not text or current_language() == "en":
         return text or ""
     return vietnamese(text) or text
+
+
+def evidence_text(text: str | None) -> str:
+    """A finding's evidence (one quote a line) in the page's language: the words around the
+    quotes in Vietnamese, the quotes as they are."""
+    if not text or current_language() == "en":
+        return text or ""
+    return "\n".join(vietnamese_evidence(line) or line for line in text.split("\n"))

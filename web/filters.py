@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from inventory.choices import LOCAL_TIMEZONE
 from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
-from web.check_texts import check_text
+from web.check_texts import check_text, evidence_text
 from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, compliance_reason, label
 
 LOCAL = ZoneInfo(LOCAL_TIMEZONE)
@@ -77,6 +77,6 @@ def rule_title(rule_id: str) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason, check_text=check_text)
+    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason, check_text=check_text, evidence_text=evidence_text)
     app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, compliance_colours=COMPLIANCE_COLOURS, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html

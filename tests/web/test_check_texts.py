@@ -35,7 +35,7 @@ from compliance.verdicts import _no_config as no_config
 from inventory.models import Device, Finding
 from tests.compliance.test_verdicts import POLICY, subjects
 from tests.web.conftest import csrf_token
-from web.check_texts import CHECK_TEXTS, vietnamese
+from web.check_texts import CHECK_TEXTS, EVIDENCE_TEXTS, vietnamese, vietnamese_evidence
 
 CHECK_MODULES = (device, network, site)
 TODAY = date(2026, 12, 3)
@@ -64,6 +64,9 @@ def _disks(*disks: list[Any]) -> dict[str, str]:
     return {"host.disks": json.dumps(list(disks))}
 
 
+# Where a MAC was learnt, as the engine writes it: more places than an evidence line names.
+PLACES = tuple(engine._place(f"sw{i}", f"Gi1/0/{i}", "party_wan" if i % 2 else "internet") for i in range(1, 10))
+
 # Devices reaching the branches of the agent-reported facts (disk kinds, anti-virus, TPM, Secure
 # Boot, encryption states) and of zones, which the varied fleet reaches only by chance.
 EXTRA_DEVICES = [
@@ -89,7 +92,7 @@ EXTRA_DEVICES = [
     _device(zone=None),
     _device(zone="party_wan", zones_seen=frozenset({"party_wan"})),
     _device(zone="party_wan", zones_seen=frozenset({"internet"}), seen_macs=("02:00:00:00:00:01",)),
-    _device(zones_seen=frozenset({"party_wan", "internet"}), seen_macs=("02:00:00:00:00:02",), seen_at=("sw1 Gi1/0/2 (Internet)",)),
+    _device(zones_seen=frozenset({"party_wan", "internet"}), seen_macs=("02:00:00:00:00:02",), seen_at=(f"MAC 02:00:00:00:00:02 learnt at {engine._where(PLACES)}",)),
     _device(mgmt_ip="10.1.2.9", zone_subnets=("10.1.2.0/24",)),
     _device(mgmt_ip="10.9.9.9", zone_subnets=("10.1.2.0/24", "fd00:0:0:1::/64")),
     _device(status="broken", purchase_date=date(2015, 1, 1), country_of_origin="CN", os_name="Windows 7 Professional", os_version="SP1"),
@@ -131,9 +134,9 @@ def _engine_literals() -> set[str]:
 
 
 @cache
-def collected() -> tuple[dict[str, tuple[str, bool | None, str]], set[tuple[str, int]]]:
-    """text -> (check name, passed, "expected"/"actual") of its first sighting; and the
-    constructions reached."""
+def collected() -> tuple[dict[str, tuple[str, bool | None, str]], dict[str, str], set[tuple[str, int]]]:
+    """text -> (check name, passed, "expected"/"actual") of its first sighting; evidence line ->
+    check name; and the constructions reached."""
     reached: set[tuple[str, int]] = set()
 
     def recording(*args: Any, **kwargs: Any) -> CheckResult:
@@ -145,6 +148,7 @@ def collected() -> tuple[dict[str, tuple[str, bool | None, str]], set[tuple[str,
     family_subjects["device"] = family_subjects["device"] + EXTRA_DEVICES
     family_subjects["site"] = family_subjects["site"] + EXTRA_SITES
     texts: dict[str, tuple[str, bool | None, str]] = {}
+    evidence: dict[str, str] = {}
     with pytest.MonkeyPatch.context() as patch:
         for module in CHECK_MODULES:
             patch.setattr(module, "CheckResult", recording)
@@ -157,13 +161,17 @@ def collected() -> tuple[dict[str, tuple[str, bool | None, str]], set[tuple[str,
                     text = getattr(result, field_name)
                     if text:
                         texts.setdefault(text, (name, result.passed, field_name))
-    orphan = (1, "02:00:00:00:00:09", frozenset({"party_wan", "internet"}), ("sw1 Gi1/0/9 (Internet)", "fw1 port3 (Party WAN)"))
+                for line in result.evidence:
+                    evidence.setdefault(line, name)
+    orphan = (1, "02:00:00:00:00:09", frozenset({"party_wan", "internet"}), PLACES[:2])
     for v in engine.evaluate([], [], POLICY, orphan_macs=[orphan]).violations:
         for field_name in ("expected", "actual"):
             texts.setdefault(getattr(v, field_name), (v.rule_id, False, field_name))
+        for line in v.evidence:
+            evidence.setdefault(line, v.rule_id)
     for text in _engine_literals():
         texts.setdefault(text, ("engine", False, "literal"))
-    return texts, reached
+    return texts, evidence, reached
 
 
 def outcome_texts() -> dict[str, tuple[str, ...]]:
@@ -199,7 +207,7 @@ def _checked_texts() -> Iterator[tuple[str, tuple[str, bool | None, str]]]:
 
 
 def test_every_check_result_construction_is_reached() -> None:
-    missing = sorted(_constructions() - collected()[1])
+    missing = sorted(_constructions() - collected()[2])
     assert not missing, f"branches no subject here reaches (add a subject): {missing}"
 
 
@@ -237,6 +245,35 @@ def test_every_pattern_is_used() -> None:
     assert not unused, f"patterns no check text fits: {unused}"
 
 
+# Evidence lines that are quotes alone: config lines, SNMP values, the end-of-support list's entry.
+QUOTED_EVIDENCE = re.compile(r"\d+: .*|hrMemorySize = \d+ KB|hrSWInstalledName: .+|end_of_support\.yaml: .+", re.S)
+
+
+def _worded_evidence() -> list[tuple[str, str]]:
+    """Evidence lines with the checks' own English words around the quotes."""
+    lines = sorted(collected()[1].items())
+    # ep.disk_encryption's evidence is the agent's own description of the encryption.
+    return [(line, check) for line, check in lines if not QUOTED_EVIDENCE.fullmatch(line) and check != "ep.disk_encryption"]
+
+
+def test_evidence_words_have_a_vietnamese_rendering() -> None:
+    lines = _worded_evidence()
+    assert {check for _, check in lines} >= {"ep.cpu_cores", "ep.disk", "ep.tpm_secure_boot", "ep.av_present", "ep.av_fresh", "ep.one_zone", "zone.mac_both_zones", "site.bml_party_wan"}
+    untranslated = [(line, check) for line, check in lines if vietnamese_evidence(line) in (None, line)]
+    assert not untranslated, f"{len(untranslated)} of {len(lines)} evidence lines keep their English words, e.g. {untranslated[:10]}"
+    words = re.compile(r"\b(" + "|".join(ENGLISH_WORDS) + r")\b", re.I)
+    left = [(line, vietnamese_evidence(line)) for line, _ in lines if words.search(vietnamese_evidence(line) or "")]
+    assert not left, left[:10]
+    unused = [e.pattern.pattern for e in EVIDENCE_TEXTS if not any(e.pattern.fullmatch(line) for line, _ in lines)]
+    assert not unused, f"evidence patterns no check line fits: {unused}"
+
+
+def test_quoted_evidence_is_left_alone() -> None:
+    quoted = [line for line in collected()[1] if QUOTED_EVIDENCE.fullmatch(line)]
+    assert any(line[0].isdigit() for line in quoted) and any(line.startswith("hrMemorySize") for line in quoted)
+    assert all(vietnamese_evidence(line) is None for line in quoted)
+
+
 @pytest.mark.parametrize(
     ("english", "vi"),
     [
@@ -266,6 +303,20 @@ def test_renderings(english: str, vi: str) -> None:
     assert vietnamese(english) == vi
 
 
+@pytest.mark.parametrize(
+    ("english", "vi"),
+    [
+        ("disks reported: Disk 476.9 GB (type not reported), C: 16.0 GB SSD", "ổ đĩa được báo: Disk 476,9 GB (không báo loại), C: 16,0 GB SSD"),
+        ("agent: Bkav Pro: signatures 7.2 of unknown date, up to date: not reported", "tác nhân: Bkav Pro: mẫu nhận diện 7.2 không rõ ngày, đã cập nhật: không báo"),
+        ("MAC 02:00:00:00:00:09 learnt at sw1 Gi1/0/1 (Party WAN); and 3 more", "MAC 02:00:00:00:00:09 được học tại sw1 Gi1/0/1 (mạng diện rộng của Đảng); và 3 nơi khác"),
+        ("missing in party_wan", "thiếu ở mạng diện rộng của Đảng"),
+        ("hrProcessorTable: 4 rows", "hrProcessorTable: 4 dòng"),
+    ],
+)
+def test_evidence_renderings(english: str, vi: str) -> None:
+    assert vietnamese_evidence(english) == vi
+
+
 def test_unknown_shapes_are_not_rendered() -> None:
     assert vietnamese("something no check writes") is None
     assert vietnamese("") is None
@@ -274,10 +325,11 @@ def test_unknown_shapes_are_not_rendered() -> None:
 @pytest.mark.db
 def test_finding_pages_show_the_texts_in_the_page_language(engine, seed, login_as) -> None:
     expected, actual = "TPM >= 2.0 and Secure Boot enabled", "TPM not collected (no agent reports it; record it in the device import)"
+    evidence = "agent: Microsoft Defender Antivirus (disabled)\n12: transport input telnet ssh"
     with Session(engine) as session:
         site_id = session.get(Device, seed.hostile_device_id).site_id
         finding = Finding(rule_id="ep.tpm_secure_boot", subject_key=f"device:{seed.hostile_device_id}:tpm", device_id=seed.hostile_device_id,
-                          site_id=site_id, severity="medium", expected=expected, actual=actual, evidence="", first_seen=datetime.now(UTC))  # fmt: skip
+                          site_id=site_id, severity="medium", expected=expected, actual=actual, evidence=evidence, first_seen=datetime.now(UTC))  # fmt: skip
         session.add(finding)
         session.commit()
         finding_id = finding.id
@@ -287,8 +339,12 @@ def test_finding_pages_show_the_texts_in_the_page_language(engine, seed, login_a
         body = client.get(page).get_data(as_text=True)
         assert "TPM ≥ 2.0 và bật Secure Boot" in body and "Chưa thu thập TPM (không tác nhân nào" in body, page
         assert "TPM not collected" not in body, page
+    body = client.get(f"/findings/{finding_id}").get_data(as_text=True)
+    assert "tác nhân: Microsoft Defender Antivirus (đang tắt)\n12: transport input telnet ssh" in body
     client.post("/language/en", data={"csrf_token": csrf_token(client, "/")})
     for page in pages:
         body = client.get(page).get_data(as_text=True)
         assert "TPM &gt;= 2.0 and Secure Boot enabled" in body and "TPM not collected (no agent reports it" in body, page
         assert "Chưa thu thập TPM" not in body, page
+    body = client.get(f"/findings/{finding_id}").get_data(as_text=True)
+    assert evidence in body
