@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import String, event, insert, literal, select, union_all
 from sqlmodel import Session
 
 from collectors import vendors
@@ -165,23 +165,50 @@ class _SiteMap:
         raise AgentRefused(f"no address of the machine ({shown}) is in a subnet of site {site_code}, and account {account.name} names no zone")
 
 
-def _match(session: Session, report: AgentReport, serial: str | None, machine: AgentMachine | None) -> int | None:
-    """The recorded device this report is: serial first, then MACs, then the agent's UUID and
-    machine id (`machine`, found by it already; machines without a serial: virtual machines)."""
+@dataclass(frozen=True)
+class _Known:
+    """What the inventory holds already of a report's serial, MACs and UUID."""
+
+    serial_device: int | None = None
+    mac_owners: dict[str, int] = field(default_factory=dict)  # MAC -> device id
+    uuid_device: int | None = None
+
+
+def _known(session: Session, report: AgentReport, serial: str | None) -> _Known:
+    """One query (a round trip less or two for every report, on PostgreSQL) for the identity
+    keys the report carries."""
+    parts = []
     if serial:
-        found = session.execute(select(Device.id).where(Device.serial == serial)).scalar_one_or_none()
-        if found is not None:
-            return found
+        parts.append(select(literal("serial", String).label("kind"), Device.serial.label("value"), Device.id.label("device_id")).where(Device.serial == serial))
     if report.macs:
-        owners = set(session.execute(select(DeviceMac.device_id).where(DeviceMac.mac.in_(report.macs))).scalars())
-        if len(owners) == 1:
-            return owners.pop()
-        if len(owners) > 1:
-            raise AgentRefused(f"its MAC addresses belong to {len(owners)} different recorded devices ({', '.join(f'#{o}' for o in sorted(owners))})")
+        parts.append(select(literal("mac", String), DeviceMac.mac, DeviceMac.device_id).where(DeviceMac.mac.in_(report.macs)))
     if report.uuid:
-        found = session.execute(select(AgentMachine.device_id).where(AgentMachine.uuid == report.uuid).limit(1)).scalar_one_or_none()
-        if found is not None:
-            return found
+        parts.append(select(literal("uuid", String), AgentMachine.uuid, AgentMachine.device_id).where(AgentMachine.uuid == report.uuid))
+    if not parts:
+        return _Known()
+    serial_device, uuid_device, owners = None, None, {}
+    for kind, value, device_id in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        if kind == "serial":
+            serial_device = device_id
+        elif kind == "mac":
+            owners[value] = device_id
+        elif uuid_device is None or device_id < uuid_device:
+            uuid_device = device_id
+    return _Known(serial_device, owners, uuid_device)
+
+
+def _match(known: _Known, machine: AgentMachine | None) -> int | None:
+    """The recorded device this report is: serial first, then MACs, then the agent's UUID and
+    machine id (machines without a serial: virtual machines)."""
+    if known.serial_device is not None:
+        return known.serial_device
+    owners = set(known.mac_owners.values())
+    if len(owners) == 1:
+        return owners.pop()
+    if len(owners) > 1:
+        raise AgentRefused(f"its MAC addresses belong to {len(owners)} different recorded devices ({', '.join(f'#{o}' for o in sorted(owners))})")
+    if known.uuid_device is not None:
+        return known.uuid_device
     return machine.device_id if machine is not None else None
 
 
@@ -229,7 +256,8 @@ def store_report(session: Session, report: AgentReport, account: AgentAccount, *
     site_code = sites.site_codes.get(account.site_id) or session.get(Site, account.site_id).code
     placement = sites.place(report.addresses, account, site_code)
     serial = normalize_serial(_fit(report.serial, 100))
-    device_id = _match(session, report, serial, machine)
+    known = _known(session, report, serial)
+    device_id = _match(known, machine)
     created = False
     if device_id is None:
         device = _create(session, report, account, placement, serial, now)
@@ -239,7 +267,7 @@ def store_report(session: Session, report: AgentReport, account: AgentAccount, *
         if device.site_id != account.site_id:
             raise AgentRefused(f"the machine is device #{device.id}, recorded at another site than {site_code}")
     changed = _update(session, device, report, serial, now)
-    _own_macs(session, device, report)
+    _own_macs(session, device, report, known)
     changed += _observe(session, device, report, now, created=created)
     if machine is None:
         machine = AgentMachine(deviceid=report.deviceid, device_id=device.id, first_report_at=now)
@@ -298,12 +326,9 @@ def _update(session: Session, device: Device, report: AgentReport, serial: str |
     return changed
 
 
-def _own_macs(session: Session, device: Device, report: AgentReport) -> None:
-    if not report.macs:
-        return
-    taken = set(session.execute(select(DeviceMac.mac).where(DeviceMac.mac.in_(report.macs))).scalars())
+def _own_macs(session: Session, device: Device, report: AgentReport, known: _Known) -> None:
     for mac in report.macs:
-        if mac not in taken:  # already this device's, or another's: never steal a MAC
+        if mac not in known.mac_owners:  # already this device's, or another's: never steal a MAC
             session.add(DeviceMac(device_id=device.id, mac=mac))
 
 
