@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import logging
 import math
+import random
+import time
 from contextlib import nullcontext
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from collectors.agents.service import Reply, answer_post, basic_credentials
@@ -40,6 +43,7 @@ THROTTLE = "kiemke.agent_throttle"
 # characters, so the limit is against noise and load, not against guessing.
 AGENT_MAX_FAILURES = 30
 AGENT_WINDOW_SECONDS = 15 * 60
+CONFLICT_ATTEMPTS = 4
 
 
 @bp.record_once
@@ -74,6 +78,35 @@ def _read_body() -> bytes | Response:
     return body
 
 
+def _answer_post(body: bytes, authorization: str | None, agent_id: str | None, report_stored) -> Reply:
+    """answer_post, tried again (after a short random pause) when a concurrent report of the same
+    machine, or of one sharing its serial or a MAC, got its insert in first: both see no machine,
+    both insert it, the second fails on a unique key (or, on PostgreSQL, one of them is ended as a
+    deadlock: they wait for each other's MAC and machine rows). Tried again, it finds the machine and
+    updates it. A failed attempt commits nothing, and report_stored runs only after a commit.
+    Still conflicting after CONFLICT_ATTEMPTS: 503 with Retry-After (agents report again later)."""
+    engine = current_app.extensions["kiemke.engine"]
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return answer_post(engine, body, authorization=authorization, agent_id=agent_id, report_stored=report_stored)
+        except (IntegrityError, OperationalError) as exc:
+            if not _concurrent_conflict(exc):
+                raise  # a database outage: the app's 503 (errors.py)
+            log.warning("agent report conflicted with a concurrent one (attempt %d of %d): %s", attempt, CONFLICT_ATTEMPTS, type(exc.orig).__name__)
+            if attempt < CONFLICT_ATTEMPTS:
+                time.sleep(random.uniform(0.05, 0.25) * attempt)  # racers that retry at once would collide again
+    return Reply(503, b"conflicting concurrent reports of this machine; retry later\n", "text/plain; charset=utf-8", {"Retry-After": "60"})
+
+
+def _concurrent_conflict(exc: IntegrityError | OperationalError) -> bool:
+    """A unique key another report took first (PostgreSQL 23505, SQLite's message), or PostgreSQL ending one of two reports that
+    locked the same rows in opposite orders (deadlock 40P01, serialization failure 40001)."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if isinstance(exc, IntegrityError):  # a unique key only: any other violation is a bug to see
+        return state == "23505" or str(exc.orig).startswith("UNIQUE constraint failed")
+    return state in ("40P01", "40001")
+
+
 def _answer(reply: Reply) -> Response:
     response = Response(reply.body, status=reply.status, content_type=reply.content_type)
     response.headers.update(reply.headers)
@@ -106,8 +139,7 @@ def inventory():
             if stored.created or stored.changed:  # as the offline import: a repeat is not re-evaluated
                 batcher.add([stored.device_id], actor=f"agent:{account_name}")
 
-        reply = answer_post(current_app.extensions["kiemke.engine"], body, authorization=authorization,
-                            agent_id=request.headers.get("GLPI-Agent-ID"), report_stored=report_stored)  # fmt: skip
+        reply = _answer_post(body, authorization, request.headers.get("GLPI-Agent-ID"), report_stored)
         if attempt is not None and reply.status == 401:
             attempt.failed()
         elif attempt is not None:

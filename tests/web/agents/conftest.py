@@ -22,6 +22,16 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+@pytest.fixture(autouse=True)
+def _batched_evaluation_done(app):
+    """Tell what the app's batcher still holds before the test's database goes away (its thread
+    would otherwise evaluate a dropped database a second later)."""
+    yield
+    from web.agents_endpoint import BATCHER
+
+    app.extensions[BATCHER].flush()
+
+
 @dataclass
 class Agent:
     account: IssuedAccount

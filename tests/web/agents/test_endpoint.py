@@ -145,3 +145,20 @@ def test_only_a_hash_of_the_password_is_stored(engine, agent):
         account = session.execute(select(AgentAccount).where(AgentAccount.name == agent.account.name)).scalar_one()
         assert agent.account.password not in (account.password_hash or "")
         assert session.execute(select(func.count()).select_from(AgentAccount)).scalar_one() == 1
+
+
+def test_a_report_that_keeps_conflicting_is_a_503_to_retry_later(client, agent, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    import web.agents_endpoint as endpoint
+
+    calls = []
+
+    def conflicting(*args, **kwargs):
+        calls.append(1)
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed: device_mac.mac"))
+
+    monkeypatch.setattr(endpoint, "answer_post", conflicting)
+    monkeypatch.setattr(endpoint.time, "sleep", lambda seconds: None)
+    response = client.post("/inventory", data=zlib.compress(fixture_bytes("windows11_laptop.json")), headers=agent.auth)
+    assert response.status_code == 503 and response.headers["Retry-After"] and len(calls) == endpoint.CONFLICT_ATTEMPTS
