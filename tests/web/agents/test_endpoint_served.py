@@ -52,6 +52,12 @@ def _post(port: int, body, headers: dict[str, str]) -> tuple[int, bytes]:
         connection.close()
 
 
+def _concurrently(port: int, agent, body: bytes, times: int) -> list[int]:
+    headers = agent.auth | {"Content-Length": str(len(body))}
+    with ThreadPoolExecutor(6) as pool:
+        return list(pool.map(lambda _: _post(port, body, headers)[0], range(times)))
+
+
 def test_bodies_are_bounded_under_waitress_and_agents_are_answered_together(live, agent, engine):
     # (waitress reads a whole body before the app runs, so the body sent is the one announced)
     too_big = b"{" + b" " * MAX_BODY_BYTES
@@ -70,20 +76,12 @@ def test_bodies_are_bounded_under_waitress_and_agents_are_answered_together(live
     chunked = _post(live, iter([body[:1000], body[1000:]]), dict(agent.auth))
     assert chunked[0] == 200 and zlib.decompress(chunked[1]).startswith(b"{")
 
-    prolog = zlib.compress(fixture_bytes("fusion_prolog.xml"))
-    headers = agent.auth | {"Content-Length": str(len(prolog))}
-    with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda _: _post(live, prolog, headers)[0], range(12)))
-    assert statuses == [200] * 12
+    assert _concurrently(live, agent, zlib.compress(fixture_bytes("fusion_prolog.xml")), 12) == [200] * 12
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Device).where(Device.serial == "5B7QKQ3")).scalar_one() == 1
 
 
 def test_one_machine_reporting_concurrently_is_one_device(live, agent, engine):
-    body = zlib.compress(fixture_bytes("windows10_desktop.json"))
-    headers = agent.auth | {"Content-Length": str(len(body))}
-    with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda _: _post(live, body, headers)[0], range(6)))
-    assert statuses == [200] * 6
+    assert _concurrently(live, agent, zlib.compress(fixture_bytes("windows10_desktop.json")), 6) == [200] * 6
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Device)).scalar_one() == 3  # the seed's two and this one
