@@ -10,6 +10,8 @@ A template names the pattern's groups; how a group is shown depends on its table
 recognised by a smaller table). Anything else a group holds (names, addresses, dates, config
 words) is quoted as it is. A text no pattern fits is shown as stored rather than hidden;
 tests/web/test_check_texts.py runs every check's branches so that every text they write fits.
+Evidence lines (`evidence_text`) are quotes and stay so; only the English words some checks put
+around a quote are rendered, by a second table of the same kind.
 """
 
 from __future__ import annotations
@@ -145,9 +147,9 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"none among installed software", "không có sản phẩm nào trong số phần mềm đã cài"),
     _t(r"(?P<found>.+ disabled)", "{found}", found=_each(_AV_DISABLED, ", ")),
     _t(r"signatures at most (?P<n>\d+) days old", "mẫu nhận diện mã độc không cũ quá {n} ngày"),
-    _t(r"no running anti-virus reported", "không có phần mềm phòng chống mã độc nào đang chạy được báo cáo"),
-    _t(r"(?P<n>-?\d+) days old", "mẫu nhận diện cũ {n} ngày"),
-    _t(r"(?P<n>-?\d+) days old \((?P<day>[^)]+)\)", "mẫu nhận diện cũ {n} ngày (cập nhật ngày {day})"),
+    _t(r"no running anti-virus reported", "tác nhân không báo phần mềm phòng chống mã độc nào đang chạy"),
+    _t(r"(?P<n>-?\d+) days old", "mẫu nhận diện cập nhật cách đây {n} ngày"),
+    _t(r"(?P<n>-?\d+) days old \((?P<day>[^)]+)\)", "mẫu nhận diện cập nhật cách đây {n} ngày (ngày {day})"),
     _t(r"up to date \(as the agent reports; no signature date\)", "đã cập nhật (theo báo cáo của tác nhân; không có ngày của mẫu nhận diện)"),
     _t(r"out of date \(as the agent reports\)", "đã lỗi thời (theo báo cáo của tác nhân)"),
     _t(r"signature date not reported", "không báo ngày của mẫu nhận diện"),
@@ -239,7 +241,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"(?P<items>.+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?(?:; .+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?)*)", "{items}", items=_each(_TIMEOUT_ITEMS, "; ")),
     _t(r"(?P<items>(?:line |ip http|admin ).+)", "{items}", items=_each(_ACCESS_ITEMS, "; ")),
     _t(r"filtering policy applied, default deny, no any-any-all accept", "có áp dụng chính sách lọc, chặn mặc định, không có luật accept any-any-all"),
-    _t(r"no inbound filtering policy applied", "không áp dụng chính sách lọc lưu lượng vào nào"),
+    _t(r"no inbound filtering policy applied", "chưa áp dụng chính sách lọc nào cho lưu lượng vào"),
     _t(r"accept-all rule: (?P<names>.+)", "luật cho phép tất cả: {names}"),
     _t(r"(?P<n>\d+) rule\(s\), none accepts everything; implicit deny last", "{n} luật, không luật nào cho phép tất cả; cuối cùng là chặn ngầm định"),
     # compliance/checks/site.py
