@@ -114,10 +114,12 @@ def _answer(reply: Reply) -> Response:
     return response
 
 
-@bp.route("/inventory", methods=["POST"])
-@bp.route("/front/inventory.php", methods=["POST"], endpoint="glpi_inventory")
+@bp.route("/inventory", methods=["GET", "POST"])
+@bp.route("/front/inventory.php", methods=["GET", "POST"], endpoint="glpi_inventory")
 @agent_basic_auth
 def inventory():
+    if request.method != "POST":  # a person trying the URL in a browser: say what it is for
+        return _plain(405, "kiemke's endpoint agents' inventory URL: agents POST their reports here", Allow="POST")
     authorization = request.headers.get("Authorization")
     user, _password = basic_credentials(authorization)
     throttle: LoginThrottle = current_app.extensions[THROTTLE]
