@@ -30,7 +30,16 @@ def register(main: click.Group) -> None:
             console.print(f"scan runs {', '.join(f'#{i}' for i in marked)} marked interrupted (their process had stopped)")
         wsgi = create_app(app.settings)
         console.print(f"kiemke web UI at {url_for(host, port)} (Ctrl+C to stop)", soft_wrap=True)
-        waitress.serve(wsgi, host=host, port=port, threads=threads, ident="kiemke")
+        # Waitress keeps a whole request body before the app sees it (1 GiB by default): no form
+        # or agent report here is near 64 MiB, the largest upload the app takes (agent files).
+        try:
+            waitress.serve(wsgi, host=host, port=port, threads=threads, ident="kiemke", max_request_body_size=MAX_REQUEST_BODY)
+        finally:
+            # Agent reports of the last seconds are evaluated before the process ends.
+            wsgi.extensions["kiemke.agent_changes"].flush()
+
+
+MAX_REQUEST_BODY = 64 * 1024 * 1024
 
 
 def url_for(host: str, port: int) -> str:

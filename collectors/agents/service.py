@@ -66,7 +66,10 @@ def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent
         account = authenticate(session, user, password)
         if account is None:
             if user is not None:
-                log.warning("agent report refused: wrong user or password (user %r)", user[:64])
+                # The name is logged only when it is an account's: a user and password typed the
+                # wrong way round would otherwise put the password in the log.
+                known = session.execute(select(AgentAccount.name).where(AgentAccount.name == user[:64])).scalar_one_or_none()
+                log.warning("agent report refused: %s", f"wrong password, or account disabled ({known})" if known else "unknown account")
             return _unauthorized()
         account_id, account_name = account.id, account.name
     try:

@@ -63,3 +63,15 @@ def own_site(session, code: str) -> int:
     from inventory.models import Site
 
     return session.execute(select(Site.id).where(Site.code == code)).scalar_one()
+
+
+def test_a_refused_login_never_logs_what_may_be_a_password(session, engine, caplog):
+    make_province(session, sites=1)
+    account = add_account(session, "s1-agents", site="S1", zone="internet", actor="t")
+    session.commit()
+    body = zlib.compress((FIXTURES / "windows11_laptop.json").read_bytes())
+    with caplog.at_level("WARNING", logger="kiemke"):
+        assert _post(engine, body, _auth(account.password, account.name))[0].status == 401  # typed the wrong way round
+        assert _post(engine, body, _auth(account.name, "not-it"))[0].status == 401
+    assert account.password not in caplog.text
+    assert "unknown account" in caplog.text and "wrong password, or account disabled (s1-agents)" in caplog.text
