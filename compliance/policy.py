@@ -40,6 +40,7 @@ FILES = {
     "end_of_support": "end_of_support.yaml",
     "prices": "prices.yaml",
     "budget": "budget.yaml",
+    "risk": "risk.yaml",
 }
 
 
@@ -277,6 +278,38 @@ class BudgetPolicy(_Model):
         return next(p for p in self.plans if p.id == plan_id)
 
 
+# ------------------------------------------------------------------------------ risk
+
+
+class RiskWeight(_Model):
+    """Points one risk factor adds to a unit to buy, and why (shown beside the points)."""
+
+    points: Annotated[int, Field(ge=0)]
+    reason: Text
+    max_count: Annotated[int, Field(ge=1)] | None = None  # counted factors (years, findings): a cap
+    classes: tuple[DeviceClass, ...] = ()  # factors that concern some classes only
+
+
+class RiskWeights(_Model):
+    """Every factor named, none optional: a misspelt or forgotten factor is a policy error."""
+
+    broken: RiskWeight
+    past_service_life: RiskWeight
+    out_of_support: RiskWeight
+    critical_finding: RiskWeight
+    high_finding: RiskWeight
+    zone_uncovered: RiskWeight
+    secret_documents: RiskWeight
+    unknown_state: RiskWeight
+
+
+class RiskPolicy(_Model):
+    source: NonEmpty
+    weights: RiskWeights
+    # The fundable plan's soft schedule targets: points per million VND missing (compliance.fundable).
+    schedule_penalty_per_million: Annotated[float, Field(ge=0)]
+
+
 # ------------------------------------------------------------------------------ policy
 
 
@@ -291,6 +324,7 @@ class Policy(_Model):
     end_of_support: EndOfSupportPolicy
     prices: PricePolicy
     budget: BudgetPolicy
+    risk: RiskPolicy
     # SHA-256 over the files' names and bytes (see `policy_fingerprint`): what an evaluation
     # records, so a change of the files can be noticed (compliance.policy_watch).
     fingerprint: str = ""
@@ -394,6 +428,7 @@ def load_policy(directory: Path | None = None) -> Policy:
         "end_of_support": load("end_of_support", EndOfSupportPolicy),
         "prices": load("prices", PricePolicy),
         "budget": load("budget", BudgetPolicy),
+        "risk": load("risk", RiskPolicy),
     }
     if models["baseline"] is not None:
         issues += _baseline_issues(models["baseline"])  # type: ignore[arg-type]

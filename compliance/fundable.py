@@ -1,0 +1,488 @@
+"""The fundable plan: which units to buy first, year by year, with the money the scheme phases in.
+
+The procurement plan (compliance.planner) says what the 40/80/100% schedule needs; this module
+chooses, among the units to buy (compliance.risk.build_units), those that reduce the most risk
+within the money, as one integer program solved by HiGHS (`scipy.optimize.milp`).
+
+The model. Units of one site, class, first year and risk are interchangeable, so they form a
+group g of n_g units; x[g, y] (integer, 0..n_g) is how many of them are bought in plan year y,
+for y >= the group's first year. For site s, class c, year Y: A the approved quantity, C(Y) the
+devices that count without purchases, T(Y) the target (ceil(A x share / 100)), B(Y) the units
+of (s, c) bought in Y or before; p_c the unit price, l(c) its budget line.
+
+    maximise   sum risk_g x years_left(y) x[g, y]          risk-years removed within the plan
+             - penalty x sum p_c x slack[s, c, Y]           targets missed, in million VND
+             - eps x sum p_c x[g, y]                        no money spent for nothing
+    subject to sum_y x[g, y] <= n_g                         a unit is bought once
+               B(Y) <= max(0, A - C(Y))                     approved quantities as upper bounds
+               B(Y) + slack[s, c, Y] >= T(Y) - C(Y)         the schedule's minimum, soft
+               sum_{y <= Y} spend(y) <= sum_{y <= Y} money(y)   each year's phasing, unspent
+                                                            money carried to the next year
+               sum_y spend(line, y) <= line amount          each budget line is its own envelope
+               (and per line and year, cumulative, when such envelopes are given)
+
+years_left(y) is the number of plan years from y to the last: a unit bought earlier removes its
+risk for more years. The targets are soft: a slack priced at `schedule_penalty_per_million`
+points (risk.yaml) per million VND missing; at the shipped 1,000 it outweighs any unit's risk, so
+a target is met whenever the money allows and, per VND, all targets weigh the same, so risk
+chooses among them. eps (0.01 point over all the money) only keeps the solver from buying units
+that neither reduce risk nor meet a target. The phasing is taken as the money for equipment
+(`reserve_other_lines` keeps the other lines' share of each year out of it).
+
+A greedy order (risk per million VND, bought in that order while money, line and approval allow)
+is computed beside it for comparison; it is not the answer. pandas only at the edges (frames out).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
+
+from compliance.policy import Policy, Text
+from compliance.risk import UnitToBuy
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from compliance.planner import Plan
+
+APPROVAL, LINE, BUDGET, PRIORITY = "approval", "line", "budget", "lower_priority"
+REASON_TEXT = {
+    APPROVAL: Text(vi="Đã đủ số lượng được phê duyệt", en="The approved quantity is reached"),
+    LINE: Text(vi="Hết kinh phí của hạng mục", en="The budget line is spent"),
+    BUDGET: Text(vi="Hết vốn phân kỳ (kể cả phần chuyển sang)", en="The year's phasing (with carry-over) is spent"),
+    PRIORITY: Text(vi="Ưu tiên thấp hơn: không giảm rủi ro, không cần cho chỉ tiêu năm", en="Lower priority: reduces no risk and no target needs it"),
+}
+EPS_TOTAL = 0.5  # points: what spending all the money costs in the objective (less than one risk point)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True)
+class Need:
+    """One site and class of the plan: approved quantity, counting and target per plan year."""
+
+    site_code: str
+    site_name: str
+    device_class: str
+    approved: int
+    counting: tuple[int, ...]
+    target: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The money, in million VND: per plan year, per budget line over the plan, and optionally
+    per line and year (cumulative, like the years)."""
+
+    years: tuple[int, ...]
+    year_money: Mapping[int, float]
+    line_money: Mapping[str, float]
+    line_of_class: Mapping[str, str]
+    prices: Mapping[str, float]
+    penalty_per_million: float
+    line_year_money: Mapping[tuple[str, int], float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ result
+
+
+@dataclass(frozen=True, eq=False)  # holds DataFrames
+class FundablePlan:
+    """The chosen purchases and what they leave out. Money in million VND.
+
+    units: one row per unit (site_code, site_name, device_class, line_id, replaces, risk, parts_vi,
+        parts_en, available_year, bought_year (NA: not within the plan), status bought|deferred,
+        reason, reason_vi).
+    bought: site_code, site_name, device_class, line_id, year, units, unit_price, cost, risk.
+    deferred: the units not bought in their first year, with the reason that year.
+    missed: site_code, site_name, device_class, year, approved, target, in_place, missing.
+    spend: year, line_id, units, spend.
+    money: year, money, available (with money carried in), spent, carried_over.
+    greedy: the greedy order for comparison: rank, site_code, device_class, replaces, risk,
+        unit_price, risk_per_million, bought_year.
+    """
+
+    years: tuple[int, ...]
+    status: str
+    seconds: float
+    risk_years: int
+    greedy_risk_years: int
+    units: pd.DataFrame
+    bought: pd.DataFrame
+    deferred: pd.DataFrame
+    missed: pd.DataFrame
+    spend: pd.DataFrame
+    money: pd.DataFrame
+    greedy: pd.DataFrame
+    warnings: tuple[Text, ...] = ()
+
+    def for_year(self, year: int) -> dict[str, pd.DataFrame]:
+        return {
+            "bought": self.bought[self.bought["year"] == year].reset_index(drop=True),
+            "deferred": self.deferred[self.deferred["available_year"] == year].reset_index(drop=True),
+            "missed": self.missed[self.missed["year"] == year].reset_index(drop=True),
+            "spend": self.spend[self.spend["year"] == year].reset_index(drop=True),
+            "money": self.money[self.money["year"] == year].reset_index(drop=True),
+        }
+
+    def to_json(self, year: int | None = None) -> dict[str, Any]:
+        from compliance.workbook import records
+
+        frames = self.for_year(year) if year is not None else {n: getattr(self, n) for n in ("bought", "deferred", "missed", "spend", "money")}
+        return {
+            "years": list(self.years), "year": year, "status": self.status, "seconds": round(self.seconds, 3),
+            "risk_years": self.risk_years, "greedy_risk_years": self.greedy_risk_years,
+            **{name: records(frame) for name, frame in frames.items()},
+            "warnings": [w.model_dump() for w in self.warnings],
+        }  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the model
+
+
+@dataclass
+class _Group:
+    site: str
+    cls: str
+    first: int
+    risk: int
+    units: list[UnitToBuy]
+
+
+def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, time_limit: float = 60.0) -> FundablePlan:
+    """Choose the units to buy (see the module docstring for the model)."""
+    started = time.perf_counter()
+    years = funding.years
+    index = {y: i for i, y in enumerate(years)}
+    warnings: list[Text] = []
+    need = {(n.site_code, n.device_class): n for n in needs}
+    usable = []
+    for u in units:
+        if (u.site_code, u.device_class) not in need or u.available_year > years[-1]:
+            continue
+        if u.device_class not in funding.line_of_class or funding.prices.get(u.device_class) is None:
+            continue
+        usable.append(u)
+    for cls in sorted({n.device_class for n in needs} - set(funding.line_of_class)):
+        warnings.append(Text(vi=f"{cls}: không thuộc hạng mục kinh phí nào, không được xếp vào kế hoạch", en=f"{cls}: in no budget line, not fitted"))
+    for cls in sorted({n.device_class for n in needs if funding.prices.get(n.device_class) is None}):
+        warnings.append(Text(vi=f"{cls}: chưa có đơn giá, không được xếp vào kế hoạch", en=f"{cls}: no unit price, not fitted"))
+
+    groups: dict[tuple[str, str, int, int], _Group] = {}
+    for u in sorted(usable, key=lambda u: (u.site_code, u.device_class, u.available_year, -u.risk.total, u.replaces_id is None, u.replaces_id or 0)):
+        key = (u.site_code, u.device_class, u.available_year, u.risk.total)
+        if key not in groups:
+            groups[key] = _Group(*key, [])
+        groups[key].units.append(u)
+    glist = list(groups.values())
+
+    # Variables: x[g, y] (continuous) units of group g bought in year y >= its first year; k[p, y]
+    # (integer) units of site/class p bought in y, the sum of its groups' x; slack[p, Y]
+    # (continuous) what p lacks against Y's target. Money, approvals and targets read k only (one
+    # price per class), and for integer k the best x is a transportation problem with an integral
+    # optimum, so integer k suffices: far fewer integer variables than one per group.
+    xvars = [(gi, y) for gi, g in enumerate(glist) for y in years if y >= g.first]
+    pair_first: dict[tuple[str, str], int] = {}
+    for g in glist:
+        pair_first[(g.site, g.cls)] = min(g.first, pair_first.get((g.site, g.cls), g.first))
+    kvars = [(p, y) for p, first in pair_first.items() for y in years if y >= first]
+    slack_keys = [(key, y) for key, n in need.items() if n.device_class in funding.line_of_class and funding.prices.get(n.device_class) is not None
+                  for y in years if n.target[index[y]] > n.counting[index[y]]]  # fmt: skip
+    nx, nk, ns = len(xvars), len(kvars), len(slack_keys)
+    kcol = {kv: nx + i for i, kv in enumerate(kvars)}
+    scol = {sk: nx + nk + i for i, sk in enumerate(slack_keys)}
+    total_money = sum(funding.year_money.get(y, 0.0) for y in years)
+    eps = EPS_TOTAL / max(total_money, 1.0)
+    kprice = np.array([funding.prices[p[1]] for p, _ in kvars], dtype=float)
+    years_left = {y: len(years) - index[y] for y in years}
+    c = np.concatenate([
+        np.array([-glist[gi].risk * years_left[y] for gi, y in xvars], dtype=float),
+        eps * kprice,
+        np.array([funding.penalty_per_million * funding.prices[key[1]] for key, _ in slack_keys], dtype=float),
+    ])  # fmt: skip
+    available_by: dict[tuple[tuple[str, str], int], int] = defaultdict(int)
+    for g in glist:
+        for y in years:
+            if y >= g.first:
+                available_by[((g.site, g.cls), y)] += len(g.units)
+    upper = np.concatenate([
+        np.array([len(glist[gi].units) for gi, _ in xvars], dtype=float),
+        np.array([available_by[kv] for kv in kvars], dtype=float),
+        np.array([need[key].target[index[y]] - need[key].counting[index[y]] for key, y in slack_keys], dtype=float),
+    ])  # fmt: skip
+
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    lo: list[float] = []
+    hi: list[float] = []
+
+    def add(entries: list[tuple[int, float]], low: float, high: float) -> None:
+        r = len(lo)
+        for col, val in entries:
+            rows.append(r)
+            cols.append(col)
+            vals.append(val)
+        lo.append(low)
+        hi.append(high)
+
+    by_group: dict[int, list[int]] = defaultdict(list)
+    by_pair_year: dict[tuple[tuple[str, str], int], list[int]] = defaultdict(list)
+    for j, (gi, y) in enumerate(xvars):
+        by_group[gi].append(j)
+        by_pair_year[((glist[gi].site, glist[gi].cls), y)].append(j)
+    for gi, js in by_group.items():
+        if len(js) > 1:
+            add([(j, 1.0) for j in js], 0, len(glist[gi].units))
+    for kv, col in kcol.items():
+        add([*((j, 1.0) for j in by_pair_year[kv]), (col, -1.0)], 0, 0)
+    for p in pair_first:
+        n = need[p]
+        for y in years:
+            upto = [(kcol[(p, z)], 1.0) for z in years if z <= y and (p, z) in kcol]
+            if upto:
+                add(upto, 0, max(0, n.approved - n.counting[index[y]]))
+    for (p, y), col in scol.items():
+        n = need[p]
+        upto = [(kcol[(p, z)], 1.0) for z in years if z <= y and (p, z) in kcol]
+        add([*upto, (col, 1.0)], n.target[index[y]] - n.counting[index[y]], np.inf)
+    k_line = [funding.line_of_class[p[1]] for p, _ in kvars]
+    cumulative = 0.0
+    for y in years:
+        cumulative += funding.year_money.get(y, 0.0)
+        add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if kv[1] <= y], 0, cumulative)
+    for line, amount in funding.line_money.items():
+        add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line], 0, amount)
+        running = 0.0
+        for y in years:
+            if (line, y) in funding.line_year_money:
+                running += funding.line_year_money[(line, y)]
+                add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line and kv[1] <= y], 0, running)
+
+    status = "optimal"
+    bought_k: dict[tuple[tuple[str, str], int], int] = {}
+    if nk:
+        matrix = coo_array((vals, (rows, cols)), shape=(len(lo), nx + nk + ns)).tocsr()
+        integrality = np.concatenate([np.zeros(nx), np.ones(nk), np.zeros(ns)])
+        res = milp(c, constraints=[LinearConstraint(matrix, np.array(lo), np.array(hi))], integrality=integrality,
+                   bounds=Bounds(np.zeros(nx + nk + ns), upper), options={"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True})  # fmt: skip
+        if res.x is None:
+            raise RuntimeError(f"the fundable plan could not be solved: {res.message}")
+        bought_k = {kv: int(round(res.x[col])) for kv, col in kcol.items()}
+        status = "optimal" if res.status == 0 else f"stopped: {res.message}"
+    seconds = time.perf_counter() - started
+
+    chosen = _assign(usable, bought_k, years)
+    result = _frames(usable, chosen, need, funding, years)
+    greedy_order, greedy_years = greedy(usable, need, funding)
+    risk_years = sum(u.risk.total * years_left[y] for u in usable if (y := chosen[id(u)]) is not None)
+    greedy_risk = sum(u.risk.total * years_left[y] for u in usable if (y := greedy_years.get(id(u))) is not None)
+    return FundablePlan(years=years, status=status, seconds=seconds, risk_years=int(risk_years), greedy_risk_years=int(greedy_risk),
+                        greedy=greedy_order, warnings=tuple(warnings), **result)  # fmt: skip
+
+
+def _assign(units: Sequence[UnitToBuy], bought: Mapping[tuple[tuple[str, str], int], int], years: tuple[int, ...]) -> dict[int, int | None]:
+    """id(unit) -> the year it is bought (None: not within the plan), from the units bought per
+    site/class and year: each year takes the riskiest units available by then. That is the best
+    assignment: swapping a riskier unit to a later year never removes more risk-years."""
+    per_pair: dict[tuple[str, str], list[UnitToBuy]] = defaultdict(list)
+    for u in units:
+        per_pair[(u.site_code, u.device_class)].append(u)
+    chosen: dict[int, int | None] = {id(u): None for u in units}
+    for pair, members in per_pair.items():
+        waiting = sorted(members, key=lambda u: (-u.risk.total, u.available_year, u.replaces_id is None, u.replaces_id or 0))
+        for y in years:
+            take = bought.get((pair, y), 0)
+            for u in waiting:
+                if take == 0:
+                    break
+                if chosen[id(u)] is None and u.available_year <= y:
+                    chosen[id(u)] = y
+                    take -= 1
+            if take:
+                raise RuntimeError(f"{pair}: {take} unit(s) bought in {y} but none available (solver answer inconsistent)")
+    return chosen
+
+
+# ------------------------------------------------------------------------------ greedy, for comparison
+
+
+def greedy(units: Sequence[UnitToBuy], need: Mapping[tuple[str, str], Need], funding: Funding) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Risk per million VND, highest first; each year buys down that list what money, line and
+    approval allow (targets ignored). Returns the order as a frame and id(unit) -> year bought."""
+    years = funding.years
+    order = sorted(units, key=lambda u: (-u.risk.total / funding.prices[u.device_class], u.available_year, u.site_code, u.device_class, u.replaces_id or 0))
+    bought: dict[int, int] = {}
+    in_pair: dict[tuple[str, str], int] = defaultdict(int)
+    line_spent: dict[str, float] = defaultdict(float)
+    line_year_left: dict[str, float] = defaultdict(float)
+    money = 0.0
+    for i, y in enumerate(years):
+        money += funding.year_money.get(y, 0.0)
+        for line in funding.line_money:
+            line_year_left[line] += funding.line_year_money.get((line, y), 0.0)
+        for u in order:
+            if id(u) in bought or u.available_year > y:
+                continue
+            p, line, key = funding.prices[u.device_class], funding.line_of_class[u.device_class], (u.site_code, u.device_class)
+            n = need[key]
+            if in_pair[key] >= max(0, n.approved - n.counting[i]) or p > money + 1e-9 or line_spent[line] + p > funding.line_money.get(line, 0.0) + 1e-9:
+                continue
+            if any(k[0] == line for k in funding.line_year_money) and p > line_year_left[line] + 1e-9:
+                continue
+            bought[id(u)] = y
+            in_pair[key] += 1
+            line_spent[line] += p
+            line_year_left[line] -= p
+            money -= p
+    frame = pd.DataFrame(
+        [{"rank": r, "site_code": u.site_code, "device_class": u.device_class, "replaces": u.replaces_hostname, "risk": u.risk.total,
+          "unit_price": funding.prices[u.device_class], "risk_per_million": round(u.risk.total / funding.prices[u.device_class], 3),
+          "bought_year": bought.get(id(u))} for r, u in enumerate(order, start=1)],
+        columns=["rank", "site_code", "device_class", "replaces", "risk", "unit_price", "risk_per_million", "bought_year"],
+    ).astype({"bought_year": "Int64"})  # fmt: skip
+    return frame, bought
+
+
+# ------------------------------------------------------------------------------ frames
+
+
+def _frames(units: Sequence[UnitToBuy], chosen: Mapping[int, int | None], need: Mapping[tuple[str, str], Need], funding: Funding,
+            years: tuple[int, ...]) -> dict[str, pd.DataFrame]:  # fmt: skip
+    index = {y: i for i, y in enumerate(years)}
+    line_of, prices = funding.line_of_class, funding.prices
+    # Purchases per pair and year, spend per line and year, cumulatively.
+    per_pair_year: dict[tuple[str, str, int], int] = defaultdict(int)
+    spend: dict[tuple[str, int], float] = defaultdict(float)
+    units_per_line: dict[tuple[str, int], int] = defaultdict(int)
+    for u in units:
+        y = chosen[id(u)]
+        if y is not None:
+            per_pair_year[(u.site_code, u.device_class, y)] += 1
+            spend[(line_of[u.device_class], y)] += prices[u.device_class]
+            units_per_line[(line_of[u.device_class], y)] += 1
+    cum_pair = {(s, c, y): sum(per_pair_year.get((s, c, z), 0) for z in years if z <= y) for (s, c) in need for y in years}
+    spent_year = {y: sum(v for (_, z), v in spend.items() if z == y) for y in years}
+    money_rows, cum_money, cum_spent = [], 0.0, 0.0
+    for y in years:
+        available = round(cum_money - cum_spent + funding.year_money.get(y, 0.0), 2)
+        cum_money += funding.year_money.get(y, 0.0)
+        cum_spent += spent_year[y]
+        money_rows.append({"year": y, "money": funding.year_money.get(y, 0.0), "available": available, "spent": round(spent_year[y], 2),
+                           "carried_over": round(cum_money - cum_spent, 2)})  # fmt: skip
+    left_after = {r["year"]: r["carried_over"] for r in money_rows}
+    line_total = {line: sum(v for (ln, _), v in spend.items() if ln == line) for line in funding.line_money}
+
+    def reason(u: UnitToBuy, y: int) -> str:
+        n, p, line = need[(u.site_code, u.device_class)], prices[u.device_class], line_of[u.device_class]
+        if cum_pair[(u.site_code, u.device_class, y)] >= max(0, n.approved - n.counting[index[y]]):
+            return APPROVAL
+        if line_total.get(line, 0.0) + p > funding.line_money.get(line, 0.0) + 1e-6:
+            return LINE
+        if left_after[y] + 1e-6 < p or left_after[years[-1]] + 1e-6 < p:
+            return BUDGET
+        return PRIORITY
+
+    unit_rows = []
+    for u in units:
+        y = chosen[id(u)]
+        deferred = y is None or y > u.available_year
+        why = reason(u, u.available_year) if deferred else None
+        unit_rows.append({
+            "site_code": u.site_code, "site_name": u.site_name, "device_class": u.device_class, "line_id": line_of[u.device_class],
+            "replaces": u.replaces_hostname or (None if u.replaces_id is None else str(u.replaces_id)), "risk": u.risk.total,
+            "parts_vi": u.risk.explain("vi"), "parts_en": u.risk.explain("en"), "unit_price": prices[u.device_class],
+            "available_year": u.available_year, "bought_year": y, "status": "deferred" if deferred else "bought",
+            "reason": why, "reason_vi": None if why is None else REASON_TEXT[why].vi,
+        })  # fmt: skip
+    unit_frame = pd.DataFrame(unit_rows, columns=UNIT_COLUMNS).astype({"bought_year": "Int64", "available_year": "int64", "risk": "int64"})
+    if len(unit_frame):
+        unit_frame = unit_frame.sort_values(["available_year", "site_code", "device_class", "risk"], ascending=[True, True, True, False], kind="stable").reset_index(drop=True)
+
+    bought_rows = []
+    risk_of: dict[tuple[str, str, int], int] = defaultdict(int)
+    for u in units:
+        if (y := chosen[id(u)]) is not None:
+            risk_of[(u.site_code, u.device_class, y)] += u.risk.total
+    for (s, c, y), k in sorted(per_pair_year.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
+        bought_rows.append({"site_code": s, "site_name": need[(s, c)].site_name, "device_class": c, "line_id": line_of[c], "year": y, "units": k,
+                            "unit_price": prices[c], "cost": round(k * prices[c], 2), "risk": risk_of[(s, c, y)]})  # fmt: skip
+    missed_rows = []
+    for (s, c), n in sorted(need.items()):
+        if c not in line_of or prices.get(c) is None:
+            continue
+        for y in years:
+            i = index[y]
+            in_place = n.counting[i] + cum_pair[(s, c, y)]
+            if n.target[i] > in_place:
+                missed_rows.append({"site_code": s, "site_name": n.site_name, "device_class": c, "year": y, "approved": n.approved,
+                                    "target": n.target[i], "in_place": in_place, "missing": n.target[i] - in_place})  # fmt: skip
+    spend_rows = [{"year": y, "line_id": line, "units": units_per_line.get((line, y), 0), "spend": round(spend.get((line, y), 0.0), 2)}
+                  for y in years for line in funding.line_money]  # fmt: skip
+    deferred = unit_frame[unit_frame["status"] == "deferred"].reset_index(drop=True)
+    return {
+        "units": unit_frame,
+        "bought": pd.DataFrame(bought_rows, columns=["site_code", "site_name", "device_class", "line_id", "year", "units", "unit_price", "cost", "risk"]),
+        "deferred": deferred,
+        "missed": pd.DataFrame(missed_rows, columns=["site_code", "site_name", "device_class", "year", "approved", "target", "in_place", "missing"]),
+        "spend": pd.DataFrame(spend_rows, columns=["year", "line_id", "units", "spend"]),
+        "money": pd.DataFrame(money_rows, columns=["year", "money", "available", "spent", "carried_over"]),
+    }
+
+
+UNIT_COLUMNS = [
+    "site_code", "site_name", "device_class", "line_id", "replaces", "risk", "parts_vi", "parts_en", "unit_price",
+    "available_year", "bought_year", "status", "reason", "reason_vi",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ from the policy and the plan
+
+
+def needs_from_plan(plan: Plan) -> list[Need]:
+    """One Need per (site, class) of a plan over the schedule's years."""
+    rows = plan.rows.sort_values(["site_code", "device_class", "year"])
+    needs = []
+    for (site, cls), part in rows.groupby(["site_code", "device_class"], sort=False):
+        if tuple(part["year"]) != plan.years:
+            raise ValueError(f"{site}/{cls}: the plan lacks some of the years {plan.years}")
+        needs.append(Need(str(site), str(part["site_name"].iloc[0]), str(cls), int(part["approved"].iloc[0]),
+                          tuple(int(v) for v in part["counting"]), tuple(int(v) for v in part["target"])))  # fmt: skip
+    return needs
+
+
+def funding_from_policy(policy: Policy, years: Sequence[int], *, budget_plan: str = "db_2026_2030", reserve_other_lines: bool = False) -> Funding:
+    """The policy's money: phasing per year, the lines that hold device classes as envelopes.
+    `reserve_other_lines`: each year's phasing times the equipment lines' share of all lines."""
+    budget = policy.budget.plan(budget_plan)
+    equipment = [line for line in budget.lines if line.classes]
+    share = sum(line.amount for line in equipment) / budget.lines_total if reserve_other_lines and budget.lines_total else 1.0
+    return Funding(
+        years=tuple(years),
+        year_money={y: round(budget.phasing.get(y, 0.0) * share, 2) for y in years},
+        line_money={line.id: line.amount for line in equipment},
+        line_of_class={cls: line.id for line in equipment for cls in line.classes},
+        prices={cls: p for cls, p in policy.prices.unit_prices.items() if p is not None},
+        penalty_per_million=policy.risk.schedule_penalty_per_million,
+    )
+
+
+def fundable_from_inventory(session: Session, policy: Policy, today: date, *, reserve_other_lines: bool = False) -> FundablePlan:
+    """The fundable plan of the inventory as it is, over the schedule's years."""
+    from compliance.risk import build_units, risk_fleet
+    from compliance.service import plan_from_inventory
+
+    plan = plan_from_inventory(session, policy, today)
+    units = build_units(risk_fleet(session, policy, today), plan, policy)
+    return fit(units, needs_from_plan(plan), funding_from_policy(policy, plan.years, reserve_other_lines=reserve_other_lines))
