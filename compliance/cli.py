@@ -156,19 +156,38 @@ def register(main: click.Group) -> None:
     @main.command("plan")
     @click.option("--year", type=click.IntRange(2026, 2030), multiple=True, help="Plan year(s); default 2026-2028.")
     @click.option("--out", type=click.Path(path_type=Path), help="Write the plan as XLSX (summary + one sheet per year).")
+    @click.option("--fit", "fit", is_flag=True, help="The fundable plan: what the phasing and budget lines buy first, by risk; what slips.")
     @click.option("--json", "as_json", is_flag=True)
     @pass_app
-    def plan_cmd(app: AppContext, year, out, as_json) -> None:
-        """Procurement plan: per site, class and year, units to buy and cost against the phasing."""
+    def plan_cmd(app: AppContext, year, out, fit, as_json) -> None:
+        """Procurement plan: per site, class and year, units to buy and cost against the phasing.
+
+        With --fit, the fundable plan (compliance.fundable): the units bought within each year's
+        phasing (unspent money carried over), each budget line and the approved quantities,
+        riskiest first, the deferred units with their reason and the sites that then miss their
+        target; the workbook gets its sheets."""
         from compliance.planner import write_plan_xlsx
         from compliance.service import plan_from_inventory
 
         app.require_schema()
         policy = policy_or_error()
+        fundable = None
         with app.session() as session:
             plan = plan_from_inventory(session, policy, date.today(), years=tuple(year) or None)  # None: the schedule's years
+            if fit:
+                from compliance.fundable import fundable_from_inventory
+
+                fundable = fundable_from_inventory(session, policy, date.today())
         if out:
-            write_plan_xlsx(plan, out)
+            write_plan_xlsx(plan, out, fundable)
+        if fundable is not None:
+            if as_json:
+                print_json(fundable.to_json(plan.years))
+            else:
+                _print_fit(fundable, plan.years)
+                if out:
+                    console.print(f"plan written to {out}")
+            return
         if as_json:
             print_json(plan.to_json())
             return
@@ -215,6 +234,50 @@ def register(main: click.Group) -> None:
         states = ((report.compliance, "compliant"), (report.non_compliant, "non-compliant"), (report.unknown, "unknown"))
         shares = " · ".join(f"{share.pct:g}% {word}" for share, word in states if share.pct is not None)
         console.print(f"devices: {shares or 'none'}", markup=False, soft_wrap=True)
+
+
+def _print_fit(fundable, years) -> None:
+    """The fundable plan of `years` as text: money, lines, what is bought site by site, what
+    slips and why, which sites miss their target."""
+    from rich.table import Table
+
+    from inventory.cli import add_row, console
+
+    frames = fundable.shown(years)
+    spend = frames["spend"]
+    for m in frames["money"].to_dict("records"):
+        year = m["year"]
+        carried_in = m["available"] - m["money"]
+        console.print(
+            f"{year}: phasing {m['money']:,.2f} + carried in {carried_in:,.2f} = {m['available']:,.2f} million VND; "
+            f"spent {m['spent']:,.2f}; carried over {m['carried_over']:,.2f}", highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        for s in spend[spend["year"] == year].to_dict("records"):
+            console.print(f"  {s['line_id']}: {s['units']:,} units, {s['spend']:,.2f}", highlight=False)
+        bought = frames["bought"][frames["bought"]["year"] == year]
+        if len(bought):
+            table = Table("Site", "Name", "Class", "Units", "Cost", "Risk removed", title=f"Bought in {year}, site by site")
+            for r in bought.to_dict("records"):
+                add_row(table, r["site_code"], r["site_name"], r["device_class"], str(r["units"]), f"{r['cost']:,.2f}", str(r["risk"]))
+            console.print(table, markup=False)
+        deferred = frames["deferred"][frames["deferred"]["available_year"] == year]
+        if len(deferred):
+            counts = deferred.groupby(["device_class", "reason"]).size()
+            console.print(f"deferred from {year}: {len(deferred):,} units (" + ", ".join(f"{c} {r}: {n}" for (c, r), n in counts.items()) + ")", highlight=False, soft_wrap=True)
+        missed = frames["missed"][frames["missed"]["year"] == year]
+        if len(missed):
+            table = Table("Site", "Name", "Class", "Target", "In place", "Missing", title=f"Sites missing their {year} target")
+            for r in missed.to_dict("records"):
+                add_row(table, r["site_code"], r["site_name"], r["device_class"], str(r["target"]), str(r["in_place"]), str(r["missing"]))
+            console.print(table, markup=False)
+            console.print(f"{missed['site_code'].nunique()} site(s) miss their {year} target by {int(missed['missing'].sum()):,} unit(s)", highlight=False)
+    console.print(
+        f"risk removed over {fundable.years[0]}-{fundable.years[-1]}: {fundable.risk_years:,} point-years, {fundable.missing_units:,} unit-years short "
+        f"of the targets (greedy by risk per million VND, targets ignored: {fundable.greedy_risk_years:,} point-years, "
+        f"{fundable.greedy_missing_units:,} short); solved in {fundable.seconds:.2f} s ({fundable.status}, within {fundable.gap_points:,.1f} points of the best)", highlight=False,
+    )  # fmt: skip
+    for warning in fundable.warnings:
+        console.print(f"note: {warning.en}", markup=False)
 
 
 def demo_check(ctx: click.Context, *, profile: str, serve: bool) -> None:  # noqa: ARG001 (every demo step takes the same options)

@@ -36,6 +36,7 @@ is computed beside it for comparison; it is not the answer. pandas only at the e
 from __future__ import annotations
 
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ REASON_TEXT = {
     BUDGET: Text(vi="Hết vốn phân kỳ (kể cả phần chuyển sang)", en="The year's phasing (with carry-over) is spent"),
     PRIORITY: Text(vi="Ưu tiên thấp hơn: không giảm rủi ro, không cần cho chỉ tiêu năm", en="Lower priority: reduces no risk and no target needs it"),
 }
+GAP_SHARE = 1e-6  # the default stopping gap, as a share of the objective's range
 EPS_TOTAL = 0.5  # points: what spending all the money costs in the objective (less than one risk point)
 
 
@@ -92,6 +94,7 @@ class Funding:
     prices: Mapping[str, float]
     penalty_per_million: float
     line_year_money: Mapping[tuple[str, int], float] = field(default_factory=dict)
+    line_titles: Mapping[str, str] = field(default_factory=dict)  # Vietnamese, for printing
 
 
 # ------------------------------------------------------------------------------ result
@@ -116,8 +119,11 @@ class FundablePlan:
     years: tuple[int, ...]
     status: str
     seconds: float
+    gap_points: float  # how far from the best the answer may be, proved by the solver (objective points)
     risk_years: int
     greedy_risk_years: int
+    missing_units: int  # units short of the targets, summed over site, class and year
+    greedy_missing_units: int
     units: pd.DataFrame
     bought: pd.DataFrame
     deferred: pd.DataFrame
@@ -126,23 +132,24 @@ class FundablePlan:
     money: pd.DataFrame
     greedy: pd.DataFrame
     warnings: tuple[Text, ...] = ()
+    line_titles: Mapping[str, str] = field(default_factory=dict)
 
-    def for_year(self, year: int) -> dict[str, pd.DataFrame]:
-        return {
-            "bought": self.bought[self.bought["year"] == year].reset_index(drop=True),
-            "deferred": self.deferred[self.deferred["available_year"] == year].reset_index(drop=True),
-            "missed": self.missed[self.missed["year"] == year].reset_index(drop=True),
-            "spend": self.spend[self.spend["year"] == year].reset_index(drop=True),
-            "money": self.money[self.money["year"] == year].reset_index(drop=True),
-        }
+    def shown(self, years: Sequence[int] | None = None) -> dict[str, pd.DataFrame]:
+        """The frames people read, limited to `years` (default all): bought, deferred (by the
+        year the unit was first needed), missed, spend, money."""
+        keep = set(years or self.years)
+        frames = {"bought": (self.bought, "year"), "deferred": (self.deferred, "available_year"), "missed": (self.missed, "year"),
+                  "spend": (self.spend, "year"), "money": (self.money, "year")}  # fmt: skip
+        return {name: frame[frame[col].isin(keep)].reset_index(drop=True) for name, (frame, col) in frames.items()}
 
-    def to_json(self, year: int | None = None) -> dict[str, Any]:
+    def to_json(self, years: Sequence[int] | None = None) -> dict[str, Any]:
         from compliance.workbook import records
 
-        frames = self.for_year(year) if year is not None else {n: getattr(self, n) for n in ("bought", "deferred", "missed", "spend", "money")}
+        frames = self.shown(years)
         return {
-            "years": list(self.years), "year": year, "status": self.status, "seconds": round(self.seconds, 3),
+            "years": list(self.years), "shown_years": sorted(set(years or self.years)), "status": self.status, "seconds": round(self.seconds, 3), "gap_points": self.gap_points,
             "risk_years": self.risk_years, "greedy_risk_years": self.greedy_risk_years,
+            "missing_units": self.missing_units, "greedy_missing_units": self.greedy_missing_units,
             **{name: records(frame) for name, frame in frames.items()},
             "warnings": [w.model_dump() for w in self.warnings],
         }  # fmt: skip
@@ -160,12 +167,17 @@ class _Group:
     units: list[UnitToBuy]
 
 
-def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, time_limit: float = 60.0) -> FundablePlan:
-    """Choose the units to buy (see the module docstring for the model)."""
+def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, gap_points: float | None = None, time_limit: float = 10.0) -> FundablePlan:
+    """Choose the units to buy (see the module docstring for the model).
+
+    HiGHS stops when its answer is proved within `gap_points` of the best (default: one
+    millionth of the objective's range, GAP_SHARE; 0 asks for the proven optimum, which on a
+    province can take minutes for a few points) or after `time_limit` seconds with the best
+    answer found; `FundablePlan.gap_points` says how far from the best it may be."""
     started = time.perf_counter()
     years = funding.years
     index = {y: i for i, y in enumerate(years)}
-    warnings: list[Text] = []
+    notes: list[Text] = []
     need = {(n.site_code, n.device_class): n for n in needs}
     usable = []
     for u in units:
@@ -175,9 +187,9 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
             continue
         usable.append(u)
     for cls in sorted({n.device_class for n in needs} - set(funding.line_of_class)):
-        warnings.append(Text(vi=f"{cls}: không thuộc hạng mục kinh phí nào, không được xếp vào kế hoạch", en=f"{cls}: in no budget line, not fitted"))
+        notes.append(Text(vi=f"{cls}: không thuộc hạng mục kinh phí nào, không được xếp vào kế hoạch", en=f"{cls}: in no budget line, not fitted"))
     for cls in sorted({n.device_class for n in needs if funding.prices.get(n.device_class) is None}):
-        warnings.append(Text(vi=f"{cls}: chưa có đơn giá, không được xếp vào kế hoạch", en=f"{cls}: no unit price, not fitted"))
+        notes.append(Text(vi=f"{cls}: chưa có đơn giá, không được xếp vào kế hoạch", en=f"{cls}: no unit price, not fitted"))
 
     groups: dict[tuple[str, str, int, int], _Group] = {}
     for u in sorted(usable, key=lambda u: (u.site_code, u.device_class, u.available_year, -u.risk.total, u.replaces_id is None, u.replaces_id or 0)):
@@ -270,16 +282,23 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
                 running += funding.line_year_money[(line, y)]
                 add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line and kv[1] <= y], 0, running)
 
-    status = "optimal"
+    status, gap = "optimal", 0.0
     bought_k: dict[tuple[tuple[str, str], int], int] = {}
     if nk:
+        if gap_points is None:  # the objective's range: every risk-year removable, every target unit missed
+            gap_points = GAP_SHARE * float(np.abs(c[:nx]) @ upper[:nx] + c[nx + nk :] @ upper[nx + nk :])
         matrix = coo_array((vals, (rows, cols)), shape=(len(lo), nx + nk + ns)).tocsr()
         integrality = np.concatenate([np.zeros(nx), np.ones(nk), np.zeros(ns)])
-        res = milp(c, constraints=[LinearConstraint(matrix, np.array(lo), np.array(hi))], integrality=integrality,
-                   bounds=Bounds(np.zeros(nx + nk + ns), upper), options={"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True})  # fmt: skip
+        options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True, "mip_abs_gap": gap_points}
+        with warnings.catch_warnings():  # scipy passes HiGHS's mip_abs_gap on, warning it does not know it
+            warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+            res = milp(c, constraints=[LinearConstraint(matrix, np.array(lo), np.array(hi))], integrality=integrality,
+                       bounds=Bounds(np.zeros(nx + nk + ns), upper), options=options)  # fmt: skip
         if res.x is None:
             raise RuntimeError(f"the fundable plan could not be solved: {res.message}")
         bought_k = {kv: int(round(res.x[col])) for kv, col in kcol.items()}
+        bound = getattr(res, "mip_dual_bound", None)
+        gap = 0.0 if bound is None or not np.isfinite(bound) else max(0.0, float(res.fun - bound))
         status = "optimal" if res.status == 0 else f"stopped: {res.message}"
     seconds = time.perf_counter() - started
 
@@ -288,8 +307,25 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
     greedy_order, greedy_years = greedy(usable, need, funding)
     risk_years = sum(u.risk.total * years_left[y] for u in usable if (y := chosen[id(u)]) is not None)
     greedy_risk = sum(u.risk.total * years_left[y] for u in usable if (y := greedy_years.get(id(u))) is not None)
-    return FundablePlan(years=years, status=status, seconds=seconds, risk_years=int(risk_years), greedy_risk_years=int(greedy_risk),
-                        greedy=greedy_order, warnings=tuple(warnings), **result)  # fmt: skip
+    greedy_missing = _missing_units(usable, greedy_years, need, funding)
+    return FundablePlan(years=years, status=status, seconds=seconds, gap_points=round(gap, 3), risk_years=int(risk_years), greedy_risk_years=int(greedy_risk),
+                        missing_units=int(result["missed"]["missing"].sum()), greedy_missing_units=greedy_missing,
+                        greedy=greedy_order, warnings=tuple(notes), line_titles=dict(funding.line_titles), **result)  # fmt: skip
+
+
+def _missing_units(units: Sequence[UnitToBuy], years_of: Mapping[int, int], need: Mapping[tuple[str, str], Need], funding: Funding) -> int:
+    """Units short of the targets, over sites, classes and years, when `years_of` is bought."""
+    got: dict[tuple[str, str, int], int] = defaultdict(int)
+    for u in units:
+        if (y := years_of.get(id(u))) is not None:
+            got[(u.site_code, u.device_class, y)] += 1
+    missing = 0
+    for (s, c), n in need.items():
+        if c not in funding.line_of_class or funding.prices.get(c) is None:
+            continue
+        for i in range(len(funding.years)):
+            missing += max(0, n.target[i] - n.counting[i] - sum(got[(s, c, z)] for z in funding.years[: i + 1]))
+    return missing
 
 
 def _assign(units: Sequence[UnitToBuy], bought: Mapping[tuple[tuple[str, str], int], int], years: tuple[int, ...]) -> dict[int, int | None]:
@@ -475,6 +511,7 @@ def funding_from_policy(policy: Policy, years: Sequence[int], *, budget_plan: st
         line_of_class={cls: line.id for line in equipment for cls in line.classes},
         prices={cls: p for cls, p in policy.prices.unit_prices.items() if p is not None},
         penalty_per_million=policy.risk.schedule_penalty_per_million,
+        line_titles={line.id: line.title.vi for line in equipment},
     )
 
 
@@ -486,3 +523,81 @@ def fundable_from_inventory(session: Session, policy: Policy, today: date, *, re
     plan = plan_from_inventory(session, policy, today)
     units = build_units(risk_fleet(session, policy, today), plan, policy)
     return fit(units, needs_from_plan(plan), funding_from_policy(policy, plan.years, reserve_other_lines=reserve_other_lines))
+
+
+# ------------------------------------------------------------------------------ the plan's workbook
+
+
+def write_fundable_sheets(wb: Any, plan: FundablePlan, years: Sequence[int] | None = None) -> None:
+    """The fundable plan's sheets in the plan workbook (compliance.planner.write_plan_xlsx):
+    money and lines, units bought per site, deferred units with their reason, missed targets."""
+    from compliance.workbook import INT_FORMAT, MONEY_FORMAT, Column, SheetWriter, class_label, column, records, vi_number
+
+    frames = plan.shown(years)
+    line_vi = dict(plan.line_titles)
+    span = ", ".join(str(y) for y in sorted(set(years or plan.years)))
+    note = (f"Mua sắm theo khả năng vốn, năm {span}: chọn thiết bị giảm rủi ro nhiều nhất trong vốn phân kỳ từng năm (vốn chưa dùng "
+            "chuyển sang năm sau), trong kinh phí từng hạng mục và số lượng được duyệt; chỉ tiêu 40/80/100% được ưu tiên đáp ứng "
+            "khi đủ vốn. Đơn vị tính tiền: triệu đồng.")  # fmt: skip
+
+    money_columns = [
+        Column("Năm", "year", 10, "0", align="center"), Column("Vốn phân kỳ", "money", 14, MONEY_FORMAT, total=True),
+        Column("Vốn có thể dùng (kể cả chuyển sang)", "available", 16, MONEY_FORMAT), Column("Đã dùng", "spent", 14, MONEY_FORMAT, total=True),
+        Column("Chuyển sang năm sau", "carried_over", 14, MONEY_FORMAT),
+    ]  # fmt: skip
+    spend_columns = [
+        Column("Năm", "year", 10, "0", align="center"), Column("Hạng mục", "line_vi", 40),
+        Column("Số thiết bị", "units", 12, INT_FORMAT, total=True), Column("Thành tiền", "spend", 16, MONEY_FORMAT, total=True),
+    ]  # fmt: skip
+    ws = wb.create_sheet("Theo khả năng vốn")
+    writer = SheetWriter(ws, len(money_columns))
+    writer.title("KẾ HOẠCH MUA SẮM THEO KHẢ NĂNG VỐN")
+    writer.note(note)
+    writer.note(f"Rủi ro được giảm (điểm x năm): {vi_number(plan.risk_years)}, còn thiếu so với chỉ tiêu {vi_number(plan.missing_units)} thiết bị-năm; "
+                f"nếu mua theo thứ tự rủi ro trên mỗi triệu đồng: {vi_number(plan.greedy_risk_years)}, còn thiếu {vi_number(plan.greedy_missing_units)}.")  # fmt: skip
+    writer.blank()
+    writer.note("1. Vốn theo năm", bold=True)
+    writer.table(money_columns, records(frames["money"]), totals_label="Tổng cộng")
+    writer.blank()
+    writer.note("2. Chi theo hạng mục", bold=True)
+    writer.table(spend_columns, [r | {"line_vi": line_vi.get(r["line_id"], r["line_id"])} for r in records(frames["spend"])], totals_label="Tổng cộng")
+    for w in plan.warnings:
+        writer.note(f"- {w.vi}")
+    writer.finish(freeze=False, repeat_header=False)
+
+    bought_columns = [
+        Column("Năm", "year", 8, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 24),
+        Column("Số lượng mua", "units", 10, INT_FORMAT, total=True), Column("Đơn giá", "unit_price", 12, MONEY_FORMAT),
+        column("cost", 16), Column("Rủi ro được giảm (điểm)", "risk", 12, INT_FORMAT, total=True),
+    ]  # fmt: skip
+    ws = wb.create_sheet("Mua theo vốn")
+    writer = SheetWriter(ws, len(bought_columns))
+    writer.title("THIẾT BỊ MUA THEO KHẢ NĂNG VỐN")
+    writer.blank()
+    writer.table(bought_columns, [r | {"class_vi": class_label(r["device_class"])} for r in records(frames["bought"])], totals_label="Tổng cộng")
+    writer.finish()
+
+    deferred_columns = [
+        Column("Năm cần mua", "available_year", 10, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 20),
+        Column("Thay thế thiết bị", "replaces", 18), Column("Rủi ro (điểm)", "risk", 10, INT_FORMAT),
+        Column("Thành phần rủi ro", "parts_vi", 50), Column("Lý do hoãn", "reason_vi", 30), Column("Năm mua", "bought_year", 10, "0", align="center"),
+    ]  # fmt: skip
+    ws = wb.create_sheet("Hoãn mua")
+    writer = SheetWriter(ws, len(deferred_columns))
+    writer.title("THIẾT BỊ HOÃN MUA")
+    writer.note("Năm mua để trống: chưa mua được trong giai đoạn kế hoạch.")
+    writer.blank()
+    writer.table(deferred_columns, [r | {"class_vi": class_label(r["device_class"]), "replaces": r["replaces"] or "(bổ sung còn thiếu)"} for r in records(frames["deferred"])])
+    writer.finish()
+
+    missed_columns = [
+        Column("Năm", "year", 8, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 24),
+        column("approved"), column("target"), Column("Có sau khi mua", "in_place", 12, INT_FORMAT, total=True),
+        Column("Còn thiếu so với chỉ tiêu", "missing", 12, INT_FORMAT, total=True),
+    ]  # fmt: skip
+    ws = wb.create_sheet("Chưa đạt chỉ tiêu")
+    writer = SheetWriter(ws, len(missed_columns))
+    writer.title("ĐƠN VỊ CHƯA ĐẠT CHỈ TIÊU 40/80/100% SAU KHI MUA THEO VỐN")
+    writer.blank()
+    writer.table(missed_columns, [r | {"class_vi": class_label(r["device_class"])} for r in records(frames["missed"])], totals_label="Tổng cộng")
+    writer.finish()

@@ -498,8 +498,9 @@ def plan_columns(columns: list[Column], unknown_counted: bool) -> list[Column]:
     return [unknown_column(unknown_counted, c.width) if c.key == "unknown" else c for c in columns]
 
 
-def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:
-    """A printable workbook: "Tổng hợp" then one sheet per year ("Năm 2026", ...)."""
+def write_plan_xlsx(plan: Plan, path: Path | str, fundable: Any = None) -> Path:
+    """A printable workbook: "Tổng hợp" then one sheet per year ("Năm 2026", ...), then, given a
+    compliance.fundable.FundablePlan, its sheets for the plan's years."""
     from openpyxl import Workbook
 
     path = Path(path)
@@ -509,6 +510,10 @@ def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:
     _write_summary(plan, summary)
     for year in plan.years:
         _write_year(plan, wb.create_sheet(f"Năm {year}"), year)
+    if fundable is not None:
+        from compliance.fundable import write_fundable_sheets  # the fundable plan imports the planner
+
+        write_fundable_sheets(wb, fundable, plan.years)
     wb.save(path)
     return path
 

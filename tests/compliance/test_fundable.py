@@ -236,8 +236,8 @@ def test_solver_matches_brute_force(seed: int) -> None:
     money = {y: float(rng.choice((0, 20, 50, 100, 150))) for y in years}
     lines = {"security_devices": float(rng.choice((0, 80, 500))), "endpoints": float(rng.choice((0, 30, 500))), "tablets": float(rng.choice((0, 35, 500)))}
     f = funding(money, lines, years=years, penalty=rng.choice((0.0, 1.0, 1000.0)))
-    plan = fit(units, needs, f)
-    assert plan.status == "optimal"
+    plan = fit(units, needs, f, gap_points=0)
+    assert plan.status == "optimal" and plan.gap_points < 1e-6
     assert solver_value(plan, units, needs, f) == pytest.approx(brute_force(units, needs, f), abs=1e-6)
 
 
@@ -283,3 +283,44 @@ def test_from_inventory_same_answer_on_every_database(engine) -> None:
     assert set(plan.units["bought_year"]) == {2026} and plan.deferred.empty and plan.missed.empty
     assert plan.bought[["site_code", "device_class", "units"]].values.tolist() == [["S1", "firewall", 2], ["S1", "laptop", 1], ["S2", "tablet", 1]]
     assert plan.money["spent"].iloc[0] == 2 * 80 + 22 + 35
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+@pytest.mark.db
+def test_plan_fit_command_on_the_demo_province(kiemke_env, tmp_path) -> None:
+    """`kiemke plan --fit --year 2027` on the demo province: within each line and each year's
+    money (with carry-over), and it names the sites that then miss their 80%."""
+    import json
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from web.main import main
+
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("init")
+    run("demo-data")
+    whole = json.loads(run("plan", "--fit", "--json"))
+    assert whole["status"] == "optimal" and whole["shown_years"] == [2026, 2027, 2028]
+    lines = {line.id: line.amount for line in shipped_policy().budget.plan("db_2026_2030").lines if line.classes}
+    for line, amount in lines.items():
+        assert sum(s["spend"] for s in whole["spend"] if s["line_id"] == line) <= amount + 1e-6
+    carried = 0.0
+    for m in whole["money"]:
+        assert m["available"] == pytest.approx(m["money"] + carried) and m["spent"] <= m["available"] + 1e-6
+        carried = m["carried_over"]
+    year = json.loads(run("plan", "--fit", "--year", "2027", "--json"))
+    assert year["shown_years"] == [2027] and {b["year"] for b in year["bought"]} <= {2027}
+    assert year["missed"] and all(m["missing"] == m["target"] - m["in_place"] > 0 for m in year["missed"])
+    text = run("plan", "--fit", "--year", "2027", "--out", tmp_path / "plan.xlsx")
+    assert "miss their 2027 target" in text and "Bought in 2027, site by site" in text
+    sheets = load_workbook(tmp_path / "plan.xlsx").sheetnames
+    assert sheets[-4:] == ["Theo khả năng vốn", "Mua theo vốn", "Hoãn mua", "Chưa đạt chỉ tiêu"]
