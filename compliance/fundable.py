@@ -63,7 +63,7 @@ REASON_TEXT = {
     BUDGET: Text(vi="Hết vốn phân kỳ (kể cả phần chuyển sang)", en="The year's phasing (with carry-over) is spent"),
     PRIORITY: Text(vi="Ưu tiên thấp hơn: không giảm rủi ro, không cần cho chỉ tiêu năm", en="Lower priority: reduces no risk and no target needs it"),
 }
-GAP_SHARE = 1e-6  # the default stopping gap, as a share of the objective's range
+GAP_SHARE = 1e-5  # the default stopping gap, as a share of the objective's range
 EPS_TOTAL = 0.5  # points: what spending all the money costs in the objective (less than one risk point)
 
 
@@ -158,20 +158,11 @@ class FundablePlan:
 # ------------------------------------------------------------------------------ the model
 
 
-@dataclass
-class _Group:
-    site: str
-    cls: str
-    first: int
-    risk: int
-    units: list[UnitToBuy]
-
-
 def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, gap_points: float | None = None, time_limit: float = 10.0) -> FundablePlan:
     """Choose the units to buy (see the module docstring for the model).
 
     HiGHS stops when its answer is proved within `gap_points` of the best (default: one
-    millionth of the objective's range, GAP_SHARE; 0 asks for the proven optimum, which on a
+    hundred-thousandth of the objective's range, GAP_SHARE; 0 asks for the proven optimum, which on a
     province can take minutes for a few points) or after `time_limit` seconds with the best
     answer found; `FundablePlan.gap_points` says how far from the best it may be."""
     started = time.perf_counter()
@@ -191,46 +182,34 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
     for cls in sorted({n.device_class for n in needs if funding.prices.get(n.device_class) is None}):
         notes.append(Text(vi=f"{cls}: chưa có đơn giá, không được xếp vào kế hoạch", en=f"{cls}: no unit price, not fitted"))
 
-    groups: dict[tuple[str, str, int, int], _Group] = {}
-    for u in sorted(usable, key=lambda u: (u.site_code, u.device_class, u.available_year, -u.risk.total, u.replaces_id is None, u.replaces_id or 0)):
-        key = (u.site_code, u.device_class, u.available_year, u.risk.total)
-        if key not in groups:
-            groups[key] = _Group(*key, [])
-        groups[key].units.append(u)
-    glist = list(groups.values())
-
-    # Variables: x[g, y] (continuous) units of group g bought in year y >= its first year; k[p, y]
-    # (integer) units of site/class p bought in y, the sum of its groups' x; slack[p, Y]
-    # (continuous) what p lacks against Y's target. Money, approvals and targets read k only (one
-    # price per class), and for integer k the best x is a transportation problem with an integral
-    # optimum, so integer k suffices: far fewer integer variables than one per group.
-    xvars = [(gi, y) for gi, g in enumerate(glist) for y in years if y >= g.first]
-    pair_first: dict[tuple[str, str], int] = {}
-    for g in glist:
-        pair_first[(g.site, g.cls)] = min(g.first, pair_first.get((g.site, g.cls), g.first))
-    kvars = [(p, y) for p, first in pair_first.items() for y in years if y >= first]
+    # Units of one site/class p that are first needed in the same year a form a class (p, a); its
+    # units differ only by risk. Variables: k[p, a, y] (integer) units of the class bought in
+    # year y >= a; s[p, a, r, Y] (continuous, 0..units of risk r) units of risk r of the class
+    # in place by year Y, adding up to the class's purchases by Y: the program fills the
+    # riskiest first, so sum_Y sum_r r x s is the risk-years removed (the riskiest units bought
+    # first; the sets bought by each year are nested within a class); slack[p, Y] (continuous)
+    # what p lacks against Y's target. Money, approvals and targets read k only.
+    levels: dict[tuple[tuple[str, str], int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for u in usable:
+        levels[((u.site_code, u.device_class), u.available_year)][u.risk.total] += 1
+    kvars = [(p, a, y) for (p, a) in levels for y in years if y >= a]
+    svars = [(p, a, r, m, yr) for (p, a), by_risk in levels.items() for r, m in by_risk.items() for yr in years if yr >= a]
     slack_keys = [(key, y) for key, n in need.items() if n.device_class in funding.line_of_class and funding.prices.get(n.device_class) is not None
                   for y in years if n.target[index[y]] > n.counting[index[y]]]  # fmt: skip
-    nx, nk, ns = len(xvars), len(kvars), len(slack_keys)
-    kcol = {kv: nx + i for i, kv in enumerate(kvars)}
-    scol = {sk: nx + nk + i for i, sk in enumerate(slack_keys)}
+    nk, nsv, ns = len(kvars), len(svars), len(slack_keys)
+    kcol = {kv: i for i, kv in enumerate(kvars)}
     total_money = sum(funding.year_money.get(y, 0.0) for y in years)
     eps = EPS_TOTAL / max(total_money, 1.0)
-    kprice = np.array([funding.prices[p[1]] for p, _ in kvars], dtype=float)
-    years_left = {y: len(years) - index[y] for y in years}
+    kprice = np.array([funding.prices[p[1]] for p, _, _ in kvars], dtype=float)
     c = np.concatenate([
-        np.array([-glist[gi].risk * years_left[y] for gi, y in xvars], dtype=float),
         eps * kprice,
+        np.array([-r for _, _, r, _, _ in svars], dtype=float),
         np.array([funding.penalty_per_million * funding.prices[key[1]] for key, _ in slack_keys], dtype=float),
     ])  # fmt: skip
-    available_by: dict[tuple[tuple[str, str], int], int] = defaultdict(int)
-    for g in glist:
-        for y in years:
-            if y >= g.first:
-                available_by[((g.site, g.cls), y)] += len(g.units)
+    class_size = {key: sum(by_risk.values()) for key, by_risk in levels.items()}
     upper = np.concatenate([
-        np.array([len(glist[gi].units) for gi, _ in xvars], dtype=float),
-        np.array([available_by[kv] for kv in kvars], dtype=float),
+        np.array([class_size[(p, a)] for p, a, _ in kvars], dtype=float),
+        np.array([m for *_, m, _ in svars], dtype=float),
         np.array([need[key].target[index[y]] - need[key].counting[index[y]] for key, y in slack_keys], dtype=float),
     ])  # fmt: skip
 
@@ -249,59 +228,59 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
         lo.append(low)
         hi.append(high)
 
-    by_group: dict[int, list[int]] = defaultdict(list)
-    by_pair_year: dict[tuple[tuple[str, str], int], list[int]] = defaultdict(list)
-    for j, (gi, y) in enumerate(xvars):
-        by_group[gi].append(j)
-        by_pair_year[((glist[gi].site, glist[gi].cls), y)].append(j)
-    for gi, js in by_group.items():
-        if len(js) > 1:
-            add([(j, 1.0) for j in js], 0, len(glist[gi].units))
-    for kv, col in kcol.items():
-        add([*((j, 1.0) for j in by_pair_year[kv]), (col, -1.0)], 0, 0)
-    for p in pair_first:
+    in_place: dict[tuple[tuple[str, str], int, int], list[int]] = defaultdict(list)
+    for j, (p, a, _, _, by_year) in enumerate(svars):
+        in_place[(p, a, by_year)].append(nk + j)
+    for (p, a, by_year), js in in_place.items():
+        bought_by = [(kcol[(p, a, y)], -1.0) for y in years if a <= y <= by_year]
+        add([*((j, 1.0) for j in js), *bought_by], 0, 0)
+    k_of_pair: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # (column, year)
+    for i, (p, _, y) in enumerate(kvars):
+        k_of_pair[p].append((i, y))
+    for p, ks in k_of_pair.items():
         n = need[p]
         for y in years:
-            upto = [(kcol[(p, z)], 1.0) for z in years if z <= y and (p, z) in kcol]
+            upto = [(i, 1.0) for i, z in ks if z <= y]
             if upto:
                 add(upto, 0, max(0, n.approved - n.counting[index[y]]))
-    for (p, y), col in scol.items():
+    for k, (p, y) in enumerate(slack_keys):
         n = need[p]
-        upto = [(kcol[(p, z)], 1.0) for z in years if z <= y and (p, z) in kcol]
-        add([*upto, (col, 1.0)], n.target[index[y]] - n.counting[index[y]], np.inf)
-    k_line = [funding.line_of_class[p[1]] for p, _ in kvars]
+        upto = [(i, 1.0) for i, z in k_of_pair.get(p, []) if z <= y]
+        add([*upto, (nk + nsv + k, 1.0)], n.target[index[y]] - n.counting[index[y]], np.inf)
+    k_line = [funding.line_of_class[p[1]] for p, _, _ in kvars]
     cumulative = 0.0
     for y in years:
         cumulative += funding.year_money.get(y, 0.0)
-        add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if kv[1] <= y], 0, cumulative)
+        add([(i, kprice[i]) for i, kv in enumerate(kvars) if kv[2] <= y], 0, cumulative)
     for line, amount in funding.line_money.items():
-        add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line], 0, amount)
+        add([(i, kprice[i]) for i in range(nk) if k_line[i] == line], 0, amount)
         running = 0.0
         for y in years:
             if (line, y) in funding.line_year_money:
                 running += funding.line_year_money[(line, y)]
-                add([(kcol[kv], kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line and kv[1] <= y], 0, running)
+                add([(i, kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line and kv[2] <= y], 0, running)
 
     status, gap = "optimal", 0.0
-    bought_k: dict[tuple[tuple[str, str], int], int] = {}
+    bought_k: dict[tuple[tuple[str, str], int, int], int] = {}
     if nk:
+        width = nk + nsv + ns
         if gap_points is None:  # the objective's range: every risk-year removable, every target unit missed
-            gap_points = GAP_SHARE * float(np.abs(c[:nx]) @ upper[:nx] + c[nx + nk :] @ upper[nx + nk :])
-        matrix = coo_array((vals, (rows, cols)), shape=(len(lo), nx + nk + ns)).tocsr()
-        integrality = np.concatenate([np.zeros(nx), np.ones(nk), np.zeros(ns)])
+            gap_points = GAP_SHARE * float(np.abs(c[nk : nk + nsv]) @ upper[nk : nk + nsv] + c[nk + nsv :] @ upper[nk + nsv :])
+        matrix = coo_array((vals, (rows, cols)), shape=(len(lo), width)).tocsr()
+        integrality = np.concatenate([np.ones(nk), np.zeros(nsv + ns)])
         options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True, "mip_abs_gap": gap_points}
         with warnings.catch_warnings():  # scipy passes HiGHS's mip_abs_gap on, warning it does not know it
             warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
             res = milp(c, constraints=[LinearConstraint(matrix, np.array(lo), np.array(hi))], integrality=integrality,
-                       bounds=Bounds(np.zeros(nx + nk + ns), upper), options=options)  # fmt: skip
+                       bounds=Bounds(np.zeros(width), upper), options=options)  # fmt: skip
         if res.x is None:
             raise RuntimeError(f"the fundable plan could not be solved: {res.message}")
-        bought_k = {kv: int(round(res.x[col])) for kv, col in kcol.items()}
+        bought_k = {kv: int(round(res.x[i])) for i, kv in enumerate(kvars)}
         bound = getattr(res, "mip_dual_bound", None)
         gap = 0.0 if bound is None or not np.isfinite(bound) else max(0.0, float(res.fun - bound))
         status = "optimal" if res.status == 0 else f"stopped: {res.message}"
     seconds = time.perf_counter() - started
-
+    years_left = {y: len(years) - index[y] for y in years}
     chosen = _assign(usable, bought_k, years)
     result = _frames(usable, chosen, need, funding, years)
     greedy_order, greedy_years = greedy(usable, need, funding)
@@ -328,26 +307,22 @@ def _missing_units(units: Sequence[UnitToBuy], years_of: Mapping[int, int], need
     return missing
 
 
-def _assign(units: Sequence[UnitToBuy], bought: Mapping[tuple[tuple[str, str], int], int], years: tuple[int, ...]) -> dict[int, int | None]:
+def _assign(units: Sequence[UnitToBuy], bought: Mapping[tuple[tuple[str, str], int, int], int], years: tuple[int, ...]) -> dict[int, int | None]:
     """id(unit) -> the year it is bought (None: not within the plan), from the units bought per
-    site/class and year: each year takes the riskiest units available by then. That is the best
-    assignment: swapping a riskier unit to a later year never removes more risk-years."""
-    per_pair: dict[tuple[str, str], list[UnitToBuy]] = defaultdict(list)
+    site/class, first year and year: each year takes the riskiest units of the class not bought
+    yet, as the program counted them."""
+    per_class: dict[tuple[tuple[str, str], int], list[UnitToBuy]] = defaultdict(list)
     for u in units:
-        per_pair[(u.site_code, u.device_class)].append(u)
+        per_class[((u.site_code, u.device_class), u.available_year)].append(u)
     chosen: dict[int, int | None] = {id(u): None for u in units}
-    for pair, members in per_pair.items():
-        waiting = sorted(members, key=lambda u: (-u.risk.total, u.available_year, u.replaces_id is None, u.replaces_id or 0))
+    for (pair, first), members in per_class.items():
+        waiting = iter(sorted(members, key=lambda u: (-u.risk.total, u.replaces_id is None, u.replaces_id or 0)))
         for y in years:
-            take = bought.get((pair, y), 0)
-            for u in waiting:
-                if take == 0:
-                    break
-                if chosen[id(u)] is None and u.available_year <= y:
-                    chosen[id(u)] = y
-                    take -= 1
-            if take:
-                raise RuntimeError(f"{pair}: {take} unit(s) bought in {y} but none available (solver answer inconsistent)")
+            for _ in range(bought.get((pair, first, y), 0)):
+                unit = next(waiting, None)
+                if unit is None:
+                    raise RuntimeError(f"{pair}: more units bought in {y} than there are (solver answer inconsistent)")
+                chosen[id(unit)] = y
     return chosen
 
 
@@ -489,12 +464,15 @@ UNIT_COLUMNS = [
 def needs_from_plan(plan: Plan) -> list[Need]:
     """One Need per (site, class) of a plan over the schedule's years."""
     rows = plan.rows.sort_values(["site_code", "device_class", "year"])
+    per_pair: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    columns = ("site_code", "device_class", "year", "site_name", "approved", "counting", "target")
+    for site, cls, year, name, approved, counting, target in zip(*(rows[c] for c in columns), strict=True):
+        per_pair[(str(site), str(cls))].append((int(year), str(name), int(approved), int(counting), int(target)))
     needs = []
-    for (site, cls), part in rows.groupby(["site_code", "device_class"], sort=False):
-        if tuple(part["year"]) != plan.years:
+    for (site, cls), part in per_pair.items():
+        if tuple(p[0] for p in part) != plan.years:
             raise ValueError(f"{site}/{cls}: the plan lacks some of the years {plan.years}")
-        needs.append(Need(str(site), str(part["site_name"].iloc[0]), str(cls), int(part["approved"].iloc[0]),
-                          tuple(int(v) for v in part["counting"]), tuple(int(v) for v in part["target"])))  # fmt: skip
+        needs.append(Need(site, part[0][1], cls, part[0][2], tuple(p[3] for p in part), tuple(p[4] for p in part)))
     return needs
 
 

@@ -123,9 +123,12 @@ def years_past_service_life(bought: date | None, life_years: int, today: date, c
     >>> years_past_service_life(date(2020, 3, 1), 5, date(2025, 3, 1)), years_past_service_life(date(2019, 3, 1), 5, date(2025, 3, 2))
     (1, 2)
     """
-    if bought is None:
+    if bought is None or service_life_end(bought, life_years) > today:
         return 0
-    return sum(1 for extra in range(cap) if service_life_end(bought, life_years + extra) <= today)
+    extra = today.year - bought.year - life_years  # the service life's end + extra years is this year
+    if service_life_end(bought, life_years + extra) > today:
+        extra -= 1
+    return min(cap, extra + 1)
 
 
 # ------------------------------------------------------------------------------ units to buy
@@ -158,44 +161,54 @@ def build_units(fleet: pd.DataFrame, plan: Plan, policy: Policy) -> list[UnitToB
     years = plan.years
     first, last = years[0], years[-1]
     rows = plan.rows
+    last_rows = rows[rows["year"] == last]
+    counting_last = {(s, c): int(n) for s, c, n in zip(last_rows["site_code"], last_rows["device_class"], last_rows["counting"], strict=True)}
     pairs = rows.drop_duplicates(["site_code", "device_class"])
-    last_rows = rows[rows["year"] == last].set_index(["site_code", "device_class"])
-    by_pair = {key: part for key, part in fleet.groupby(["site_code", "device_class"], sort=False)}
+    # Plain records, grouped once: pandas row access per device costs seconds on a large fleet.
+    by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for d in fleet.to_dict("records"):
+        by_pair[(d["site_code"], d["device_class"])].append(d)
     units: list[UnitToBuy] = []
+    risks: dict[RiskFacts, UnitRisk] = {}  # a fleet has few distinct combinations of facts
+
+    def risk_of(facts: RiskFacts) -> UnitRisk:
+        if facts not in risks:
+            risks[facts] = unit_risk(facts, weights)
+        return risks[facts]
+
     for site, cls, site_name, approved in zip(pairs["site_code"], pairs["device_class"], pairs["site_name"], pairs["approved"], strict=True):
-        devices = by_pair.get((site, cls))
-        counting_last = int(last_rows.at[(site, cls), "counting"]) if (site, cls) in last_rows.index else 0
+        devices = by_pair.get((site, cls), [])
         uncovered = _uncovered_zones(devices, cls, weights)
         replaced: list[UnitToBuy] = []
-        if devices is not None:
-            for d in devices.itertuples(index=False):
-                if d.status == IN_STOCK:
-                    continue
-                stops = first if not d.counts else (None if pd.isna(d.eol_year) else max(first, int(d.eol_year)))
-                if stops is None or stops > last:
-                    continue
-                covers = d.zone in uncovered
-                uncovered.discard(d.zone)  # one unit gives a zone its firewall; a second does not
-                facts = RiskFacts(
-                    cls, broken=d.status == DeviceStatus.BROKEN.value, years_past_life=int(d.years_past_life), out_of_support=bool(d.out_of_support),
-                    critical_findings=int(d.critical), high_findings=int(d.high), zone_uncovered=covers, state_unknown=d.state == "unknown",
-                )  # fmt: skip
-                replaced.append(UnitToBuy(site, site_name, cls, stops, unit_risk(facts, weights), int(d.device_id), d.hostname))
-        missing = max(0, int(approved) - counting_last - len(replaced))
+        for d in devices:
+            if d["status"] == IN_STOCK:
+                continue
+            eol = d["eol_year"]
+            stops = first if not d["counts"] else (None if pd.isna(eol) else max(first, int(eol)))
+            if stops is None or stops > last:
+                continue
+            covers = d["zone"] in uncovered
+            uncovered.discard(d["zone"])  # one unit gives a zone its firewall; a second does not
+            facts = RiskFacts(
+                cls, broken=d["status"] == DeviceStatus.BROKEN.value, years_past_life=int(d["years_past_life"]), out_of_support=bool(d["out_of_support"]),
+                critical_findings=int(d["critical"]), high_findings=int(d["high"]), zone_uncovered=covers, state_unknown=d["state"] == "unknown",
+            )  # fmt: skip
+            replaced.append(UnitToBuy(site, site_name, cls, stops, risk_of(facts), int(d["device_id"]), d["hostname"]))
+        missing = max(0, int(approved) - counting_last.get((site, cls), 0) - len(replaced))
         zones_left = len(uncovered)
         for k in range(missing):
             facts = RiskFacts(cls, zone_uncovered=k < zones_left)
-            units.append(UnitToBuy(site, site_name, cls, first, unit_risk(facts, weights)))
+            units.append(UnitToBuy(site, site_name, cls, first, risk_of(facts)))
         units.extend(replaced)
     return units
 
 
-def _uncovered_zones(devices: pd.DataFrame | None, cls: str, weights: RiskWeights) -> set[str]:
+def _uncovered_zones(devices: list[dict], cls: str, weights: RiskWeights) -> set[str]:
     """Zones of the site with no device of this class that counts today (only for the classes
     the zone_uncovered weight names)."""
     if cls not in weights.zone_uncovered.classes:
         return set()
-    covered = set() if devices is None else set(devices.loc[devices["counts"].astype(bool), "zone"].dropna())
+    covered = {d["zone"] for d in devices if d["counts"]}
     return {z for z in ZONES if z not in covered}
 
 
