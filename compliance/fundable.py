@@ -4,30 +4,39 @@ The procurement plan (compliance.planner) says what the 40/80/100% schedule need
 chooses, among the units to buy (compliance.risk.build_units), those that reduce the most risk
 within the money, as one integer program solved by HiGHS (`scipy.optimize.milp`).
 
-The model. Units of one site, class, first year and risk are interchangeable, so they form a
-group g of n_g units; x[g, y] (integer, 0..n_g) is how many of them are bought in plan year y,
-for y >= the group's first year. For site s, class c, year Y: A the approved quantity, C(Y) the
-devices that count without purchases, T(Y) the target (ceil(A x share / 100)), B(Y) the units
-of (s, c) bought in Y or before; p_c the unit price, l(c) its budget line.
+The model. For site/class p: A the approved quantity, C(Y) the devices that count in year Y
+without purchases, T(Y) the target (ceil(A x share / 100)), p's unit price and budget line.
+Units of p first needed in the same year a form a class (p, a); they differ only by risk.
 
-    maximise   sum risk_g x years_left(y) x[g, y]          risk-years removed within the plan
-             - penalty x sum p_c x slack[s, c, Y]           targets missed, in million VND
-             - eps x sum p_c x[g, y]                        no money spent for nothing
-    subject to sum_y x[g, y] <= n_g                         a unit is bought once
-               B(Y) <= max(0, A - C(Y))                     approved quantities as upper bounds
-               B(Y) + slack[s, c, Y] >= T(Y) - C(Y)         the schedule's minimum, soft
+    k[p, a, y]     integer, units of class (p, a) bought in year y >= a
+    s[p, a, r, Y]  continuous, 0..(units of risk r in the class): units of risk r in place by Y,
+                   sum_r s[p, a, r, Y] = sum_{a <= y <= Y} k[p, a, y]
+    slack[p, Y]    continuous, what p lacks against Y's target
+
+    maximise   sum r x s[p, a, r, Y]                       risk-years removed within the plan
+             - penalty x sum price_p x slack[p, Y]          targets missed, in million VND
+             - eps x sum price_p x k[p, a, y]               no money spent for nothing
+    subject to B(p, Y) = sum_{a, y <= Y} k[p, a, y] <= max(0, A - C(Y))     approvals cap
+               B(p, Y) + slack[p, Y] >= T(Y) - C(Y)                       the schedule, soft
                sum_{y <= Y} spend(y) <= sum_{y <= Y} money(y)   each year's phasing, unspent
                                                             money carried to the next year
                sum_y spend(line, y) <= line amount          each budget line is its own envelope
                (and per line and year, cumulative, when such envelopes are given)
 
-years_left(y) is the number of plan years from y to the last: a unit bought earlier removes its
-risk for more years. The targets are soft: a slack priced at `schedule_penalty_per_million`
+The program fills s riskiest first, and within a class the units in place by one year are among
+those in place by the next, so sum_Y sum_r r x s is exactly the risk-years of buying the
+riskiest units of each class first (`_assign` then names them). Only the k are integer: one per
+site, class, first year and year, not one per unit.
+
+A unit bought in year y removes its risk in every plan year from y on: bought earlier, it
+removes more. The targets are soft: a slack priced at `schedule_penalty_per_million`
 points (risk.yaml) per million VND missing; at the shipped 1,000 it outweighs any unit's risk, so
 a target is met whenever the money allows and, per VND, all targets weigh the same, so risk
-chooses among them. eps (0.01 point over all the money) only keeps the solver from buying units
+chooses among them. eps (half a point over all the money) only keeps the solver from buying units
 that neither reduce risk nor meet a target. The phasing is taken as the money for equipment
-(`reserve_other_lines` keeps the other lines' share of each year out of it).
+(`reserve_other_lines` keeps the other lines' share of each year out of it). HiGHS stops
+when its answer is proved within 1e-5 of the objective's range (`fit`'s gap_points); the
+proven gap is reported with the answer.
 
 A greedy order (risk per million VND, bought in that order while money, line and approval allow)
 is computed beside it for comparison; it is not the answer. pandas only at the edges (frames out).
