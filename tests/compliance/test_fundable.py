@@ -324,3 +324,19 @@ def test_plan_fit_command_on_the_demo_province(kiemke_env, tmp_path) -> None:
     assert "miss their 2027 target" in text and "Bought in 2027, site by site" in text
     sheets = load_workbook(tmp_path / "plan.xlsx").sheetnames
     assert sheets[-4:] == ["Theo khả năng vốn", "Mua theo vốn", "Hoãn mua", "Chưa đạt chỉ tiêu"]
+
+
+def test_funding_from_the_policy() -> None:
+    """The phasing is the year's money; the lines holding device classes are the envelopes; with
+    reserve_other_lines the other lines keep their share of each year."""
+    from compliance.fundable import funding_from_policy
+
+    policy = shipped_policy()
+    f = funding_from_policy(policy, (2026, 2027, 2028))
+    assert f.year_money == {2026: 35000, 2027: 24700, 2028: 4300}
+    assert f.line_money == {"security_devices": 11341, "endpoints": 33394, "tablets": 1400}
+    assert f.line_of_class["scanner"] == "endpoints" and f.line_of_class["access_switch"] == "security_devices"
+    assert f.penalty_per_million == policy.risk.schedule_penalty_per_million
+    reserved = funding_from_policy(policy, (2026, 2027, 2028), reserve_other_lines=True)
+    share = (11341 + 33394 + 1400) / 60485.95
+    assert reserved.year_money == {y: round(m * share, 2) for y, m in f.year_money.items()}
