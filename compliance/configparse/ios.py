@@ -32,7 +32,21 @@ SECRET_WORDS = ("key", "secret", "password", "snmp-server", "standby", "wpa-psk"
 
 
 def _ios_mask(line: str) -> str:
-    """`mask_ios_line(line)`, straight away for the many lines that cannot hold a secret."""
+    """`mask_ios_line(line)`, straight away for the many lines that cannot hold a secret, and
+    once per distinct line in a process (a fleet's configs repeat most lines they cite)."""
+    masked = _MASKED.get(line)
+    if masked is None:
+        if len(_MASKED) > _MASKED_MAX:
+            _MASKED.clear()  # bounded: a fleet's distinct lines, not every line ever shown
+        masked = _MASKED[line] = _mask_now(line)
+    return masked
+
+
+_MASKED: dict[str, str] = {}
+_MASKED_MAX = 50_000
+
+
+def _mask_now(line: str) -> str:
     for word in SECRET_WORDS:
         if word in line:
             return mask_ios_line(line)

@@ -1,4 +1,4 @@
-"""The FortiOS parser reads each distinct line once per process (issue 12, CPU of a full evaluation):
+"""The parsers read each distinct line once per process (issue 12, CPU of a full evaluation):
 what they keep by a line's text must give the same facts as reading it afresh, and stay bounded."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collectors.lab.configs import applicable_rules, cisco_ios_config, fortios_config
-from compliance.configparse import MASK, fortios, parse_config
+from compliance.configparse import MASK, fortios, ios, parse_config
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -30,16 +30,18 @@ def _read(text: str, platform: str):
     return facts, facts.unreadable
 
 
-def test_lines_already_read_give_the_same_facts() -> None:
-    platform = "fortinet"
+@pytest.mark.parametrize("platform", ["cisco_ios", "fortinet"])
+def test_lines_already_read_give_the_same_facts(platform: str) -> None:
     texts = _configs(platform)
     fortios._PLAIN_READINGS.clear()
     fortios._WORDS.clear()
+    ios._MASKED.clear()
     cold = [_read(text, platform) for text in texts]  # each config's lines partly seen before
     warm = [_read(text, platform) for text in texts]  # every line seen before
     assert warm == cold
     fortios._PLAIN_READINGS.clear()
     fortios._WORDS.clear()
+    ios._MASKED.clear()
     alone = [_read(text, platform) for text in reversed(texts)][::-1]  # other lines seen first
     assert alone == cold
 
@@ -61,8 +63,11 @@ def test_fortios_secret_line_read_before_still_marks_its_entry() -> None:
 
 def test_kept_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fortios, "_PLAIN_READINGS_MAX", 50)
-    for k, text in enumerate(_configs("fortinet")[:12]):
-        parse_config(text.replace("dev", f"unique{k}-"), "fortinet")
+    monkeypatch.setattr(ios, "_MASKED_MAX", 20)
+    for platform in ("cisco_ios", "fortinet"):
+        for k, text in enumerate(_configs(platform)[:12]):
+            parse_config(text.replace("dev", f"unique{k}-"), platform)
     longest = max(len(text.splitlines()) for text in _configs("fortinet"))
     assert len(fortios._PLAIN_READINGS) <= 50 + longest
     assert len(fortios._WORDS) <= 50 + longest
+    assert len(ios._MASKED) <= 20 + 1
