@@ -37,7 +37,7 @@ from inventory.models import (
 from inventory.observations import latest_observations
 from inventory.redact import mask_config
 from inventory.repository import site_zone_index
-from inventory.text import clean_text
+from inventory.text import clean_text, fit_column
 
 
 @dataclass
@@ -53,15 +53,6 @@ class ReconcileSummary:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "created_ids"}
-
-
-def _fit(value: str | None, limit: int) -> str | None:
-    """Column-sized, clean text: hostile devices send 64 KB strings where 255 characters fit,
-    and escape sequences ("\\x1b]0;title\\x07") that would run on an operator's terminal."""
-    if value is None:
-        return None
-    value = clean_text(value)
-    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -181,7 +172,7 @@ class Reconciler:
                 address=target.address,
                 status="failed",
                 error_kind=error.kind if error else None,
-                message=_fit(error.message if error else None, 2000),
+                message=fit_column(error.message if error else None, 2000),
                 duration_ms=outcome.duration_ms,
             )  # fmt: skip
         )
@@ -252,9 +243,9 @@ class Reconciler:
         ip = target.address if (zone_id, target.address) not in self.index.by_zone_ip else None
         vendor = merged.vendor or vendors.vendor_for_sys_object_id(merged.sys_object_id or "")
         device = Device(
-            device_class=classify(merged), site_id=site_id, zone_id=zone_id, hostname=_fit(merged.sys_name, 255),
-            mgmt_ip=ip, vendor=_fit(vendor, 100), model=_fit(merged.model, 200), serial=_fit(serial, 100),
-            os_name=_fit(merged.os_name, 100), os_version=_fit(merged.os_version, 100),
+            device_class=classify(merged), site_id=site_id, zone_id=zone_id, hostname=fit_column(merged.sys_name, 255),
+            mgmt_ip=ip, vendor=fit_column(vendor, 100), model=fit_column(merged.model, 200), serial=fit_column(serial, 100),
+            os_name=fit_column(merged.os_name, 100), os_version=fit_column(merged.os_version, 100),
             country_of_origin=vendors.origin_for(vendor, merged.model), source=DeviceSource.DISCOVERED.value,
             first_seen=self.now, notes=f"discovered by scan run #{self.run.id}",
         )  # fmt: skip
@@ -268,13 +259,13 @@ class Reconciler:
     def _update(self, device: Device, merged: Merged, target) -> None:  # noqa: ARG002 (one signature with _create)
         changed = False
         updates = {
-            "hostname": _fit(merged.sys_name, 255),
-            "model": _fit(merged.model, 200),
-            "vendor": _fit(merged.vendor, 100),
+            "hostname": fit_column(merged.sys_name, 255),
+            "model": fit_column(merged.model, 200),
+            "vendor": fit_column(merged.vendor, 100),
         }
         if merged.os_version:  # an OS name without its version says less than the record does
-            updates.update(os_name=_fit(merged.os_name, 100), os_version=_fit(merged.os_version, 100))
-        serial = _fit(merged.serial, 100)
+            updates.update(os_name=fit_column(merged.os_name, 100), os_version=fit_column(merged.os_version, 100))
+        serial = fit_column(merged.serial, 100)
         if serial and serial != device.serial and self.index.by_serial.get(serial, device.id) == device.id:
             updates["serial"] = serial
             self.index.by_serial[serial] = device.id
@@ -302,8 +293,8 @@ class Reconciler:
         existing = {i.if_index: i for i in self.session.exec(select(Interface).where(Interface.device_id == device.id)).scalars()}
         for record in records:
             row = existing.get(record.index) or Interface(device_id=device.id, if_index=record.index, name="")
-            row.name = _fit(record.name or f"if{record.index}", 255)
-            row.description = _fit(record.description or record.alias or None, 1024)
+            row.name = fit_column(record.name or f"if{record.index}", 255)
+            row.description = fit_column(record.description or record.alias or None, 1024)
             row.mac, row.speed_mbps = record.mac, record.speed_mbps
             row.admin_up, row.oper_up = record.admin_up, record.oper_up
             row.updated_at = self.now
@@ -323,9 +314,9 @@ class Reconciler:
         names = {i.index: i.name for i in (merged.first("interfaces") or ())}
         seen: dict[tuple[str, str], tuple[str, str | None]] = {}
         for entry in merged.first("fdb") or ():
-            seen[(entry.mac, _fit(entry.port_name or names.get(entry.if_index, str(entry.if_index or "")), 255) or "")] = ("fdb", None)
+            seen[(entry.mac, fit_column(entry.port_name or names.get(entry.if_index, str(entry.if_index or "")), 255) or "")] = ("fdb", None)
         for entry in merged.first("arp") or ():
-            seen.setdefault((entry.mac, _fit(names.get(entry.if_index, ""), 255) or ""), ("arp", entry.ip))
+            seen.setdefault((entry.mac, fit_column(names.get(entry.if_index, ""), 255) or ""), ("arp", entry.ip))
         if not seen:
             return
         existing = {(s.mac, s.port): s for s in self.session.exec(select(MacSighting).where(MacSighting.seen_on_device_id == device.id, MacSighting.zone_id == device.zone_id)).scalars()}

@@ -28,6 +28,20 @@ def clean_text(value: str) -> str:
     return CONTROL.sub(REPLACEMENT, value)
 
 
+def fit_column(value: str | None, limit: int) -> str | None:
+    """Column-sized, clean text: hostile devices and agents send 64 KB strings where 255
+    characters fit, and escape sequences ("\\x1b]0;title\\x07") that would run on an operator's
+    terminal. A longer value is cut and ends in "…".
+
+    >>> fit_column("sw\\x071-core", 5), fit_column(None, 5)
+    ('sw\ufffd1…', None)
+    """
+    if value is None:
+        return None
+    value = clean_text(value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

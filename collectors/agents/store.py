@@ -29,7 +29,7 @@ from inventory.db import SQLITE_BUSY_TIMEOUT_SECONDS
 from inventory.identity import normalize_serial
 from inventory.models import AgentAccount, AgentMachine, Device, DeviceMac, Observation, Site, Subnet, Zone, utcnow
 from inventory.observations import latest_observations
-from inventory.text import clean_text
+from inventory.text import clean_text, fit_column
 
 log = logging.getLogger("kiemke.agents")
 
@@ -54,12 +54,10 @@ class Stored:
 
 
 def _fit(value: str | None, limit: int) -> str | None:
-    if value is None:
-        return None
-    value = clean_text(value).strip()
-    if not value:
-        return None
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """fit_column, with surrounding blanks dropped and a blank value as no value (agents send "");
+    cleaned before the blanks are dropped, so a control character counts as content."""
+    text = clean_text(value).strip() if value is not None else ""
+    return fit_column(text, limit) if text else None
 
 
 def facts_of(report: AgentReport) -> dict[str, str]:
