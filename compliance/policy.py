@@ -415,6 +415,23 @@ def load_policy(directory: Path | None = None) -> Policy:
     """Load and validate every policy file in `directory` (default: the shipped PROPOSAL)."""
     directory = Path(directory) if directory is not None else DEFAULT_POLICY_DIR
     contents = _read_files(directory)
+    fingerprint = _fingerprint(contents)
+    # The same bytes validate the same way: parsed once per process (an evaluation loads the
+    # policy every time, a batch of agent reports every few seconds); a changed file is read anew.
+    known = _LOADED.get((directory, fingerprint))
+    if known is not None:
+        return known
+    policy = _validated(directory, contents, fingerprint)
+    if len(_LOADED) >= 8:
+        _LOADED.clear()
+    _LOADED[(directory, fingerprint)] = policy
+    return policy
+
+
+_LOADED: dict[tuple[Path, str], Policy] = {}
+
+
+def _validated(directory: Path, contents: dict[str, bytes | None], fingerprint: str) -> Policy:
     issues: list[PolicyIssue] = []
 
     def load(key: str, model: type[M]) -> M | None:
@@ -441,8 +458,8 @@ def load_policy(directory: Path | None = None) -> Policy:
     if models["budget"] is not None:
         issues += _budget_issues(models["budget"])  # type: ignore[arg-type]
     if issues:
-        raise PolicyError(issues, _fingerprint(contents))
-    return Policy(directory=directory, fingerprint=_fingerprint(contents), **models)  # type: ignore[arg-type]
+        raise PolicyError(issues, fingerprint)
+    return Policy(directory=directory, fingerprint=fingerprint, **models)  # type: ignore[arg-type]
 
 
 def _load(directory: Path, name: str, raw: bytes | None, model: type[M], issues: list[PolicyIssue]) -> M | None:

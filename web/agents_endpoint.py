@@ -61,6 +61,20 @@ def _plain(status: int, text: str, **headers: str) -> Response:
     return response
 
 
+def _read_stream(stream, chunk: int = 256 * 1024) -> bytes:
+    """Up to MAX_BODY_BYTES + 1 bytes, a chunk at a time: one read of that size would allocate
+    and clear the whole bound for every report (a quarter of the server's time under load)."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        part = stream.read(min(chunk, MAX_BODY_BYTES + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _read_body() -> bytes | Response:
     """The request body, at most MAX_BODY_BYTES; a plain-text 4xx answer otherwise."""
     too_large = _plain(413, f"body larger than {MAX_BODY_BYTES} bytes: refused")
@@ -68,7 +82,7 @@ def _read_body() -> bytes | Response:
         return too_large  # refused before a byte is read
     request.max_content_length = MAX_BODY_BYTES  # this view's bound, not the app's form limit
     try:
-        body = request.stream.read(MAX_BODY_BYTES + 1)
+        body = _read_stream(request.stream)
     except RequestEntityTooLarge:
         return too_large
     except ClientDisconnected:

@@ -249,3 +249,17 @@ def test_error_message_lists_every_issue(policy_dir: Path) -> None:
     text = str(info.value)
     assert "baseline.yaml: rule 'net.telnet_off': field 'severity'" in text
     assert "schedule.yaml: group 'network': field 'classes.0': unknown device class 'firewal'" in text
+
+
+def test_the_same_files_are_validated_once_and_a_changed_file_is_read_anew(policy_dir: Path) -> None:
+    first = load_policy(policy_dir)
+    assert load_policy(policy_dir) is first  # same bytes: the process's parsed policy
+    edit(policy_dir, "baseline.yaml", lambda data: rule(data, "net.telnet_off").update(severity="low"))
+    changed = load_policy(policy_dir)
+    assert changed is not first and changed.fingerprint != first.fingerprint
+    assert changed.rule("net.telnet_off").severity == "low"
+    edit(policy_dir, "baseline.yaml", lambda data: rule(data, "net.telnet_off").update(severity="catastrophic"))
+    with pytest.raises(PolicyError):  # an invalid file is refused every time, never served from memory
+        load_policy(policy_dir)
+    with pytest.raises(PolicyError):
+        load_policy(policy_dir)

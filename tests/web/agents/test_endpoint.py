@@ -162,3 +162,24 @@ def test_a_report_that_keeps_conflicting_is_a_503_to_retry_later(client, agent, 
     monkeypatch.setattr(endpoint.time, "sleep", lambda seconds: None)
     response = client.post("/inventory", data=zlib.compress(fixture_bytes("windows11_laptop.json")), headers=agent.auth)
     assert response.status_code == 503 and response.headers["Retry-After"] and len(calls) == endpoint.CONFLICT_ATTEMPTS
+
+
+def test_the_body_is_read_in_chunks_up_to_one_byte_past_the_bound():
+    import io
+
+    from web.agents_endpoint import _read_stream
+
+    class Counting(io.BytesIO):
+        largest = 0
+
+        def read(self, size=-1):
+            Counting.largest = max(Counting.largest, size)
+            return super().read(size)
+
+    exact = Counting(b"x" * MAX_BODY_BYTES)
+    assert len(_read_stream(exact)) == MAX_BODY_BYTES
+    over = Counting(b"x" * (MAX_BODY_BYTES + 5000))
+    assert len(_read_stream(over)) == MAX_BODY_BYTES + 1  # enough to tell "too large", no more
+    assert _read_stream(Counting(b"")) == b""
+    # No read asks for the whole bound at once (werkzeug allocates and clears what is asked).
+    assert 0 < Counting.largest <= 256 * 1024
