@@ -477,3 +477,14 @@ class AgentMachine(SQLModel, table=True):
     first_report_at: datetime = Field(default_factory=utcnow)
     last_report_at: datetime = Field(default_factory=utcnow)
     content_sha256: str | None = Field(default=None, max_length=64)  # of the last report's content: a repeat changes nothing
+
+
+class RevokedSession(SQLModel, table=True):
+    """A web session ended by its logout, kept until a cookie carrying it would have expired
+    anyway: a copy of the cookie taken before the logout is refused by every process, also after
+    a restart. The session id itself is not stored, only its SHA-256."""
+
+    __tablename__ = "revoked_session"
+
+    sid_sha256: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(index=True)

@@ -42,6 +42,7 @@ UNTRACKED = frozenset({
     "observation", "mac_sighting", "config_snapshot", "interface",
     "event", "notification_channel", "event_delivery",  # the feed is read fresh, never cached
     "agent_account", "agent_machine",  # agents' accounts and last reports: read fresh; their facts are observations
+    "revoked_session",  # read at every signed-in request, never cached
 })  # fmt: skip
 
 # Columns that polls and checks move on every run and that no cached view shows (keep it so):

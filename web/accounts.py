@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-import time
-from collections.abc import Callable
 
 from flask_login import UserMixin
 
@@ -21,7 +18,7 @@ from inventory.users import change_password, issue_one_time_password, user_by_na
 
 __all__ = [
     "WebUser", "authenticate", "change_password", "issue_one_time_password", "record_failed_login", "record_login",
-    "RevokedSessions", "session_stamp", "user_by_name",
+    "session_stamp", "user_by_name",
 ]  # fmt: skip
 
 
@@ -43,30 +40,3 @@ class WebUser(UserMixin):
 
     def get_id(self) -> str:
         return f"{self.user_id}:{self.stamp}"
-
-
-class RevokedSessions:
-    """Session ids ended by a logout, remembered until a cookie carrying them would expire anyway.
-
-    A signed session cookie stays valid on its own until it expires; a copy taken before logout
-    carries the same session id, which load_user refuses once it is listed here. In memory, per
-    process (waitress runs one process with threads), like the login throttle.
-    """
-
-    def __init__(self, lifetime_seconds: float, clock: Callable[[], float] = time.monotonic):
-        self.lifetime = lifetime_seconds
-        self.clock = clock
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def revoke(self, sid: str) -> None:
-        with self._lock:
-            now = self.clock()
-            for stale in [k for k, until in self._until.items() if until <= now]:
-                del self._until[stale]
-            self._until[sid] = now + self.lifetime
-
-    def is_revoked(self, sid: str) -> bool:
-        with self._lock:
-            until = self._until.get(sid)
-            return until is not None and until > self.clock()

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlmodel import select
 
-from inventory import signin, users
+from inventory import revoked_sessions, signin, users
 from inventory.models import User
 from inventory.users import UserError, WrongPasswordError
 from web import accounts
@@ -36,9 +36,6 @@ def init_app(app) -> None:
     CSRFProtect(app)
     login_manager.init_app(app)
     app.extensions["kiemke.throttle"] = LoginThrottle(app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"])
-    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
-    seconds = lifetime.total_seconds() if isinstance(lifetime, timedelta) else float(lifetime)
-    app.extensions["kiemke.revoked_sessions"] = accounts.RevokedSessions(seconds)
     app.before_request(refuse_undeclared)
 
 
@@ -52,7 +49,7 @@ def load_user(user_id: str):
     if not ident.isdigit():
         return None
     sid = session.get("sid")
-    if not sid or current_app.extensions["kiemke.revoked_sessions"].is_revoked(sid):
+    if not sid or revoked_sessions.is_revoked(get_session(), sid):
         return None  # signed out: a copy of the cookie taken before logout no longer works
     user = get_session().get(User, int(ident))
     if user is None or not user.active or stamp != _stamp(user):
@@ -132,7 +129,9 @@ def logout():
     ActionForm()  # the CSRF token is checked by CSRFProtect before the view runs
     sid = session.get("sid")
     if sid:
-        current_app.extensions["kiemke.revoked_sessions"].revoke(sid)
+        lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+        revoked_sessions.revoke(get_session(), sid, lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=lifetime))
+        commit()
     logout_user()
     _fresh_session()
     flash(_("Đã đăng xuất."), "info")

@@ -3,13 +3,17 @@ pending one-time password stops the API token, the current-password check is thr
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session, select
 
-from inventory import tokens
-from inventory.models import User
+from inventory import revoked_sessions, tokens
+from inventory.models import RevokedSession, User, utcnow
+from inventory.settings import Settings
 from inventory.users import issue_one_time_password
 from tests.web.conftest import PASSWORD, csrf_token, login
+from web import create_app
 
 pytestmark = pytest.mark.db
 
@@ -30,6 +34,32 @@ def test_a_cookie_copied_before_logout_no_longer_works(app, seed, login_as):
     assert replay.status_code == 302 and replay.headers["Location"].startswith("/login")
     # Signing in again gives a new session that works.
     assert login_as("viewer").get("/").status_code == 200
+
+
+def test_a_logout_holds_for_every_process_and_after_a_restart(app, seed, login_as, engine, db_url, tmp_path):
+    client = login_as("viewer")
+    cookie = client.get_cookie("kiemke_session").value
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    # Another process of the same installation (or this one restarted): same secret key, same database.
+    restarted = create_app(Settings(home=tmp_path / "home", database_url=db_url), {"TESTING": True})
+    thief = restarted.test_client()
+    thief.set_cookie("kiemke_session", cookie)
+    replay = thief.get("/devices/")
+    assert replay.status_code == 302 and replay.headers["Location"].startswith("/login")
+    with Session(engine) as session:  # the id is kept only as a digest, with when it can be forgotten
+        rows = session.exec(select(RevokedSession)).all()
+        assert len(rows) == 1 and len(rows[0].sid_sha256) == 64 and rows[0].expires_at > utcnow()
+
+
+def test_expired_revocations_are_forgotten_at_the_next_logout(engine):
+    with Session(engine) as session:
+        revoked_sessions.revoke(session, "old", timedelta(seconds=-1))  # already past its cookie's lifetime
+        revoked_sessions.revoke(session, "live", timedelta(hours=8))
+        session.commit()
+        assert not revoked_sessions.is_revoked(session, "old") and revoked_sessions.is_revoked(session, "live")
+        revoked_sessions.revoke(session, "next", timedelta(hours=8))
+        session.commit()
+        assert len(session.exec(select(RevokedSession)).all()) == 2  # "old" is gone
 
 
 def _api(app, token: str):
