@@ -8,7 +8,7 @@ tuple means "sent, and empty" (a machine with no anti-virus at all).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Literal
 
@@ -84,3 +84,26 @@ class AgentReport:
     @property
     def addresses(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a for n in self.nics or () for a in n.addresses))
+
+
+def report_to_json(report: AgentReport) -> dict:
+    """The report as plain JSON values (dates as ISO text): how a parser child hands it back."""
+    return asdict(report, dict_factory=lambda pairs: {k: v.isoformat() if isinstance(v, date) else v for k, v in pairs})
+
+
+def report_from_json(data: dict) -> AgentReport:
+    """The inverse of report_to_json."""
+
+    def day(text: str | None) -> date | None:
+        return date.fromisoformat(text) if text else None
+
+    def each(key: str, build):
+        items = data.get(key)
+        return None if items is None else tuple(build(item) for item in items)
+
+    return AgentReport(
+        **{k: v for k, v in data.items() if k not in ("storages", "antivirus", "nics")},
+        storages=each("storages", lambda s: AgentStorage(**s)),
+        antivirus=each("antivirus", lambda a: AgentAntivirus(**a | {"signature_date": day(a.get("signature_date")), "license_expiration": day(a.get("license_expiration"))})),
+        nics=each("nics", lambda n: AgentNic(**n | {"addresses": tuple(n.get("addresses") or ())})),
+    )

@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +24,12 @@ from sqlalchemy import Engine, select
 
 from collectors.agents import messages
 from collectors.agents.accounts import authenticate, mark_used
+from collectors.agents.records import report_from_json
 from collectors.agents.store import AgentRefused, Stored, store_report
-from collectors.agents.wire import MAX_BODY_BYTES, AgentMessageError
+from collectors.agents.wire import AgentMessageError
 from inventory import audit, db
 from inventory.changes import changed
+from inventory.io.sandbox import UnreadableFile, run_parser
 from inventory.models import AgentAccount, ScanRun, utcnow
 
 log = logging.getLogger("kiemke.agents")
@@ -151,17 +155,6 @@ def agent_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def read_agent_file(path: Path) -> tuple[messages.Inventory, str]:
-    """One inventory file, bounded like a POST body, and the SHA-256 of its bytes. Raises
-    AgentMessageError or OSError."""
-    with path.open("rb") as handle:
-        body = handle.read(MAX_BODY_BYTES + 1)
-    message, _ = messages.read_message(body)
-    if not isinstance(message, messages.Inventory):
-        raise AgentMessageError(400, f"not an inventory but a {type(message).__name__.lower()} message")
-    return message, hashlib.sha256(body).hexdigest()
-
-
 def import_files(engine: Engine, paths: list[Path], *, account: str, actor: str, name_of: Callable[[Path], str] = lambda p: p.name) -> ImportResult:
     """Import inventory files an agent wrote offline, as reported by the agents of `account`."""
     with db.session_scope(engine) as session:
@@ -181,8 +174,8 @@ def import_files(engine: Engine, paths: list[Path], *, account: str, actor: str,
         session.flush()
         result.scan_run_id = run.id
     touched: set[int] = set()
-    for path in files:
-        result.files.append(_import_one(engine, path, account_id, name_of(path), touched))
+    for path, parsed in _parsed_files(files):
+        result.files.append(_import_one(engine, parsed, account_id, name_of(path), touched))
     with db.session_scope(engine) as session:
         run = session.get(ScanRun, result.scan_run_id)
         run.finished_at = utcnow()
@@ -193,15 +186,51 @@ def import_files(engine: Engine, paths: list[Path], *, account: str, actor: str,
     return result
 
 
-def _import_one(engine: Engine, path: Path, account_id: int, name: str, touched: set[int]) -> FileResult:
+# Files parsed by one child process: enough to spread its start-up (~0.1 s) thin, few enough to
+# stay well inside its time limit (a 60 KB inventory takes a few milliseconds).
+FILES_PER_CHILD = 200
+SANDBOX_CHILD = "collectors.agents.sandbox_child"
+
+
+def _parsed_files(files: list[Path]) -> Iterator[tuple[Path, dict]]:
+    """Each file with what the sandboxed parser made of it: {"report", "sha256"} or {"error"}.
+    Files go to a child process in groups; a group whose child dies (a file needing more memory or
+    time than the limits allow) is parsed again one file per child, so the culprit is the only
+    file that fails, with the limit it hit as its reason."""
+    for start in range(0, len(files), FILES_PER_CHILD):
+        group = files[start : start + FILES_PER_CHILD]
+        try:
+            yield from zip(group, _parse_in_child(group), strict=True)
+        except UnreadableFile:
+            for path in group:
+                try:
+                    yield path, _parse_in_child([path])[0]
+                except UnreadableFile as exc:
+                    yield path, {"error": str(exc).removeprefix(f"{_LIST_NAME}: ")}
+
+
+_LIST_NAME = "agent-files.json"
+
+
+def _parse_in_child(paths: list[Path]) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="kiemke-agent-files-") as directory:
+        listing = Path(directory) / _LIST_NAME
+        listing.write_text(json.dumps([str(p.resolve()) for p in paths]), encoding="utf-8")
+        records = run_parser("agent-files", listing, child=SANDBOX_CHILD)
+    if [r.get("file") for r in records] != list(range(len(paths))):
+        raise UnreadableFile(f"{_LIST_NAME}: could not be read (the reader's answer does not match its files)")
+    return records
+
+
+def _import_one(engine: Engine, parsed: dict, account_id: int, name: str, touched: set[int]) -> FileResult:
+    if "error" in parsed:
+        return FileResult(name, "failed", reason=parsed["error"])
     try:
-        message, digest = read_agent_file(path)
         with db.session_scope(engine) as session:
-            stored = store_report(session, message.report, session.get(AgentAccount, account_id), content_sha256=digest, online=False)
-    except (AgentMessageError, AgentRefused) as exc:
+            account = session.get(AgentAccount, account_id)
+            stored = store_report(session, report_from_json(parsed["report"]), account, content_sha256=parsed["sha256"], online=False)
+    except AgentRefused as exc:
         return FileResult(name, "failed", reason=str(exc))
-    except OSError as exc:
-        return FileResult(name, "failed", reason=f"cannot read the file: {exc.strerror or type(exc).__name__}")
     if stored.repeated or not (stored.created or stored.changed):
         return FileResult(name, "unchanged", stored.device_id)
     touched.add(stored.device_id)

@@ -136,3 +136,39 @@ def test_import_agent_on_a_folder_without_agent_files(run, tmp_path: Path):
     run("agents", "add", "s20-agents", "--site", "S20", "--zone", "party_wan")
     result = run("import-agent", tmp_path, "--account", "s20-agents")
     assert result.exit_code == 1 and "no agent inventory files" in result.output
+
+
+def test_a_file_that_kills_its_parser_fails_alone_and_the_others_go_in(run, session, tmp_path, monkeypatch):
+    """Agent files are parsed in a limited child process (issue 11): a file that aborts the reader
+    or needs more memory than its limit is one failed file with the reason; the command and the
+    other files carry on."""
+    from collectors.agents import service
+
+    monkeypatch.setattr(service, "SANDBOX_CHILD", "tests.collectors.agents.crashing_child")
+    run("agents", "add", "s20-agents", "--site", "S20", "--zone", "party_wan")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "windows11_laptop.json", folder / "a_laptop.json")
+    (folder / "abort.json").write_text("{}")
+    (folder / "hog.json").write_text("{}")
+    shutil.copy(FIXTURES / "windows10_desktop.json", folder / "z_desktop.json")
+
+    result = run("import-agent", folder, "--account", "s20-agents", "--json")
+    assert result.exit_code == 1
+    by_name = {row["name"]: row for row in json.loads(result.output)["files"]}
+    assert by_name["a_laptop.json"]["status"] == "created" and by_name["z_desktop.json"]["status"] == "created"
+    assert by_name["abort.json"] == {"name": "abort.json", "status": "failed", "device_id": None, "reason": "could not be read: the reader crashed (signal 6)"}
+    assert by_name["hog.json"]["status"] == "failed" and "needs more than 1 GiB of memory" in by_name["hog.json"]["reason"]
+    assert _count(session, Device) == 2
+
+
+def test_agent_files_are_parsed_in_a_child_process_not_in_the_caller(monkeypatch, tmp_path):
+    from collectors.agents import messages, service
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("parsed in the calling process")
+
+    monkeypatch.setattr(messages, "read_message", refuse)  # the child has its own, untouched
+    shutil.copy(FIXTURES / "windows11_laptop.json", tmp_path / "one.json")
+    ((path, parsed),) = list(service._parsed_files([tmp_path / "one.json"]))
+    assert parsed["report"]["hostname"] and len(parsed["sha256"]) == 64
