@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from collectors.credentials import CredentialBook
 from collectors.records import AuthenticationFailed, CollectionTimeout, CollectorError, DeviceFacts, Target
-from inventory.choices import Platform, values
+from inventory.choices import SSH_COLLECTED_PLATFORMS
 
-SSH_PLATFORMS = frozenset(values(Platform))
+SSH_PLATFORMS = frozenset(SSH_COLLECTED_PLATFORMS)
 
 
 @dataclass(frozen=True)

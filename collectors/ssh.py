@@ -42,11 +42,11 @@ from collectors.records import (
     Target,
     Unreachable,
 )
-from inventory.choices import Platform, values
+from inventory.choices import SSH_COLLECTED_PLATFORMS
 
 log = logging.getLogger(__name__)
 
-PLATFORMS = tuple(values(Platform))
+PLATFORMS = SSH_COLLECTED_PLATFORMS
 
 # paramiko's server side (and some FortiOS builds) offer no group-exchange moduli.
 FORTINET_DISABLED_ALGORITHMS = {"kex": ["diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256"]}

@@ -113,12 +113,25 @@ class Platform(StrEnum):
 
     CISCO_IOS = "cisco_ios"
     FORTINET = "fortinet"
+    HUAWEI_VRP = "huawei_vrp"
+    JUNIPER_JUNOS = "juniper_junos"
+    ARUBA_OSSWITCH = "aruba_osswitch"
+    PALOALTO_PANOS = "paloalto_panos"
+
+
+# The platforms kiemke collects running-configs from over SSH (collectors/ssh.py); the others'
+# configs are checked when given to `kiemke check-config`.
+SSH_COLLECTED_PLATFORMS: tuple[str, ...] = (Platform.CISCO_IOS.value, Platform.FORTINET.value)
 
 
 # The platform of a device recorded without one, by its vendor.
 PLATFORM_BY_VENDOR: dict[str, str] = {"Cisco": Platform.CISCO_IOS.value, "Fortinet": Platform.FORTINET.value}
 # The device class a running-config is checked as when none is given.
-CLASS_BY_PLATFORM: dict[str, str] = {Platform.CISCO_IOS.value: DeviceClass.ACCESS_SWITCH.value, Platform.FORTINET.value: DeviceClass.FIREWALL.value}
+CLASS_BY_PLATFORM: dict[str, str] = {
+    Platform.CISCO_IOS.value: DeviceClass.ACCESS_SWITCH.value, Platform.FORTINET.value: DeviceClass.FIREWALL.value,
+    Platform.HUAWEI_VRP.value: DeviceClass.ACCESS_SWITCH.value, Platform.JUNIPER_JUNOS.value: DeviceClass.ACCESS_SWITCH.value,
+    Platform.ARUBA_OSSWITCH.value: DeviceClass.ACCESS_SWITCH.value, Platform.PALOALTO_PANOS.value: DeviceClass.FIREWALL.value,
+}  # fmt: skip
 
 
 LABELS_VI: dict[str, str] = {

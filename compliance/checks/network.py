@@ -230,7 +230,7 @@ def _password_encryption_passed(facts: NetworkConfigFacts, params: Params) -> bo
 def password_encryption(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Passwords stored encrypted (IOS: service password-encryption; FortiOS: no plaintext secret)."""
     fact = facts.password_encryption
-    if facts.platform == Platform.FORTINET:
+    if facts.platform != Platform.CISCO_IOS:  # no global switch elsewhere: every secret is looked at
         actual = "all secrets stored encrypted (ENC)" if fact.value else f"{len(fact.evidence)} plaintext secret(s)"
         return CheckResult(fact.value, "no plaintext secret in the configuration", actual, _ev(fact.evidence))
     actual = "service password-encryption" if fact.value else "service password-encryption not enabled"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 
+from compliance.configparse.aruba_osswitch import parse_aruba_osswitch
 from compliance.configparse.facts import (
     MASK,
     PLATFORMS,
@@ -36,7 +37,10 @@ from compliance.configparse.facts import (
     UnsupportedPlatformError,
 )
 from compliance.configparse.fortios import parse_fortios
+from compliance.configparse.huawei_vrp import parse_huawei_vrp
 from compliance.configparse.ios import parse_ios
+from compliance.configparse.juniper_junos import parse_juniper_junos
+from compliance.configparse.paloalto_panos import parse_paloalto_panos
 from inventory.choices import Platform
 
 __all__ = [
@@ -48,11 +52,15 @@ __all__ = [
 
 # Keyed by plain strings: looking a platform up allocates nothing, so no collector pass starts
 # between two parses (an enum member's attribute access would allocate, with the collector on).
-_PARSERS = {Platform.CISCO_IOS.value: parse_ios, Platform.FORTINET.value: parse_fortios}
+_PARSERS = {
+    Platform.CISCO_IOS.value: parse_ios, Platform.FORTINET.value: parse_fortios, Platform.HUAWEI_VRP.value: parse_huawei_vrp,
+    Platform.JUNIPER_JUNOS.value: parse_juniper_junos, Platform.ARUBA_OSSWITCH.value: parse_aruba_osswitch,
+    Platform.PALOALTO_PANOS.value: parse_paloalto_panos,
+}  # fmt: skip
 
 
 def parse_config(text: str, platform: str) -> NetworkConfigFacts:
-    """Parse `text` as a running-config of `platform` ("cisco_ios" or "fortinet")."""
+    """Parse `text` as a running-config of `platform` (a value of inventory.choices.Platform)."""
     parse = _PARSERS.get(platform)
     if parse is None:
         raise UnsupportedPlatformError(f"unsupported platform {platform!r}; expected one of {PLATFORMS}")

@@ -41,7 +41,7 @@ def test_golden(case: Path, policy: Policy) -> None:
 
 
 def test_cases_exist_for_both_platforms() -> None:
-    assert {c.parent.name for c in CASES} == {"cisco_ios", "fortinet"}
+    assert {"cisco_ios", "fortinet"} <= {c.parent.name for c in CASES}
 
 
 # On FortiOS the SNMP agent is read-only (no RW community can exist) and there is no enable mode.

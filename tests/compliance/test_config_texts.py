@@ -23,7 +23,7 @@ from tests.inventory.factories import make_province
 
 POLICY = load_policy()
 TODAY = date(2026, 11, 22)
-UNSUPPORTED = "unsupported platform 'huawei_vrp'"
+UNSUPPORTED = "unsupported platform 'extreme_exos'"
 
 
 def switch(i: int) -> DeviceSubject:
@@ -41,7 +41,7 @@ def texts_for(ids: range) -> dict[int, tuple[str, str]]:
     for i in ids:
         broken = frozenset({rules[i % len(rules)]} if i % 3 else ())
         if i % 7 == 0:
-            texts[i] = ("sysname hw\n", "huawei_vrp")
+            texts[i] = ("sysname hw\n", "extreme_exos")
         elif i % 2:
             texts[i] = (cisco_ios_config(f"sw{i}", broken, is_firewall=False, mgmt_subnet="10.1.2.0/24"), "cisco_ios")
         else:
@@ -50,7 +50,7 @@ def texts_for(ids: range) -> dict[int, tuple[str, str]]:
 
 
 def test_config_texts_parse_when_asked_and_remember_what_does_not_parse():
-    texts = ConfigTexts({1: ("hostname a\n", "cisco_ios"), 7: ("sysname hw\n", "huawei_vrp")})
+    texts = ConfigTexts({1: ("hostname a\n", "cisco_ios"), 7: ("sysname hw\n", "extreme_exos")})
     assert texts.get(1) == parse_config("hostname a\n", "cisco_ios") == texts[1]
     assert texts.get(7) is None and list(texts.errors) == [7] and UNSUPPORTED in texts.errors[7]
     assert texts.get(2) is None and 2 not in texts.errors  # no config: not an error
@@ -63,7 +63,7 @@ def test_config_texts_parse_when_asked_and_remember_what_does_not_parse():
 def test_workers_parse_their_chunks_and_give_the_results_of_parsed_configs(monkeypatch, this_process_helps):
     devices = [switch(i) for i in range(1, 43)]
     raw = texts_for(range(1, 43))
-    parsed = {i: parse_config(*value) for i, value in raw.items() if value[1] != "huawei_vrp"}
+    parsed = {i: parse_config(*value) for i, value in raw.items() if value[1] != "extreme_exos"}
     reference = evaluate(devices, [], POLICY, parsed)
     serial = evaluate(devices, [], POLICY, ConfigTexts(raw))
     monkeypatch.setattr(engine_module, "PARALLEL_MIN_DEVICES", 10)

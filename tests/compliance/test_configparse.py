@@ -11,8 +11,8 @@ from compliance.configparse import MASK, UnsupportedPlatformError, parse_config
 
 
 def test_unknown_platform() -> None:
-    with pytest.raises(UnsupportedPlatformError, match="unsupported platform 'juniper_junos'"):
-        parse_config("hostname x", "juniper_junos")
+    with pytest.raises(UnsupportedPlatformError, match="unsupported platform 'extreme_exos'"):
+        parse_config("hostname x", "extreme_exos")
 
 
 def test_ios_masks_secrets_and_custom_communities() -> None:

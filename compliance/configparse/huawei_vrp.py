@@ -1,0 +1,10 @@
+"""huawei_vrp running-configs -> NetworkConfigFacts (not written yet: every config of this platform is
+refused with the reason, so its rules are "not evaluated", never passed)."""
+
+from __future__ import annotations
+
+from compliance.configparse.facts import NetworkConfigFacts, UnsupportedPlatformError
+
+
+def parse_huawei_vrp(text: str) -> NetworkConfigFacts:  # noqa: ARG001 (the parser to come reads it)
+    raise UnsupportedPlatformError("no parser for huawei_vrp yet")
