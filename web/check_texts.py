@@ -111,7 +111,10 @@ _TIMEOUT_ITEMS = (  # net.exec_timeout: "session: value[ (default)]"
     _t(r"(?P<name>.+): never(?P<default> \(default\))?", "{name}: không bao giờ tự ngắt{default}", default=lambda _: " (mặc định)"),
     _t(r"(?P<name>.+): invalid value(?P<default> \(default\))?", "{name}: giá trị không hợp lệ{default}", default=lambda _: " (mặc định)"),
 )
-_UNREAD_LINES = (_t(r"line (?P<n>\d+) could not be read: (?P<why>.+)", "dòng {n} không đọc được: {why}"),)  # configparse.Unreadable
+_UNREAD_LINES = (  # configparse.Unreadable
+    _t(r"line (?P<n>\d+) could not be read: (?P<why>.+?)", "dòng {n} không đọc được: {why}"),
+    _t(r"not in the configuration: (?P<why>.+?)", "không có trong cấu hình: {why}"),
+)
 
 _ZONES = "|".join(values(ZoneKind))
 _CLASSES = "|".join(values(DeviceClass))
@@ -261,7 +264,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"not evaluated: no configuration collected", "chưa đánh giá: chưa thu thập cấu hình"),
     _t(r"not evaluated: no parser for its platform", "chưa đánh giá: chưa có bộ phân tích cấu hình cho nền tảng của thiết bị"),
     _t(r"not evaluated: configuration unreadable \((?P<error>.*)\)", "chưa đánh giá: cấu hình không đọc được ({error})"),
-    _t(r"not evaluated: (?P<lines>line \d+ could not be read: .+)", "chưa đánh giá: {lines}", lines=_each(_UNREAD_LINES, "; ")),
+    _t(r"not evaluated: (?P<lines>(?:line \d+ could not be read|not in the configuration): .+)", "chưa đánh giá: {lines}", lines=_each(_UNREAD_LINES, "; ")),
     _t(r"check (?P<name>.+) not implemented", "phép kiểm tra {name} chưa được xây dựng"),
     _t(r"check error: (?P<error>.+)", "phép kiểm tra bị lỗi: {error}"),
 )

@@ -133,11 +133,20 @@ class Unreadable:
     `kind` is a short stable name ("snmp_community", "session_timeout", ...): the checks that read
     that kind must not pass on what was left (see compliance.checks.network)."""
 
-    line: ConfigLine  # masked, as evidence is
+    line: ConfigLine  # masked, as evidence is; number 0: a statement the file does not have
     kind: str
     reason: str
 
+    @classmethod
+    def absent(cls, kind: str, reason: str) -> Unreadable:
+        """The statements deciding `kind` are not in the file and the platform's default is not a
+        verdict (undocumented, release-dependent, or the file is not a whole configuration):
+        the rules reading `kind` are not evaluated, with `reason`, instead of assuming a default."""
+        return cls(ConfigLine(0, ""), kind, reason)
+
     def __str__(self) -> str:
+        if self.line.number == 0:
+            return f"not in the configuration: {self.reason}"
         return f"line {self.line.number} could not be read: {self.reason}"
 
 

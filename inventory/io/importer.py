@@ -380,8 +380,11 @@ class _DeviceImport:
             )  # fmt: skip
             report.updated += 1
             report.touched_device_ids.add(plan.device_id)
-            # A device moved to another site leaves the old site's site-level rules to re-check.
-            report.touched_site_ids.update(i for i in (before.get("site_id"), plan.fields.get("site_id")) if i is not None)
+            # A device moved to another site leaves the old site's site-level rules to re-check (the
+            # device's own scope covers its new site's); a device that stays needs only itself
+            # evaluated: naming its site would re-evaluate every device there.
+            if "site_id" in diff and before.get("site_id") is not None:
+                report.touched_site_ids.add(before["site_id"])
         creates = [plan for plan in plans if plan.device_id is None]
         if creates:
             observations.extend(self._create(creates, report, now))
@@ -411,8 +414,7 @@ class _DeviceImport:
         if mac_rows:
             session.execute(insert(DeviceMac.__table__), mac_rows)
         report.created += len(creates)
-        report.touched_device_ids.update(ids)
-        report.touched_site_ids.update(plan.fields["site_id"] for plan in creates)
+        report.touched_device_ids.update(ids)  # their scope brings their sites' site-level rules
         return [_observation(device_id, key, value, now) for plan, device_id in zip(creates, ids, strict=True) for key, value in plan.facts.items()]
 
     def _current(self, device_ids) -> dict[int, dict[str, Any]]:

@@ -14,8 +14,8 @@ import pytest
 from compliance.checks import network
 from compliance.checks.base import registered_checks
 from compliance.checks.network import STATEMENT_KINDS_READ
-from compliance.configcheck import check_config_text
-from compliance.configparse import MASK, parse_config
+from compliance.configcheck import check_config_facts, check_config_text
+from compliance.configparse import MASK, Unreadable, parse_config
 from compliance.policy import Policy, load_policy
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -138,3 +138,27 @@ def test_fortios_unclosed_quote_stops_every_pass(policy: Policy) -> None:
     for rule_id, outcome in before.items():
         if outcome.passed is False:
             assert after[rule_id].passed is False, rule_id
+
+
+@pytest.mark.parametrize("kind", sorted({kind for kinds in STATEMENT_KINDS_READ.values() for kind in kinds} - {"config_structure"}))
+def test_an_absent_statement_leaves_its_rules_not_evaluated_with_the_reason(kind: str) -> None:
+    """A parser that finds no statement deciding `kind`, where the platform's default is not a
+    verdict, says so (Unreadable.absent): each rule reading that kind that would pass is not
+    evaluated, naming what is missing; every other rule keeps its verdict."""
+    from dataclasses import replace
+
+    from compliance.policy import load_policy
+
+    policy = load_policy()
+    hardened = (GOLDEN / "cisco_ios" / "hardened_isr" / "running-config.txt").read_text(encoding="utf-8")
+    facts = parse_config(hardened, "cisco_ios")
+    before = {o.rule_id: o for o in check_config_facts(facts, policy, "router")}
+    gap = Unreadable.absent(kind, f"no statement of kind {kind} in this file")
+    after = {o.rule_id: o for o in check_config_facts(replace(facts, unreadable=(gap,)), policy, "router")}
+    readers = {rule for rule, kinds in STATEMENT_KINDS_READ.items() if kind in kinds}
+    assert readers
+    for rule_id, outcome in after.items():
+        if rule_id in readers and before[rule_id].passed:
+            assert outcome.passed is None and outcome.actual == f"not evaluated: not in the configuration: no statement of kind {kind} in this file"
+        else:
+            assert (outcome.passed, outcome.actual) == (before[rule_id].passed, before[rule_id].actual)

@@ -350,3 +350,10 @@ def test_finding_pages_show_the_texts_in_the_page_language(engine, seed, login_a
         assert "Chưa thu thập TPM" not in body, page
     body = client.get(f"/findings/{finding_id}").get_data(as_text=True)
     assert evidence in body
+
+
+def test_a_rule_left_not_evaluated_for_a_missing_statement_reads_in_vietnamese():
+    from web.check_texts import vietnamese
+
+    text = "not evaluated: not in the configuration: no `config system global` in this file; line 4 could not be read: no address"
+    assert vietnamese(text) == "chưa đánh giá: không có trong cấu hình: no `config system global` in this file; dòng 4 không đọc được: no address"
