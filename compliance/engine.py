@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 import compliance.checks  # noqa: F401  (registers every check)
 from compliance.checks.base import CheckResult, get_check
-from compliance.checks.network import unread_for
+from compliance.checks.network import voiding_gaps
 from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
@@ -394,11 +394,11 @@ def _evaluate_devices(
             facts = get_config(device.id)
             if facts is not None:
                 more = _failures(config_checks, facts, device, errors, answers)
+                if facts.unreadable:
+                    more = _mark_unread(config_checks, more, facts, device.id, errors)
                 if more:
                     failed = failed + more
                 checks_run += len(config_checks)
-                if facts.unreadable:
-                    _mark_unread(config_checks, more, facts, device.id, errors)
             elif device.id in parse_errors:
                 config_errors[device.id] = parse_errors[device.id]
         if failed:
@@ -409,13 +409,20 @@ def _evaluate_devices(
     return _Part(violations, failing, checks_run, len(devices), errors, config_errors)
 
 
-def _mark_unread(checks: Sequence[_Planned], failed: list, facts: NetworkConfigFacts, device_id: int, errors: _CheckErrors) -> None:
-    """The checks that did not fail on `facts` but read a statement kind the parser could not
-    understand there: not evaluated (a failure stays a failure)."""
-    failed_rules = {check[0] for check, _ in failed}
+def _mark_unread(checks: Sequence[_Planned], failed: list, facts: NetworkConfigFacts, device_id: int, errors: _CheckErrors) -> list:
+    """Mark not evaluated the checks whose verdict on `facts` does not stand (voiding_gaps: a pass
+    beside an unreadable line of a kind it reads, a failure citing nothing where what it reads is
+    absent from the file); return the failures that stand."""
+    outcomes = {check[0]: outcome for check, outcome in failed}
+    standing = []
     for check in checks:
-        if check[0] not in failed_rules and unread_for(check[5], facts):
+        outcome = outcomes.get(check[0])
+        passed, evidence = (False, outcome.evidence) if outcome is not None else (True, ())
+        if voiding_gaps(check[5], facts, passed, evidence):
             errors.unread.add((check[0], f"device:{device_id}"))
+        elif outcome is not None:
+            standing.append((check, outcome))
+    return standing
 
 
 def _workers() -> int:

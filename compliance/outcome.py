@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from compliance.checks.base import CheckResult, get_check
-from compliance.checks.network import unread_for
+from compliance.checks.network import voiding_gaps
 
 if TYPE_CHECKING:
     from compliance.policy import Rule
@@ -64,9 +64,8 @@ def evaluate_rule(rule: Rule, subject: Any) -> RuleOutcome:
         result = registered.func(subject, rule.params)
     except Exception as exc:  # one broken check must not sink the report  # noqa: BLE001
         result = CheckResult(None, "", f"check error: {type(exc).__name__}: {exc}")
-    if result.passed:
-        unread = unread_for(rule.check, subject)
-        if unread:  # what was left passed, but the lines it could not read might not have
-            actual = "not evaluated: " + "; ".join(str(u) for u in unread)
-            result = CheckResult(None, result.expected, actual, [str(u.line) for u in unread])
+    unread = voiding_gaps(rule.check, subject, result.passed, result.evidence)
+    if unread:  # what was read passed (or failed for want of lines), but what was not might not have
+        actual = "not evaluated: " + "; ".join(str(u) for u in unread)
+        result = CheckResult(None, result.expected, actual, [str(u.line) for u in unread if u.line.number])
     return outcome_from(rule, result)

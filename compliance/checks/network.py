@@ -7,7 +7,7 @@ expected vs actual with the config lines as evidence. Platform differences live 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from compliance.checks.base import CheckResult, check
@@ -61,6 +61,19 @@ def unread_for(check_name: str, subject: object) -> list[Unreadable]:
         return []
     kinds = STATEMENT_KINDS_READ.get(check_name)
     return [u for u in unreadable if kinds is not None and u.kind in kinds]
+
+
+def voiding_gaps(check_name: str, subject: object, passed: bool | None, evidence: Sequence[object]) -> list[Unreadable]:
+    """What makes a verdict "not evaluated" (empty: it stands). A pass never stands on a config
+    with a line of a kind it reads that could not be read. A failure stands on what was read,
+    unless it cites no line at all while statements it reads are absent from the file (a
+    fragment): then it failed only for want of evidence."""
+    if passed is None:
+        return []
+    gaps = unread_for(check_name, subject)
+    if passed or not gaps:
+        return gaps
+    return gaps if not evidence and any(u.line.number == 0 for u in gaps) else []
 
 
 # Each check has a verdict (see compliance.checks.base): the same decision, no texts.

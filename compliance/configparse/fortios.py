@@ -384,6 +384,8 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
     communities = _forti_communities(tree)
     timeout = _forti_timeout(glob, tree.unreadable)
     unreadable = tree.unreadable
+    if "system global" not in tree.blocks:
+        unreadable = [*unreadable, *_fragment_gaps(tree)]
     return NetworkConfigFacts(
         platform=Platform.FORTINET.value,
         hostname=Fact(glob.first("hostname") or None, glob.sets("hostname")),
@@ -409,6 +411,37 @@ def parse_fortios(text: str) -> NetworkConfigFacts:
         filtering=Fact(True, _block(tree, "firewall policy").ev()),  # FortiOS ends with implicit deny
         unreadable=tuple(sorted(unreadable, key=_line_number)) if unreadable else (),
     )
+
+
+# In a whole backup an absent block is FortiOS's documented default (no SNMP community, no
+# syslog server...) and a verdict. A file without `config system global` is not one (a per-VDOM
+# backup, a pasted fragment): there, what is absent says nothing. Each statement kind with the
+# blocks that decide it; global settings (SSH version, admin timeout) are never in such a file.
+_FRAGMENT_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ssh_version", ()),
+    ("session_timeout", ()),
+    ("vty_transport", ("system interface",)),
+    ("http_server", ("system interface",)),
+    ("admin_account", ("system admin",)),
+    ("snmp_community", ("system snmp community", "system snmp user")),
+    ("snmp_v3", ("system snmp community", "system snmp user")),
+    ("ntp_server", ("system ntp",)),
+    ("syslog_host", ("log syslogd setting", "log syslogd2 setting", "log syslogd3 setting", "log syslogd4 setting", "log fortianalyzer setting")),
+    ("acl_entry", ("firewall policy",)),
+    ("password_storage", None),  # "no plaintext secret" can only be said of a whole configuration
+)
+_FRAGMENT = "no `config system global` in this file: not a whole configuration (a per-VDOM backup or a fragment)"
+
+
+def _fragment_gaps(tree: _FTree) -> tuple[Unreadable, ...]:
+    gaps = []
+    for kind, blocks in _FRAGMENT_KINDS:
+        if blocks is None:
+            gaps.append(Unreadable.absent(kind, f"{_FRAGMENT}, so a secret outside it cannot be ruled out"))
+        elif not any(name in tree.blocks for name in blocks):
+            what = f"`config {blocks[0]}`" if blocks else "the global settings"
+            gaps.append(Unreadable.absent(kind, f"{_FRAGMENT}, and no {what} in it"))
+    return tuple(gaps)
 
 
 def _line_number(item: Unreadable) -> int:

@@ -56,7 +56,8 @@ def policy() -> Policy:
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_each_skipped_statement_is_reported(case: tuple[str, str, int, str, str]) -> None:
     platform, text, number, kind, shown = case
-    found = [(u.line.number, u.kind, u.line.text) for u in parse_config(text, platform).unreadable]
+    # Lines only: these cases are fragments, whose absent statements are reported too (line 0).
+    found = [(u.line.number, u.kind, u.line.text) for u in parse_config(text, platform).unreadable if u.line.number]
     assert found == [(number, kind, shown)]
 
 
@@ -78,7 +79,7 @@ def test_every_config_check_declares_what_it_reads() -> None:
 def test_unclosed_quote_line_never_shows_a_secret(key: str, secret: str | None) -> None:
     value = secret or "x" * 200
     text = f'config system admin\n    edit "admin"\n        set {key} "{value}\n    next\nend\n'
-    (found,) = parse_config(text, "fortinet").unreadable
+    (found,) = [u for u in parse_config(text, "fortinet").unreadable if u.line.number]
     assert found.line.number == 3
     assert value not in found.line.text and value not in str(found)
     if secret:
@@ -162,3 +163,27 @@ def test_an_absent_statement_leaves_its_rules_not_evaluated_with_the_reason(kind
             assert outcome.passed is None and outcome.actual == f"not evaluated: not in the configuration: no statement of kind {kind} in this file"
         else:
             assert (outcome.passed, outcome.actual) == (before[rule_id].passed, before[rule_id].actual)
+
+
+FORTI_GLOBAL = "config system global\n    set hostname fw1\n    set admintimeout 5\nend\n"
+FORTI_REST = (
+    "config system interface\n    edit port1\n        set allowaccess ping https ssh\n    next\nend\n"
+    "config system ntp\n    set ntpsync enable\n    set type custom\n    config ntpserver\n        edit 1\n"
+    "            set server 10.0.0.1\n        next\n        edit 2\n            set server 10.0.0.2\n        next\n    end\nend\n"
+)
+
+
+def test_a_fortios_file_without_system_global_passes_nothing_for_lack_of_evidence(policy: Policy) -> None:
+    """A per-VDOM backup or a fragment (no `config system global`): rules decided by global
+    settings, or by blocks the file lacks, are not evaluated; what the file does hold still
+    decides (two NTP servers pass, Telnet absent from the interfaces it has passes)."""
+    outcomes = {o.rule_id: o for o in check_config_text(FORTI_REST, "fortinet", policy, "firewall")}
+    assert outcomes["net.ntp_two_servers"].passed is True
+    assert outcomes["net.telnet_off"].passed is True
+    for rule_id in ("net.ssh_v2_only", "net.exec_timeout", "net.remote_syslog", "net.password_encryption", "net.snmp_no_default_community"):
+        assert outcomes[rule_id].passed is None, rule_id
+        assert "no `config system global` in this file" in outcomes[rule_id].actual
+    assert not any(o.passed is True and "not evaluated" in o.actual for o in outcomes.values())
+    # The same blocks in a whole configuration: absence is FortiOS's default and a verdict again.
+    whole = {o.rule_id: o for o in check_config_text(FORTI_GLOBAL + FORTI_REST, "fortinet", policy, "firewall")}
+    assert whole["net.snmp_no_default_community"].passed is True and whole["net.remote_syslog"].passed is False
