@@ -378,9 +378,9 @@ def _mgmt_access(read: _Read, complete: bool) -> tuple[MgmtAccess, ...]:
     access = []
     if read.permitted:
         addresses = ", ".join(_words(line[1])[-1] for line in read.permitted)
-        access.append(MgmtAccess("management port", True, f"permitted-ip {addresses}", _ev(*read.permitted)))
+        access.append(MgmtAccess("MGT port", True, f"permitted-ip {addresses}", _ev(*read.permitted)))
     elif complete:
-        access.append(MgmtAccess("management port", False, "no permitted-ip", ()))
+        access.append(MgmtAccess("MGT port", False, "no permitted-ip", ()))
     else:
         read.unreadable.append(_in_fragment("vty_access_class", "deviceconfig system permitted-ip"))
     for ifname, name, bind, profile in _bound_profiles(read):
@@ -390,7 +390,7 @@ def _mgmt_access(read: _Read, complete: bool) -> tuple[MgmtAccess, ...]:
             continue
         services = [s for s in _MGMT_SERVICES if profile.services.get(s, ("",))[0] == "yes"]
         if not services:
-            access.append(MgmtAccess(where, True, "no management service", _ev(bind)))
+            access.append(MgmtAccess(where, True, f"no {'/'.join(_MGMT_SERVICES)}", _ev(bind)))
         elif profile.permitted:
             addresses = ", ".join(_words(line[1])[-1] for line in profile.permitted)
             access.append(MgmtAccess(where, True, f"{'/'.join(services)} from permitted-ip {addresses}", _ev(bind, *profile.permitted)))
@@ -405,10 +405,10 @@ def _timeouts(read: _Read, complete: bool) -> tuple[SessionTimeout, ...]:
             read.unreadable.append(_in_fragment("session_timeout", "deviceconfig setting management idle-timeout"))
             return ()
         # Not set: CIS calls it "not configured"; the admin guide's default is 60 minutes.
-        return (SessionTimeout("management idle-timeout", 60.0, False, ()),)
+        return (SessionTimeout("idle-timeout", 60.0, False, ()),)
     value, line = read.idle_timeout
     minutes = float(value) if value.isdigit() else math.nan  # NaN never counts as compliant
-    return (SessionTimeout("management idle-timeout", minutes, True, _ev(line)),)
+    return (SessionTimeout("idle-timeout", minutes, True, _ev(line)),)
 
 
 def _firewall_rules(read: _Read) -> tuple[FirewallRule, ...]:
