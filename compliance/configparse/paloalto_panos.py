@@ -31,7 +31,7 @@ from inventory.choices import Platform
 # When in doubt, mask: `key` and `community` are masked wherever they are followed by a value.
 _SECRET_WORDS = frozenset(
     {"phash", "password", "authpwd", "privpwd", "secret", "key", "bind-password", "passphrase",
-     "private-key", "shared-secret", "auth-key", "enc-key", "psk", "community", "snmp-community-string"}
+     "private-key", "shared-secret", "auth-key", "authentication-key", "enc-key", "psk", "community", "snmp-community-string"}
 )  # fmt: skip
 _COMMUNITY_WORDS = frozenset({"community", "snmp-community-string"})  # names, shown when well known
 # PAN-OS writes `phash` as a crypt hash (`$1$`, `$5$`, `$6$`) and the other secrets as master-key
@@ -126,7 +126,6 @@ class _Read:
     plaintext: list[Line] = field(default_factory=list)
     syslog_servers: dict[str, list[tuple[str, Line]]] = field(default_factory=dict)
     syslog_uses: list[tuple[tuple[str, ...], Line]] = field(default_factory=list)
-    has_log_settings: bool = False
     profiles: dict[str, _Profile] = field(default_factory=dict)
     bindings: list[tuple[str, str, Line]] = field(default_factory=list)
     rules: dict[tuple[str, str], _Rule] = field(default_factory=dict)
@@ -247,7 +246,6 @@ def _mgt_config(read: _Read, words: list[str], line: Line) -> None:
 
 
 def _log_settings(read: _Read, words: list[str], line: Line) -> None:
-    read.has_log_settings = True
     if words[:1] == ["syslog"] and len(words) >= 5 and words[2] == "server" and words[4] == "server":
         address = words[5] if len(words) > 5 else ""
         if address:

@@ -13,6 +13,7 @@ import pytest
 from collectors.lab.spec import NETWORK_CONFIG_RULES
 from compliance.configcheck import check_config_text
 from compliance.configparse import MASK, NetworkConfigFacts, parse_config
+from compliance.configparse.paloalto_panos import _masked
 from compliance.policy import Policy, load_policy
 
 GOLDEN = Path(__file__).parent / "golden" / "paloalto_panos"
@@ -152,6 +153,7 @@ def test_secrets_never_shown(case: Path, policy: Policy) -> None:
 def test_masking_keeps_well_known_communities_and_masks_others() -> None:
     text = HEAD + "set deviceconfig system snmp-setting access-setting version v2c snmp-community-string S3cretComm\n"
     text += 'set shared log-settings snmptrap T version v2c server S community "Trap Secret"\n'
+    text += "set deviceconfig system ntp-servers primary-ntp-server authentication-type symmetric-key authentication-key -AQ==NtpK3y\n"
     text += 'set unparsed thing secret "two words'  # an unclosed quote: masked to the end
     facts = parse_config(text, "paloalto_panos")
     assert [str(e) for e in facts.snmp_communities[0].evidence] == [f"3: set deviceconfig system snmp-setting access-setting version v2c snmp-community-string {MASK}"]
@@ -159,7 +161,8 @@ def test_masking_keeps_well_known_communities_and_masks_others() -> None:
     # FortiOS); what a report shows, evidence and unreadable lines, never holds it.
     shown = repr([c.evidence for c in facts.snmp_communities]) + repr(facts.unreadable) + repr(facts.password_encryption)
     assert "S3cretComm" not in shown and "Trap Secret" not in shown and "two words" not in shown
-    assert _numbers(facts.password_encryption.evidence) == [5]  # a secret not in master-key ciphertext (community names are names)
+    assert "NtpK3y" not in repr(facts) + _masked(text)
+    assert _numbers(facts.password_encryption.evidence) == [6]  # a secret not in master-key ciphertext (community names are names)
     assert parse_config(HEAD + "set deviceconfig system snmp-setting access-setting version v2c snmp-community-string private\n", "paloalto_panos").snmp_communities[0].name == "private"
 
 
