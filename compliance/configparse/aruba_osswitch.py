@@ -390,7 +390,7 @@ def _v3_principals(st: _Statements) -> tuple[SnmpV3Principal, ...]:
         evidence: tuple[ConfigLine, ...] = (line,)
         user_level = st.v3_users.get(user)
         if user_level is not None and _LEVEL_ORDER[user_level[0]] < _LEVEL_ORDER[level]:
-            level, evidence = user_level[0], (line, user_level[1])  # the user's keys cap the group's level
+            level, evidence = user_level[0], tuple(sorted((line, user_level[1]), key=lambda ln: ln.number))  # the user's keys cap the group's level
         found.append(SnmpV3Principal("group", f"{group} ({user})" if user else group, level, evidence))
     return tuple(found)
 
