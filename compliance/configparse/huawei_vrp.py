@@ -85,13 +85,15 @@ class _View:
 
 
 class _Config:
-    """The statements of a file: top-level ones and views by first word."""
+    """The statements of a file: top-level ones and views, indexed by first word."""
 
     def __init__(self, text: str) -> None:
         self.top: list[_Line] = []
         self.views: list[_View] = []
         self.header: _Line | None = None
         self.last = ""
+        self._top_by_word: dict[str, list[_Line]] = {}
+        self._views_by_word: dict[str, list[_View]] = {}
         view: _View | None = None
         for number, raw in enumerate(text.split("\n"), 1):
             stripped = raw.strip()
@@ -100,23 +102,26 @@ class _Config:
             self.last = stripped
             if stripped[0] in "#!":
                 view = None
-                if self.header is None and not self.top and not self.views and stripped.startswith("!Software Version"):
+                if self.header is None and not self.top and stripped.startswith("!Software Version"):
                     self.header = _Line(number, stripped)
                 continue
             line = _Line(number, stripped)
-            indent = len(raw) - len(raw.lstrip())
-            if indent and view is not None:
-                view.children.append((indent, line))
-            else:  # a top-level statement (USG indents some) that may open a view
-                self.top.append(line)
-                view = _View(line)
-                self.views.append(view)
+            if view is not None and raw[0] in " \t":
+                view.children.append((2 if raw[1:2] in (" ", "\t") else 1, line))
+                continue
+            # a top-level statement (USG indents some) that may open a view
+            word = stripped.split(None, 1)[0]
+            self.top.append(line)
+            self._top_by_word.setdefault(word, []).append(line)
+            view = _View(line)
+            self.views.append(view)
+            self._views_by_word.setdefault(word, []).append(view)
 
     def top_starting(self, prefix: str) -> list[_Line]:
-        return [line for line in self.top if line.text.startswith(prefix)]
+        return [line for line in self._top_by_word.get(prefix.split(None, 1)[0], ()) if line.text.startswith(prefix)]
 
     def views_named(self, prefix: str) -> list[_View]:
-        return [v for v in self.views if v.head.text.startswith(prefix)]
+        return [v for v in self._views_by_word.get(prefix.split(None, 1)[0], ()) if v.head.text.startswith(prefix)]
 
     @property
     def complete(self) -> bool:
@@ -175,7 +180,7 @@ def _is_usg(cfg: _Config) -> bool:
     """A USG firewall: its release (V100/V300/V500/V600) or firewall-only statements."""
     if cfg.header is not None and re.search(r"\bV(?:1|3|5|6)00R", cfg.header.text):
         return True
-    return any(v.head.text.startswith(("security-policy", "firewall zone", "web-manager")) for v in cfg.views) or any(
+    return any(cfg.views_named(word) for word in ("security-policy", "firewall zone", "web-manager")) or any(
         line.text.startswith("service-manage ") for v in cfg.views_named("interface ") for _, line in v.children
     )
 
@@ -212,7 +217,8 @@ def _telnet(cfg: _Config, vtys: list[_View], gaps: list[Unreadable]) -> Fact[boo
 
 
 def _ssh(cfg: _Config, gaps: list[Unreadable]) -> Fact[tuple[int, ...]]:
-    for line in reversed(cfg.top):  # the last statement wins
+    found = cfg.top_starting("ssh server compatible-ssh1x ") + cfg.top_starting("undo ssh server compatible-ssh1x ")
+    for line in sorted(found, key=lambda line: -line.number):  # the last statement wins
         if line.text == "ssh server compatible-ssh1x enable":
             return Fact((1, 2), (line.ev,))
         if line.text == "undo ssh server compatible-ssh1x enable":
@@ -226,6 +232,7 @@ def _snmp(cfg: _Config, complete: bool, gaps: list[Unreadable]) -> tuple[tuple[S
     communities: list[SnmpCommunity] = []
     v3: list[SnmpV3Principal] = []
     versions = [line.ev for line in agent if line.text.startswith("snmp-agent sys-info version")]
+    ciphered_at: list[int] = []
     for line in agent:
         words = line.text.split()
         if words[1:2] == ["community"]:
@@ -241,10 +248,16 @@ def _snmp(cfg: _Config, complete: bool, gaps: list[Unreadable]) -> tuple[tuple[S
             access = "RW" if words[2] == "write" else "RO"
             communities.append(SnmpCommunity(MASK if ciphered else words[name_at], access, acl, (line.ev,)))
             if ciphered:
-                gaps.append(Unreadable(line.ev, "snmp_community", "community name stored as ciphertext: it cannot be compared with public/private"))
+                ciphered_at.append(line.number)
         elif words[1:3] == ["group", "v3"] and len(words) > 3:
             level = _V3_LEVELS.get(words[4], "noauth") if len(words) > 4 else "noauth"
             v3.append(SnmpV3Principal("group", words[3], level, (*versions, line.ev)))
+    if ciphered_at:
+        # The line was read; only the name is not in the file (just its ciphertext): not a line
+        # the parser failed on, so it is reported as absent, naming the lines.
+        many = len(ciphered_at) > 1
+        where = f"name{'s' if many else ''} (line{'s' if many else ''} {', '.join(map(str, ciphered_at))}) {'are' if many else 'is'}"
+        gaps.append(Unreadable.absent("snmp_community", f"the community {where} stored as ciphertext and cannot be compared with public/private"))
     if not agent and not complete:
         # snmp_community is read by every SNMP rule: one gap, one reason in each outcome
         gaps.append(Unreadable.absent("snmp_community", f"no `snmp-agent` statements in this file, which is {_FRAGMENT}"))
@@ -320,7 +333,8 @@ def _admins(cfg: _Config, gaps: list[Unreadable], usg: bool) -> tuple[AdminAccou
                 kind = _secret_kind(words[1:])
                 if kind == "reversible" and usg:  # unconfirmed whether USG's `cipher` is reversible
                     kind = "hashed"
-                    gaps.append(Unreadable(line.ev, "enable_secret", "USG manager-user `password cipher`: whether this form is reversible or a hash is unconfirmed"))
+                    reason = f"USG manager-user `password cipher` (line {line.number}): whether this form is reversible or a hash is unconfirmed"
+                    gaps.append(Unreadable.absent("enable_secret", reason))
                 admins[-1] = AdminAccount(manager.text.split()[1], kind, None, (), (manager.ev, line.ev))
             elif indent <= 1:
                 manager = None
@@ -370,20 +384,26 @@ def _password_storage(cfg: _Config, complete: bool, gaps: list[Unreadable]) -> F
 
 
 def _http(cfg: _Config, usg: bool, gaps: list[Unreadable]) -> tuple[Fact[bool], Fact[bool]]:
-    http_on = [line.ev for line in cfg.top if line.text in ("http server enable", "web-manager enable")]
-    https_on = [line.ev for line in cfg.top if line.text in ("http secure-server enable", "web-manager security enable")]
+    http_on = _exact(cfg, ("http server enable", "web-manager enable"))
+    https_on = _exact(cfg, ("http secure-server enable", "web-manager security enable"))
     for interface in cfg.views_named("interface "):
         for _, line in interface.children:
             if line.text == "service-manage http permit":
                 http_on.append(line.ev)
             elif line.text == "service-manage https permit":
                 https_on.append(line.ev)
-    http_off = [line.ev for line in cfg.top if line.text in ("undo http server enable", "undo web-manager enable")]
-    https_off = [line.ev for line in cfg.top if line.text in ("undo http secure-server enable", "undo web-manager security enable")]
+    http_off = _exact(cfg, ("undo http server enable", "undo web-manager enable"))
+    https_off = _exact(cfg, ("undo http secure-server enable", "undo web-manager security enable"))
     if not usg and not http_on and not http_off:
         gaps.append(Unreadable.absent("http_server", f"no `http server` statement in this file; {_UNCONFIRMED}"))
     https = Fact(True, tuple(https_on)) if https_on else Fact(False, tuple(https_off))
     return (Fact(True, tuple(http_on)) if http_on else Fact(False, tuple(http_off))), https
+
+
+def _exact(cfg: _Config, statements: tuple[str, ...]) -> list[ConfigLine]:
+    """The evidence of the top-level lines that are exactly one of `statements`, in file order."""
+    found = [line for s in statements for line in cfg.top_starting(s) if line.text == s]
+    return [line.ev for line in sorted(found, key=lambda line: line.number)]
 
 
 def _acls(cfg: _Config) -> dict[str, _View]:
