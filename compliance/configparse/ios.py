@@ -253,6 +253,8 @@ def parse_ios(text: str) -> NetworkConfigFacts:
     ntp_servers = _ios_addresses(nodes, "ntp server", 2, unreadable, "ntp_server")
     syslog_hosts = _ios_syslog(nodes, unreadable)
     firewall_rules = _ios_firewall_rules(acls, groups, unreadable)
+    if not _top(nodes, "hostname") and not lines:
+        unreadable += _fragment_gaps(nodes)
     return NetworkConfigFacts(
         platform=Platform.CISCO_IOS.value,
         hostname=_ios_value(nodes, "hostname"),
@@ -282,6 +284,43 @@ def parse_ios(text: str) -> NetworkConfigFacts:
 
 def _line_number(item: Unreadable) -> int:
     return item.line.number
+
+
+# Every IOS running-config shows `hostname` and its `line` blocks; a file with neither is a pasted
+# fragment, where IOS's defaults (Telnet on an unset vty, SSH 1.99, the HTTP server of some
+# releases) are not evidence: each statement kind with the top-level statements that decide it
+# (() = only `line` blocks, None = never provable from a fragment).
+_FRAGMENT_KINDS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    ("vty_transport", ()),
+    ("vty_access_class", ()),
+    ("session_timeout", ()),
+    ("login_authentication", ()),
+    ("ssh_version", ("ip ssh version",)),
+    ("snmp_community", ("snmp-server",)),
+    ("snmp_v3", ("snmp-server",)),
+    ("ntp_server", ("ntp server",)),
+    ("syslog_host", ("logging",)),
+    ("aaa_login", ("aaa",)),
+    ("enable_secret", ("enable",)),
+    ("admin_account", ("username",)),
+    ("http_server", ("ip http",)),
+    ("acl_entry", ("access-list", "ip access-list", "ipv6 access-list")),
+    ("acl_binding", ("interface",)),
+    ("password_storage", None),
+)
+_FRAGMENT = "no `hostname` and no `line` blocks in this file: not a whole running-config (a fragment)"
+
+
+def _fragment_gaps(nodes: _IosConfig) -> list[Unreadable]:
+    gaps = []
+    for kind, statements in _FRAGMENT_KINDS:
+        if statements is None:
+            gaps.append(Unreadable.absent(kind, f"{_FRAGMENT}, so a password kept in clear outside it cannot be ruled out"))
+        elif not statements:
+            gaps.append(Unreadable.absent(kind, f"{_FRAGMENT}, and no `line vty` in it"))
+        elif not any(_top(nodes, statement) for statement in statements):
+            gaps.append(Unreadable.absent(kind, f"{_FRAGMENT}, and no `{statements[0]}` in it"))
+    return gaps
 
 
 def _ios_value(nodes: _IosConfig, keyword: str) -> Fact[str | None]:

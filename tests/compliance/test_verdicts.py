@@ -273,7 +273,7 @@ def test_every_verdict_is_exercised() -> None:
     assert families <= set(subjects()), f"no subjects for families {sorted(families - set(subjects()))}"
     assert all(subjects()[f] for f in families)
     platforms = {s.platform for _, s in subjects()["network_config"]}
-    assert platforms == set(PLATFORMS)
+    assert set(PLATFORMS) <= platforms  # golden cases of further platforms join as they are written
     classes = {s.device_class for _, s in subjects()["device"]}
     assert classes == set(DEVICE_CLASSES)
 
