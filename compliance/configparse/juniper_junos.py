@@ -51,11 +51,12 @@ _SERVICE_TRAFFIC = {
     "https": ("tcp", frozenset({"https", "443"})),
     "snmp": ("udp", frozenset({"snmp", "161"})),
 }
+_MAX_DEPTH = 64  # Junos configurations nest about 10 deep; deeper is not a configuration
 _FRAGMENT = "the file has no `version` statement, so it is not a whole configuration"
 # The checks of timeouts, log hosts and management access fail on an empty list before the
 # "not evaluated" turn sees the absent statement: in a fragment they get this stand-in, which
 # passes the baseline's parameters, so the `Unreadable.absent` beside it decides (never a pass).
-_STAND_IN = "(not in this file)"
+_STAND_IN = "—"
 
 
 class _Stmt:
@@ -151,6 +152,9 @@ def _read(text: str) -> _Config:
                 inactive = bool(pending) and pending[0] == "inactive:"
                 words = [w for w in pending if w not in ("inactive:", "protected:", "replace:")]
                 if piece == "{":
+                    if len(stack) >= _MAX_DEPTH:
+                        config.unreadable.append(Unreadable(ConfigLine(number, _masked(line[:200])), "config_structure", f"blocks nested deeper than {_MAX_DEPTH}: the rest is not read"))
+                        return config
                     stack.append((len(path), len(path) + len(words), pending_line, pending_text))
                     path.extend(words)
                     heads = tuple(stack)
@@ -255,7 +259,7 @@ def parse_juniper_junos(text: str) -> NetworkConfigFacts:
 
 def _groups(config: _Config, unreadable: list[Unreadable]) -> None:
     """`groups` reach the configuration through `apply-groups`, which this parser does not expand."""
-    if not any(s.words[-2:-1] == ("apply-groups",) or "apply-groups" in s.words for stmts in config.by_top.values() for s in stmts if s.words[0] != "groups"):
+    if not any("apply-groups" in s.words for stmts in config.by_top.values() for s in stmts if s.words[0] != "groups"):
         return
     read = {"system", "snmp", "interfaces", "firewall", "policy-options"}
     for stmt in config.by_top.get("groups", ()):
@@ -293,7 +297,9 @@ def _ssh(config: _Config, version_stmts: list[_Stmt], unreadable: list[Unreadabl
         return Fact((2,))  # no SSH service: nothing accepts v1
     shown = ssh[0].object_line(2)
     if not version_stmts:
-        unreadable.append(Unreadable(shown, "ssh_version", "SSH on without `protocol-version`, and no `version` statement to tell whether the default is v2 (Junos 11.4 and later)"))
+        # Nothing on the line is unreadable: what is missing is the release, so the line goes in the reason.
+        why = f"SSH is on (line {shown.number}: `{shown.text}`) without `protocol-version`, and no `version` statement tells whether the default is v2 (Junos 11.4 and later)"
+        unreadable.append(Unreadable.absent("ssh_version", why))
         return Fact((2,), (shown,))
     found = _JUNOS_VERSION.match(version_stmts[0].words[1] if len(version_stmts[0].words) > 1 else "")
     if found is None:
