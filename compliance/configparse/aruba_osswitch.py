@@ -102,10 +102,17 @@ def parse_aruba_osswitch(text: str) -> NetworkConfigFacts:
     """Facts of one `show running-config` (or a fragment of one); never raises."""
     st = _Statements()
     first_seen = False
+    open_quote: ConfigLine | None = None  # a quoted value (a banner) running over lines: its lines are text, not statements
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
+        if open_quote is not None:
+            if line.count('"') % 2:
+                open_quote = None
+            continue
         if not line:
             continue
+        if line.count('"') % 2:
+            open_quote = ConfigLine(number, mask_aruba_line(line))
         if not first_seen:
             first_seen = True
             if line == "Running configuration:":
@@ -118,6 +125,8 @@ def parse_aruba_osswitch(text: str) -> NetworkConfigFacts:
             continue
         if head in _READ:
             _read(st, number, line)
+    if open_quote is not None:  # never closed: what follows it could not be read as statements
+        st.unreadable.append(Unreadable(open_quote, "config_structure", "a quoted value opened here is never closed: the rest of the file could not be read"))
     complete = st.header is not None and st.hostname is not None and st.module
     return _facts(st, complete)
 
@@ -136,7 +145,7 @@ def _read(st: _Statements, number: int, line: str) -> None:
             st.hostname, st.hostname_value = evidence, rest[0]
         case "module":
             st.module = True
-        case "include-credentials":
+        case "include-credentials" if "radius-tacacs-only" not in rest:  # that form shows keys, never passwords
             st.include_credentials = None if negated else evidence
         case "encrypt-credentials":
             st.encrypt_credentials = None if negated else evidence
@@ -265,8 +274,10 @@ def _read_password(st: _Statements, rest: list[str], evidence: ConfigLine) -> No
     elif "plaintext" in rest:
         secret = "plaintext"  # noqa: S105
         st.plaintext.append(evidence)
-    else:
-        st.unreadable.append(Unreadable(evidence, "admin_account", "password without a known storage form (sha1, sha256, plaintext)"))
+    else:  # a password exists (logins ask for it), stored in a form not read: never a pass on its storage
+        secret = "hashed"  # noqa: S105
+        for kind in ("enable_secret", "password_storage"):
+            st.unreadable.append(Unreadable(evidence, kind, "password without a known storage form (sha1, sha256, plaintext)"))
     st.passwords.append(AdminAccount(name, secret, rest[0], (), (evidence,)))
 
 

@@ -265,3 +265,24 @@ def test_a_700_kb_config_parses_fast() -> None:
     print(f"aruba_osswitch: {len(text)} bytes parsed in {elapsed * 1000:.1f} ms")
     assert facts.telnet_enabled.value is False
     assert elapsed < 1.0
+
+
+def test_banner_lines_are_not_statements(policy: Policy) -> None:
+    text = WHOLE + 'banner motd "Authorized use only\nlogging 10.9.9.9\nno telnet-server"\nlogging 10.0.0.5\n'
+    facts = parse_aruba_osswitch(text)
+    assert facts.syslog_hosts.value == ("10.0.0.5",) and facts.telnet_enabled.value is True
+    # A quote never closed (a cut file) hides the rest: no rule passes on what was read before it.
+    cut = parse_aruba_osswitch(WHOLE + 'no telnet-server\nradius-server host 10.0.0.1 key "S3cr\nlogging 10.0.0.5\n')
+    ((structure),) = [u for u in cut.unreadable if u.line.number]
+    assert (structure.kind, structure.line.number) == ("config_structure", 7) and "S3cr" not in repr(structure)
+    out = _outcomes(WHOLE + 'no telnet-server\nradius-server host 10.0.0.1 key "S3cr\n', policy)
+    assert out["net.telnet_off"].passed is None
+
+
+def test_unknown_password_form_and_keys_only_credentials(policy: Policy) -> None:
+    text = WHOLE + "include-credentials\npassword manager user-name a md5 x\n"
+    out = _outcomes(text, policy)
+    assert out["net.aaa_login"].passed is True  # a manager password exists
+    assert out["net.enable_secret"].passed is None and out["net.password_encryption"].passed is None
+    keys_only = _outcomes(WHOLE + "include-credentials radius-tacacs-only\n", policy)
+    assert keys_only["net.aaa_login"].passed is None and keys_only["net.enable_secret"].passed is None
