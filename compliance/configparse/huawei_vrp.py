@@ -31,10 +31,14 @@ from compliance.configparse.facts import (
 from inventory.choices import Platform
 
 # The word after these keywords is a secret (ciphertext or not): masked in every evidence line.
-_SECRET_WORD = re.compile(r"\b(irreversible-cipher|cipher|simple)( +)(\S+)")
+_SECRET_WORD = re.compile(r"\b(irreversible-cipher|cipher|simple|plain)( +)(\S+)")
+# A secret typed without its keyword (legacy or hand-edited files): the word after these.
+_BARE_SECRET = re.compile(r"\b(password|shared-key|pre-shared-key|authentication-key|key-string)( +)(?!(?:irreversible-cipher|cipher|simple|plain|level)\b)(\S+)")
+_SUPER = re.compile(r"^(super password level \d+)( +)(?!(?:irreversible-cipher|cipher|simple)\b)(\S+)")
+_USM_KEY = re.compile(r"\b((?:authentication|privacy)-mode \S+)( +)(?!(?:cipher|simple|plain)\b)(\S+)")
 _COMMUNITY = re.compile(r"^(snmp-agent community (?:read|write) )(?!cipher )(\S+)")
 _CIPHERTEXT = re.compile(r"^(?:%\^%#.*%\^%#|%@%@.*%@%@|@%@%.*@%@%|\$1[a-z]\$.*\$)$")
-_IDLE = re.compile(r"^idle-timeout(?: +(\d+))?(?: +(\d+))?$")
+_IDLE = re.compile(r"^idle-timeout(?: +(\d{1,9}))?(?: +(\d{1,9}))?$")
 _V3_LEVELS: dict[str, SecurityLevel] = {"privacy": "priv", "authentication": "auth", "noauthentication": "noauth"}
 _UNCONFIRMED = "the default differs between releases"
 _FRAGMENT = "not a complete configuration (no `!Software Version` header, `user-interface` blocks or `return`)"
@@ -46,11 +50,12 @@ def _mask(text: str) -> str:
         m = _COMMUNITY.match(text)
         if m and m.group(2).lower() not in WELL_KNOWN_COMMUNITIES:
             text = f"{m.group(1)}{MASK}{text[m.end() :]}"
-    if "cipher" in text or "simple" in text:
-        text = _SECRET_WORD.sub(lambda w: f"{w.group(1)}{w.group(2)}{MASK}", text)
-    if text.startswith(("password ", "super password ")) and " cipher " not in text and " simple " not in text:
-        head, _, _ = text.rpartition(" ")
-        text = f"{head} {MASK}"
+    masked = lambda w: f"{w.group(1)}{w.group(2)}{MASK}"  # noqa: E731
+    text = _SECRET_WORD.sub(masked, text)
+    if "key" in text or "password" in text:
+        text = _SUPER.sub(masked, _BARE_SECRET.sub(masked, text))
+    if text.startswith("snmp-agent usm-user"):
+        text = _USM_KEY.sub(masked, text)
     return text
 
 

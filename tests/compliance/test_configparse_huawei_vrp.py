@@ -252,3 +252,24 @@ def test_a_700_kb_config_parses_quickly() -> None:
     print(f"\nhuawei_vrp: {len(text) / 1000:.0f} KB parsed in {elapsed * 1000:.1f} ms")
     assert len(facts.firewall_rules) > 3000
     assert elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("local-user a password simple Hunter2x", f"local-user a password simple {MASK}"),
+        ("local-user a password Hunter2x", f"local-user a password {MASK}"),
+        (" password cipher @%@%Hunter2x@%@%", f"password cipher {MASK}"),
+        ("super password level 15 Hunter2x", f"super password level 15 {MASK}"),
+        ("snmp-agent usm-user v3 u authentication-mode sha Hunter2x", f"snmp-agent usm-user v3 u authentication-mode sha {MASK}"),
+        ("snmp-agent community read Hunter2x", f"snmp-agent community read {MASK}"),
+        ("snmp-agent community read public", "snmp-agent community read public"),
+        ("radius-server shared-key cipher Hunter2x", f"radius-server shared-key cipher {MASK}"),
+        ("radius-server shared-key Hunter2x", f"radius-server shared-key {MASK}"),
+        ("ospf authentication-mode md5 1 plain Hunter2x", f"ospf authentication-mode md5 1 plain {MASK}"),
+    ],
+)
+def test_secret_lines_are_masked_in_evidence(line: str, shown: str) -> None:
+    from compliance.configparse.huawei_vrp import _mask
+
+    assert _mask(line.strip()) == shown
