@@ -193,8 +193,7 @@ def _is_usg(cfg: _Config) -> bool:
 def _telnet(cfg: _Config, vtys: list[_View], gaps: list[Unreadable]) -> Fact[bool]:
     on: list[ConfigLine] = []
     off: list[ConfigLine] = []
-    for line in cfg.top_starting("telnet server enable"):
-        on.append(line.ev)
+    on += _exact(cfg, ("telnet server enable", "telnet ipv6 server enable"))
     for line in cfg.top_starting("undo telnet server enable"):
         off.append(line.ev)
     ssh_only = bool(vtys)

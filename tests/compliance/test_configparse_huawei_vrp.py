@@ -273,3 +273,8 @@ def test_secret_lines_are_masked_in_evidence(line: str, shown: str) -> None:
     from compliance.configparse.huawei_vrp import _mask
 
     assert _mask(line.strip()) == shown
+
+
+def test_an_ipv6_telnet_server_counts_as_telnet(policy: Policy) -> None:
+    assert _check("undo telnet server enable\ntelnet ipv6 server enable", policy)["net.telnet_off"] is False
+    assert _check("undo telnet server enable\nundo telnet ipv6 server enable", policy)["net.telnet_off"] is True
