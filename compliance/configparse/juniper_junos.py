@@ -51,6 +51,7 @@ _SERVICE_TRAFFIC = {
     "https": ("tcp", frozenset({"https", "443"})),
     "snmp": ("udp", frozenset({"snmp", "161"})),
 }
+_LOCAL_TARGETS = frozenset({"other-routing-engine", "scc-master", "sfc0-master"})  # `syslog host` names inside the chassis
 _MAX_DEPTH = 64  # Junos configurations nest about 10 deep; deeper is not a configuration
 _FRAGMENT = "the file has no `version` statement, so it is not a whole configuration"
 # The checks of timeouts, log hosts and management access fail on an empty list before the
@@ -356,7 +357,7 @@ def _listed(config: _Config, prefix: tuple[str, ...], kind: str, complete: bool,
     """NTP servers or syslog hosts: distinct addresses, each shown by its first line."""
     first: dict[str, ConfigLine] = {}
     for stmt in config.under(*prefix):
-        if len(stmt.words) > len(prefix) and stmt.words[len(prefix)] not in first:
+        if len(stmt.words) > len(prefix) and stmt.words[len(prefix)] not in first and stmt.words[len(prefix)] not in _LOCAL_TARGETS:
             first[stmt.words[len(prefix)]] = stmt.object_line(len(prefix))
     if not first and not complete:
         unreadable.append(Unreadable.absent(kind, f"no `{' '.join(prefix)}`, and {_FRAGMENT}"))
@@ -468,7 +469,9 @@ class _Term:
         self.protocols: set[str] = set()
         self.ports: set[str] = set()
         self.other_match = False  # a condition this parser does not weigh (it narrows the term)
+        self.established_only = False  # `tcp-established` / `tcp-flags`: never a new connection
         self.action: _Stmt | None = None
+        self.action_word = "accept"  # a term without a terminating action accepts
 
 
 def _filter_terms(config: _Config, name: str) -> list[_Term]:
@@ -487,16 +490,19 @@ def _filter_terms(config: _Config, name: str) -> list[_Term]:
         term.stmts.append(stmt)
         part, rest = words[at + 3], words[at + 4 :]
         if part == "from" and rest:
-            if rest[0] in ("source-address", "source-prefix-list", "address", "prefix-list"):
+            # `address` / `prefix-list` match the source OR the destination: not a source restriction.
+            if rest[0] in ("source-address", "source-prefix-list"):
                 term.sources.append(stmt)
             elif rest[0] == "protocol":
                 term.protocols.update(rest[1:])
             elif rest[0] in ("destination-port", "port"):
                 term.ports.update(rest[1:])
+            elif rest[0] in ("tcp-established", "tcp-flags"):
+                term.established_only = True
             else:
                 term.other_match = True
         elif part == "then" and rest and rest[0] in ("accept", "discard", "reject") and term.action is None:
-            term.action = stmt
+            term.action, term.action_word = stmt, rest[0]
     return list(terms.values())
 
 
@@ -530,11 +536,13 @@ def _judge(config: _Config, service: str, terms: list[_Term], binding: Evidence,
     for term in terms:
         if term.protocols and protocol not in term.protocols or term.ports and not term.ports & ports:
             continue
-        action = term.action.words[-1] if term.action else "accept"  # a term without a terminating action accepts
+        if term.established_only:
+            continue
+        action = term.action_word
         sources = _source_values(config, term, unreadable)
         if action == "accept":
             if sources is None:
-                return MgmtAccess(service, False, f"term {term.name} accepts {service} from any source", (*binding, term.stmts[0].object_line(_term_index(term))))
+                return MgmtAccess(service, False, f"term {term.name} accepts {service} without a source-address or source-prefix-list match", (*binding, term.stmts[0].object_line(_term_index(term))))
             evidence.append(term.stmts[0].block_line(_term_index(term)) or term.sources[0].line())
             evidence += sources
             restricted_by.append(term.name)

@@ -315,3 +315,22 @@ def test_700_kb_parses_fast() -> None:
     start = time.perf_counter()
     parse_juniper_junos(_text("ex_hardened_set") + flat)
     print(f"juniper_junos: {len(flat) // 1024} KB of set lines parsed in {(time.perf_counter() - start) * 1000:.1f} ms")
+
+
+def _lo0(*terms: str) -> str:
+    lines = [f"set firewall family inet filter RE term {t}" for t in terms]
+    return HEAD + "set system services ssh\nset interfaces lo0 unit 0 family inet filter input RE\n" + "\n".join(lines) + "\n"
+
+
+def test_filter_terms_weighed_like_junos() -> None:
+    established = parse_juniper_junos(_lo0("EST from protocol tcp", "EST from tcp-established", "EST then accept", "END then reject tcp-reset"))
+    either_way = parse_juniper_junos(_lo0("P from prefix-list MGMT", "P then accept", "END then discard") + "set policy-options prefix-list MGMT 10.0.0.0/8\n")
+    any_source = parse_juniper_junos(_lo0("A from source-address 0.0.0.0/0", "A then accept", "END then discard"))
+    assert [a.restricted for a in established.mgmt_access] == [True]  # return traffic only, then reject
+    assert [a.restricted for a in either_way.mgmt_access] == [False]  # source OR destination: not a source limit
+    assert [a.restricted for a in any_source.mgmt_access] == [False]
+
+
+def test_syslog_to_the_other_routing_engine_is_not_remote() -> None:
+    f = parse_juniper_junos(HEAD + "set system syslog host other-routing-engine any any\nset system syslog host 10.0.0.9 any any\n")
+    assert f.syslog_hosts.value == ("10.0.0.9",)
