@@ -48,7 +48,9 @@ _PREDEFINED_GROUP_LEVELS: dict[str, SecurityLevel] = {
 }  # fmt: skip
 _ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 (an address read from the config, not one bound)
 _LEVEL_ORDER = {"noauth": 0, "auth": 1, "priv": 2}
-_FRAGMENT = "not a whole configuration (it lacks the `Running configuration:` / `Configuration Editor` header, `hostname` or `module`)"
+# `Running configuration:` is the CLI's title, absent from a config file copied off the switch (TFTP/SFTP):
+# the `; <product> Configuration Editor; Created on release #…` header is the marker kept.
+_FRAGMENT = "not a whole configuration (it lacks the `; … Configuration Editor; Created on release` header, `hostname` or `module`)"
 _NO_CREDENTIALS = "no `include-credentials` in this file: ArubaOS-Switch shows no password or key without it"
 
 
@@ -283,7 +285,7 @@ def _read_password(st: _Statements, rest: list[str], evidence: ConfigLine) -> No
 
 def _read_timeout(st: _Statements, rest: list[str], evidence: ConfigLine) -> None:
     minutes_unit = rest[0] == "inactivity-timer"  # older releases: minutes; 16.x idle-timeout: seconds
-    target, values = ("serial/USB console", rest[2:]) if rest[1:2] == ["serial-usb"] else ("console, Telnet and SSH sessions", rest[1:])
+    target, values = (f"console {rest[0]} serial-usb", rest[2:]) if rest[1:2] == ["serial-usb"] else (f"console {rest[0]}", rest[1:])
     value = values[0] if values else ""
     minutes = (float(value) if minutes_unit else float(value) / 60) if value.isascii() and value.isdigit() else math.nan
     if math.isnan(minutes):
@@ -365,14 +367,15 @@ def _facts(st: _Statements, complete: bool) -> NetworkConfigFacts:
 
 
 def _mgmt_access(st: _Statements, complete: bool) -> tuple[MgmtAccess, ...]:
+    # `ip authorized-managers` guards every way in (Telnet, SSH, web, SNMP, TFTP): one entry.
+    name = "ip authorized-managers"
     if st.managers:
         shown = ", ".join(where for _, where, _ in st.managers)
         restricted = all(ok for ok, _, _ in st.managers)
-        detail = f"authorized managers {shown}" if restricted else f"authorized managers include any address ({shown})"
-        return (MgmtAccess("Telnet/SSH/web/SNMP management", restricted, detail, tuple(line for _, _, line in st.managers)),)
+        return (MgmtAccess(name, restricted, shown if restricted else f"any address allowed ({shown})", tuple(line for _, _, line in st.managers)),)
     # Absent: any station may manage (a whole configuration); a fragment says nothing, and its
     # "not in the configuration" entry keeps the rule from passing on this placeholder.
-    return (MgmtAccess("Telnet/SSH/web/SNMP management", not complete, "no ip authorized-managers: any address may manage" if complete else "not in this file", ()),)
+    return (MgmtAccess(name, not complete, "none: any address may manage" if complete else "not in this file", ()),)
 
 
 def _timeouts(st: _Statements, complete: bool) -> tuple[SessionTimeout, ...]:
@@ -381,7 +384,7 @@ def _timeouts(st: _Statements, complete: bool) -> tuple[SessionTimeout, ...]:
         return tuple(latest.values())
     # Absent: 0 = never in a whole configuration. A fragment gets a placeholder its
     # "not in the configuration" entry keeps from passing.
-    return (SessionTimeout("console, Telnet and SSH sessions", 0.0 if complete else 1.0, False, ()),)
+    return (SessionTimeout("console idle-timeout", 0.0 if complete else 1.0, False, ()),)
 
 
 def _ntp(st: _Statements, gaps: list[Unreadable]) -> Fact[tuple[str, ...]]:

@@ -69,8 +69,8 @@ def test_hardened_facts() -> None:
     ((access),) = facts.mgmt_access
     assert (access.restricted, _lines(access.evidence)) == (True, [14])
     assert [(t.name, t.minutes, _lines(t.evidence)) for t in facts.session_timeouts] == [
-        ("console, Telnet and SSH sessions", 10.0, [7]),
-        ("serial/USB console", 10.0, [8]),
+        ("console idle-timeout", 10.0, [7]),
+        ("console idle-timeout serial-usb", 10.0, [8]),
     ]
     # The SSH version is never a pass: no 16.x statement selects it.
     assert [(u.kind, u.line.number) for u in facts.unreadable] == [("ssh_version", 0)]
