@@ -39,6 +39,7 @@ _SECRET_VALUE = re.compile(
 )
 _COMMUNITY = re.compile(r'\b(community\s+)("(?:[^"\\]|\\.)*"?|[^\s;{}]+)')
 _DOLLAR_STRING = re.compile(r'"\$(?:[^"\\]|\\.)*"?')  # `$9$`, `$6$`... anywhere else
+_DOLLAR_WORD = re.compile(r'"?[^\s;{}"]*\$[^\s;{}]*')  # a damaged hash: no Junos keyword holds `$`
 _CRYPT_HASH = re.compile(r"^\$(?:1|2[abxy]?|5|6|sha1|md5)\$\S+$")
 _JUNOS_VERSION = re.compile(r"^(\d+)\.(\d+)")
 _BUILT_IN_CLASSES = frozenset({"super-user", "operator", "read-only", "unauthorized"})
@@ -97,7 +98,7 @@ def _masked(text: str) -> str:
         return text  # the common line carries no secret word
     text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _COMMUNITY.sub(lambda m: m.group(0) if m.group(2).strip('"').lower() in WELL_KNOWN_COMMUNITIES else f"{m.group(1)}{MASK}", text)
-    return _DOLLAR_STRING.sub(MASK, text)
+    return _DOLLAR_WORD.sub(MASK, _DOLLAR_STRING.sub(MASK, text))
 
 
 class _Config:
@@ -127,7 +128,7 @@ def _read(text: str) -> _Config:
     deactivated: list[tuple[str, ...]] = []
     in_annotation = False
     number = 0
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1):
         line = raw.strip()
         if in_annotation:
             in_annotation = "*/" not in line

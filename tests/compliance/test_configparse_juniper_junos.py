@@ -334,3 +334,16 @@ def test_filter_terms_weighed_like_junos() -> None:
 def test_syslog_to_the_other_routing_engine_is_not_remote() -> None:
     f = parse_juniper_junos(HEAD + "set system syslog host other-routing-engine any any\nset system syslog host 10.0.0.9 any any\n")
     assert f.syslog_hosts.value == ("10.0.0.9",)
+
+
+@pytest.mark.parametrize("case", ["ex_hardened_hierarchical", "ex_hardened_set"])
+def test_bom_and_crlf_read_the_same(case: str, policy: Policy) -> None:
+    text = _text(case)
+    assert _verdicts("\ufeff" + text.replace("\n", "\r\n"), policy) == _verdicts(text, policy)
+
+
+def test_a_damaged_hash_is_still_masked() -> None:
+    text = _text("ex_hardened_hierarchical").replace('encrypted-password "$6$Vb7c', "6$Vb7c", 1).replace("## SECRET-DATA", "", 1)
+    f = parse_juniper_junos(text)
+    shown = repr(f) + repr(f.unreadable)
+    assert "Vb7cNz1q" not in shown and "Lp4sX9wKe2" not in shown
