@@ -238,7 +238,7 @@ def parse_juniper_junos(text: str) -> NetworkConfigFacts:
         ssh_versions=_ssh(config, version_stmts, unreadable),
         snmp_communities=communities,
         snmp_v3=snmp_v3,
-        ntp_servers=_listed(config, ("system", "ntp", "server"), "ntp_server", complete, unreadable, 0),
+        ntp_servers=_listed(config, ("system", "ntp", "server"), "ntp_server", complete, unreadable, 2),
         syslog_hosts=_listed(config, ("system", "syslog", "host"), "syslog_host", complete, unreadable, 1),
         aaa_new_model=Fact(None),  # no such switch: the check asks that every account has a credential
         aaa_login=Fact(all(a.secret != "none" for a in admins), _aaa_evidence(admins)),  # noqa: S105 (a SecretKind)

@@ -347,3 +347,9 @@ def test_a_damaged_hash_is_still_masked() -> None:
     f = parse_juniper_junos(text)
     shown = repr(f) + repr(f.unreadable)
     assert "Vb7cNz1q" not in shown and "Lp4sX9wKe2" not in shown
+
+
+def test_an_empty_fragment_passes_nothing_and_fails_only_what_it_has(policy: Policy) -> None:
+    verdicts = _verdicts("set system host-name sw9\n", policy)
+    assert set(verdicts.values()) == {None}  # nothing present: every rule not evaluated (enable_secret: n/a)
+    assert _verdicts("set system host-name sw9\nset system ntp server 10.0.0.1\n", policy)["net.ntp_two_servers"] is False
