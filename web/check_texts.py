@@ -42,10 +42,10 @@ def _render(table: Sequence[CheckText], text: str) -> str | None:
     for entry in table:
         if match := entry.pattern.fullmatch(text):
             groups = {name: value or "" for name, value in match.groupdict().items()}
-            for name, show in entry.shown.items():
-                if groups[name]:
-                    groups[name] = show(groups[name])
-            return entry.vi.format(**groups)
+            shown = {name: show(groups[name]) for name, show in entry.shown.items() if groups[name]}
+            if None in shown.values():
+                continue  # a part this entry cannot render: a later entry may
+            return entry.vi.format(**(groups | shown))
     return None
 
 
@@ -78,6 +78,16 @@ def _each(table: Sequence[CheckText], separator: str) -> Callable[[str], str]:
     return show
 
 
+def _every(table: Sequence[CheckText], separator: str) -> Callable[[str], str | None]:
+    """A list of parts joined by `separator`, each read by `table`; None unless all are."""
+
+    def show(text: str) -> str | None:
+        parts = [_render(table, part) for part in text.split(separator)]
+        return None if None in parts else separator.join(parts)  # type: ignore[arg-type]
+
+    return show
+
+
 def _tpm(version: str) -> str:
     # The device import stores "no TPM" as "0" (inventory.io.columns.TPM_NONE).
     return "không có TPM" if version == "0" else f"TPM phiên bản {version}"
@@ -105,6 +115,25 @@ _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (config
     _t(r"(?P<name>.+): transport input none", "{name}: transport input none (không nhận kết nối từ xa)"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+)", "{name}: có {acl}"),
     _t(r"(?P<name>admin .+?): (?P<hosts>.+)", "{name}: chỉ cho phép từ {hosts}"),
+    # PAN-OS: the MGT port's permitted-ip, and interface management profiles
+    _t(r"(?P<name>.+?): permitted-ip (?P<hosts>.+)", "{name}: chỉ cho phép từ permitted-ip {hosts}"),
+    _t(r"(?P<name>.+?): no permitted-ip", "{name}: không có permitted-ip"),
+    _t(r"(?P<name>.+?): (?P<services>[a-z0-9/-]+) without permitted-ip", "{name}: mở {services} mà không có permitted-ip"),
+    _t(r"(?P<name>.+?): (?P<services>[a-z0-9/-]+) from permitted-ip (?P<hosts>.+)", "{name}: mở {services} chỉ từ permitted-ip {hosts}"),
+    _t(r"(?P<name>.+? \(profile .+?\)): no (?P<services>[a-z0-9/-]+)", "{name}: không mở {services}"),
+    # Huawei VRP: user-interface ACLs, server ACLs, service-manage on interfaces
+    _t(r"(?P<name>.+?): no `(?P<statement>[^`]+)`", "{name}: không có `{statement}`"),
+    _t(r"(?P<name>.+?): (?P<acl>acl \S+ inbound|ssh server acl \S+|http acl \S+|snmp-agent acl \S+)", "{name}: có {acl}"),
+    _t(r"(?P<name>.+?): (?P<service>\S+) permitted on a zone interface without source restriction", "{name}: cho phép {service} trên giao diện thuộc vùng mà không giới hạn nguồn"),
+    _t(r"(?P<name>.+?): (?P<service>\S+) permitted on the management interface \(no zone\)", "{name}: cho phép {service} trên giao diện quản trị (không thuộc vùng nào)"),
+    # Junos: the loopback's input filter guards the routing engine's services
+    _t(r"(?P<name>.+?): accepted only by term\(s\) (?P<terms>.+?), then discard", "{name}: chỉ được nhận bởi term {terms}, sau đó loại bỏ"),
+    _t(r"(?P<name>.+?): no input filter on (?P<iface>\S+): any source may connect", "{name}: không có bộ lọc vào trên {iface}: mọi nguồn đều kết nối được"),
+    # ArubaOS-Switch: ip authorized-managers guards every way in
+    _t(r"(?P<name>ip authorized-managers): none: any address may manage", "{name}: không có: mọi địa chỉ đều quản trị được"),
+    _t(r"(?P<name>ip authorized-managers): not in this file", "{name}: không có trong tệp này"),
+    _t(r"(?P<name>ip authorized-managers): any address allowed \((?P<hosts>.+)\)", "{name}: cho phép mọi địa chỉ ({hosts})"),
+    _t(r"(?P<name>ip authorized-managers): (?P<hosts>.+)", "{name}: chỉ cho phép từ {hosts}"),
 )
 _TIMEOUT_ITEMS = (  # net.exec_timeout: "session: value[ (default)]"
     _t(r"(?P<name>.+): (?P<minutes>[\d.]+) min(?P<default> \(default\))?", "{name}: {minutes} phút{default}", minutes=_decimal, default=lambda _: " (mặc định)"),
@@ -215,6 +244,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"every administrator authenticates with a password", "mọi tài khoản quản trị đều xác thực bằng mật khẩu"),
     _t(r"admins without password: (?P<names>.+)", "tài khoản quản trị không có mật khẩu: {names}"),
     _t(r"all admins authenticate", "mọi tài khoản quản trị đều xác thực"),
+    _t(r"a login without password authentication", "có đường đăng nhập không xác thực bằng mật khẩu"),
     _t(r"aaa new-model and aaa authentication login on vty", "có aaa new-model và aaa authentication login trên các line vty"),
     _t(r"aaa new-model not enabled", "chưa bật aaa new-model"),
     _t(r"aaa new-model with login authentication on all vty lines", "có aaa new-model, mọi line vty đều có login authentication"),
@@ -242,7 +272,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"idle timeout 1-(?P<n>\d+) minutes on every management session", "mọi phiên quản trị tự ngắt sau 1–{n} phút không hoạt động"),
     _t(r"no management sessions found", "không tìm thấy phiên quản trị nào"),
     _t(r"(?P<items>.+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?(?:; .+?: (?:[\d.]+ min|never|invalid value)(?: \(default\))?)*)", "{items}", items=_each(_TIMEOUT_ITEMS, "; ")),
-    _t(r"(?P<items>(?:line |ip http|admin ).+)", "{items}", items=_each(_ACCESS_ITEMS, "; ")),
+    _t(r"(?P<items>[^;]+?: .+)", "{items}", items=_every(_ACCESS_ITEMS, "; ")),
     _t(r"filtering policy applied, default deny, no any-any-all accept", "có áp dụng chính sách lọc, chặn mặc định, không có luật accept any-any-all"),
     _t(r"no inbound filtering policy applied", "chưa áp dụng chính sách lọc nào cho lưu lượng vào"),
     _t(r"accept-all rule: (?P<names>.+)", "luật cho phép tất cả: {names}"),

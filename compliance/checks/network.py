@@ -201,7 +201,12 @@ def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     fact = facts.aaa_login
     if facts.aaa_new_model.value is None:
         missing = [a.name for a in facts.admins if a.secret == "none"]  # noqa: S105 (a config keyword, not a password)
-        actual = "admins without password: " + ", ".join(missing) if missing else "all admins authenticate"
+        if missing:
+            actual = "admins without password: " + ", ".join(missing)
+        elif fact.value:
+            actual = "all admins authenticate"
+        else:  # every account has a password, but some way in does not ask for one (the lines say which)
+            actual = "a login without password authentication"
         return CheckResult(fact.value, "every administrator authenticates with a password", actual, _ev(fact.evidence))
     if not facts.aaa_new_model.value:
         actual = "aaa new-model not enabled"

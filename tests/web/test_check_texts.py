@@ -48,7 +48,7 @@ ENGLISH_WORDS = (
     "communities", "management", "signatures", "supported", "zone", "zones", "applicable", "never", "invalid", "rule",
 )  # fmt: skip
 # Config statements quoted as they are written on the device.
-CONFIG_WORDS = ("transport input none",)
+CONFIG_WORDS = ("transport input none", "default action permit", "interzone-default", "PING-ONLY")  # the last: a profile name
 
 
 def _device(**fields: Any) -> DeviceSubject:
