@@ -55,10 +55,6 @@ _SERVICE_TRAFFIC = {
 _LOCAL_TARGETS = frozenset({"other-routing-engine", "scc-master", "sfc0-master"})  # `syslog host` names inside the chassis
 _MAX_DEPTH = 64  # Junos configurations nest about 10 deep; deeper is not a configuration
 _FRAGMENT = "the file has no `version` statement, so it is not a whole configuration"
-# The checks of timeouts, log hosts and management access fail on an empty list before the
-# "not evaluated" turn sees the absent statement: in a fragment they get this stand-in, which
-# passes the baseline's parameters, so the `Unreadable.absent` beside it decides (never a pass).
-_STAND_IN = "—"
 
 
 class _Stmt:
@@ -227,8 +223,8 @@ def parse_juniper_junos(text: str) -> NetworkConfigFacts:
         unreadable.append(Unreadable.absent("admin_account", "no `system root-authentication` or `system login user` (a committed Junos configuration always has root-authentication)"))
     timeouts = _timeouts(config)
     if not complete and not timeouts:
+        # The timeout rule fails on no sessions, citing no line: beside this, not evaluated (checks.network.voiding_gaps).
         unreadable.append(Unreadable.absent("session_timeout", f"no `system login user` or class, and {_FRAGMENT}"))
-        timeouts = (SessionTimeout(_STAND_IN, 1.0, False, ()),)
     http, https = _web(config, complete, unreadable)
     return NetworkConfigFacts(
         platform=Platform.JUNIPER_JUNOS.value,
@@ -238,8 +234,8 @@ def parse_juniper_junos(text: str) -> NetworkConfigFacts:
         ssh_versions=_ssh(config, version_stmts, unreadable),
         snmp_communities=communities,
         snmp_v3=snmp_v3,
-        ntp_servers=_listed(config, ("system", "ntp", "server"), "ntp_server", complete, unreadable, 2),
-        syslog_hosts=_listed(config, ("system", "syslog", "host"), "syslog_host", complete, unreadable, 1),
+        ntp_servers=_listed(config, ("system", "ntp", "server"), "ntp_server", complete, unreadable),
+        syslog_hosts=_listed(config, ("system", "syslog", "host"), "syslog_host", complete, unreadable),
         aaa_new_model=Fact(None),  # no such switch: the check asks that every account has a credential
         aaa_login=Fact(all(a.secret != "none" for a in admins), _aaa_evidence(admins)),  # noqa: S105 (a SecretKind)
         enable_secret=Fact(None),  # no enable mode: rights come from the login class
@@ -354,7 +350,7 @@ def _snmp_v3(config: _Config) -> tuple[SnmpV3Principal, ...]:
     return tuple(found)
 
 
-def _listed(config: _Config, prefix: tuple[str, ...], kind: str, complete: bool, unreadable: list[Unreadable], stand_ins: int) -> Fact[tuple[str, ...]]:
+def _listed(config: _Config, prefix: tuple[str, ...], kind: str, complete: bool, unreadable: list[Unreadable]) -> Fact[tuple[str, ...]]:
     """NTP servers or syslog hosts: distinct addresses, each shown by its first line."""
     first: dict[str, ConfigLine] = {}
     for stmt in config.under(*prefix):
@@ -362,7 +358,7 @@ def _listed(config: _Config, prefix: tuple[str, ...], kind: str, complete: bool,
             first[stmt.words[len(prefix)]] = stmt.object_line(len(prefix))
     if not first and not complete:
         unreadable.append(Unreadable.absent(kind, f"no `{' '.join(prefix)}`, and {_FRAGMENT}"))
-        return Fact((_STAND_IN,) * stand_ins)
+        return Fact(())  # fails on none, citing no line: not evaluated beside the absent statement
     return Fact(tuple(first), tuple(first.values()))
 
 
@@ -521,7 +517,7 @@ def _mgmt_access(config: _Config, complete: bool, snmp_on: object, unreadable: l
     if not inputs:
         if not complete:
             unreadable.append(Unreadable.absent("vty_access_class", f"no input filter on lo0, and {_FRAGMENT}"))
-            return (MgmtAccess(_STAND_IN, True, _STAND_IN, ()),)
+            return ()  # no entries, no line cited: not evaluated beside the absent statement
         return tuple(MgmtAccess(s, False, "no input filter on lo0: any source may connect", ()) for s in on)
     binding = tuple(dict.fromkeys(line for s in inputs for line in (s.object_line(1), s.line())))
     terms = [t for s in inputs for t in _filter_terms(config, s.words[8])]
