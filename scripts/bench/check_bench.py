@@ -47,6 +47,10 @@ def fleet(n: int, policy, rng: random.Random):
         rules = sorted(applicable_rules(platform, is_firewall=firewall))
         chosen = frozenset(rng.sample(rules, rng.randint(0, 3)))
         templates.append((platform, firewall, chosen))
+    # Huawei, Juniper, Aruba and Palo Alto devices (a quarter of the demo's network devices) run
+    # the golden configurations of their platforms, each device under its own hostname; the lab
+    # has no generator for them yet.
+    templates += [(platform, firewall, text) for platform, firewall, text in golden_templates()] * 4
     texts = {}
     devices = []
     for i in range(n):
@@ -81,10 +85,41 @@ def fleet(n: int, policy, rng: random.Random):
         )
         if cls in ("firewall", "access_switch"):
             platform, firewall, chosen = templates[rng.randrange(len(templates))]
+            if isinstance(chosen, GoldenText):
+                texts[i] = (chosen.named(f"dev{i}"), platform)
+                continue
             render = cisco_ios_config if platform == "cisco_ios" else fortios_config
             subnet = f"10.{i >> 8 & 255}.{i & 255}.0/24"
             texts[i] = (render(f"dev{i}", chosen, is_firewall=firewall, mgmt_subnet=subnet), platform)
     return devices, texts
+
+
+GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "compliance" / "golden"
+GENERATED = ("cisco_ios", "fortinet")
+
+
+class GoldenText(str):
+    """A golden running-config of a platform the lab cannot generate, and its hostname."""
+
+    hostname: str
+
+    def named(self, hostname: str) -> str:
+        return self.replace(self.hostname, hostname)
+
+
+def golden_templates() -> list[tuple[str, bool, GoldenText]]:
+    found = []
+    for config in sorted(GOLDEN.glob("*/*/running-config.txt")):
+        platform = config.parent.parent.name
+        if platform in GENERATED:
+            continue
+        text = GoldenText(config.read_text(encoding="utf-8"))
+        text.hostname = parse_config(text, platform).hostname.value or ""
+        if not text.hostname or text.count(text.hostname) != 1:
+            continue  # a fragment without a name (no device's whole config), or a name used twice
+        device_class = json.loads((config.parent / "expected.json").read_text(encoding="utf-8"))["device_class"]
+        found.append((platform, device_class == "firewall", text))
+    return found
 
 
 def _cpu_seconds() -> float:
