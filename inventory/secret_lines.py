@@ -40,7 +40,7 @@ IOS_SECRET_STATEMENTS: tuple[str, ...] = (
 _IOS_SECRETS = tuple(re.compile(pattern) for pattern in IOS_SECRET_STATEMENTS)
 _IOS_SNMP_KEYS = re.compile(r"\b((?:auth (?:md5|sha\S*))|(?:priv (?:des|3des|aes(?: \d+)?))) \S+")
 _IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")
-_IOS_HOST_COMMUNITY = re.compile(r"^(snmp-server host \S+(?: (?:traps|informs))?(?: version (?:1|2c|3 \S+))?) (\S+)")
+_IOS_HOST_COMMUNITY = re.compile(r"^(snmp-server host \S+(?: vrf \S+)?(?: (?:traps|informs))?(?: version (?:1|2c|3 \S+))?) (\S+)")
 
 # FortiOS: the `set <key> <value>` statements whose value is a secret, as data (the keys, and
 # suffixes any key ending so carries). A quoted value may span lines (`set private-key "-----BEGIN

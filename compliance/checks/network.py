@@ -165,27 +165,29 @@ def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResu
     return CheckResult(True, "no read-write community", "no read-write community", [])
 
 
+# Servers are counted once each: the same address listed twice (once per VRF, say) is still one
+# clock to fall back on.
 def _ntp_two_servers_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
-    return len(facts.ntp_servers.value) >= params["min_servers"]
+    return len(set(facts.ntp_servers.value)) >= params["min_servers"]
 
 
 @check("net.ntp_two_servers", params={"min_servers": int}, verdict=_ntp_two_servers_passed)
 def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """At least `min_servers` NTP servers."""
-    servers = facts.ntp_servers.value
+    servers = tuple(dict.fromkeys(facts.ntp_servers.value))
     wanted = params["min_servers"]
     actual = f"{len(servers)} NTP server(s)" + (": " + ", ".join(servers) if servers else "")
     return CheckResult(len(servers) >= wanted, f">= {wanted} NTP servers", actual, _ev(facts.ntp_servers.evidence))
 
 
 def _remote_syslog_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
-    return len(facts.syslog_hosts.value) >= params["min_hosts"]
+    return len(set(facts.syslog_hosts.value)) >= params["min_hosts"]
 
 
 @check("net.remote_syslog", params={"min_hosts": int}, verdict=_remote_syslog_passed)
 def remote_syslog(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """Logs sent to at least `min_hosts` remote collectors."""
-    hosts = facts.syslog_hosts.value
+    hosts = tuple(dict.fromkeys(facts.syslog_hosts.value))
     wanted = params["min_hosts"]
     actual = f"{len(hosts)} remote log host(s)" + (": " + ", ".join(hosts) if hosts else "")
     return CheckResult(len(hosts) >= wanted, f">= {wanted} remote syslog host(s)", actual, _ev(facts.syslog_hosts.evidence))

@@ -242,6 +242,10 @@ def parse_ios(text: str) -> NetworkConfigFacts:
             communities.append(_ios_community(node))
         else:
             unreadable.append(Unreadable(node.line, "snmp_community", "snmp-server community without a community"))
+    for node in _top(nodes, "snmp-server host"):
+        community = _ios_host_community(node.text.split())
+        if community is not None:  # a v1/v2c notification target names a community too
+            communities.append(SnmpCommunity(community, "RO", None, (node.line,)))
     for node in _top(nodes, "enable secret"):
         if node.text == "enable secret":
             unreadable.append(Unreadable(node.line, "enable_secret", "enable secret without a secret"))
@@ -435,6 +439,21 @@ def _ios_community(node: _IosNode) -> SnmpCommunity:
     return SnmpCommunity(words[2], access, rest[0] if rest else None, (node.line,))
 
 
+def _ios_host_community(words: list[str]) -> str | None:
+    """The community of `snmp-server host ADDR [vrf V] [traps|informs] [version 1|2c|3 LEVEL] NAME ...`;
+    None for an SNMPv3 target (NAME is then a v3 user) or a line without one."""
+    rest = words[3:]
+    if rest[:1] == ["vrf"]:
+        rest = rest[2:]
+    if rest[:1] in (["traps"], ["informs"]):
+        rest = rest[1:]
+    if rest[:1] == ["version"]:
+        if rest[1:2] == ["3"]:
+            return None
+        rest = rest[2:]
+    return rest[0] if rest else None
+
+
 def _ios_snmp_v3(nodes: _IosConfig, unreadable: list[Unreadable]) -> tuple[SnmpV3Principal, ...]:
     found: list[SnmpV3Principal] = []
     for node in _top(nodes, "snmp-server group"):
@@ -478,6 +497,9 @@ def _ios_syslog(nodes: _IosConfig, unreadable: list[Unreadable]) -> Fact[tuple[s
             addrs.append(w[1])
             evidence.append(node.line)
     order = sorted(range(len(addrs)), key=lambda i: evidence[i].number)
+    off = [n for n in _top(nodes, "no logging on")]
+    if off:  # logging switched off altogether: no host receives anything, whatever is listed
+        return Fact((), tuple(n.line for n in off) + tuple(evidence[i] for i in order))
     return Fact(tuple(addrs[i] for i in order), tuple(evidence[i] for i in order))
 
 

@@ -114,6 +114,7 @@ def test_fortios_version_and_defaults() -> None:
 
 SECRET_LINES = {  # line -> the secret it must not show
     "snmp-server host 10.9.9.9 version 2c Tr4pC0mm": "Tr4pC0mm",
+    "snmp-server host 10.9.9.8 vrf MGMT informs version 2c Vrf7rap": "Vrf7rap",
     "radius-server host 10.1.1.1 key 7 R4d1usK3y": "R4d1usK3y",
     " key-string 7 K3yStr1ng": "K3yStr1ng",
     "crypto isakmp key Pr3Shared address 0.0.0.0": "Pr3Shared",
@@ -242,3 +243,25 @@ def test_truncated_golden_lines_never_raise(case: Path) -> None:
         for k in range(len(words)):
             cut = [*lines[:i], indent + " ".join(words[:k]), *lines[i + 1 :]]
             parse_config("\n".join(cut), platform)
+
+
+def test_ios_notification_targets_logging_off_and_repeated_ntp_servers() -> None:
+    """A v1/v2c `snmp-server host` names a community (v3 targets name a user); `no logging on`
+    sends nothing to any listed host; the same NTP server twice (once per VRF) is one server."""
+    from compliance.configcheck import check_config_facts
+    from compliance.policy import load_policy
+
+    text = (
+        "hostname r1\nsnmp-server group NMS v3 priv\nsnmp-server host 10.0.0.5 version 2c public\n"
+        "snmp-server host 10.0.0.6 traps version 3 priv nmsuser\nsnmp-server host 10.0.0.7 vrf M informs Tr4pOnly\n"
+        "logging host 10.0.0.9\nlogging host 10.0.0.10\nno logging on\n"
+        "ntp server 10.1.1.1\nntp server vrf MGMT 10.1.1.1\nline vty 0 4\n transport input ssh\n"
+    )
+    facts = parse_config(text, "cisco_ios")
+    assert [(c.name, c.evidence[0].number) for c in facts.snmp_communities] == [("public", 3), ("Tr4pOnly", 5)]
+    assert "Tr4pOnly" not in repr(facts.snmp_communities[1].evidence)
+    assert facts.syslog_hosts.value == () and facts.syslog_hosts.evidence[0].text == "no logging on"
+    outcomes = {o.rule_id: o for o in check_config_facts(facts, load_policy(), "router")}
+    assert outcomes["net.snmp_v3_only"].passed is False and outcomes["net.snmp_no_default_community"].passed is False
+    assert outcomes["net.remote_syslog"].passed is False
+    assert outcomes["net.ntp_two_servers"].passed is False and outcomes["net.ntp_two_servers"].actual == "1 NTP server(s): 10.1.1.1"
