@@ -107,6 +107,7 @@ _ENABLE_PROBLEMS = (
     _t(r"no enable secret", "không có enable secret"),
     _t(r"enable password set", "có đặt enable password"),
     _t(r"user (?P<name>.+) uses password", "người dùng {name} dùng password thay vì secret"),
+    _t(r"user (?P<name>.+) has no password", "người dùng {name} không có mật khẩu"),
 )
 _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (configparse MgmtAccess)
     _t(r"(?P<name>.+): no access-class", "{name}: không có access-class"),
@@ -255,7 +256,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"enable secret set, no enable password, users with secret", "đặt enable secret, không dùng enable password, người dùng đặt mật khẩu bằng secret"),
     _t(r"enable secret set, no enable password", "đã đặt enable secret, không có enable password"),
     _t(
-        r"(?P<problems>(?:no enable secret|enable password set|user .+ uses password)(?:; (?:enable password set|user .+ uses password))*)",
+        r"(?P<problems>(?:no enable secret|enable password set|user .+ (?:uses|has no) password)(?:; (?:enable password set|user .+ (?:uses|has no) password))*)",
         "{problems}",
         problems=_each(_ENABLE_PROBLEMS, "; "),
     ),

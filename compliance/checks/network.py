@@ -222,7 +222,7 @@ def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
 def _enable_secret_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
     if facts.enable_secret.value is None:
         return None
-    weak = any(u.secret in ("reversible", "plaintext") for u in facts.admins)
+    weak = any(u.secret in ("reversible", "plaintext", "none") for u in facts.admins)
     return bool(facts.enable_secret.value) and not facts.enable_password.value and not weak
 
 
@@ -232,10 +232,10 @@ def enable_secret(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     expected = "enable secret set, no enable password, users with secret"
     if facts.enable_secret.value is None:
         return _not_applicable(facts, expected)
-    weak = [u for u in facts.admins if u.secret in ("reversible", "plaintext")]
+    weak = [u for u in facts.admins if u.secret in ("reversible", "plaintext", "none")]
     problems = [] if facts.enable_secret.value else ["no enable secret"]
     problems += ["enable password set"] if facts.enable_password.value else []
-    problems += [f"user {u.name} uses password" for u in weak]
+    problems += [f"user {u.name} has no password" if u.secret == "none" else f"user {u.name} uses password" for u in weak]  # noqa: S105
     evidence = facts.enable_secret.evidence + facts.enable_password.evidence
     evidence += tuple(e for u in weak for e in u.evidence)
     actual = "; ".join(problems) if problems else "enable secret set, no enable password"

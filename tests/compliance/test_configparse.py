@@ -265,3 +265,14 @@ def test_ios_notification_targets_logging_off_and_repeated_ntp_servers() -> None
     assert outcomes["net.snmp_v3_only"].passed is False and outcomes["net.snmp_no_default_community"].passed is False
     assert outcomes["net.remote_syslog"].passed is False
     assert outcomes["net.ntp_two_servers"].passed is False and outcomes["net.ntp_two_servers"].actual == "1 NTP server(s): 10.1.1.1"
+
+
+def test_an_ios_user_without_a_password_fails_the_credentials_rule() -> None:
+    from compliance.configcheck import check_config_facts
+    from compliance.policy import load_policy
+
+    text = "hostname r1\nenable secret 9 $9$abc$def\nusername guest nopassword\nusername ops privilege 15 secret 9 $9$x$y\nline vty 0 4\n"
+    facts = parse_config(text, "cisco_ios")
+    assert [(u.name, u.secret) for u in facts.admins] == [("guest", "none"), ("ops", "hashed")]
+    (outcome,) = [o for o in check_config_facts(facts, load_policy(), "router") if o.rule_id == "net.enable_secret"]
+    assert outcome.passed is False and outcome.actual == "user guest has no password" and outcome.evidence == ["2: enable secret 9 <redacted>", "3: username guest nopassword"]
