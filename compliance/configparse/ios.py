@@ -154,6 +154,9 @@ def _ios_tree(text: str) -> _IosConfig:
     for i in range(tops[0] if tops else size):
         stripped = raw[i].strip()
         if stripped and stripped[0] != "!":  # an indented line before any command
+            margin = _common_margin(raw)
+            if margin:  # a whole config pasted indented (from a mail or a document): read it as typed
+                return _ios_tree("\n".join(line[margin:] for line in raw))
             return _IosConfig(_ios_tree_lines(raw))
     nodes: list[_IosNode] = []
     by_word: dict[str, list[_IosNode]] = {}
@@ -180,6 +183,12 @@ def _ios_tree(text: str) -> _IosConfig:
         else:
             by_word[word] = [node]
     return _IosConfig(nodes, by_word)
+
+
+def _common_margin(raw: list[str]) -> int:
+    """The indentation every command line shares (comments and blank lines aside)."""
+    margins = [len(line) - len(line.lstrip()) for line in raw if line.strip() and not line.lstrip().startswith("!")]
+    return min(margins) if margins else 0
 
 
 def _ios_tree_lines(raw: list[str]) -> list[_IosNode]:
@@ -348,9 +357,14 @@ def _ios_switch(nodes: _IosConfig, command: str) -> Fact[bool]:
     return Fact(not last.text.startswith("no "), (last.line,))
 
 
+# `line console 0` is what IOS-XE accepts for `line con 0` (and shows as `line con 0`): same line.
+_LINE_KINDS = {"console": "con"}
+
+
 def _ios_terminal_line(node: _IosNode, unreadable: list[Unreadable]) -> TerminalLine:
     words = node.text.split()
     kind = words[1] if len(words) > 1 else ""
+    kind = _LINE_KINDS.get(kind, kind)
     vty = kind == "vty"
     access_class = transport = timeout = login = None
     no_exec = False

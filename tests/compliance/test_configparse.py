@@ -276,3 +276,17 @@ def test_an_ios_user_without_a_password_fails_the_credentials_rule() -> None:
     assert [(u.name, u.secret) for u in facts.admins] == [("guest", "none"), ("ops", "hashed")]
     (outcome,) = [o for o in check_config_facts(facts, load_policy(), "router") if o.rule_id == "net.enable_secret"]
     assert outcome.passed is False and outcome.actual == "user guest has no password" and outcome.evidence == ["2: enable secret 9 <redacted>", "3: username guest nopassword"]
+
+
+def test_an_ios_config_pasted_with_an_indent_reads_as_typed() -> None:
+    golden = Path(__file__).parent / "golden" / "cisco_ios" / "hardened_isr" / "running-config.txt"
+    text = golden.read_text(encoding="utf-8")
+    indented = "\n".join((" " + line) if line else line for line in text.splitlines())
+    plain, shifted = parse_config(text, "cisco_ios"), parse_config(indented, "cisco_ios")
+    assert shifted == plain  # same facts, same line numbers; evidence is shown without indentation
+    assert plain.hostname.value and plain.terminal_lines
+
+
+def test_line_console_is_the_console_line() -> None:
+    facts = parse_config("hostname r1\nline console 0\n exec-timeout 0 0\nline vty 0 4\n exec-timeout 5 0\n", "cisco_ios")
+    assert [(t.name, t.minutes) for t in facts.session_timeouts] == [("line console 0", 0.0), ("line vty 0 4", 5.0)]
