@@ -114,6 +114,8 @@ _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (config
     _t(r"(?P<name>.+): no ip http access-class", "{name}: không có ip http access-class"),
     _t(r"(?P<name>.+): no trusthost", "{name}: không có trusthost"),
     _t(r"(?P<name>.+): transport input none", "{name}: transport input none (không nhận kết nối từ xa)"),
+    _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), an ACL that is not defined", "{name}: {acl} nhưng ACL này không được định nghĩa"),
+    _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), which permits any source", "{name}: {acl} nhưng ACL cho phép mọi nguồn"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+)", "{name}: có {acl}"),
     _t(r"(?P<name>admin .+?): (?P<hosts>.+)", "{name}: chỉ cho phép từ {hosts}"),
     # PAN-OS: the MGT port's permitted-ip, and interface management profiles

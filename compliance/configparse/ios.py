@@ -287,7 +287,7 @@ def parse_ios(text: str) -> NetworkConfigFacts:
         http_server=_ios_switch(nodes, "ip http server"),
         https_server=_ios_switch(nodes, "ip http secure-server"),
         terminal_lines=lines,
-        mgmt_access=_ios_mgmt_access(nodes, lines),
+        mgmt_access=_ios_mgmt_access(nodes, lines, acls, unreadable),
         session_timeouts=_ios_timeouts(lines),
         firewall_rules=firewall_rules,
         filtering=_ios_filtering(acls, groups),
@@ -549,20 +549,44 @@ def _ios_user(node: _IosNode) -> AdminAccount:
     return AdminAccount(w[1], kind, privilege, (), (node.line,))
 
 
-def _ios_mgmt_access(nodes: _IosConfig, lines: tuple[TerminalLine, ...]) -> tuple[MgmtAccess, ...]:
-    """vty lines (remote CLI) and, when on, the HTTP(S) server."""
+def _ios_mgmt_access(nodes: _IosConfig, lines: tuple[TerminalLine, ...], acls: dict[str, _Acl], unreadable: list[Unreadable]) -> tuple[MgmtAccess, ...]:
+    """vty lines (remote CLI) and, when on, the HTTP(S) server. An access-class restricts only
+    by its content: an ACL that is not defined (IOS then lets everyone in) or that permits any
+    source restricts nothing."""
     found = []
     for ln in _vty(lines):
         closed = ln.transport_input == ("none",)
-        detail = f"access-class {ln.access_class} in" if ln.access_class else "transport input none" if closed else "no access-class"
         ev = tuple(e for e in ln.evidence if e.text.startswith(("line ", "access-class", "transport input")))
-        found.append(MgmtAccess(f"line {ln.name}", bool(ln.access_class) or closed, detail, ev))
+        if ln.access_class:
+            restricted, why, acl_lines = _acl_restricts(acls.get(ln.access_class), unreadable)
+            detail = f"access-class {ln.access_class} in" + why
+            found.append(MgmtAccess(f"line {ln.name}", restricted or closed, detail, ev + acl_lines))
+            continue
+        found.append(MgmtAccess(f"line {ln.name}", closed, "transport input none" if closed else "no access-class", ev))
     web = [n for n in nodes.by_word.get("ip", ()) if n.text in ("ip http server", "ip http secure-server")]
     if web:
         acl = _top(nodes, "ip http access-class")
-        detail = acl[-1].text if acl else "no ip http access-class"
-        found.append(MgmtAccess("ip http", bool(acl), detail, tuple(n.line for n in web + acl)))
+        if not acl:
+            found.append(MgmtAccess("ip http", False, "no ip http access-class", tuple(n.line for n in web)))
+        else:
+            words = acl[-1].text.split()
+            name = words[-1] if len(words) > 3 else None
+            restricted, why, acl_lines = _acl_restricts(acls.get(name) if name else None, unreadable)
+            found.append(MgmtAccess("ip http", restricted, acl[-1].text + why, tuple(n.line for n in web + acl) + acl_lines))
     return tuple(found)
+
+
+def _acl_restricts(acl: _Acl | None, unreadable: list[Unreadable]) -> tuple[bool, str, tuple[ConfigLine, ...]]:
+    """(restricts the source?, what to add to the detail, the ACL lines that decide)."""
+    if acl is None:
+        return False, ", an ACL that is not defined", ()
+    scratch: list[Unreadable] = []
+    entries = [_ace(acl, raw, line, scratch) for raw, line in acl.entries()]
+    unreadable.extend(Unreadable(u.line, "vty_access_class", u.reason) for u in scratch)
+    wide = [e for e in entries if e.action == "accept" and e.src_any]
+    if wide:
+        return False, ", which permits any source", tuple(e.evidence[0] for e in wide)
+    return True, "", ()
 
 
 def _ios_timeouts(lines: tuple[TerminalLine, ...]) -> tuple[SessionTimeout, ...]:

@@ -290,3 +290,20 @@ def test_an_ios_config_pasted_with_an_indent_reads_as_typed() -> None:
 def test_line_console_is_the_console_line() -> None:
     facts = parse_config("hostname r1\nline console 0\n exec-timeout 0 0\nline vty 0 4\n exec-timeout 5 0\n", "cisco_ios")
     assert [(t.name, t.minutes) for t in facts.session_timeouts] == [("line console 0", 0.0), ("line vty 0 4", 5.0)]
+
+
+@pytest.mark.parametrize(
+    ("acl", "restricted", "detail"),
+    [
+        ("access-list 10 permit 10.20.99.0 0.0.0.255\n", True, "access-class 10 in"),
+        ("access-list 10 permit 10.20.99.0 0.0.0.255\naccess-list 10 permit any\n", False, "access-class 10 in, which permits any source"),
+        ("ip access-list extended 10\n permit tcp any any eq 22\n", False, "access-class 10 in, which permits any source"),
+        ("", False, "access-class 10 in, an ACL that is not defined"),
+    ],
+)
+def test_a_vty_access_class_restricts_by_its_content(acl: str, restricted: bool, detail: str) -> None:
+    facts = parse_config(f"hostname r1\n{acl}line vty 0 4\n access-class 10 in\n transport input ssh\n", "cisco_ios")
+    (vty,) = facts.mgmt_access
+    assert (vty.restricted, vty.detail) == (restricted, detail)
+    if "any" in acl:
+        assert any("any" in e.text for e in vty.evidence)  # the entry that opens it is cited
