@@ -49,7 +49,9 @@ def mask_config(text: str) -> str:
         stripped = raw.strip()
         indent = raw[: len(raw) - len(raw.lstrip())]
         if quoted is not None:
-            masked = MASK if quoted else mask_ios_line(stripped)
+            # Inside a quoted text that is not itself a secret (an auto-script, a banner): its lines
+            # are commands too, and a password typed into one is masked like any other.
+            masked = MASK if quoted else _mask_forti(stripped, blocks) if stripped.startswith("set ") else mask_ios_line(stripped)
             if opens_quote(stripped):
                 quoted = None  # the closing quote
             out.append(raw if masked == stripped else indent + masked)

@@ -542,9 +542,70 @@ def _forti_aaa(admins: tuple[AdminAccount, ...]) -> Fact[bool]:
 
 
 def _forti_plaintext(tree: _FTree) -> Fact[bool]:
-    """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding."""
-    plain = tuple(node.set_line(key) for node in tree.secret_nodes for key, (values, *_) in node.settings.items() if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC")
-    return Fact(not plain, plain)
+    """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding. Key
+    material FortiOS keeps encrypted by its own format (every certificate's private key) is not."""
+    plain = tuple(
+        node.set_line(key)
+        for node in tree.secret_nodes
+        for key, (values, *_) in node.settings.items()
+        if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC" and not encrypted_key_material(values[0])
+    )
+    plain += _plain_in_scripts(tree)
+    return Fact(not plain, tuple(sorted(plain, key=lambda line: line.number)))
+
+
+_SCRIPT_SET = re.compile(r"^\s*set\s+(\S+)\s+(\S.*)$")
+
+
+def _plain_in_scripts(tree: _FTree) -> tuple[ConfigLine, ...]:
+    """`set script` texts (auto-scripts run CLI commands) that type a secret in clear: the
+    script's line, masked (the script would show it)."""
+    found = []
+    for block in _blocks(tree, "system auto-script"):
+        for entry in block.entries():
+            script = entry.first("script")
+            for line in script.splitlines():
+                m = _SCRIPT_SET.match(line)
+                if m and is_forti_secret_key(m.group(1)) and not m.group(2).startswith("ENC") and not encrypted_key_material(m.group(2)):
+                    found.append(ConfigLine(entry.set_line("script").number, f"set script {MASK}"))
+                    break
+    return tuple(found)
+
+
+_ENCRYPTED_PEM = ("-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN PGP MESSAGE-----")
+_OPENSSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----"
+
+
+def encrypted_key_material(value: str) -> bool:
+    """A private key that is itself encrypted: PKCS#8 `ENCRYPTED PRIVATE KEY`, a legacy PEM key
+    with `Proc-Type: 4,ENCRYPTED`, or an OpenSSH key whose cipher is not `none`."""
+    head = value.lstrip()[:64]
+    if head.startswith(_ENCRYPTED_PEM):
+        return True
+    if head.startswith("-----BEGIN ") and "PRIVATE KEY-----" in head:
+        if "Proc-Type: 4,ENCRYPTED" in value[:200]:
+            return True
+        if head.startswith(_OPENSSH_KEY):
+            return _openssh_cipher(value) not in (None, "none")
+    return False
+
+
+def _openssh_cipher(value: str) -> str | None:
+    """The cipher name in an OpenSSH private key's header (`openssh-key-v1`, then the cipher)."""
+    import base64
+    import binascii
+
+    body = "".join(value.split(_OPENSSH_KEY, 1)[1].split("-----END", 1)[0].split())
+    try:
+        raw = base64.b64decode(body[:64] + "=" * (-len(body[:64]) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    magic = b"openssh-key-v1\x00"
+    if not raw.startswith(magic) or len(raw) < len(magic) + 4:
+        return None
+    size = int.from_bytes(raw[len(magic) : len(magic) + 4], "big")
+    name = raw[len(magic) + 4 : len(magic) + 4 + size]
+    return name.decode("ascii", "replace") if len(name) == size else None
 
 
 def _forti_mgmt(admin: AdminAccount) -> MgmtAccess:

@@ -307,3 +307,35 @@ def test_a_vty_access_class_restricts_by_its_content(acl: str, restricted: bool,
     assert (vty.restricted, vty.detail) == (restricted, detail)
     if "any" in acl:
         assert any("any" in e.text for e in vty.evidence)  # the entry that opens it is cited
+
+
+def test_fortios_encrypted_key_material_is_not_plaintext_but_a_password_in_a_script_is() -> None:
+    """Every FortiGate backup carries certificate keys encrypted by their own format; they are
+    not plaintext secrets. A password typed in clear into an auto-script is one, and neither the
+    evidence nor the stored config shows it."""
+    import base64
+
+    from inventory.redact import mask_config
+
+    def openssh(cipher: bytes) -> str:
+        header = b"openssh-key-v1\x00" + len(cipher).to_bytes(4, "big") + cipher + b"\x00" * 40
+        return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64.b64encode(header).decode() + "\n-----END OPENSSH PRIVATE KEY-----"
+
+    def config(private_key: str, script: str = "") -> str:
+        text = 'config system global\n    set hostname fw\nend\nconfig vpn certificate local\n    edit "k"\n'
+        text += f'        set private-key "{private_key}"\n    next\nend\n'
+        if script:
+            text += f'config system auto-script\n    edit "backup"\n        set script "{script}"\n    next\nend\n'
+        return text
+
+    pkcs8 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBWBgkqhkiG9w0BBQ0w\n-----END ENCRYPTED PRIVATE KEY-----"
+    legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nMIIE\n-----END RSA PRIVATE KEY-----"
+    for key in (pkcs8, legacy, openssh(b"aes256-ctr")):
+        assert parse_config(config(key), "fortinet").password_encryption.value is True
+    for key in (openssh(b"none"), "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"):
+        assert parse_config(config(key), "fortinet").password_encryption.value is False
+    script = "config system admin\n    edit backup\n        set password Cl3arT3xt\n    next\nend"
+    facts = parse_config(config(pkcs8, script), "fortinet")
+    assert facts.password_encryption.value is False
+    assert [e.text for e in facts.password_encryption.evidence] == [f"set script {MASK}"]
+    assert "Cl3arT3xt" not in repr(facts) and "Cl3arT3xt" not in mask_config(config(pkcs8, script))
