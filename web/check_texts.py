@@ -117,6 +117,7 @@ _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (config
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), an ACL that is not defined", "{name}: {acl} nhưng ACL này không được định nghĩa"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), which permits any source", "{name}: {acl} nhưng ACL cho phép mọi nguồn"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+)", "{name}: có {acl}"),
+    _t(r"(?P<name>admin .+?): any address \((?P<keys>[a-z0-9, -]+)\)", "{name}: cho phép mọi địa chỉ ({keys})"),
     _t(r"(?P<name>admin .+?): (?P<hosts>.+)", "{name}: chỉ cho phép từ {hosts}"),
     # PAN-OS: the MGT port's permitted-ip, and interface management profiles
     _t(r"(?P<name>.+?): permitted-ip (?P<hosts>.+)", "{name}: chỉ cho phép từ permitted-ip {hosts}"),

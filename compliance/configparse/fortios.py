@@ -609,8 +609,12 @@ def _openssh_cipher(value: str) -> str | None:
 
 
 def _forti_mgmt(admin: AdminAccount) -> MgmtAccess:
-    detail = ", ".join(admin.trusted_hosts) if admin.trusted_hosts else "no trusthost"
     ev = tuple(e for e in admin.evidence if e.text.startswith(("edit", "set trusthost", "set ip6-trusthost")))
+    # One trusthost that is any address opens the account to every address, whatever the others say.
+    opened = [e.text.split(None, 2)[1] for e in ev if e.text.startswith("set ") and " ".join(e.text.split()[2:]) in _ANY_HOST]
+    if opened:
+        return MgmtAccess(f"admin {admin.name}", False, f"any address ({', '.join(opened)})", ev)
+    detail = ", ".join(admin.trusted_hosts) if admin.trusted_hosts else "no trusthost"
     return MgmtAccess(f"admin {admin.name}", bool(admin.trusted_hosts), detail, ev)
 
 

@@ -339,3 +339,18 @@ def test_fortios_encrypted_key_material_is_not_plaintext_but_a_password_in_a_scr
     assert facts.password_encryption.value is False
     assert [e.text for e in facts.password_encryption.evidence] == [f"set script {MASK}"]
     assert "Cl3arT3xt" not in repr(facts) and "Cl3arT3xt" not in mask_config(config(pkcs8, script))
+
+
+def test_a_fortios_admin_with_one_any_address_trusthost_is_open_to_every_address() -> None:
+    text = (
+        'config system global\n    set hostname fw\nend\nconfig system admin\n    edit "ops"\n'
+        "        set trusthost1 10.99.0.0 255.255.255.0\n        set trusthost2 0.0.0.0 0.0.0.0\n        set password ENC x\n    next\n"
+        '    edit "noc"\n        set trusthost1 10.99.0.0 255.255.255.0\n        set ip6-trusthost1 ::/0\n        set password ENC y\n    next\n'
+        '    edit "lab"\n        set trusthost1 10.99.0.0 255.255.255.0\n        set password ENC z\n    next\nend\n'
+    )
+    access = {m.name: (m.restricted, m.detail) for m in parse_config(text, "fortinet").mgmt_access}
+    assert access == {
+        "admin ops": (False, "any address (trusthost2)"),
+        "admin noc": (False, "any address (ip6-trusthost1)"),
+        "admin lab": (True, "10.99.0.0 255.255.255.0"),
+    }
