@@ -427,7 +427,7 @@ _FRAGMENT_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("snmp_v3", ("system snmp community", "system snmp user")),
     ("ntp_server", ("system ntp",)),
     ("syslog_host", ("log syslogd setting", "log syslogd2 setting", "log syslogd3 setting", "log syslogd4 setting", "log fortianalyzer setting")),
-    ("acl_entry", ("firewall policy",)),
+    ("acl_entry", ("firewall policy", "firewall policy6")),
     ("password_storage", None),  # "no plaintext secret" can only be said of a whole configuration
 )
 _FRAGMENT = "no `config system global` in this file: not a whole configuration (a per-VDOM backup or a fragment)"
@@ -630,20 +630,26 @@ def _forti_timeout(glob: _FNode, unreadable: list[Unreadable]) -> SessionTimeout
 
 
 def _forti_policies(tree: _FTree) -> tuple[FirewallRule, ...]:
+    """IPv4 and IPv6 policies alike: `firewall policy` (with srcaddr6/dstaddr6 since 6.4) and the
+    older `firewall policy6`; an accept-all over IPv6 voids the default deny as much as over IPv4."""
     found = []
-    for block in _blocks(tree, "firewall policy"):
-        for entry in block.entries():
-            action: Literal["accept", "deny"] = "accept" if entry.first("action", "deny") == "accept" else "deny"
-            label = entry.first("name")
-            found.append(
-                FirewallRule(
-                    f"policy {entry.name} ({label})" if label else f"policy {entry.name}",  # name
-                    action,
-                    "all" in entry.get("srcaddr"),  # src_any
-                    "all" in entry.get("dstaddr"),  # dst_any
-                    "ALL" in entry.get("service"),  # service_any
-                    entry.first("status", "enable") == "enable",  # enabled
-                    entry.ev("status", "srcaddr", "dstaddr", "action", "service"),  # evidence
+    for name in ("firewall policy", "firewall policy6"):
+        prefix = "policy6" if name.endswith("6") else "policy"
+        for block in _blocks(tree, name):
+            for entry in block.entries():
+                action: Literal["accept", "deny"] = "accept" if entry.first("action", "deny") == "accept" else "deny"
+                label = entry.first("name")
+                sources = (*entry.get("srcaddr"), *entry.get("srcaddr6"))
+                targets = (*entry.get("dstaddr"), *entry.get("dstaddr6"))
+                found.append(
+                    FirewallRule(
+                        f"{prefix} {entry.name} ({label})" if label else f"{prefix} {entry.name}",  # name
+                        action,
+                        "all" in sources,  # src_any
+                        "all" in targets,  # dst_any
+                        "ALL" in entry.get("service"),  # service_any
+                        entry.first("status", "enable") == "enable",  # enabled
+                        entry.ev("status", "srcaddr", "srcaddr6", "dstaddr", "dstaddr6", "action", "service"),  # evidence
+                    )
                 )
-            )
     return tuple(found)

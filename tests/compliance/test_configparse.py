@@ -354,3 +354,17 @@ def test_a_fortios_admin_with_one_any_address_trusthost_is_open_to_every_address
         "admin noc": (False, "any address (ip6-trusthost1)"),
         "admin lab": (True, "10.99.0.0 255.255.255.0"),
     }
+
+
+def test_fortios_ipv6_accept_all_voids_the_default_deny() -> None:
+    from compliance.configcheck import check_config_facts
+    from compliance.policy import load_policy
+
+    head = "config system global\n    set hostname fw\nend\n"
+    v4 = 'config firewall policy\n    edit 1\n        set srcaddr "LAN"\n        set dstaddr "all"\n        set action accept\n        set service "HTTPS"\n    next\nend\n'
+    policy6 = 'config firewall policy6\n    edit 7\n        set srcaddr "all"\n        set dstaddr "all"\n        set action accept\n        set service "ALL"\n    next\nend\n'
+    consolidated = 'config firewall policy\n    edit 9\n        set srcaddr6 "all"\n        set dstaddr6 "all"\n        set action accept\n        set service "ALL"\n    next\nend\n'
+    policy = load_policy()
+    for text, passed in ((head + v4, True), (head + v4 + policy6, False), (head + consolidated, False)):
+        (outcome,) = [o for o in check_config_facts(parse_config(text, "fortinet"), policy, "firewall") if o.rule_id == "net.fw_default_deny"]
+        assert outcome.passed is passed, (text, outcome.actual)
