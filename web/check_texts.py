@@ -242,6 +242,8 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"no read-write community", "không có community quyền ghi (RW)"),
     _t(r"read-write communities: (?P<names>.+)", "community quyền ghi (RW): {names}"),
     _t(r">= (?P<n>\d+) NTP servers", "≥ {n} máy chủ NTP"),
+    _t(r"FortiGuard NTP \(counted by the policy\)", "NTP của FortiGuard (chính sách cho phép tính)"),
+    _t(r"FortiGuard NTP \(not counted by the policy\)", "NTP của FortiGuard (chính sách không tính)"),
     _t(r"(?P<n>\d+) NTP server\(s\)(?P<servers>: .+)?", "{n} máy chủ NTP{servers}"),
     _t(r">= (?P<n>\d+) remote syslog host\(s\)", "≥ {n} máy chủ nhật ký (syslog) từ xa"),
     _t(r"(?P<n>\d+) remote log host\(s\)(?P<hosts>: .+)?", "{n} máy chủ nhật ký từ xa{hosts}"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from compliance.checks.base import CheckResult, check
 from compliance.configparse import MASK, WELL_KNOWN_COMMUNITIES, ConfigLine, NetworkConfigFacts, Unreadable
+from compliance.configparse.fortios import FORTIGUARD_NTP
 from inventory.choices import Platform
 
 Params = Mapping[str, Any]
@@ -166,18 +167,31 @@ def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResu
 
 
 # Servers are counted once each: the same address listed twice (once per VRF, say) is still one
-# clock to fall back on.
-def _ntp_two_servers_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
-    return len(set(facts.ntp_servers.value)) >= params["min_servers"]
-
-
-@check("net.ntp_two_servers", params={"min_servers": int}, verdict=_ntp_two_servers_passed)
-def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
-    """At least `min_servers` NTP servers."""
+# clock to fall back on. FortiGuard's NTP service (a FortiGate's default) is a pool run by the
+# vendor over the Internet: it satisfies the rule only where the policy says so
+# (`fortiguard_counts`), since a Party WAN device cannot reach it and the time it serves is not
+# the province's own.
+def _ntp_servers(facts: NetworkConfigFacts, params: Params) -> tuple[tuple[str, ...], bool]:
     servers = tuple(dict.fromkeys(facts.ntp_servers.value))
+    if FORTIGUARD_NTP in servers and facts.platform == Platform.FORTINET:
+        return servers, bool(params["fortiguard_counts"])
+    return servers, len(servers) >= params["min_servers"]
+
+
+def _ntp_two_servers_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
+    return _ntp_servers(facts, params)[1]
+
+
+@check("net.ntp_two_servers", params={"min_servers": int, "fortiguard_counts": bool}, verdict=_ntp_two_servers_passed)
+def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
+    """At least `min_servers` NTP servers (FortiGuard's service only if `fortiguard_counts`)."""
+    servers, passed = _ntp_servers(facts, params)
     wanted = params["min_servers"]
-    actual = f"{len(servers)} NTP server(s)" + (": " + ", ".join(servers) if servers else "")
-    return CheckResult(len(servers) >= wanted, f">= {wanted} NTP servers", actual, _ev(facts.ntp_servers.evidence))
+    if FORTIGUARD_NTP in servers and facts.platform == Platform.FORTINET:
+        actual = "FortiGuard NTP " + ("(counted by the policy)" if passed else "(not counted by the policy)")
+    else:
+        actual = f"{len(servers)} NTP server(s)" + (": " + ", ".join(servers) if servers else "")
+    return CheckResult(passed, f">= {wanted} NTP servers", actual, _ev(facts.ntp_servers.evidence))
 
 
 def _remote_syslog_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:

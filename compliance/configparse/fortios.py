@@ -31,6 +31,8 @@ from inventory.secret_lines import FORTI_SECRET_KEYS, FORTI_SECRET_SUFFIXES, is_
 _ENCRYPTED_SECRET_KEYS = frozenset({"password", "passwd", "psksecret", "auth-pwd", "priv-pwd", "key", "secret", "private-key", "passphrase"})
 _FORTI_VERSION = re.compile(r"#config-version=[^-]+-(\d+\.\d+(?:\.\d+)?)-")
 _ANY_HOST = ("0.0.0.0 0.0.0.0", "0.0.0.0/0", "::/0")
+# The NTP "server" of a FortiGate synchronised with FortiGuard (`set type fortiguard`).
+FORTIGUARD_NTP = "FortiGuard"
 
 
 class _FNode:
@@ -501,8 +503,10 @@ def _forti_ntp(tree: _FTree) -> Fact[tuple[str, ...]]:
     if ntp.number is None:
         return Fact(())
     head = ntp.ev("ntpsync", "type")
-    if ntp.first("ntpsync", "enable") != "enable" or ntp.first("type", "fortiguard") != "custom":
+    if ntp.first("ntpsync", "enable") != "enable":
         return Fact((), head)
+    if ntp.first("type", "fortiguard") != "custom":  # FortiGuard's servers: the policy decides whether they count
+        return Fact((FORTIGUARD_NTP,), head)
     servers = [e for b in ntp.children if b.kind == "config" and b.name == "ntpserver" for e in b.entries()]
     return Fact(tuple(s.first("server") for s in servers), head + tuple(e for s in servers for e in s.ev("server")))
 

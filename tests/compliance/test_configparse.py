@@ -368,3 +368,15 @@ def test_fortios_ipv6_accept_all_voids_the_default_deny() -> None:
     for text, passed in ((head + v4, True), (head + v4 + policy6, False), (head + consolidated, False)):
         (outcome,) = [o for o in check_config_facts(parse_config(text, "fortinet"), policy, "firewall") if o.rule_id == "net.fw_default_deny"]
         assert outcome.passed is passed, (text, outcome.actual)
+
+
+@pytest.mark.parametrize("counts", [False, True])
+def test_fortiguard_ntp_counts_only_where_the_policy_says_so(counts: bool) -> None:
+    from compliance.checks.network import ntp_two_servers
+
+    text = "config system global\n    set hostname fw\nend\nconfig system ntp\n    set ntpsync enable\n    set type fortiguard\nend\n"
+    facts = parse_config(text, "fortinet")
+    result = ntp_two_servers(facts, {"min_servers": 2, "fortiguard_counts": counts})
+    assert result.passed is counts
+    assert result.actual == ("FortiGuard NTP (counted by the policy)" if counts else "FortiGuard NTP (not counted by the policy)")
+    assert result.evidence == ["4: config system ntp", "5: set ntpsync enable", "6: set type fortiguard"]

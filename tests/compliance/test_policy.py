@@ -163,7 +163,7 @@ def test_unknown_device_class(policy_dir: Path) -> None:
 
 def test_missing_and_mistyped_params(policy_dir: Path) -> None:
     def change(d: Data) -> None:
-        rule(d, "net.ntp_two_servers")["params"] = {"min_servers": "two"}
+        rule(d, "net.ntp_two_servers")["params"] = {"min_servers": "two", "fortiguard_counts": False}
         rule(d, "net.exec_timeout")["params"] = {}
         rule(d, "net.telnet_off")["params"] = {"strict": True}
 
