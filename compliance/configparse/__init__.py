@@ -1,8 +1,13 @@
 """Parse a running-config into platform-neutral, typed facts with the config lines behind each one.
 
-Two platforms (netmiko device_type names):
-- "cisco_ios": IOS 12.x/15.x indentation syntax (top-level commands, indented children).
+Six platforms (netmiko device_type names), one module each:
+- "cisco_ios": IOS 12.x/15.x and IOS-XE indentation syntax (top-level commands, indented children).
 - "fortinet": FortiOS `config ... / edit ... / set ... / next / end` blocks, VDOM-wrapped or not.
+- "huawei_vrp": VRP `display current-configuration` (S-series switches, USG firewalls).
+- "juniper_junos": Junos `show configuration`, in braces or `| display set`.
+- "aruba_osswitch": ArubaOS-Switch (2530) `show running-config`.
+- "paloalto_panos": PAN-OS configuration in set form.
+What each rule reads on each platform, and its default when absent: docs/config-rules.md.
 
 Platform differences end here: the checks only read `NetworkConfigFacts`. A fact the platform has
 no notion of is None (e.g. Cisco's "enable secret" on FortiOS). Evidence lines carry their 1-based
