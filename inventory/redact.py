@@ -18,6 +18,7 @@ from inventory.secret_lines import (
     WELL_KNOWN_COMMUNITIES,
     is_forti_secret_key,
     mask_ios_line,
+    mask_other_platforms,
     masked_forti_set,
     opens_quote,
 )
@@ -67,6 +68,8 @@ def mask_config(text: str) -> str:
                 quoted = is_forti_secret_key(key) or masked != stripped
         else:
             masked = mask_ios_line(stripped)
+        if masked == stripped:  # the other platforms' secret words (Junos and PAN-OS set lines too)
+            masked = mask_other_platforms(stripped)
         out.append(raw if masked == stripped else indent + masked)
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 

@@ -18,8 +18,11 @@ MASK = "<redacted>"
 IOS_SECRET_STATEMENTS: tuple[str, ...] = (
     r"^(enable (?:algorithm-type \S+ )?(?:secret|password)(?: level \d+)?(?: \d)?) (\S+)",
     r"^(username \S+ .*?(?:secret|password)(?: \d)?) (\S+)",
-    r"^((?:password|key|key-string|secret)(?: \d)?) (\S+)",
-    r"^((?:tacacs-server|radius-server) (?:host \S+ )?key(?: \d)?) (\S+)",
+    # `cipher`/`irreversible-cipher`/`simple` are VRP's forms; ArubaOS-Switch's `password manager ...
+    # sha1 "<hash>"` is left to mask_other_platforms.
+    r"^((?:password|key|key-string|secret)(?: \d| cipher| irreversible-cipher| simple)?) (?!(?:manager|operator|port-access)\b)(\S+)",
+    r"^((?:tacacs-server|radius-server) (?:host \S+ (?:\S+ )*?)?key(?: \d)?) (\S+)",  # host A [auth-port N ...] key
+    r"^(server-private \S+ (?:\S+ )*?key(?: \d)?) (\S+)",  # inside `aaa group server`
     r"^(ntp authentication-key \d+ md5) (\S+)",
     r"^(crypto isakmp key(?: \d)?) (\S+)",
     # BGP: `neighbor <peer> password [0|7] <line>` (the password may hold spaces).
@@ -85,3 +88,58 @@ def opens_quote(text: str) -> bool:
     if '"' not in text:
         return False
     return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
+
+
+# Huawei VRP, Junos, ArubaOS-Switch and PAN-OS: the words a secret follows, as data. Their parsers
+# mask their own evidence; this masks their stored configs (a scan bundle may carry one). The
+# secret is the next word after the keyword and its qualifiers (`password irreversible-cipher X`,
+# `sha1 "X"`), or a quoted string to its closing quote; a crypt-style hash or a Junos `$9$`
+# ciphertext is masked wherever it stands.
+OTHER_SECRET_WORDS = frozenset({
+    "cipher", "irreversible-cipher", "encrypted-password", "authentication-key", "privacy-key", "simple-password",
+    "authentication-password", "privacy-password", "phash", "key-value", "community-string", "shared-key",
+    "ascii-text", "secret", "key", "password", "plaintext", "simple", "sha1", "sha256", "md5", "auth-key", "psk",
+    "bind-password", "authpwd", "privpwd", "pre-shared-key", "encrypted-key",
+})  # fmt: skip
+# Words that may stand between a keyword and its secret (a form or an algorithm), never a secret.
+_QUALIFIERS = frozenset({
+    "0", "5", "7", "8", "9", "md5", "sha", "sha1", "sha256", "hmac-sha256", "aes", "des", "3des", "aes128", "aes256",
+    "simple", "cipher", "irreversible-cipher", "plain", "plaintext", "ascii-text", "hexadecimal", "none", "128", "192", "256", "enc",
+})  # fmt: skip
+_BEFORE_ALGORITHM = frozenset({"auth", "priv"})
+_ALGORITHMS = frozenset({"md5", "sha", "sha1", "sha256", "sha512", "aes", "des", "3des", "aes128", "aes256"})
+_CRYPT_HASH = re.compile(r'"?\$(?:1|1a|5|6|9|2[aby]?|sha1|sha512)\$[^\s";]*"?')
+_SPACES = re.compile(r"(\s+)")
+
+
+def mask_other_platforms(line: str) -> str:
+    """A VRP, Junos, ArubaOS-Switch or PAN-OS line (stripped) with its secrets masked."""
+    parts = _SPACES.split(line)
+    words = range(0, len(parts), 2)  # parts[odd] are the spaces between words
+    hide: set[int] = set()
+    for i in words:
+        word = parts[i].strip('"').lower()
+        if word in _BEFORE_ALGORITHM:  # `auth sha "<key>"`, `priv aes "<key>"` (SNMPv3 users)
+            if i + 2 >= len(parts) or parts[i + 2].lower() not in _ALGORITHMS:
+                continue
+        elif word not in OTHER_SECRET_WORDS:
+            continue
+        j = i + 2
+        while j < len(parts) and parts[j].strip('";').lower() in _QUALIFIERS and j < i + 6:
+            j += 2
+        if j >= len(parts) or j in hide:
+            continue
+        value = parts[j].strip('";')
+        if not value or value.lower() in WELL_KNOWN_COMMUNITIES or value == MASK or value.lower() in OTHER_SECRET_WORDS:
+            continue
+        hide.add(j)
+        if parts[j].startswith('"') and not parts[j].rstrip(";").endswith('"'):  # a quoted secret with spaces
+            k = j + 2
+            while k < len(parts) and '"' not in parts[k]:
+                hide.add(k)
+                k += 2
+            if k < len(parts):
+                hide.add(k)
+    if hide:
+        parts = [MASK + (";" if parts[n].endswith(";") else "") if n in hide else part for n, part in enumerate(parts)]
+    return _CRYPT_HASH.sub(MASK, "".join(parts))

@@ -116,6 +116,8 @@ SECRET_LINES = {  # line -> the secret it must not show
     "snmp-server host 10.9.9.9 version 2c Tr4pC0mm": "Tr4pC0mm",
     "snmp-server host 10.9.9.8 vrf MGMT informs version 2c Vrf7rap": "Vrf7rap",
     "radius-server host 10.1.1.1 key 7 R4d1usK3y": "R4d1usK3y",
+    "radius-server host 10.1.1.2 auth-port 1812 acct-port 1813 key 7 P0rtsK3y": "P0rtsK3y",
+    " server-private 10.2.2.2 key 7 Pr1vSrvK3y": "Pr1vSrvK3y",
     " key-string 7 K3yStr1ng": "K3yStr1ng",
     "crypto isakmp key Pr3Shared address 0.0.0.0": "Pr3Shared",
     " ip ospf message-digest-key 1 md5 Osp5Key": "Osp5Key",

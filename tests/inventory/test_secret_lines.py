@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
+from compliance.configparse import ConfigLine
 from inventory.redact import mask_config
 from inventory.secret_lines import MASK, mask_ios_line
 
@@ -91,3 +95,63 @@ def test_fortios_multiline_private_key_masked_on_every_line() -> None:
 
 def test_bgp_password_may_hold_spaces() -> None:
     assert mask_ios_line("neighbor PEERS password 7 two words") == f"neighbor PEERS password 7 {MASK}"
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "compliance" / "golden"
+
+
+def _masked_by_parser(text: str, platform: str) -> set[str]:
+    """The words the platform's parser hid in its evidence lines: the config's secrets."""
+    from compliance.configparse import parse_config
+
+    raw = text.splitlines()
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, ConfigLine):
+            if MASK in value.text and 0 < value.number <= len(raw):
+                shown = value.text.split()
+                found.update(w.strip('";') for w in raw[value.number - 1].split() if w not in shown and len(w.strip('";')) > 3)
+        elif isinstance(value, tuple | list):
+            for item in value:
+                walk(item)
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+
+    walk(parse_config(text, platform))
+    return found
+
+
+@pytest.mark.parametrize("config", sorted(GOLDEN.glob("*/*/running-config.txt")), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_a_stored_config_hides_every_secret_its_parser_hides(config: Path) -> None:
+    """Every platform's secrets (VRP ciphers, Junos $9$/crypt strings, ArubaOS-Switch sha1 hashes,
+    PAN-OS phash/authpwd, IOS and FortiOS as before) are masked in what kiemke stores too."""
+    text = config.read_text(encoding="utf-8")
+    secrets = _masked_by_parser(text, config.parent.parent.name)
+    stored = mask_config(text)
+    assert [s for s in secrets if s in stored] == []
+    assert stored.count("\n") == text.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("local-user admin password irreversible-cipher $1a$Xq7#Lw2$Ge]u4N*Y$", "Ge]u4N"),
+        ("snmp-agent community read cipher %^%#Zk3!Qm%^%#", "Zk3!Qm"),
+        ('encrypted-password "$6$abc$KJHkjhKJH"; ## SECRET-DATA', "KJHkjhKJH"),
+        ('set system radius-server 10.0.0.1 secret "$9$Ab1Cd2Ef3"', "Ab1Cd2Ef3"),
+        ('password manager user-name "netadmin" sha1 "8c1f2e7a4b90d3c6"', "8c1f2e7a4b90d3c6"),
+        ('snmpv3 user "nms" auth sha "AuthK3y" priv aes "PrivK3y"', "AuthK3y"),
+        ("set mgt-config users admin phash $5$xyz$abcdefABCDEF", "abcdefABCDEF"),
+        ("set deviceconfig system snmp-setting access-setting version v3 users nms01 authpwd -AQ==K8vX2pLq9", "K8vX2pLq9"),
+    ],
+)
+def test_other_platforms_secret_lines_are_masked(line: str, secret: str) -> None:
+    assert secret not in mask_config(line + "\n")
+
+
+@pytest.mark.parametrize("config", sorted(GOLDEN.glob("*/*/running-config.txt")), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_masking_a_masked_config_changes_nothing(config: Path) -> None:
+    once = mask_config(config.read_text(encoding="utf-8"))
+    assert mask_config(once) == once
