@@ -382,3 +382,11 @@ def test_fortiguard_ntp_counts_only_where_the_policy_says_so(counts: bool) -> No
     assert result.passed is counts
     assert result.actual == ("FortiGuard NTP (counted by the policy)" if counts else "FortiGuard NTP (not counted by the policy)")
     assert result.evidence == ["4: config system ntp", "5: set ntpsync enable", "6: set type fortiguard"]
+
+
+def test_sd_wan_ios_xe_runs_aaa_without_aaa_new_model() -> None:
+    base = "hostname e1\naaa authentication login default local\nline vty 0 4\n transport input ssh\n"
+    assert parse_config(base, "cisco_ios").aaa_new_model.value is False
+    sdwan = parse_config("system\n system-ip 192.168.11.1\n" + base + "sdwan\n interface GigabitEthernet1\n", "cisco_ios")
+    assert sdwan.aaa_new_model.value is True and [e.text for e in sdwan.aaa_new_model.evidence] == ["sdwan"]
+    assert sdwan.aaa_login.value is True  # the vty lines use the defined default list
