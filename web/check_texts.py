@@ -131,6 +131,8 @@ _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (config
     _t(r"(?P<name>.+?): (?P<service>\S+) permitted on a zone interface without source restriction", "{name}: cho phép {service} trên giao diện thuộc vùng mà không giới hạn nguồn"),
     _t(r"(?P<name>.+?): (?P<service>\S+) permitted on the management interface \(no zone\)", "{name}: cho phép {service} trên giao diện quản trị (không thuộc vùng nào)"),
     # Junos: the loopback's input filter guards the routing engine's services
+    _t(r"(?P<name>.+?): accepted only by term\(s\) (?P<terms>.+?), then the implicit discard", "{name}: chỉ được nhận bởi term {terms}, sau đó bị loại bỏ ngầm định"),
+    _t(r"(?P<name>.+?): not accepted by the lo0 filter \(implicit discard\)", "{name}: bộ lọc lo0 không nhận (loại bỏ ngầm định)"),
     _t(r"(?P<name>.+?): accepted only by term\(s\) (?P<terms>.+?), then discard", "{name}: chỉ được nhận bởi term {terms}, sau đó loại bỏ"),
     _t(r"(?P<name>.+?): no input filter on (?P<iface>\S+): any source may connect", "{name}: không có bộ lọc vào trên {iface}: mọi nguồn đều kết nối được"),
     # ArubaOS-Switch: ip authorized-managers guards every way in

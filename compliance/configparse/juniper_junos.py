@@ -548,7 +548,9 @@ def _judge(config: _Config, service: str, terms: list[_Term], binding: Evidence,
             evidence += ([head] if head else []) + ([term.action.line()] if term.action else [])
             detail = f"accepted only by term(s) {', '.join(restricted_by)}, then {action}" if restricted_by else f"{action} by term {term.name}"
             return MgmtAccess(service, True, detail, tuple(dict.fromkeys(evidence)))
-    return MgmtAccess(service, False, "the lo0 filter does not end in `discard`/`reject`", tuple(dict.fromkeys(evidence)))
+    # Every Junos firewall filter ends in an implicit `then discard`: what no term accepted is dropped.
+    detail = f"accepted only by term(s) {', '.join(restricted_by)}, then the implicit discard" if restricted_by else "not accepted by the lo0 filter (implicit discard)"
+    return MgmtAccess(service, True, detail, tuple(dict.fromkeys(evidence)))
 
 
 def _term_index(term: _Term) -> int:

@@ -189,7 +189,8 @@ def test_a_filter_term_accepting_any_source_leaves_ssh_open() -> None:
         + "set system services ssh\nset interfaces lo0 unit 0 family inet filter input RE\n"
         + "set firewall family inet filter RE term A from source-address 10.0.0.0/8\nset firewall family inet filter RE term A then accept\n"
     )
-    assert [(a.name, a.restricted) for a in no_discard.mgmt_access] == [("ssh", False)]
+    # Every filter ends in an implicit discard: a source-restricted accept is enough.
+    assert [(a.name, a.restricted, a.detail) for a in no_discard.mgmt_access] == [("ssh", True, "accepted only by term(s) A, then the implicit discard")]
 
 
 def test_idle_timeout_missing_or_invalid_fails() -> None:
