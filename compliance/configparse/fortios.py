@@ -214,6 +214,28 @@ def _plain_reading(raw: str) -> tuple:
     return _OTHER_READING
 
 
+# The `config` sections the facts are read from. The CLI takes any unambiguous abbreviation of
+# their words (`config sys glo`), and pasted scripts use them: such a name is read as the section
+# it abbreviates, word by word (the shortest when several fit, as `pol` for policy over policy6).
+_SECTION_NAMES = frozenset({
+    "system global", "system interface", "system admin", "system snmp community", "system snmp user", "system ntp",
+    "ntpserver", "log syslogd setting", "log syslogd2 setting", "log syslogd3 setting", "log syslogd4 setting",
+    "log fortianalyzer setting", "firewall policy", "firewall policy6", "system auto-script", "global", "vdom",
+})  # fmt: skip
+_FULL_SECTIONS: dict[str, str] = {}
+
+
+def _full_section(name: str) -> str:
+    found = _FULL_SECTIONS.get(name)
+    if found is None:
+        words = name.split()
+        fits = [s for s in _SECTION_NAMES if len(s.split()) == len(words) and all(full.startswith(w) for w, full in zip(words, s.split(), strict=True))]
+        found = min(fits, key=len) if words and fits else name
+        if len(_FULL_SECTIONS) < 10_000:
+            _FULL_SECTIONS[name] = found
+    return found
+
+
 def _forti_tree(text: str) -> _FTree:
     """The block tree, the `#config-version=` header line and the index of `config` blocks."""
     root = _FNode("root", "")
@@ -327,6 +349,8 @@ def _forti_tree(text: str) -> _FTree:
             top.settings.pop(words[1], None)
     blocks: dict[str, list[_FNode]] = {}
     for node in configs:  # creation order is the tree's pre-order
+        if node.name not in _SECTION_NAMES:
+            node.name = _full_section(node.name)
         if node.name in blocks:
             blocks[node.name].append(node)
         else:

@@ -390,3 +390,16 @@ def test_sd_wan_ios_xe_runs_aaa_without_aaa_new_model() -> None:
     sdwan = parse_config("system\n system-ip 192.168.11.1\n" + base + "sdwan\n interface GigabitEthernet1\n", "cisco_ios")
     assert sdwan.aaa_new_model.value is True and [e.text for e in sdwan.aaa_new_model.evidence] == ["sdwan"]
     assert sdwan.aaa_login.value is True  # the vty lines use the defined default list
+
+
+def test_fortios_abbreviated_section_names_are_the_sections() -> None:
+    full = (
+        "config system global\n    set hostname fw\n    set admintimeout 5\nend\nconfig system ntp\n    set ntpsync enable\n"
+        "    set type custom\n    config ntpserver\n        edit 1\n            set server 10.0.0.1\n        next\n"
+        "        edit 2\n            set server 10.0.0.2\n        next\n    end\nend\n"
+    )
+    short = full.replace("config system global", "config sys glo").replace("config system ntp", "config sys ntp").replace("config ntpserver", "config ntps")
+    a, b = parse_config(full, "fortinet"), parse_config(short, "fortinet")
+    assert (b.hostname.value, b.ntp_servers.value, b.session_timeouts[0].minutes) == ("fw", ("10.0.0.1", "10.0.0.2"), 5.0)
+    assert (a.hostname.value, a.ntp_servers.value) == (b.hostname.value, b.ntp_servers.value)
+    assert [u for u in b.unreadable] == []  # not taken for a fragment
