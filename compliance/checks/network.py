@@ -171,23 +171,24 @@ def snmp_no_rw_community(facts: NetworkConfigFacts, params: Params) -> CheckResu
 # vendor over the Internet: it satisfies the rule only where the policy says so
 # (`fortiguard_counts`), since a Party WAN device cannot reach it and the time it serves is not
 # the province's own.
-def _ntp_servers(facts: NetworkConfigFacts, params: Params) -> tuple[tuple[str, ...], bool]:
+def _ntp_servers(facts: NetworkConfigFacts, params: Params) -> tuple[tuple[str, ...], bool, bool]:
+    """(distinct servers, synchronised with FortiGuard?, passed?)"""
     servers = tuple(dict.fromkeys(facts.ntp_servers.value))
     if FORTIGUARD_NTP in servers and facts.platform == Platform.FORTINET:
-        return servers, bool(params["fortiguard_counts"])
-    return servers, len(servers) >= params["min_servers"]
+        return servers, True, bool(params["fortiguard_counts"])
+    return servers, False, len(servers) >= params["min_servers"]
 
 
 def _ntp_two_servers_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
-    return _ntp_servers(facts, params)[1]
+    return _ntp_servers(facts, params)[2]
 
 
 @check("net.ntp_two_servers", params={"min_servers": int, "fortiguard_counts": bool}, verdict=_ntp_two_servers_passed)
 def ntp_two_servers(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     """At least `min_servers` NTP servers (FortiGuard's service only if `fortiguard_counts`)."""
-    servers, passed = _ntp_servers(facts, params)
+    servers, fortiguard, passed = _ntp_servers(facts, params)
     wanted = params["min_servers"]
-    if FORTIGUARD_NTP in servers and facts.platform == Platform.FORTINET:
+    if fortiguard:
         actual = "FortiGuard NTP " + ("(counted by the policy)" if passed else "(not counted by the policy)")
     else:
         actual = f"{len(servers)} NTP server(s)" + (": " + ", ".join(servers) if servers else "")
@@ -233,10 +234,14 @@ def aaa_login(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     return CheckResult(fact.value, "aaa new-model and aaa authentication login on vty", actual, _ev(fact.evidence))
 
 
+# Local users whose password is not hashed: reversible (type 7), in clear, or none at all.
+_WEAK_SECRETS = ("reversible", "plaintext", "none")
+
+
 def _enable_secret_passed(facts: NetworkConfigFacts, params: Params) -> bool | None:
     if facts.enable_secret.value is None:
         return None
-    weak = any(u.secret in ("reversible", "plaintext", "none") for u in facts.admins)
+    weak = any(u.secret in _WEAK_SECRETS for u in facts.admins)
     return bool(facts.enable_secret.value) and not facts.enable_password.value and not weak
 
 
@@ -246,7 +251,7 @@ def enable_secret(facts: NetworkConfigFacts, params: Params) -> CheckResult:
     expected = "enable secret set, no enable password, users with secret"
     if facts.enable_secret.value is None:
         return _not_applicable(facts, expected)
-    weak = [u for u in facts.admins if u.secret in ("reversible", "plaintext", "none")]
+    weak = [u for u in facts.admins if u.secret in _WEAK_SECRETS]
     problems = [] if facts.enable_secret.value else ["no enable secret"]
     problems += ["enable password set"] if facts.enable_password.value else []
     problems += [f"user {u.name} has no password" if u.secret == "none" else f"user {u.name} uses password" for u in weak]  # noqa: S105

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from typing import Literal
@@ -572,12 +574,7 @@ def _forti_aaa(admins: tuple[AdminAccount, ...]) -> Fact[bool]:
 def _forti_plaintext(tree: _FTree) -> Fact[bool]:
     """Secrets must be stored encrypted (ENC); a plaintext `set password` is a finding. Key
     material FortiOS keeps encrypted by its own format (every certificate's private key) is not."""
-    plain = tuple(
-        node.set_line(key)
-        for node in tree.secret_nodes
-        for key, (values, *_) in node.settings.items()
-        if key in _ENCRYPTED_SECRET_KEYS and values and values[0] != "ENC" and not encrypted_key_material(values[0])
-    )
+    plain = tuple(node.set_line(key) for node in tree.secret_nodes for key, (values, *_) in node.settings.items() if key in _ENCRYPTED_SECRET_KEYS and values and _in_clear(values[0]))
     plain += _plain_in_scripts(tree)
     return Fact(not plain, tuple(sorted(plain, key=lambda line: line.number)))
 
@@ -594,10 +591,15 @@ def _plain_in_scripts(tree: _FTree) -> tuple[ConfigLine, ...]:
             script = entry.first("script")
             for line in script.splitlines():
                 m = _SCRIPT_SET.match(line)
-                if m and is_forti_secret_key(m.group(1)) and not m.group(2).startswith("ENC") and not encrypted_key_material(m.group(2)):
+                if m and is_forti_secret_key(m.group(1)) and _in_clear(m.group(2)):
                     found.append(ConfigLine(entry.set_line("script").number, f"set script {MASK}"))
                     break
     return tuple(found)
+
+
+def _in_clear(value: str) -> bool:
+    """A secret's value as stored is readable: neither `ENC ...` nor key material encrypted by its own format."""
+    return value.split(None, 1)[:1] != ["ENC"] and not encrypted_key_material(value)
 
 
 _ENCRYPTED_PEM = ("-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----BEGIN PGP MESSAGE-----")
@@ -620,9 +622,6 @@ def encrypted_key_material(value: str) -> bool:
 
 def _openssh_cipher(value: str) -> str | None:
     """The cipher name in an OpenSSH private key's header (`openssh-key-v1`, then the cipher)."""
-    import base64
-    import binascii
-
     body = "".join(value.split(_OPENSSH_KEY, 1)[1].split("-----END", 1)[0].split())
     try:
         raw = base64.b64decode(body[:64] + "=" * (-len(body[:64]) % 4))

@@ -511,7 +511,7 @@ def _ios_syslog(nodes: _IosConfig, unreadable: list[Unreadable]) -> Fact[tuple[s
             addrs.append(w[1])
             evidence.append(node.line)
     order = sorted(range(len(addrs)), key=lambda i: evidence[i].number)
-    off = [n for n in _top(nodes, "no logging on")]
+    off = _top(nodes, "no logging on")
     if off:  # logging switched off altogether: no host receives anything, whatever is listed
         return Fact((), tuple(n.line for n in off) + tuple(evidence[i] for i in order))
     return Fact(tuple(addrs[i] for i in order), tuple(evidence[i] for i in order))
@@ -520,10 +520,11 @@ def _ios_syslog(nodes: _IosConfig, unreadable: list[Unreadable]) -> Fact[tuple[s
 def _ios_aaa(nodes: _IosConfig, lines: tuple[TerminalLine, ...], unreadable: list[Unreadable]) -> tuple[Fact[bool | None], Fact[bool]]:
     """`aaa new-model`, and whether every vty login uses a defined `aaa authentication login` list."""
     new_model = _ios_switch(nodes, "aaa new-model")
-    if not new_model.evidence and _top(nodes, "sdwan") and _top(nodes, "system"):
+    sdwan = _top(nodes, "sdwan")
+    if not new_model.evidence and sdwan and _top(nodes, "system"):
         # IOS-XE SD-WAN (controller mode) runs AAA without showing `aaa new-model`: its `aaa`
         # statements only exist there. The `sdwan` section says which mode this is.
-        new_model = Fact(True, (_top(nodes, "sdwan")[0].line,))
+        new_model = Fact(True, (sdwan[0].line,))
     login_lists = _top(nodes, "aaa authentication login")
     defined = set()
     for node in login_lists:
