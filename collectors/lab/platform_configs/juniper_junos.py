@@ -27,6 +27,10 @@ into a template; every rule id in ``violations`` flips exactly the matching stat
     net.exec_timeout                 class ``idle-timeout 10;`` -> ``30`` or none (hash)
     ================================ ====================================================
 
+Not applicable (``ValueError`` if asked): net.enable_secret (no enable mode) and
+net.fw_default_deny (the parser reads no SRX policies: the lab's Junos devices are EX access
+switches, so ``running_config`` refuses ``is_firewall=True``).
+
 The lo0 filter PROTECT-RE ends in a discard term, so Telnet and J-Web added by their own
 violations stay source-restricted: net.telnet_off and net.http_mgmt_off imply no net.vty_acl.
 
