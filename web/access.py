@@ -30,6 +30,9 @@ EVERYONE = tuple(r.value for r in Role)
 EXPORTERS = (SECURITY_OFFICER, TECHNICIAN, PLANNER)
 # Who may re-evaluate compliance now ("Kiểm tra lại", whole fleet or one site), and admin.
 RECHECKERS = (SECURITY_OFFICER,)
+# Who may edit recorded devices (one at a time or in bulk), and admin: the people who keep the
+# inventory true; planners and viewers read it.
+DEVICE_EDITORS = (SECURITY_OFFICER, TECHNICIAN)
 
 ACCESS_ATTR = "kiemke_access"
 

@@ -1,4 +1,6 @@
-"""Devices: the filtered, sorted, paginated list, its export, and one device's page."""
+"""Devices: the filtered, sorted, paginated list, its export, one device's page, its edit form
+and history tab, and the bulk edit of the selected or filtered devices. The edits themselves
+are inventory.device_edit's: these views carry the form and word the outcome."""
 
 from __future__ import annotations
 
@@ -7,21 +9,32 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
+from flask_login import current_user
+from sqlalchemy import select
 
 from collectors.queries import config_snapshots
 from compliance.findings import FindingFilter, list_findings
 from compliance.lifecycle import end_of_life_condition
+from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
+from inventory.device_edit import EditConflict, InvalidValues, form_values, update_device
+from inventory.device_history import device_history
 from inventory.io.exporter import export_file
+from inventory.models import Site, Zone
 from inventory.redact import mask_config, masked_diff
 from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, list_devices
 from web import queries
-from web.access import EVERYONE, EXPORTERS, may_export, role_required
-from web.database import cached, get_session
-from web.facts import fact_rows
+from web.access import DEVICE_EDITORS, EVERYONE, EXPORTERS, may, may_export, role_required
+from web.database import cached, commit, get_session
+from web.facts import FACT_LABELS, fact_rows, readable
+from web.forms import COLUMN_INPUT_KEYS, DEVICE_FIELD_LABELS, DeviceForm
+from web.labels import label
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 from web.procurement import number
+from web.recheck import tell_evaluation
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -137,4 +150,123 @@ def detail(device_id: int):
         titles=queries.rule_titles(),
         compliance=None if device["status"] == "disposed" else compliance_of(db, [device_id])[device_id],
         verdicts=None if device["status"] == "disposed" else queries.device_rule_verdicts(db, device_id),
+        can_edit=may(*DEVICE_EDITORS),
     )
+
+
+# ------------------------------------------------------------------------------ edit
+
+
+def _device_or_404(db, device_id: int) -> dict:
+    device = queries.device_detail(db, device_id)
+    if device is None:
+        abort(404)
+    return device
+
+
+def _edit_page(device: dict, form: DeviceForm, status: int = 200, conflict: list[dict] | None = None):
+    return render_template("devices/edit.html", device=device, form=form, conflict=conflict), status
+
+
+def _shown(key: str, value) -> str:
+    """A form value as the conflict table shows it."""
+    if value in (None, ""):
+        return ""
+    return str(label(value)) if key in ("device_class", "status", "zone") else str(value)
+
+
+@bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
+@role_required(*DEVICE_EDITORS)
+def edit(device_id: int):
+    db = get_session()
+    device = _device_or_404(db, device_id)
+    stored, version = form_values(db, device_id)
+    sites = cached("site_codes", lambda: queries.site_codes(db))
+    if request.method == "GET":
+        return _edit_page(device, DeviceForm.from_stored(stored, version, sites=sites))
+    form = DeviceForm(sites=sites, stored_platform=stored.get("platform"))  # CSRFProtect checked the token already
+    if not form.validate():
+        return _edit_page(device, form, 400)
+    typed = form.device_values()
+    try:
+        changes = update_device(db, device_id, typed, form.version.data or "", actor=current_user.username)
+    except EditConflict:
+        db.rollback()
+        stored, version = form_values(db, device_id)
+        # Nothing written: the form now holds the values as they stand, and the table beside it
+        # what the user typed where that differs, to carry over by hand.
+        differing = [
+            {"label": DEVICE_FIELD_LABELS[key], "typed": _shown(key, typed.get(key)), "current": _shown(key, stored.get(key))}
+            for key in DEVICE_FIELD_LABELS
+            if _shown(key, typed.get(key)) != _shown(key, stored.get(key))
+        ]
+        flash(_("Thiết bị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại."), "error")
+        return _edit_page(_device_or_404(db, device_id), DeviceForm.from_stored(stored, version, sites=sites), 409, conflict=differing)
+    except InvalidValues as exc:
+        db.rollback()
+        form.add_device_errors(exc.errors)
+        return _edit_page(device, form, 400)
+    commit()
+    if changes:
+        flash(_("Đã lưu %(n)d thay đổi.", n=len(changes)), "info")
+    else:
+        flash(_("Không có gì thay đổi."), "info")
+    for outcome in committed_outcomes(db):
+        tell_evaluation(outcome)
+    return redirect(url_for("devices.detail", device_id=device_id))
+
+
+# ------------------------------------------------------------------------------ history
+
+
+# What a history entry did, in words (audit actions written for devices; "observed" for what a
+# collector or an import saw). Another action is shown as stored.
+HISTORY_ACTIONS = {
+    "update": lazy_pgettext("history action", "Sửa"),
+    "create": lazy_pgettext("history action", "Tạo mới"),
+    "delete": lazy_pgettext("history action", "Xóa"),
+    "adopt": lazy_pgettext("history action", "Tiếp nhận"),
+    "observed": lazy_pgettext("history action", "Thu thập"),
+}
+
+
+def _value_text(key: str, value, names: dict[str, dict]) -> str:
+    """A history value in words: codes by their label, site and zone ids by what they name."""
+    if value is None or value == "":
+        return ""
+    if key == "site_id":
+        return names["sites"].get(value, f"#{value}")
+    if key == "zone_id":
+        return str(label(names["zones"].get(value))) or f"#{value}"
+    if key in ("device_class", "status", "source"):
+        return str(label(value))
+    if key in DEVICE_FIELD_LABELS or key in COLUMN_INPUT_KEYS:
+        return str(value)
+    return readable(key, str(value))  # an observed fact
+
+
+def _key_title(key: str) -> str:
+    key_in_form = COLUMN_INPUT_KEYS.get(key, key)
+    if key_in_form in DEVICE_FIELD_LABELS:
+        return str(DEVICE_FIELD_LABELS[key_in_form])
+    return str(FACT_LABELS.get(key, key))
+
+
+@bp.route("/<int:device_id>/history")
+@role_required(*EVERYONE)
+def history(device_id: int):
+    db = get_session()
+    device = _device_or_404(db, device_id)
+    entries = device_history(db, device_id)
+    names = {"sites": dict(db.execute(select(Site.id, Site.code)).all()), "zones": dict(db.execute(select(Zone.id, Zone.kind)).all())}
+    rows = [
+        {
+            "at": entry.at,
+            "kind": entry.kind,
+            "who": entry.who if entry.kind == "audit" else label(entry.who),
+            "action": str(HISTORY_ACTIONS.get(entry.action, entry.action)),
+            "changes": [{"key": c.key, "title": _key_title(c.key), "before": _value_text(c.key, c.before, names), "after": _value_text(c.key, c.after, names)} for c in entry.changes],
+        }
+        for entry in entries
+    ]
+    return render_template("devices/history.html", device=device, rows=rows, can_edit=may(*DEVICE_EDITORS))
