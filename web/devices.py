@@ -20,17 +20,17 @@ from compliance.findings import FindingFilter, list_findings
 from compliance.lifecycle import end_of_life_condition
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
-from inventory.device_edit import EditConflict, InvalidValues, form_values, update_device
+from inventory.device_edit import MAX_BULK, BulkInvalid, EditConflict, InvalidValues, form_values, update_device, update_devices
 from inventory.device_history import device_history
 from inventory.io.exporter import export_file
-from inventory.models import Site, Zone
+from inventory.models import Device, Site, Zone
 from inventory.redact import mask_config, masked_diff
-from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, list_devices
+from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, device_query, list_devices
 from web import queries
 from web.access import DEVICE_EDITORS, EVERYONE, EXPORTERS, may, may_export, role_required
 from web.database import cached, commit, get_session
 from web.facts import FACT_LABELS, fact_rows, readable
-from web.forms import COLUMN_INPUT_KEYS, DEVICE_FIELD_LABELS, DeviceForm
+from web.forms import COLUMN_INPUT_KEYS, DEVICE_FIELD_LABELS, BulkEditForm, DeviceForm, device_error_text
 from web.labels import label
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 from web.procurement import number
@@ -91,6 +91,7 @@ def index():
         sortable=list(SORTABLE),
         per_page_choices=PER_PAGE_CHOICES,
         can_export=may_export(),
+        can_edit=may(*DEVICE_EDITORS),
         choices={
             "zone": values(ZoneKind),
             "device_class": values(DeviceClass),
@@ -270,3 +271,64 @@ def history(device_id: int):
         for entry in entries
     ]
     return render_template("devices/history.html", device=device, rows=rows, can_edit=may(*DEVICE_EDITORS))
+
+
+# ------------------------------------------------------------------------------ bulk edit
+
+
+def _bulk_targets(db) -> tuple[str, list[int]]:
+    """The devices a bulk edit is for, from the query string: `scope=selected` with the ticked
+    `ids`, or `scope=filter` with the list's filter (every device it matches, not one page)."""
+    scope = request.args.get("scope")
+    if scope == "filter":
+        listed = device_query(_filter(), db, today=date.today(), end_of_life=end_of_life_condition).order_by(None).subquery()
+        return scope, list(db.execute(select(listed.c.id).limit(MAX_BULK + 1)).scalars())
+    if scope == "selected":
+        wanted = {int(i) for i in request.args.getlist("ids") if i.isascii() and i.isdigit() and len(i) <= 18}  # an id, not a number that overflows
+        found = db.execute(select(Device.id).where(Device.id.in_(sorted(wanted)[: MAX_BULK + 1]))).scalars() if wanted else []
+        return scope, sorted(found)
+    return "selected", []
+
+
+def _bulk_page(form: BulkEditForm, ids: list[int], scope: str, *, step: str, status: int = 200, refused: list[dict] | None = None):
+    back = url_for("devices.index", **{k: v for k, v in request.args.items() if k not in ("scope", "ids")}) if scope == "filter" else url_for("devices.index")
+    page = render_template("devices/bulk.html", form=form, count=len(ids), scope=scope, step=step, too_many=len(ids) > MAX_BULK, max_bulk=MAX_BULK, refused=refused or [], back=back, num=number)
+    return page, status
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@role_required(*DEVICE_EDITORS)
+def bulk_edit():
+    db = get_session()
+    scope, ids = _bulk_targets(db)
+    sites = cached("site_codes", lambda: queries.site_codes(db))
+    if request.method == "GET":
+        return _bulk_page(BulkEditForm(formdata=None, sites=sites), ids, scope, step="choose")
+    form = BulkEditForm(sites=sites)  # CSRFProtect checked the token already
+    if not form.validate() or not ids or len(ids) > MAX_BULK:
+        return _bulk_page(form, ids, scope, step="choose", status=400)
+    if not form.bulk_values():
+        flash(_("Hãy chọn ít nhất một thông tin cần sửa."), "error")
+        return _bulk_page(form, ids, scope, step="choose", status=400)
+    if form.confirm.data != "1" or form.expected.data != str(len(ids)):
+        moved = form.confirm.data == "1"  # confirmed for another count: the list changed meanwhile
+        if moved:
+            flash(_("Danh sách thiết bị đã thay đổi từ lúc xác nhận (nay là %(n)d thiết bị); chưa sửa gì, hãy xác nhận lại.", n=len(ids)), "error")
+        form.expected.data, form.confirm.data = str(len(ids)), "1"
+        return _bulk_page(form, ids, scope, step="confirm", status=409 if moved else 200)
+    try:
+        result = update_devices(db, ids, form.bulk_values(), actor=current_user.username)
+    except BulkInvalid as exc:
+        db.rollback()
+        refused = [
+            {"device_id": device_id, "errors": [f"{DEVICE_FIELD_LABELS.get(e.field, e.field)}: {device_error_text(e.code, e.params)}" for e in errors]}
+            for device_id, errors in sorted(exc.errors.items())[:50]
+        ]
+        flash(_("%(n)d thiết bị không nhận được các giá trị này; chưa sửa thiết bị nào.", n=len(exc.errors)), "error")
+        return _bulk_page(form, ids, scope, step="choose", status=400, refused=refused)
+    commit()
+    flash(_("Đã sửa %(changed)d trong %(n)d thiết bị.", changed=sum(1 for changes in result.values() if changes), n=len(ids)), "info")
+    for outcome in committed_outcomes(db):
+        tell_evaluation(outcome)
+    back = {k: v for k, v in request.args.items() if k not in ("scope", "ids")} if scope == "filter" else {}
+    return redirect(url_for("devices.index", **back))

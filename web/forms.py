@@ -10,7 +10,7 @@ from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 
 from collectors.scanjobs import SCAN_KINDS, ScanRequest
@@ -241,3 +241,41 @@ class DeviceForm(FlaskForm):
         """inventory.device_edit's FieldErrors under their fields, in words."""
         for error in errors:
             self[error.field].errors = [*self[error.field].errors, device_error_text(error.code, error.params)]
+
+
+class BulkEditForm(FlaskForm):
+    """The few fields set on many devices at once (inventory.device_edit.BULK_KEYS); a choice
+    left blank keeps each device's own value. The assigned user is set only when asked, so that
+    an empty box can clear it. `confirm` is "1" once the count was shown and confirmed."""
+
+    status = SelectField(DEVICE_FIELD_LABELS["status"], validate_choice=False)
+    assigned_user = StringField(DEVICE_FIELD_LABELS["assigned_user"])
+    set_assigned_user = BooleanField(_l("Đặt người sử dụng (để trống: bỏ người sử dụng)"))
+    device_class = SelectField(DEVICE_FIELD_LABELS["device_class"], validate_choice=False)
+    site_code = SelectField(DEVICE_FIELD_LABELS["site_code"], validate_choice=False)
+    zone = SelectField(DEVICE_FIELD_LABELS["zone"], validate_choice=False)
+    expected = HiddenField()
+    confirm = HiddenField()
+
+    def __init__(self, *args, sites: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        keep = _("(giữ nguyên)")
+        self.status.choices = _choice_list(values(DeviceStatus), blank=keep)
+        self.device_class.choices = _choice_list(values(DeviceClass), blank=keep)
+        self.site_code.choices = [("", keep)] + [(code, f"{code} — {name}") for code, name in sites]
+        self.zone.choices = _choice_list(values(ZoneKind), blank=keep)
+
+    def bulk_values(self) -> dict:
+        """The values to set, in inventory.device_edit's input keys: only those chosen."""
+        out = {name: self[name].data for name in ("status", "device_class", "site_code", "zone") if self[name].data}
+        if self.set_assigned_user.data:
+            out["assigned_user"] = self.assigned_user.data or ""
+        return out
+
+    def described(self) -> list[tuple[str, str]]:
+        """What will be set, as (label, value) in words, for the confirmation page."""
+        shown = []
+        for name, value in self.bulk_values().items():
+            text = dict(self[name].choices).get(value, value) if name != "assigned_user" else (value or _("(bỏ trống)"))
+            shown.append((str(DEVICE_FIELD_LABELS[name]), str(text)))
+        return shown

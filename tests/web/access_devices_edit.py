@@ -10,5 +10,6 @@ EDITORS = {"security_officer", "technician", "admin"}
 GET_ROUTES = {
     "devices.edit": ("/devices/{device}/edit", EDITORS),
     "devices.history": ("/devices/{device}/history", EVERYONE),
+    "devices.bulk_edit": ("/devices/bulk", EDITORS),  # the POST steps: tests/web/test_device_edit.py
 }
 POST_ROUTES: dict = {}

@@ -248,3 +248,104 @@ def test_vietnamese_pages_show_no_codes(login_as, seed):
         assert text in page, text
     assert ">Thiết bị chuyển mạch nhánh<" in page and ">Mạng diện rộng của Đảng<" in page and ">Đang sử dụng<" in page
     assert ">access_switch<" not in page and ">in_use<" not in page and ">party_wan<" not in page
+
+
+# ------------------------------------------------------------------------------ bulk edit
+
+
+def _bulk_post(client, query: str, **fields):
+    token = csrf_token(client, f"/devices/bulk?{query}")
+    return client.post(f"/devices/bulk?{query}", data={"csrf_token": token, **fields})
+
+
+def test_bulk_edit_of_the_selected_devices_confirms_the_count(login_as, seed, engine):
+    client = login_as("technician")
+    query = f"scope=selected&ids={seed.device_id}&ids={seed.hostile_device_id}&ids=999999"
+    page = client.get(f"/devices/bulk?{query}").get_data(as_text=True)
+    assert "Các thiết bị đã chọn: 2 thiết bị." in page  # an unknown id is no device
+    fields = {"status": "in_stock", "set_assigned_user": "y", "assigned_user": "Kho xã", "site_code": "S2"}
+    response = _bulk_post(client, query, **fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Sửa 2 thiết bị?" in page
+    assert "Tình trạng: <strong>Trong kho</strong>" in page and "Người sử dụng: <strong>Kho xã</strong>" in page
+    assert device(engine, seed.device_id).status == "in_use" and audit_of(engine, seed.device_id) == []  # asked, not done
+    response = _bulk_post(client, query, **fields, expected="2", confirm="1")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã sửa 2 trong 2 thiết bị." in page and "Đã đánh giá" in page
+    with Session(engine) as session:
+        s2 = session.exec(select(Site).where(Site.code == "S2")).one()
+    for device_id in (seed.device_id, seed.hostile_device_id):
+        stored = device(engine, device_id)
+        assert (stored.status, stored.assigned_user, stored.site_id) == ("in_stock", "Kho xã", s2.id)
+        (entry,) = audit_of(engine, device_id)
+        assert entry.actor == seed.users["technician"] and entry.after["status"] == "in_stock" and entry.before["status"] == "in_use"
+    history = client.get(f"/devices/{seed.device_id}/history").get_data(as_text=True)
+    assert re.search(r">Đang sử dụng</td>\s*<td[^>]*>Trong kho</td>", history)
+
+
+def test_bulk_edit_of_all_matching_the_filter_refuses_a_moved_count(login_as, seed, engine):
+    client = login_as("security_officer")
+    list_page = client.get("/devices/?site=S1&device_class=laptop").get_data(as_text=True)
+    assert "Sửa tất cả 1 thiết bị khớp bộ lọc" in list_page and 'form="bulk-form"' in list_page
+    query = "scope=filter&site=S1&device_class=laptop"
+    assert "Tất cả thiết bị khớp bộ lọc: 1 thiết bị." in client.get(f"/devices/bulk?{query}").get_data(as_text=True)
+    response = _bulk_post(client, query, status="broken", expected="5", confirm="1")  # confirmed for 5: the list moved
+    assert response.status_code == 409
+    assert "Danh sách thiết bị đã thay đổi từ lúc xác nhận (nay là 1 thiết bị)" in response.get_data(as_text=True)
+    assert device(engine, seed.hostile_device_id).status == "in_use"
+    response = _bulk_post(client, query, status="broken", expected="1", confirm="1")
+    assert response.status_code == 302 and "site=S1" in response.headers["Location"]
+    assert device(engine, seed.hostile_device_id).status == "broken" and device(engine, seed.device_id).status == "in_use"
+
+
+def test_bulk_edit_is_all_or_nothing(login_as, seed, engine):
+    with Session(engine) as session:
+        session.get(Device, seed.hostile_device_id).mgmt_ip = "10.1.1.2"  # the switch's address, in the other zone
+        session.commit()
+    client = login_as("security_officer")
+    query = f"scope=selected&ids={seed.device_id}&ids={seed.hostile_device_id}"
+    response = _bulk_post(client, query, zone="party_wan", status="broken", expected="2", confirm="1")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "1 thiết bị không nhận được các giá trị này; chưa sửa thiết bị nào." in page
+    assert f"Địa chỉ IP này đã thuộc thiết bị #{seed.device_id} trong cùng vùng mạng." in page
+    assert {device(engine, i).status for i in (seed.device_id, seed.hostile_device_id)} == {"in_use"}
+    assert audit_of(engine, seed.device_id) == [] and audit_of(engine, seed.hostile_device_id) == []
+
+
+def test_bulk_edit_needs_a_value_and_devices(login_as, seed):
+    client = login_as("security_officer")
+    response = _bulk_post(client, f"scope=selected&ids={seed.device_id}", expected="1", confirm="1")
+    assert response.status_code == 400 and "Hãy chọn ít nhất một thông tin cần sửa." in response.get_data(as_text=True)
+    assert "Chưa chọn thiết bị nào" in client.get("/devices/bulk?scope=selected").get_data(as_text=True)
+    assert _bulk_post(client, "scope=selected", status="broken").status_code == 400
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("viewer", False), ("planner", False), ("technician", True), ("admin", True)])
+def test_bulk_edit_roles(login_as, seed, engine, role, allowed):
+    client = login_as(role)
+    assert ('form="bulk-form"' in client.get("/devices/").get_data(as_text=True)) is allowed
+    token = csrf_token(client, "/devices/")
+    response = client.post(f"/devices/bulk?scope=selected&ids={seed.device_id}", data={"csrf_token": token, "status": "broken", "expected": "1", "confirm": "1"})
+    assert response.status_code == (302 if allowed else 403)
+    assert device(engine, seed.device_id).status == ("broken" if allowed else "in_use")
+
+
+def test_bulk_edit_needs_csrf(login_as, seed, engine):
+    client = login_as("security_officer")
+    response = client.post(f"/devices/bulk?scope=selected&ids={seed.device_id}", data={"status": "broken", "expected": "1", "confirm": "1"})
+    assert response.status_code == 400 and device(engine, seed.device_id).status == "in_use"
+
+
+def test_bulk_pages_in_english(login_as, seed):
+    client = login_as("security_officer")
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/devices/")})
+    query = f"scope=selected&ids={seed.device_id}"
+    pages = [client.get(f"/devices/bulk?{query}"), _bulk_post(client, query, status="broken"), client.get("/devices/bulk?scope=selected"), client.get("/devices/")]
+    for response in pages:
+        text = _own_text(response.get_data(as_text=True))
+        if response.request.path == "/devices/":  # the list: only the bulk form is this change's
+            text = re.search(r'<form id="bulk-form".*?</form>', text, re.S).group(0)
+        assert not _VIETNAMESE.search(text), [text[max(0, m.start() - 60) : m.end() + 20] for m in _VIETNAMESE.finditer(text)][:5]
+    assert "Edit 1 devices?" in pages[1].get_data(as_text=True) or "Edit 1 device?" in pages[1].get_data(as_text=True)
