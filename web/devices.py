@@ -237,8 +237,9 @@ def _value_text(key: str, value, names: dict[str, dict]) -> str:
         return ""
     if key == "site_id":
         return names["sites"].get(value, f"#{value}")
-    if key == "zone_id":
-        return str(label(names["zones"].get(value))) or f"#{value}"
+    if key == "zone_id":  # a zone is one site's: named with its site, or a move shows "Internet -> Internet"
+        site_id, kind = names["zones"].get(value, (None, None))
+        return f"{label(kind)} ({names['sites'].get(site_id, '?')})" if kind else f"#{value}"
     if key in ("device_class", "status", "source"):
         return str(label(value))
     if key in DEVICE_FIELD_LABELS or key in COLUMN_INPUT_KEYS:
@@ -259,7 +260,7 @@ def history(device_id: int):
     db = get_session()
     device = _device_or_404(db, device_id)
     entries = device_history(db, device_id)
-    names = {"sites": dict(db.execute(select(Site.id, Site.code)).all()), "zones": dict(db.execute(select(Zone.id, Zone.kind)).all())}
+    names = {"sites": dict(db.execute(select(Site.id, Site.code)).all()), "zones": {zone_id: (site_id, kind) for zone_id, site_id, kind in db.execute(select(Zone.id, Zone.site_id, Zone.kind))}}
     rows = [
         {
             "at": entry.at,
@@ -290,8 +291,13 @@ def _bulk_targets(db) -> tuple[str, list[int]]:
     return "selected", []
 
 
+def _list_args() -> dict[str, str]:
+    """The list's filter the bulk edit came from (both scopes carry it): where it returns to."""
+    return {k: v for k, v in request.args.items() if k not in ("scope", "ids")}
+
+
 def _bulk_page(form: BulkEditForm, ids: list[int], scope: str, *, step: str, status: int = 200, refused: list[dict] | None = None):
-    back = url_for("devices.index", **{k: v for k, v in request.args.items() if k not in ("scope", "ids")}) if scope == "filter" else url_for("devices.index")
+    back = url_for("devices.index", **_list_args())
     page = render_template("devices/bulk.html", form=form, count=len(ids), scope=scope, step=step, too_many=len(ids) > MAX_BULK, max_bulk=MAX_BULK, refused=refused or [], back=back, num=number)
     return page, status
 
@@ -330,5 +336,4 @@ def bulk_edit():
     flash(_("Đã sửa %(changed)d trong %(n)d thiết bị.", changed=sum(1 for changes in result.values() if changes), n=len(ids)), "info")
     for outcome in committed_outcomes(db):
         tell_evaluation(outcome)
-    back = {k: v for k, v in request.args.items() if k not in ("scope", "ids")} if scope == "filter" else {}
-    return redirect(url_for("devices.index", **back))
+    return redirect(url_for("devices.index", **_list_args()))

@@ -203,7 +203,8 @@ def test_history_lists_the_edit_and_the_observations(login_as, seed):
     assert rows[0] == "audit" and "observation" in rows  # newest first: the edit before the poll
     edit = page[page.index('<tr class="audit">') : page.index('<tr class="observation">')]
     assert seed.users["security_officer"] in edit and ">Sửa<" in edit
-    for before, after in (("sw1", "sw1-core"), ("Đang sử dụng", "Hư hỏng"), ("S1", "S2")):
+    moved_zone = ("Mạng diện rộng của Đảng (S1)", "Mạng diện rộng của Đảng (S2)")  # the same kind of zone, at another site
+    for before, after in (("sw1", "sw1-core"), ("Đang sử dụng", "Hư hỏng"), ("S1", "S2"), moved_zone):
         assert re.search(rf">{re.escape(before)}</td>\s*<td[^>]*>{re.escape(after)}</td>", edit), (before, after)
     assert "Mô tả hệ thống (sysDescr)" in page or "sysDescr" in page
     assert ">SNMP<" in page and ">observed<" not in page and ">update<" not in page
@@ -260,7 +261,7 @@ def _bulk_post(client, query: str, **fields):
 
 def test_bulk_edit_of_the_selected_devices_confirms_the_count(login_as, seed, engine):
     client = login_as("technician")
-    query = f"scope=selected&ids={seed.device_id}&ids={seed.hostile_device_id}&ids=999999"
+    query = f"scope=selected&ids={seed.device_id}&ids={seed.hostile_device_id}&ids=999999&status=in_use"  # ticked on a filtered list
     page = client.get(f"/devices/bulk?{query}").get_data(as_text=True)
     assert "Các thiết bị đã chọn: 2 thiết bị." in page  # an unknown id is no device
     fields = {"status": "in_stock", "set_assigned_user": "y", "assigned_user": "Kho xã", "site_code": "S2"}
@@ -270,7 +271,7 @@ def test_bulk_edit_of_the_selected_devices_confirms_the_count(login_as, seed, en
     assert "Tình trạng: <strong>Trong kho</strong>" in page and "Người sử dụng: <strong>Kho xã</strong>" in page
     assert device(engine, seed.device_id).status == "in_use" and audit_of(engine, seed.device_id) == []  # asked, not done
     response = _bulk_post(client, query, **fields, expected="2", confirm="1")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"].endswith("/devices/?status=in_use")  # back to that list
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Đã sửa 2 trong 2 thiết bị." in page and "Đã đánh giá" in page
     with Session(engine) as session:
@@ -349,3 +350,24 @@ def test_bulk_pages_in_english(login_as, seed):
             text = re.search(r'<form id="bulk-form".*?</form>', text, re.S).group(0)
         assert not _VIETNAMESE.search(text), [text[max(0, m.start() - 60) : m.end() + 20] for m in _VIETNAMESE.finditer(text)][:5]
     assert "Edit 1 devices?" in pages[1].get_data(as_text=True) or "Edit 1 device?" in pages[1].get_data(as_text=True)
+
+
+def test_hostile_values_are_escaped_on_the_new_pages(login_as, seed):
+    from tests.web.test_pages import assert_escaped
+
+    client = login_as("security_officer")
+    data = form_of(client, seed.hostile_device_id)
+    assert data["hostname"] == '<script>alert("xss")</script>' and data["assigned_user"] == "<b>bold</b>"
+    data["assigned_user"] = "<i>x</i>"
+    assert client.post(f"/devices/{seed.hostile_device_id}/edit", data=data).status_code == 302
+    for path in (f"/devices/{seed.hostile_device_id}/edit", f"/devices/{seed.hostile_device_id}/history"):
+        body = client.get(path).get_data(as_text=True)
+        assert_escaped(body)  # the hostname, shown as text
+        assert "<i>x</i>" not in body and "&lt;i&gt;x&lt;/i&gt;" in body
+
+
+def test_huge_ids_are_404(login_as):
+    client = login_as("security_officer")
+    for path in ("/devices/99999999999999999999/edit", "/devices/99999999999999999999/history"):
+        assert client.get(path).status_code == 404
+    assert "Chưa chọn thiết bị nào" in client.get("/devices/bulk?scope=selected&ids=99999999999999999999&ids=" + "9" * 5000).get_data(as_text=True)
