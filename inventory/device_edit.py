@@ -57,7 +57,7 @@ class FieldError:
 
     field: str
     code: str  # required, bad_choice, too_long, bad_ip, bad_country, future_date, unknown_site,
-    # zone_not_of_site, duplicate_serial, duplicate_ip, no_identity
+    # zone_not_of_site, duplicate_serial, duplicate_ip, no_identity, taken_meanwhile
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -255,8 +255,9 @@ def _apply(session: Session, device_id: int, given: Mapping[str, Any], expected_
     try:
         with session.begin_nested():
             result = session.execute(table.update().where(table.c.id == device_id, *unchanged).values(**diff, updated_at=utcnow()))
-    except IntegrityError:  # a serial or address taken by a writer in between
-        raise InvalidValues([FieldError("serial", "duplicate_serial", {"device_id": "?"})]) from None
+    except IntegrityError:  # a serial or address taken by a writer in between: say which, as before
+        _check_identity(session, device_id, after, diff, errors)
+        raise InvalidValues(errors or [FieldError("serial", "taken_meanwhile")]) from None
     if result.rowcount != 1:
         raise EditConflict(device_id, version_of(recorded_values(session, device_id) or {}))
     _expire_loaded(session, device_id)

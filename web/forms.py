@@ -164,6 +164,7 @@ DEVICE_ERROR_TEXTS = {
     "zone_not_of_site": _l("Đơn vị đã chọn không có vùng mạng này."),
     "duplicate_serial": _l("Số sê-ri này đã thuộc thiết bị #%(device_id)s."),
     "duplicate_ip": _l("Địa chỉ IP này đã thuộc thiết bị #%(device_id)s trong cùng vùng mạng."),
+    "taken_meanwhile": _l("Số sê-ri hoặc địa chỉ IP vừa được một thiết bị khác dùng; hãy kiểm tra lại."),
     "no_identity": _l("Thiết bị cần số sê-ri, địa chỉ MAC hoặc địa chỉ IP để phân biệt; không thể bỏ trống cả số sê-ri lẫn IP."),
 }
 

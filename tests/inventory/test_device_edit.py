@@ -252,3 +252,27 @@ def test_a_listener_failure_keeps_the_edit(session, devices, db_url):
     assert outcome.failed and "policy file unreadable" in outcome.errors[0]
     with Session(create_engine(db_url)) as fresh:
         assert fresh.get(Device, devices[0]).hostname == "sw-x"
+
+
+def test_a_key_taken_by_a_writer_in_between_is_refused_by_name(session, devices, monkeypatch):
+    """The identity checks passed, then another writer took the serial before the UPDATE: the
+    database's constraint refuses it, and the error names the field and the device."""
+    import inventory.device_edit as device_edit
+
+    _, version = form_values(session, devices[2])
+    real = device_edit._check_identity
+    calls = []
+
+    def meanwhile(session_, device_id, after, diff, errors):
+        calls.append(device_id)
+        if len(calls) == 1:  # the first check: nobody holds SN-NEW yet; then someone takes it
+            real(session_, device_id, after, diff, errors)
+            session_.execute(Device.__table__.update().where(Device.__table__.c.id == devices[1]).values(serial="SN-NEW"))
+            return
+        real(session_, device_id, after, diff, errors)
+
+    monkeypatch.setattr(device_edit, "_check_identity", meanwhile)
+    with pytest.raises(InvalidValues) as caught:
+        update_device(session, devices[2], {"serial": "sn-new"}, version, actor="lan")
+    assert [(e.field, e.code, e.params.get("device_id")) for e in caught.value.errors] == [("serial", "duplicate_serial", devices[1])]
+    assert session.get(Device, devices[2]).serial is None and audit_entries(session, devices[2]) == []
