@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
@@ -281,6 +281,20 @@ def update_device(session: Session, device_id: int, given: Mapping[str, Any], ex
     if changes:
         _announce(session, {device_id: (changes, before)}, actor)
     return changes
+
+
+def existing_device_ids(session: Session, wanted: Collection[int]) -> list[int]:
+    """The ids among `wanted` that name a device (a bulk edit's ticked rows), at most MAX_BULK + 1
+    of them: one more than a bulk edit takes tells that there are too many."""
+    chosen = sorted(set(wanted))[: MAX_BULK + 1]
+    return sorted(session.execute(select(Device.id).where(Device.id.in_(chosen))).scalars()) if chosen else []
+
+
+def matching_device_ids(session: Session, device_query: Select) -> list[int]:
+    """The ids of the devices a filtered device query (inventory.repository.device_query)
+    matches, every one, not a page; at most MAX_BULK + 1 of them."""
+    listed = device_query.order_by(None).subquery()
+    return list(session.execute(select(listed.c.id).order_by(listed.c.id).limit(MAX_BULK + 1)).scalars())
 
 
 def update_devices(session: Session, device_ids: Collection[int], given: Mapping[str, Any], *, actor: str) -> dict[int, list[FieldChange]]:

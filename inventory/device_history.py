@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from inventory.models import AuditLog, Observation
+from inventory.models import AuditLog, Observation, Site, Zone
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,10 @@ def device_history(session: Session, device_id: int, *, limit: int = 200) -> lis
     entries = _audit_entries(session, device_id, limit) + _observations(session, device_id, limit)
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def place_names(session: Session) -> tuple[dict[int, str], dict[int, tuple[int, str]]]:
+    """What history values of site_id and zone_id name: site id -> code, zone id -> (site id, kind)."""
+    sites = dict(session.execute(select(Site.id, Site.code)).all())
+    zones = {zone_id: (site_id, kind) for zone_id, site_id, kind in session.execute(select(Zone.id, Zone.site_id, Zone.kind))}
+    return sites, zones

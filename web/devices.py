@@ -13,17 +13,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from collectors.queries import config_snapshots
 from compliance.findings import FindingFilter, list_findings
 from compliance.lifecycle import end_of_life_condition
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind, values
-from inventory.device_edit import MAX_BULK, BulkInvalid, EditConflict, InvalidValues, form_values, update_device, update_devices
-from inventory.device_history import device_history
+from inventory.device_edit import MAX_BULK, BulkInvalid, EditConflict, InvalidValues, existing_device_ids, form_values, matching_device_ids, update_device, update_devices
+from inventory.device_history import device_history, place_names
 from inventory.io.exporter import export_file
-from inventory.models import Device, Site, Zone
 from inventory.redact import mask_config, masked_diff
 from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, device_query, list_devices
 from web import queries
@@ -260,7 +258,8 @@ def history(device_id: int):
     db = get_session()
     device = _device_or_404(db, device_id)
     entries = device_history(db, device_id)
-    names = {"sites": dict(db.execute(select(Site.id, Site.code)).all()), "zones": {zone_id: (site_id, kind) for zone_id, site_id, kind in db.execute(select(Zone.id, Zone.site_id, Zone.kind))}}
+    sites, zones = place_names(db)
+    names = {"sites": sites, "zones": zones}
     rows = [
         {
             "at": entry.at,
@@ -282,12 +281,10 @@ def _bulk_targets(db) -> tuple[str, list[int]]:
     `ids`, or `scope=filter` with the list's filter (every device it matches, not one page)."""
     scope = request.args.get("scope")
     if scope == "filter":
-        listed = device_query(_filter(), db, today=date.today(), end_of_life=end_of_life_condition).order_by(None).subquery()
-        return scope, list(db.execute(select(listed.c.id).limit(MAX_BULK + 1)).scalars())
+        return scope, matching_device_ids(db, device_query(_filter(), db, today=date.today(), end_of_life=end_of_life_condition))
     if scope == "selected":
         wanted = {int(i) for i in request.args.getlist("ids") if i.isascii() and i.isdigit() and len(i) <= 18}  # an id, not a number that overflows
-        found = db.execute(select(Device.id).where(Device.id.in_(sorted(wanted)[: MAX_BULK + 1]))).scalars() if wanted else []
-        return scope, sorted(found)
+        return scope, existing_device_ids(db, wanted)
     return "selected", []
 
 

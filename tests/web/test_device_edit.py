@@ -371,3 +371,15 @@ def test_huge_ids_are_404(login_as):
     for path in ("/devices/99999999999999999999/edit", "/devices/99999999999999999999/history"):
         assert client.get(path).status_code == 404
     assert "Chưa chọn thiết bị nào" in client.get("/devices/bulk?scope=selected&ids=99999999999999999999&ids=" + "9" * 5000).get_data(as_text=True)
+
+
+def test_bulk_edit_refuses_more_than_it_takes(login_as, seed, engine, monkeypatch):
+    import inventory.device_edit
+    import web.devices
+
+    monkeypatch.setattr(inventory.device_edit, "MAX_BULK", 1)
+    monkeypatch.setattr(web.devices, "MAX_BULK", 1)
+    client = login_as("security_officer")
+    assert "Mỗi lần sửa được tối đa 1 thiết bị" in client.get("/devices/bulk?scope=filter&site=S1").get_data(as_text=True)
+    assert _bulk_post(client, "scope=filter&site=S1", status="broken", expected="2", confirm="1").status_code == 400
+    assert device(engine, seed.device_id).status == "in_use"
