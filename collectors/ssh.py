@@ -1,4 +1,4 @@
-"""SSH collector: identity and running-config of Cisco IOS / IOS-XE and FortiOS devices.
+"""SSH collector: identity and running-config of the six platforms kiemke checks.
 
 netmiko is blocking, so each visit runs in a worker thread (``asyncio.to_thread``). Every
 library timeout is bounded by the visit's ``timeout``: the TCP connect, SSH banner and
@@ -8,12 +8,18 @@ the visit with ``CollectionTimeout`` shortly after ``timeout`` seconds. After a 
 transport is dropped (``paramiko_cleanup``) instead of ``disconnect()``, which would wait for a
 prompt a hung shell never prints.
 
-Commands per platform (``Target.platform`` is netmiko's ``device_type``):
+Commands per platform (``Target.platform`` is netmiko's ``device_type``; the parsing is in
+``ssh_facts.py``):
 
-    cisco_ios  show version, show inventory (parsed with ntc-templates), enable,
-               show running-config
-    fortinet   get system status (ntc-templates ``fortinet_get_system_status``, regex fallback),
-               show full-configuration
+    cisco_ios       show version, show inventory, enable, show running-config
+    fortinet        get system status, show full-configuration
+    huawei_vrp      display version, display esn, display current-configuration
+    juniper_junos   show version, show chassis hardware, show configuration
+    aruba_osswitch  show system, show running-config
+    paloalto_panos  show system info, set cli config-output-format set, configure, show, exit
+                    (set format, what the PAN-OS parser reads; ``show`` in configure mode
+                    prints the candidate configuration, which equals the running one unless
+                    someone has uncommitted changes at that moment)
 
 Library exceptions are translated once, in ``_translate``; messages name the user, host and
 port, never the password or enable secret.
@@ -42,6 +48,20 @@ from collectors.records import (
     Target,
     Unreachable,
 )
+from collectors.ssh_facts import (
+    clean_aruba_config,
+    clean_cisco_config,
+    clean_fortios_config,
+    clean_huawei_config,
+    clean_junos_config,
+    clean_panos_config,
+    parse_aruba,
+    parse_cisco,
+    parse_fortios_status,
+    parse_huawei,
+    parse_junos,
+    parse_panos,
+)
 from inventory.choices import SSH_COLLECTED_PLATFORMS
 
 log = logging.getLogger(__name__)
@@ -58,149 +78,15 @@ AUTH_TIMEOUT = 10.0
 # Past `timeout`, how long the event loop waits for the worker thread before giving up on it.
 GRACE = 5.0
 MIN_READ = 0.5
+# Platforms whose netmiko logout waits ~2 s (a configure-mode probe, or "Do you want to log out"):
+# the collector (never in configure mode by then) says the word and drops the transport instead.
+LOGOUT_BY_WORD = {"paloalto_panos": "exit", "huawei_vrp": "quit", "aruba_osswitch": "logout"}
 
 
 class UnsupportedPlatform(CollectorError):
     """The target has no (or an unknown) SSH platform: a configuration problem, not the device's."""
 
     kind = "config"
-
-
-# ------------------------------------------------------------------------- pure parsing
-
-
-_CISCO_PREAMBLE = (
-    re.compile(r"^Building configuration\.\.\.\s*$"),
-    re.compile(r"^Current configuration\s*:\s*\d+\s*bytes\s*$"),
-    # Volatile comment lines of real IOS: they change without the configuration changing.
-    re.compile(r"^!\s*(Last configuration change|NVRAM config last updated|No configuration change since)"),
-    re.compile(r"^ntp clock-period\s+\d+\s*$"),
-)
-
-
-def clean_cisco_config(text: str) -> str:
-    """``show running-config`` output without its preamble and volatile lines.
-
-    >>> clean_cisco_config("Building configuration...\\n\\nCurrent configuration : 12 bytes\\n!\\nend\\n")
-    '!\\nend\\n'
-    """
-    lines = _normalise(text).split("\n")
-    out = [ln for ln in lines if not any(rx.match(ln) for rx in _CISCO_PREAMBLE)]
-    while out and not out[0].strip():
-        out.pop(0)
-    return _finish(out)
-
-
-def clean_fortios_config(text: str) -> str:
-    """``show full-configuration`` output with stable line endings.
-
-    ``#conf_file_ver=`` changes on every save (even without a change), so it is dropped.
-    """
-    lines = [ln for ln in _normalise(text).split("\n") if not ln.startswith("#conf_file_ver=")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return _finish(lines)
-
-
-def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _finish(lines: list[str]) -> str:
-    body = "\n".join(ln.rstrip() for ln in lines).rstrip("\n")
-    return body + "\n" if body else ""
-
-
-_UPTIME_UNITS = {"year": 365 * 86400, "week": 7 * 86400, "day": 86400, "hour": 3600, "minute": 60, "second": 1}
-
-
-def uptime_seconds(text: str) -> int | None:
-    """'12 weeks, 3 days, 4 hours, 5 minutes' -> seconds.
-
-    >>> uptime_seconds("1 day, 2 hours, 3 minutes")
-    93780
-    """
-    total, seen = 0, False
-    for count, unit in re.findall(r"(\d+)\s+(year|week|day|hour|minute|second)s?", text or ""):
-        total += int(count) * _UPTIME_UNITS[unit]
-        seen = True
-    return total if seen else None
-
-
-def _parse(platform: str, command: str, text: str) -> list[dict[str, Any]]:
-    from ntc_templates.parse import parse_output
-
-    try:
-        rows = parse_output(platform=platform, command=command, data=text)
-    except Exception:  # noqa: BLE001 - no template, or text the template rejects
-        return []
-    return rows if isinstance(rows, list) else []
-
-
-def _first(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value).strip() or None if value else None
-
-
-def _is_ios_xe(version_text: str, version: str | None) -> bool:
-    if re.search(r"IOS[ -]?XE|IOSXE|IOS-XE", version_text, re.I):
-        return True
-    major = re.match(r"(\d+)\.", version or "")
-    return bool(major and int(major.group(1)) >= 16)
-
-
-def parse_cisco(version_text: str, inventory_text: str) -> dict[str, Any]:
-    """Facts from ``show version`` + ``show inventory`` (ntc-templates)."""
-    ver = _parse("cisco_ios", "show version", version_text)
-    inv = _parse("cisco_ios", "show inventory", inventory_text)
-    v = ver[0] if ver else {}
-    chassis = inv[0] if inv else {}
-    version = _first(v.get("version"))
-    first_line = next((ln.strip() for ln in _normalise(version_text).split("\n") if ln.strip()), None)
-    return {
-        "sys_name": _first(v.get("hostname")),
-        "os_version": version,
-        "os_name": "IOS-XE" if _is_ios_xe(version_text, version) else "IOS",
-        "model": _first(chassis.get("pid")) or _first(v.get("hardware")),
-        "serial": _first(chassis.get("sn")) or _first(v.get("serial")),
-        "uptime_seconds": uptime_seconds(v.get("uptime") or ""),
-        "sys_descr": first_line,
-        "parsed": bool(ver),
-    }
-
-
-_FORTI_VERSION = re.compile(r"^(?P<model>\S+)\s+v(?P<version>\d+(?:\.\d+)*)(?:,build(?P<build>\d+))?")
-
-
-def parse_fortios_status(text: str) -> dict[str, Any]:
-    """Facts from ``get system status``.
-
-    >>> f = parse_fortios_status("Version: FortiGate-60F v7.2.8,build1639,240313 (GA.M)\\nSerial-Number: FGT60F1\\nHostname: FW-1\\n")
-    >>> (f["model"], f["os_version"], f["serial"], f["sys_name"])
-    ('FortiGate-60F', '7.2.8', 'FGT60F1', 'FW-1')
-    """
-    rows = _parse("fortinet", "get system status", text)
-    row = rows[0] if rows else {}
-
-    def value_of(key: str, label: str) -> str | None:
-        value = row.get(key)
-        if not value:
-            m = re.search(rf"^{re.escape(label)}:\s*(.+?)\s*$", _normalise(text), re.M)
-            value = m.group(1) if m else None
-        return value.strip() if value else None
-
-    version_line = value_of("version", "Version") or ""
-    m = _FORTI_VERSION.match(version_line)
-    return {
-        "sys_name": value_of("hostname", "Hostname"),
-        "serial": value_of("serial_number", "Serial-Number"),
-        "model": m.group("model") if m else None,
-        "os_version": m.group("version") if m else None,
-        "os_name": "FortiOS",
-        "sys_descr": f"FortiOS {version_line}" if version_line else None,
-        "parsed": bool(m),
-    }
 
 
 # ------------------------------------------------------------------------- the collector
@@ -270,7 +156,7 @@ class SshCollector:
             if target.platform == "cisco_ios":
                 facts = self._cisco(conn, target, credential, deadline)
             else:
-                facts = self._fortinet(conn, target, deadline)
+                facts = getattr(self, f"_{target.platform}")(conn, target, deadline)
             phase = "disconnect"
             self._close(conn, deadline)
             conn = None
@@ -295,12 +181,13 @@ class SshCollector:
         return connect(**params)
 
     @staticmethod
-    def _send(conn: Any, command: str, deadline: float) -> str:
+    def _send(conn: Any, command: str, deadline: float, expect: str | None = None) -> str:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(command)  # translated like a read timeout
         conn.read_timeout_override = max(MIN_READ, left)
-        out = conn.send_command(command, read_timeout=max(MIN_READ, left))
+        extra = {"expect_string": expect} if expect else {}
+        out = conn.send_command(command, read_timeout=max(MIN_READ, left), **extra)
         return out if isinstance(out, str) else str(out)
 
     def _cisco(self, conn: Any, target: Target, credential: SshCredential, deadline: float) -> DeviceFacts:
@@ -334,25 +221,47 @@ class SshCollector:
         )
 
     def _fortinet(self, conn: Any, target: Target, deadline: float) -> DeviceFacts:
-        warnings: list[str] = []
         facts = parse_fortios_status(self._send(conn, "get system status", deadline))
-        if not facts.pop("parsed"):
-            warnings.append("get system status: no 'Version: <model> v<x.y.z>' line")
         running_config = clean_fortios_config(self._send(conn, "show full-configuration", deadline))
-        return DeviceFacts(
-            address=target.address,
-            source="ssh",
-            vendor="Fortinet",
-            running_config=running_config,
-            warnings=tuple(warnings),
-            **facts,
-        )
+        return _facts(target, "Fortinet", facts, running_config, "get system status: no 'Version: <model> v<x.y.z>' line")
+
+    def _huawei_vrp(self, conn: Any, target: Target, deadline: float) -> DeviceFacts:
+        version_text = self._send(conn, "display version", deadline)
+        esn_text = self._send(conn, "display esn", deadline)
+        running_config = clean_huawei_config(self._send(conn, "display current-configuration", deadline))
+        facts = parse_huawei(version_text, esn_text, running_config)
+        facts["sys_name"] = facts["sys_name"] or getattr(conn, "base_prompt", "") or None
+        return _facts(target, "Huawei", facts, running_config, "display version: no 'VRP (R) software, Version … (<model> <version>)' line")
+
+    def _juniper_junos(self, conn: Any, target: Target, deadline: float) -> DeviceFacts:
+        facts = parse_junos(self._send(conn, "show version", deadline), self._send(conn, "show chassis hardware", deadline))
+        running_config = clean_junos_config(self._send(conn, "show configuration", deadline))
+        return _facts(target, "Juniper", facts, running_config, "show version: no 'Model:' and 'Junos:' lines")
+
+    def _aruba_osswitch(self, conn: Any, target: Target, deadline: float) -> DeviceFacts:
+        facts = parse_aruba(self._send(conn, "show system", deadline))
+        running_config = clean_aruba_config(self._send(conn, "show running-config", deadline))
+        facts["sys_name"] = facts["sys_name"] or getattr(conn, "base_prompt", "") or None
+        return _facts(target, "Aruba", facts, running_config, "show system: no 'Software revision' line")
+
+    def _paloalto_panos(self, conn: Any, target: Target, deadline: float) -> DeviceFacts:
+        facts = parse_panos(self._send(conn, "show system info", deadline))
+        self._send(conn, "set cli config-output-format set", deadline)
+        # Into configure mode and out by prompt: netmiko's config_mode()/exit_config_mode() probe
+        # the mode before and after, each probe a fixed 2 s wait.
+        prompt = re.escape(getattr(conn, "base_prompt", "") or "")
+        self._send(conn, "configure", deadline, expect=prompt + r"#\s*$")
+        running_config = clean_panos_config(self._send(conn, "show", deadline, expect=prompt + r"#\s*$"))
+        self._send(conn, "exit", deadline, expect=prompt + r">\s*$")
+        return _facts(target, "Palo Alto Networks", facts, running_config, "show system info: no 'model:' and 'sw-version:' lines")
 
     @staticmethod
     def _close(conn: Any, deadline: float) -> None:
         """Log out politely when there is time, else just drop the transport."""
         left = deadline - time.monotonic()
-        if left < 1:
+        if left < 1 or conn.device_type in LOGOUT_BY_WORD:
+            if left >= 1:
+                conn.write_channel(LOGOUT_BY_WORD[conn.device_type] + conn.RETURN)
             _drop(conn)
             return
         conn.read_timeout_override = min(left, 2.0)
@@ -360,6 +269,11 @@ class SshCollector:
             conn.disconnect()
         except Exception:  # noqa: BLE001 - the facts are already in hand
             _drop(conn)
+
+
+def _facts(target: Target, vendor: str, facts: dict[str, Any], running_config: str | None, unparsed: str) -> DeviceFacts:
+    warnings = () if facts.pop("parsed") else (unparsed,)
+    return DeviceFacts(address=target.address, source="ssh", vendor=vendor, running_config=running_config, warnings=warnings, **facts)
 
 
 def connect_params(target: Target, credential: SshCredential, timeout: float) -> dict[str, Any]:

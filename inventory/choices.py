@@ -119,9 +119,8 @@ class Platform(StrEnum):
     PALOALTO_PANOS = "paloalto_panos"
 
 
-# The platforms kiemke collects running-configs from over SSH (collectors/ssh.py); the others'
-# configs are checked when given to `kiemke check-config`.
-SSH_COLLECTED_PLATFORMS: tuple[str, ...] = (Platform.CISCO_IOS.value, Platform.FORTINET.value)
+# The platforms kiemke collects running-configs from over SSH (collectors/ssh.py): all of them.
+SSH_COLLECTED_PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 
 # The platform of a device recorded without one, by its vendor.

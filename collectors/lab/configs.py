@@ -80,7 +80,9 @@ import hashlib
 import ipaddress
 import zlib
 from collections.abc import Iterable
+from types import ModuleType
 
+from collectors.lab.platform_configs import aruba_osswitch, huawei_vrp, juniper_junos, paloalto_panos
 from collectors.lab.spec import NETWORK_CONFIG_RULES
 
 CISCO_PLATFORM = "cisco_ios"
@@ -95,8 +97,22 @@ _IMPLIES: dict[str, frozenset[str]] = {
 }
 
 
+# The other platforms' generators, one module each (collectors/lab/platform_configs/).
+_MODULES: dict[str, ModuleType] = {m.PLATFORM: m for m in (huawei_vrp, juniper_junos, aruba_osswitch, paloalto_panos)}
+OTHER_PLATFORMS = tuple(_MODULES)
+
+
+def platform_module(platform: str) -> ModuleType:
+    """The generator module of a platform other than Cisco IOS and FortiOS."""
+    if platform not in _MODULES:
+        raise ValueError(f"unknown platform {platform!r}")
+    return _MODULES[platform]
+
+
 def applicable_rules(platform: str, *, is_firewall: bool) -> frozenset[str]:
     """Rule ids a device of this platform can be made to violate."""
+    if platform in OTHER_PLATFORMS:
+        return platform_module(platform).applicable_rules(is_firewall=is_firewall)
     rules = set(NETWORK_CONFIG_RULES)
     if platform == FORTINET_PLATFORM:
         rules -= FORTIOS_NOT_APPLICABLE
@@ -107,8 +123,10 @@ def applicable_rules(platform: str, *, is_firewall: bool) -> frozenset[str]:
     return frozenset(rules)
 
 
-def implied_violations(violations: Iterable[str]) -> frozenset[str]:
+def implied_violations(violations: Iterable[str], platform: str = CISCO_PLATFORM) -> frozenset[str]:
     """The full set of rule ids a checker finds in a config built with ``violations``."""
+    if platform in OTHER_PLATFORMS:
+        return platform_module(platform).implied_violations(violations)
     found = set(violations)
     for rule in list(found):
         found |= _IMPLIES.get(rule, frozenset())

@@ -27,10 +27,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from collectors.lab.configs import (
+    OTHER_PLATFORMS,
     applicable_rules,
     cisco_ios_config,
     fortios_config,
     implied_violations,
+    platform_module,
 )
 from collectors.lab.spec import (
     ArpEntry,
@@ -50,7 +52,9 @@ Profile = Literal["small", "province"]
 PROFILES: tuple[str, ...] = ("small", "province")
 SNMP_PORT = 1161  # >= 1024: snmpsim drops root before binding
 SSH_PORT = 2222
-SSH_PLATFORMS = ("cisco_ios", "fortinet")
+SSH_PLATFORMS = ("cisco_ios", "fortinet", *OTHER_PLATFORMS)
+# The slow, hanging and oversized-banner devices are picked among these (the banner is written in their syntax).
+TWISTED_PLATFORMS = ("cisco_ios", "fortinet")
 HOSTILE_HTML = '<b>Switch</b><script>alert("kiemke")</script><img src=x onerror=alert(1)>'
 HOSTILE_BYTES = "hex:" + (b"Core \xff\xfe sw\xc3\x28 " + "Điện Biên".encode("cp1258", errors="replace")).hex()
 OVERSIZED = "X" * 65536
@@ -175,11 +179,12 @@ def build_lab(session: Session, profile: Profile, secrets: LabSecrets, *, today:
     network = [r for r in rows if r.device_class in ("firewall", "access_switch", "bml", "router")]
     sites = sorted({r.site_code for r in network}, key=lambda code: min(r.site_index for r in network if r.site_code == code))
     if profile == "small":
-        # The small lab needs a commune with firewalls and switches, at least three of them on SSH.
+        # The small lab needs a commune with firewalls and switches, at least three of them Cisco or
+        # FortiGate on SSH (the slow, hanging and oversized-banner devices).
         full = [
             code
             for code in sites
-            if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code} and sum(r.platform in SSH_PLATFORMS for r in network if r.site_code == code) >= 3
+            if {"firewall", "access_switch"} <= {r.device_class for r in network if r.site_code == code} and sum(r.platform in TWISTED_PLATFORMS for r in network if r.site_code == code) >= 3
         ]
         communes = [code for code in full if code.startswith("X-")] or full
         if not communes:
@@ -319,11 +324,15 @@ class _Builder:
                 config = fortios_config(
                     row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, model=row.model.replace(" ", "-"), version=row.os_version, username=self.secrets.ssh_username
                 )
-            else:
+            elif row.platform == "cisco_ios":
                 config = cisco_ios_config(
                     row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, os_version=row.os_version, username=self.secrets.ssh_username, enable_secret=self.secrets.ssh_secret
                 )
-            violations = implied_violations(chosen)
+            else:
+                config = platform_module(row.platform).running_config(
+                    row.hostname, chosen, is_firewall=is_firewall, mgmt_subnet=subnet, model=row.model, os_version=row.os_version, username=self.secrets.ssh_username
+                )
+            violations = implied_violations(chosen, row.platform)
             ssh = SshAccess(
                 port=self.ports.ssh, platform=row.platform, username=self.secrets.ssh_username, password=self.secrets.ssh_password,
                 secret=self.secrets.ssh_secret if row.platform == "cisco_ios" else "", running_config=config,
@@ -448,7 +457,7 @@ class _Builder:
 
         # Slow and hanging SSH devices, and hostile SNMP data, on the first site's devices; never
         # a switch that witnesses the cross-zone MAC.
-        ssh_devices = [d for d in out if d.site_code == sites[0] and d.ssh is not None and d.behaviour != "dead" and d.key not in witnesses]
+        ssh_devices = [d for d in out if d.site_code == sites[0] and d.ssh is not None and d.ssh.platform in TWISTED_PLATFORMS and d.behaviour != "dead" and d.key not in witnesses]
         if ssh_devices:
             swap(ssh_devices[0], replace(ssh_devices[0], behaviour="slow", tags=ssh_devices[0].tags + ("slow",)))
         if len(ssh_devices) > 1:

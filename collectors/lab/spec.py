@@ -42,10 +42,10 @@ class SnmpAccess:
 @dataclass(frozen=True)
 class SshAccess:
     port: int
-    platform: Literal["cisco_ios", "fortinet"]
+    platform: Literal["cisco_ios", "fortinet", "huawei_vrp", "juniper_junos", "aruba_osswitch", "paloalto_panos"]
     username: str
     password: str
-    secret: str  # enable secret (cisco); empty for fortinet
+    secret: str  # enable secret (cisco); empty for the others
     running_config: str
 
 

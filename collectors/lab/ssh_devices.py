@@ -61,6 +61,7 @@ import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from collectors.lab import configs
@@ -74,24 +75,78 @@ HANG_SECONDS = 3600.0
 PID_FILE = "ssh_lab.pids"
 _MODULE = "collectors.lab.ssh_devices"
 
-CISCO_USER_PROMPT = "{base_prompt}>"
-CISCO_ENABLE_PROMPT = "{base_prompt}#"
-FORTI_PROMPT = "{base_prompt} # "
 PASSWORD_PROMPT = "Password: "  # noqa: S105 (a prompt, not a password)
-
 CISCO_HANG = ("show running-config", "show run", "sh run")
-FORTI_HANG = ("show", "show full-configuration")
-
 FORTI_CONSOLE = "baudrate            : 9600\noutput              : standard\nlogin               : enable\nfortiexplorer       : enable\n"
+
+
+@dataclass(frozen=True)
+class ShellProfile:
+    """How one platform's CLI looks to a client: prompts, modes, errors, the logout word.
+
+    Prompts are formatted with ``base_prompt`` (the hostname) and ``user`` (the login).
+    ``config_enter`` switches to ``config_prompt`` (PAN-OS ``configure``; ``exit`` leaves it).
+    ``enable_prompt`` differs from ``user_prompt`` only where an enable secret is asked for."""
+
+    nos: str
+    user_prompt: str
+    enable_prompt: str
+    unknown: str  # the reply to a command the device does not know
+    hang: tuple[str, ...]  # commands a hanging device never answers
+    ssh_version: str  # software part of the SSH identification string ("" = generated)
+    logout: tuple[str, ...] = ("exit",)
+    config_enter: str = ""
+    config_prompt: str = ""
+    intro: str = ""  # printed after login, before the first prompt
+    keyboard_interactive: bool = False
+
+
+PROFILES: dict[str, ShellProfile] = {
+    "cisco_ios": ShellProfile(
+        nos="kiemke_cisco_ios", user_prompt="{base_prompt}>", enable_prompt="{base_prompt}#",
+        unknown="% Invalid input detected at '^' marker.", hang=CISCO_HANG, ssh_version="Cisco-1.25",
+    ),
+    "fortinet": ShellProfile(
+        nos="kiemke_fortinet", user_prompt="{base_prompt} # ", enable_prompt="{base_prompt} # ",
+        unknown="Unknown action 0", hang=("show", "show full-configuration"), ssh_version="",
+    ),
+    # netmiko's HuaweiSSH takes the prompt between < and > as the base prompt.
+    "huawei_vrp": ShellProfile(
+        nos="kiemke_huawei_vrp", user_prompt="<{base_prompt}>", enable_prompt="<{base_prompt}>",
+        unknown="              ^\nError: Unrecognized command found at '^' position.",
+        hang=("display current-configuration",), ssh_version="HUAWEI-1.5", logout=("quit", "exit"),
+    ),
+    "juniper_junos": ShellProfile(
+        nos="kiemke_juniper_junos", user_prompt="{user}@{base_prompt}> ", enable_prompt="{user}@{base_prompt}> ",
+        unknown="                  ^\nunknown command.", hang=("show configuration", "show configuration | display set"),
+        ssh_version="OpenSSH_7.5", logout=("exit", "quit"),
+    ),
+    # A manager login lands at "#"; the banner and "any key" prompt are what netmiko's
+    # HPProcurveSSH reads for first (without them it waits out two read timeouts, ~4 s).
+    "aruba_osswitch": ShellProfile(
+        nos="kiemke_aruba_osswitch", user_prompt="{base_prompt}# ", enable_prompt="{base_prompt}# ",
+        unknown="Invalid input: ", hang=("show running-config",), ssh_version="Mocana SSH 6.3", logout=("logout", "exit"),
+        intro="HPE J9776A 2530-24G Switch\n\n(C) Copyright 2021 Hewlett Packard Enterprise Development LP\n\n"
+        "Press any key to continue",
+    ),
+    # PAN-OS logs in with keyboard-interactive (netmiko's PaloAltoPanosSSH asks for it); its
+    # configure mode prints "[edit]" above the "#" prompt, which netmiko checks for.
+    "paloalto_panos": ShellProfile(
+        nos="kiemke_paloalto_panos", user_prompt="{user}@{base_prompt}> ", enable_prompt="{user}@{base_prompt}> ",
+        unknown="Unknown command: \nInvalid syntax.", hang=("show",), ssh_version="PaloAltoNetworks_0.2",
+        config_enter="configure", config_prompt="[edit]\n{user}@{base_prompt}# ", keyboard_interactive=True,
+    ),
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------- host specs
 
 
 def device_commands(device: LabDevice) -> dict[str, dict]:
-    """Per-host command table: {command: {"output": str, "privileged": bool}}.
+    """Per-host command table: {command: {"output": str, "mode": "any" | "privileged" | "config"}}.
 
-    ``privileged`` commands answer only at the cisco ``#`` prompt.
+    ``privileged`` commands answer only at the cisco ``#`` prompt, ``config`` ones only in PAN-OS
+    configure mode (``show`` there prints the configuration in set form).
     """
     ssh = device.ssh
     if ssh is None:
@@ -117,7 +172,7 @@ def device_commands(device: LabDevice) -> dict[str, dict]:
             "show clock": ("*09:15:02.123 ICT Mon Mar 24 2025", False),
             "show privilege": ("Current privilege level is 15", True),
         }
-        return {k: {"output": o, "privileged": p} for k, (o, p) in cmds.items()}
+        return {k: {"output": o, "mode": "privileged" if p else "any"} for k, (o, p) in cmds.items()}
     if ssh.platform == "fortinet":
         status = configs.fortios_get_system_status(device.hostname, device.model, device.serial, device.os_version)
         cfg = ssh.running_config
@@ -133,8 +188,12 @@ def device_commands(device: LabDevice) -> dict[str, dict]:
             "config global": "",
             "end": "",
         }
-        return {k: {"output": o, "privileged": False} for k, o in cmds_f.items()}
-    raise ValueError(f"unsupported ssh platform {ssh.platform!r}")
+        return {k: {"output": o, "mode": "any"} for k, o in cmds_f.items()}
+    module = configs.platform_module(ssh.platform)
+    mac = device.interfaces[0].mac if device.interfaces else "00:1a:2b:3c:4d:5e"
+    outputs = module.command_outputs(device.hostname, device.model, device.serial, device.os_version, ssh.running_config, mac=mac)
+    config_only = {"show"} if PROFILES[ssh.platform].config_enter else set()
+    return {k: {"output": o, "mode": "config" if k in config_only else "any"} for k, o in outputs.items()}
 
 
 def host_spec(device: LabDevice) -> dict:
@@ -284,8 +343,8 @@ def _ssh_banner(address: str, port: int, timeout: float = 2.0) -> bool:
 
 def _ssh_version(platform: str, hostname: str) -> str:
     """Software part of the SSH identification string, as the real devices announce it."""
-    if platform == "cisco_ios":
-        return "Cisco-1.25"
+    if PROFILES[platform].ssh_version:
+        return PROFILES[platform].ssh_version
     # FortiOS announces a random-looking token per device
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     n = zlib.crc32(hostname.encode())
@@ -356,6 +415,25 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
 
     ssp.paramiko = ParamikoProxy()
 
+    class LabServerInterface(ssp.ParamikoSshServerInterface):
+        """fakenos's interface plus keyboard-interactive login (PAN-OS clients ask for it),
+        answered with one password question and checked like the password method."""
+
+        def get_allowed_auths(self, username):  # noqa: ARG002 (paramiko's signature)
+            return "password,keyboard-interactive"
+
+        def check_auth_interactive(self, username, submethods):  # noqa: ARG002
+            self._interactive_user = username
+            return paramiko.InteractiveQuery("", "", ("Password: ", False))
+
+        def check_auth_interactive_response(self, responses):
+            user = getattr(self, "_interactive_user", None)
+            if user == self.username and len(responses) == 1 and responses[0] == self.password:
+                return paramiko.AUTH_SUCCESSFUL
+            return paramiko.AUTH_FAILED
+
+    ssp.ParamikoSshServerInterface = LabServerInterface  # connection_function looks it up at call time
+
     class LabSshServer(ssp.ParamikoSshServer):
         def __init__(self, *args, ssh_version: str = "", **kwargs):
             super().__init__(*args, **kwargs)
@@ -375,13 +453,18 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                 log.debug("connection ended: %r", exc)
 
     class LabShell(CMDShell):
-        def __init__(self, *args, delay: float = 0.0, hang_commands=(), enable_secret=None, user_prompt: str = "", enable_prompt: str = "", **kwargs):
+        def __init__(self, *args, delay: float = 0.0, hang_commands=(), enable_secret=None, user_prompt: str = "", enable_prompt: str = "",
+                     config_enter: str = "", config_prompt: str = "", logout=(), **kwargs):  # fmt: skip
             super().__init__(*args, **kwargs)
             self.delay = float(delay)
             self.hang_commands = set(hang_commands or ())
             self.enable_secret = enable_secret
             self.user_prompt = user_prompt.format(base_prompt=self.base_prompt)
             self.enable_prompt = enable_prompt.format(base_prompt=self.base_prompt)
+            self.config_enter = config_enter
+            self.config_prompt = config_prompt.format(base_prompt=self.base_prompt)
+            self.logout = set(logout or ())
+            self.prompt = self.user_prompt  # per host: the platform's Nos only has a template
             self._awaiting_secret = False
 
         def _hang(self) -> None:
@@ -417,6 +500,15 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                 if self.prompt == self.enable_prompt:
                     self.prompt = self.user_prompt
                 return False
+            if self.config_prompt and self.prompt == self.config_prompt and base in ("exit", "quit"):
+                self.prompt = self.user_prompt  # leaves configure mode, not the session
+                return False
+            if self.config_enter and base == self.config_enter and self.prompt == self.user_prompt:
+                self.writeline("Entering configuration mode")
+                self.prompt = self.config_prompt
+                return False
+            if base in self.logout:
+                return True
             if pipe and stripped not in self.commands:
                 return self._filtered(base, pipe.strip())
             return super().onecmd(line)
@@ -450,17 +542,17 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
     spec = json.loads(Path(spec_path).read_text())
     hosts: dict[str, dict] = {}
     for h in spec["hosts"]:
-        cisco = h["platform"] == "cisco_ios"
-        user_prompt = CISCO_USER_PROMPT if cisco else FORTI_PROMPT
-        enable_prompt = CISCO_ENABLE_PROMPT if cisco else FORTI_PROMPT
+        profile = PROFILES[h["platform"]]
+
+        def prompt_of(template: str, user: str = h["username"]) -> str:
+            return template.replace("{user}", user) if template else ""
+
+        user_prompt, enable_prompt, config_prompt = map(prompt_of, (profile.user_prompt, profile.enable_prompt, profile.config_prompt))
+        by_mode = {"any": sorted({user_prompt, enable_prompt}), "privileged": [enable_prompt], "config": [config_prompt]}
         commands: dict[str, dict] = {}
         for name, c in h["commands"].items():
-            prompt = [enable_prompt] if c["privileged"] else sorted({user_prompt, enable_prompt})
-            commands[name] = {"output": c["output"], "prompt": prompt, "help": name}
-        commands["_default_"] = {
-            "output": "% Invalid input detected at '^' marker." if cisco else "Unknown action 0",
-            "help": "unknown command",
-        }
+            commands[name] = {"output": c["output"], "prompt": by_mode[c["mode"]], "help": name}
+        commands["_default_"] = {"output": profile.unknown, "help": "unknown command"}
         commands["exit"] = {"output": True, "help": "exit"}
         behaviour = h["behaviour"]
         hosts[h["key"]] = {
@@ -480,24 +572,23 @@ def _worker_main(spec_path: str, parent_pid: int | None) -> None:
                 "plugin": "CMDShell",
                 "configuration": {
                     "base_prompt": h["hostname"],
-                    "intro": "",
+                    "intro": profile.intro,
                     "delay": SLOW_DELAY if behaviour == "slow" else 0.0,
-                    "hang_commands": list(CISCO_HANG if cisco else FORTI_HANG) if behaviour == "hang" else [],
-                    "enable_secret": h["secret"] if cisco else None,
+                    "hang_commands": list(profile.hang) if behaviour == "hang" else [],
+                    "enable_secret": h["secret"] if h["platform"] == "cisco_ios" else None,
                     "user_prompt": user_prompt,
                     "enable_prompt": enable_prompt,
+                    "config_enter": profile.config_enter,
+                    "config_prompt": config_prompt,
+                    "logout": list(profile.logout),
                 },
             },
-            "nos": {
-                "plugin": "kiemke_cisco_ios" if cisco else "kiemke_fortinet",
-                "configuration": {"commands": commands},
-            },
+            "nos": {"plugin": profile.nos, "configuration": {"commands": commands}},
         }
 
-    plugins = [
-        Nos(name="kiemke_cisco_ios", initial_prompt=CISCO_USER_PROMPT, commands={}),
-        Nos(name="kiemke_fortinet", initial_prompt=FORTI_PROMPT, commands={}),
-    ]
+    # One empty Nos per platform: every host brings its own command table and prompts (LabShell
+    # sets the host's own prompt; the Nos one must only be formattable with the hostname).
+    plugins = [Nos(name=p.nos, initial_prompt="{base_prompt}>", commands={}) for p in PROFILES.values()]
     net = LabFakeNOS(inventory={"hosts": hosts}, plugins=plugins)
     net.shell_plugins["CMDShell"] = LabShell
     net.servers_plugins["ParamikoSshServer"] = LabSshServer

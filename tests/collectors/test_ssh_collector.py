@@ -147,8 +147,8 @@ def test_connect_params_are_bounded():
 
 
 def test_unknown_platform_is_a_config_error():
-    with pytest.raises(S.UnsupportedPlatform, match="SSH platform 'juniper_junos' of 127.0.0.1 is not supported") as err:
-        asyncio.run(S.SshCollector().collect(Target(address="127.0.0.1", platform="juniper_junos"), _cred(HARD), 5))
+    with pytest.raises(S.UnsupportedPlatform, match="SSH platform 'mikrotik_routeros' of 127.0.0.1 is not supported") as err:
+        asyncio.run(S.SshCollector().collect(Target(address="127.0.0.1", platform="mikrotik_routeros"), _cred(HARD), 5))
     assert err.value.kind == "config"
 
 

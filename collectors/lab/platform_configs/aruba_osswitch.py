@@ -59,10 +59,9 @@ import base64
 import hashlib
 import ipaddress
 import re
-import zlib
 from collections.abc import Iterable
 
-from collectors.lab.spec import NETWORK_CONFIG_RULES
+from collectors.lab.platform_configs import rules
 
 PLATFORM = "aruba_osswitch"
 DEFAULT_MODEL = "2530-24G (J9776A)"
@@ -97,36 +96,22 @@ _SNMP_USER = "nms01"
 
 def applicable_rules(*, is_firewall: bool) -> frozenset[str]:
     """Rule ids an ArubaOS-Switch lab device can be made to violate."""
-    rules = set(NETWORK_CONFIG_RULES) - NOT_APPLICABLE
-    if not is_firewall:
-        rules.discard("net.fw_default_deny")
-    return frozenset(rules)
+    return rules.applicable(NOT_APPLICABLE, is_firewall=is_firewall)
 
 
 def implied_violations(violations: Iterable[str]) -> frozenset[str]:
     """The full set of rule ids the checker finds in a config built with ``violations``."""
-    asked = frozenset(violations)
-    found = set(asked)
-    for rule in asked:  # one step: an implied failure is not an insecure form of its own
-        found |= IMPLIES.get(rule, frozenset())
-    return frozenset(found)
+    return rules.implied(violations, IMPLIES)
 
 
 def _check(violations: Iterable[str], is_firewall: bool) -> frozenset[str]:
     if is_firewall:
         raise ValueError(f"{PLATFORM} lab devices are access switches: is_firewall=True is not supported")
-    asked = frozenset(violations)
-    unknown = asked - set(NETWORK_CONFIG_RULES)
-    if unknown:
-        raise ValueError(f"unknown rule ids: {sorted(unknown)}")
-    na = asked - applicable_rules(is_firewall=is_firewall)
-    if na:
-        raise ValueError(f"rules not applicable to {PLATFORM} (firewall={is_firewall}): {sorted(na)}")
-    return asked
+    return rules.checked(PLATFORM, violations, applicable_rules(is_firewall=is_firewall), is_firewall=is_firewall)
 
 
 def _h(hostname: str, salt: str = "") -> int:
-    return zlib.crc32(f"{salt}:{hostname}".encode())
+    return rules.variant(hostname, salt)
 
 
 def _made_up(hostname: str, salt: str, size: int) -> str:

@@ -59,10 +59,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import zlib
 from collections.abc import Callable, Iterable
 
-from collectors.lab.spec import NETWORK_CONFIG_RULES
+from collectors.lab.platform_configs import rules
 
 PLATFORM = "huawei_vrp"
 
@@ -83,41 +82,25 @@ _CIPHER_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!
 
 def applicable_rules(*, is_firewall: bool) -> frozenset[str]:
     """Rule ids a VRP device (switch, or USG firewall) can be made to violate."""
-    rules = set(NETWORK_CONFIG_RULES) - NOT_APPLICABLE
-    if not is_firewall:
-        rules.discard("net.fw_default_deny")
-    return frozenset(rules)
+    return rules.applicable(NOT_APPLICABLE, is_firewall=is_firewall)
 
 
 def implied_violations(violations: Iterable[str]) -> frozenset[str]:
     """The full set of rule ids the checker finds in a config built with ``violations``."""
-    found = set(violations)
-    for rule in list(found):
-        found |= IMPLIES.get(rule, frozenset())
-    return frozenset(found)
+    return rules.implied(violations, IMPLIES)
 
 
 def _check(violations: Iterable[str], is_firewall: bool) -> frozenset[str]:
-    wanted = frozenset(violations)
-    unknown = wanted - set(NETWORK_CONFIG_RULES)
-    if unknown:
-        raise ValueError(f"unknown rule ids: {sorted(unknown)}")
-    na = wanted - applicable_rules(is_firewall=is_firewall)
-    if na:
-        raise ValueError(f"rules not applicable to {PLATFORM} (firewall={is_firewall}): {sorted(na)}")
-    return wanted
+    return rules.checked(PLATFORM, violations, applicable_rules(is_firewall=is_firewall), is_firewall=is_firewall)
 
 
 def _h(hostname: str, salt: str = "") -> int:
-    return zlib.crc32(f"{salt}:{hostname}".encode())
+    return rules.variant(hostname, salt)
 
 
 def _made_up(hostname: str, purpose: str, length: int) -> str:
     """Deterministic ciphertext-looking characters for one secret of one device."""
-    digest = hashlib.sha256(f"{purpose}:{hostname}".encode()).digest()
-    while len(digest) < length:
-        digest += hashlib.sha256(digest).digest()
-    return "".join(_CIPHER_CHARS[b % len(_CIPHER_CHARS)] for b in digest[:length])
+    return rules.opaque(f"{purpose}:{hostname}", length, _CIPHER_CHARS)
 
 
 def _cipher(hostname: str, purpose: str) -> str:

@@ -41,13 +41,13 @@ text (``display_set``), so both forms the collector reads carry the same configu
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from collectors.lab.platform_configs import rules
 from collectors.lab.spec import NETWORK_CONFIG_RULES
 
 PLATFORM = "juniper_junos"
@@ -78,35 +78,22 @@ def applicable_rules(*, is_firewall: bool) -> frozenset[str]:
 
 def implied_violations(violations: Iterable[str]) -> frozenset[str]:
     """The full set of rule ids the checker finds in a config built with ``violations``."""
-    found = set(violations)
-    for rule in list(found):
-        found |= IMPLIES.get(rule, frozenset())
-    return frozenset(found)
+    return rules.implied(violations, IMPLIES)
 
 
 def _check(violations: Iterable[str], is_firewall: bool) -> frozenset[str]:
     if is_firewall:
         raise ValueError(f"{PLATFORM} lab devices are EX access switches: is_firewall=True is not supported")
-    chosen = frozenset(violations)
-    unknown = chosen - set(NETWORK_CONFIG_RULES)
-    if unknown:
-        raise ValueError(f"unknown rule ids: {sorted(unknown)}")
-    not_applicable = chosen - applicable_rules(is_firewall=is_firewall)
-    if not_applicable:
-        raise ValueError(f"rules not applicable to {PLATFORM} (firewall={is_firewall}): {sorted(not_applicable)}")
-    return chosen
+    return rules.checked(PLATFORM, violations, applicable_rules(is_firewall=is_firewall), is_firewall=is_firewall)
 
 
 def _h(hostname: str, salt: str = "") -> int:
-    return zlib.crc32(f"{salt}:{hostname}".encode())
+    return rules.variant(hostname, salt)
 
 
 def _made_up(seed: str, length: int, alphabet: str = _CRYPT_ALPHABET) -> str:
     """Characters of `alphabet` derived from `seed`: looks like ciphertext, hides nothing."""
-    digest = hashlib.sha512(seed.encode()).digest()
-    while len(digest) < length:
-        digest += hashlib.sha512(digest).digest()
-    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+    return rules.opaque(seed, length, alphabet)
 
 
 def sha512_crypt(hostname: str, what: str) -> str:

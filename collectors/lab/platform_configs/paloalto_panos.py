@@ -54,9 +54,9 @@ import base64
 import hashlib
 import ipaddress
 import re
-import zlib
 from collections.abc import Iterable
 
+from collectors.lab.platform_configs import rules
 from collectors.lab.spec import NETWORK_CONFIG_RULES
 
 PLATFORM = "paloalto_panos"
@@ -94,11 +94,7 @@ def applicable_rules(*, is_firewall: bool) -> frozenset[str]:
 
 def implied_violations(violations: Iterable[str]) -> frozenset[str]:
     """The full set of rule ids the checker finds in a config built with ``violations``."""
-    asked = frozenset(violations)
-    found = set(asked)
-    for rule in asked:
-        found |= IMPLIES.get(rule, frozenset())
-    return frozenset(found)
+    return rules.implied(violations, IMPLIES)
 
 
 def _firewall_only(is_firewall: bool) -> None:
@@ -107,18 +103,11 @@ def _firewall_only(is_firewall: bool) -> None:
 
 
 def _check(violations: Iterable[str], is_firewall: bool) -> frozenset[str]:
-    asked = frozenset(violations)
-    unknown = asked - set(NETWORK_CONFIG_RULES)
-    if unknown:
-        raise ValueError(f"unknown rule ids: {sorted(unknown)}")
-    na = asked - applicable_rules(is_firewall=is_firewall)
-    if na:
-        raise ValueError(f"rules not applicable to {PLATFORM} (firewall={is_firewall}): {sorted(na)}")
-    return asked
+    return rules.checked(PLATFORM, violations, applicable_rules(is_firewall=is_firewall), is_firewall=is_firewall)
 
 
 def _h(hostname: str, salt: str = "") -> int:
-    return zlib.crc32(f"{salt}:{hostname}".encode())
+    return rules.variant(hostname, salt)
 
 
 def _digest(hostname: str, salt: str) -> bytes:
