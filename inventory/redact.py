@@ -24,6 +24,8 @@ from inventory.secret_lines import (
 )
 
 _FORTI_SET = re.compile(r"^set\s+(\S+)\s+(.*)$")
+# A Junos hierarchical statement: ends in `;` (or carries the `## SECRET-DATA` comment Junos adds).
+_JUNOS_STATEMENT = re.compile(r";\s*(?:## SECRET-DATA)?\s*$")
 
 
 def _mask_forti(line: str, blocks: list[str]) -> str:
@@ -66,6 +68,8 @@ def mask_config(text: str) -> str:
             if opens_quote(stripped):
                 key = stripped.split(None, 2)[1]
                 quoted = is_forti_secret_key(key) or masked != stripped
+        elif _JUNOS_STATEMENT.search(stripped):  # IOS rules would take the `;` into the secret
+            masked = stripped
         else:
             masked = mask_ios_line(stripped)
         if masked == stripped:  # the other platforms' secret words (Junos and PAN-OS set lines too)

@@ -42,7 +42,7 @@ IOS_SECRET_STATEMENTS: tuple[str, ...] = (
 )
 _IOS_SECRETS = tuple(re.compile(pattern) for pattern in IOS_SECRET_STATEMENTS)
 _IOS_SNMP_KEYS = re.compile(r"\b((?:auth (?:md5|sha\S*))|(?:priv (?:des|3des|aes(?: \d+)?))) \S+")
-_IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")
+_IOS_COMMUNITY = re.compile(r"^(snmp-server community)\s+(\S+)")  # (ArubaOS-Switch quotes the name)
 _IOS_HOST_COMMUNITY = re.compile(r"^(snmp-server host \S+(?: vrf \S+)?(?: (?:traps|informs))?(?: version (?:1|2c|3 \S+))?) (\S+)")
 
 # FortiOS: the `set <key> <value>` statements whose value is a secret, as data (the keys, and
@@ -60,9 +60,9 @@ def mask_ios_line(line: str) -> str:
     """One IOS line (stripped) with its password, key or non-default community masked."""
     m = _IOS_COMMUNITY.match(line)
     if m:
-        return line if m.group(2).lower() in WELL_KNOWN_COMMUNITIES else f"{m.group(1)} {MASK}{line[m.end() :]}"
+        return line if m.group(2).strip('"').lower() in WELL_KNOWN_COMMUNITIES else f"{m.group(1)} {MASK}{line[m.end() :]}"
     m = _IOS_HOST_COMMUNITY.match(line)
-    if m and m.group(2).lower() not in WELL_KNOWN_COMMUNITIES:
+    if m and m.group(2).strip('"').lower() not in WELL_KNOWN_COMMUNITIES:
         return f"{m.group(1)} {MASK}{line[m.end() :]}"
     if line.startswith("snmp-server user"):
         return _IOS_SNMP_KEYS.sub(lambda k: f"{k.group(1)} {MASK}", line)
@@ -108,7 +108,13 @@ _QUALIFIERS = frozenset({
 })  # fmt: skip
 _BEFORE_ALGORITHM = frozenset({"auth", "priv"})
 _ALGORITHMS = frozenset({"md5", "sha", "sha1", "sha256", "sha512", "aes", "des", "3des", "aes128", "aes256"})
-_CRYPT_HASH = re.compile(r'"?\$(?:1|1a|5|6|9|2[aby]?|sha1|sha512)\$[^\s";]*"?')
+_CRYPT_HASH = re.compile(r'("?)(\$(?:1|1a|5|6|9|2[aby]?|sha1|sha512)\$)[^\s";]*("?)')
+# The storage form a secret value starts with (a crypt hash, a Junos `$9$`, PAN-OS master-key
+# ciphertext): kept in front of the mask, so a masked config is judged like the original.
+_STORAGE_FORM = re.compile(r'^"?(?:\$(?:1|1a|5|6|9|2[aby]?|sha1|sha512)\$|-AQ==)')
+# ArubaOS-Switch `password manager|operator|port-access user-name X sha1 "<hash>"`: the word after
+# `password` is a role; the secret follows `sha1`/`plaintext`, themselves secret words.
+_ROLES_AFTER_PASSWORD = frozenset({"manager", "operator", "port-access"})
 _SPACES = re.compile(r"(\s+)")
 
 
@@ -123,6 +129,8 @@ def mask_other_platforms(line: str) -> str:
             if i + 2 >= len(parts) or parts[i + 2].lower() not in _ALGORITHMS:
                 continue
         elif word not in OTHER_SECRET_WORDS:
+            continue
+        if word == "password" and i + 2 < len(parts) and parts[i + 2].lower() in _ROLES_AFTER_PASSWORD:
             continue
         j = i + 2
         while j < len(parts) and parts[j].strip('";').lower() in _QUALIFIERS and j < i + 6:
@@ -141,5 +149,14 @@ def mask_other_platforms(line: str) -> str:
             if k < len(parts):
                 hide.add(k)
     if hide:
-        parts = [MASK + (";" if parts[n].endswith(";") else "") if n in hide else part for n, part in enumerate(parts)]
-    return _CRYPT_HASH.sub(MASK, "".join(parts))
+        parts = [_masked_word(part) if n in hide else part for n, part in enumerate(parts)]
+    return _CRYPT_HASH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(3)}", "".join(parts))
+
+
+def _masked_word(word: str) -> str:
+    """One secret word masked, its storage form, quotes and closing `;` kept."""
+    form = _STORAGE_FORM.match(word)
+    if not form:
+        return MASK + (";" if word.endswith(";") else "")
+    closing = '"' if form.group(0).startswith('"') and word.rstrip(";").endswith('"') else ""
+    return form.group(0) + MASK + closing + (";" if word.endswith(";") else "")
