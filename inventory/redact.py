@@ -24,6 +24,9 @@ from inventory.secret_lines import (
 )
 
 _FORTI_SET = re.compile(r"^set\s+(\S+)\s+(.*)$")
+# Lines of a multi-line key that say how it is stored, not what it is.
+_KEY_FORM_LINE = re.compile(r'^(?:"?-----(?:BEGIN|END) [A-Z0-9 ]+-----"?|Proc-Type: [\w,]+)$')
+_OPENSSH_ARMOR = "-----BEGIN OPENSSH PRIVATE KEY-----"
 # A Junos hierarchical statement: ends in `;` (or carries the `## SECRET-DATA` comment Junos adds).
 _JUNOS_STATEMENT = re.compile(r";\s*(?:## SECRET-DATA)?\s*$")
 
@@ -44,21 +47,29 @@ def mask_config(text: str) -> str:
     """The config with secrets replaced by `<redacted>`, indentation and line count kept.
 
     A FortiOS quoted value spanning lines (a private key, a certificate, a replacement message)
-    is one statement: when its key is a secret, every line up to the closing quote is masked."""
+    is one statement: when its key is a secret, every line up to the closing quote is masked but
+    for what says how the key is stored (its armor lines, a PEM `Proc-Type`, the first line of an
+    OpenSSH key, which names its cipher): a masked key is judged like the key."""
     out = []
     blocks: list[str] = []
     quoted: bool | None = None  # inside a multi-line quoted value: whether it is a secret
+    previous = ""
     for raw in text.splitlines():
         stripped = raw.strip()
         indent = raw[: len(raw) - len(raw.lstrip())]
         if quoted is not None:
             # Inside a quoted text that is not itself a secret (an auto-script, a banner): its lines
             # are commands too, and a password typed into one is masked like any other.
-            masked = MASK if quoted else _mask_forti(stripped, blocks) if stripped.startswith("set ") else mask_ios_line(stripped)
+            if quoted:
+                masked = stripped if _KEY_FORM_LINE.match(stripped) or previous.endswith(_OPENSSH_ARMOR) else MASK
+            else:
+                masked = _mask_forti(stripped, blocks) if stripped.startswith("set ") else mask_ios_line(stripped)
             if opens_quote(stripped):
                 quoted = None  # the closing quote
             out.append(raw if masked == stripped else indent + masked)
+            previous = stripped
             continue
+        previous = stripped
         if stripped.startswith("config "):
             blocks.append(" ".join(stripped.split()))
         elif stripped == "end" and blocks:

@@ -79,6 +79,8 @@ def is_forti_secret_key(key: str) -> bool:
 
 def masked_forti_set(key: str, value: str) -> str:
     """`set <key> <value>` as shown when the value is a secret (an ENC prefix stays visible)."""
+    if re.fullmatch(r'"-----BEGIN [A-Z0-9 ]+-----', value):  # a multi-line key's first line: only its armor
+        return f"set {key} {value}"
     encrypted = value.split(" ", 1)[0] == "ENC"
     return f"set {key} {'ENC ' if encrypted else ''}{MASK}"
 
@@ -139,6 +141,8 @@ def mask_other_platforms(line: str) -> str:
             continue
         value = parts[j].strip('";')
         if not value or value.lower() in WELL_KNOWN_COMMUNITIES or value == MASK or value.lower() in OTHER_SECRET_WORDS:
+            continue
+        if "^C" in value:  # the end of an IOS banner ("Give me password ^C"): its text is shown to all
             continue
         hide.add(j)
         if parts[j].startswith('"') and not parts[j].rstrip(";").endswith('"'):  # a quoted secret with spaces

@@ -13,8 +13,10 @@ import pytest
 from collectors.lab import configs as C
 from compliance.configcheck import check_config_text
 from compliance.policy import load_policy
+from inventory.choices import CLASS_BY_PLATFORM
 from inventory.redact import mask_config
 from inventory.secret_lines import MASK
+from tests.compliance.test_config_sniff import CORPUS, CORPUS_DIRS, CORPUS_FILES
 
 GOLDEN = sorted(Path(__file__).parent.glob("golden/*/*/running-config.txt"))
 
@@ -76,3 +78,15 @@ def test_masking_keeps_the_storage_form_and_hides_the_value(line: str, kept: lis
     assert hidden not in masked
     if hidden != "\x00":
         assert MASK in masked
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason=f"the shared corpus is not at {CORPUS} (set KIEMKE_CORPUS)")
+def test_masking_a_corpus_config_changes_no_verdict():
+    """Public configurations written by others (read where they lie): masked, judged the same."""
+    moved = []
+    for path in CORPUS_FILES:
+        platform = CORPUS_DIRS[path.parent.name]
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if _verdicts(mask_config(text), platform, CLASS_BY_PLATFORM[platform]) != _verdicts(text, platform, CLASS_BY_PLATFORM[platform]):
+            moved.append(path.name)
+    assert moved == []
