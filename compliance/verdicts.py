@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from compliance.checks.base import CheckResult, get_check
 from compliance.checks.device import DEVICE
+from compliance.configparse import PLATFORMS
 from compliance.engine import Scope, load_fleet
 from compliance.outcome import RuleOutcome, evaluate_rule, outcome_from
 from compliance.policy import Policy
@@ -61,8 +62,11 @@ def device_verdicts(session: Session, device_id: int, policy: Policy, today: dat
 
 
 def _no_config(device_id: int, platforms: dict[int, str], error: str | None) -> str:
+    platform = platforms.get(device_id)
+    if platform is None:
+        return "not evaluated: no parser for its platform"
+    if platform not in PLATFORMS:  # recorded, but kiemke reads no configuration of it
+        return f"not evaluated: no parser for its platform ({platform})"
     if error is not None:
         return f"not evaluated: configuration unreadable ({error})"
-    if device_id not in platforms:
-        return "not evaluated: no parser for its platform"
     return "not evaluated: no configuration collected"

@@ -300,6 +300,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     # compliance/outcome.py and compliance/verdicts.py: a rule not evaluated (the device page's
     # verdicts); the parser's and the exception's own words are quoted as they are.
     _t(r"not evaluated: no configuration collected", "chưa đánh giá: chưa thu thập cấu hình"),
+    _t(r"not evaluated: no parser for its platform \((?P<platform>[^()]*)\)", "chưa đánh giá: chưa có bộ phân tích cấu hình cho nền tảng {platform}"),
     _t(r"not evaluated: no parser for its platform", "chưa đánh giá: chưa có bộ phân tích cấu hình cho nền tảng của thiết bị"),
     _t(r"not evaluated: configuration unreadable \((?P<error>.*)\)", "chưa đánh giá: cấu hình không đọc được ({error})"),
     _t(r"not evaluated: (?P<lines>(?:line \d+ could not be read|not in the configuration): .+)", "chưa đánh giá: {lines}", lines=_each(_UNREAD_LINES, "; ")),

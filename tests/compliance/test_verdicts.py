@@ -290,3 +290,13 @@ def test_subjects_reach_both_outcomes(rule_id: str) -> None:
     passed = [p for _, _, p in outcomes()[rule_id]]
     assert any(p is False for p in passed), f"{rule_id}: no subject fails it"
     assert any(p is not False for p in passed), f"{rule_id}: every subject fails it"
+
+
+def test_a_device_whose_platform_has_no_parser_is_not_evaluated_and_says_which() -> None:
+    from compliance.verdicts import _no_config
+
+    assert _no_config(7, {7: "mikrotik_routeros"}, None) == "not evaluated: no parser for its platform (mikrotik_routeros)"
+    # Even with a stored configuration (the parse error says "unsupported platform"), the reason is the parser.
+    assert _no_config(7, {7: "mikrotik_routeros"}, "unsupported platform 'mikrotik_routeros'") == "not evaluated: no parser for its platform (mikrotik_routeros)"
+    assert _no_config(7, {}, None) == "not evaluated: no parser for its platform"
+    assert _no_config(7, {7: "huawei_vrp"}, None) == "not evaluated: no configuration collected"
