@@ -1,0 +1,42 @@
+"""A list page's rows as a download: CSV streamed as it is written, XLSX built in a private
+temporary file and sent whole (inventory.io.table_export writes both, in the UI's language)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort, send_file, stream_with_context
+
+from inventory.io.table_export import ExportColumn, csv_chunks, write_xlsx
+from web.i18n import current_language
+
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def check_format(fmt: str) -> str:
+    """The asked format, or 404 for any other (before any query runs)."""
+    if fmt not in TYPES:
+        abort(404)
+    return fmt
+
+
+def export_response(columns: Sequence[ExportColumn], rows: Iterable[Any], fmt: str, *, name: str, title: str) -> Response:
+    """`rows` under `columns` as `name-YYYY-MM-DD.<fmt>`; `title` names the XLSX sheet."""
+    filename = f"{name}-{date.today().isoformat()}.{check_format(fmt)}"
+    if fmt == "csv":
+        response = Response(stream_with_context(csv_chunks(columns, rows)), mimetype=TYPES["csv"])
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    with tempfile.TemporaryDirectory(prefix="kiemke-list-") as tmp:
+        path = Path(tmp) / filename
+        write_xlsx(columns, rows, path, title=title, language=current_language())
+        data = path.read_bytes()
+    return send_file(io.BytesIO(data), mimetype=TYPES["xlsx"], as_attachment=True, download_name=filename)
