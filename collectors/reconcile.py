@@ -256,8 +256,11 @@ class Reconciler:
         self.summary.created_ids.append(device.id)
         return device
 
-    def _update(self, device: Device, merged: Merged, target) -> None:  # noqa: ARG002 (one signature with _create)
+    def _update(self, device: Device, merged: Merged, target) -> None:
         changed = False
+        if device.platform is None and target.platform and any(f.source == "ssh" and f.running_config for f in merged.facts):
+            device.platform = target.platform  # found by collectors/data/platforms.yaml, and it answered as one
+            changed = True
         updates = {
             "hostname": fit_column(merged.sys_name, 255),
             "model": fit_column(merged.model, 200),

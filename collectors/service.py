@@ -32,6 +32,7 @@ from collectors.records import (
     Target,
 )
 from collectors.runner import Outcome, RunOptions, run_sync
+from collectors.vendors import canonical_vendor
 from compliance import events
 from inventory import db
 from inventory.changes import changed
@@ -39,6 +40,7 @@ from inventory.choices import NETWORK_CLASSES, DeviceClass
 from inventory.crypto import Vault
 from inventory.io.sandbox import UnreadableFile, load_json_limited
 from inventory.models import Device, ScanOutcome, ScanRun, Site, Subnet, Zone, utcnow
+from inventory.platforms import platform_for
 from inventory.redact import mask_config
 from inventory.repository import in_inventory, zone_subnets
 from inventory.runs import current_owner, mark_interrupted
@@ -92,7 +94,18 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
     if due_before is not None:
         # LibreNMS-style: a device is due when it was never polled or polled before the cut-off.
         query = query.where(or_(Device.last_polled.is_(None), Device.last_polled < due_before))
-    return [Target(address=d.mgmt_ip, device_id=d.id, site_code=code, zone=kind, device_class=d.device_class, platform=d.platform, hostname=d.hostname) for d, code, kind in session.execute(query)]
+    return [
+        Target(
+            address=d.mgmt_ip,
+            device_id=d.id,
+            site_code=code,
+            zone=kind,
+            device_class=d.device_class,
+            platform=d.platform or platform_for(canonical_vendor(d.vendor), d.os_name),
+            hostname=d.hostname,
+        )
+        for d, code, kind in session.execute(query)
+    ]
 
 
 def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, triggered_by: str, on_started: RunStarted | None = None) -> int:
@@ -233,7 +246,7 @@ def discovery_targets(session, site: str, zone: str | None, subnet: str | None, 
             found += 1
             targets.append(
                 Target(address=facts.address, device_id=device.id if device else None, site_code=site, zone=kind,
-                       device_class=device.device_class if device else None, platform=device.platform if device else None,
+                       device_class=device.device_class if device else None, platform=(device.platform or platform_for(canonical_vendor(device.vendor), device.os_name)) if device else None,
                        hostname=device.hostname if device else None)
             )  # fmt: skip
     return targets, {"subnets": [c for _, c in plan], "hosts_found": found}

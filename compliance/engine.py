@@ -33,8 +33,8 @@ from compliance.checks.network import voiding_gaps
 from compliance.configparse import NetworkConfigFacts, parse_config
 from compliance.policy import Policy, Rule
 from compliance.subjects import DeviceSubject, SiteSubject
-from inventory.choices import PLATFORM_BY_VENDOR
 from inventory.models import ConfigSnapshot, Device, DeviceMac, MacSighting, Site, Subnet, Zone
+from inventory.platforms import platform_for
 from inventory.repository import zone_subnets
 
 log = logging.getLogger(__name__)
@@ -698,7 +698,7 @@ def load_fleet(session: Session, policy: Policy, today: date, scope: Scope | Non
         )
         if scope is None and d.status == "in_use" and own_zone:
             in_use[d.site_id][(own_zone, d.device_class)] += 1
-        platform = d.platform or PLATFORM_BY_VENDOR.get(d.vendor or "")
+        platform = d.platform or platform_for(d.vendor, d.os_name)  # inventory/data/platforms.yaml
         if platform:
             platforms[d.id] = platform
     if scope is not None:  # the site rules count every device of the site, in scope or not

@@ -123,8 +123,6 @@ class Platform(StrEnum):
 SSH_COLLECTED_PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 
-# The platform of a device recorded without one, by its vendor.
-PLATFORM_BY_VENDOR: dict[str, str] = {"Cisco": Platform.CISCO_IOS.value, "Fortinet": Platform.FORTINET.value}
 # The device class a running-config is checked as when none is given.
 CLASS_BY_PLATFORM: dict[str, str] = {
     Platform.CISCO_IOS.value: DeviceClass.ACCESS_SWITCH.value, Platform.FORTINET.value: DeviceClass.FIREWALL.value,

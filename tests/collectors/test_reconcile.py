@@ -174,3 +174,23 @@ def test_another_serial_at_a_recorded_address_is_another_device(session, vault):
     assert sw.serial == "SW1" and sw.mgmt_ip is None and sw.reachable is False  # not overwritten
     new = session.execute(select(Device).where(Device.serial == "TPL999")).scalar_one()
     assert new.source == "discovered" and new.mgmt_ip == "10.1.2.3"
+
+
+def test_a_platform_found_by_vendor_is_recorded_once_ssh_answers_as_it(session, vault):
+    """`dead` (the firewall at .1) has no platform; poll_targets gives it one from the data file
+    (collectors/data/platforms.yaml), and the device keeps it once its configuration came back."""
+    from collectors.service import poll_targets
+
+    _, sw, dead = _setup(session, vault)
+    dead.vendor, dead.os_name = "Fortinet", "FortiOS"
+    session.commit()
+    target = next(t for t in poll_targets(session) if t.device_id == dead.id)
+    assert target.platform == "fortinet"
+    no_config = DeviceFacts(address="10.1.2.1", source="ssh", sys_name="FW-1", serial="FW1")
+    _run(session, [target], Scripted("snmp", {}), Scripted("ssh", {("10.1.2.1", "ssh"): no_config}), vault)
+    session.refresh(dead)
+    assert dead.platform is None  # an answer without a configuration proves nothing
+    answered = DeviceFacts(address="10.1.2.1", source="ssh", sys_name="FW-1", serial="FW1", running_config="config system global\nend\n")
+    _run(session, [target], Scripted("snmp", {}), Scripted("ssh", {("10.1.2.1", "ssh"): answered}), vault)
+    session.refresh(dead)
+    assert dead.platform == "fortinet"

@@ -190,7 +190,8 @@ def outcome_texts() -> dict[str, tuple[str, ...]]:
     texts = {o.actual: () for o in outcomes}
     assert any(text.startswith("not evaluated: line 2 could not be read: ") for text in texts), texts
     texts = {text: (text.partition(": ")[2],) if text.startswith("check error: ") else tuple(u.reason for u in unreadable.unreadable) for text in texts}
-    texts |= {no_config(7, {}, None): (), no_config(7, {7: "cisco_ios"}, None): (), no_config(7, {7: "cisco_ios"}, "unexpected end"): ("unexpected end",), no_config(7, {7: "mikrotik_routeros"}, None): ("mikrotik_routeros",)}
+    texts |= {no_config(7, {}, None): (), no_config(7, {7: "cisco_ios"}, None): (), no_config(7, {7: "cisco_ios"}, "unexpected end"): ("unexpected end",)}
+    texts |= {no_config(7, {7: "mikrotik_routeros"}, None): ("mikrotik_routeros",)}
     return texts
 
 
