@@ -17,6 +17,7 @@ from inventory.atomic_file import atomic_write
 from inventory.io.columns import DEVICE_COLUMNS, FACT_KEYS, KINDS
 from inventory.io.facts import latest_values
 from inventory.io.tabular import check_format, write_table
+from inventory.io.template import write_template  # noqa: F401 (where callers have found it)
 from inventory.models import ApprovedQuantity, Site
 from inventory.repository import DeviceFilter, EndOfLifeCondition, list_devices, list_sites
 
@@ -83,9 +84,6 @@ def export_file(
         return write_table(temporary, [c.header_vi for c in columns], rows, sheet_title=kind)
 
 
-def write_template(kind: str, path: Path) -> None:
-    """A header row and one example row, to be replaced by real data."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
-    columns = KINDS[kind]
-    write_table(Path(path), [c.header_vi for c in columns], [[c.example for c in columns]], sheet_title=kind)
+def template_sites(session: Session) -> list[tuple[str, str]]:
+    """The recorded sites as the templates' site list: (code, name), by code."""
+    return [(code, name) for code, name in session.execute(select(Site.code, Site.name).order_by(Site.code))]

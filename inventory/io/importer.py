@@ -3,6 +3,10 @@
 Every row is checked before anything is written. A file with any bad row changes nothing unless
 `partial` is set; then the good rows go in and the bad ones are reported. A blank cell leaves the
 recorded value as it is, so re-importing a file (or an export) changes nothing.
+
+A dry run does all of it inside a savepoint it then rolls back: the report says, row by row, what
+the import would create or change (field by field, old -> new) and nothing is written. The web
+preview and `kiemke import --dry-run` both call import_file(dry_run=True).
 """
 
 from __future__ import annotations
@@ -55,6 +59,26 @@ class RowError:
         return f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    column: str  # the column's Vietnamese header
+    key: str  # the column's key (what a code is a code of)
+    before: Any  # None: no recorded value
+    after: Any
+
+
+@dataclass(frozen=True)
+class RowChange:
+    row: int  # spreadsheet row number
+    outcome: str  # "created", "updated" or "unchanged"
+    record: str  # what the row names (a site code, a device's serial or address)
+    fields: tuple[FieldChange, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "outcome": self.outcome, "record": self.record,
+                "fields": [{"column": f.key, "before": _plain(f.before), "after": _plain(f.after)} for f in self.fields]}  # fmt: skip
+
+
 @dataclass
 class ImportReport:
     kind: str
@@ -65,6 +89,9 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
+    dry_run: bool = False
+    would_apply: bool = False  # a dry run whose import would write: no error stops it
+    changes: list[RowChange] = field(default_factory=list)  # row by row, in file order
     # What the import wrote, for whoever re-evaluates after the commit (not in as_dict).
     touched_device_ids: set[int] = field(default_factory=set)
     touched_site_ids: set[int] = field(default_factory=set)
@@ -79,7 +106,16 @@ class ImportReport:
             "unchanged": self.unchanged,
             "applied": self.applied,
             "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
-        }
+        } | ({"dry_run": True, "would_apply": self.would_apply, "changes": [c.as_dict() for c in self.changes]} if self.dry_run else {})
+
+    def note(self, change: RowChange) -> None:
+        self.changes.append(change)
+        if change.outcome == "created":
+            self.created += 1
+        elif change.outcome == "updated":
+            self.updated += 1
+        else:
+            self.unchanged += 1
 
 
 @dataclass
@@ -128,12 +164,13 @@ def parse_rows(path: Path, columns: tuple[Column, ...], report: ImportReport) ->
     return parsed
 
 
-def import_file(session: Session, kind: str, path: Path, *, partial: bool = False, actor: str) -> ImportReport:
-    """Check and apply one file. The caller's session is only written to when the import applies."""
+def import_file(session: Session, kind: str, path: Path, *, partial: bool = False, actor: str, dry_run: bool = False) -> ImportReport:
+    """Check and apply one file. The caller's session is only written to when the import applies;
+    with `dry_run`, never (report.applied then says whether the import would apply)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
     path = Path(path)
-    report = ImportReport(kind=kind, file=path.name)
+    report = ImportReport(kind=kind, file=path.name, dry_run=dry_run)
     rows = parse_rows(path, KINDS[kind], report)
     if any(error.row == 1 for error in report.errors):
         return report  # header problems: nothing can be trusted
@@ -143,13 +180,23 @@ def import_file(session: Session, kind: str, path: Path, *, partial: bool = Fals
     report.errors.sort(key=lambda e: (e.row, e.column))
     if report.errors and not partial:
         return report
+    savepoint = session.begin_nested() if dry_run else None
     try:
         planner.apply(good, report)
         session.flush()
     except IntegrityError:
         # Another writer (a poll creating a discovered device) recorded the same serial or address
         # between plan and write. The caller rolls back: nothing of this file is kept.
+        if savepoint is not None:
+            savepoint.rollback()
         raise ImportConflict(f"{path.name}: a device in the file was recorded by another change at the same moment; nothing was imported, import the file again") from None
+    report.changes.sort(key=lambda change: change.row)
+    if savepoint is not None:
+        savepoint.rollback()  # the preview is all a dry run keeps
+        report.touched_device_ids.clear()
+        report.touched_site_ids.clear()
+        report.would_apply = True
+        return report
     audit.record(
         session,
         actor,
@@ -168,6 +215,16 @@ def import_file(session: Session, kind: str, path: Path, *, partial: bool = Fals
     session.flush()
     report.applied = True
     return report
+
+
+SITE_HEADERS = {c.key: c.header_vi for c in KINDS["sites"]}
+DEVICE_HEADERS = {c.key: c.header_vi for c in KINDS["devices"]}
+APPROVED_HEADERS = {c.key: c.header_vi for c in KINDS["approved"]}
+FACT_COLUMNS = {observation: column for column, observation in FACT_KEYS.items()}
+
+
+def _field(headers: dict[str, str], key: str, before: Any, after: Any) -> FieldChange:
+    return FieldChange(headers.get(key, key), key, before, after)
 
 
 def _changes(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
@@ -204,23 +261,23 @@ class _SiteImport:
             values = row.values
             site = sites.get(values["code"])
             fields = {k: values.get(k) for k in ("name", "kind", "poll_interval_minutes")}
-            changed = False
+            shown: list[FieldChange] = []
             if site is None:
                 site = Site(province_id=province.id, code=values["code"], **{k: v for k, v in fields.items() if v is not None})
                 session.add(site)
                 session.flush()
                 audit.record(session, self.actor, "create", "site", site.id, after=audit.snapshot(site))
-                report.created += 1
                 report.touched_site_ids.add(site.id)
+                shown = [_field(SITE_HEADERS, key, None, value) for key, value in fields.items() if value not in (None, "")]
                 is_new = True
             else:
                 diff = _changes(site.model_dump(), fields)
                 if diff:
                     before = audit.snapshot(site)
+                    shown = [_field(SITE_HEADERS, key, getattr(site, key), value) for key, value in diff.items()]
                     for key, value in diff.items():
                         setattr(site, key, value)
                     audit.record(session, self.actor, "update", "site", site.id, before=before, after=audit.snapshot(site))
-                    changed = True
                 is_new = False
             for zone_kind in ("party_wan", "internet"):
                 zone_id = zones.get((site.id, zone_kind))
@@ -229,17 +286,21 @@ class _SiteImport:
                     session.add(zone)
                     session.flush()
                     zone_id = zones[(site.id, zone_kind)] = zone.id
-                for cidr in values.get(f"{zone_kind}_subnets") or ():
-                    if cidr not in subnets[zone_id]:
-                        session.add(Subnet(zone_id=zone_id, cidr=cidr))
-                        subnets[zone_id].add(cidr)
-                        changed = True
-            if not is_new:
-                if changed:
-                    report.updated += 1
-                    report.touched_site_ids.add(site.id)
-                else:
-                    report.unchanged += 1
+                recorded = sorted(subnets[zone_id])
+                added = [cidr for cidr in values.get(f"{zone_kind}_subnets") or () if cidr not in subnets[zone_id]]
+                for cidr in added:
+                    session.add(Subnet(zone_id=zone_id, cidr=cidr))
+                    subnets[zone_id].add(cidr)
+                if added:
+                    key = f"{zone_kind}_subnets"
+                    shown.append(_field(SITE_HEADERS, key, "; ".join(recorded) or None, "; ".join(recorded + added)))
+            if is_new:
+                report.note(RowChange(row.number, "created", site.code, tuple(shown)))
+            elif shown:
+                report.note(RowChange(row.number, "updated", site.code, tuple(shown)))
+                report.touched_site_ids.add(site.id)
+            else:
+                report.note(RowChange(row.number, "unchanged", site.code))
 
 
 class _ApprovedImport:
@@ -270,6 +331,7 @@ class _ApprovedImport:
             site_id = self.site_ids[row.values["site_code"]]
             fields = {"quantity": row.values["quantity"], "decision_ref": row.values.get("decision_ref")}
             current = existing.get((site_id, row.values["device_class"]))
+            named = f"{row.values['site_code']} / {row.values['device_class']}"
             if current is None:
                 record = ApprovedQuantity(
                     site_id=site_id,
@@ -278,19 +340,19 @@ class _ApprovedImport:
                     decision_ref=fields["decision_ref"] or "",
                 )
                 self.session.add(record)
-                report.created += 1
+                report.note(RowChange(row.number, "created", named, tuple(_field(APPROVED_HEADERS, k, None, v) for k, v in fields.items() if v not in (None, ""))))
                 report.touched_site_ids.add(site_id)
                 continue
             diff = _changes(current.model_dump(), fields)
             if diff:
                 before = audit.snapshot(current)
+                report.note(RowChange(row.number, "updated", named, tuple(_field(APPROVED_HEADERS, k, getattr(current, k), v) for k, v in diff.items())))
                 for key, value in diff.items():
                     setattr(current, key, value)
                 audit.record(self.session, self.actor, "update", "approved_quantity", current.id, before=before, after=audit.snapshot(current))
-                report.updated += 1
                 report.touched_site_ids.add(site_id)
             else:
-                report.unchanged += 1
+                report.note(RowChange(row.number, "unchanged", named))
 
 
 _DEVICE_FIELDS = (
@@ -315,6 +377,8 @@ class _DeviceImport:
         self.site_ids = dict(session.execute(select(Site.code, Site.id)).all())
         self.zones = site_zone_index(session)
         self.index = IdentityIndex.load(session)
+        self.site_codes = {site_id: code for code, site_id in self.site_ids.items()}
+        self.zone_kinds = {zone_id: kind for (_, kind), zone_id in self.zones.items()}
 
     def plan(self, rows: list[ParsedRow], report: ImportReport) -> list[_DevicePlan]:
         in_file = IdentityIndex()  # keys already claimed by earlier rows of this file
@@ -366,8 +430,14 @@ class _DeviceImport:
             facts_before = recorded.get(plan.device_id, {})
             new_facts = {key: value for key, value in plan.facts.items() if facts_before.get(key) != value}
             if not diff and not new_macs and not new_facts:
-                report.unchanged += 1
+                report.note(RowChange(plan.row.number, "unchanged", _device_named(plan.fields, plan.macs, before)))
                 continue
+            # A move keeps the zone's kind: the zone's own change then reads as the site's alone.
+            shown = [change for key, value in diff.items() if (change := self._field(key, before.get(key), value)).before != change.after]
+            if new_macs:
+                shown.append(_field(DEVICE_HEADERS, "macs", "; ".join(sorted(before["macs"])) or None, "; ".join(sorted(before["macs"] | set(new_macs)))))
+            shown.extend(_field(DEVICE_HEADERS, FACT_COLUMNS[key], facts_before.get(key), value) for key, value in new_facts.items())
+            report.note(RowChange(plan.row.number, "updated", _device_named(plan.fields, plan.macs, before), tuple(shown)))
             if diff:
                 session.execute(Device.__table__.update().where(Device.id == plan.device_id).values(**diff, updated_at=now))
             if new_macs:
@@ -378,7 +448,6 @@ class _DeviceImport:
                 before={k: _plain(before.get(k)) for k in diff} | ({"macs": sorted(before["macs"])} if new_macs else {}) | {k: facts_before.get(k) for k in new_facts},
                 after={k: _plain(v) for k, v in diff.items()} | ({"macs": sorted(before["macs"] | set(new_macs))} if new_macs else {}) | new_facts,
             )  # fmt: skip
-            report.updated += 1
             report.touched_device_ids.add(plan.device_id)
             # A device moved to another site leaves the old site's site-level rules to re-check (the
             # device's own scope covers its new site's); a device that stays needs only itself
@@ -413,9 +482,22 @@ class _DeviceImport:
         mac_rows = [{"device_id": device_id, "mac": mac} for plan, device_id in zip(creates, ids, strict=True) for mac in plan.macs]
         if mac_rows:
             session.execute(insert(DeviceMac.__table__), mac_rows)
-        report.created += len(creates)
+        for plan in creates:
+            given = [self._field(key, None, value) for key, value in plan.fields.items() if value not in (None, "", ())]
+            if plan.macs:
+                given.append(_field(DEVICE_HEADERS, "macs", None, "; ".join(plan.macs)))
+            given.extend(_field(DEVICE_HEADERS, FACT_COLUMNS[key], None, value) for key, value in plan.facts.items())
+            report.note(RowChange(plan.row.number, "created", _device_named(plan.fields, plan.macs, {}), tuple(given)))
         report.touched_device_ids.update(ids)  # their scope brings their sites' site-level rules
         return [_observation(device_id, key, value, now) for plan, device_id in zip(creates, ids, strict=True) for key, value in plan.facts.items()]
+
+    def _field(self, key: str, before: Any, after: Any) -> FieldChange:
+        """A device column's change as the file's columns name it: a site by its code, a zone by its kind."""
+        if key == "site_id":
+            return _field(DEVICE_HEADERS, "site_code", self.site_codes.get(before), self.site_codes.get(after))
+        if key == "zone_id":
+            return _field(DEVICE_HEADERS, "zone", self.zone_kinds.get(before), self.zone_kinds.get(after))
+        return _field(DEVICE_HEADERS, key, before, after)
 
     def _current(self, device_ids) -> dict[int, dict[str, Any]]:
         ids = list(device_ids)
@@ -428,6 +510,15 @@ class _DeviceImport:
             for device_id, mac in self.session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk))):
                 current[device_id]["macs"].add(mac)
         return current
+
+
+def _device_named(fields: dict[str, Any], macs: tuple[str, ...], recorded: dict[str, Any]) -> str:
+    """How a preview names a device: its serial, hostname, address or first MAC (from the file or as recorded)."""
+    for key in ("serial", "hostname", "mgmt_ip"):
+        if fields.get(key) or recorded.get(key):
+            return str(fields.get(key) or recorded.get(key))
+    known = macs or tuple(sorted(recorded.get("macs") or ()))
+    return known[0] if known else "?"
 
 
 def _observation(device_id: int, key: str, value: str, now) -> dict[str, Any]:
