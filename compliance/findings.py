@@ -9,13 +9,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlmodel import Session
 
 from compliance.engine import Scope, Violation, id_batches
 from inventory import audit
 from inventory.choices import FindingStatus, Role, Severity
-from inventory.models import Device, Finding, Site, User, utcnow
+from inventory.identity import normalize_mac
+from inventory.models import Device, DeviceMac, Finding, Site, User, utcnow
 
 EVIDENCE_LIMIT = 20_000
 
@@ -124,11 +125,17 @@ class WaiverError(ValueError):
     pass
 
 
+def _must_be_security_officer(user: User) -> None:
+    # Waivers are the security officer's alone (not even admin's): the same rule for granting,
+    # revoking and extending one.
+    if user.role != Role.SECURITY_OFFICER.value:
+        raise WaiverError(f"only a security officer may waive findings; {user.username} is {user.role}")
+
+
 def waive(session: Session, finding_ids: list[int], *, reason: str, expires: date, user: User, today: date | None = None) -> int:
     """Waive findings: needs a reason, a future expiry and the security-officer role."""
     today = today or date.today()
-    if user.role != Role.SECURITY_OFFICER.value:
-        raise WaiverError(f"only a security officer may waive findings; {user.username} is {user.role}")
+    _must_be_security_officer(user)
     if not reason or not reason.strip():
         raise WaiverError("a waiver needs a reason")
     if expires <= today:
@@ -150,6 +157,43 @@ def waive(session: Session, finding_ids: list[int], *, reason: str, expires: dat
     return count
 
 
+def _waived_finding(session: Session, finding_id: int) -> Finding:
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise WaiverError(f"no finding with id {finding_id}")
+    if finding.status != FindingStatus.WAIVED.value:
+        raise WaiverError(f"finding {finding_id} is not waived")
+    return finding
+
+
+def revoke_waiver(session: Session, finding_id: int, *, user: User) -> Finding:
+    """End a waiver now: the finding is open again (the next evaluation resolves it if it no
+    longer holds). Audit-logged with the waiver as it was."""
+    _must_be_security_officer(user)
+    finding = _waived_finding(session, finding_id)
+    before = audit.snapshot(finding)
+    finding.status = FindingStatus.OPEN.value
+    finding.waiver_reason = finding.waiver_expires = finding.waived_by = None
+    audit.record(session, user.username, "revoke_waiver", "finding", finding.id, before=before, after=audit.snapshot(finding))
+    return finding
+
+
+def extend_waiver(session: Session, finding_id: int, *, expires: date, user: User, today: date | None = None) -> Finding:
+    """Move a waiver's expiry later (never earlier, never into the past: revoke ends one).
+    Audit-logged with the dates before and after."""
+    today = today or date.today()
+    _must_be_security_officer(user)
+    finding = _waived_finding(session, finding_id)
+    if expires <= today:
+        raise WaiverError(f"a waiver must expire in the future (got {expires.isoformat()})")
+    if finding.waiver_expires is not None and expires <= finding.waiver_expires:
+        raise WaiverError(f"the new expiry {expires.isoformat()} is not after the current one {finding.waiver_expires.isoformat()}")
+    before = audit.snapshot(finding)
+    finding.waiver_expires = expires
+    audit.record(session, user.username, "extend_waiver", "finding", finding.id, before=before, after=audit.snapshot(finding))
+    return finding
+
+
 @dataclass(frozen=True)
 class FindingFilter:
     rule: str | None = None
@@ -157,6 +201,25 @@ class FindingFilter:
     site: str | None = None
     status: str | None = None
     device_id: int | None = None
+    q: str | None = None  # a device's hostname (part of it), IP address or MAC in any notation
+
+
+def _matching_devices(text: str):
+    """The ids of devices whose hostname contains `text`, whose address starts with it, or that
+    own the MAC address `text` names (colons, dashes, dots or none)."""
+    text = text.strip()
+    matches = [Device.hostname.ilike(f"%{_escape_like(text)}%", escape="\\"), Device.mgmt_ip.like(f"{_escape_like(text)}%", escape="\\")]
+    try:
+        mac = normalize_mac(text)
+    except ValueError:
+        mac = None
+    if mac is not None:
+        matches.append(Device.id.in_(select(DeviceMac.device_id).where(DeviceMac.mac == mac)))
+    return select(Device.id).where(or_(*matches))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _conditions(flt: FindingFilter) -> list:
@@ -173,6 +236,8 @@ def _conditions(flt: FindingFilter) -> list:
         conditions.append(Finding.status == flt.status)
     if flt.device_id:
         conditions.append(Finding.device_id == flt.device_id)
+    if flt.q and flt.q.strip():
+        conditions.append(Finding.device_id.in_(_matching_devices(flt.q)))
     return conditions
 
 
@@ -191,8 +256,60 @@ def severity_counts(session: Session, flt: FindingFilter = FindingFilter()) -> d
     return dict(session.execute(query).all())
 
 
-def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50, counts: dict[str, int] | None = None) -> tuple[list[dict], int]:
-    """One page of findings (most severe first, then by rule) as plain dicts, and the total.
+# The list's other orders (the default, "severity", has its own index-only path): the column,
+# and the join it needs. Ties are broken by id, so a page never shuffles between two loads.
+SORTS = {
+    "id": (Finding.id, None),
+    "rule": (Finding.rule_id, None),
+    "site": (Site.code, "site"),
+    "device": (Device.hostname, "device"),
+    "status": (Finding.status, None),
+    "first_seen": (Finding.first_seen, None),
+    "last_seen": (Finding.last_seen, None),
+    "expires": (Finding.waiver_expires, None),
+}
+SORT_KEYS = ("severity", *SORTS)
+
+
+def _sorted_ids(session: Session, conditions: list, sort: str, descending: bool, offset: int, limit: int | None) -> list[int]:
+    """One page of ids in another order than the default; empty values last either way."""
+    if sort == "severity":
+        column = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
+        join = None
+    else:
+        column, join = SORTS[sort]
+    query = select(Finding.id).where(*conditions)
+    if join == "site":
+        query = query.outerjoin(Site, Site.id == Finding.site_id)
+    elif join == "device":
+        query = query.outerjoin(Device, Device.id == Finding.device_id)
+    then = [Finding.rule_id.desc() if descending else Finding.rule_id] if sort == "severity" else []
+    query = query.order_by(column.is_(None), column.desc() if descending else column, *then, Finding.id.desc() if descending else Finding.id)
+    if limit:
+        query = query.offset(offset).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def _rows_by_id(session: Session, ids: list[int]) -> list:
+    by_id = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        by_id.update({row[0].id: row for row in session.execute(finding_query(FindingFilter()).where(Finding.id.in_(chunk)))})
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def matching_finding_ids(session: Session, flt: FindingFilter) -> list[int]:
+    """Every finding the filter keeps that could be waived (not resolved): "select all N matching"."""
+    query = select(Finding.id).where(*_conditions(flt), Finding.status != FindingStatus.RESOLVED.value).order_by(Finding.id)
+    return list(session.execute(query).scalars())
+
+
+def list_findings(
+    session: Session, flt: FindingFilter = FindingFilter(), *, page: int = 1, per_page: int | None = 50, counts: dict[str, int] | None = None,
+    sort: str = "severity", descending: bool = False,
+) -> tuple[list[dict], int]:  # fmt: skip
+    """One page of findings (most severe first, then by rule, unless `sort` names another of
+    SORT_KEYS) as plain dicts, and the total.
 
     A page is found severity by severity: the count of each (`counts`, or severity_counts())
     tells which one (or two) the page falls in, and inside one severity the (status, severity,
@@ -202,7 +319,13 @@ def list_findings(session: Session, flt: FindingFilter = FindingFilter(), *, pag
     conditions = _conditions(flt)
     counts = counts if counts is not None else severity_counts(session, flt)
     total = sum(counts.values())
-    if not per_page or per_page < 0:  # every finding
+    if sort not in SORT_KEYS:
+        sort = "severity"
+    if sort != "severity" or descending:
+        every = not per_page or per_page < 0
+        ids = _sorted_ids(session, conditions, sort, descending, 0 if every else (max(page, 1) - 1) * per_page, None if every else per_page)
+        found = _rows_by_id(session, ids)
+    elif not per_page or per_page < 0:  # every finding
         order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
         found = session.execute(finding_query(flt).order_by(order, Finding.rule_id, Finding.id)).all()
     else:

@@ -1,25 +1,68 @@
-"""Findings: filtered list, one finding's evidence, and waivers (security officers only)."""
+"""Findings: the filtered, sorted list and its export, one finding's evidence, and waivers
+(security officers only): grant one for the ticked findings or for every one the filter
+matches, revoke one, extend one, each after a confirmation that says what will happen."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_login import current_user
+from datetime import date
 
-from compliance.findings import FindingFilter, WaiverError, finding_query, list_findings, severity_counts, waive
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField
+from wtforms.validators import DataRequired, ValidationError
+
+from compliance.findings import (
+    SORT_KEYS,
+    FindingFilter,
+    WaiverError,
+    extend_waiver,
+    finding_query,
+    list_findings,
+    matching_finding_ids,
+    revoke_waiver,
+    severity_counts,
+    waive,
+)
 from inventory.choices import FindingStatus, Severity, values
 from inventory.models import Finding, User
 from web import queries
-from web.access import EVERYONE, SECURITY_OFFICER, role_required
+from web.access import EVERYONE, EXPORTERS, SECURITY_OFFICER, may_export, role_required
 from web.auth import _safe_next
 from web.database import cached, commit, get_session
+from web.filters import rule_title
+from web.findings_export import to_csv, to_xlsx
 from web.forms import WaiveForm, flash_errors
+from web.labels import label
 from web.paging import Page
+from web.procurement import number
 
 bp = Blueprint("findings", __name__, url_prefix="/findings")
 
-MAX_BULK = 1000
+MAX_BULK = 5000  # findings one waiver may cover ("all matching" included); each is audit-logged
+MAX_EXPORT = 50_000  # rows in one exported file; more: narrow the filter
+FILTER_ARGS = ("q", "rule", "severity", "site", "status")
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class ConfirmedWaiveForm(WaiveForm):
+    """The waiver form with its confirmation step: `expected` is the count the person confirmed."""
+
+    expected = HiddenField()
+    confirm = HiddenField()
+
+
+class ExtendWaiverForm(FlaskForm):
+    expires = DateField(_l("Hết hạn mới ngày"), validators=[DataRequired(message=_l("Cần chọn ngày hết hạn mới."))])
+
+    def validate_expires(self, field) -> None:
+        if field.data is not None and field.data <= date.today():
+            raise ValidationError(_l("Ngày hết hạn phải sau hôm nay."))
 
 
 def _filter(args) -> FindingFilter:
@@ -29,7 +72,39 @@ def _filter(args) -> FindingFilter:
         severity=args.get("severity") if args.get("severity") in values(Severity) else None,
         site=args.get("site") or None,
         status=status if status in values(FindingStatus) else None,  # "all" or anything else: every status
+        q=(args.get("q") or "").strip()[:200] or None,
     )
+
+
+def _sorting(args) -> tuple[str, bool]:
+    sort = args.get("sort", "severity")
+    return (sort if sort in SORT_KEYS else "severity"), args.get("desc") == "1"
+
+
+def _filter_args(args) -> dict[str, str]:
+    """The list's filter as query arguments (what a waiver of "all matching" carries along)."""
+    return {k: args[k] for k in FILTER_ARGS if args.get(k)}
+
+
+def _rule_choices(db) -> list[tuple[str, str]]:
+    """The rules that have findings, as (id, title in this language), by title."""
+    titled = [(rule_id, rule_title(rule_id) or rule_id) for rule_id in cached("findings.rule_ids", lambda: queries.rule_ids(db))]
+    return sorted(titled, key=lambda pair: pair[1].casefold())
+
+
+def _describe(flt: FindingFilter) -> str:
+    """The filter in words, for the exported file's heading and the confirmation page."""
+    parts = []
+    if flt.q:
+        parts.append(_("tìm “%(q)s”", q=flt.q))
+    if flt.rule:
+        parts.append(_("quy tắc: %(rule)s", rule=rule_title(flt.rule) or flt.rule))
+    if flt.severity:
+        parts.append(_("mức độ: %(severity)s", severity=label(flt.severity)))
+    if flt.site:
+        parts.append(_("đơn vị: %(site)s", site=flt.site))
+    parts.append(_("trạng thái: %(status)s", status=label(flt.status) if flt.status else _("(tất cả)")))
+    return _("Bộ lọc: %(parts)s", parts="; ".join(parts))
 
 
 @bp.route("/")
@@ -37,22 +112,45 @@ def _filter(args) -> FindingFilter:
 def index():
     db = get_session()
     flt = _filter(request.args)
+    sort, descending = _sorting(request.args)
     page = Page.from_args(request.args)
     counts = cached(("findings.counts", flt), lambda: severity_counts(db, flt), store="kiemke.counts")
-    rows, total = list_findings(db, flt, page=page.number, per_page=page.per_page, counts=counts)
+    rows, total = list_findings(db, flt, page=page.number, per_page=page.per_page, counts=counts, sort=sort, descending=descending)
     return render_template(
         "findings/list.html",
         rows=rows,
         page=page.with_total(total),
         flt=flt,
+        sort=sort,
+        descending=descending,
         status_arg=request.args.get("status", "open"),
-        rules=cached("findings.rule_ids", lambda: queries.rule_ids(db)),
+        rules=_rule_choices(db),
         sites=cached("site_codes", lambda: queries.site_codes(db)),
         severities=values(Severity),
         statuses=values(FindingStatus),
-        titles=queries.rule_titles(),
         form=WaiveForm(formdata=None),
+        filter_args=_filter_args(request.args),
+        num=number,
+        can_export=may_export(),
     )
+
+
+@bp.route("/export.<fmt>")
+@role_required(*EXPORTERS)
+def export(fmt: str):
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    db = get_session()
+    flt = _filter(request.args)
+    sort, descending = _sorting(request.args)
+    total = sum(severity_counts(db, flt).values())
+    if total > MAX_EXPORT:
+        flash(_("Bộ lọc khớp %(n)s phát hiện, quá %(max)s dòng của một tệp: hãy lọc hẹp hơn (ví dụ theo đơn vị).", n=number(total), max=number(MAX_EXPORT)), "error")
+        return redirect(url_for("findings.index", **request.args))
+    rows, _total = list_findings(db, flt, per_page=None, sort=sort, descending=descending)
+    body = to_csv(rows) if fmt == "csv" else to_xlsx(rows, described_filter=_describe(flt))
+    name = f"phat-hien-{date.today().isoformat()}.{fmt}"
+    return Response(body, mimetype=EXPORT_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/<int:finding_id>")
@@ -66,37 +164,130 @@ def detail(finding_id: int):
     return render_template(
         "findings/detail.html",
         finding={**finding.model_dump(), "site_code": site_code, "hostname": hostname},
-        titles=queries.rule_titles(),
         form=WaiveForm(formdata=None),
+        extend_form=ExtendWaiverForm(formdata=None),
+        today=date.today(),
     )
+
+
+# ------------------------------------------------------------------------------ waivers
+
+
+def _waive_targets(db, form) -> tuple[str, list[int]]:
+    """Which findings a waiver is for: the ticked ones (`scope=selected`) or every one the posted
+    filter matches that is not resolved (`scope=filter`: all of them, not one page)."""
+    if form.get("scope") == "filter":
+        return "filter", matching_finding_ids(db, _filter(form))
+    wanted = sorted({int(v) for v in form.getlist("ids") if v.isascii() and v.isdigit() and len(v) <= 18})
+    return "selected", wanted
+
+
+def _officer(db) -> User:
+    return db.get(User, current_user.user_id)
 
 
 @bp.route("/waive", methods=["POST"])
 @role_required(SECURITY_OFFICER, admin=False)
 def waive_selected():
     back = _safe_next(request.form.get("next")) or url_for("findings.index")
-    form = WaiveForm()
-    ids = sorted({int(v) for v in request.form.getlist("ids") if v.isdigit()})[: MAX_BULK + 1]
+    db = get_session()
+    scope, ids = _waive_targets(db, request.form)
+    form = ConfirmedWaiveForm()
     if not ids:
-        flash(_("Chưa chọn phát hiện nào."), "error")
+        flash(_("Chưa chọn phát hiện nào.") if scope == "selected" else _("Không có phát hiện nào khớp bộ lọc để miễn trừ."), "error")
         return redirect(back)
     if len(ids) > MAX_BULK:
-        flash(_("Mỗi lần chỉ miễn trừ tối đa %(n)d phát hiện.", n=MAX_BULK), "error")
+        flash(_("Mỗi lần chỉ miễn trừ tối đa %(n)s phát hiện; hãy lọc hẹp hơn.", n=number(MAX_BULK)), "error")
         return redirect(back)
-    if not form.validate():
-        flash_errors(form)
-        return redirect(back)
-    db = get_session()
-    user = db.get(User, current_user.user_id)
+    page = {"ids": ids, "scope": scope, "back": back, "filter_args": _filter_args(request.form), "num": number, "count": len(ids)}
+    if not form.validate():  # what was typed stays in the form, with the message beside it
+        return render_template("findings/waive.html", form=form, step="choose", **page), 400
+    if form.confirm.data != "1" or form.expected.data != str(len(ids)):
+        moved = form.confirm.data == "1"  # confirmed for another count: the list changed meanwhile
+        if moved:
+            flash(_("Số phát hiện khớp bộ lọc đã thay đổi từ lúc xác nhận (nay là %(n)s); chưa miễn trừ gì, hãy xác nhận lại.", n=number(len(ids))), "error")
+        form.expected.data, form.confirm.data = str(len(ids)), "1"
+        return render_template("findings/waive.html", form=form, step="confirm", **page), 409 if moved else 200
     try:
-        count = waive(db, ids, reason=form.reason.data, expires=form.expires.data, user=user)
+        count = waive(db, ids, reason=form.reason.data, expires=form.expires.data, user=_officer(db))
     except WaiverError as exc:
         db.rollback()
         flash(_("Không miễn trừ được: %(reason)s", reason=str(exc)), "error")
         return redirect(back)
     commit()
-    flash(
-        ngettext("Đã miễn trừ %(num)d phát hiện đến %(date)s.", "Đã miễn trừ %(num)d phát hiện đến %(date)s.", count, date=form.expires.data.isoformat()),
-        "info",
-    )
+    flash(_("Đã miễn trừ %(num)s phát hiện đến %(date)s.", num=number(count), date=form.expires.data.isoformat()), "info")
+    return redirect(back)
+
+
+def _waived_or_404(db, finding_id: int) -> Finding:
+    finding = db.get(Finding, finding_id)
+    if finding is None:
+        abort(404)
+    return finding
+
+
+def _confirm_page(finding: Finding, *, title: str, question: str, details: list[str], action: str, button: str, hidden: dict[str, str], status: int = 200):
+    back = url_for("findings.detail", finding_id=finding.id)
+    page = render_template("_confirm.html", title=title, question=question, details=details, action=action, button=button, hidden=hidden, back=back)
+    return page, status
+
+
+@bp.route("/<int:finding_id>/waiver/revoke", methods=["POST"])
+@role_required(SECURITY_OFFICER, admin=False)
+def revoke(finding_id: int):
+    db = get_session()
+    finding = _waived_or_404(db, finding_id)
+    back = url_for("findings.detail", finding_id=finding_id)
+    if finding.status != FindingStatus.WAIVED.value:
+        flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
+        return redirect(back)
+    if request.form.get("confirm") != "1":
+        details = [_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or ""), _("Hết hạn ngày: %(date)s", date=finding.waiver_expires.isoformat() if finding.waiver_expires else "")]
+        return _confirm_page(
+            finding, title=_("Thu hồi miễn trừ"), question=_("Thu hồi miễn trừ của phát hiện #%(id)d?", id=finding_id), details=details,
+            action=url_for("findings.revoke", finding_id=finding_id), button=_("Thu hồi miễn trừ"), hidden={},
+        )  # fmt: skip
+    try:
+        revoke_waiver(db, finding_id, user=_officer(db))
+    except WaiverError as exc:
+        db.rollback()
+        flash(_("Không thu hồi được: %(reason)s", reason=str(exc)), "error")
+        return redirect(back)
+    commit()
+    flash(_("Đã thu hồi miễn trừ của phát hiện #%(id)d; phát hiện mở lại.", id=finding_id), "info")
+    return redirect(back)
+
+
+@bp.route("/<int:finding_id>/waiver/extend", methods=["POST"])
+@role_required(SECURITY_OFFICER, admin=False)
+def extend(finding_id: int):
+    db = get_session()
+    finding = _waived_or_404(db, finding_id)
+    back = url_for("findings.detail", finding_id=finding_id)
+    if finding.status != FindingStatus.WAIVED.value:
+        flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
+        return redirect(back)
+    form = ExtendWaiverForm()
+    if not form.validate():
+        flash_errors(form)
+        return redirect(back)
+    new = form.expires.data
+    if finding.waiver_expires is not None and new <= finding.waiver_expires:
+        flash(_("Ngày hết hạn mới phải sau %(date)s.", date=finding.waiver_expires.isoformat()), "error")
+        return redirect(back)
+    if request.form.get("confirm") != "1":
+        old = finding.waiver_expires.isoformat() if finding.waiver_expires else ""
+        return _confirm_page(
+            finding, title=_("Gia hạn miễn trừ"), question=_("Gia hạn miễn trừ của phát hiện #%(id)d từ %(old)s đến %(new)s?", id=finding_id, old=old, new=new.isoformat()),
+            details=[_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or "")], action=url_for("findings.extend", finding_id=finding_id),
+            button=_("Gia hạn đến %(date)s", date=new.isoformat()), hidden={"expires": new.isoformat()},
+        )  # fmt: skip
+    try:
+        extend_waiver(db, finding_id, expires=new, user=_officer(db))
+    except WaiverError as exc:
+        db.rollback()
+        flash(_("Không gia hạn được: %(reason)s", reason=str(exc)), "error")
+        return redirect(back)
+    commit()
+    flash(_("Đã gia hạn miễn trừ của phát hiện #%(id)d đến %(date)s.", id=finding_id, date=new.isoformat()), "info")
     return redirect(back)
