@@ -405,9 +405,13 @@ def _http(cfg: _Config, usg: bool, gaps: list[Unreadable]) -> tuple[Fact[bool], 
 
 
 def _exact(cfg: _Config, statements: tuple[str, ...]) -> list[ConfigLine]:
-    """The evidence of the top-level lines that are exactly one of `statements`, in file order."""
-    found = [line for s in statements for line in cfg.top_starting(s) if line.text == s]
+    """The evidence of the top-level lines that are exactly one of `statements` (a `port N` after
+    it still counts: `web-manager enable port 8080` enables it), in file order."""
+    found = [line for s in statements for line in cfg.top_starting(s) if line.text == s or _PORT_OPTION.fullmatch(line.text[len(s) :])]
     return [line.ev for line in sorted(found, key=lambda line: line.number)]
+
+
+_PORT_OPTION = re.compile(r" port \d+")
 
 
 def _acls(cfg: _Config) -> dict[str, _View]:

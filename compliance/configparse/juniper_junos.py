@@ -38,6 +38,8 @@ _SECRET_VALUE = re.compile(
     r'(\s+)("(?:[^"\\]|\\.)*"?|[^\s;{}]+)'
 )
 _COMMUNITY = re.compile(r'\b(community\s+)("(?:[^"\\]|\\.)*"?|[^\s;{}]+)')
+# The routing-engine / cluster context the EX and SRX CLI prints on its own line before a prompt.
+_CLI_CONTEXT = re.compile(r"\{(?:master|backup|linecard|primary|secondary|hold|ineligible)(?::[\w-]+)?\}")
 _DOLLAR_STRING = re.compile(r'"\$(?:[^"\\]|\\.)*"?')  # `$9$`, `$6$`... anywhere else
 _DOLLAR_WORD = re.compile(r'"?[^\s;{}"]*\$[^\s;{}]*')  # a damaged hash: no Junos keyword holds `$`
 _CRYPT_HASH = re.compile(r"^\$(?:1|2[abxy]?|5|6|sha1|md5)\$\S+$")
@@ -134,6 +136,8 @@ def _read(text: str) -> _Config:
         if line.startswith("/*"):
             in_annotation = "*/" not in line
             continue
+        if not stack and not pending and _CLI_CONTEXT.fullmatch(line):
+            continue  # `{master:0}`: the CLI's prompt context above a pasted `show configuration`
         if not stack and not pending and line.startswith(("set ", "deactivate ")):
             words = tuple(w.strip('"') for w in _TOKEN.findall(line)[1:] if w not in "[]")
             if line[0] == "d":

@@ -278,3 +278,14 @@ def test_secret_lines_are_masked_in_evidence(line: str, shown: str) -> None:
 def test_an_ipv6_telnet_server_counts_as_telnet(policy: Policy) -> None:
     assert _check("undo telnet server enable\ntelnet ipv6 server enable", policy)["net.telnet_off"] is False
     assert _check("undo telnet server enable\nundo telnet ipv6 server enable", policy)["net.telnet_off"] is True
+
+
+def test_a_web_manager_on_its_own_port_is_still_enabled() -> None:
+    """USG: `web-manager enable port 8080` serves HTTP on 8080 (found by the lab generator)."""
+    from compliance.configcheck import check_config_text
+    from compliance.policy import load_policy
+
+    base = (GOLDEN / "usg6000_hardened" / "running-config.txt").read_text(encoding="utf-8")
+    text = base.replace("\nreturn", "\nweb-manager enable port 8080\n#\nreturn", 1)
+    outcome = next(o for o in check_config_text(text, "huawei_vrp", load_policy(), "firewall") if o.rule_id == "net.http_mgmt_off")
+    assert outcome.passed is False and any("web-manager enable port 8080" in e for e in outcome.evidence)

@@ -354,3 +354,14 @@ def test_an_empty_fragment_passes_nothing_and_fails_only_what_it_has(policy: Pol
     verdicts = _verdicts("set system host-name sw9\n", policy)
     assert set(verdicts.values()) == {None}  # nothing present: every rule not evaluated (enable_secret: n/a)
     assert _verdicts("set system host-name sw9\nset system ntp server 10.0.0.1\n", policy)["net.ntp_two_servers"] is False
+
+
+def test_the_cli_context_line_of_a_pasted_session_is_not_a_statement() -> None:
+    """An EX prints `{master:0}` above its prompt; a config copied from a session carries it."""
+    from compliance.configcheck import check_config_text
+    from compliance.policy import load_policy
+
+    base = (GOLDEN / "ex_hardened_hierarchical" / "running-config.txt").read_text(encoding="utf-8")
+    verdicts = {o.rule_id: o.passed for o in check_config_text(base, "juniper_junos", load_policy(), "access_switch")}
+    pasted = {o.rule_id: o.passed for o in check_config_text("{master:0}\n" + base + "\n{master:0}\n", "juniper_junos", load_policy(), "access_switch")}
+    assert pasted == verdicts and None not in {v for r, v in verdicts.items() if r != "net.enable_secret"}
