@@ -11,7 +11,7 @@ Every signed-in user also has an "API token" page here for their own token.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -80,7 +80,8 @@ def _role_choices() -> list[tuple[str, str]]:
 class NewUserForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=100)])
     full_name = StringField(_l("Họ và tên"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Vai trò"), validators=[DataRequired()])
+    # Least privilege first: a new account reads until someone deliberately gives it more.
+    role = SelectField(_l("Vai trò"), default=Role.VIEWER.value, validators=[DataRequired()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -175,6 +176,16 @@ def _user_or_404(db, user_id: int) -> User:
     return user
 
 
+def _confirmed() -> bool:
+    """Did the person press the confirmation page's button (not just the list's)?"""
+    return request.form.get("confirm") == "1"
+
+
+def _confirm_page(title: str, question: str, action: str, button: str, *, hidden: dict[str, str], note: str):
+    """The step between a dangerous button on the users page and the change (templates/_confirm.html)."""
+    return render_template("_confirm.html", title=title, question=question, details=[], note=note, action=action, button=button, hidden=hidden, back=url_for("admin.users"))
+
+
 def _users_page(new_form: NewUserForm | None = None, status: int = 200):
     db = get_session()
     body = render_template("admin/users.html", users=_users(db), form=new_form or NewUserForm(formdata=None), role_form=RoleForm(formdata=None), roles=_role_choices())
@@ -215,6 +226,17 @@ def change_role(user_id: int):
         _flash_errors(form)
         return redirect(url_for("admin.users"))
     new = form.role.data
+    if user.id == current_user.user_id:
+        flash(_("Không thể tự đổi vai trò của chính mình."), "error")
+        return redirect(url_for("admin.users"))
+    if new == user.role:
+        return redirect(url_for("admin.users"))
+    if not _confirmed():
+        return _confirm_page(
+            _("Đổi vai trò"), _("Đổi vai trò của %(user)s từ %(old)s thành %(new)s?", user=user.username, old=label(user.role), new=label(new)),
+            url_for("admin.change_role", user_id=user.id), _("Đổi thành %(role)s", role=label(new)), hidden={"role": new},
+            note=_("Quyền của người này thay đổi ngay ở lần mở trang tiếp theo; thay đổi được ghi nhật ký."),
+        )  # fmt: skip
     try:
         changed = inventory_users.change_role(db, user, new, actor=_actor(), actor_id=current_user.user_id)
     except inventory_users.OwnAccountError:
@@ -236,6 +258,12 @@ def set_active(user_id: int):
         _flash_errors(form)
         return redirect(url_for("admin.users"))
     active = form.active.data == "1"
+    if not active and user.active and user.id != current_user.user_id and not _confirmed():
+        return _confirm_page(
+            _("Vô hiệu hóa tài khoản"), _("Vô hiệu hóa tài khoản %(user)s?", user=user.username), url_for("admin.set_active", user_id=user.id),
+            _("Vô hiệu hóa %(user)s", user=user.username), hidden={"active": "0"},
+            note=_("Người này bị đăng xuất và không đăng nhập được nữa cho đến khi được kích hoạt lại; thay đổi được ghi nhật ký."),
+        )  # fmt: skip
     try:
         changed = inventory_users.set_active(db, user, active, actor=_actor(), actor_id=current_user.user_id)
     except inventory_users.OwnAccountError:
@@ -255,6 +283,12 @@ def set_active(user_id: int):
 def reset_password(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
+    if not _confirmed():
+        return _confirm_page(
+            _("Đặt lại mật khẩu"), _("Đặt lại mật khẩu của %(user)s?", user=user.username), url_for("admin.reset_password", user_id=user.id),
+            _("Đặt lại mật khẩu của %(user)s", user=user.username), hidden={},
+            note=_("Mật khẩu hiện tại hết hiệu lực ngay và các phiên đăng nhập của người này kết thúc; mật khẩu một lần mới chỉ hiển thị một lần."),
+        )  # fmt: skip
     password = inventory_users.issue_one_time_password(db, user, actor=_actor())  # audit-logged, stored hashed
     commit()
     return _once("admin/secret_once.html", user=user, secret=password, kind="password")

@@ -18,12 +18,13 @@ from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, scan_progress, sc
 from collectors.service import failure_text
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
-from inventory.models import ScanRun
+from inventory.models import Device, ScanRun
 from web import queries
 from web.access import TECHNICIAN, role_required
 from web.auth import _safe_next
 from web.database import commit, get_session
 from web.forms import ActionForm, AdoptForm, ScanForm, flash_errors
+from web.labels import label
 from web.recheck import tell_evaluation
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
@@ -147,6 +148,14 @@ def adopt(device_id: int):
     if not form.validate():
         flash_errors(form)
         return redirect(back)
+    if request.form.get("confirm") != "1":  # one step more: say what adopting records
+        if get_session().get(Device, device_id) is None:
+            abort(404)
+        hidden = {"device_class": form.device_class.data, "hostname": form.hostname.data or "", "next": back}
+        question = _("Đưa thiết bị #%(id)d vào danh mục là %(kind)s, tên máy “%(name)s”?", id=device_id, kind=label(form.device_class.data), name=form.hostname.data or "—")
+        note = _("Thiết bị được ghi nhận chính thức (ghi nhật ký) và được đánh giá tuân thủ ngay.")
+        action = url_for("scans.adopt", device_id=device_id)
+        return render_template("_confirm.html", title=_("Đưa vào danh mục"), question=question, details=[], note=note, action=action, button=_("Đưa vào danh mục"), hidden=hidden, back=back)
     try:
         adopt_device(get_session(), device_id, device_class=form.device_class.data, hostname=form.hostname.data, actor=current_user.username)
     except UnknownDevice:

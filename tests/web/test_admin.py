@@ -20,7 +20,8 @@ V3_PRIV = "priv-Secret-0002"
 
 
 def post(client, path, data=None, page="/admin/users"):
-    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, page)})
+    # "confirm": past the confirmation step of role changes, deactivations and password resets
+    return client.post(path, data={"confirm": "1", **(data or {}), "csrf_token": csrf_token(client, page)})
 
 
 def user_named(engine, username) -> User:

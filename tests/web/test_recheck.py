@@ -77,7 +77,7 @@ def test_adoption_in_the_web_is_evaluated(login_as, engine, seed):
         stranger_id = stranger.id
     client = login_as("technician")
     token = csrf_token(client, "/scans/")
-    response = client.post(f"/scans/devices/{stranger_id}/adopt", data={"csrf_token": token, "device_class": "desktop", "hostname": "pc-adopted"})
+    response = client.post(f"/scans/devices/{stranger_id}/adopt", data={"csrf_token": token, "device_class": "desktop", "hostname": "pc-adopted", "confirm": "1"})
     assert response.status_code == 302
     with Session(engine) as session:
         assert session.execute(select(Finding.status).where(Finding.rule_id == "origin.allowed", Finding.device_id == stranger_id)).scalar_one() == "open"

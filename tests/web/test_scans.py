@@ -126,7 +126,7 @@ def discovered(engine, seed):
 
 def adopt(client, device_id, run_id, **form):
     token = csrf_token(client, f"/scans/{run_id}")
-    return client.post(f"/scans/devices/{device_id}/adopt", data={"csrf_token": token, "device_class": "printer", "hostname": "IN-01", "next": f"/scans/{run_id}", **form})
+    return client.post(f"/scans/devices/{device_id}/adopt", data={"csrf_token": token, "device_class": "printer", "hostname": "IN-01", "next": f"/scans/{run_id}", "confirm": "1", **form})
 
 
 def test_technician_adopts_a_discovered_device(login_as, discovered, engine):
