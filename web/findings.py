@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,15 +27,17 @@ from compliance.findings import (
     waive,
 )
 from inventory.choices import FindingStatus, Severity, values
+from inventory.io.table_export import ExportColumn
 from inventory.models import Finding, User
 from web import queries
 from web.access import EVERYONE, EXPORTERS, SECURITY_OFFICER, may_export, role_required
 from web.auth import _safe_next
+from web.check_texts import check_text
 from web.database import cached, commit, get_session
 from web.filters import rule_title
-from web.findings_export import to_csv, to_xlsx
 from web.forms import WaiveForm, flash_errors
 from web.labels import label
+from web.list_export import check_format, export_response
 from web.paging import Page
 from web.procurement import number
 
@@ -44,10 +46,6 @@ bp = Blueprint("findings", __name__, url_prefix="/findings")
 MAX_BULK = 5000  # findings one waiver may cover ("all matching" included); each is audit-logged
 MAX_EXPORT = 50_000  # rows in one exported file; more: narrow the filter
 FILTER_ARGS = ("q", "rule", "severity", "site", "status")
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 class ConfirmedWaiveForm(WaiveForm):
@@ -93,7 +91,7 @@ def _rule_choices(db) -> list[tuple[str, str]]:
 
 
 def _describe(flt: FindingFilter) -> str:
-    """The filter in words, for the exported file's heading and the confirmation page."""
+    """The filter in words, for the confirmation of a waiver of every finding it matches."""
     parts = []
     if flt.q:
         parts.append(_("tìm “%(q)s”", q=flt.q))
@@ -135,11 +133,32 @@ def index():
     )
 
 
+def export_columns() -> list[ExportColumn]:
+    """The exported findings as people read them: labels, rule titles and the check texts in
+    the UI's language, not codes (the rule id stays beside its title, for searching the policy)."""
+    return [
+        ExportColumn(_("Mã phát hiện"), lambda f: f["id"], "int"),
+        ExportColumn(_("Mức độ"), lambda f: label(f["severity"])),
+        ExportColumn(_("Quy tắc"), lambda f: rule_title(f["rule_id"]) or f["rule_id"], width=40),
+        ExportColumn(_("Mã quy tắc"), lambda f: f["rule_id"]),
+        ExportColumn(_("Đơn vị"), lambda f: f["site_code"]),
+        ExportColumn(_("Thiết bị"), lambda f: f["hostname"] or (f"#{f['device_id']}" if f["device_id"] else None)),
+        ExportColumn(_("Yêu cầu"), lambda f: check_text(f["expected"]), width=36),
+        ExportColumn(_("Thực tế"), lambda f: check_text(f["actual"]), width=36),
+        ExportColumn(_("Trạng thái"), lambda f: label(f["status"])),
+        ExportColumn(_("Phát hiện lần đầu"), lambda f: f["first_seen"], "date"),
+        ExportColumn(_("Thấy lần cuối"), lambda f: f["last_seen"], "date"),
+        ExportColumn(_("Hết hạn miễn trừ"), lambda f: f["waiver_expires"], "date"),
+        ExportColumn(_("Lý do miễn trừ"), lambda f: f["waiver_reason"], width=36),
+        ExportColumn(_("Người miễn trừ"), lambda f: f["waived_by"]),
+    ]
+
+
 @bp.route("/export.<fmt>")
 @role_required(*EXPORTERS)
 def export(fmt: str):
-    if fmt not in EXPORT_TYPES:
-        abort(404)
+    """The filtered findings in the list's order (every page, not one)."""
+    check_format(fmt)
     db = get_session()
     flt = _filter(request.args)
     sort, descending = _sorting(request.args)
@@ -148,9 +167,7 @@ def export(fmt: str):
         flash(_("Bộ lọc khớp %(n)s phát hiện, quá %(max)s dòng của một tệp: hãy lọc hẹp hơn (ví dụ theo đơn vị).", n=number(total), max=number(MAX_EXPORT)), "error")
         return redirect(url_for("findings.index", **request.args))
     rows, _total = list_findings(db, flt, per_page=None, sort=sort, descending=descending)
-    body = to_csv(rows) if fmt == "csv" else to_xlsx(rows, described_filter=_describe(flt))
-    name = f"phat-hien-{date.today().isoformat()}.{fmt}"
-    return Response(body, mimetype=EXPORT_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return export_response(export_columns(), rows, fmt, name="phat-hien", title=_("Phát hiện"))
 
 
 @bp.route("/<int:finding_id>")
@@ -199,7 +216,8 @@ def waive_selected():
     if len(ids) > MAX_BULK:
         flash(_("Mỗi lần chỉ miễn trừ tối đa %(n)s phát hiện; hãy lọc hẹp hơn.", n=number(MAX_BULK)), "error")
         return redirect(back)
-    page = {"ids": ids, "scope": scope, "back": back, "filter_args": _filter_args(request.form), "num": number, "count": len(ids)}
+    described = _describe(_filter(request.form)) if scope == "filter" else ""
+    page = {"ids": ids, "scope": scope, "back": back, "filter_args": _filter_args(request.form), "num": number, "count": len(ids), "described": described}
     if not form.validate():  # what was typed stays in the form, with the message beside it
         return render_template("findings/waive.html", form=form, step="choose", **page), 400
     if form.confirm.data != "1" or form.expected.data != str(len(ids)):

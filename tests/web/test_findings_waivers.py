@@ -34,6 +34,7 @@ def test_all_matching_asks_with_the_count_then_waives_every_one(login_as, seed, 
     asked = post_waive(client, scope="filter", site="S1", status="open")
     text = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "Miễn trừ 3 phát hiện đến" in text and 'name="confirm"' in text
+    assert "Bộ lọc: đơn vị: S1; trạng thái: " in text  # which filter, in words
     assert set(statuses(engine).values()) == {"open"}  # nothing yet
     done = post_waive(client, scope="filter", site="S1", status="open", confirm="1", expected="3")
     assert done.status_code == 302
