@@ -4,8 +4,9 @@ matching is inventory.search's; this view keeps the folded names until the data 
 marks the matches (escaped text around <mark>, never the data as markup).
 
 Who sees what: every role reads devices, sites and findings (web/devices.py, sites.py and
-findings.py admit EVERYONE), so every signed-in user searches all three; a group a role could
-not open would be left out here.
+findings.py admit EVERYONE), so every signed-in user searches all three and the results are
+alike for all, which is why they may be cached by query alone. A group some role could not
+open would have to be left out here, and the role added to the cache key.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def _names() -> NameIndex:
 @role_required(*EVERYONE)
 def index():
     query = SearchQuery.parse(request.args.get("q"))
-    results = search(get_session(), query, _names()) if query else None
+    results = None
+    if query:  # alike for every role (see above): kept until the data changes, as list counts are
+        results = cached(("search", query.text), lambda: search(get_session(), query, _names()), store="kiemke.counts")
     return render_template(
         "search/results.html",
         query=query,

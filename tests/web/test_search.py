@@ -105,3 +105,12 @@ def test_the_skip_link_is_the_first_thing_to_focus(login_as, seed):
     first = re.search(r"<(a|button|input|select|textarea)\b[^>]*>", body).group(0)
     assert 'class="skip-link"' in first and 'href="#content"' in first
     assert '<main id="content" tabindex="-1">' in html
+
+
+def test_results_follow_a_change_of_the_data(login_as, engine, seed):
+    client = login_as("viewer")
+    assert "Không tìm thấy gì" in page(client, "aa-bb-cc-00-11-22")  # kept until the data changes
+    with Session(engine) as session:
+        session.add(DeviceMac(device_id=seed.device_id, mac="aa:bb:cc:00:11:22"))
+        session.commit()
+    assert f'href="/devices/{seed.device_id}"' in page(client, "aa-bb-cc-00-11-22")
