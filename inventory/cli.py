@@ -183,15 +183,22 @@ def demo_data(app: AppContext) -> None:
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--partial", is_flag=True, help="Import the good rows even when some rows are bad.")
+@click.option("--dry-run", is_flag=True, help="Show what the import would create and change, field by field; write nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: bool) -> None:
+def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, dry_run: bool, as_json: bool) -> None:
     """Import sites, devices or approved quantities from a .csv or .xlsx file."""
     from inventory.changes import changed
     from inventory.io.importer import import_file
 
     app.require_schema()
     actor = cli_actor()
+    if dry_run:
+        with app.session() as session:
+            report = import_file(session, kind, file, partial=partial, actor=actor, dry_run=True)
+            session.rollback()  # the web preview's call (web.transfers.upload): nothing is written
+        _print_dry_run(report, file, as_json)
+        return
     with app.session() as session:
         report = import_file(session, kind, file, partial=partial, actor=actor)
     # Committed: now whoever listens (compliance) re-evaluates what the file touched.
@@ -211,6 +218,30 @@ def import_cmd(app: AppContext, kind: str, file: Path, partial: bool, as_json: b
         if evaluation:
             console.print(evaluation, highlight=False, markup=False)
     if report.errors and not report.applied:
+        sys.exit(1)
+
+
+def _print_dry_run(report, file: Path, as_json: bool) -> None:
+    """A dry run's report: each row that would change, field by field; exit 1 when it would not apply."""
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for error in report.errors:
+            errors.print(f"{file.name}: {error}", highlight=False, markup=False)
+        for change in report.changes:
+            if change.outcome == "unchanged":
+                continue
+            console.print(f"row {change.row}: {change.outcome} {change.record}", highlight=False, markup=False)
+            for field in change.fields:
+                shown = field.after if change.outcome == "created" else f"{field.before if field.before is not None else '-'} -> {field.after}"
+                console.print(f"  {field.key}: {shown}", highlight=False, markup=False)
+        state = "would import" if report.would_apply else "would import nothing"
+        console.print(
+            f"dry run, nothing written; {state}: {report.rows} rows read, {report.created} to create, {report.updated} to update, "
+            f"{report.unchanged} unchanged, {len({e.row for e in report.errors})} rejected",
+            highlight=False,
+        )
+    if not report.would_apply:
         sys.exit(1)
 
 

@@ -141,3 +141,31 @@ def test_template_lists_no_site_when_none_is_recorded(tmp_path: Path):
     assert validated == {"B"}  # the class; no list of sites to offer
     guide = {row[0]: row for row in book[INSTRUCTIONS_TITLE].iter_rows(values_only=True) if row[0]}
     assert "Chưa có đơn vị" in guide["Mã đơn vị"][3]
+
+
+def test_cli_dry_run_shows_the_changes_and_writes_nothing(kiemke_env, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from web.main import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    assert run("init").exit_code == 0
+    sites = write_csv(tmp_path / "s.csv", [c.header_vi for c in KINDS["sites"]], [["S1", "Xã Một", "commune", "", "", ""]])
+    assert run("import", "sites", sites).exit_code == 0
+    renamed = write_csv(tmp_path / "s2.csv", [c.header_vi for c in KINDS["sites"]], [["S1", "Xã Một Mới", "commune", "", "", ""], ["S2", "Xã Hai", "ward", "", "", ""]])
+    result = run("import", "sites", renamed, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "row 2: updated S1\n  name: Xã Một -> Xã Một Mới\nrow 3: created S2" in result.output
+    assert "dry run, nothing written; would import: 2 rows read, 1 to create" in result.output
+    report = json.loads(run("import", "sites", renamed, "--dry-run", "--json").output)
+    assert report["would_apply"] and report["applied"] is False and [c["outcome"] for c in report["changes"]] == ["updated", "created"]
+    exported = tmp_path / "out.csv"
+    assert run("export", "sites", exported).exit_code == 0
+    assert "Xã Một Mới" not in exported.read_text(encoding="utf-8-sig") and "S2" not in exported.read_text(encoding="utf-8-sig")
+    bad = write_csv(tmp_path / "s3.csv", [c.header_vi for c in KINDS["sites"]], [["S3", "Xã Ba", "spaceship", "", "", ""]])
+    refused = run("import", "sites", bad, "--dry-run")
+    assert refused.exit_code == 1 and "would import nothing" in refused.output

@@ -34,7 +34,7 @@ def test_far_corner_workbook_upload_is_refused_and_the_server_goes_on(login_as, 
     content = far_corner_workbook(tmp_path / "bomb.xlsx").read_bytes()
     response = upload(client, content, name="thiet-bi.xlsx")
     assert response.status_code == 400
-    assert problem(response.get_data(as_text=True)) == "thiet-bi.xlsx: could not be read: it needs more than 1 GiB of memory"
+    assert problem(response.get_data(as_text=True)) == "thiet-bi.xlsx: không đọc được: cần hơn 1 GiB bộ nhớ"  # the Vietnamese UI (web.import_texts)
     assert client.get("/transfers/").status_code == 200
     assert client.get("/devices/").status_code == 200
     assert state(engine) == before
@@ -44,10 +44,10 @@ def test_far_corner_workbook_upload_is_refused_and_the_server_goes_on(login_as, 
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda p: far_corner_workbook(p, dimension="A1:XFD1048576"), "the sheet spans A1:XFD1048576"),
-        (lambda p: far_corner_workbook(p, dimension="A1:B2"), "could not be read: it needs more than 1 GiB of memory"),
-        (zip_bomb, "not a readable XLSX workbook (it unpacks to more than 256 MiB)"),
-        (lambda p: p.write_bytes(b"Ma,So\nS1,SN\n") and p, "not a readable XLSX workbook (not a ZIP file)"),
+        (lambda p: far_corner_workbook(p, dimension="A1:XFD1048576"), "trang tính trải trên A1:XFD1048576"),
+        (lambda p: far_corner_workbook(p, dimension="A1:B2"), "không đọc được: cần hơn 1 GiB bộ nhớ"),
+        (zip_bomb, "không đọc được bảng tính XLSX (giải nén ra hơn 256 MiB)"),
+        (lambda p: p.write_bytes(b"Ma,So\nS1,SN\n") and p, "không đọc được bảng tính XLSX (không phải tệp ZIP)"),
     ],
     ids=["true-dimension", "lying-dimension", "zip-bomb", "not-a-zip"],
 )

@@ -20,9 +20,13 @@ pytestmark = pytest.mark.db
 
 
 def upload(client, content: str, name: str = "thiet-bi.csv"):
+    """Upload and confirm the preview (web.transfers: the upload itself writes nothing)."""
     token = csrf_token(client, "/transfers/")
     data = {"csrf_token": token, "kind": "devices", "file": (io.BytesIO(content.encode()), name)}
-    return client.post("/transfers/import", data=data, content_type="multipart/form-data")
+    preview = client.post("/transfers/import", data=data, content_type="multipart/form-data")
+    held = re.search(r'name="token" type="hidden" value="([^"]+)"', preview.get_data(as_text=True))
+    assert held, preview.get_data(as_text=True)
+    return client.post("/transfers/import/confirm", data={"csrf_token": token, "token": held.group(1), "apply": "y"})
 
 
 def device_id(engine, serial: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 
 import pytest
@@ -18,11 +19,16 @@ DEVICES_CSV = "Mã đơn vị,Loại thiết bị,Tên máy,Số sê-ri\nS1,lapt
 
 
 def upload(client, content: bytes | str, name: str = "thiet-bi.csv", kind: str = "devices", partial: bool = False):
+    """Upload, and confirm the preview when it offers a confirmation (the preview itself: test_import_preview)."""
     token = csrf_token(client, "/transfers/")
     data = {"csrf_token": token, "kind": kind, "file": (io.BytesIO(content.encode() if isinstance(content, str) else content), name)}
     if partial:
         data["partial"] = "y"
-    return client.post("/transfers/import", data=data, content_type="multipart/form-data")
+    preview = client.post("/transfers/import", data=data, content_type="multipart/form-data")
+    held = re.search(r'name="token" type="hidden" value="([^"]+)"', preview.get_data(as_text=True))
+    if held is None:
+        return preview
+    return client.post("/transfers/import/confirm", data={"csrf_token": token, "token": held.group(1), "apply": "y"})
 
 
 def serials(engine) -> set[str]:
@@ -76,7 +82,7 @@ def test_bad_files_are_refused(login_as, engine):
     assert upload(client, b"not a zip", name="bad.xlsx").status_code == 400
     assert upload(client, DEVICES_CSV, kind="users").status_code == 400
     headers = upload(client, "Mã đơn vị,Màu sắc\nS1,đỏ\n").get_data(as_text=True)
-    assert "Màu sắc" in headers and "unknown column" in headers
+    assert "Màu sắc" in headers and "cột không có trong mẫu nhập" in headers
     token = csrf_token(client, "/transfers/")
     assert client.post("/transfers/import", data={"csrf_token": token, "kind": "devices"}).status_code == 400  # no file
     assert serials(engine) == before
@@ -108,7 +114,7 @@ def test_exports_and_round_trip(login_as, engine, seed):
     assert load_workbook(io.BytesIO(client.get("/transfers/export/sites.xlsx").data)).active.cell(2, 1).value == "S1"
     # An export imported as it is changes nothing.
     page = upload(client, devices.data, name="thiet-bi.csv").get_data(as_text=True)
-    assert "Đã nhập." in page and "<dt>Tạo mới</dt><dd>0</dd>" in page and "<dt>Cập nhật</dt><dd>0</dd>" in page
+    assert "không cần nhập" in page and "<dt>Tạo mới</dt><dd>0</dd>" in page and "<dt>Cập nhật</dt><dd>0</dd>" in page
     assert HOSTILE not in page
 
 
