@@ -488,3 +488,29 @@ class RevokedSession(SQLModel, table=True):
 
     sid_sha256: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(index=True)
+
+
+class SavedFilter(SQLModel, table=True):
+    """A list's filter a user named and kept (the list's query string), shown to its owner and,
+    when `shared`, to everyone (inventory/list_prefs.py)."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("owner_id", "list_name", "name", name="uq_saved_filter_owner_list_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="app_user.id", index=True)
+    list_name: str = Field(max_length=32)  # "devices"
+    name: str = Field(max_length=100)
+    query: str = Field(max_length=2000)  # the list's query string, only its known arguments
+    shared: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ListColumns(SQLModel, table=True):
+    """Which columns a user chose to see on a list (in the list's order); no row: the default."""
+
+    __tablename__ = "list_columns"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    list_name: str = Field(primary_key=True, max_length=32)
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

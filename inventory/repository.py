@@ -145,6 +145,13 @@ SORTABLE = {
     "purchase_date": Device.purchase_date,
     "last_seen": Device.last_seen,
     "site": Site.code,
+    "zone": Zone.kind,
+    "serial": Device.serial,
+    "status": Device.status,
+    "user": Device.assigned_user,
+    "os": Device.os_name,
+    "origin": Device.country_of_origin,
+    "source": Device.source,
 }
 
 

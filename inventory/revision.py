@@ -43,6 +43,7 @@ UNTRACKED = frozenset({
     "event", "notification_channel", "event_delivery",  # the feed is read fresh, never cached
     "agent_account", "agent_machine",  # agents' accounts and last reports: read fresh; their facts are observations
     "revoked_session",  # read at every signed-in request, never cached
+    "saved_filter", "list_columns",  # one user's list settings: read fresh, never cached
 })  # fmt: skip
 
 # Columns that polls and checks move on every run and that no cached view shows (keep it so):

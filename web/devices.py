@@ -1,4 +1,5 @@
-"""Devices: the filtered, sorted, paginated list, its export, one device's page, its edit form
+"""Devices: the filtered, sorted, paginated list (its columns chosen per user, its filters saved
+by name), its exports (import format; labelled list), one device's page, its edit form
 and history tab, and the bulk edit of the selected or filtered devices. The edits themselves
 are inventory.device_edit's: these views carry the form and word the outcome."""
 
@@ -22,14 +23,16 @@ from inventory.choices import DeviceClass, DeviceSource, DeviceStatus, ZoneKind,
 from inventory.device_edit import MAX_BULK, BulkInvalid, EditConflict, InvalidValues, existing_device_ids, form_values, matching_device_ids, update_device, update_devices
 from inventory.device_history import device_history, place_names
 from inventory.io.exporter import export_file
+from inventory.list_prefs import FilterRefused, choose_columns, chosen_columns, clean_query, delete_filter, filters_for, save_filter
 from inventory.redact import mask_config, masked_diff
 from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, device_query, list_devices
-from web import queries
+from web import device_list, queries
 from web.access import DEVICE_EDITORS, EVERYONE, EXPORTERS, may, may_export, role_required
 from web.database import cached, commit, get_session
 from web.facts import FACT_LABELS, fact_rows, readable
 from web.forms import COLUMN_INPUT_KEYS, DEVICE_FIELD_LABELS, BulkEditForm, DeviceForm, device_error_text
 from web.labels import label
+from web.list_export import check_format, export_response
 from web.paging import PER_PAGE_CHOICES, Page, int_arg
 from web.procurement import number
 from web.recheck import tell_evaluation
@@ -64,17 +67,24 @@ def list_devices_page(flt: DeviceFilter, *, page: int = 1, per_page: int | None 
     return list_devices(db, flt, today=today, end_of_life=end_of_life_condition, total=total, page=page, per_page=per_page, **sorting)
 
 
+def _sorting() -> tuple[str, bool]:
+    """The list's order from the query string: a known sort key (else id) and its direction."""
+    sort = request.args.get("sort", "id")
+    return (sort if sort in SORTABLE else "id"), request.args.get("desc") == "1"
+
+
+LIST_NAME = "devices"  # the list's name in saved filters and chosen columns
+
+
 @bp.route("/")
 @role_required(*EVERYONE)
 def index():
     db = get_session()
     flt = _filter()
-    sort = request.args.get("sort", "id")
-    if sort not in SORTABLE:
-        sort = "id"
-    descending = request.args.get("desc") == "1"
+    sort, descending = _sorting()
     page = Page.from_args(request.args)
     rows, total = list_devices_page(flt, sort=sort, descending=descending, page=page.number, per_page=page.per_page)
+    shown = chosen_columns(db, current_user.user_id, LIST_NAME, device_list.KEYS, device_list.DEFAULT_KEYS)
     return render_template(
         "devices/list.html",
         rows=rows,
@@ -86,7 +96,12 @@ def index():
         num=number,
         sort=sort,
         descending=descending,
-        sortable=list(SORTABLE),
+        sort_titles=device_list.SORT_TITLES,
+        columns=[device_list.BY_KEY[key] for key in shown],
+        all_columns=device_list.COLUMNS,
+        shown=set(shown),
+        saved_filters=filters_for(db, current_user.user_id, LIST_NAME),
+        filter_query=clean_query(request.args, device_list.FILTER_KEYS),
         per_page_choices=PER_PAGE_CHOICES,
         can_export=may_export(),
         can_edit=may(*DEVICE_EDITORS),
@@ -111,6 +126,68 @@ def export(fmt: str):
         export_file(get_session(), "devices", path, _filter(), end_of_life=end_of_life_condition)
         data = path.read_bytes()
     return send_file(io.BytesIO(data), mimetype=EXPORT_TYPES[fmt], as_attachment=True, download_name=f"thiet-bi.{fmt}")
+
+
+@bp.route("/list.<fmt>")
+@role_required(*EXPORTERS)
+def export_list(fmt: str):
+    """The filtered list, in its order, to read and print: every column, labels not codes (the
+    import-format export above stays for re-importing)."""
+    check_format(fmt)
+    sort, descending = _sorting()
+    db = get_session()
+    rows, _total = list_devices(db, _filter(), today=date.today(), end_of_life=end_of_life_condition, sort=sort, descending=descending, per_page=None)
+    return export_response(device_list.export_columns(), rows, fmt, name="danh-sach-thiet-bi", title=_("Thiết bị"))
+
+
+# ------------------------------------------------------------------------------ saved filters, columns
+
+
+def _back_to_list(query: str = ""):
+    return redirect(url_for("devices.index") + (f"?{query}" if query else ""))
+
+
+@bp.route("/filters", methods=["POST"])
+@role_required(*EVERYONE)
+def save_list_filter():
+    """Keep the list's current filter under a name (CSRFProtect checked the token already)."""
+    query = clean_query(request.form, device_list.FILTER_KEYS)
+    try:
+        save_filter(get_session(), current_user.user_id, LIST_NAME, request.form.get("name", ""), query, shared=request.form.get("shared") == "1")
+    except FilterRefused as exc:
+        get_session().rollback()
+        flash(str(FILTER_REFUSALS.get(exc.code, exc.code)), "error")
+        return _back_to_list(query)
+    commit()
+    flash(_("Đã lưu bộ lọc."), "info")
+    return _back_to_list(query)
+
+
+@bp.route("/filters/<int:filter_id>/delete", methods=["POST"])
+@role_required(*EVERYONE)
+def delete_list_filter(filter_id: int):
+    if not delete_filter(get_session(), filter_id, current_user.user_id, LIST_NAME):
+        abort(404)  # none of that id among the user's own
+    commit()
+    flash(_("Đã xóa bộ lọc."), "info")
+    return _back_to_list(clean_query(request.form, device_list.FILTER_KEYS))
+
+
+@bp.route("/columns", methods=["POST"])
+@role_required(*EVERYONE)
+def choose_list_columns():
+    """Remember which columns the user sees (none ticked: back to the default)."""
+    choose_columns(get_session(), current_user.user_id, LIST_NAME, request.form.getlist("columns"), device_list.KEYS)
+    commit()
+    return _back_to_list(clean_query(request.form, device_list.FILTER_KEYS))
+
+
+FILTER_REFUSALS = {
+    "empty_name": lazy_pgettext("saved filter", "Hãy đặt tên cho bộ lọc."),
+    "name_too_long": lazy_pgettext("saved filter", "Tên bộ lọc dài quá 100 ký tự."),
+    "query_too_long": lazy_pgettext("saved filter", "Bộ lọc quá dài để lưu."),
+    "too_many": lazy_pgettext("saved filter", "Đã có quá nhiều bộ lọc; hãy xóa bớt trước khi lưu thêm."),
+}
 
 
 @bp.route("/<int:device_id>")

@@ -1,5 +1,8 @@
-"""A list page's rows as a download: CSV streamed as it is written, XLSX built in a private
-temporary file and sent whole (inventory.io.table_export writes both, in the UI's language)."""
+"""A list page's rows as a download, CSV or XLSX (inventory.io.table_export writes both, in the UI's
+language). Both are built whole before the answer starts: the rows are read from the request's
+database session and labelled in its language, which a body streamed after the view returned
+would no longer have (and a failure half-way would leave a truncated file looking complete).
+XLSX goes through a private temporary file (openpyxl's write-only workbook keeps memory flat)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, send_file, stream_with_context
+from flask import Response, abort, send_file
 
 from inventory.io.table_export import ExportColumn, csv_chunks, write_xlsx
 from web.i18n import current_language
@@ -32,7 +35,7 @@ def export_response(columns: Sequence[ExportColumn], rows: Iterable[Any], fmt: s
     """`rows` under `columns` as `name-YYYY-MM-DD.<fmt>`; `title` names the XLSX sheet."""
     filename = f"{name}-{date.today().isoformat()}.{check_format(fmt)}"
     if fmt == "csv":
-        response = Response(stream_with_context(csv_chunks(columns, rows)), mimetype=TYPES["csv"])
+        response = Response("".join(csv_chunks(columns, rows)), mimetype=TYPES["csv"])
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     with tempfile.TemporaryDirectory(prefix="kiemke-list-") as tmp:

@@ -102,6 +102,9 @@ SITE_SORTS = {
     "compliance": "compliant_pct",
     "critical": "critical_per_device",
     "coverage": "answering_pct",
+    "name": "name",
+    "devices": "devices",
+    "open": "open_total",
 }
 
 

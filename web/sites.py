@@ -1,20 +1,26 @@
-"""Sites: the list, coloured and sortable by compliance, critical findings per device and
-coverage; and one site's page (shares, coverage per zone, silent devices, findings by rule)."""
+"""Sites: the list, coloured and sortable by compliance, critical findings per device, coverage,
+name, devices and open findings, and exported as CSV/XLSX in the list's order; and one site's
+page (shares, coverage per zone, silent devices, findings by rule)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
+from inventory.io.table_export import ExportColumn
 from web import queries
-from web.access import EVERYONE, role_required
+from web.access import EVERYONE, EXPORTERS, may_export, role_required
 from web.charts import trend_panel
 from web.database import cached, get_session
 from web.i18n import current_language
+from web.labels import label
+from web.list_export import check_format, export_response
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -22,15 +28,57 @@ bp = Blueprint("sites", __name__, url_prefix="/sites")
 @bp.route("/")
 @role_required(*EVERYONE)
 def index():
-    db = get_session()
-    sort = request.args.get("sort", "rank")
-    if sort not in queries.SITE_SORTS:
-        sort = "rank"
-    descending = request.args.get("desc") == "1"
+    sort, descending = _sorting()
     period = queries.coverage_period()  # coverage moves with the clock, data unchanged
-    sites = cached(("sites", period), lambda: queries.sites_with_compliance(db, with_top_rules=True))
+    sites = _sites(period)
     table = cached(("sites-table", period, sort, descending, current_language()), lambda: sites_table_html(sites, sort, descending))
-    return render_template("sites/list.html", table=table)
+    return render_template("sites/list.html", table=table, can_export=may_export(), sort=sort, descending=descending)
+
+
+def _sorting() -> tuple[str, bool]:
+    sort = request.args.get("sort", "rank")
+    return (sort if sort in queries.SITE_SORTS else "rank"), request.args.get("desc") == "1"
+
+
+def _sites(period) -> list[dict]:
+    db = get_session()
+    return cached(("sites", period), lambda: queries.sites_with_compliance(db, with_top_rules=True))
+
+
+# The band of a site's colour, in words (as sites/_compliance.html's band_name).
+BAND_NAMES = {"good": _l("Tốt"), "fair": _l("Khá"), "poor": _l("Kém"), "bad": _l("Yếu"), "empty": _l("Chưa có thiết bị")}
+
+
+def export_columns() -> list[ExportColumn]:
+    """The sites table's columns as exported (labels, not codes; shares in percent)."""
+    columns = [
+        ExportColumn(_("Mã"), lambda s: s["code"]),
+        ExportColumn(_("Tên"), lambda s: s["name"]),
+        ExportColumn(_("Loại"), lambda s: str(label(s["kind"]))),
+        ExportColumn(_("Mức"), lambda s: str(BAND_NAMES.get(s["band"], s["band"]))),
+        ExportColumn(_("Mạng diện rộng của Đảng"), lambda s: s["party_wan_subnets"]),
+        ExportColumn(_("Mạng Internet"), lambda s: s["internet_subnets"]),
+        ExportColumn(_("Thiết bị"), lambda s: s["devices"], "int"),
+        ExportColumn(_("Tuân thủ (%)"), lambda s: s["compliant_pct"], "decimal"),
+        ExportColumn(_("Không tuân thủ (%)"), lambda s: s["non_compliant_pct"], "decimal"),
+        ExportColumn(_("Chưa rõ (%)"), lambda s: s["unknown_pct"], "decimal"),
+        ExportColumn(_("Nghiêm trọng/thiết bị"), lambda s: s["critical_per_device"], "decimal"),
+        ExportColumn(_("Đang phản hồi (%)"), lambda s: s["answering_pct"], "decimal"),
+    ]
+    for severity in ("critical", "high", "medium", "low"):
+        columns.append(ExportColumn(str(label(severity)), lambda s, severity=severity: s["open"].get(severity, 0), "int"))
+    columns.append(ExportColumn(_("Ba quy tắc vi phạm nhiều nhất"), lambda s: [f"{r['rule_id']} ({r['open']})" for r in s["top_rules"]]))
+    return columns
+
+
+@bp.route("/export.<fmt>")
+@role_required(*EXPORTERS)
+def export(fmt: str):
+    """The sites list as shown (its order too), to read and print."""
+    check_format(fmt)
+    sort, descending = _sorting()
+    rows = queries.sort_sites(_sites(queries.coverage_period()), sort, descending)
+    return export_response(export_columns(), rows, fmt, name="don-vi", title=_("Đơn vị"))
 
 
 def sites_table_html(sites: list[dict], sort: str, descending: bool) -> Markup:
