@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from collectors.adopt import AlreadyRecorded, UnknownDevice, adopt_device
-from collectors.queries import recent_scan_runs
 from collectors.runner import RunOptions
 from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, scan_progress, scan_results
 from collectors.service import failure_text
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
+from inventory.io.table_export import ExportColumn
 from inventory.models import Device, ScanRun
 from web import queries
 from web.access import TECHNICIAN, role_required
@@ -25,6 +26,10 @@ from web.auth import _safe_next
 from web.database import commit, get_session
 from web.forms import ActionForm, AdoptForm, ScanForm, flash_errors
 from web.labels import label
+from web.list_export import check_format, export_response
+from web.list_queries import SCAN_SORTS, Sorting, all_scan_runs, scan_runs_page
+from web.paging import Page
+from web.procurement import number
 from web.recheck import tell_evaluation
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
@@ -52,21 +57,66 @@ def start_job(form: ScanForm, username: str) -> ScanJob:
 # ------------------------------------------------------------------------------ views
 
 
+# The scan history's sortable columns and a scan's kind, in words.
+SCAN_SORT_TITLES = {"id": "#", "kind": _l("Loại"), "site": _l("Đơn vị"), "started": _l("Bắt đầu"), "status": _l("Kết quả"), "by": _l("Người chạy")}
+SCAN_KIND_WORDS = {"poll": _l("Thu thập"), "discover": _l("Dò tìm")}
+
+
+def scan_kind_word(kind: str) -> str:
+    return str(SCAN_KIND_WORDS.get(kind, kind))
+
+
+def _scan_sorting() -> Sorting:
+    return Sorting.from_args(request.args, SCAN_SORTS, "id", default_descending=True)  # newest first
+
+
 @bp.route("/")
 @role_required(TECHNICIAN)
 def index():
     db = get_session()
+    sorting = _scan_sorting()
+    page = Page.from_args(request.args, default_per_page=25)
+    scans, total = scan_runs_page(db, sorting, page=page.number, per_page=page.per_page)
     return render_template(
         "scans/index.html",
         sites=queries.site_codes(db),
         zones=values(ZoneKind),
         kinds=KINDS,
         jobs=registry().running(),
-        scans=recent_scan_runs(db, limit=20),
+        scans=scans,
+        page=page.with_total(total),
+        sorting=sorting,
+        sort_titles=SCAN_SORT_TITLES,
+        kind_word=scan_kind_word,
+        num=number,
         form=ActionForm(formdata=None),
         args=request.args,
         snmp_port=_default_snmp_port(),
     )
+
+
+def export_columns() -> list[ExportColumn]:
+    return [
+        ExportColumn("#", lambda s: s["id"], "int"),
+        ExportColumn(_("Loại"), lambda s: scan_kind_word(s["kind"])),
+        ExportColumn(_("Đơn vị"), lambda s: s["site"]),
+        ExportColumn(_("Bắt đầu"), lambda s: s["started_at"], "datetime"),
+        ExportColumn(_("Kết thúc"), lambda s: s["finished_at"], "datetime"),
+        ExportColumn(_("Thời gian (giây)"), lambda s: s["seconds"], "decimal"),
+        ExportColumn(_("Kết quả"), lambda s: str(label(s["status"]))),
+        ExportColumn(_("Thiết bị"), lambda s: s["summary"].get("devices"), "int"),
+        ExportColumn(_("Người chạy"), lambda s: s["triggered_by"]),
+        ExportColumn(_("Lỗi"), lambda s: s["error"]),
+    ]
+
+
+@bp.route("/export.<fmt>")
+@role_required(TECHNICIAN)
+def export(fmt: str):
+    """The scan history in the list's order (technicians and admin: who may see it; both may export)."""
+    check_format(fmt)
+    rows = all_scan_runs(get_session(), _scan_sorting())
+    return export_response(export_columns(), rows, fmt, name="lich-su-quet", title=_("Lịch sử quét"))
 
 
 @bp.route("/start", methods=["POST"])
