@@ -22,6 +22,7 @@ from compliance.configparse.facts import (
     TerminalLine,
     Unreadable,
 )
+from compliance.configparse.ios_keywords import spell_out
 from inventory.choices import Platform
 from inventory.secret_lines import mask_ios_line
 
@@ -145,8 +146,10 @@ class _IosConfig:
 
 
 def _ios_tree(text: str) -> _IosConfig:
-    """Top-level commands with their indented children; comments and banner bodies skipped."""
-    raw = text.splitlines()
+    """Top-level commands with their indented children; comments and banner bodies skipped.
+    Abbreviated keywords are spelled out (`ip ssh ver 2`): the line numbers stay, the evidence
+    shows the statement as IOS itself would write it."""
+    raw = [spell_out(line) for line in text.splitlines()]
     size = len(raw)
     # Top-level commands start in column 0; every other line up to the next one is a child
     # (or blank, or a comment), except a banner's body.
@@ -156,7 +159,7 @@ def _ios_tree(text: str) -> _IosConfig:
         if stripped and stripped[0] != "!":  # an indented line before any command
             margin = _common_margin(raw)
             if margin:  # a whole config pasted indented (from a mail or a document): read it as typed
-                return _ios_tree("\n".join(line[margin:] for line in raw))
+                return _ios_tree("\n".join(line[margin:] for line in raw))  # spelled out again: cheap, and the same
             return _IosConfig(_ios_tree_lines(raw))
     nodes: list[_IosNode] = []
     by_word: dict[str, list[_IosNode]] = {}
