@@ -143,8 +143,9 @@ class NameIndex:
 
 def load_name_index(session: Session) -> NameIndex:
     sites = tuple(SiteName(id, code, name, kind, fold(f"{code}\n{name}")) for id, code, name, kind in session.execute(select(Site.id, Site.code, Site.name, Site.kind).order_by(Site.code)))
-    users = session.execute(select(Device.assigned_user).where(Device.assigned_user.is_not(None)).distinct()).scalars()
-    return NameIndex(sites=sites, users=tuple((fold(u), u) for u in users if u.strip()))
+    # Made distinct here: a set is cheaper than the database sorting 50,000 names for DISTINCT.
+    users = set(session.execute(select(Device.assigned_user).where(Device.assigned_user.is_not(None))).scalars())
+    return NameIndex(sites=sites, users=tuple((fold(u), u) for u in sorted(users) if u.strip()))
 
 
 # --- results -----------------------------------------------------------------------------------
