@@ -124,10 +124,15 @@ def _binary(text: str) -> bool:
     return controls > len(head) // 100  # a configuration has no control characters to speak of
 
 
+_PANOS_XML = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<response[^>]*>\s*<result[^>]*>\s*)?<config\b[^>]*>", re.S)
+
+
 def refusal(text: str, platform: str) -> str | None:
     """Why `text` is not taken as a `platform` configuration, or None when it looks like one."""
     if _binary(text):
         return "the file is not text (binary data or control characters): not a configuration"
+    if platform == "paloalto_panos" and _PANOS_XML.search(text[:4096]):
+        return "the file is PAN-OS's XML form: kiemke reads the set form (`set cli config-output-format set`, then `show` in configure mode)"
     seen = resemblance(text)
     if seen.statements == 0:
         return "the file has no configuration statements (it is empty or holds only comments)"

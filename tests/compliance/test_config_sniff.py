@@ -90,3 +90,13 @@ def test_check_config_exit_statuses(tmp_path: Path, monkeypatch) -> None:
     assert refused.exit_code == 3 and "resembles cisco_ios" in refused.output and "choose --platform cisco_ios" in refused.output
     comments = check("! nothing\n!\n")
     assert comments.exit_code == 3 and "only comments" in comments.output and "Traceback" not in comments.output
+
+
+def test_panos_xml_is_refused_with_the_way_to_the_set_form() -> None:
+    from compliance.configparse.sniff import refusal
+
+    xml = '<?xml version="1.0"?>\n<config version="11.1.0" urldb="paloaltonetworks">\n  <mgt-config><users/></mgt-config>\n</config>\n'
+    reason = refusal(xml, "paloalto_panos")
+    assert reason is not None and "XML" in reason and "set cli config-output-format set" in reason
+    api = '<response status="success"><result><config version="10.2.0">\n<devices/></config></result></response>\n'
+    assert "XML" in (refusal(api, "paloalto_panos") or "")
