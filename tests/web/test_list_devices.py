@@ -50,7 +50,8 @@ def test_the_column_chooser_is_remembered_per_user(login_as, seed, engine):
     assert response.status_code == 302 and response.headers["Location"].endswith("/devices/?site=S1")
     page = client.get("/devices/").get_data(as_text=True)
     heads = _cells(page.split('<table class="device-list">')[1].split("</thead>")[0])
-    assert [re.sub(r"<[^>]+>", "", h).replace(" ▲", "").strip() for h in heads] == ["Chọn", "Tên máy", "MAC", "Người sử dụng"]
+    assert [re.sub(r"<[^>]+>", "", h).replace(" ▲", "").strip() for h in heads] == ["", "Tên máy", "MAC", "Người sử dụng"]
+    assert 'data-select-all="ids" aria-label="Chọn tất cả trên trang này"' in heads[0]
     # another user still sees the default columns
     other = login_as("viewer").get("/devices/").get_data(as_text=True)
     assert "Tuân thủ" in other.split('<table class="device-list">')[1].split("</thead>")[0]
@@ -151,3 +152,13 @@ def test_labelled_export_is_for_exporters_only(login_as, seed):
     assert login_as("viewer").get("/devices/list.csv").status_code == 403
     assert "/devices/list.xlsx" not in login_as("viewer").get("/devices/").get_data(as_text=True)
     assert login_as("technician").get("/devices/list.pdf").status_code == 404
+
+
+def test_list_exports_admit_exactly_the_exporters_and_the_audit_log_its_readers(app):
+    from web.access import ACCESS_ATTR
+
+    exporters = {"security_officer", "technician", "planner", "admin"}
+    for endpoint in ("devices.export_list", "sites.export"):
+        assert getattr(app.view_functions[endpoint], ACCESS_ATTR) == ("roles", exporters), endpoint
+    assert getattr(app.view_functions["audit.export"], ACCESS_ATTR) == getattr(app.view_functions["audit.index"], ACCESS_ATTR)
+    assert getattr(app.view_functions["scans.export"], ACCESS_ATTR)[1] <= exporters
