@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
 from sqlmodel import Session
 
 from compliance.engine import Scope, Violation, id_batches
@@ -202,6 +202,19 @@ class FindingFilter:
     status: str | None = None
     device_id: int | None = None
     q: str | None = None  # a device's hostname (part of it), IP address or MAC in any notation
+    device_ids: tuple[int, ...] | None = None  # the devices `q` matches, when resolve_search() found them
+
+
+MAX_RESOLVED_DEVICES = 5000  # more devices matching a search: the queries keep the text match
+
+
+def resolve_search(session: Session, flt: FindingFilter) -> FindingFilter:
+    """The filter with its search text turned into the ids of the devices it matches, found once:
+    the text match reads the whole device table, and one list page runs several finding queries."""
+    if not flt.q or not flt.q.strip() or flt.device_ids is not None:
+        return flt
+    ids = list(session.execute(_matching_devices(flt.q).limit(MAX_RESOLVED_DEVICES + 1)).scalars())
+    return flt if len(ids) > MAX_RESOLVED_DEVICES else replace(flt, device_ids=tuple(sorted(ids)))
 
 
 def _matching_devices(text: str):
@@ -225,18 +238,26 @@ def _escape_like(text: str) -> str:
 def _conditions(flt: FindingFilter) -> list:
     """The filter as conditions on the finding table alone (the site by a subquery on its code),
     so counting and paging need no join."""
+    # A search that found a few devices: their findings are read by the device index. The other
+    # columns are compared as expressions (`status || ''`, the same values), which no index
+    # serves: else SQLite walks every open finding by the (status, severity, rule) index that
+    # the grouping and the order like (0.2 s at 200,000 findings instead of a few ms).
+    plain = (lambda column: column.concat("")) if flt.device_ids else (lambda column: column)
     conditions = []
     if flt.rule:
-        conditions.append(Finding.rule_id == flt.rule)
+        conditions.append(plain(Finding.rule_id) == flt.rule)
     if flt.severity:
-        conditions.append(Finding.severity == flt.severity)
+        conditions.append(plain(Finding.severity) == flt.severity)
     if flt.site:
-        conditions.append(Finding.site_id == select(Site.id).where(Site.code == flt.site).scalar_subquery())
+        site_id = select(Site.id).where(Site.code == flt.site).scalar_subquery()
+        conditions.append((Finding.site_id + 0 if flt.device_ids else Finding.site_id) == site_id)
     if flt.status:
-        conditions.append(Finding.status == flt.status)
+        conditions.append(plain(Finding.status) == flt.status)
     if flt.device_id:
         conditions.append(Finding.device_id == flt.device_id)
-    if flt.q and flt.q.strip():
+    if flt.device_ids is not None:
+        conditions.append(Finding.device_id.in_(flt.device_ids) if flt.device_ids else false())
+    elif flt.q and flt.q.strip():
         conditions.append(Finding.device_id.in_(_matching_devices(flt.q)))
     return conditions
 
@@ -264,21 +285,18 @@ SORTS = {
     "site": (Site.code, "site"),
     "device": (Device.hostname, "device"),
     "status": (Finding.status, None),
-    "first_seen": (Finding.first_seen, None),
-    "last_seen": (Finding.last_seen, None),
-    "expires": (Finding.waiver_expires, None),
-}
+}  # the list's columns; no dates: unindexed, sorting 200,000 findings by one takes a third of a second
 SORT_KEYS = ("severity", *SORTS)
 
 
-def _sorted_ids(session: Session, conditions: list, sort: str, descending: bool, offset: int, limit: int | None) -> list[int]:
+def _sorted_ids(session: Session, flt: FindingFilter, sort: str, descending: bool, offset: int, limit: int | None) -> list[int]:
     """One page of ids in another order than the default; empty values last either way."""
     if sort == "severity":
         column = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)
         join = None
     else:
         column, join = SORTS[sort]
-    query = select(Finding.id).where(*conditions)
+    query = select(Finding.id).where(*_conditions(flt))
     if join == "site":
         query = query.outerjoin(Site, Site.id == Finding.site_id)
     elif join == "device":
@@ -323,7 +341,7 @@ def list_findings(
         sort = "severity"
     if sort != "severity" or descending:
         every = not per_page or per_page < 0
-        ids = _sorted_ids(session, conditions, sort, descending, 0 if every else (max(page, 1) - 1) * per_page, None if every else per_page)
+        ids = _sorted_ids(session, flt, sort, descending, 0 if every else (max(page, 1) - 1) * per_page, None if every else per_page)
         found = _rows_by_id(session, ids)
     elif not per_page or per_page < 0:  # every finding
         order = case(*[(Finding.severity == s, n) for s, n in SEVERITY_ORDER.items()], else_=9)

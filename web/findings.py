@@ -22,6 +22,7 @@ from compliance.findings import (
     finding_query,
     list_findings,
     matching_finding_ids,
+    resolve_search,
     revoke_waiver,
     severity_counts,
     waive,
@@ -65,13 +66,17 @@ class ExtendWaiverForm(FlaskForm):
 
 def _filter(args) -> FindingFilter:
     status = args.get("status", "open")
-    return FindingFilter(
+    flt = FindingFilter(
         rule=args.get("rule") or None,
         severity=args.get("severity") if args.get("severity") in values(Severity) else None,
         site=args.get("site") or None,
         status=status if status in values(FindingStatus) else None,  # "all" or anything else: every status
         q=(args.get("q") or "").strip()[:200] or None,
     )
+    if flt.q is None:
+        return flt
+    db = get_session()
+    return cached(("findings.search", flt), lambda: resolve_search(db, flt), store="kiemke.counts")  # until the data changes
 
 
 def _sorting(args) -> tuple[str, bool]:

@@ -125,3 +125,19 @@ def test_an_export_over_the_limit_is_refused_with_a_message(login_as, seed, monk
     assert response.status_code == 302
     assert "hãy lọc hẹp hơn" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/findings/export.xlsx?status=all&q=sw1").status_code == 200
+
+
+@pytest.mark.parametrize("q", ["sw1", "10.1", "aa-bb-cc-00-11-22", "nothing"])
+@pytest.mark.parametrize("status", [None, "open"])
+def test_a_resolved_search_finds_what_the_text_match_finds(engine, with_mac, monkeypatch, q, status):
+    import compliance.findings as findings
+
+    flt = findings.FindingFilter(q=q, status=status, site="S1")
+    with Session(engine) as session:
+        resolved = findings.resolve_search(session, flt)
+        assert resolved.device_ids is not None
+        for sort in ("severity", "site", "device"):
+            assert findings.list_findings(session, resolved, sort=sort) == findings.list_findings(session, flt, sort=sort)
+        assert findings.severity_counts(session, resolved) == findings.severity_counts(session, flt)
+        monkeypatch.setattr(findings, "MAX_RESOLVED_DEVICES", 0)  # too many devices: the text match stays
+        assert findings.resolve_search(session, flt).device_ids is None or q == "nothing"
