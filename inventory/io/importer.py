@@ -220,6 +220,7 @@ def import_file(session: Session, kind: str, path: Path, *, partial: bool = Fals
 SITE_HEADERS = {c.key: c.header_vi for c in KINDS["sites"]}
 DEVICE_HEADERS = {c.key: c.header_vi for c in KINDS["devices"]}
 APPROVED_HEADERS = {c.key: c.header_vi for c in KINDS["approved"]}
+DEVICE_ORDER = {key: position for position, key in enumerate(DEVICE_HEADERS)}
 FACT_COLUMNS = {observation: column for column, observation in FACT_KEYS.items()}
 
 
@@ -487,6 +488,7 @@ class _DeviceImport:
             if plan.macs:
                 given.append(_field(DEVICE_HEADERS, "macs", None, "; ".join(plan.macs)))
             given.extend(_field(DEVICE_HEADERS, FACT_COLUMNS[key], None, value) for key, value in plan.facts.items())
+            given.sort(key=lambda change: DEVICE_ORDER.get(change.key, len(DEVICE_ORDER)))  # as the file's columns go
             report.note(RowChange(plan.row.number, "created", _device_named(plan.fields, plan.macs, {}), tuple(given)))
         report.touched_device_ids.update(ids)  # their scope brings their sites' site-level rules
         return [_observation(device_id, key, value, now) for plan, device_id in zip(creates, ids, strict=True) for key, value in plan.facts.items()]
