@@ -484,6 +484,9 @@ class _DeviceImport:
         if mac_rows:
             session.execute(insert(DeviceMac.__table__), mac_rows)
         for plan in creates:
+            if not report.dry_run:  # what a new row holds is for the preview: a real import only counts it
+                report.note(RowChange(plan.row.number, "created", ""))
+                continue
             given = [self._field(key, None, value) for key, value in plan.fields.items() if value not in (None, "", ())]
             if plan.macs:
                 given.append(_field(DEVICE_HEADERS, "macs", None, "; ".join(plan.macs)))
