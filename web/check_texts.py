@@ -110,10 +110,20 @@ _ENABLE_PROBLEMS = (
     _t(r"user (?P<name>.+) has no password", "người dùng {name} không có mật khẩu"),
 )
 _ACCESS_ITEMS = (  # net.vty_acl: "name: detail" of one management entry (configparse MgmtAccess)
+    # IOS v1/v2c communities: who may ask depends on the ACL the community names
+    _t(r"(?P<name>snmp-server community \S+): no ACL", "{name}: không giới hạn nguồn bằng ACL"),
+    _t(r"(?P<name>snmp-server community \S+): ACL (?P<acl>\S+), an ACL that is not defined", "{name}: ACL {acl} nhưng ACL này không được định nghĩa"),
+    _t(r"(?P<name>snmp-server community \S+): ACL (?P<acl>\S+), which permits any source", "{name}: ACL {acl} nhưng ACL cho phép mọi nguồn"),
+    _t(r"(?P<name>snmp-server community \S+): ACL (?P<acl>\S+)", "{name}: có ACL {acl}"),
     _t(r"(?P<name>.+): no access-class", "{name}: không có access-class"),
     _t(r"(?P<name>.+): no ip http access-class", "{name}: không có ip http access-class"),
     _t(r"(?P<name>.+): no trusthost", "{name}: không có trusthost"),
     _t(r"(?P<name>.+): transport input none", "{name}: transport input none (không nhận kết nối từ xa)"),
+    # IOS vty lines: the IPv6 access-class, or its absence while IPv6 is on
+    _t(r"(?P<name>line .+?): (?P<acl>access-class \S+ in); no ipv6 access-class while IPv6 is on", "{name}: có {acl} nhưng không có ipv6 access-class trong khi IPv6 đang bật"),
+    _t(r"(?P<name>line .+?): (?P<acl>access-class \S+ in); (?P<acl6>ipv6 access-class \S+ in), an ACL that is not defined", "{name}: có {acl}; {acl6} nhưng ACL này không được định nghĩa"),
+    _t(r"(?P<name>line .+?): (?P<acl>access-class \S+ in); (?P<acl6>ipv6 access-class \S+ in), which permits any source", "{name}: có {acl}; {acl6} nhưng ACL cho phép mọi nguồn"),
+    _t(r"(?P<name>line .+?): (?P<acl>access-class \S+ in); (?P<acl6>ipv6 access-class \S+ in)", "{name}: có {acl}; có {acl6}"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), an ACL that is not defined", "{name}: {acl} nhưng ACL này không được định nghĩa"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+?), which permits any source", "{name}: {acl} nhưng ACL cho phép mọi nguồn"),
     _t(r"(?P<name>line .+?|ip http): (?P<acl>(?:ip http )?access-class .+)", "{name}: có {acl}"),

@@ -12,7 +12,7 @@ Cisco IOS (``cisco_ios_config``)
     net.ssh_v2_only                  ``ip ssh version 2`` -> ``ip ssh version 1`` or no
                                      version line at all (IOS default 1.99), by hostname hash
     net.snmp_v3_only                 adds ``snmp-server community <private name> RO MGMT-ACL``
-    net.snmp_no_default_community    adds ``snmp-server community public RO``
+    net.snmp_no_default_community    adds ``snmp-server community public RO MGMT-ACL``
     net.snmp_no_rw_community         adds ``snmp-server community <private name> RW MGMT-ACL``
     net.ntp_two_servers              2 ``ntp server`` lines -> 1 or 0 (by hostname hash)
     net.remote_syslog                drops the ``logging host`` line
@@ -381,7 +381,7 @@ def cisco_ios_config(
     if "net.snmp_v3_only" in v:
         communities.append(f"snmp-server community Kk{seed % 100000:05d}ro RO MGMT-ACL")
     if "net.snmp_no_default_community" in v:
-        communities.append("snmp-server community public RO")
+        communities.append("snmp-server community public RO MGMT-ACL")  # source-filtered: only the name is weak
     if "net.snmp_no_rw_community" in v:
         communities.append(f"snmp-server community Kk{seed % 100000:05d}rw RW MGMT-ACL")
     L.extend(communities)

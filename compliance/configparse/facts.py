@@ -74,6 +74,7 @@ class TerminalLine:
     exec_disabled: bool  # `no exec`
     login_authentication: str | None
     evidence: Evidence
+    ipv6_access_class: str | None = None  # inbound `ipv6 access-class`
 
 
 @dataclass(frozen=True)

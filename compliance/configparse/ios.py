@@ -24,7 +24,7 @@ from compliance.configparse.facts import (
 )
 from compliance.configparse.ios_keywords import spell_out
 from inventory.choices import Platform
-from inventory.secret_lines import mask_ios_line
+from inventory.secret_lines import MASK, WELL_KNOWN_COMMUNITIES, mask_ios_line
 
 # Every secret statement of inventory/secret_lines.py holds one of these words (its patterns are
 # case-sensitive); a line without any is shown as it is, without trying each pattern in turn.
@@ -290,7 +290,7 @@ def parse_ios(text: str) -> NetworkConfigFacts:
         http_server=_ios_switch(nodes, "ip http server"),
         https_server=_ios_switch(nodes, "ip http secure-server"),
         terminal_lines=lines,
-        mgmt_access=_ios_mgmt_access(nodes, lines, acls, unreadable),
+        mgmt_access=_ios_mgmt_access(nodes, lines, acls, unreadable) + _ios_snmp_access(nodes, acls, unreadable),
         session_timeouts=_ios_timeouts(lines),
         firewall_rules=firewall_rules,
         filtering=_ios_filtering(acls, groups),
@@ -369,13 +369,17 @@ def _ios_terminal_line(node: _IosNode, unreadable: list[Unreadable]) -> Terminal
     kind = words[1] if len(words) > 1 else ""
     kind = _LINE_KINDS.get(kind, kind)
     vty = kind == "vty"
-    access_class = transport = timeout = login = None
+    access_class = transport = timeout = login = ipv6_class = None
     no_exec = False
     evidence = [node.line]
     for number, text in node.child_lines():
         w = text.split()
         head = w[0]
-        if head == "access-class":
+        if head == "ipv6" and w[1:2] == ["access-class"]:
+            if len(w) < 4 or w[3] != "in":
+                continue
+            ipv6_class = w[2]
+        elif head == "access-class":
             if len(w) < 3 or w[2] != "in":
                 if vty and len(w) < 3:
                     _skipped(unreadable, number, text, "vty_access_class", "access-class without an ACL and a direction")
@@ -409,7 +413,7 @@ def _ios_terminal_line(node: _IosNode, unreadable: list[Unreadable]) -> Terminal
         else:
             continue
         evidence.append(ConfigLine(number, _ios_mask(text)))
-    return TerminalLine(" ".join(words[1:]), kind, access_class, transport, timeout, no_exec, login, tuple(evidence))
+    return TerminalLine(" ".join(words[1:]), kind, access_class, transport, timeout, no_exec, login, tuple(evidence), ipv6_class)
 
 
 def _skipped(unreadable: list[Unreadable], number: int, text: str, kind: str, reason: str) -> None:
@@ -562,12 +566,18 @@ def _ios_mgmt_access(nodes: _IosConfig, lines: tuple[TerminalLine, ...], acls: d
     by its content: an ACL that is not defined (IOS then lets everyone in) or that permits any
     source restricts nothing."""
     found = []
+    ipv6_on = _ipv6_enabled(nodes)
     for ln in _vty(lines):
         closed = ln.transport_input == ("none",)
-        ev = tuple(e for e in ln.evidence if e.text.startswith(("line ", "access-class", "transport input")))
+        ev = tuple(e for e in ln.evidence if e.text.startswith(("line ", "access-class", "ipv6 access-class", "transport input")))
         if ln.access_class:
             restricted, why, acl_lines = _acl_restricts(acls.get(ln.access_class), unreadable)
             detail = f"access-class {ln.access_class} in" + why
+            if restricted and ln.ipv6_access_class:  # IPv6 sessions pass the IPv6 class only
+                restricted, why6, more = _acl_restricts(acls.get(f"ipv6 {ln.ipv6_access_class}"), unreadable)
+                detail, acl_lines = f"{detail}; ipv6 access-class {ln.ipv6_access_class} in{why6}", acl_lines + more
+            elif restricted and ipv6_on is not None:
+                restricted, detail, acl_lines = False, f"{detail}; no ipv6 access-class while IPv6 is on", acl_lines + (ipv6_on,)
             found.append(MgmtAccess(f"line {ln.name}", restricted or closed, detail, ev + acl_lines))
             continue
         found.append(MgmtAccess(f"line {ln.name}", closed, "transport input none" if closed else "no access-class", ev))
@@ -581,6 +591,46 @@ def _ios_mgmt_access(nodes: _IosConfig, lines: tuple[TerminalLine, ...], acls: d
             name = words[-1] if len(words) > 3 else None
             restricted, why, acl_lines = _acl_restricts(acls.get(name) if name else None, unreadable)
             found.append(MgmtAccess("ip http", restricted, acl[-1].text + why, tuple(n.line for n in web + acl) + acl_lines))
+    return tuple(found)
+
+
+def _ipv6_enabled(nodes: _IosConfig) -> ConfigLine | None:
+    """The first line that turns IPv6 on (`ipv6 unicast-routing`, an interface's `ipv6 address` or
+    `ipv6 enable`): a vty restricted for IPv4 alone is then open to IPv6 sources."""
+    routing = nodes.last("ipv6 unicast-routing")
+    if routing is not None:
+        return routing.line
+    for node in nodes.by_word.get("interface", ()):
+        for child in node.children_with("ipv6 "):
+            if child.text.startswith(("ipv6 address", "ipv6 enable")):
+                return child.line
+    return None
+
+
+def _ios_snmp_access(nodes: _IosConfig, acls: dict[str, _Acl], unreadable: list[Unreadable]) -> tuple[MgmtAccess, ...]:
+    """v1/v2c communities answer whoever knows them unless an ACL that restricts the source is
+    named: `snmp-server community NAME [view V] RO|RW [ipv6 ACL6] [ACL]` (ACL content read like
+    an access-class's; an IPv6 ACL, when named, must restrict too)."""
+    found = []
+    for node in _top(nodes, "snmp-server community"):
+        words = node.text.split()
+        if len(words) < 3:
+            continue  # reported as unreadable with the communities
+        shown = words[2] if words[2].lower() in WELL_KNOWN_COMMUNITIES else MASK
+        rest = [w for w in words[3:] if w not in ("RO", "RW", "ro", "rw")]
+        if rest[:1] == ["view"]:
+            rest = rest[2:]
+        v6 = rest[rest.index("ipv6") + 1] if "ipv6" in rest[:-1] else None
+        v4 = next((w for i, w in enumerate(rest) if w != "ipv6" and (i == 0 or rest[i - 1] != "ipv6")), None)
+        name = f"snmp-server community {shown}"
+        if v4 is None:
+            found.append(MgmtAccess(name, False, "no ACL", (node.line,)))
+            continue
+        restricted, why, acl_lines = _acl_restricts(acls.get(v4), unreadable)
+        if restricted and v6 is not None:
+            restricted, why6, more = _acl_restricts(acls.get(f"ipv6 {v6}"), unreadable)
+            why, acl_lines = why6, acl_lines + more
+        found.append(MgmtAccess(name, restricted, f"ACL {v4}" + why, (node.line, *acl_lines)))
     return tuple(found)
 
 
@@ -637,6 +687,10 @@ def _ios_acls(nodes: _IosConfig) -> dict[str, _Acl]:
         named = len(w) > 3 and w[2] in ("extended", "standard")
         name = w[3] if named else w[2]
         acls[name] = _Acl(name, w[2] == "standard", node)
+    for node in _top(nodes, "ipv6 access-list"):  # a namespace of its own: keyed "ipv6 NAME"
+        w = node.text.split()
+        if len(w) > 2:
+            acls[f"ipv6 {w[2]}"] = _Acl(w[2], False, node)
     for node in _top(nodes, "access-list"):
         w = node.text.split()
         if len(w) > 2 and w[2] != "remark":

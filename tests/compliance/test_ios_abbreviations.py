@@ -62,3 +62,47 @@ def test_the_issues_examples():
 )
 def test_spelled_out(written, read):
     assert spell_out(written) == read
+
+
+@pytest.mark.parametrize(
+    ("community", "restricted", "detail"),
+    [
+        ("snmp-server community Kk1 RO", False, "no ACL"),
+        ("snmp-server community Kk1 RO 10", True, "ACL 10"),
+        ("snmp-server community Kk1 view V1 RO 10", True, "ACL 10"),
+        ("snmp-server community Kk1 RO 20", False, "ACL 20, which permits any source"),
+        ("snmp-server community Kk1 RO 30", False, "ACL 30, an ACL that is not defined"),
+        ("snmp-server community Kk1 RO ipv6 V6ANY 10", False, "ACL 10, which permits any source"),
+    ],
+)
+def test_a_community_is_management_access_restricted_by_its_acls_content(community, restricted, detail):
+    """Issue 14, item 2: the ACLs SNMP communities point to are read for their content, IPv4 and IPv6."""
+    from compliance.configparse import parse_config
+
+    text = (
+        "hostname R1\naccess-list 10 permit 10.0.0.0 0.0.0.255\naccess-list 20 permit any\nipv6 access-list V6ANY\n permit ipv6 any any\n" + community + "\nline vty 0 4\n transport input none\nend\n"
+    )
+    access = [a for a in parse_config(text, "cisco_ios").mgmt_access if a.name.startswith("snmp-server community")]
+    assert [(a.restricted, a.detail) for a in access] == [(restricted, detail)]
+    assert access[0].name == "snmp-server community <redacted>"  # the community is a secret
+
+
+@pytest.mark.parametrize(
+    ("extra", "vty_extra", "restricted", "detail_end"),
+    [
+        ("", "", True, "access-class 10 in"),  # no IPv6 on the device
+        ("interface Gi0/1\n ipv6 address 2001:db8::1/64\n", "", False, "no ipv6 access-class while IPv6 is on"),
+        ("ipv6 unicast-routing\n", " ipv6 access-class V6MGMT in\n", True, "ipv6 access-class V6MGMT in"),
+        ("ipv6 unicast-routing\n", " ipv6 access-class V6ANY in\n", False, "ipv6 access-class V6ANY in, which permits any source"),
+        ("ipv6 unicast-routing\n", " ipv6 access-class NOPE in\n", False, "ipv6 access-class NOPE in, an ACL that is not defined"),
+    ],
+)
+def test_a_vty_open_to_ipv6_is_not_restricted_by_its_ipv4_class(extra, vty_extra, restricted, detail_end):
+    from compliance.configparse import parse_config
+
+    text = (
+        "hostname R1\naccess-list 10 permit 10.0.0.0 0.0.0.255\nipv6 access-list V6ANY\n permit ipv6 any any\n"
+        "ipv6 access-list V6MGMT\n permit ipv6 2001:db8:99::/48 any\n deny ipv6 any any\n" + extra + "line vty 0 4\n access-class 10 in\n" + vty_extra + " transport input ssh\nend\n"
+    )
+    vty = next(a for a in parse_config(text, "cisco_ios").mgmt_access if a.name == "line vty 0 4")
+    assert (vty.restricted, vty.detail.endswith(detail_end)) == (restricted, True), vty.detail

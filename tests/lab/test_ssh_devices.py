@@ -23,7 +23,7 @@ CISCO_TOUCHES = {
     "net.telnet_off": r"^ transport input (telnet )?ssh$",
     "net.ssh_v2_only": r"^ip ssh version [12]$",
     "net.snmp_v3_only": r"^snmp-server community Kk\d+ro RO MGMT-ACL$",
-    "net.snmp_no_default_community": r"^snmp-server community public RO$",
+    "net.snmp_no_default_community": r"^snmp-server community public RO MGMT-ACL$",
     "net.snmp_no_rw_community": r"^snmp-server community Kk\d+rw RW MGMT-ACL$",
     "net.ntp_two_servers": r"^ntp server ",
     "net.remote_syslog": r"^logging host ",
@@ -132,7 +132,7 @@ def test_cisco_insecure_forms():
     host = "SW-BAD-01"
     assert " transport input telnet ssh" in _cisco(host, {"net.telnet_off"}).splitlines()
     assert "ip ssh version 2" not in _cisco(host, {"net.ssh_v2_only"})
-    assert "snmp-server community public RO" in _cisco(host, {"net.snmp_no_default_community"}).splitlines()
+    assert "snmp-server community public RO MGMT-ACL" in _cisco(host, {"net.snmp_no_default_community"}).splitlines()
     assert re.search(r"^snmp-server community \S+ RW", _cisco(host, {"net.snmp_no_rw_community"}), re.M)
     assert len(re.findall(r"^ntp server", _cisco(host, {"net.ntp_two_servers"}), re.M)) <= 1
     assert "logging host" not in _cisco(host, {"net.remote_syslog"})
