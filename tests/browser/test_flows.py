@@ -56,6 +56,10 @@ def test_security_officer_reviews_and_waives_a_critical_finding(browse):
     page.fill("#waive-form input[name=expires]", expires)
     with page.expect_navigation():
         page.click("#waive-form button[type=submit]")
+    assert "Miễn trừ 1 phát hiện đến" in page.locator("form.confirm-step h2").inner_text()  # the confirmation states the count
+    browse.shot("waive-confirm")
+    with page.expect_navigation():
+        page.click("form.confirm-step button.confirm-button")
     assert page.url.endswith(f"/findings/{finding_id}")
     assert page.locator(".flash.info").count() == 1, page.locator("main").inner_text()
     facts = page.locator("dl.facts").inner_text()
@@ -110,6 +114,9 @@ def test_technician_discovers_a_commune_and_adopts_a_device(browse):
     form.locator("select[name=device_class]").select_option("router")
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
+    assert "vào danh mục" in page.locator("form.confirm-step h2").inner_text()  # one step to confirm
+    with page.expect_navigation():
+        page.click("form.confirm-step button.confirm-button")
     assert page.url.endswith(f"/scans/{run_id}")
     flashes = [page.locator(".flash.info").nth(n).inner_text() for n in range(page.locator(".flash.info").count())]
     assert len(flashes) == 2 and "vào danh mục" in flashes[0] and "Đã đánh giá" in flashes[1], flashes  # adopted, then evaluated
