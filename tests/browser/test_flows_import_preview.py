@@ -60,7 +60,7 @@ def test_technician_imports_devices_after_a_preview(browse, tmp_path):
     page.select_option("select[name=kind]", "devices")
     page.set_input_files("input[name=file][type=file]", str(filled))
     with page.expect_navigation():
-        page.click("form[action$='/transfers/import'] button[type=submit]")
+        page.click("form[action$='/transfers/import#import-report'] button[type=submit]")
     preview = page.locator("section.import-preview")
     assert "Xem trước khi nhập thiet-bi.xlsx" in preview.locator("h2").inner_text()
     changes = page.locator("table.import-changes").inner_text()
