@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from inventory.io.columns import KINDS, Column, entry
+from inventory.io.columns import ENTRY_SEPARATOR, KINDS, Column, entry
 from inventory.io.tabular import check_format, write_table
 
 KIND_TITLES = {"sites": "Đơn vị", "devices": "Thiết bị", "approved": "Số lượng được duyệt"}
@@ -62,7 +62,8 @@ def _allowed_text(column: Column, entries: tuple[str, ...]) -> str:
     if column.choices == "countries":
         return f"Chọn trong danh sách ({len(entries)} quốc gia) hoặc gõ mã hai chữ cái, ví dụ VN, CN, US"
     if entries:
-        return "Chọn trong danh sách hoặc gõ mã:\n" + "\n".join(entries)
+        typed = " hoặc gõ mã" if any(ENTRY_SEPARATOR in e for e in entries) else ""
+        return f"Chọn trong danh sách{typed}:\n" + "\n".join(entries)
     return ""
 
 
