@@ -181,9 +181,10 @@ def _confirmed() -> bool:
     return request.form.get("confirm") == "1"
 
 
-def _confirm_page(title: str, question: str, action: str, button: str, *, hidden: dict[str, str], note: str):
-    """The step between a dangerous button on the users page and the change (templates/_confirm.html)."""
-    return render_template("_confirm.html", title=title, question=question, details=[], note=note, action=action, button=button, hidden=hidden, back=url_for("admin.users"))
+def _confirm_page(title: str, question: str, action: str, button: str, *, hidden: dict[str, str], note: str, back: str | None = None):
+    """The step between a dangerous button and the change (templates/_confirm.html)."""
+    back = back or url_for("admin.users")
+    return render_template("_confirm.html", title=title, question=question, details=[], note=note, action=action, button=button, hidden=hidden, back=back)
 
 
 def _users_page(new_form: NewUserForm | None = None, status: int = 200):
@@ -299,6 +300,12 @@ def reset_password(user_id: int):
 def issue_token(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
+    if user.api_token_hash and not _confirmed():  # a new token replaces the one in use
+        return _confirm_page(
+            _("Tạo mã API mới"), _("Tạo mã API mới cho %(user)s?", user=user.username), url_for("admin.issue_token", user_id=user.id),
+            _("Tạo mã mới cho %(user)s", user=user.username), hidden={},
+            note=_("Mã API hiện tại hết hiệu lực ngay: chương trình nào đang dùng nó sẽ bị từ chối cho đến khi được cấu hình mã mới."),
+        )  # fmt: skip
     token = tokens.issue_token(db, user, actor=_actor())
     commit()
     return _once("admin/secret_once.html", user=user, secret=token, kind="token")
@@ -309,6 +316,12 @@ def issue_token(user_id: int):
 def revoke_token(user_id: int):
     db = get_session()
     user = _user_or_404(db, user_id)
+    if user.api_token_hash and not _confirmed():
+        return _confirm_page(
+            _("Thu hồi mã API"), _("Thu hồi mã API của %(user)s?", user=user.username), url_for("admin.revoke_token", user_id=user.id),
+            _("Thu hồi mã API của %(user)s", user=user.username), hidden={},
+            note=_("Chương trình nào đang dùng mã này sẽ bị từ chối ngay; thay đổi được ghi nhật ký."),
+        )  # fmt: skip
     if tokens.revoke_token(db, user, actor=_actor()):
         commit()
         flash(_("Đã thu hồi mã API của %(user)s.", user=user.username), "info")
@@ -409,6 +422,12 @@ def delete_credential_view():
         _flash_errors(form)
         return redirect(url_for("admin.credentials"))
     name = form.name.data
+    if not _confirmed():
+        return _confirm_page(
+            _("Xóa thông tin xác thực"), _("Xóa thông tin xác thực %(name)s?", name=name), url_for("admin.delete_credential_view"),
+            _("Xóa %(name)s", name=name), hidden={"name": name}, back=url_for("admin.credentials"),
+            note=_("Các lần thu thập sau không dùng thông tin này nữa; phần bí mật bị xóa hẳn, không khôi phục được."),
+        )  # fmt: skip
     try:
         delete_credential(db, name, actor=_actor())
     except CredentialError as exc:

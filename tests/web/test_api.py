@@ -150,7 +150,7 @@ def test_admin_issues_a_token_for_a_user(app, login_as, seed, engine):
     token = _SECRET.search(response.get_data(as_text=True)).group(1)
     assert get(app, "/api/v1/devices", token).status_code == 200
     assert "có" in admin.get("/admin/users").get_data(as_text=True)
-    admin.post(f"/admin/users/{planner.id}/token/revoke", data={"csrf_token": csrf_token(admin, "/admin/users")})
+    admin.post(f"/admin/users/{planner.id}/token/revoke", data={"csrf_token": csrf_token(admin, "/admin/users"), "confirm": "1"})  # past the confirmation
     assert get(app, "/api/v1/devices", token).status_code == 401
 
 

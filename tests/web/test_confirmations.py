@@ -124,3 +124,30 @@ def test_adoption_asks_first(login_as, discovered, engine):  # noqa: F811
     with Session(engine) as session:
         assert session.get(Device, device_id).source == "recorded"
     assert client.post("/scans/devices/999999/adopt", data=data).status_code == 404
+
+
+def test_token_replacement_and_revocation_ask_first(app, admin, seed, engine):
+    planner = user_named(engine, seed.users["planner"])
+    first = post(admin, f"/admin/users/{planner.id}/token")  # no token yet: nothing to replace, no question
+    assert first.status_code == 200 and 'id="secret"' in first.get_data(as_text=True)
+    hashed = user_named(engine, planner.username).api_token_hash
+    asks(post(admin, f"/admin/users/{planner.id}/token"), f"Tạo mã API mới cho {planner.username}?")
+    asks(post(admin, f"/admin/users/{planner.id}/token/revoke"), f"Thu hồi mã API của {planner.username}?")
+    assert user_named(engine, planner.username).api_token_hash == hashed  # both only asked
+    assert post(admin, f"/admin/users/{planner.id}/token/revoke", confirm="1").status_code == 302
+    assert user_named(engine, planner.username).api_token_hash is None
+
+
+def test_credential_deletion_asks_first(admin, seed, engine):
+    from inventory.models import Credential
+
+    token = csrf_token(admin, "/admin/credentials")
+    data = {"csrf_token": token, "name": "ssh-all", "kind": "ssh", "username": "u", "password": "p"}
+    assert admin.post("/admin/credentials", data=data).status_code == 302
+    text = asks(admin.post("/admin/credentials/delete", data={"csrf_token": token, "name": "ssh-all"}), "Xóa thông tin xác thực ssh-all?")
+    assert 'name="name" value="ssh-all"' in text
+    with Session(engine) as session:
+        assert session.exec(select(Credential)).first() is not None
+    admin.post("/admin/credentials/delete", data={"csrf_token": token, "name": "ssh-all", "confirm": "1"})
+    with Session(engine) as session:
+        assert session.exec(select(Credential)).first() is None
