@@ -4,7 +4,8 @@ Each upload is kept in its own 0700 directory named by a random token, as a 0600
 user's (sanitised) file name, beside a 0600 note of who uploaded it, what kind of data it is and
 whether to import partially. The confirmation names only the token: the file applied is the one
 previewed, never a copy the browser sends back. A held file expires after HOLD_SECONDS; expired
-ones are swept whenever another is held. The directory lives in kiemke's home (KIEMKE_HOME), so
+ones are swept whenever another is held. A confirmation takes the file (`take`: an atomic
+rename), so a token is used once even when two requests bring it at the same moment. The directory lives in kiemke's home (KIEMKE_HOME), so
 every worker process of the server sees the same held files.
 """
 
@@ -81,6 +82,21 @@ def held(home: Path, token: str, user: str) -> HeldUpload | None:
     if path.parent != folder or not path.is_file():
         return None
     return HeldUpload(token, path, str(note["kind"]), bool(note["partial"]), user)
+
+
+def take(home: Path, token: str, user: str) -> HeldUpload | None:
+    """The upload `token` names, taken out of the held ones so that no second request (a double
+    click) can apply it too: the rename succeeds for one request only. None as for `held`."""
+    found = held(home, token, user)
+    if found is None:
+        return None
+    folder = found.path.parent
+    taken = folder.with_name(f"{token}.taken")
+    try:
+        folder.rename(taken)
+    except OSError:
+        return None  # another request took it first
+    return HeldUpload(token, taken / found.path.name, found.kind, found.partial, user)
 
 
 def release(upload: HeldUpload) -> None:

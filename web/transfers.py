@@ -155,7 +155,7 @@ def upload():
 def confirm_import():
     """Apply the file a preview showed (held on the server), or drop it when cancelled."""
     confirm = ConfirmImportForm()
-    held = held_uploads.held(_home(), confirm.token.data or "", current_user.username) if confirm.validate() else None
+    held = held_uploads.take(_home(), confirm.token.data or "", current_user.username) if confirm.validate() else None
     if held is None:
         return _page(problem=_("Bản xem trước này không còn hiệu lực (quá 30 phút hoặc đã dùng); hãy tải tệp lên lại."), status=400)
     form = ImportForm(formdata=None, kind=held.kind, partial=held.partial)

@@ -5,6 +5,7 @@ the chosen kind is remembered; the importer's messages read in Vietnamese."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import stat
@@ -103,6 +104,16 @@ def test_a_preview_is_its_uploaders_alone_and_expires(app, login_as, engine):
     os.utime(home(app) / held, (old, old))
     preview(technician, CHANGES)
     assert not (home(app) / held).exists()
+
+
+def test_a_token_is_taken_once(app, login_as):
+    client = login_as("technician")
+    _, held, _ = preview(client, CHANGES)
+    owner = json.loads((home(app) / held / "upload.json").read_text())["user"]
+    settings_home = app.extensions["kiemke.settings"].home
+    assert held_uploads.take(settings_home, held, "u_planner") is None  # not the uploader's
+    first, second = held_uploads.take(settings_home, held, owner), held_uploads.take(settings_home, held, owner)
+    assert first is not None and first.path.is_file() and second is None  # a double click applies it once
 
 
 def test_confirmation_needs_csrf_and_cancel_drops_the_file(app, login_as, engine):
