@@ -96,6 +96,7 @@ def take(home: Path, token: str, user: str) -> HeldUpload | None:
         folder.rename(taken)
     except OSError:
         return None  # another request took it first
+    os.utime(taken)  # the sweep gives the import its own HOLD_SECONDS from now
     return HeldUpload(token, taken / found.path.name, found.kind, found.partial, user)
 
 
