@@ -154,6 +154,8 @@ def test_messages_follow_the_language(login_as):
     token = csrf_token(client, "/transfers/")
     client.post("/language/en", data={"csrf_token": token})
     assert "unknown column" in preview(client, bad)[0].get_data(as_text=True)
+    page = preview(client, CHANGES)[0].get_data(as_text=True)
+    assert "Preview of importing thiet-bi.csv" in page and "Import: 1 new, 1 updated" in page and "Nothing has been written yet" in page
 
 
 def test_template_offers_the_recorded_sites(login_as):
