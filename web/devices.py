@@ -101,7 +101,6 @@ def index():
         all_columns=device_list.COLUMNS,
         shown=set(shown),
         saved_filters=filters_for(db, current_user.user_id, LIST_NAME),
-        filter_query=clean_query(request.args, device_list.FILTER_KEYS),
         per_page_choices=PER_PAGE_CHOICES,
         can_export=may_export(),
         can_edit=may(*DEVICE_EDITORS),
