@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from compliance.findings import (
     SORT_KEYS,
@@ -36,7 +36,7 @@ from web.auth import _safe_next
 from web.check_texts import check_text
 from web.database import cached, commit, get_session
 from web.filters import rule_title
-from web.forms import WaiveForm, flash_errors
+from web.forms import WaiveForm
 from web.labels import label
 from web.list_export import check_format, export_response
 from web.paging import Page
@@ -49,15 +49,26 @@ MAX_EXPORT = 50_000  # rows in one exported file; more: narrow the filter
 FILTER_ARGS = ("q", "rule", "severity", "site", "status")
 
 
+class DayField(DateField):
+    """A date field whose "not a date" message is in the page's language (WTForms' own is English)."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_("Ngày không hợp lệ; hãy chọn ngày trên lịch (năm-tháng-ngày).")) from None
+
+
 class ConfirmedWaiveForm(WaiveForm):
     """The waiver form with its confirmation step: `expected` is the count the person confirmed."""
 
+    expires = DayField(_l("Hết hạn ngày"), validators=[InputRequired(message=_l("Cần chọn ngày hết hạn."))])
     expected = HiddenField()
     confirm = HiddenField()
 
 
 class ExtendWaiverForm(FlaskForm):
-    expires = DateField(_l("Hết hạn mới ngày"), validators=[DataRequired(message=_l("Cần chọn ngày hết hạn mới."))])
+    expires = DayField(_l("Hết hạn mới ngày"), validators=[InputRequired(message=_l("Cần chọn ngày hết hạn mới."))])
 
     def validate_expires(self, field) -> None:
         if field.data is not None and field.data <= date.today():
@@ -178,6 +189,10 @@ def export(fmt: str):
 @bp.route("/<int:finding_id>")
 @role_required(*EVERYONE)
 def detail(finding_id: int):
+    return _detail_page(finding_id)
+
+
+def _detail_page(finding_id: int, extend_form: ExtendWaiverForm | None = None):
     db = get_session()
     row = db.execute(finding_query(FindingFilter()).where(Finding.id == finding_id)).first()
     if row is None:
@@ -187,8 +202,7 @@ def detail(finding_id: int):
         "findings/detail.html",
         finding={**finding.model_dump(), "site_code": site_code, "hostname": hostname},
         form=WaiveForm(formdata=None),
-        extend_form=ExtendWaiverForm(formdata=None),
-        today=date.today(),
+        extend_form=extend_form or ExtendWaiverForm(formdata=None),
     )
 
 
@@ -291,13 +305,13 @@ def extend(finding_id: int):
         flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
         return redirect(back)
     form = ExtendWaiverForm()
-    if not form.validate():
-        flash_errors(form)
-        return redirect(back)
+    valid = form.validate()
+    if valid and finding.waiver_expires is not None and form.expires.data <= finding.waiver_expires:
+        form.expires.errors = [_("Ngày hết hạn mới phải sau %(date)s.", date=finding.waiver_expires.isoformat())]
+        valid = False
+    if not valid:  # the page again, the typed date and the message beside it
+        return _detail_page(finding_id, extend_form=form), 400
     new = form.expires.data
-    if finding.waiver_expires is not None and new <= finding.waiver_expires:
-        flash(_("Ngày hết hạn mới phải sau %(date)s.", date=finding.waiver_expires.isoformat()), "error")
-        return redirect(back)
     if request.form.get("confirm") != "1":
         old = finding.waiver_expires.isoformat() if finding.waiver_expires else ""
         return _confirm_page(

@@ -116,10 +116,13 @@ def test_extend_refuses_an_earlier_or_bad_date(login_as, seed, engine, expires):
     client = login_as("security_officer")
     token = csrf_token(client, f"/findings/{fid}")
     response = client.post(f"/findings/{fid}/waiver/extend", data={"csrf_token": token, "expires": expires, "confirm": "1"})
-    assert response.status_code == 302
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'class="field-error"' in text  # the page again, with the message
+    if expires:
+        assert f'value="{expires}"' in text  # what was typed stays
+    assert "Not a valid" not in text and "This field" not in text  # WTForms' English messages are not shown
     with Session(engine) as session:
         assert session.get(Finding, fid).waiver_expires == date(2099, 6, 30)
-    assert 'class="flash error"' in client.get(f"/findings/{fid}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["admin", "technician", "planner", "viewer"])
@@ -155,3 +158,9 @@ def test_the_compliance_functions_keep_the_rule(engine, seed):
             revoke_waiver(session, seed.finding_ids[0], user=officer)
         with pytest.raises(WaiverError, match="not after"):
             extend_waiver(session, seed.finding_ids[1], expires=date(2099, 1, 1), user=officer)
+
+
+def test_a_date_that_is_no_date_is_named_in_vietnamese(login_as, seed):
+    response = post_waive(login_as("security_officer"), ids=[str(seed.finding_ids[0])], expires="31/02/2027")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Ngày không hợp lệ" in text and "Not a valid" not in text
