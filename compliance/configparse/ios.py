@@ -271,6 +271,10 @@ def parse_ios(text: str) -> NetworkConfigFacts:
     firewall_rules = _ios_firewall_rules(acls, groups, unreadable)
     if not _top(nodes, "hostname") and not lines:
         unreadable += _fragment_gaps(nodes)
+    elif nodes.last("ip http server") is None and nodes.last("no ip http server") is None:
+        # IOS prints the web server's state only against the platform's default, which differs
+        # by platform and release (on in many ISR and Catalyst images): absence decides nothing.
+        unreadable.append(Unreadable.absent("http_server", "no `ip http server` or `no ip http server` in this file; the default depends on the platform and release"))
     return NetworkConfigFacts(
         platform=Platform.CISCO_IOS.value,
         hostname=_ios_value(nodes, "hostname"),

@@ -226,7 +226,7 @@ def test_a_pass_on_a_config_with_lines_the_rule_reads_but_the_parser_did_not_und
     assert ntp in open_findings(session)
 
     # Two servers now, and a third line the parser cannot read: what was left passes, the rest might not.
-    session.add(ConfigSnapshot(device_id=switch.id, sha256="2" * 64, text="hostname sw\nntp server 10.0.0.1\nntp server 10.0.0.2\nntp server vrf MGMT\n"))
+    session.add(ConfigSnapshot(device_id=switch.id, sha256="2" * 64, text="hostname sw\nno ip http server\nntp server 10.0.0.1\nntp server 10.0.0.2\nntp server vrf MGMT\n"))
     session.commit()
     result = run(engine, device_ids=[switch.id])
     assert ntp in open_findings(session) and "check_errors" not in result

@@ -122,22 +122,35 @@ def _connect(device, **extra):
 
 
 def test_ssh_devices_serve_their_own_configuration(lab):
+    """Every normal SSH device of the lab, of each of the six platforms, answers the collector
+    with its own identity and the configuration the scenario built for it."""
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from collectors.records import SshCredential, Target
+    from collectors.ssh import SshCollector
+
     _, _, devices, _ = lab
     normal = [d for d in devices.values() if d.ssh and d.behaviour == "normal"]
     assert normal
+
+    def collect(device):
+        ssh = device.ssh
+        credential = SshCredential(name="lab", username=ssh.username, password=SecretStr(ssh.password), secret=SecretStr(ssh.secret) if ssh.secret else None, port=ssh.port)
+        return asyncio.run(SshCollector().collect(Target(address=device.address, platform=ssh.platform, hostname=device.hostname), credential, 60))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        collected = dict(zip([d.key for d in normal], pool.map(collect, normal), strict=True))
+    platforms = set()
     for device in normal:
-        with _connect(device) as connection:
-            if device.ssh.platform == "fortinet":
-                status = connection.send_command("get system status")
-                assert device.serial in status and device.hostname in status
-            else:
-                version = connection.send_command("show version")
-                assert device.hostname in version
-                connection.enable()
-                config = connection.send_command("show running-config", read_timeout=30)
-                assert f"hostname {device.hostname}" in config
-                if "oversized_config" in device.tags:
-                    assert "X" * 65536 in config
+        facts = collected[device.key]
+        platforms.add(device.ssh.platform)
+        assert facts.sys_name == device.hostname and facts.serial == device.serial, device.key
+        assert device.hostname in facts.running_config, device.key
+        if "oversized_config" in device.tags:
+            assert "X" * 65536 in facts.running_config
+    assert len(platforms) >= 2  # the small lab's commune: Cisco and a platform of issue 14 at least
 
 
 def test_slow_and_hanging_ssh_devices(lab):

@@ -344,7 +344,7 @@ def test_cisco_serves_its_own_identity_and_config(lab, dev):
         assert ntp.strip().splitlines() == [ln for ln in dev.ssh.running_config.splitlines() if ln.startswith("ntp server")]
     if dev is BAD:
         assert " transport input telnet ssh" in running.splitlines()
-        assert "snmp-server community public RO" in running.splitlines()
+        assert "snmp-server community public RO MGMT-ACL" in running.splitlines()
         assert "ip http server" in running.splitlines()
     else:
         assert "ip ssh version 2" in running.splitlines()
