@@ -4,6 +4,7 @@ matches, revoke one, extend one, each after a confirmation that says what will h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -256,11 +257,28 @@ def waive_selected():
     return redirect(back)
 
 
-def _waived_or_404(db, finding_id: int) -> Finding:
+def _waived(db, finding_id: int) -> Finding | None:
+    """The finding (404 if there is none), or None with a message when it is not waived."""
     finding = db.get(Finding, finding_id)
     if finding is None:
         abort(404)
+    if finding.status != FindingStatus.WAIVED.value:
+        flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
+        return None
     return finding
+
+
+def _change_waiver(db, finding_id: int, change: Callable[[], object], *, failed: Callable[[str], str], done: str):
+    """Apply a confirmed change to a waiver, commit it, say how it went, back to the finding."""
+    try:
+        change()
+    except WaiverError as exc:
+        db.rollback()
+        flash(failed(str(exc)), "error")
+    else:
+        commit()
+        flash(done, "info")
+    return redirect(url_for("findings.detail", finding_id=finding_id))
 
 
 def _confirm_page(finding: Finding, *, title: str, question: str, details: list[str], action: str, button: str, hidden: dict[str, str], status: int = 200):
@@ -273,37 +291,28 @@ def _confirm_page(finding: Finding, *, title: str, question: str, details: list[
 @role_required(SECURITY_OFFICER, admin=False)
 def revoke(finding_id: int):
     db = get_session()
-    finding = _waived_or_404(db, finding_id)
-    back = url_for("findings.detail", finding_id=finding_id)
-    if finding.status != FindingStatus.WAIVED.value:
-        flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
-        return redirect(back)
+    finding = _waived(db, finding_id)
+    if finding is None:
+        return redirect(url_for("findings.detail", finding_id=finding_id))
     if request.form.get("confirm") != "1":
         details = [_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or ""), _("Hết hạn ngày: %(date)s", date=finding.waiver_expires.isoformat() if finding.waiver_expires else "")]
         return _confirm_page(
             finding, title=_("Thu hồi miễn trừ"), question=_("Thu hồi miễn trừ của phát hiện #%(id)d?", id=finding_id), details=details,
             action=url_for("findings.revoke", finding_id=finding_id), button=_("Thu hồi miễn trừ"), hidden={},
         )  # fmt: skip
-    try:
-        revoke_waiver(db, finding_id, user=_officer(db))
-    except WaiverError as exc:
-        db.rollback()
-        flash(_("Không thu hồi được: %(reason)s", reason=str(exc)), "error")
-        return redirect(back)
-    commit()
-    flash(_("Đã thu hồi miễn trừ của phát hiện #%(id)d; phát hiện mở lại.", id=finding_id), "info")
-    return redirect(back)
+    return _change_waiver(
+        db, finding_id, lambda: revoke_waiver(db, finding_id, user=_officer(db)), failed=lambda reason: _("Không thu hồi được: %(reason)s", reason=reason),
+        done=_("Đã thu hồi miễn trừ của phát hiện #%(id)d; phát hiện mở lại.", id=finding_id),
+    )  # fmt: skip
 
 
 @bp.route("/<int:finding_id>/waiver/extend", methods=["POST"])
 @role_required(SECURITY_OFFICER, admin=False)
 def extend(finding_id: int):
     db = get_session()
-    finding = _waived_or_404(db, finding_id)
-    back = url_for("findings.detail", finding_id=finding_id)
-    if finding.status != FindingStatus.WAIVED.value:
-        flash(_("Phát hiện #%(id)d không được miễn trừ.", id=finding_id), "error")
-        return redirect(back)
+    finding = _waived(db, finding_id)
+    if finding is None:
+        return redirect(url_for("findings.detail", finding_id=finding_id))
     form = ExtendWaiverForm()
     valid = form.validate()
     if valid and finding.waiver_expires is not None and form.expires.data <= finding.waiver_expires:
@@ -319,12 +328,7 @@ def extend(finding_id: int):
             details=[_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or "")], action=url_for("findings.extend", finding_id=finding_id),
             button=_("Gia hạn đến %(date)s", date=new.isoformat()), hidden={"expires": new.isoformat()},
         )  # fmt: skip
-    try:
-        extend_waiver(db, finding_id, expires=new, user=_officer(db))
-    except WaiverError as exc:
-        db.rollback()
-        flash(_("Không gia hạn được: %(reason)s", reason=str(exc)), "error")
-        return redirect(back)
-    commit()
-    flash(_("Đã gia hạn miễn trừ của phát hiện #%(id)d đến %(date)s.", id=finding_id, date=new.isoformat()), "info")
-    return redirect(back)
+    return _change_waiver(
+        db, finding_id, lambda: extend_waiver(db, finding_id, expires=new, user=_officer(db)), failed=lambda reason: _("Không gia hạn được: %(reason)s", reason=reason),
+        done=_("Đã gia hạn miễn trừ của phát hiện #%(id)d đến %(date)s.", id=finding_id, date=new.isoformat()),
+    )  # fmt: skip
