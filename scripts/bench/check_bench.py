@@ -140,6 +140,28 @@ def outputs_hash(configs: dict, violations: list) -> str:
     return digest.hexdigest()
 
 
+CORPUS = Path(os.environ.get("KIEMKE_CORPUS", Path(__file__).resolve().parents[2].parent / "shared" / "corpus"))
+CORPUS_PLATFORMS = {"ios": "cisco_ios", "fortios": "fortinet"}
+
+
+def largest_corpus_file() -> None:
+    """The largest public configuration of the shared corpus, parsed in-process (best of 5)."""
+    files = [f for d in CORPUS_PLATFORMS for f in (CORPUS / d).glob("*") if f.is_file()] if CORPUS.is_dir() else []
+    if not files:
+        print(f"largest corpus file: skipped (no corpus at {CORPUS}; set KIEMKE_CORPUS)")
+        return
+    path = max(files, key=lambda f: f.stat().st_size)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    best = min(_timed(lambda: parse_config(text, CORPUS_PLATFORMS[path.parent.name])) for _ in range(5))
+    print(f"largest corpus file: {path.parent.name}/{path.name} ({len(text) // 1024} KB) parsed in {best * 1000:.0f} ms (target < 100 ms)")
+
+
+def _timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
@@ -174,6 +196,7 @@ def main() -> None:
     # earlier runs' (before the engine parsed the configs itself).
     configs = {i: parse_config(text, platform) for i, (text, platform) in texts.items()}
     print(f"facts and violations sha256: {outputs_hash(configs, result.violations)}")
+    largest_corpus_file()
     if args.site_fleet:
         site_evaluation(args.site_fleet, 100, args.site_runs, policy, random.Random(3676))
 
