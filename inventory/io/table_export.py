@@ -10,8 +10,8 @@ numbers as numbers.
   code are always written "," and "." and shown in the format's locale), dates and times as
   date cells (local time), column widths from the labels and the first rows, a bold header row
   that is frozen, filtered (autofilter) and repeated on every printed page; A4 landscape, fit
-  to the page width. Written with openpyxl's write-only workbook: memory stays flat for 50,000
-  rows.
+  to the page width. The package is written directly, row by row into the zip (see
+  write_xlsx): memory stays flat and 50,000 rows take a second or two.
 - CSV: UTF-8 with a BOM (Excel reads Vietnamese right), numbers plain (1234, 12.5), dates
   ISO (2026-12-03, 2026-12-03 14:05 local); produced line by line so a web view can stream it.
 - Every text cell goes through inventory.io.cells (control characters out, formula-like text
@@ -20,20 +20,21 @@ numbers as numbers.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
 from inventory.choices import LOCAL_TIMEZONE
-from inventory.io.cells import clean_cell, set_xlsx_value
+from inventory.io.cells import clean_cell
 
 LOCAL = ZoneInfo(LOCAL_TIMEZONE)
 KINDS = ("text", "int", "decimal", "date", "datetime")
@@ -111,7 +112,7 @@ def typed_value(column: ExportColumn, row: Any) -> Any:
         except ValueError:
             return str(value)
     if isinstance(value, (list, tuple, set)):
-        return "; ".join(str(v) for v in value)
+        return "; ".join(str(v) for v in value) or None
     return value if isinstance(value, str) else str(value)
 
 
@@ -193,63 +194,155 @@ def _widths(columns: Sequence[ExportColumn], sample: list[list[Any]], fmt: Forma
 
 
 def write_xlsx(columns: Sequence[ExportColumn], rows: Iterable[Any], path: Path, *, title: str, language: str = "vi", footer: str = "&P / &N") -> int:
-    """Write the table to an XLSX file at `path`; returns the number of data rows."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
+    """Write the table to an XLSX file at `path`; returns the number of data rows. On any error
+    the file is removed: no half-written workbook is left looking whole."""
     fmt = formats_for(language)
-    number_formats = {"int": fmt.int, "decimal": fmt.decimal, "date": fmt.date, "datetime": fmt.datetime}
     values = ([typed_value(c, row) for c in columns] for row in rows)
     sample = list(islice(values, WIDTH_SAMPLE_ROWS))
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_sheet_title(title))
+    sheet_name = _sheet_title(title)
+    letters = [_column_letter(i) for i in range(1, max(1, len(columns)) + 1)]
+    styles = [_STYLE_OF_KIND.get(c.kind, 0) for c in columns]
+    path = Path(path)
     try:
-        for i, width in enumerate(_widths(columns, sample, fmt), start=1):
-            sheet.column_dimensions[get_column_letter(i)].width = width
-        # What is written with the sheet's head (before the first row): fit to the page width.
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        fill = PatternFill("solid", fgColor="D9E1F2")
-        edge = Border(bottom=Side(style="thin", color="808080"))
-        wrap = Alignment(wrap_text=True, vertical="center")
-        header = []
-        for column in columns:
-            cell = set_xlsx_value(WriteOnlyCell(sheet), column.label)
-            cell.font, cell.fill, cell.border, cell.alignment = bold, fill, edge, wrap
-            header.append(cell)
-        sheet.append(header)
-        count = 0
-        for row_values in _chain(sample, values):
-            cells = []
-            for column, value in zip(columns, row_values, strict=True):
-                if value is None:
-                    cells.append(None)
-                    continue
-                cell = set_xlsx_value(WriteOnlyCell(sheet), value)
-                if not isinstance(value, str) and column.kind in number_formats:
-                    cell.number_format = number_formats[column.kind]
-                cells.append(cell)
-            sheet.append(cells)
-            count += 1
-        last = get_column_letter(max(1, len(columns)))
-        sheet.auto_filter.ref = f"A1:{last}{count + 1}"
-        sheet.print_title_rows = "1:1"
-        sheet.page_setup.orientation = "landscape"
-        sheet.page_setup.paperSize = "9"  # A4
-        sheet.page_setup.fitToWidth = 1
-        sheet.page_setup.fitToHeight = 0
-        sheet.page_margins.left = sheet.page_margins.right = 0.4
-        sheet.page_margins.top = sheet.page_margins.bottom = 0.6
-        sheet.oddFooter.center.text = footer
-        workbook.save(Path(path))
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
+            package.writestr("[Content_Types].xml", _CONTENT_TYPES)
+            package.writestr("_rels/.rels", _ROOT_RELS)
+            package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+            package.writestr("xl/styles.xml", _styles(fmt))
+            with package.open("xl/worksheets/sheet1.xml", "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as sheet:
+                sheet.write(_sheet_head(_widths(columns, sample, fmt)))
+                sheet.write('<row r="1">' + "".join(_text_cell(f"{letter}1", str(clean_cell(c.label)), 1) for letter, c in zip(letters, columns, strict=False)) + "</row>")
+                count = 0
+                for row_values in _chain(sample, values):
+                    count += 1
+                    number = count + 1
+                    cells = [_cell(f"{letter}{number}", value, style) for letter, value, style in zip(letters, row_values, styles, strict=False) if value is not None]
+                    sheet.write(f'<row r="{number}">{"".join(cells)}</row>')
+                area = f"A1:{letters[-1]}{count + 1}"
+                sheet.write(_sheet_tail(area, footer))
+            package.writestr("xl/workbook.xml", _workbook(sheet_name, f"$A$1:${letters[-1]}${count + 1}"))
     except BaseException:
-        _discard(workbook)
+        path.unlink(missing_ok=True)
         raise
     return count
+
+
+# The package is written directly (SpreadsheetML, ECMA-376): openpyxl, even in its write-only
+# mode, spent ~0.2 ms a row on its XML serialiser (15 s for 50,000 devices); this ~6x less.
+# tests/web/test_list_export.py reads every written feature back with openpyxl.
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
+    "</Relationships>"
+)
+FONT_NAME = "Times New Roman"  # as kiemke's other printed workbooks (compliance.workbook)
+# Cell styles (cellXfs): 0 plain, 1 header, 2 int, 3 decimal, 4 date, 5 datetime.
+_STYLE_OF_KIND = {"int": 2, "decimal": 3, "date": 4, "datetime": 5}
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def _styles(fmt: Formats) -> str:
+    codes = (fmt.int, fmt.decimal, fmt.date, fmt.datetime)
+    numbers = "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{xml_escape(code, {chr(34): "&quot;"})}"/>' for i, code in enumerate(codes))
+    formatted = "".join(f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' for i in range(len(codes)))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<styleSheet xmlns="{_MAIN}"><numFmts count="{len(codes)}">{numbers}</numFmts>'
+        f'<fonts count="2"><font><sz val="11"/><name val="{FONT_NAME}"/></font><font><b/><sz val="11"/><name val="{FONT_NAME}"/></font></fonts>'
+        '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/></patternFill></fill></fills>'
+        '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        '<border><left/><right/><top/><bottom style="thin"><color rgb="FF808080"/></bottom><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{2 + len(codes)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1" applyAlignment="1">'
+        f'<alignment vertical="center" wrapText="1"/></xf>{formatted}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    )
+
+
+def _sheet_head(widths: list[float]) -> str:
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w:g}" customWidth="1"/>' for i, w in enumerate(widths, start=1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}<sheetData>'
+    )
+
+
+def _sheet_tail(area: str, footer: str) -> str:
+    return (
+        f'</sheetData><autoFilter ref="{area}"/><printOptions horizontalCentered="1"/>'
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
+        '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        f"<headerFooter><oddFooter>{xml_escape('&C' + footer)}</oddFooter></headerFooter></worksheet>"
+    )
+
+
+def _workbook(sheet_name: str, area: str) -> str:
+    quoted = "'" + sheet_name.replace("'", "''") + "'"
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/></bookViews>'
+        f'<sheets><sheet name="{xml_escape(sheet_name, {chr(34): "&quot;"})}" sheetId="1" r:id="rId1"/></sheets><definedNames>'
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{xml_escape(quoted)}!{area}</definedName>'
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{xml_escape(quoted)}!$1:$1</definedName>'
+        "</definedNames></workbook>"
+    )
+
+
+MAX_CELL_TEXT = 32_767  # what a cell may hold in Excel (longer text makes the file "damaged")
+
+
+def _text_cell(ref: str, text: str, style: int = 0) -> str:
+    """Text as an inline string: never a formula, whatever it starts with."""
+    if len(text) > MAX_CELL_TEXT:
+        text = text[: MAX_CELL_TEXT - 1] + "…"
+    styled = f' s="{style}"' if style else ""
+    return f'<c r="{ref}"{styled} t="inlineStr"><is><t xml:space="preserve">{xml_escape(text)}</t></is></c>'
+
+
+def _cell(ref: str, value: Any, style: int) -> str:
+    if isinstance(value, str):
+        return _text_cell(ref, clean_cell(value))
+    if isinstance(value, datetime):
+        serial = (value - _EXCEL_EPOCH).total_seconds() / 86400
+        return f'<c r="{ref}" s="{style or 5}"><v>{serial!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="{style or 4}"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f'<c r="{ref}" s="{style}"><v>{value!r}</v></c>' if style else f'<c r="{ref}"><v>{value!r}</v></c>'
+    return _text_cell(ref, str(clean_cell(str(value))))
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
@@ -261,15 +354,3 @@ def _sheet_title(title: str) -> str:
     """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\."""
     cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in str(clean_cell(title))).strip("'") or "Sheet1"
     return cleaned[:31]
-
-
-def _discard(workbook: Any) -> None:
-    """openpyxl's write-only sheets spool to temporary files it removes on save or at exit only."""
-    for sheet in workbook.worksheets:
-        writer = getattr(sheet, "_writer", None)
-        if writer is None:
-            continue
-        with contextlib.suppress(Exception):
-            writer.close()
-        with contextlib.suppress(OSError, ValueError):
-            writer.cleanup()

@@ -64,3 +64,27 @@ def test_csv_is_produced_in_chunks():
 def test_a_column_of_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         ExportColumn("x", lambda r: r, "money")
+
+
+def test_xlsx_is_a_plain_package_and_long_text_is_cut_to_what_a_cell_holds(tmp_path):
+    import zipfile
+
+    path = tmp_path / "long.xlsx"
+    write_xlsx([ExportColumn("Sau", lambda r: r)], ["x" * 40_000, "ngắn & <gọn>"], path, title="Nhật ký")
+    with zipfile.ZipFile(path) as package:
+        assert sorted(package.namelist()) == ["[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"]
+    ws = openpyxl.load_workbook(path).active
+    assert len(ws["A2"].value) == 32_767 and ws["A2"].value.endswith("…")
+    assert ws["A3"].value == "ngắn & <gọn>"
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    def broken(row):
+        if row == 250:  # after the rows that set the widths: the package is being written
+            raise RuntimeError("the database went away")
+        return row
+
+    path = tmp_path / "broken.xlsx"
+    with pytest.raises(RuntimeError):
+        write_xlsx([ExportColumn("x", broken, "int")], range(300), path, title="x")
+    assert not path.exists()
