@@ -164,3 +164,16 @@ def test_a_date_that_is_no_date_is_named_in_vietnamese(login_as, seed):
     response = post_waive(login_as("security_officer"), ids=[str(seed.finding_ids[0])], expires="31/02/2027")
     text = response.get_data(as_text=True)
     assert response.status_code == 400 and "Ngày không hợp lệ" in text and "Not a valid" not in text
+
+
+def test_the_confirmation_escapes_the_reason_and_speaks_english_in_the_english_ui(login_as, seed):
+    from tests.web.conftest import HOSTILE
+
+    client = login_as("security_officer")
+    text = post_waive(client, ids=[str(seed.finding_ids[0])], reason=HOSTILE).get_data(as_text=True)
+    assert HOSTILE not in text and "&lt;script&gt;" in text
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/findings/")})
+    page = client.get("/findings/").get_data(as_text=True)
+    assert "Telnet disabled on all management access" in page and "Waive all 3 findings matching the filter" in page
+    asked = post_waive(client, scope="filter", status="open").get_data(as_text=True)
+    assert "Waive 3 findings until" in asked and "Confirm: waive 3 findings" in asked
