@@ -88,3 +88,16 @@ def test_a_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_xlsx([ExportColumn("x", broken, "int")], range(300), path, title="x")
     assert not path.exists()
+
+
+def test_a_second_reader_takes_the_workbook_too(tmp_path):
+    """calamine (the Rust reader kiemke's imports use) reads the cells, dates by their formats."""
+    from python_calamine import CalamineWorkbook
+
+    path = tmp_path / "list.xlsx"
+    write_xlsx(COLUMNS, ROWS, path, title="Thiết bị")
+    workbook = CalamineWorkbook.from_path(str(path))
+    assert workbook.sheet_names == ["Thiết bị"]
+    rows = workbook.get_sheet_by_index(0).to_python()
+    assert rows[0] == [c.label for c in COLUMNS]
+    assert rows[1] == [4511.0, '=HYPERLINK("x")', date(2021, 3, 4), datetime(2026, 12, 3, 8, 30), 0.25, "aa:bb; cc:dd"]
