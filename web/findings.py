@@ -101,6 +101,11 @@ def _filter_args(args) -> dict[str, str]:
     return {k: args[k] for k in FILTER_ARGS if args.get(k)}
 
 
+def _list_args(args) -> dict[str, str]:
+    """The list's filter and order as query arguments (what its export links and returns carry)."""
+    return {k: v for k, v in args.items() if k in (*FILTER_ARGS, "sort", "desc")}
+
+
 def _rule_choices(db) -> list[tuple[str, str]]:
     """The rules that have findings, as (id, title in this language), by title."""
     titled = [(rule_id, rule_title(rule_id) or rule_id) for rule_id in cached("findings.rule_ids", lambda: queries.rule_ids(db))]
@@ -147,6 +152,7 @@ def index():
         filter_args=_filter_args(request.args),
         num=number,
         can_export=may_export(),
+        export_args=_list_args(request.args),
     )
 
 
@@ -182,7 +188,7 @@ def export(fmt: str):
     total = sum(severity_counts(db, flt).values())
     if total > MAX_EXPORT:
         flash(_("Bộ lọc khớp %(n)s phát hiện, quá %(max)s dòng của một tệp: hãy lọc hẹp hơn (ví dụ theo đơn vị).", n=number(total), max=number(MAX_EXPORT)), "error")
-        return redirect(url_for("findings.index", **request.args))
+        return redirect(url_for("findings.index", **_list_args(request.args)))
     rows, _total = list_findings(db, flt, per_page=None, sort=sort, descending=descending)
     return export_response(export_columns(), rows, fmt, name="phat-hien", title=_("Phát hiện"))
 

@@ -141,3 +141,9 @@ def test_a_resolved_search_finds_what_the_text_match_finds(engine, with_mac, mon
         assert findings.severity_counts(session, resolved) == findings.severity_counts(session, flt)
         monkeypatch.setattr(findings, "MAX_RESOLVED_DEVICES", 0)  # too many devices: the text match stays
         assert findings.resolve_search(session, flt).device_ids is None or q == "nothing"
+
+
+def test_the_export_links_carry_the_filter_and_order_only(login_as, seed):
+    page = login_as("planner").get("/findings/?q=sw1&sort=rule&desc=1&page=2&fmt=x").get_data(as_text=True)
+    assert 'href="/findings/export.xlsx?q=sw1&amp;sort=rule&amp;desc=1"' in page
+    assert "export.xlsx" not in login_as("viewer").get("/findings/").get_data(as_text=True)
