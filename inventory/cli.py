@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from inventory import db
 from inventory.audit import cli_actor
@@ -282,11 +282,20 @@ def export_cmd(app: AppContext, kind: str, file: Path, **filters) -> None:
 @click.command("template")
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(path_type=Path))
-def template_cmd(kind: str, file: Path) -> None:
-    """Write an empty import template (.csv or .xlsx) with one example row."""
-    from inventory.io.exporter import write_template
+@pass_app
+def template_cmd(app: AppContext, kind: str, file: Path) -> None:
+    """Write an empty import template (.csv or .xlsx): the header row, and in XLSX the
+    instructions and drop-down lists (the recorded sites too, when the database is set up)."""
+    from inventory.io.exporter import template_sites, write_template
 
-    write_template(kind, file)
+    sites: list[tuple[str, str]] = []
+    try:  # a template needs no database: without one it has no site list
+        if db.current_revision(app.settings.db_url) == db.head_revision():
+            with app.session() as session:
+                sites = template_sites(session)
+    except SQLAlchemyError:
+        sites = []
+    write_template(kind, file, sites)
     console.print(f"template for {kind} written to {file}")
 
 
