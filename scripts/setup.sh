@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(nmap snmp postgresql iproute2 chromium chromium-driver fonts-dejavu-core fusioninventory-agent)
+SYSTEM_PACKAGES=(nmap snmp postgresql iproute2 chromium chromium-driver fonts-dejavu-core fusioninventory-agent poppler-utils)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
