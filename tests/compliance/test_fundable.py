@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import Session
 
-from compliance.fundable import APPROVAL, BUDGET, EPS_TOTAL, LINE, Funding, Need, fit, fundable_from_inventory
+from compliance.fundable import APPROVAL, BUDGET, EPS_UNIT, LINE, Funding, Need, fit, fundable_from_inventory
 from compliance.policy import Text, shipped_policy
 from compliance.risk import RiskPart, UnitRisk, UnitToBuy
 from inventory.models import ApprovedQuantity, Device, Finding
@@ -79,8 +79,7 @@ def objective(units, needs, f: Funding, years_of: dict[int, int | None]) -> floa
             value += u.risk.total * left[years_of[id(u)]]
     if any(line_spent.get(line, 0) > amount + 1e-9 for line, amount in f.line_money.items()):
         return None
-    total_money = sum(f.year_money.get(y, 0) for y in years)
-    return value - EPS_TOTAL / max(total_money, 1.0) * spent_by
+    return value - EPS_UNIT * sum(1 for u in units if years_of[id(u)] is not None)
 
 
 def brute_force(units, needs, f: Funding) -> float:
