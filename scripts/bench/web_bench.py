@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from inventory import db
 from inventory.demo import load_demo
-from inventory.models import Device, Finding, Site, Zone
+from inventory.models import Device, DeviceMac, Finding, Site, Zone
 from inventory.users import add_user
 
 TARGET_P95_MS = 300.0
@@ -56,6 +56,10 @@ RULES = [  # (rule id, severity)
     ("ep.os_supported", "critical"), ("lc.service_life", "medium"), ("origin.allowed", "high"), ("lc.broken", "high"),
     ("net.telnet_off", "critical"), ("net.firmware_supported", "high"), ("ep.av_fresh", "medium"), ("ep.disk_encryption", "low"),
 ]  # fmt: skip
+
+
+SURNAMES = ("Nguyễn Văn", "Trần Thị", "Lò Văn", "Đặng Thị", "Lường Văn", "Quàng Thị", "Phạm Văn", "Vàng A")
+GIVEN = ("Minh", "Hương", "Thắng", "Lan", "Dũng", "Mai", "Sơn", "Páo")
 
 
 def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict:
@@ -84,7 +88,8 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
                 "os_name": "Windows 11 Pro" if cls in ("laptop", "desktop") else None, "os_version": "24H2" if cls in ("laptop", "desktop") else None,
                 "country_of_origin": rng.choice(["US", "VN", "CN", "JP", "TW", None]),
                 "purchase_date": date(rng.randint(2012, 2025), rng.randint(1, 12), rng.randint(1, 28)),
-                "status": rng.choices(["in_use", "in_stock", "broken", "disposed"], [90, 4, 5, 1])[0], "assigned_user": None,
+                "status": rng.choices(["in_use", "in_stock", "broken", "disposed"], [90, 4, 5, 1])[0],
+                "assigned_user": f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}" if rng.random() < 0.33 else None,
                 "source": rng.choices(["recorded", "imported", "discovered"], [80, 15, 5])[0], "platform": None, "notes": "",
                 "created_at": now, "updated_at": now,
             })  # fmt: skip
@@ -94,6 +99,18 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
         if rows:
             conn.execute(insert(Device.__table__), rows)
         devices = conn.execute(select(Device.id, Device.site_id)).all()
+        # Most devices carry a MAC (the global search finds them by it, in any notation).
+        taken = set(conn.execute(select(DeviceMac.mac)).scalars())
+        macs = []
+        for device_id, _ in devices:
+            mac = f"02:be:{device_id >> 24 & 255:02x}:{device_id >> 16 & 255:02x}:{device_id >> 8 & 255:02x}:{device_id & 255:02x}"
+            if mac not in taken and rng.random() < 0.8:
+                macs.append({"device_id": device_id, "mac": mac})
+            if len(macs) >= BATCH:
+                conn.execute(insert(DeviceMac.__table__), macs)
+                macs = []
+        if macs:
+            conn.execute(insert(DeviceMac.__table__), macs)
 
     # Findings: (rule, device) pairs without repeats (rule_id + subject_key is unique).
     pairs = rng.sample(range(len(devices) * len(RULES)), min(n_findings, len(devices) * len(RULES)))
@@ -124,6 +141,8 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
             "findings": conn.execute(select(func.count()).select_from(Finding)).scalar_one(),
             "laptops": conn.execute(select(func.count()).select_from(Device).where(Device.device_class == "laptop")).scalar_one(),
             "sites": len(sites),
+            "first_site": conn.execute(select(Site.code).order_by(Site.code)).scalars().first(),
+            "a_mac": conn.execute(select(DeviceMac.mac).where(DeviceMac.mac.like("02:be:%")).order_by(DeviceMac.id)).scalars().first(),
         }
     if engine.dialect.name == "postgresql":
         # Autovacuum vacuums and analyzes a table soon after a bulk load; measuring before it has
@@ -301,6 +320,10 @@ def main() -> int:
                 (f"devices class=laptop, page {last} (last)", f"/devices/?device_class=laptop&page={last}"),
                 ("procurement", "/procurement/"),
                 ("findings, open, page 1 (extra)", "/findings/"),
+                ("findings, one site's open high, sorted by device", f"/findings/?status=open&severity=high&site={counts['first_site']}&sort=device"),
+                ("global search, a MAC written with dashes", f"/search/?q={counts['a_mac'].replace(':', '-').upper()}"),
+                ("global search, a hostname", "/search/?q=BENCH-LA000123"),
+                ("global search, a name without diacritics", "/search/?q=nguyen+van"),
             ]
             try:
                 clients[0].get("/procurement/")
