@@ -45,7 +45,10 @@ class IdConverter(IntegerConverter):
 
 
 # One blueprint per area, each a module `web.<area>` with a `bp`.
-AREAS = ("auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "events", "admin", "api", "agents_endpoint", "agent_accounts", "search")
+AREAS = (
+    "auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "events",
+    "admin", "api", "agents_endpoint", "agent_accounts", "search",
+)  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
