@@ -8,17 +8,25 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from compliance.policy import shipped_policy
 from compliance.report import SECURITY_TARGET_PCT, quarter_bounds, write_report_xlsx
 from compliance.report_pdf import ReportPdfError, write_report_pdf
 from compliance.service import report_from_inventory
 from compliance.workbook import records
-from web.access import PLANNER, SECURITY_OFFICER, role_required
+from inventory import audit
+from inventory.atomic_file import FileWriteError
+from inventory.letterhead import MAX_LENGTH, Letterhead, load_letterhead, save_letterhead
+from web.access import ADMIN, PLANNER, SECURITY_OFFICER, role_required
 from web.charts import quarter_panel
-from web.database import cached, cached_fleet, get_session
+from web.database import cached, cached_fleet, commit, get_session
 from web.i18n import current_language
 from web.procurement import number, plan_years
 
@@ -102,13 +110,73 @@ def download(fmt: str):
         abort(404)
     name = f"bao-cao-{quarter}.{fmt}"
 
+    letterhead = _letterhead()
+
     def write() -> bytes:
         with tempfile.TemporaryDirectory(prefix="kiemke-report-") as tmp:
-            return (write_report_pdf if fmt == "pdf" else write_report_xlsx)(_report(quarter), Path(tmp) / name).read_bytes()
+            if fmt == "pdf":
+                return write_report_pdf(_report(quarter), Path(tmp) / name, letterhead=letterhead).read_bytes()
+            return write_report_xlsx(_report(quarter), Path(tmp) / name).read_bytes()
 
     try:
-        data = cached(("report.file", quarter, fmt, date.today()), write, store="kiemke.reports")
+        # The letterhead is part of the key: an edited one is printed at once.
+        data = cached(("report.file", quarter, fmt, date.today(), letterhead.key()), write, store="kiemke.reports")
     except ReportPdfError as exc:
         flash(_("Không tạo được tệp PDF: %(reason)s", reason=str(exc)), "error")
         return redirect(url_for("reports.index", quarter=quarter))
     return send_file(io.BytesIO(data), mimetype=TYPES[fmt], as_attachment=True, download_name=name)
+
+
+def _home() -> Path:
+    return current_app.extensions["kiemke.settings"].home
+
+
+def _letterhead() -> Letterhead:
+    return load_letterhead(_home())
+
+
+class LetterheadForm(FlaskForm):
+    parent_agency = StringField(_l("Cơ quan chủ quản"), validators=[Optional(), Length(max=MAX_LENGTH)])
+    agency = StringField(_l("Cơ quan báo cáo"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    document_number = StringField(_l("Số văn bản"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    place = StringField(_l("Địa danh"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    document_date = DateField(_l("Ngày văn bản (để trống: ngày in báo cáo)"), validators=[Optional()])
+
+    def letterhead(self) -> Letterhead:
+        return Letterhead(
+            parent_agency=(self.parent_agency.data or "").strip(),
+            agency=self.agency.data.strip(),
+            document_number=self.document_number.data.strip(),
+            place=self.place.data.strip(),
+            document_date=self.document_date.data.isoformat() if self.document_date.data else "",
+        )
+
+
+@bp.route("/tieu-de")
+@role_required(ADMIN)
+def letterhead():
+    saved = _letterhead()
+    form = LetterheadForm(data={**vars(saved), "document_date": saved.dated(date.today()) if saved.document_date else None})
+    return render_template("reports/letterhead.html", form=form, defaults=Letterhead())
+
+
+@bp.route("/tieu-de", methods=["POST"])
+@role_required(ADMIN)
+def save_letterhead_view():
+    form = LetterheadForm()
+    if not form.validate_on_submit():
+        for field, errors in form.errors.items():
+            title = getattr(getattr(form, field, None), "label", None)
+            for error in errors:
+                flash(f"{title.text}: {error}" if title is not None else str(error), "error")
+        return render_template("reports/letterhead.html", form=form, defaults=Letterhead()), 400
+    before, after = _letterhead(), form.letterhead()
+    try:
+        save_letterhead(_home(), after)
+    except FileWriteError as exc:
+        flash(_("Không lưu được tiêu đề báo cáo: %(reason)s", reason=str(exc)), "error")
+        return render_template("reports/letterhead.html", form=form, defaults=Letterhead()), 500
+    audit.record(get_session(), current_user.username, "update", "report_letterhead", None, before=vars(before), after=vars(after))
+    commit()
+    flash(_("Đã lưu tiêu đề báo cáo."), "info")
+    return redirect(url_for("reports.letterhead"))
