@@ -157,24 +157,30 @@ def register(main: click.Group) -> None:
     @click.option("--year", type=click.IntRange(2026, 2030), multiple=True, help="Plan year(s); default 2026-2028.")
     @click.option("--out", type=click.Path(path_type=Path), help="Write the plan as XLSX (summary + one sheet per year).")
     @click.option("--fit", "fit", is_flag=True, help="The fundable plan: what the phasing and budget lines buy first, by risk; what slips.")
+    @click.option("--scenario", "scenario_name", help="With --fit: fit a saved what-if scenario's phasing, prices, lines and targets instead of the policy's.")
     @click.option("--json", "as_json", is_flag=True)
     @pass_app
-    def plan_cmd(app: AppContext, year, out, fit, as_json) -> None:
+    def plan_cmd(app: AppContext, year, out, fit, scenario_name, as_json) -> None:
         """Procurement plan: per site, class and year, units to buy and cost against the phasing.
 
         With --fit, the fundable plan (compliance.fundable): the units bought within each year's
         phasing (unspent money carried over), each budget line and the approved quantities,
         riskiest first, the deferred units with their reason and the sites that then miss their
-        target; the workbook gets its sheets."""
+        target; the workbook gets its sheets. --scenario NAME fits a saved what-if scenario
+        (compliance.scenarios; the policy itself is never changed)."""
         from compliance.planner import write_plan_xlsx
         from compliance.service import plan_from_inventory
 
         app.require_schema()
+        if scenario_name and not fit:
+            raise KiemkeError("--scenario needs --fit")
         policy = policy_or_error()
         fundable = None
         with app.session() as session:
             plan = plan_from_inventory(session, policy, date.today(), years=tuple(year) or None)  # None: the schedule's years
-            if fit:
+            if fit and scenario_name:
+                fundable = _fit_scenario(session, policy, scenario_name, quiet=as_json)
+            elif fit:
                 from compliance.fundable import fundable_from_inventory
 
                 fundable = fundable_from_inventory(session, policy, date.today())
@@ -234,6 +240,28 @@ def register(main: click.Group) -> None:
         states = ((report.compliance, "compliant"), (report.non_compliant, "non-compliant"), (report.unknown, "unknown"))
         shares = " · ".join(f"{share.pct:g}% {word}" for share, word in states if share.pct is not None)
         console.print(f"devices: {shares or 'none'}", markup=False, soft_wrap=True)
+
+
+def _fit_scenario(session, policy, name: str, *, quiet: bool = False):
+    """The fundable plan of the saved scenario `name`; a missing or invalid one is refused."""
+    from compliance.scenarios import ScenarioData, fit_inputs, fit_scenario, validate
+    from inventory.cli import KiemkeError, console
+    from inventory.scenarios import list_scenarios, scenario_by_name
+
+    row = scenario_by_name(session, name)
+    if row is None:
+        known = ", ".join(s.name for s in list_scenarios(session)) or "none saved"
+        raise KiemkeError(f"no scenario named {name!r} (scenarios: {known})")
+    try:
+        data = ScenarioData.from_json(row.data)
+    except ValueError as exc:
+        raise KiemkeError(f"scenario {name!r}: {exc}") from None
+    problems = validate(data, policy)
+    if problems:
+        raise KiemkeError(f"scenario {name!r} cannot be fitted: " + " ".join(p.en for p in problems))
+    if not quiet:  # --json prints the plan alone
+        console.print(f"scenario: {row.name} (version {row.version})", markup=False)
+    return fit_scenario(fit_inputs(session, policy, date.today()), data, policy)
 
 
 def _print_fit(fundable, years) -> None:

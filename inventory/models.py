@@ -514,3 +514,21 @@ class ListColumns(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     list_name: str = Field(primary_key=True, max_length=32)
     columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class PlanScenario(SQLModel, table=True):
+    """A what-if scenario of the fundable plan: a planner's copy of the policy's phasing, unit
+    prices, budget lines and target percentages (compliance.scenarios.ScenarioData as JSON),
+    edited without touching the policy. `version` moves on with every edit: cached plans of a
+    scenario are kept per version (the table is not tracked by the data revision)."""
+
+    __tablename__ = "plan_scenario"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)

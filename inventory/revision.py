@@ -44,6 +44,7 @@ UNTRACKED = frozenset({
     "agent_account", "agent_machine",  # agents' accounts and last reports: read fresh; their facts are observations
     "revoked_session",  # read at every signed-in request, never cached
     "saved_filter", "list_columns",  # one user's list settings: read fresh, never cached
+    "plan_scenario",  # what-if scenarios: plans fitted to one are cached per its version, not per revision
 })  # fmt: skip
 
 # Columns that polls and checks move on every run and that no cached view shows (keep it so):
