@@ -263,9 +263,9 @@ def build_plan(
     for cls, quantities in unscheduled.items():
         warnings.append(Text(
             vi=f"{class_label(cls)}: {sum(quantities)} thiết bị được duyệt tại {len(quantities)} đơn vị không có "
-            "trong lộ trình (schedule.yaml), chưa được lập kế hoạch",
+            "trong lộ trình trang bị của chính sách, chưa được lập kế hoạch",
             en=f"{cls}: {sum(quantities)} approved unit(s) at {len(quantities)} site(s) are not in the "
-            "schedule (schedule.yaml), so they are not planned",
+            "policy's equipment schedule, so they are not planned",
         ))  # fmt: skip
     frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     frame = frame.astype({"year": "int64", "approved": "int64", "counting": "int64", "target": "int64",
@@ -562,10 +562,10 @@ def unknown_note(unknown_counted: bool) -> str:
     """What the plan's `unknown` figure means under the policy (printed under its tables)."""
     if unknown_counted:
         return ("Thiết bị chưa rõ tuân thủ (chưa được đánh giá, dữ liệu chưa thu thập hoặc đã cũ) được tính vào hiện có "
-                "đạt chuẩn (chính sách: unknown_counts_toward_schedule = true); cột \"Trong đó chưa rõ tuân thủ\" cho biết "
+                "đạt chuẩn (theo chính sách); cột \"Trong đó chưa rõ tuân thủ\" cho biết "
                 "bao nhiêu thiết bị trong số đó chưa được xác minh.")  # fmt: skip
-    return ("Thiết bị chưa rõ tuân thủ không được tính vào hiện có đạt chuẩn (chính sách: unknown_counts_toward_schedule "
-            "= false), nên được lập kế hoạch mua thay; cột \"Chưa rõ tuân thủ (không tính)\" cho biết số thiết bị đó.")  # fmt: skip
+    return ("Thiết bị chưa rõ tuân thủ không được tính vào hiện có đạt chuẩn (theo chính sách), nên được lập kế "
+            "hoạch mua thay; cột \"Chưa rõ tuân thủ (không tính)\" cho biết số thiết bị đó.")  # fmt: skip
 
 
 def _write_summary(plan: Plan, ws: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from flask import Blueprint, render_template, request, send_file
 from markupsafe import Markup
 
-from compliance.planner import write_plan_xlsx
+from compliance.planner import class_order, write_plan_xlsx
 from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
 from compliance.workbook import records, vi_number
@@ -108,6 +109,67 @@ def year_view(plan, year: int) -> dict[str, Any]:
     }
 
 
+# The site x class figures summed in a site's subtotal row and in the table's total.
+SUMMED = ("approved", "target", "counting", "unknown", "shortfall", "bought_earlier", "to_buy", "cost")
+
+
+@dataclass(frozen=True)
+class PlanFilter:
+    """The site and class asked for in the URL ("" for all), kept only when the plan has them."""
+
+    site: str = ""
+    device_class: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.site or self.device_class)
+
+    def keep(self, row: dict[str, Any]) -> bool:
+        return (not self.site or row["site_code"] == self.site) and (not self.device_class or row["device_class"] == self.device_class)
+
+    def args(self) -> dict[str, str]:
+        """Query arguments that carry the filter to another link (the year tabs)."""
+        return {k: v for k, v in (("site", self.site), ("device_class", self.device_class)) if v}
+
+
+def plan_filter(args: Any, rows: list[dict[str, Any]]) -> PlanFilter:
+    sites = {r["site_code"] for r in rows}
+    classes = {r["device_class"] for r in rows}
+    site, cls = (args.get("site") or "").strip(), (args.get("device_class") or "").strip()
+    return PlanFilter(site if site in sites else "", cls if cls in classes else "")
+
+
+def summed(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of `rows` added up; a cost stays None when no row has a price."""
+    out: dict[str, Any] = {}
+    for key in SUMMED:
+        values = [r[key] for r in rows if r.get(key) is not None and not (isinstance(r[key], float) and math.isnan(r[key]))]
+        out[key] = sum(values) if values else None
+    return out
+
+
+def with_site_subtotals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows (ordered by site) with a subtotal row after each site's rows: {"subtotal": True, ...}."""
+    out: list[dict[str, Any]] = []
+    group: list[dict[str, Any]] = []
+    for row in [*rows, None]:
+        if group and (row is None or row["site_code"] != group[0]["site_code"]):
+            out.append({"subtotal": True, "site_code": group[0]["site_code"], "site_name": group[0]["site_name"], "rows": len(group)} | summed(group))
+            group = []
+        if row is not None:
+            out.append(row | {"subtotal": False})
+            group.append(row)
+    return out
+
+
+def by_class_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-class table of the filtered rows (the plan's own when nothing is filtered)."""
+    classes: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        classes.setdefault(row["device_class"], []).append(row)
+    return [{"device_class": cls} | summed(group) for cls, group in classes.items()]
+
+
 @bp.route("/")
 @role_required(PLANNER)
 def index():
@@ -123,10 +185,22 @@ def index():
     def view():
         return cached(("procurement", today, year), lambda: year_view(_plan(), year))
 
+    every_row = view()["rows"]
+    flt = plan_filter(request.args, every_row)
+    rows = [r for r in every_row if flt.keep(r)] if flt.active else every_row
     # The site x class table is most of the page and the same for everyone: kept as HTML. Its
     # rows are asked for inside, so they are never older than the revision it is kept under.
-    site_rows = cached(("procurement.rows", today, year, lang), lambda: Markup(render_template("procurement/_site_rows.html", rows=view()["rows"], num=num)))  # noqa: S704 (rendered from our own template, escaped there)
-    return render_template("procurement/index.html", **view(), site_rows=site_rows, year=year, years=years, num=num, lang=lang)
+    site_rows = cached(
+        ("procurement.rows", today, year, lang, flt),
+        lambda: Markup(render_template("procurement/_site_rows.html", rows=with_site_subtotals(rows), num=num)),  # noqa: S704 (rendered from our own template, escaped there)
+    )
+    sites = sorted({(r["site_code"], r["site_name"]) for r in every_row})
+    classes = sorted({r["device_class"] for r in every_row}, key=class_order)
+    context = view() | {"by_class": by_class_of(rows)} if flt.active else view()
+    return render_template(
+        "procurement/index.html", **context, site_rows=site_rows, shown_total=summed(rows), shown_sites=len({r["site_code"] for r in rows}),
+        flt=flt, filter_sites=sites, filter_classes=classes, year=year, years=years, num=num, lang=lang,
+    )  # fmt: skip
 
 
 @bp.route("/ke-hoach.xlsx")
