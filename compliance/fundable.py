@@ -15,7 +15,6 @@ Units of p first needed in the same year a form a class (p, a); they differ only
 
     maximise   sum r x s[p, a, r, Y]                       risk-years removed within the plan
              - penalty x sum price_p x slack[p, Y]          targets missed, in million VND
-             - eps x sum k[p, a, y]                         no unit bought for nothing
     subject to B(p, Y) = sum_{a, y <= Y} k[p, a, y] <= max(0, A - C(Y))     approvals cap
                B(p, Y) + slack[p, Y] >= T(Y) - C(Y)                       the schedule, soft
                sum_{y <= Y} spend(y) <= sum_{y <= Y} money(y)   each year's phasing, unspent
@@ -32,10 +31,12 @@ A unit bought in year y removes its risk in every plan year from y on: bought ea
 removes more. The targets are soft: a slack priced at `schedule_penalty_per_million`
 points (risk.yaml) per million VND missing; at the shipped 1,000 it outweighs any unit's risk, so
 a target is met whenever the money allows and, per VND, all targets weigh the same, so risk
-chooses among them. eps (a hundredth of a point per unit: less than any unit's risk) only keeps
-the solver from buying units that neither reduce risk nor meet a target. Per unit, not per VND:
-a cost proportional to the price (half a point over all the money) made coefficients of 1e-5
-beside risks of 1e4, and HiGHS twice as slow to prove the same optimum (demo: 0.9 s against 0.4 s). The phasing is taken as the money for equipment
+chooses among them. Units that remove no risk are bought only for a target: after solving, any
+such unit bought beyond what every later year's target needs is dropped (`_drop_idle`; the
+objective is the same without it, and the money stays unspent). A tie-breaker in the objective
+did this before, at a cost: per VND (half a point over all the money) it made coefficients of 1e-5
+beside risks of 1e4 and the demo twice as slow to prove (0.9 s against 0.4 s); per unit it made
+the 50,000-device province run out of time (over 10 s against 4 s). The phasing is taken as the money for equipment
 (`reserve_other_lines` keeps the other lines' share of each year out of it). HiGHS stops
 when its answer is proved within 1e-5 of the objective's range (`fit`'s gap_points); the
 proven gap is reported with the answer.
@@ -75,7 +76,6 @@ REASON_TEXT = {
     PRIORITY: Text(vi="Ưu tiên thấp hơn: không giảm rủi ro, không cần cho chỉ tiêu năm", en="Lower priority: reduces no risk and no target needs it"),
 }
 GAP_SHARE = 1e-5  # the default stopping gap, as a share of the objective's range
-EPS_UNIT = 0.01  # points: what buying one unit costs in the objective (less than any unit's risk of 1 or more)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -211,7 +211,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
     kcol = {kv: i for i, kv in enumerate(kvars)}
     kprice = np.array([funding.prices[p[1]] for p, _, _ in kvars], dtype=float)
     c = np.concatenate([
-        np.full(len(kvars), EPS_UNIT),
+        np.zeros(len(kvars)),
         np.array([-r for _, _, r, _, _ in svars], dtype=float),
         np.array([funding.penalty_per_million * funding.prices[key[1]] for key, _ in slack_keys], dtype=float),
     ])  # fmt: skip
@@ -284,7 +284,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
                        bounds=Bounds(np.zeros(width), upper), options=options)  # fmt: skip
         if res.x is None:
             raise RuntimeError(f"the fundable plan could not be solved: {res.message}")
-        bought_k = {kv: int(round(res.x[i])) for i, kv in enumerate(kvars)}
+        bought_k = _drop_idle({kv: int(round(res.x[i])) for i, kv in enumerate(kvars)}, levels, need, years)
         bound = getattr(res, "mip_dual_bound", None)
         gap = 0.0 if bound is None or not np.isfinite(bound) else max(0.0, float(res.fun - bound))
         status = "optimal" if res.status == 0 else f"stopped: {res.message}"
@@ -299,6 +299,31 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
     return FundablePlan(years=years, status=status, seconds=seconds, gap_points=round(gap, 3), risk_years=int(risk_years), greedy_risk_years=int(greedy_risk),
                         missing_units=int(result["missed"]["missing"].sum()), greedy_missing_units=greedy_missing,
                         greedy=greedy_order, warnings=tuple(notes), line_titles=dict(funding.line_titles), **result)  # fmt: skip
+
+
+def _drop_idle(
+    bought: dict[tuple[tuple[str, str], int, int], int], levels: Mapping[tuple[tuple[str, str], int], Mapping[int, int]], need: Mapping[tuple[str, str], Need], years: tuple[int, ...]
+) -> dict[tuple[tuple[str, str], int, int], int]:
+    """`bought` without the units that remove no risk and that no year's target needs: a class's
+    units are named riskiest first (`_assign`), so its last ones beyond its units at risk are the
+    idle ones; one goes, latest year first, while every year from then on still meets its target."""
+    index = {y: i for i, y in enumerate(years)}
+    by_pair: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for (p, _, y), count in bought.items():
+        by_pair[p][y] += count
+    for (p, a), by_risk in levels.items():
+        idle = sum(bought.get((p, a, y), 0) for y in years) - (sum(by_risk.values()) - by_risk.get(0, 0))
+        n = need[p]
+        for y in reversed(years):
+            while idle > 0 and bought.get((p, a, y), 0) > 0:
+                later = [z for z in years if z >= y]
+                in_place = {z: n.counting[index[z]] + sum(c for w, c in by_pair[p].items() if w <= z) for z in later}
+                if any(in_place[z] - 1 < n.target[index[z]] for z in later):
+                    break
+                bought[(p, a, y)] -= 1
+                by_pair[p][y] -= 1
+                idle -= 1
+    return bought
 
 
 def _missing_units(units: Sequence[UnitToBuy], years_of: Mapping[int, int], need: Mapping[tuple[str, str], Need], funding: Funding) -> int:

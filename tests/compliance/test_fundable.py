@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import Session
 
-from compliance.fundable import APPROVAL, BUDGET, EPS_UNIT, LINE, Funding, Need, fit, fundable_from_inventory
+from compliance.fundable import APPROVAL, BUDGET, LINE, Funding, Need, fit, fundable_from_inventory
 from compliance.policy import Text, shipped_policy
 from compliance.risk import RiskPart, UnitRisk, UnitToBuy
 from inventory.models import ApprovedQuantity, Device, Finding
@@ -79,7 +79,7 @@ def objective(units, needs, f: Funding, years_of: dict[int, int | None]) -> floa
             value += u.risk.total * left[years_of[id(u)]]
     if any(line_spent.get(line, 0) > amount + 1e-9 for line, amount in f.line_money.items()):
         return None
-    return value - EPS_UNIT * sum(1 for u in units if years_of[id(u)] is not None)
+    return value
 
 
 def brute_force(units, needs, f: Funding) -> float:
@@ -339,3 +339,30 @@ def test_funding_from_the_policy() -> None:
     reserved = funding_from_policy(policy, (2026, 2027, 2028), reserve_other_lines=True)
     share = (11341 + 33394 + 1400) / 60485.95
     assert reserved.year_money == {y: round(m * share, 2) for y, m in f.year_money.items()}
+
+
+def test_units_that_remove_no_risk_are_bought_only_for_a_target() -> None:
+    """Money for everything: two riskless laptops and a risky one. With no target only the risky
+    one is bought; with a 2027 target of two laptops in place, one riskless laptop too, never both."""
+    units = [unit("S1", "laptop", 5), unit("S1", "laptop", 0), unit("S1", "laptop", 0)]
+    f = funding({2026: 1000.0, 2027: 1000.0})
+    free = fit(units, [need("S1", "laptop", 3)], f)
+    assert bought(free) == {2026: 1} and free.money["spent"].sum() == 22.0
+    target = fit(units, [need("S1", "laptop", 3, counting=(0, 0), target=(0, 2))], f)
+    assert sum(bought(target).values()) == 2
+    assert target.missing_units == 0
+
+
+def test_idle_units_are_dropped_down_to_what_the_targets_need() -> None:
+    """The solver's answer may buy riskless units that meet nothing (they cost it nothing):
+    `_drop_idle` keeps the units at risk and what each later year's target needs."""
+    from compliance.fundable import _drop_idle
+
+    p = ("S1", "laptop")
+    levels = {(p, 2026): {5: 1, 0: 2}}
+    for target, kept in (((0, 0), 1), ((0, 2), 2), ((1, 3), 3)):
+        answer = {(p, 2026, 2026): 3, (p, 2026, 2027): 0}
+        left = _drop_idle(answer, levels, {p: need("S1", "laptop", 3, target=target)}, YEARS)
+        assert sum(left.values()) == kept, target
+    late = _drop_idle({(p, 2026, 2026): 1, (p, 2026, 2027): 2}, levels, {p: need("S1", "laptop", 3)}, YEARS)
+    assert late == {(p, 2026, 2026): 1, (p, 2026, 2027): 0}  # the latest purchases go first
