@@ -18,7 +18,7 @@ from compliance.state import COMPLIANT, NON_COMPLIANT, STATES, UNKNOWN, state_sh
 from compliance.verdicts import DeviceVerdicts
 from inventory.choices import Severity, values
 from inventory.models import AuditLog, Device, DeviceMac, Finding, Interface, Observation, Site, Subnet, Zone
-from inventory.repository import count_rows, list_sites, one_page
+from inventory.repository import list_sites
 
 SEVERITIES = tuple(values(Severity))  # most severe first
 
@@ -275,19 +275,6 @@ class AuditFilter:
     actor: str | None = None
     action: str | None = None
     entity: str | None = None
-
-
-def list_audit(session: Session, flt: AuditFilter = AuditFilter(), *, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    query = select(AuditLog)
-    if flt.actor:
-        query = query.where(AuditLog.actor == flt.actor)
-    if flt.action:
-        query = query.where(AuditLog.action == flt.action)
-    if flt.entity:
-        query = query.where(AuditLog.entity == flt.entity)
-    total = count_rows(session, query)
-    query = one_page(query.order_by(AuditLog.id.desc()), page, per_page)
-    return [entry.model_dump() for entry in session.execute(query).scalars()], total
 
 
 def audit_vocabulary(session: Session) -> dict[str, list[str]]:
