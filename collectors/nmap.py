@@ -221,8 +221,10 @@ class NmapDiscovery:
         snmp_ports: Iterable[int] = SNMP_PORTS,
         version_detection: bool = True,
         timeout: float,
+        on_pass: Callable[[str], None] | None = None,
     ) -> list[DeviceFacts]:
-        """Scan ``subnet`` (a network or one address); one ``DeviceFacts`` per host found up."""
+        """Scan ``subnet`` (a network or one address); one ``DeviceFacts`` per host found up.
+        ``on_pass`` is told "sweep" before the TCP pass and "probe" before the SNMP (UDP) one."""
         net = self.scope.check(subnet)  # before anything else: a refused target costs no packet
         if netns is not None and not _NETNS_NAME.match(netns):
             raise ValueError(f"bad network namespace name {netns!r}")
@@ -236,6 +238,8 @@ class NmapDiscovery:
         deadline = time.monotonic() + timeout
         warnings: list[str] = []
 
+        if on_pass is not None:
+            on_pass("sweep")
         tcp_pass = self._pass(self._tcp_args(net, tcp, root, version_detection, timeout), netns, deadline, "TCP")
         up = {ip: h for ip, h in tcp_pass.hosts.items() if h.get("status", {}).get("state") == "up"}
         udp_hosts: dict[str, dict[str, Any]] = {}
@@ -248,6 +252,8 @@ class NmapDiscovery:
                 if left < 1:
                     warnings.append("UDP (SNMP) not scanned: no time left")
                 else:
+                    if on_pass is not None:
+                        on_pass("probe")
                     udp_hosts = self._pass(self._udp_args(targets, udp, left), netns, deadline, "UDP").hosts
         _, table = _service_table(self.nmap)
         return [_facts(ip, host, udp_hosts.get(ip, {}), table, tuple(warnings)) for ip, host in sorted(up.items(), key=lambda kv: ipaddress.ip_address(kv[0])) if ipaddress.ip_address(ip) in net]
@@ -307,6 +313,18 @@ class NmapDiscovery:
             # PortScanner() looks for the nmap binary (runs `nmap -V`, which sends nothing).
             self._parser = python_nmap.PortScanner(nmap_search_path=(self.nmap, "nmap", "/usr/bin/nmap", "/usr/local/bin/nmap"))
         return self._parser
+
+
+SWEEP_PIECE_PREFIX = 24  # a wider subnet is swept /24 by /24: a timeout then loses one piece only
+
+
+def sweep_pieces(network: IPv4Network | str) -> list[IPv4Network]:
+    """The pieces one subnet is swept in: itself up to a /24, else its /24s."""
+    net = ipaddress.ip_network(network) if isinstance(network, str) else network
+    assert isinstance(net, IPv4Network)
+    if net.prefixlen >= SWEEP_PIECE_PREFIX:
+        return [net]
+    return list(net.subnets(new_prefix=SWEEP_PIECE_PREFIX))
 
 
 def _first_line(text: str | None) -> str:

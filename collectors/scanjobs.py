@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from collectors.queries import scan_outcomes
 from collectors.runner import Outcome, RunOptions
-from collectors.service import ServiceError, discover, failure_text, poll
+from collectors.service import NO_CREDENTIAL, ServiceError, discover, failure_text, poll
 from inventory.choices import DeviceSource
 from inventory.crypto import Vault
 from inventory.models import Device, ScanRun, Site
@@ -49,6 +49,9 @@ class ScanRequest:
     subnet: str | None = None  # discovery only
     snmp_ports: tuple[int, ...] = (161,)  # discovery only
     endpoints: bool = False  # poll only
+    nmap_timeout: float | None = None  # discovery only: seconds per swept piece; None: the service's default
+    snmp_timeout: float | None = None  # per device; None: RunOptions' default
+    ssh_timeout: float | None = None
 
 
 @dataclass
@@ -60,6 +63,8 @@ class ScanJob:
     state: str = "running"  # running, finished, error
     done: int = 0
     total: int | None = None
+    phase: str | None = None  # a discovery: "sweep", "probe" (SNMP over UDP), then "collect"
+    counts: dict[str, int] = field(default_factory=dict)  # the phase's counts (see scan_progress)
     status: str | None = None  # the scan run's final status
     error: str | None = None
     evaluation: str | None = None  # a scan: what the evaluation after it found (one line)
@@ -132,8 +137,16 @@ class ScanJobs:
         return job
 
     def _work(self, job: ScanJob, engine: Engine, vault: Vault, make_options: Callable[[], RunOptions]) -> None:
-        def progress(done: int, total: int, _outcome: Outcome) -> None:
-            job.done, job.total = done, total
+        def progress(done: int, total: int, outcome: Outcome) -> None:
+            key = "answered" if outcome.ok else "silent"
+            job.counts = job.counts | {key: job.counts.get(key, 0) + 1}
+            job.done, job.total, job.phase = done, total, "collect"
+
+        def phase(name: str, counts: dict) -> None:
+            # A fresh dict each time: the progress endpoint reads it from another thread.
+            job.phase, job.counts = name, dict(counts) | ({"answered": 0, "silent": 0} if name == "collect" else {})
+            if name == "collect":
+                job.done, job.total = 0, counts.get("hosts_found")
 
         def started(run_id: int) -> None:
             self.attach(job, run_id)
@@ -145,12 +158,18 @@ class ScanJobs:
         try:
             options = make_options()
             options.progress = progress
+            if request.snmp_timeout is not None:
+                options.snmp_timeout = request.snmp_timeout
+            if request.ssh_timeout is not None:
+                options.ssh_timeout = request.ssh_timeout
             if request.kind == "poll":
+                job.phase = "collect"
                 result = poll(engine, vault, site=request.site, zone=request.zone, endpoints=request.endpoints,
                               triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
             else:
+                timeout = {"nmap_timeout": request.nmap_timeout} if request.nmap_timeout is not None else {}
                 result = discover(engine, vault, site=request.site, zone=request.zone, subnet=request.subnet, snmp_ports=request.snmp_ports,
-                                  triggered_by=job.triggered_by, options=options, on_started=started)  # fmt: skip
+                                  triggered_by=job.triggered_by, options=options, on_started=started, on_phase=phase, **timeout)  # fmt: skip
             job.status = result.status
             job.evaluation = result.evaluation
             job.state = "finished"
@@ -196,10 +215,15 @@ def job_progress(job: ScanJob) -> dict[str, Any]:
 
 
 def scan_progress(run: ScanRun, job: ScanJob | None) -> dict[str, Any]:
-    """How far a run has got: from its job while this process runs it, else from the run row."""
-    data: dict[str, Any] = {"run_id": run.id, "status": run.status, "done": 0, "total": (run.params or {}).get("targets"), "error": None}
+    """How far a run has got: from its job while this process runs it, else from the run row.
+
+    "phase" is None, "sweep" (nmap: "subnets_done"/"subnets" pieces, "addresses_done"/
+    "addresses", "hosts_found"), "probe" (the SNMP UDP pass of the current piece, same counts)
+    or "collect" ("done"/"total" devices, "answered"/"silent" so far) - in "counts"."""
+    data: dict[str, Any] = {"run_id": run.id, "status": run.status, "done": 0, "total": (run.params or {}).get("targets"), "error": None,
+                            "phase": None, "counts": {}}  # fmt: skip
     if job is not None:
-        data.update(done=job.done, total=job.total if job.total is not None else data["total"], error=job.error)
+        data.update(done=job.done, total=job.total if job.total is not None else data["total"], error=job.error, phase=job.phase, counts=dict(job.counts))
         # The job is the authority while its thread runs (the run row is written at the end).
         data["state"] = "running" if job.state == "running" else "finished"
     else:
@@ -217,6 +241,7 @@ class ScanResults:
     outcomes: list[dict]  # each with its "device" (or None)
     unreachable: list[dict]  # recorded devices that did not answer
     discovered: list[dict]  # devices found that nobody recorded (yet)
+    not_manageable: list[dict] = field(default_factory=list)  # a discovery: answered the sweep, no management protocol
 
 
 def scan_results(session: Session, run_id: int) -> ScanResults | None:
@@ -233,4 +258,11 @@ def scan_results(session: Session, run_id: int) -> ScanResults | None:
     discovered_source = DeviceSource.DISCOVERED.value
     unreachable = [o for o in outcomes if o["status"] == "failed" and o["device"] is not None and o["device"].source != discovered_source]
     discovered = [o for o in outcomes if o["device"] is not None and o["device"].source == discovered_source]
-    return ScanResults(scan_run, site_code, outcomes, unreachable, discovered)
+    not_manageable = []
+    if scan_run.kind == "discover":
+        for o in outcomes:
+            # Found by the sweep, recorded by nobody, and silent to SNMP/SSH: not an error.
+            o["not_manageable"] = o["status"] == "failed" and o["device_id"] is None and (o["error_kind"] in ("timeout", "unreachable") or o["message"] == NO_CREDENTIAL)
+            if o["not_manageable"]:
+                not_manageable.append(o)
+    return ScanResults(scan_run, site_code, outcomes, unreachable, discovered, not_manageable)

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,14 +127,19 @@ def _start_run(engine: Engine, kind: str, *, site: str | None, params: dict, tri
     return run_id
 
 
-def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None, *, announce_failure: bool = True) -> RunResult:
-    """`announce_failure` False: a failure here is not an event (the caller deletes the run)."""
+def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dict | None = None, *, announce_failure: bool = True,
+                judge: Callable[[Any], tuple[str, str | None]] | None = None) -> RunResult:  # fmt: skip
+    """`announce_failure` False: a failure here is not an event (the caller deletes the run).
+    `judge` (a discovery): the run's status and error from the reconcile summary, instead of
+    "any failed outcome"."""
     try:
         with db.session_scope(engine) as session:
             scan_run = session.get(ScanRun, run_id)
             summary = Reconciler(session, scan_run).apply(outcomes)
             scan_run.finished_at = utcnow()
             scan_run.status = "ok" if summary.failed == 0 else "partial" if summary.ok else "failed"
+            if judge is not None:
+                scan_run.status, scan_run.error = judge(summary)
             scan_run.summary = summary.as_dict() | {"devices": len(outcomes)} | (extra or {})
             result = RunResult(run_id, scan_run.status, scan_run.summary)
     except Exception as exc:
@@ -216,10 +221,29 @@ def site_scope(session, site: str | None = None) -> list[ipaddress.IPv4Network |
     return nets + [ipaddress.ip_network("127.0.0.0/8")]
 
 
-def discovery_targets(session, site: str, zone: str | None, subnet: str | None, *, netns: str | None = None, snmp_ports=(161,), timeout: float = 60) -> tuple[list[Target], dict]:
-    """Addresses found on a site's zone subnets (or one subnet inside them) by nmap."""
-    from collectors.nmap import NmapDiscovery, Scope
+NMAP_TIMEOUT = 60.0  # seconds per swept piece (a subnet up to a /24)
+Phase = Callable[[str, dict], None]  # told the phase ("sweep", "probe") and its counts so far
+_LOST_ANSWER_KINDS = ("timeout", "unreachable")
+NO_CREDENTIAL = "no credential applies to this device"  # the runner's message when none applies
 
+
+@dataclass
+class _Sweep:
+    """What the nmap sweep of a discovery found, piece by piece, and which pieces failed."""
+
+    pieces: int
+    addresses: int
+    pieces_done: int = 0
+    addresses_done: int = 0
+    hosts_found: int = 0
+    failures: list[dict] = field(default_factory=list)  # {"subnet", "kind", "message"}
+
+    def counts(self) -> dict:
+        return {"subnets_done": self.pieces_done, "subnets": self.pieces, "addresses_done": self.addresses_done, "addresses": self.addresses,
+                "hosts_found": self.hosts_found, "subnets_failed": len(self.failures)}  # fmt: skip
+
+
+def _discovery_plan(session, site: str, zone: str | None, subnet: str | None) -> tuple[Site, list[tuple[str, str]]]:
     site_row = session.execute(select(Site).where(Site.code == site)).scalar_one_or_none()
     if site_row is None:
         raise ServiceError(f"unknown site {site!r}")
@@ -234,22 +258,105 @@ def discovery_targets(session, site: str, zone: str | None, subnet: str | None, 
                 plan.append((kind, subnet or cidr))
     if subnet and not plan:
         raise ServiceError(f"{subnet} is not inside any zone subnet of site {site}; kiemke scans only those")
+    return site_row, plan
+
+
+def discovery_targets(session, site: str, zone: str | None, subnet: str | None, *, netns: str | None = None, snmp_ports=(161,), timeout: float = NMAP_TIMEOUT,
+                      on_phase: Phase | None = None) -> tuple[list[Target], dict]:  # fmt: skip
+    """Addresses found on a site's zone subnets (or one subnet inside them) by nmap.
+
+    Each subnet is swept in pieces (a /24 at most): a piece that times out or fails is recorded
+    in the returned info's "subnet_errors" and the others are still swept, so one slow piece
+    loses only its own hosts. "manageable" lists the addresses that offered SNMP or SSH."""
+    from collectors.nmap import NmapDiscovery, Scope, sweep_pieces
+    from collectors.records import CollectorError
+
+    site_row, plan = _discovery_plan(session, site, zone, subnet)
     scanner = NmapDiscovery(Scope(site_scope(session, site)))
     known = {d.mgmt_ip: d for d in session.execute(select(Device).where(Device.site_id == site_row.id, Device.mgmt_ip.is_not(None))).scalars()}
+    pieces = [(kind, piece) for kind, cidr in plan for piece in sweep_pieces(cidr)]
+    sweep = _Sweep(pieces=len(pieces), addresses=sum(p.num_addresses for _, p in pieces))
     targets: list[Target] = []
-    found = 0
-    for kind, cidr in plan:
-        for facts in scanner.scan(cidr, netns=netns, timeout=timeout, snmp_ports=snmp_ports):
+    manageable: list[str] = []
+
+    def tell(phase: str) -> None:
+        if on_phase is not None:
+            on_phase(phase, sweep.counts())
+
+    for n, (kind, piece) in enumerate(pieces):
+        try:
+            found = scanner.scan(str(piece), netns=netns, timeout=timeout, snmp_ports=snmp_ports, on_pass=tell)
+        except CollectorError as exc:  # this piece is lost; the others still count
+            sweep.failures.append({"subnet": str(piece), "kind": exc.kind, "message": exc.message})
+            log.warning("discovery of %s: %s: %s", piece, exc.kind, exc.message)
+            if exc.message.startswith("cannot run nmap"):  # every other piece would fail the same way
+                sweep.failures += [{"subnet": str(p), "kind": "skipped", "message": "not swept: nmap cannot run"} for _, p in pieces[n + 1 :]]
+                break
+            found = []
+        for facts in found:
             device = known.get(facts.address)
             if not facts.open_ports and device is None:
                 continue  # up but offering nothing (every loopback address is "up")
-            found += 1
+            sweep.hosts_found += 1
+            if any(port < 0 for port in facts.open_ports) or any(name == "ssh" for _, name in facts.services):
+                manageable.append(facts.address)
             targets.append(
                 Target(address=facts.address, device_id=device.id if device else None, site_code=site, zone=kind,
                        device_class=device.device_class if device else None, platform=(device.platform or platform_for(canonical_vendor(device.vendor), device.os_name)) if device else None,
                        hostname=device.hostname if device else None)
             )  # fmt: skip
-    return targets, {"subnets": [c for _, c in plan], "hosts_found": found}
+        sweep.pieces_done += 1
+        sweep.addresses_done += piece.num_addresses
+        tell("sweep")
+    info = {"subnets": [c for _, c in plan], "hosts_found": sweep.hosts_found, "manageable": manageable}
+    if len(pieces) != len(plan):
+        info["pieces"] = len(pieces)
+    if sweep.failures:
+        info["subnet_errors"] = sweep.failures
+    return targets, info
+
+
+def discovery_tally(outcomes: list[Outcome], manageable: set[str]) -> dict:
+    """A discovery's silent addresses, sorted: recorded devices that did not answer
+    ("unreachable": a real failure), addresses that answered the sweep but offered no
+    management protocol kiemke could use ("not_manageable": found, not an error) and real
+    errors (refused credentials, protocol errors, a management port that went silent)."""
+    tally = {"answered": 0, "unreachable": 0, "not_manageable": 0, "errors": 0}
+    for outcome in outcomes:
+        if outcome.ok:
+            tally["answered"] += 1
+            continue
+        kind = outcome.error.kind if outcome.error else None
+        message = outcome.error.message if outcome.error else ""
+        if outcome.target.device_id is not None and kind in _LOST_ANSWER_KINDS:
+            tally["unreachable"] += 1
+        elif outcome.target.device_id is None and outcome.target.address not in manageable and (kind in _LOST_ANSWER_KINDS or message == NO_CREDENTIAL):
+            tally["not_manageable"] += 1
+        else:
+            tally["errors"] += 1
+    return tally
+
+
+def _discovery_judge(tally: dict, subnet_errors: list[dict], swept_any: bool) -> Callable[[Any], tuple[str, str | None]]:
+    """A discovery's status: addresses that are merely not manageable fail nothing; a swept
+    piece that failed makes the run partial (failed when no piece could be swept)."""
+    reason = None
+    if subnet_errors:
+        shown = "; ".join(f"{e['subnet']}: {e['kind']}: {e['message']}" for e in subnet_errors[:3])
+        more = f" (+{len(subnet_errors) - 3} more)" if len(subnet_errors) > 3 else ""
+        reason = f"{len(subnet_errors)} subnet piece(s) not swept: {shown}{more}"[:2000]
+
+    def judge(_summary: Any) -> tuple[str, str | None]:
+        problems = tally["unreachable"] + tally["errors"]
+        if not swept_any:
+            return "failed", reason
+        if problems == 0 and not subnet_errors:
+            return "ok", None
+        if tally["answered"] or tally["not_manageable"] or subnet_errors and problems == 0:
+            return "partial", reason
+        return "failed", reason
+
+    return judge
 
 
 def discover(
@@ -263,17 +370,32 @@ def discover(
     options: RunOptions | None = None,
     snmp_ports=(161,),
     on_started: RunStarted | None = None,
+    nmap_timeout: float = NMAP_TIMEOUT,
+    on_phase: Phase | None = None,
 ) -> RunResult:
-    run_id = _start_run(engine, "discover", site=site, params={"zone": zone, "subnet": subnet}, triggered_by=triggered_by, on_started=on_started)
+    """Sweep, probe and collect a site's subnets. A piece of the sweep that fails is recorded
+    (the run's summary "subnet_errors", its status partial and its error the reason) while
+    the hosts found elsewhere are still collected and reconciled."""
+    options = options or RunOptions()
+    params = {"zone": zone, "subnet": subnet, "nmap_timeout": nmap_timeout, "snmp_timeout": options.snmp_timeout, "ssh_timeout": options.ssh_timeout}
+    run_id = _start_run(engine, "discover", site=site, params=params, triggered_by=triggered_by, on_started=on_started)
     try:
         with db.session_scope(engine) as session:
-            targets, scan_info = discovery_targets(session, site, zone, subnet, snmp_ports=snmp_ports)
+            targets, scan_info = discovery_targets(session, site, zone, subnet, snmp_ports=snmp_ports, timeout=nmap_timeout, on_phase=on_phase)
             book = CredentialBook(session, vault)
+        if on_phase is not None:
+            on_phase("collect", {"hosts_found": len(targets)})
         outcomes = run_sync(targets, book, options)
     except BaseException as exc:
         _fail_run(engine, run_id, exc)
         raise
-    return _evaluate_touched(engine, _finish_run(engine, run_id, outcomes, scan_info), trigger="discover", actor=triggered_by)
+    manageable = set(scan_info.pop("manageable", ()))
+    subnet_errors = scan_info.get("subnet_errors", [])
+    tally = discovery_tally(outcomes, manageable)
+    swept_any = len(subnet_errors) < scan_info.get("pieces", len(scan_info.get("subnets", []))) or not scan_info.get("subnets")
+    judge = _discovery_judge(tally, subnet_errors, swept_any)
+    result = _finish_run(engine, run_id, outcomes, scan_info | tally, judge=judge)
+    return _evaluate_touched(engine, result, trigger="discover", actor=triggered_by)
 
 
 # -- offline technician mode -----------------------------------------------------------------------

@@ -7,6 +7,8 @@ device. The views only check forms and show what those return.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +17,7 @@ from flask_login import current_user
 from collectors.adopt import AlreadyRecorded, UnknownDevice, adopt_device
 from collectors.runner import RunOptions
 from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, scan_progress, scan_results
-from collectors.service import failure_text
+from collectors.service import NMAP_TIMEOUT, failure_text
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
 from inventory.io.table_export import ExportColumn
@@ -31,6 +33,7 @@ from web.list_queries import SCAN_SORTS, Sorting, all_scan_runs, scan_runs_page
 from web.paging import Page
 from web.procurement import number
 from web.recheck import tell_evaluation
+from web.scan_texts import phase_text, scan_failure
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
 
@@ -46,11 +49,40 @@ def _default_snmp_port() -> int:
     return int(getattr(current_app.extensions["kiemke.settings"], "snmp_port", 161))
 
 
-def start_job(form: ScanForm, username: str) -> ScanJob:
-    factory = current_app.config.get("KIEMKE_SCAN_OPTIONS") or RunOptions  # tests: shorter timeouts
+def _options_factory():
+    return current_app.config.get("KIEMKE_SCAN_OPTIONS") or RunOptions  # tests: shorter timeouts
+
+
+# The form's timeouts (seconds): field -> (lowest, highest). Defaults: the run options'.
+TIMEOUT_BOUNDS = {"nmap_timeout": (10, 1800), "snmp_timeout": (1, 60), "ssh_timeout": (5, 300)}
+
+
+def timeout_defaults() -> dict[str, float]:
+    options = _options_factory()()
+    return {"nmap_timeout": NMAP_TIMEOUT, "snmp_timeout": options.snmp_timeout, "ssh_timeout": options.ssh_timeout}
+
+
+def form_timeouts(data) -> tuple[dict[str, float], str | None]:
+    """The timeouts typed on the scan form (blank: the default), or the first one out of bounds."""
+    chosen: dict[str, float] = {}
+    for name, (low, high) in TIMEOUT_BOUNDS.items():
+        text = (data.get(name) or "").strip()
+        if not text:
+            continue
+        value = int(text) if text.isascii() and text.isdigit() else None
+        if value is None or not low <= value <= high:
+            return {}, _("Thời gian chờ %(value)s giây không hợp lệ (%(low)d–%(high)d).", value=text[:12], low=low, high=high)
+        chosen[name] = float(value)
+    return chosen, None
+
+
+def start_job(form: ScanForm, username: str, timeouts: dict[str, float] | None = None) -> ScanJob:
+    request_ = replace(form.scan_request(), **(timeouts or {}))
+    if request_.kind != "discover":
+        request_ = replace(request_, nmap_timeout=None)
     return registry().start(
-        form.scan_request(), origin=f"web:{username[:80]}", engine=current_app.extensions["kiemke.engine"],
-        vault=current_app.extensions["kiemke.vault"], options=factory,
+        request_, origin=f"web:{username[:80]}", engine=current_app.extensions["kiemke.engine"],
+        vault=current_app.extensions["kiemke.vault"], options=_options_factory(),
     )  # fmt: skip
 
 
@@ -92,6 +124,9 @@ def index():
         form=ActionForm(formdata=None),
         args=request.args,
         snmp_port=_default_snmp_port(),
+        timeouts=timeout_defaults(),
+        timeout_bounds=TIMEOUT_BOUNDS,
+        phase_text=phase_text,
     )
 
 
@@ -127,20 +162,22 @@ def start():
     if "csrf_token" in form.errors:
         flash(_("Phiên làm việc đã hết hạn, hãy thử lại."), "error")
         return redirect(url_for("scans.index"))
+    typed = {name: (request.form.get(name) or "").strip()[:12] for name in TIMEOUT_BOUNDS}
     back = url_for("scans.index", kind=form.kind.data, site=form.site.data or "", zone=form.zone.data or "", subnet=form.subnet.data or "",
-                   snmp_port=form.snmp_port.data)  # fmt: skip
-    if not valid:
-        flash(form.first_error(), "error")
+                   snmp_port=form.snmp_port.data, **{k: v for k, v in typed.items() if v})  # fmt: skip
+    timeouts, timeout_error = form_timeouts(request.form)
+    if not valid or timeout_error:
+        flash(form.first_error() if not valid else timeout_error, "error")
         return redirect(back)
     try:
-        job = start_job(form, current_user.username)
+        job = start_job(form, current_user.username, timeouts)
     except Exception as exc:  # noqa: BLE001
-        flash(_("Không bắt đầu được: %(reason)s", reason=failure_text(exc)), "error")
+        flash(_("Không bắt đầu được: %(reason)s", reason=scan_failure(failure_text(exc)).text()), "error")
         return redirect(back)
     run_id = job.wait_for_run(START_WAIT_SECONDS)
     if run_id is None:
         if job.state == "error":
-            flash(_("Không bắt đầu được: %(reason)s", reason=job.error), "error")
+            flash(_("Không bắt đầu được: %(reason)s", reason=scan_failure(job.error).text()), "error")
         else:
             flash(_("Đã bắt đầu; kết quả sẽ có trong lịch sử quét."), "info")
         return redirect(back)
@@ -148,7 +185,10 @@ def start():
 
 
 def _progress(run: ScanRun) -> dict:
-    return scan_progress(run, registry().get(run.id)) | {"results_url": url_for("scans.run", run_id=run.id)}
+    data = scan_progress(run, registry().get(run.id)) | {"results_url": url_for("scans.run", run_id=run.id)}
+    # The page shows the phase and a failure in the UI's language (scan_texts).
+    return data | {"phase_text": phase_text(data["phase"], data["counts"], data["done"], data["total"]),
+                   "error_text": scan_failure(data["error"]).text() if data["error"] else None}  # fmt: skip
 
 
 @bp.route("/<int:run_id>/progress")
@@ -185,6 +225,7 @@ def run(run_id: int):
         outcomes=results.outcomes,
         unreachable=results.unreachable,
         discovered=results.discovered,
+        failure=scan_failure,
         classes=values(DeviceClass),
         form=AdoptForm(formdata=None),
     )

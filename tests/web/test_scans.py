@@ -85,6 +85,7 @@ def test_progress_page_while_running_uses_the_local_script(scan_app, login_as, e
     assert 'src="/scans/progress.js"' in page and 'http-equiv="refresh"' in page
     assert client.get(f"/scans/{run_id}/progress").get_json() == {
         "run_id": run_id, "status": "running", "state": "running", "done": 0, "total": 7, "error": None, "results_url": f"/scans/{run_id}",
+        "phase": None, "counts": {}, "phase_text": "Đang chuẩn bị…", "error_text": None,  # a run of another process: no phase known
     }  # fmt: skip
     script = client.get("/scans/progress.js")
     assert script.mimetype == "text/javascript" and b"fetch(" in script.data
@@ -106,7 +107,8 @@ def test_a_service_error_is_shown(app, seed, login_as):
     client = login_as("technician")
     response = start(client, kind="poll", site="S1")  # no credential stored
     assert response.status_code == 302
-    assert "no device credentials" in client.get("/scans/").get_data(as_text=True)
+    page = client.get("/scans/").get_data(as_text=True)
+    assert "Chưa lưu thông tin đăng nhập thiết bị nào" in page and "kiemke credential add" in page  # in Vietnamese, with what to do
 
 
 @pytest.fixture
