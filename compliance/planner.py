@@ -66,6 +66,7 @@ from compliance.workbook import (
     FONT_NAME,
     INT_FORMAT,
     MONEY_FORMAT,
+    SUBTOTAL,
     Column,
     SheetWriter,
     class_label,
@@ -73,6 +74,7 @@ from compliance.workbook import (
     number_format_for_share,
     records,
     unknown_column,
+    vi_format,
     vi_number,
 )
 
@@ -531,15 +533,14 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
     writer.title(plan.budget.title_vi, size=12, bold=False, italic=True)
     writer.title(_subtitle(plan), size=11, bold=False, italic=True)
     writer.blank()
-    rows = []
-    for i, r in enumerate(records(plan.year_rows(year)), start=1):
-        rows.append(r | {"no": i, "class_vi": class_label(r["device_class"])})
+    rows = site_subtotals([r | {"no": i, "class_vi": class_label(r["device_class"])} for i, r in enumerate(records(plan.year_rows(year)), start=1)], columns)
     header = writer.table(columns, rows, totals_label="Tổng cộng")
+    writer.autofilter(header, header + len(rows), len(columns))
     share_col = [c.key for c in columns].index("share_pct") + 1
     for r in range(header + 1, header + 1 + len(rows)):
         cell = ws.cell(row=r, column=share_col)
         if isinstance(cell.value, (int, float)):
-            cell.number_format = number_format_for_share(cell.value)
+            cell.number_format = vi_format(number_format_for_share(cell.value))
     writer.blank()
     total = plan.totals[plan.totals["year"] == year]
     if len(total):
@@ -556,6 +557,24 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
                 "- đã mua các năm trước theo kế hoạch (không âm).")  # fmt: skip
     writer.note(unknown_note(plan.unknown_counted))
     writer.finish()
+
+
+def site_subtotals(rows: list[dict[str, Any]], columns: list[Column]) -> list[dict[str, Any]]:
+    """The year's rows (ordered by site) with a subtotal row after each site's: the summed columns
+    added up, "Cộng <site>" in the site name's column (so a filter on the code keeps it)."""
+    summed = [c.key for c in columns if c.total]
+    out: list[dict[str, Any]] = []
+    group: list[dict[str, Any]] = []
+    for row in [*rows, None]:
+        if group and (row is None or row["site_code"] != group[0]["site_code"]):
+            code = group[0]["site_code"]
+            totals = {k: round(sum(r[k] for r in group if isinstance(r.get(k), (int, float))), 2) for k in summed}
+            out.append({SUBTOTAL: True, "site_code": code, "site_name": f"Cộng {code}"} | totals)
+            group = []
+        if row is not None:
+            out.append(row)
+            group.append(row)
+    return out
 
 
 def unknown_note(unknown_counted: bool) -> str:

@@ -49,6 +49,19 @@ FONT_NAME = "Times New Roman"  # the usual face of Vietnamese administrative doc
 INT_FORMAT = "#,##0"
 MONEY_FORMAT = "#,##0.00"
 PCT_FORMAT = "#,##0.0"
+# The documents are Vietnamese: their numbers carry the Vietnamese locale (64.000 / 60.485,95), as
+# the list exports do in the Vietnamese UI (inventory.io.table_export.FORMATS).
+VI_LOCALE = "[$-42A]"
+
+
+def vi_format(number_format: str) -> str:
+    """`number_format` shown in the Vietnamese locale; a bare "0" (years) or text format as it is."""
+    if number_format.startswith("[") or "#" not in number_format:
+        return number_format
+    return VI_LOCALE + number_format
+
+
+SUBTOTAL = "_subtotal"  # key of a row that SheetWriter.table writes as a group's subtotal
 
 
 @dataclass(frozen=True)
@@ -132,10 +145,13 @@ class SheetWriter:
         self.row += 1
         sums: dict[str, float] = {c.key: 0 for c in columns if c.total}
         for data in rows:
+            subtotal = bool(data.get(SUBTOTAL))  # a group's subtotal row: bold, shaded, not summed again
             for i, col in enumerate(columns, start=1):
                 value = _plain(data.get(col.key))
-                self._cell(self.row, i, value, col, self.font)
-                if col.total and isinstance(value, (int, float)):
+                cell = self._cell(self.row, i, value, col, self.bold if subtotal else self.font)
+                if subtotal:
+                    cell.fill = self.total_fill
+                elif col.total and isinstance(value, (int, float)):
                     sums[col.key] += value
             self.row += 1
         if totals_label is not None:
@@ -159,10 +175,17 @@ class SheetWriter:
         cell.font, cell.border = font, self.border
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if numeric and col.number_format:
-            cell.number_format = col.number_format
+            cell.number_format = vi_format(col.number_format)
         align = col.align or ("right" if numeric else "left")
         cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=not numeric)
         return cell
+
+    def autofilter(self, header_row: int, last_row: int, columns: int) -> None:
+        """Filter buttons on a table's header, over its rows (not its totals row)."""
+        from openpyxl.utils import get_column_letter
+
+        if last_row > header_row:
+            self.ws.auto_filter.ref = f"A{header_row}:{get_column_letter(columns)}{last_row}"
 
     def finish(self, *, freeze: bool = True, repeat_header: bool = True, landscape: bool = True) -> None:
         """Freeze panes under the first table header, repeat it on each printed page, A4, fit width."""

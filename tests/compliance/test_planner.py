@@ -258,7 +258,8 @@ def table(ws, header_row: int) -> tuple[list, list[list], list]:
     rows = [list(r) for r in ws.iter_rows(min_row=header_row, values_only=True)]
     header, rest = rows[0], rows[1:]
     end = next(i for i, r in enumerate(rest) if r[0] == "Tổng cộng")
-    return header, rest[:end], rest[end]
+    body = [r for r in rest[:end] if not str(r[2] or "").startswith("Cộng ")]  # without the per-site subtotal rows
+    return header, body, rest[end]
 
 
 def test_workbook(plan: Plan, tmp_path: Path) -> None:
@@ -290,8 +291,8 @@ def test_workbook(plan: Plan, tmp_path: Path) -> None:
     assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.column_dimensions["C"].width >= 25
     cost_col = [c.key for c in PLAN_COLUMNS].index("cost") + 1
-    assert ws.cell(row=6, column=cost_col).number_format == "#,##0.00"
-    assert ws.cell(row=6, column=cost_col - 2).number_format == "#,##0"  # to_buy
+    assert ws.cell(row=6, column=cost_col).number_format == "[$-42A]#,##0.00"  # Vietnamese locale: 60.485,95
+    assert ws.cell(row=6, column=cost_col - 2).number_format == "[$-42A]#,##0"  # to_buy
     _, _, totals26 = table(ws, 5)
     assert totals26[cost_col - 1] == 296
 

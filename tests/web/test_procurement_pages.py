@@ -101,3 +101,31 @@ def test_subtotals_add_up_each_site():
     assert [(r["site_code"], r["subtotal"]) for r in out] == [("A", False), ("A", False), ("A", True), ("B", False), ("B", True)]
     assert out[2]["approved"] == 5 and out[2]["to_buy"] == 2 and out[2]["cost"] == 22.0
     assert summed([rows[1]])["cost"] is None  # no price anywhere: no cost, not 0
+
+
+def test_plan_workbook_has_site_subtotals_autofilter_and_vietnamese_numbers(login_as, demo):
+    import io
+
+    from openpyxl import load_workbook
+
+    data = login_as("planner").get("/procurement/ke-hoach.xlsx").data
+    ws = load_workbook(io.BytesIO(data))["Năm 2026"]
+    header = next(r for r in range(1, 10) if ws.cell(row=r, column=1).value == "STT")
+    names = [ws.cell(row=header, column=c).value for c in range(1, ws.max_column + 1)]
+    site_col, name_col, cost_col, buy_col = (names.index(h) + 1 for h in ("Mã đơn vị", "Tên đơn vị", "Thành tiền (triệu đồng)", "Mua sắm dự kiến trong năm"))
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith(f"A{header}:")
+    last = int(re.search(r"(\d+)$", ws.auto_filter.ref).group(1))
+    assert ws.cell(row=last + 1, column=1).value == "Tổng cộng"  # the grand total stays outside the filter
+
+    rows = [[ws.cell(row=r, column=c).value for c in range(1, ws.max_column + 1)] for r in range(header + 1, last + 1)]
+    subtotals = [r for r in rows if str(r[name_col - 1] or "").startswith("Cộng ")]
+    sites = {r[site_col - 1] for r in rows if r not in subtotals}
+    assert len(subtotals) == len(sites) > 10
+    # Each subtotal adds up its site's rows; the grand total counts every row once.
+    for sub in subtotals:
+        mine = [r for r in rows if r[site_col - 1] == sub[site_col - 1] and r is not sub]
+        assert sub[buy_col - 1] == sum(r[buy_col - 1] or 0 for r in mine)
+    assert ws.cell(row=last + 1, column=buy_col).value == sum(s[buy_col - 1] for s in subtotals)
+
+    cost = ws.cell(row=header + 1, column=cost_col)
+    assert isinstance(cost.value, (int, float)) and cost.number_format == "[$-42A]#,##0.00"
