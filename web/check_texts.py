@@ -156,9 +156,40 @@ _TIMEOUT_ITEMS = (  # net.exec_timeout: "session: value[ (default)]"
     _t(r"(?P<name>.+): never(?P<default> \(default\))?", "{name}: không bao giờ tự ngắt{default}", default=lambda _: " (mặc định)"),
     _t(r"(?P<name>.+): invalid value(?P<default> \(default\))?", "{name}: giá trị không hợp lệ{default}", default=lambda _: " (mặc định)"),
 )
+# Why the parser could not read a line or found a statement missing (compliance.configparse's
+# Unreadable reasons): the commonest shapes; a reason not known is quoted as it is.
+_FRAGMENT_VI = "không có `hostname` và không có khối `line` nào trong tệp: không phải toàn bộ running-config (chỉ là một đoạn)"
+_MISSING_PARTS = {
+    "name": "tên", "community": "community", "secret": "secret", "version number": "số phiên bản", "security level": "mức bảo mật",
+    "list name": "tên danh sách", "address": "địa chỉ", "ACL and a direction": "ACL và chiều áp dụng",
+    "protocol, source and destination": "giao thức, nguồn và đích", "whole number": "số nguyên",
+}  # fmt: skip
+_UNREAD_WHY = (
+    _t(r"no `(?P<a>[^`]+)` or `(?P<b>[^`]+)` in this file", "không có `{a}` hay `{b}` trong tệp này"),
+    _t(r"no `(?P<what>[^`]+)` statements? in this file", "không có câu lệnh `{what}` trong tệp này"),
+    _t(r"no `hostname` and no `line` blocks in this file: not a whole running-config \(a fragment\)", _FRAGMENT_VI),
+    _t(
+        r"(?P<what>no `[^`]+`(?: statements?)?)(?:,| in this file,) and no `hostname` and no `line` blocks in this file: not a whole running-config \(a fragment\)",
+        "{what}, và " + _FRAGMENT_VI,
+        what=lambda what: "không có " + what.removeprefix("no ").replace(" statements", "").replace(" statement", ""),
+    ),
+    _t(r"(?P<what>[\w`-]+(?: [\w`/-]+)*?) without an? (?P<part>.+)", "{what} thiếu {part}", part=_MISSING_PARTS.get),
+)
+# The parser's reasons continue after "; " with why the absence matters (split apart by _each).
+_DEFAULT_WORDS = (
+    _t(r"the default depends on the platform and release", "mặc định tùy nền tảng và phiên bản phần mềm"),
+    _t(r"the default differs between releases", "mặc định khác nhau giữa các phiên bản phần mềm"),
+)
+
+
+def _why(text: str) -> str:
+    return _render(_UNREAD_WHY, text) or text
+
+
 _UNREAD_LINES = (  # configparse.Unreadable
-    _t(r"line (?P<n>\d+) could not be read: (?P<why>.+?)", "dòng {n} không đọc được: {why}"),
-    _t(r"not in the configuration: (?P<why>.+?)", "không có trong cấu hình: {why}"),
+    _t(r"line (?P<n>\d+) could not be read: (?P<why>.+?)", "dòng {n} không đọc được: {why}", why=_why),
+    _t(r"not in the configuration: (?P<why>.+?)", "không có trong cấu hình: {why}", why=_why),
+    *_DEFAULT_WORDS,
 )
 
 _ZONES = "|".join(values(ZoneKind))

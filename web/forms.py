@@ -16,6 +16,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, V
 from collectors.scanjobs import SCAN_KINDS, ScanRequest
 from inventory.choices import DeviceClass, DeviceStatus, Platform, ZoneKind, values
 from inventory.users import MIN_PASSWORD_LENGTH
+from web.form_messages import vietnamese_message
 from web.labels import label
 
 
@@ -23,7 +24,7 @@ def flash_errors(form: FlaskForm) -> None:
     """Every validation error of `form` as an error message on the next page."""
     for errors in form.errors.values():
         for error in errors:
-            flash(str(error), "error")
+            flash(vietnamese_message(str(error)), "error")  # Flask-WTF raises its CSRF messages untranslated
 
 
 class LoginForm(FlaskForm):

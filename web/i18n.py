@@ -32,7 +32,10 @@ def translations() -> NullTranslations:
 
 
 def init_app(app) -> None:
+    from web import form_messages  # WTForms' own messages follow the page's language too
+
     Babel(app, locale_selector=select_locale)
+    form_messages.init_app(app)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext, lazy_pgettext
+from flask_babel import gettext, lazy_pgettext, pgettext
 from flask_babel import lazy_gettext as _l
 
 from web.i18n import translations
@@ -195,3 +195,135 @@ def compliance_reason(reason: str) -> str:
                 why_text = why
             return str(gettext("Chưa đánh giá %(rules)s: %(why)s", rules=rules, why=why_text))
     return reason
+
+
+# A run's kind (scan_run.kind: collectors.service, collectors.agents, compliance.evaluation).
+RUN_KIND_LABELS = {
+    "poll": _l("Thu thập"),
+    "discover": _l("Dò tìm"),
+    "scan": _l("Quét"),
+    "import-scan": _l("Nhập kết quả quét"),
+    "import-agent": _l("Nhập báo cáo tác nhân"),
+    "evaluate": _l("Kiểm tra tuân thủ"),
+}
+
+
+def run_kind(code: str | None) -> str:
+    """A scan run's kind in words; an unknown kind as it is."""
+    return str(RUN_KIND_LABELS[code]) if code in RUN_KIND_LABELS else (code or "")
+
+
+def who_ran(actor: str | None) -> str:
+    """Who started a run or made a change, as stored ("web:<user>#<job>", "scheduler",
+    "scheduler:daily", "cli:<os user>", "agent:<account>", "system", a username) in words."""
+    if not actor:
+        return ""
+    origin, sep, rest = actor.partition(":")
+    if origin == "scheduler":
+        return gettext("Lịch tự động")
+    if origin == "system":
+        return gettext("Hệ thống")
+    if origin == "cli":
+        return str(gettext("Dòng lệnh (%(user)s)", user=rest)) if rest else gettext("Dòng lệnh")
+    if origin == "web" and sep:
+        return str(gettext("%(user)s (giao diện web)", user=rest.partition("#")[0]))
+    if origin == "agent" and sep:
+        return str(gettext("Tác nhân %(account)s", account=rest))
+    if actor == "kiemke demo":
+        return gettext("Dữ liệu mẫu")
+    return actor  # a username
+
+
+# A network interface's administrative or operational state (interface.admin_up / oper_up).
+def link_state(up: bool | None, admin: bool = False) -> str:
+    """Enabled/disabled by the administrator, or up/down on the wire."""
+    if up is None:
+        return ""
+    if admin:
+        return pgettext("link state", "Bật") if up else pgettext("link state", "Tắt")
+    return pgettext("link state", "Hoạt động") if up else pgettext("link state", "Ngừng")
+
+
+# A changed record's fields as the audit log shows them (inventory.audit.snapshot: a row's
+# columns; some writers log a summary instead). A field not listed is shown by its name.
+AUDIT_FIELD_LABELS = {
+    "id": "#",
+    "hostname": _l("Tên máy"),
+    "device_class": _l("Loại thiết bị"),
+    "site_id": _l("Đơn vị"),
+    "zone_id": _l("Vùng mạng"),
+    "mgmt_ip": _l("IP quản trị"),
+    "vendor": _l("Hãng"),
+    "model": "Model",
+    "serial": _l("Số sê-ri"),
+    "os_name": _l("Hệ điều hành"),
+    "os_version": _l("Phiên bản hệ điều hành"),
+    "country_of_origin": _l("Xuất xứ"),
+    "purchase_date": _l("Ngày mua"),
+    "status": _l("Trạng thái"),
+    "assigned_user": _l("Người sử dụng"),
+    "source": _l("Nguồn"),
+    "platform": _l("Nền tảng quản trị"),
+    "reachable": _l("Kết nối được"),
+    "first_seen": _l("Thấy lần đầu"),
+    "last_seen": _l("Thấy lần cuối"),
+    "last_polled": _l("Thu thập lần cuối"),
+    "notes": _l("Ghi chú"),
+    "created_at": _l("Tạo lúc"),
+    "updated_at": _l("Cập nhật lúc"),
+    "province_id": _l("Tỉnh"),
+    "code": _l("Mã"),
+    "name": _l("Tên"),
+    "kind": _l("Loại"),
+    "poll_interval_minutes": _l("Chu kỳ thu thập (phút)"),
+    "username": _l("Tên đăng nhập"),
+    "full_name": _l("Họ và tên"),
+    "role": _l("Vai trò"),
+    "active": _l("Đang hoạt động"),
+    "must_change_password": _l("Phải đổi mật khẩu"),
+    "last_login": _l("Đăng nhập lần cuối"),
+    "address": _l("Địa chỉ"),
+    "severity": _l("Mức độ"),
+    "rule_id": _l("Quy tắc"),
+    "waiver_reason": _l("Lý do miễn trừ"),
+    "waiver_expires": _l("Hết hạn ngày"),
+    "waived_by": _l("Người miễn trừ"),
+    "reason": _l("Lý do"),
+    "count": _l("Số lượng"),
+    "created": _l("Thêm mới"),
+    "updated": _l("Cập nhật"),
+    "unchanged": _l("Không đổi"),
+    "failed": _l("Lỗi"),
+    "devices": _l("Thiết bị"),
+    "sites": _l("Đơn vị"),
+    "account": _l("Tài khoản"),
+    "enabled": _l("Đang bật"),
+    "replaced": _l("Thay mã cũ"),
+    "year": _l("Năm"),
+    "quantity": _l("Số lượng"),
+}
+
+
+def audit_fields(values: dict | None) -> list[tuple[str, str]]:
+    """An audit entry's before or after as (label, value) rows: field names by their labels,
+    codes by theirs, yes/no in words; anything else as stored."""
+    import json
+
+    rows = []
+    for key, value in (values or {}).items():
+        name = str(AUDIT_FIELD_LABELS.get(key, key))
+        if isinstance(value, bool):
+            shown = gettext("có") if value else gettext("không")
+        elif value is None or value == "":
+            shown = "—"
+        elif isinstance(value, str):
+            shown = label(value) if key in _CODED_FIELDS else value
+        elif isinstance(value, list | dict):
+            shown = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        else:
+            shown = str(value)
+        rows.append((name, shown))
+    return rows
+
+
+_CODED_FIELDS = {"device_class", "status", "source", "role", "kind", "severity"}
