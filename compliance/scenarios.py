@@ -230,3 +230,54 @@ def fit_scenario(inputs: FitInputs, data: ScenarioData | None, policy: Policy) -
     """The fundable plan with the scenario's numbers (None: the policy's own)."""
     data = data if data is not None else from_policy(policy)
     return fit(inputs.units, needs(inputs.needs, data, policy), funding(data, policy))
+
+
+# ------------------------------------------------------------------------------ what people read
+
+
+def risk_per_billion(plan: FundablePlan) -> dict[int, float | None]:
+    """Per plan year: risk points removed by that year's purchases per billion VND they cost
+    (None when nothing is bought that year)."""
+    out: dict[int, float | None] = {}
+    for year in plan.years:
+        rows = plan.bought[plan.bought["year"] == year]
+        cost = float(rows["cost"].sum()) if len(rows) else 0.0
+        out[year] = round(float(rows["risk"].sum()) / (cost / 1000), 1) if cost > 0 else None
+    return out
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """One plan year of a fundable plan in a few numbers (the compare view, the quarterly report)."""
+
+    year: int
+    money: float  # the year's phasing
+    available: float  # with the money carried in
+    spent: float
+    carried_over: float
+    units: int  # bought this year
+    risk: int  # risk points those units remove
+    deferred: int  # units first needed this year and not bought this year
+    sites_missing: int  # sites below a target this year, after the purchases
+    missing_units: int  # units they lack, summed over site and class
+    risk_per_billion: float | None
+
+
+def year_summary(plan: FundablePlan, year: int) -> YearSummary:
+    money = plan.money[plan.money["year"] == year]
+    m = money.iloc[0] if len(money) else None
+    bought = plan.bought[plan.bought["year"] == year]
+    missed = plan.missed[plan.missed["year"] == year]
+    return YearSummary(
+        year=year,
+        money=float(m["money"]) if m is not None else 0.0,
+        available=float(m["available"]) if m is not None else 0.0,
+        spent=float(m["spent"]) if m is not None else 0.0,
+        carried_over=float(m["carried_over"]) if m is not None else 0.0,
+        units=int(bought["units"].sum()),
+        risk=int(bought["risk"].sum()),
+        deferred=int((plan.deferred["available_year"] == year).sum()),
+        sites_missing=int(missed["site_code"].nunique()),
+        missing_units=int(missed["missing"].sum()),
+        risk_per_billion=risk_per_billion(plan).get(year),
+    )

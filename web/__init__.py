@@ -46,7 +46,7 @@ class IdConverter(IntegerConverter):
 
 # One blueprint per area, each a module `web.<area>` with a `bp`.
 AREAS = (
-    "auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "reports", "transfers", "events",
+    "auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "fundable", "reports", "transfers", "events",
     "admin", "api", "agents_endpoint", "agent_accounts", "search",
 )  # fmt: skip
 

@@ -9,6 +9,7 @@ external font; a title and a description say in words what the picture shows.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -124,3 +125,57 @@ def quarter_panel(report, *, lang: str | None = None) -> dict[str, Any]:
 
     points = report.trend_province.to_dict(orient="records")
     return panel(points, heading=_("Xu hướng trong quý"), title=_("Tuân thủ và phát hiện nghiêm trọng trong quý"), chart_id="trend-quarter", lang=lang)
+
+
+# ------------------------------------------------------------------------------ risk reduced per billion VND
+
+SERIES_COLOURS = ("#1f5f99", "#c77700", "#5b8c3a", "#7a4b94")  # one per plan or scenario compared
+
+
+def risk_per_billion_svg(series: list[tuple[str, dict[int, float | None]]], years: list[int], *, words: dict[str, str], fmt=_n, chart_id: str = "risk-per-billion") -> Markup:
+    """Grouped bars: for each plan year, one bar per series (a plan or scenario) of the risk
+    points the purchases of that year remove per billion VND spent (None: nothing bought, no bar).
+    `words`: title and desc (the description in words, already filled in); `fmt` formats the
+    value written above each bar (the page's number format). The legend is the page's."""
+    width, height, left, right, top, bottom = 640, 220, 56, 10, 18, 26
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([v for _, values in series for v in values.values() if v is not None] + [0.0])
+    scale = _round_up(peak)
+    slot = plot_w / max(1, len(years))
+    bar_w = min(56.0, slot * 0.8 / max(1, len(series)))
+    axis = 'font-size="11" fill="#444"'
+    parts = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#444"/>']
+    for share in (0, 0.5, 1):
+        y = top + plot_h - plot_h * share
+        parts.append(f'<line x1="{left}" y1="{_n(y)}" x2="{width - right}" y2="{_n(y)}" stroke="#ddd"/>')
+        parts.append(f'<text class="axis-value" x="{left - 4}" y="{_n(y + 4)}" text-anchor="end" {axis}>{escape(fmt(scale * share))}</text>')
+    for i, year in enumerate(years):
+        x0 = left + i * slot + (slot - bar_w * len(series)) / 2
+        for j, (label, values) in enumerate(series):
+            value = values.get(year)
+            if value is None:
+                continue
+            h = plot_h * value / scale
+            x, y = x0 + j * bar_w, top + plot_h - h
+            colour = SERIES_COLOURS[j % len(SERIES_COLOURS)]
+            parts.append(
+                f'<rect class="bar-series-{j}" data-year="{year}" data-value="{_n(value)}" x="{_n(x)}" y="{_n(y)}" width="{_n(bar_w - 2)}" '
+                f'height="{_n(h)}" fill="{colour}"><title>{escape(label)} · {year}: {escape(fmt(value))}</title></rect>'
+            )  # fmt: skip
+            parts.append(f'<text x="{_n(x + (bar_w - 2) / 2)}" y="{_n(y - 3)}" text-anchor="middle" {axis}>{escape(fmt(value))}</text>')
+        parts.append(f'<text class="axis-year" x="{_n(left + (i + 0.5) * slot)}" y="{height - 8}" text-anchor="middle" {axis}>{year}</text>')
+    chart_id = escape(chart_id)
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="risk-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'font-family="sans-serif" aria-labelledby="{chart_id}-title {chart_id}-desc">'
+        f'<title id="{chart_id}-title">{escape(words["title"])}</title><desc id="{chart_id}-desc">{escape(words["desc"])}</desc>'
+    )  # fmt: skip
+    return Markup(head + "".join(parts) + "</svg>")  # noqa: S704 - numbers we computed; every text escaped above
+
+
+def _round_up(value: float) -> float:
+    """The axis's top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (1 for nothing)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if value <= step * power)
