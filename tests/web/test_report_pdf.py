@@ -118,3 +118,16 @@ def test_letterhead_post_without_csrf_is_refused(login_as, seed, app):
     response = login_as("admin").post("/reports/tieu-de", data={"agency": "X", "document_number": "1", "place": "Y"})
     assert response.status_code == 400
     assert load_letterhead(app.extensions["kiemke.settings"].home) == Letterhead()
+
+
+def test_report_page_speaks_one_number_format_and_no_codes(login_as, demo):
+    from tests.web.test_procurement_pages import SNAKE, visible
+
+    client = login_as("planner")
+    text = visible(client.get("/reports/?quarter=2026Q4").get_data(as_text=True))
+    assert re.search(r"\d\.\d{3}\b", text) and not re.search(r"\d,\d{3}\b", text)
+    assert not SNAKE.findall(text), sorted(set(SNAKE.findall(text)))
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = visible(client.get("/reports/?quarter=2026Q4").get_data(as_text=True))
+    assert re.search(r"\d,\d{3}\b", english) and not re.search(r"\d\.\d{3}\b", english)
