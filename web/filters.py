@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -10,11 +11,13 @@ from zoneinfo import ZoneInfo
 from flask import request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from compliance.workbook import vi_number
 from inventory.choices import LOCAL_TIMEZONE
 from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
 from web.check_texts import check_text, evidence_text
-from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, compliance_reason, label
+from web.i18n import current_language
+from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, audit_fields, compliance_reason, label, link_state, run_kind, who_ran
 
 LOCAL = ZoneInfo(LOCAL_TIMEZONE)
 
@@ -35,6 +38,31 @@ def when(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def number(value, decimals: int = 0) -> str:
+    """A count or an amount in the page's language: 4.511 and 60.485,95 in Vietnamese (as the
+    report and the workbooks), 4,511 and 60,485.95 in English; '' for a missing value."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if not isinstance(value, int | float):
+        try:
+            value = float(value) if "." in str(value) else int(value)
+        except ValueError:
+            return str(value)  # not a number: shown as it is
+    if current_language() == "vi":
+        return vi_number(value, decimals)
+    return f"{value:,.{decimals}f}"
+
+
+def run_error(text: str | None) -> str:
+    """A run's stored error in the page's language: what happened (web.scan_texts reads its
+    shape; the hint is on the run's own page)."""
+    if not text:
+        return ""
+    from web.scan_texts import scan_failure  # the scans' module, loaded when a page shows a failure
+
+    return scan_failure(text).what
 
 
 def as_json(value) -> str:
@@ -77,6 +105,7 @@ def rule_title(rule_id: str) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason, check_text=check_text, evidence_text=evidence_text)
+    app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason, check_text=check_text, evidence_text=evidence_text,
+                                 number=number, run_kind=run_kind, who_ran=who_ran, link_state=link_state, run_error=run_error, audit_fields=audit_fields)  # fmt: skip
     app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, compliance_colours=COMPLIANCE_COLOURS, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html

@@ -29,7 +29,7 @@ def test_overview(login_as, seed):
     tiles = re.findall(r'<li class="tile" data-band="(\w+)">\s*<a class="band-\w+" href="/sites/(\w+)"', body)
     assert tiles == [("bad", "S1"), ("empty", "S2")]  # S1: nothing compliant, a critical finding; S2 has no devices (last)
     assert "net.telnet_off" in body and "Tắt Telnet" in body  # rule title from the baseline
-    assert "poll" in body  # latest scans
+    assert "Thu thập" in body  # latest scans (a poll)
 
 
 def test_device_list_filters_sort_and_pages(login_as, seed):
@@ -98,7 +98,7 @@ def test_sites(login_as, seed):
     body = client.get("/sites/").get_data(as_text=True)
     assert "S1" in body and "Xã Thử 2" in body and "10.1.1.0/24" in body
     body = client.get("/sites/S1").get_data(as_text=True)
-    assert "Mạng diện rộng của Đảng" in body and "net.telnet_off" in body and "poll" in body
+    assert "Mạng diện rộng của Đảng" in body and "net.telnet_off" in body and "Thu thập" in body
 
 
 def test_audit_page_lists_logins(login_as, seed, engine):
