@@ -58,6 +58,7 @@ ENTITY_WORDS = {
     "agent_account": _l("Tài khoản tác nhân"),
     "agent_inventory": _l("Báo cáo của tác nhân"),
     "province": _l("Tỉnh"),
+    "report_letterhead": _l("Tiêu đề báo cáo"),
 }
 
 
