@@ -201,3 +201,34 @@ def test_risk_per_billion_chart_is_drawn_from_the_numbers() -> None:
     heights = [float(h) for *_rest, h in bars]
     assert heights[0] == pytest.approx(2 * heights[1]) == pytest.approx(4 * heights[2])
     assert "B &lt;x&gt;" in svg and "<x>" not in svg
+
+
+@pytest.mark.db
+def test_demo_province_2027_phasing_in_a_scenario_changes_the_page(kiemke_env, engine, app) -> None:
+    """The issue's 'done when', on the demo province: the 2027 page lists what the phasing buys
+    first, site by site; a scenario with another 2027 phasing lists something else, as the
+    solver says."""
+    from click.testing import CliRunner
+
+    from inventory.users import add_user
+    from tests.web.conftest import PASSWORD, login
+    from web.main import main
+
+    result = CliRunner().invoke(main, ["demo-data"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        add_user(session, "lap_ke_hoach", "planner", PASSWORD, full_name="Người lập kế hoạch", actor="test")
+        session.commit()
+    client = app.test_client()
+    assert login(client, "lap_ke_hoach").status_code == 302
+    policy = shipped_policy()
+    before = bought_rows(client.get(f"{BASE}/?year=2027").get_data(as_text=True))
+    assert before == expected_rows(engine, None, 2027) != []
+    scenario_id = new_scenario(client, "Phân kỳ 2027: 5.000")
+    data = scenarios.from_policy(policy)
+    edited = scenarios.ScenarioData({**data.phasing, 2027: 5000}, data.prices, data.lines, data.targets)
+    token = csrf_token(client, f"{BASE}/phuong-an/{scenario_id}")
+    assert client.post(f"{BASE}/phuong-an/{scenario_id}", data=form_of(edited, "Phân kỳ 2027: 5.000", token)).status_code == 302
+    after = bought_rows(client.get(f"{BASE}/?scenario={scenario_id}&year=2027").get_data(as_text=True))
+    assert after == expected_rows(engine, edited, 2027) and after != before
+    assert bought_rows(client.get(f"{BASE}/?year=2027").get_data(as_text=True)) == before  # the policy's plan is as it was
