@@ -8,17 +8,22 @@ each plan per (data revision, scenario and its version)."""
 
 from __future__ import annotations
 
+import io
 import math
+import tempfile
 from datetime import date
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from compliance import scenarios
+from compliance.planner import write_plan_xlsx
 from compliance.policy import shipped_policy
+from compliance.service import plan_from_inventory
 from compliance.workbook import records
 from inventory.models import PlanScenario
 from inventory.scenarios import ScenarioNameTaken, create_scenario, delete_scenario, list_scenarios, scenario_by_id, update_scenario
@@ -28,7 +33,7 @@ from web.database import cached, cached_fleet, get_session
 from web.forms import ActionForm
 from web.i18n import current_language
 from web.paging import int_arg
-from web.procurement import number
+from web.procurement import XLSX, number
 
 bp = Blueprint("fundable", __name__, url_prefix="/procurement/theo-von")
 
@@ -173,6 +178,26 @@ def _side_by_side(plan_a, plan_b, year: int) -> list[dict[str, Any]]:
             entry = got.setdefault((row["site_code"], row["device_class"]), {"site_code": row["site_code"], "site_name": row["site_name"], "device_class": row["device_class"], "a": 0, "b": 0})
             entry[side] += row["units"]
     return [e for _key, e in sorted(got.items()) if e["a"] != e["b"]]
+
+
+@bp.route("/ke-hoach-theo-von.xlsx")
+@role_required(PLANNER)
+def download():
+    """The plan workbook with the fundable sheets of the plan shown (the policy's or a
+    scenario's): compliance.planner.write_plan_xlsx, as `kiemke plan --fit --out`."""
+    row = _scenario_arg("scenario")
+    today = date.today()
+    db, policy = get_session(), shipped_policy()
+    years = scenarios.plan_years(policy)
+    name = f"ke-hoach-theo-von-{years[0]}-{years[-1]}" + (f"-phuong-an-{row.id}" if row is not None else "") + ".xlsx"
+
+    def write() -> bytes:
+        plan = cached(("fundable.plan", today), lambda: plan_from_inventory(db, policy, today, years=years, fleet=cached_fleet(db, policy, today)))
+        with tempfile.TemporaryDirectory(prefix="kiemke-fundable-") as tmp:
+            return write_plan_xlsx(plan, Path(tmp) / name, fitted(row)).read_bytes()
+
+    key = ("fundable.xlsx", today, None) if row is None else ("fundable.xlsx", today, row.id, row.version)
+    return send_file(io.BytesIO(cached(key, write)), mimetype=XLSX, as_attachment=True, download_name=name)
 
 
 # ------------------------------------------------------------------------------ scenarios

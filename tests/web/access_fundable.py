@@ -9,6 +9,7 @@ GET_ROUTES = {
     "fundable.index": ("/procurement/theo-von/", PLANNERS),
     "fundable.compare": ("/procurement/theo-von/so-sanh?a=0&b=0&year=2027", PLANNERS),
     "fundable.new_scenario": ("/procurement/theo-von/phuong-an/moi", PLANNERS),
+    "fundable.download": ("/procurement/theo-von/ke-hoach-theo-von.xlsx", PLANNERS),
 }
 POST_ROUTES = {
     "fundable.edit_scenario": PLANNERS,

@@ -232,3 +232,21 @@ def test_demo_province_2027_phasing_in_a_scenario_changes_the_page(kiemke_env, e
     after = bought_rows(client.get(f"{BASE}/?scenario={scenario_id}&year=2027").get_data(as_text=True))
     assert after == expected_rows(engine, edited, 2027) and after != before
     assert bought_rows(client.get(f"{BASE}/?year=2027").get_data(as_text=True)) == before  # the policy's plan is as it was
+
+
+def test_the_workbook_of_a_scenario_has_its_fundable_sheets(login_as, engine, approved) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    client = login_as("planner")
+    scenario_id = new_scenario(client, "Sổ")
+    lean = with_2027(scenarios.from_policy(shipped_policy()), 44)
+    token = csrf_token(client, f"{BASE}/phuong-an/{scenario_id}")
+    client.post(f"{BASE}/phuong-an/{scenario_id}", data=form_of(lean, "Sổ", token))
+    response = client.get(f"{BASE}/ke-hoach-theo-von.xlsx?scenario={scenario_id}")
+    assert response.status_code == 200 and f"phuong-an-{scenario_id}.xlsx" in response.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(response.data))
+    assert wb.sheetnames[-4:] == ["Theo khả năng vốn", "Mua theo vốn", "Hoãn mua", "Chưa đạt chỉ tiêu"]
+    cells = [c for row in wb["Mua theo vốn"].iter_rows(values_only=True) for c in row]
+    assert "S1" in cells and "S2" not in cells  # 2027: two laptops of S1, nothing else
