@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -97,12 +98,14 @@ def year_view(plan, year: int) -> dict[str, Any]:
         site["risk"] += row["risk"]
     deferred = frames["deferred"]
     if len(deferred):
+        # Per site, class and reason: how many, the riskiest, and how many are bought in a later
+        # plan year (and which years); the others are not bought within the plan.
         deferred = (
-            deferred.assign(later=deferred["bought_year"].fillna(0).astype(int))
+            deferred.assign(later=deferred["bought_year"].notna(), later_year=[str(int(y)) if pd.notna(y) else "" for y in deferred["bought_year"]])
             .groupby(["site_code", "site_name", "device_class", "reason", "reason_vi"], as_index=False)
-            .agg(units=("risk", "size"), risk=("risk", "sum"), top_risk=("risk", "max"), later=("later", "max"))
+            .agg(units=("risk", "size"), top_risk=("risk", "max"), later=("later", "sum"), later_years=("later_year", lambda ys: ", ".join(sorted({y for y in ys if y}))))
             .sort_values(["site_code", "device_class", "reason"])
-        )
+        )  # fmt: skip
     lines = [dict(r, title=plan.line_titles.get(r["line_id"], r["line_id"])) for r in records(frames["spend"])]
     return {
         "summary": scenarios.year_summary(plan, year),

@@ -250,3 +250,17 @@ def test_the_workbook_of_a_scenario_has_its_fundable_sheets(login_as, engine, ap
     assert wb.sheetnames[-4:] == ["Theo khả năng vốn", "Mua theo vốn", "Hoãn mua", "Chưa đạt chỉ tiêu"]
     cells = [c for row in wb["Mua theo vốn"].iter_rows(values_only=True) for c in row]
     assert "S1" in cells and "S2" not in cells  # 2027: two laptops of S1, nothing else
+
+
+def test_report_section_shows_the_fundable_plan_of_the_quarters_year(app, engine, approved) -> None:
+    """web/templates/fundable/_report_section.html, for the quarterly report: the policy's
+    fundable plan of the quarter's year; nothing for a year outside the plan."""
+    from flask import render_template_string
+
+    from web.procurement import number
+
+    page = '{% include "fundable/_report_section.html" %}'
+    with app.test_request_context("/reports/"):
+        html = render_template_string(page, quarter="2026Q4", num=number)
+        assert "Mua sắm theo khả năng vốn năm 2026" in html and "Thiết bị đầu cuối" in html
+        assert render_template_string(page, quarter="2031Q1", num=number).strip() == ""
