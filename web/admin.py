@@ -35,6 +35,7 @@ from web import queries
 from web.access import ADMIN, EVERYONE, role_required
 from web.database import commit, get_session
 from web.labels import label
+from web.notify_texts import delivery_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -613,5 +614,5 @@ def test_channel(channel_id: int):
     if ok:
         flash(_("Đã gửi thử qua kênh %(name)s.", name=channel.name), "info")
     else:
-        flash(_("Gửi thử qua kênh %(name)s thất bại: %(reason)s", name=channel.name, reason=result), "error")
+        flash(_("Gửi thử qua kênh %(name)s thất bại: %(reason)s", name=channel.name, reason=delivery_error(result)), "error")
     return redirect(url_for("admin.edit_channel", channel_id=channel_id))

@@ -49,6 +49,11 @@ def _render(table: Sequence[CheckText], text: str) -> str | None:
     return None
 
 
+# The other tables of English texts by shape (web.notify_texts) build and read theirs the same way.
+text_shape = _t
+render_text = _render
+
+
 # -- how groups read ------------------------------------------------------------------------------
 
 
