@@ -103,7 +103,7 @@ def test_send_test_shows_the_result(admin, engine):
     assert headers["X-Kiemke-Signature"] == f"sha256={signed}" and json.loads(payload)["kind"] == "test"
     post(admin, f"/admin/notifications/{channel_id}", webhook(f"http://127.0.0.1:{free_port()}/", secret=""))
     body = post(admin, f"/admin/notifications/{channel_id}/test", {}).get_data(as_text=True)
-    assert "Gửi thử qua kênh Hook Sở thất bại: connection refused" in body and SIGNING_KEY not in body
+    assert "Gửi thử qua kênh Hook Sở thất bại: máy nhận từ chối kết nối" in body and SIGNING_KEY not in body
     assert [e.after for e in audit_entries(engine) if e.action == "test"] == [{"result": "sent"}, {"result": "connection refused"}]
 
 
