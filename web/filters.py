@@ -17,7 +17,7 @@ from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
 from web.check_texts import check_text, evidence_text
 from web.i18n import current_language
-from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, audit_fields, compliance_reason, label, link_state, run_kind, who_ran
+from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, audit_fields, compliance_reason, label, link_state, outcome_word, run_kind, who_ran
 from web.notify_texts import delivery_error
 
 LOCAL = ZoneInfo(LOCAL_TIMEZONE)
@@ -107,6 +107,7 @@ def rule_title(rule_id: str) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters.update(label=label, when=when, as_json=as_json, segment=segment, shares=shares, compliance_reason=compliance_reason, check_text=check_text, evidence_text=evidence_text,
-                                 number=number, run_kind=run_kind, who_ran=who_ran, link_state=link_state, run_error=run_error, audit_fields=audit_fields, delivery_error=delivery_error)  # fmt: skip
+                                 number=number, run_kind=run_kind, who_ran=who_ran, link_state=link_state, run_error=run_error, audit_fields=audit_fields,
+                                 delivery_error=delivery_error, outcome_word=outcome_word)  # fmt: skip
     app.jinja_env.globals.update(may=may, url_with=url_with, csrf_token=generate_csrf, rule_title=rule_title, compliance_colours=COMPLIANCE_COLOURS, endpoints=lambda: app.view_functions.keys())
     app.jinja_env.autoescape = True  # also for templates whose names do not end in .html

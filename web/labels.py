@@ -327,3 +327,23 @@ def audit_fields(values: dict | None) -> list[tuple[str, str]]:
 
 
 _CODED_FIELDS = {"device_class", "status", "source", "role", "kind", "severity"}
+
+
+# How one device fared in a scan (scan_outcome.status) and the kind of its failure
+# (collectors.records error kinds), as the run page shows them.
+OUTCOME_LABELS = {
+    "ok": _l("Thành công"),
+    "failed": _l("Thất bại"),
+    "skipped": _l("Bỏ qua"),
+    "timeout": _l("Hết thời gian chờ"),
+    "auth": _l("Sai thông tin đăng nhập"),
+    "unreachable": _l("Không tới được"),
+    "protocol": _l("Lỗi giao thức"),
+    "refused": _l("Ngoài dải được phép"),
+    "config": _l("Lỗi cấu hình thu thập"),
+}
+
+
+def outcome_word(code: str | None) -> str:
+    """A scan outcome's status or error kind in words; an unknown code as it is."""
+    return str(OUTCOME_LABELS[code]) if code in OUTCOME_LABELS else (code or "")
