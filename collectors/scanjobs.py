@@ -260,9 +260,11 @@ def scan_results(session: Session, run_id: int) -> ScanResults | None:
     discovered = [o for o in outcomes if o["device"] is not None and o["device"].source == discovered_source]
     not_manageable = []
     if scan_run.kind == "discover":
+        offered = set((scan_run.summary or {}).get("manageable_silent", ()))
         for o in outcomes:
             # Found by the sweep, recorded by nobody, and silent to SNMP/SSH: not an error.
-            o["not_manageable"] = o["status"] == "failed" and o["device_id"] is None and (o["error_kind"] in ("timeout", "unreachable") or o["message"] == NO_CREDENTIAL)
+            silent = o["status"] == "failed" and o["device_id"] is None and o["address"] not in offered
+            o["not_manageable"] = silent and (o["error_kind"] in ("timeout", "unreachable") or o["message"] == NO_CREDENTIAL)
             if o["not_manageable"]:
                 not_manageable.append(o)
     return ScanResults(scan_run, site_code, outcomes, unreachable, discovered, not_manageable)

@@ -352,7 +352,7 @@ def _discovery_judge(tally: dict, subnet_errors: list[dict], swept_any: bool) ->
             return "failed", reason
         if problems == 0 and not subnet_errors:
             return "ok", None
-        if tally["answered"] or tally["not_manageable"] or subnet_errors and problems == 0:
+        if tally["answered"] or tally["not_manageable"] or subnet_errors:  # a piece was swept: what it found is kept
             return "partial", reason
         return "failed", reason
 
@@ -392,6 +392,8 @@ def discover(
     manageable = set(scan_info.pop("manageable", ()))
     subnet_errors = scan_info.get("subnet_errors", [])
     tally = discovery_tally(outcomes, manageable)
+    # Strangers that offered SNMP/SSH and yet did not answer it: errors, named so the results page agrees.
+    tally["manageable_silent"] = [o.target.address for o in outcomes if not o.ok and o.target.device_id is None and o.target.address in manageable]
     swept_any = len(subnet_errors) < scan_info.get("pieces", len(scan_info.get("subnets", []))) or not scan_info.get("subnets")
     judge = _discovery_judge(tally, subnet_errors, swept_any)
     result = _finish_run(engine, run_id, outcomes, scan_info | tally, judge=judge)

@@ -7,6 +7,7 @@ device. The views only check forms and show what those return.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -57,9 +58,11 @@ def _options_factory():
 TIMEOUT_BOUNDS = {"nmap_timeout": (10, 1800), "snmp_timeout": (1, 60), "ssh_timeout": (5, 300)}
 
 
-def timeout_defaults() -> dict[str, float]:
+def timeout_defaults() -> dict[str, int]:
+    """The form's values: the run options' timeouts in whole seconds, within the form's bounds."""
     options = _options_factory()()
-    return {"nmap_timeout": NMAP_TIMEOUT, "snmp_timeout": options.snmp_timeout, "ssh_timeout": options.ssh_timeout}
+    seconds = {"nmap_timeout": NMAP_TIMEOUT, "snmp_timeout": options.snmp_timeout, "ssh_timeout": options.ssh_timeout}
+    return {name: min(max(math.ceil(value), TIMEOUT_BOUNDS[name][0]), TIMEOUT_BOUNDS[name][1]) for name, value in seconds.items()}
 
 
 def form_timeouts(data) -> tuple[dict[str, float], str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 
 import pytest
 from sqlmodel import Session, select
@@ -92,7 +93,7 @@ def test_a_piece_that_times_out_loses_only_its_own_hosts(engine, site, monkeypat
     assert summary["subnets"] == ["10.1.2.0/23"] and summary["pieces"] == 2
     assert summary["subnet_errors"] == [{"subnet": "10.1.3.0/24", "kind": "timeout", "message": "nmap TCP scan did not finish within 60 s"}]
     assert (summary["hosts_found"], summary["answered"], summary["not_manageable"], summary["unreachable"], summary["errors"]) == (3, 1, 1, 1, 0)
-    assert summary["created"] == 1 and "manageable" not in summary
+    assert summary["created"] == 1 and "manageable" not in summary and summary["manageable_silent"] == []
     with Session(engine) as session:
         run = session.get(ScanRun, result.scan_run_id)
         assert run.status == "partial" and "10.1.3.0/24: timeout: nmap TCP scan did not finish within 60 s" in run.error
@@ -161,6 +162,24 @@ def test_sweep_pieces():
     assert len(N.sweep_pieces("10.1.0.0/16")) == 256
 
 
+def serve_banner(listener: socket.socket) -> None:
+    """Greet like an SSH server, so nmap's version probe ends at once (a silent port holds it
+    until the host timeout, and nmap then drops the host)."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return  # closed
+        with conn:
+            try:
+                conn.settimeout(5)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+                while conn.recv(512):  # let nmap close first: no TIME_WAIT left on the listening address
+                    pass
+            except OSError:
+                pass
+
+
 @pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed")
 def test_real_nmap_timeout_keeps_the_other_piece(engine, session, monkeypatch):
     """Real nmap on loopback: the second zone subnet gets no time (a real nmap timeout), the first
@@ -172,8 +191,10 @@ def test_real_nmap_timeout_keeps_the_other_piece(engine, session, monkeypatch):
     session.add(Subnet(zone_id=ids["S1"]["internet"], cidr="127.77.1.0/30"))
     session.commit()
     listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a previous run's connections may linger
     listener.bind(("127.77.0.1", 2222))  # kiemke's extra SSH port: always in the port list
     listener.listen(8)
+    threading.Thread(target=serve_banner, args=(listener,), daemon=True).start()
 
     real = N.run_subprocess
 
@@ -189,5 +210,5 @@ def test_real_nmap_timeout_keeps_the_other_piece(engine, session, monkeypatch):
         listener.close()
     summary = result.summary
     assert [e["subnet"] for e in summary["subnet_errors"]] == ["127.77.1.0/30"] and summary["subnet_errors"][0]["kind"] == "timeout"
-    assert summary["hosts_found"] == 1 and summary["not_manageable"] + summary["errors"] == 1  # (-sV may call 2222 ssh)
+    assert summary["hosts_found"] == 1 and summary["errors"] == 1  # SSH seen on 2222 and yet silent: an error, not "not manageable"
     assert result.status == "partial"
