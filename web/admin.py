@@ -36,6 +36,7 @@ from web.access import ADMIN, EVERYONE, role_required
 from web.database import commit, get_session
 from web.labels import label
 from web.notify_texts import delivery_error
+from web.user_texts import user_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -212,7 +213,7 @@ def create_user():
         user, password = inventory_users.add_user(db, form.username.data, form.role.data, None, full_name=(form.full_name.data or "").strip(), actor=_actor())
     except inventory_users.UserError as exc:
         db.rollback()
-        flash(_("Không tạo được người dùng: %(reason)s", reason=str(exc)), "error")
+        flash(_("Không tạo được người dùng: %(reason)s", reason=user_error(str(exc))), "error")
         return _users_page(form, 400)
     commit()
     return _once("admin/secret_once.html", user=user, secret=password, kind="password")
