@@ -277,3 +277,17 @@ def test_report_section_shows_the_fundable_plan_of_the_quarters_year(app, engine
         html = render_template_string(page, quarter="2026Q4", num=number)
         assert "Mua sắm theo khả năng vốn năm 2026" in html and "Thiết bị đầu cuối" in html
         assert render_template_string(page, quarter="2031Q1", num=number).strip() == ""
+
+
+def test_the_pages_in_english(login_as, engine, approved) -> None:
+    client = login_as("planner")
+    scenario_id = new_scenario(client, "Thử")
+    token = csrf_token(client, "/")
+    client.post("/language/en", data={"csrf_token": token})
+    page = client.get(f"{BASE}/?scenario={scenario_id}&year=2026").get_data(as_text=True)
+    assert "Fundable plan" in page and "Purchases by site" in page and "Mua theo đơn vị" not in page
+    assert "Compare two scenarios" in client.get(f"{BASE}/so-sanh?a=0&b={scenario_id}").get_data(as_text=True)
+    data = scenarios.from_policy(shipped_policy())
+    token = csrf_token(client, f"{BASE}/phuong-an/{scenario_id}")
+    refused = client.post(f"{BASE}/phuong-an/{scenario_id}", data=form_of(data, "Thử", token) | {"phasing-2027": "-1"}).get_data(as_text=True)
+    assert "Phasing of 2027: must not be negative." in refused and "Endpoints" in refused
