@@ -33,10 +33,10 @@ from inventory.repository import list_sites, site_by_code
 from inventory.schedule import MAX_POLL_MINUTES, parse_interval, set_poll_intervals
 from web import queries
 from web.access import ADMIN, EVERYONE, role_required
+from web.admin_texts import admin_error
 from web.database import commit, get_session
 from web.labels import label
 from web.notify_texts import delivery_error
-from web.user_texts import user_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -213,7 +213,7 @@ def create_user():
         user, password = inventory_users.add_user(db, form.username.data, form.role.data, None, full_name=(form.full_name.data or "").strip(), actor=_actor())
     except inventory_users.UserError as exc:
         db.rollback()
-        flash(_("Không tạo được người dùng: %(reason)s", reason=user_error(str(exc))), "error")
+        flash(_("Không tạo được người dùng: %(reason)s", reason=admin_error(str(exc))), "error")
         return _users_page(form, 400)
     commit()
     return _once("admin/secret_once.html", user=user, secret=password, kind="password")
@@ -408,7 +408,7 @@ def save_credential():
         )  # fmt: skip
     except (CredentialError, CredentialKeyError) as exc:
         db.rollback()
-        flash(_("Không lưu được thông tin xác thực: %(reason)s", reason=str(exc)), "error")
+        flash(_("Không lưu được thông tin xác thực: %(reason)s", reason=admin_error(str(exc))), "error")
         return _credentials_page(form, 400)
     commit()
     flash(_("Đã lưu thông tin xác thực %(name)s.", name=form.name.data.strip()), "info")
@@ -434,7 +434,7 @@ def delete_credential_view():
         delete_credential(db, name, actor=_actor())
     except CredentialError as exc:
         db.rollback()
-        flash(_("Không xóa được: %(reason)s", reason=str(exc)), "error")
+        flash(_("Không xóa được: %(reason)s", reason=admin_error(str(exc))), "error")
         return redirect(url_for("admin.credentials"))
     commit()
     flash(_("Đã xóa thông tin xác thực %(name)s.", name=name), "info")
@@ -580,7 +580,7 @@ def save_channel_view(channel_id: int | None):
         channel = save_channel(db, vault(), form.given(), actor=_actor(), channel_id=channel_id)
     except (ChannelError, CredentialKeyError) as exc:
         db.rollback()
-        flash(_("Không lưu được kênh thông báo: %(reason)s", reason=str(exc)), "error")
+        flash(_("Không lưu được kênh thông báo: %(reason)s", reason=admin_error(str(exc))), "error")
         return _channels_page(form, 400, editing)
     commit()
     flash(_("Đã lưu kênh thông báo %(name)s.", name=channel.name), "info")

@@ -108,7 +108,7 @@ def test_create_user_shows_a_one_time_password_once(app, admin, seed, engine):
 
 def test_create_user_errors(admin, seed):
     response = post(admin, "/admin/users", {"username": seed.users["viewer"], "role": "viewer"})
-    assert response.status_code == 400 and "already exists" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "đã có người dùng" in response.get_data(as_text=True)
     assert post(admin, "/admin/users", {"username": "x", "role": "root"}).status_code == 400
     assert post(admin, "/admin/users", {"username": "", "role": "viewer"}).status_code == 400
 
@@ -195,14 +195,14 @@ def test_credential_replace_needs_the_box_and_errors_echo_no_secret(admin, seed,
     assert post(admin, "/admin/credentials", data, page="/admin/credentials").status_code == 302
     again = post(admin, "/admin/credentials", {**data, "community": "second-community"}, page="/admin/credentials")
     body = again.get_data(as_text=True)
-    assert again.status_code == 400 and "already exists" in body and "second-community" not in body
+    assert again.status_code == 400 and "đã có thông tin xác thực tên “c2”" in body and "second-community" not in body
     replaced = post(admin, "/admin/credentials", {**data, "community": "second-community", "replace": "y"}, page="/admin/credentials")
     assert replaced.status_code == 302
     assert audit_actions(engine, "credential") == ["create", "update"]
     short = post(admin, "/admin/credentials", {"name": "v3", "kind": "snmp_v3", "username": "u", "auth_key": "short-a", "priv_key": "short-p"},
                  page="/admin/credentials")  # fmt: skip
     body = short.get_data(as_text=True)
-    assert short.status_code == 400 and "at least 8" in body and "short-a" not in body and "short-p" not in body
+    assert short.status_code == 400 and "khóa SNMPv3 cần ít nhất 8 ký tự" in body and "short-a" not in body and "short-p" not in body
 
 
 def test_credential_delete(admin, seed, engine, home):
@@ -212,7 +212,7 @@ def test_credential_delete(admin, seed, engine, home):
         assert session.exec(select(Credential)).first() is None
     assert audit_actions(engine, "credential") == ["create", "delete"]
     post(admin, "/admin/credentials/delete", {"name": "nope"}, page="/admin/credentials")
-    assert "no credential named" in admin.get("/admin/credentials").get_data(as_text=True)
+    assert "không có thông tin xác thực tên" in admin.get("/admin/credentials").get_data(as_text=True)
 
 
 # ------------------------------------------------------------------------------ policy and schedule

@@ -85,9 +85,9 @@ def test_the_secret_is_write_only(admin, engine, app):
 def test_bad_settings_are_refused_with_a_reason(admin, engine):
     response = post(admin, "/admin/notifications", webhook("file:///etc/passwd"))
     assert response.status_code == 400
-    assert "http:// or https://" in response.get_data(as_text=True)
+    assert "phải bắt đầu bằng http:// hoặc https://" in response.get_data(as_text=True)
     response = post(admin, "/admin/notifications", webhook("https://hooks.tinh.gov.vn/x", secret=""))
-    assert response.status_code == 400 and "signing key" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "webhook cần khóa ký" in response.get_data(as_text=True)
     with Session(engine) as session:
         assert session.exec(select(NotificationChannel)).first() is None
 
