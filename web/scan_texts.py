@@ -169,6 +169,18 @@ def scan_failure(text: str | None, kind: str | None = None) -> ScanFailure:
     return ScanFailure(what, hint, text)
 
 
+# An outcome's error kind in a word (the table's "Lỗi" column).
+KIND_WORDS = {"timeout": "hết thời gian chờ", "auth": "sai đăng nhập", "unreachable": "không tới được", "protocol": "lỗi giao thức",
+              "refused": "ngoài phạm vi quét", "config": "lỗi cấu hình", "skipped": "bỏ qua"}  # fmt: skip
+
+
+def kind_word(kind: str | None) -> str:
+    """An error kind in the page's language (the code itself in English)."""
+    if not kind:
+        return ""
+    return kind if current_language() == "en" else KIND_WORDS.get(kind, kind)
+
+
 def _n(value: int | None) -> str:
     return "?" if value is None else number(value)
 

@@ -34,7 +34,7 @@ from web.list_queries import SCAN_SORTS, Sorting, all_scan_runs, scan_runs_page
 from web.paging import Page
 from web.procurement import number
 from web.recheck import tell_evaluation
-from web.scan_texts import phase_text, scan_failure
+from web.scan_texts import kind_word, phase_text, scan_failure
 
 bp = Blueprint("scans", __name__, url_prefix="/scans")
 
@@ -229,6 +229,8 @@ def run(run_id: int):
         unreachable=results.unreachable,
         discovered=results.discovered,
         failure=scan_failure,
+        error_kind_word=kind_word,
+        scan_kind_word=scan_kind_word,
         classes=values(DeviceClass),
         form=AdoptForm(formdata=None),
     )

@@ -164,6 +164,7 @@ def test_a_job_error_is_read_with_its_kind_prefix():
 
 def test_every_error_kind_has_a_generic_form_and_unknown_texts_are_not_invented():
     assert set(get_args(ErrorKind)) | {"skipped"} <= set(KIND_TEXTS)
+    assert set(get_args(ErrorKind)) | {"skipped"} <= set(scan_texts.KIND_WORDS)
     assert vietnamese_failure("the flux capacitor overheated") is None
 
 
