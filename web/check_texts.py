@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
-from compliance.workbook import vi_number
+from compliance.workbook import vi_date, vi_number
 from inventory.choices import LABELS_VI, DeviceClass, DeviceStatus, ZoneKind, values
 from web.i18n import current_language
 
@@ -61,6 +62,14 @@ def _decimal(text: str) -> str:
     """7.8 -> 7,8 (a size or a count of minutes; versions are never passed here)."""
     whole, _, fraction = text.partition(".")
     return vi_number(float(text), len(fraction)) if whole.lstrip("-").isdigit() else text
+
+
+def _day(text: str) -> str:
+    """2026-12-22 -> 22/12/2026 (the Vietnamese way, as on the rest of the page); else as it is."""
+    try:
+        return vi_date(date.fromisoformat(text))
+    except ValueError:
+        return text
 
 
 def _code(text: str) -> str:
@@ -224,8 +233,8 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"Secure Boot (?P<state>disabled|unsupported)", "{state}", state=_SECURE_BOOT.__getitem__),
     _t(r"a supported release", "phiên bản còn được hãng hỗ trợ"),
     _t(r"(?P<release>.*?) ?: end of support unknown", "{release}: chưa rõ ngày hãng ngừng hỗ trợ"),
-    _t(r"supported after (?P<day>\S+)", "còn được hãng hỗ trợ sau ngày {day}"),
-    _t(r"(?P<release>.*?) support ends (?P<day>\S+)", "{release}: hãng ngừng hỗ trợ từ ngày {day}"),
+    _t(r"supported after (?P<day>\S+)", "còn được hãng hỗ trợ sau ngày {day}", day=_day),
+    _t(r"(?P<release>.*?) support ends (?P<day>\S+)", "{release}: hãng ngừng hỗ trợ từ ngày {day}", day=_day),
     _t(r"an anti-virus product installed", "có cài phần mềm phòng chống mã độc"),
     _t(r"none among the reported anti-virus products", "không có sản phẩm nào trong số phần mềm phòng chống mã độc được báo cáo"),
     _t(r"none among installed software", "không có sản phẩm nào trong số phần mềm đã cài"),
@@ -233,7 +242,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"signatures at most (?P<n>\d+) days old", "mẫu nhận diện mã độc không cũ quá {n} ngày"),
     _t(r"no running anti-virus reported", "tác nhân không báo phần mềm phòng chống mã độc nào đang chạy"),
     _t(r"(?P<n>-?\d+) days old", "mẫu nhận diện cập nhật cách đây {n} ngày"),
-    _t(r"(?P<n>-?\d+) days old \((?P<day>[^)]+)\)", "mẫu nhận diện cập nhật cách đây {n} ngày (ngày {day})"),
+    _t(r"(?P<n>-?\d+) days old \((?P<day>[^)]+)\)", "mẫu nhận diện cập nhật cách đây {n} ngày (ngày {day})", day=_day),
     _t(r"up to date \(as the agent reports; no signature date\)", "đã cập nhật (theo báo cáo của tác nhân; không có ngày của mẫu nhận diện)"),
     _t(r"out of date \(as the agent reports\)", "đã lỗi thời (theo báo cáo của tác nhân)"),
     _t(r"signature date not reported", "không báo ngày của mẫu nhận diện"),
@@ -258,7 +267,7 @@ CHECK_TEXTS: tuple[CheckText, ...] = (
     _t(r"address inside (?P<subnets>.+)", "địa chỉ nằm trong {subnets}"),
     _t(r"no purchase date recorded", "chưa ghi nhận ngày mua"),
     _t(r"younger than (?P<n>\d+) years", "chưa quá {n} năm kể từ ngày mua"),
-    _t(r"bought (?P<bought>\S+), service life ends (?P<end>\S+)", "mua ngày {bought}, hết niên hạn sử dụng ngày {end}"),
+    _t(r"bought (?P<bought>\S+), service life ends (?P<end>\S+)", "mua ngày {bought}, hết niên hạn sử dụng ngày {end}", bought=_day, end=_day),
     _t(r"not broken", "không hư hỏng"),
     _t(rf"(?P<status>{_STATUSES})", "{status}", status=_code),
     _t(r"an allowed country of origin", "xuất xứ thuộc danh sách được phép"),

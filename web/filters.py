@@ -16,7 +16,7 @@ from inventory.choices import LOCAL_TIMEZONE
 from inventory.repository import COMPLIANCE_STATES, share_percent
 from web.access import may
 from web.check_texts import check_text, evidence_text
-from web.i18n import current_language
+from web.i18n import current_language, day_format
 from web.labels import COMPLIANCE_COLOURS, SHARE_PHRASES, audit_fields, compliance_reason, label, link_state, outcome_word, run_kind, who_ran
 from web.notify_texts import delivery_error
 
@@ -24,20 +24,22 @@ LOCAL = ZoneInfo(LOCAL_TIMEZONE)
 
 
 def when(value) -> str:
-    """Dates as YYYY-MM-DD, times as local YYYY-MM-DD HH:MM (stored in UTC)."""
+    """Dates as 22/12/2026 in Vietnamese and 2026-12-22 in English; times as the local day and
+    HH:MM (stored in UTC)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
             return value
+    day = day_format()
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(LOCAL).strftime(f"{day} %H:%M")
     if isinstance(value, date):
-        return value.isoformat()
+        return value.strftime(day)
     return str(value)
 
 

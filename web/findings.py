@@ -38,6 +38,7 @@ from web.check_texts import check_text
 from web.database import cached, commit, get_session
 from web.filters import rule_title
 from web.forms import WaiveForm
+from web.i18n import day_text
 from web.labels import label
 from web.list_export import check_format, export_response
 from web.paging import Page
@@ -259,7 +260,7 @@ def waive_selected():
         flash(_("Không miễn trừ được: %(reason)s", reason=str(exc)), "error")
         return redirect(back)
     commit()
-    flash(_("Đã miễn trừ %(num)s phát hiện đến %(date)s.", num=number(count), date=form.expires.data.isoformat()), "info")
+    flash(_("Đã miễn trừ %(num)s phát hiện đến %(date)s.", num=number(count), date=day_text(form.expires.data)), "info")
     return redirect(back)
 
 
@@ -301,7 +302,7 @@ def revoke(finding_id: int):
     if finding is None:
         return redirect(url_for("findings.detail", finding_id=finding_id))
     if request.form.get("confirm") != "1":
-        details = [_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or ""), _("Hết hạn ngày: %(date)s", date=finding.waiver_expires.isoformat() if finding.waiver_expires else "")]
+        details = [_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or ""), _("Hết hạn ngày: %(date)s", date=day_text(finding.waiver_expires))]
         return _confirm_page(
             finding, title=_("Thu hồi miễn trừ"), question=_("Thu hồi miễn trừ của phát hiện #%(id)d?", id=finding_id), details=details,
             action=url_for("findings.revoke", finding_id=finding_id), button=_("Thu hồi miễn trừ"), hidden={},
@@ -322,19 +323,19 @@ def extend(finding_id: int):
     form = ExtendWaiverForm()
     valid = form.validate()
     if valid and finding.waiver_expires is not None and form.expires.data <= finding.waiver_expires:
-        form.expires.errors = [_("Ngày hết hạn mới phải sau %(date)s.", date=finding.waiver_expires.isoformat())]
+        form.expires.errors = [_("Ngày hết hạn mới phải sau %(date)s.", date=day_text(finding.waiver_expires))]
         valid = False
     if not valid:  # the page again, the typed date and the message beside it
         return _detail_page(finding_id, extend_form=form), 400
     new = form.expires.data
     if request.form.get("confirm") != "1":
-        old = finding.waiver_expires.isoformat() if finding.waiver_expires else ""
+        old = day_text(finding.waiver_expires)
         return _confirm_page(
-            finding, title=_("Gia hạn miễn trừ"), question=_("Gia hạn miễn trừ của phát hiện #%(id)d từ %(old)s đến %(new)s?", id=finding_id, old=old, new=new.isoformat()),
+            finding, title=_("Gia hạn miễn trừ"), question=_("Gia hạn miễn trừ của phát hiện #%(id)d từ %(old)s đến %(new)s?", id=finding_id, old=old, new=day_text(new)),
             details=[_("Lý do miễn trừ: %(reason)s", reason=finding.waiver_reason or "")], action=url_for("findings.extend", finding_id=finding_id),
-            button=_("Gia hạn đến %(date)s", date=new.isoformat()), hidden={"expires": new.isoformat()},
+            button=_("Gia hạn đến %(date)s", date=day_text(new)), hidden={"expires": new.isoformat()},
         )  # fmt: skip
     return _change_waiver(
         db, finding_id, lambda: extend_waiver(db, finding_id, expires=new, user=_officer(db)), failed=lambda reason: _("Không gia hạn được: %(reason)s", reason=reason),
-        done=_("Đã gia hạn miễn trừ của phát hiện #%(id)d đến %(date)s.", id=finding_id, date=new.isoformat()),
+        done=_("Đã gia hạn miễn trừ của phát hiện #%(id)d đến %(date)s.", id=finding_id, date=day_text(new)),
     )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from babel.support import NullTranslations
 from flask import g, session
 from flask_babel import Babel, get_locale, get_translations
@@ -20,6 +22,27 @@ def current_language() -> str:
     if found is None:
         found = g._kiemke_language = str(get_locale() or DEFAULT)
     return found
+
+
+# A day the way each language writes it, as the workbooks and the printed report do
+# (inventory.io.table_export's formats, compliance.workbook.vi_date).
+DAY_FORMATS = {"vi": "%d/%m/%Y", "en": "%Y-%m-%d"}
+
+
+def day_format() -> str:
+    return DAY_FORMATS.get(current_language(), DAY_FORMATS["en"])
+
+
+def day_text(value: date | str | None) -> str:
+    """22/12/2026 in Vietnamese, 2026-12-22 in English; a text that is no ISO day as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime(day_format())
 
 
 def translations() -> NullTranslations:

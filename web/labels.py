@@ -12,7 +12,7 @@ import re
 from flask_babel import gettext, lazy_pgettext, pgettext
 from flask_babel import lazy_gettext as _l
 
-from web.i18n import translations
+from web.i18n import day_text, translations
 
 LABELS = {
     # site kinds
@@ -181,9 +181,9 @@ def compliance_reason(reason: str) -> str:
     if reason.startswith("failed: "):
         return str(gettext("Không đạt quy tắc %(rule)s", rule=reason.removeprefix("failed: ")))
     if match := _STALE_COLLECTED.fullmatch(reason):
-        return str(gettext("Dữ liệu cũ: thu thập lần cuối ngày %(day)s, quá %(days)s ngày", day=match[1], days=match[2]))
+        return str(gettext("Dữ liệu cũ: thu thập lần cuối ngày %(day)s, quá %(days)s ngày", day=day_text(match[1]), days=match[2]))
     if match := _STALE_CONFIG.fullmatch(reason):
-        return str(gettext("Cấu hình cũ: lấy ngày %(day)s, quá %(days)s ngày", day=match[1], days=match[2]))
+        return str(gettext("Cấu hình cũ: lấy ngày %(day)s, quá %(days)s ngày", day=day_text(match[1]), days=match[2]))
     if reason.startswith("not evaluated: "):
         rules, sep, why = reason.removeprefix("not evaluated: ").partition(": ")  # rule ids hold no ": "
         if sep:

@@ -103,9 +103,9 @@ def test_device_page_shows_the_state_its_reasons_and_times(login_as, fleet):
     client = login_as("viewer")
     body = client.get(f"/devices/{fleet['hostile']}").get_data(as_text=True)
     assert "Chưa rõ" in body
-    assert "Dữ liệu cũ: thu thập lần cuối ngày 2026-01-02, quá 30 ngày" in body
+    assert "Dữ liệu cũ: thu thập lần cuối ngày 02/01/2026, quá 30 ngày" in body
     assert "Chưa đánh giá ep.av_present, ep.ram: chưa thu thập thông tin phần cứng, phần mềm của máy" in body
-    assert "2026-06-01 10:00" in body and "2026-06-01 05:00" in body  # evaluated, data as of (local time)
+    assert "01/06/2026 10:00" in body and "01/06/2026 05:00" in body  # evaluated, data as of (local time)
     body = client.get(f"/devices/{fleet['sw1']}").get_data(as_text=True)
     assert "Không đạt quy tắc net.telnet_off" in body and "Không đạt quy tắc net.snmp_no_rw_community" in body
     body = client.get(f"/devices/{fleet['never']}").get_data(as_text=True)

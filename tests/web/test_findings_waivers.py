@@ -101,7 +101,7 @@ def test_extend_asks_with_both_dates_then_logs_before_and_after(login_as, seed, 
     client = login_as("security_officer")
     token = csrf_token(client, f"/findings/{fid}")
     asked = client.post(f"/findings/{fid}/waiver/extend", data={"csrf_token": token, "expires": "2099-06-30"})
-    assert asked.status_code == 200 and "từ 2099-01-31 đến 2099-06-30" in asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "từ 31/01/2099 đến 30/06/2099" in asked.get_data(as_text=True)
     client.post(f"/findings/{fid}/waiver/extend", data={"csrf_token": token, "expires": "2099-06-30", "confirm": "1"})
     with Session(engine) as session:
         assert session.get(Finding, fid).waiver_expires == date(2099, 6, 30)

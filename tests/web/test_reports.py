@@ -36,7 +36,7 @@ def test_current_quarter_by_default_with_its_figures(login_as, province):
     quarter = current_quarter()
     start, _end, due = quarter_bounds(quarter)
     assert f'<option value="{quarter}" selected>' in page
-    assert due.isoformat() in page
+    assert due.strftime("%d/%m/%Y") in page  # the Vietnamese way
     # compliance: pc1 of 3 devices; the three states together
     assert "33% tuân thủ · 0% không tuân thủ · 67% chưa rõ" in page and "3 thiết bị" in page
     # The seed's three findings were opened this quarter and are still open: one per severity.
