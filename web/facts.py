@@ -1,6 +1,6 @@
 """Collected facts as people read them on the device page: each observation's key by its label
 (web.labels.FACT_LABELS), its value formatted by kind (RAM in GB, disks as "477 GB SSD", an
-anti-virus as "Microsoft Defender — bật, cập nhật, mẫu 2026-12-01"), its source by its label.
+anti-virus as "Microsoft Defender — bật, cập nhật, mẫu 01/12/2026"), its source by its label.
 
 A value that is not what its key should hold (bad JSON, not a number) is shown as stored: the
 page never hides what was collected, nor fails on it.
@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext
 
+from web.i18n import day_text
 from web.labels import FACT_LABELS, label
 from web.procurement import number
 
@@ -88,7 +89,7 @@ def _antivirus(value: str) -> str:
             notes.append(gettext("bật") if product["enabled"] else gettext("tắt"))
         if product.get("up_to_date") is not None:
             notes.append(gettext("cập nhật") if product["up_to_date"] else gettext("chưa cập nhật"))
-        signatures = product.get("signature_date") or product.get("signature_version")
+        signatures = day_text(product.get("signature_date")) or product.get("signature_version")
         if signatures:
             notes.append(gettext("mẫu %(signatures)s", signatures=signatures))
         name = product.get("name") or gettext("(không tên)")

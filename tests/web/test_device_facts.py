@@ -42,7 +42,7 @@ def in_language(app, lang: str):
             "512 GB SSD (Samsung SSD 980); 931 GB HDD (WDC WD10)",
         ),
         ("host.disks", json.dumps([["C:\\", 120 * GB]]), "120 GB (C:\\)", "120 GB (C:\\)"),  # SNMP: no kind
-        ("host.antivirus", json.dumps([DEFENDER]), "Microsoft Defender Antivirus — bật, cập nhật, mẫu 2026-12-01", "Microsoft Defender Antivirus — on, up to date, signatures 2026-12-01"),
+        ("host.antivirus", json.dumps([DEFENDER]), "Microsoft Defender Antivirus — bật, cập nhật, mẫu 01/12/2026", "Microsoft Defender Antivirus — on, up to date, signatures 2026-12-01"),
         ("host.antivirus", json.dumps([STALE]), "Kaspersky Endpoint Security — tắt, chưa cập nhật, mẫu 2026.10.01", "Kaspersky Endpoint Security — off, not up to date, signatures 2026.10.01"),
         ("host.antivirus", "[]", "không có", "none"),
         ("host.disk_encryption", "partial", "một phần", "partial"),
@@ -104,7 +104,7 @@ def test_device_page_shows_facts_in_words_and_keeps_the_key(login_as, seed, engi
     assert "RAM" in ram and "<code>host.ram_kb</code>" in ram and "16 GB" in ram and "Tác nhân (agent)" in ram
     assert f'title="{16 * GB}"' in ram  # the stored value stays at hand
     av = latest.split('data-key="host.antivirus"')[1].split("</tr>")[0]
-    assert "Microsoft Defender Antivirus — bật, cập nhật, mẫu 2026-12-01" in av
+    assert "Microsoft Defender Antivirus — bật, cập nhật, mẫu 01/12/2026" in av
     encryption = latest.split('data-key="host.disk_encryption"')[1].split("</tr>")[0]
     assert "Mã hóa ổ đĩa" in encryption and ">bật<" in encryption and "Nhập từ tệp" in encryption
     assert "<script>" not in latest and "&lt;script&gt;" in latest  # an odd value is shown as stored, escaped
