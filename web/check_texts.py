@@ -171,24 +171,51 @@ _TIMEOUT_ITEMS = (  # net.exec_timeout: "session: value[ (default)]"
     _t(r"(?P<name>.+): invalid value(?P<default> \(default\))?", "{name}: giá trị không hợp lệ{default}", default=lambda _: " (mặc định)"),
 )
 # Why the parser could not read a line or found a statement missing (compliance.configparse's
-# Unreadable reasons): the commonest shapes; a reason not known is quoted as it is.
-_FRAGMENT_VI = "không có `hostname` và không có khối `line` nào trong tệp: không phải toàn bộ running-config (chỉ là một đoạn)"
+# Unreadable reasons): the commonest shapes; a reason not known is quoted as it is. Each parser
+# says in its own words that a file is only part of a configuration (its _FRAGMENT).
+_FRAGMENTS = {
+    "no `hostname` and no `line` blocks in this file: not a whole running-config (a fragment)":
+        "không có `hostname` và không có khối `line` nào trong tệp: không phải toàn bộ running-config (chỉ là một đoạn)",
+    "not a whole configuration (it lacks the `; … Configuration Editor; Created on release` header, `hostname` or `module`)":
+        "không phải toàn bộ cấu hình (thiếu phần đầu `; … Configuration Editor; Created on release`, `hostname` hoặc `module`)",
+    "no `config system global` in this file: not a whole configuration (a per-VDOM backup or a fragment)":
+        "không có `config system global` trong tệp: không phải toàn bộ cấu hình (bản sao lưu của một VDOM, hoặc chỉ là một đoạn)",
+    "not a complete configuration (no `!Software Version` header, `user-interface` blocks or `return`)":
+        "không phải cấu hình đầy đủ (không có phần đầu `!Software Version`, khối `user-interface` hay `return`)",
+    "the file has no `version` statement, so it is not a whole configuration":
+        "tệp không có câu lệnh `version` nên không phải toàn bộ cấu hình",
+    "this file, which is not a complete configuration (it lacks `set deviceconfig system` or `set mgt-config users`)":
+        "tệp này, vốn không phải cấu hình đầy đủ (thiếu `set deviceconfig system` hoặc `set mgt-config users`)",
+}  # fmt: skip
+_FRAGMENT = "(?P<fragment>" + "|".join(re.escape(text) for text in _FRAGMENTS) + ")"
+_FRAGMENT_VI = _FRAGMENTS["no `hostname` and no `line` blocks in this file: not a whole running-config (a fragment)"]
 _MISSING_PARTS = {
     "name": "tên", "community": "community", "secret": "secret", "version number": "số phiên bản", "security level": "mức bảo mật",
     "list name": "tên danh sách", "address": "địa chỉ", "ACL and a direction": "ACL và chiều áp dụng",
     "protocol, source and destination": "giao thức, nguồn và đích", "whole number": "số nguyên",
+    "known storage form (sha1, sha256, plaintext)": "dạng lưu đã biết (sha1, sha256, plaintext)",
 }  # fmt: skip
+_OUTSIDE = {  # what a fragment cannot rule out
+    "a password kept in clear outside it": "mật khẩu dạng rõ nằm ngoài đoạn này",
+    "a secret outside it": "mật khẩu/khóa nằm ngoài đoạn này",
+    "SNMP statements outside it": "câu lệnh SNMP nằm ngoài đoạn này",
+}
 _UNREAD_WHY = (
     _t(r"no `(?P<a>[^`]+)` or `(?P<b>[^`]+)` in this file", "không có `{a}` hay `{b}` trong tệp này"),
     _t(r"no `(?P<what>[^`]+)` statements? in this file", "không có câu lệnh `{what}` trong tệp này"),
-    _t(r"no `hostname` and no `line` blocks in this file: not a whole running-config \(a fragment\)", _FRAGMENT_VI),
-    _t(
-        r"(?P<what>no `[^`]+`(?: statements?)?)(?:,| in this file,) and no `hostname` and no `line` blocks in this file: not a whole running-config \(a fragment\)",
-        "{what}, và " + _FRAGMENT_VI,
-        what=lambda what: "không có " + what.removeprefix("no ").replace(" statements", "").replace(" statement", ""),
-    ),
+    _t(_FRAGMENT, "{fragment}", fragment=_FRAGMENTS.get),
+    _t(_FRAGMENT + r", so (?P<outside>.+) cannot be ruled out", "{fragment}, nên không loại trừ được {outside}", fragment=_FRAGMENTS.get, outside=_OUTSIDE.get),
+    _t(_FRAGMENT + r", and no (?P<what>.+) in it", "{fragment}, và trong đó không có {what}", fragment=_FRAGMENTS.get),
+    _t(_FRAGMENT + r": statements outside this file are not known", "{fragment}: không biết các câu lệnh nằm ngoài tệp này", fragment=_FRAGMENTS.get),
+    _t(r"no `(?P<what>[^`]+)`(?: statements?)?(?: in this file)?, which is " + _FRAGMENT, "không có `{what}` trong tệp này; tệp {fragment}", fragment=_FRAGMENTS.get),
+    _t(r"no `(?P<what>[^`]+)` statements in " + _FRAGMENT, "không có câu lệnh `{what}` trong {fragment}", fragment=_FRAGMENTS.get),
+    _t(r"no `(?P<what>[^`]+)`(?: statements?)?(?P<cls> or class)?, and " + _FRAGMENT, "không có `{what}`{cls}, và {fragment}", fragment=_FRAGMENTS.get, cls=lambda _: " hay class đăng nhập"),
+    _t(r"no secret-bearing statement, and " + _FRAGMENT, "không có câu lệnh nào chứa mật khẩu/khóa, và {fragment}", fragment=_FRAGMENTS.get),
+    _t(r"no input filter on lo0, and " + _FRAGMENT, "không có bộ lọc vào trên lo0, và {fragment}", fragment=_FRAGMENTS.get),
+    _t(r"the lo0 filter's terms are not in this file, and " + _FRAGMENT, "các term của bộ lọc lo0 không có trong tệp này, và {fragment}", fragment=_FRAGMENTS.get),
     _t(r"(?P<what>[\w`-]+(?: [\w`/-]+)*?) without an? (?P<part>.+)", "{what} thiếu {part}", part=_MISSING_PARTS.get),
 )
+
 # The parser's reasons continue after "; " with why the absence matters (split apart by _each).
 _DEFAULT_WORDS = (
     _t(r"the default depends on the platform and release", "mặc định tùy nền tảng và phiên bản phần mềm"),

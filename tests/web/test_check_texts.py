@@ -358,3 +358,27 @@ def test_a_rule_left_not_evaluated_for_a_missing_statement_reads_in_vietnamese()
 
     text = "not evaluated: not in the configuration: no `config system global` in this file; line 4 could not be read: no address"
     assert vietnamese(text) == "chưa đánh giá: không có trong cấu hình: no `config system global` in this file; dòng 4 không đọc được: no address"
+
+
+def test_every_parser_saying_a_file_is_only_a_fragment_reads_in_vietnamese():
+    """Each parser's own sentence for "this file is only part of a configuration" is in the table
+    (a parser whose wording changes fails here, not silently in the page)."""
+    import importlib
+    import pkgutil
+
+    import compliance.configparse as configparse
+    from web.check_texts import _FRAGMENTS, vietnamese
+
+    fragments = {getattr(importlib.import_module(f"compliance.configparse.{m.name}"), "_FRAGMENT", None) for m in pkgutil.iter_modules(configparse.__path__)} - {None}
+    assert fragments and fragments <= set(_FRAGMENTS), fragments - set(_FRAGMENTS)
+    ios = "no `hostname` and no `line` blocks in this file: not a whole running-config (a fragment)"
+    assert vietnamese(f"not evaluated: not in the configuration: {ios}, and no `line vty` in it") == (
+        "chưa đánh giá: không có trong cấu hình: không có `hostname` và không có khối `line` nào trong tệp: không phải toàn bộ running-config (chỉ là một đoạn), và trong đó không có `line vty`"
+    )
+    junos = "no `system login user` or class, and the file has no `version` statement, so it is not a whole configuration"
+    assert vietnamese(f"not evaluated: not in the configuration: {junos}") == (
+        "chưa đánh giá: không có trong cấu hình: không có `system login user` hay class đăng nhập, và tệp không có câu lệnh `version` nên không phải toàn bộ cấu hình"
+    )
+    assert vietnamese("not evaluated: not in the configuration: no `ip http server` or `no ip http server` in this file; the default depends on the platform and release") == (
+        "chưa đánh giá: không có trong cấu hình: không có `ip http server` hay `no ip http server` trong tệp này; mặc định tùy nền tảng và phiên bản phần mềm"
+    )
