@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from inventory.choices import LABELS_VI
 from web.i18n import current_language
 
 _TABLE: list[tuple[re.Pattern[str], str]] = []
@@ -34,6 +35,8 @@ def _t(pattern: str, vi: str) -> None:
 
 def _part(name: str, text: str) -> str:
     """A quoted part in Vietnamese when its table knows it (a list separated by ", " part by part)."""
+    if name == "allowed":  # the codes a cell takes: the importer takes their Vietnamese labels too
+        return ", ".join(LABELS_VI.get(code, code) for code in text.split(", "))
     if name not in _PARTS:
         return text
     out = []
