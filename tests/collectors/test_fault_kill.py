@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -127,7 +128,8 @@ def test_scheduler_killed_mid_poll_leaves_no_half_written_run_and_is_marked_inte
     restarted = kiemke(home, "scheduler", "--run-for", "1")
     output, _ = restarted.communicate(timeout=60)
     assert restarted.returncode == 0, output
-    assert f"#{run_id} marked interrupted" in output
+    interrupted = re.search(r"scan runs? ((?:#\d+(?:, )?)+) marked interrupted", output)
+    assert interrupted and f"#{run_id}" in interrupted.group(1).split(", "), output
     with db.session_scope(engine) as session:
         run = session.get(ScanRun, run_id)
         assert run.status == "interrupted" and run.finished_at is not None

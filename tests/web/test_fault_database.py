@@ -57,7 +57,9 @@ def held_write_lock(sqlite_url: str):
 def waive(client, finding_id: int):
     token = csrf_token(client, "/findings/")
     expires = (date.today() + timedelta(days=30)).isoformat()
-    return client.post("/findings/waive", data={"ids": [str(finding_id)], "reason": "thay thế", "expires": expires, "csrf_token": token})
+    # The confirmed step of the waiver (the form asks first; `confirm` and the count it showed).
+    data = {"ids": [str(finding_id)], "reason": "thay thế", "expires": expires, "csrf_token": token, "confirm": "1", "expected": "1"}
+    return client.post("/findings/waive", data=data)
 
 
 def finding_status(engine, finding_id: int) -> str:
