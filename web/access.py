@@ -33,6 +33,9 @@ RECHECKERS = (SECURITY_OFFICER,)
 # Who may edit recorded devices (one at a time or in bulk), and admin: the people who keep the
 # inventory true; planners and viewers read it.
 DEVICE_EDITORS = (SECURITY_OFFICER, TECHNICIAN)
+# Who may edit a site's recorded values and approved quantities, and admin: the province's
+# security officer keeps the sites' register; technicians edit devices only.
+SITE_EDITORS = (SECURITY_OFFICER,)
 
 ACCESS_ATTR = "kiemke_access"
 

@@ -1,0 +1,67 @@
+"""The site edit forms: the site's own values, and its approved quantities per device class.
+The inventory layer (inventory.site_edit) checks the values, so each rule lives once; the forms
+only carry what was typed (kept on an error) and the version the values were read at."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+
+from inventory.choices import DeviceClass, SiteKind, values
+from web.labels import label
+
+SITE_FIELD_LABELS = {
+    "name": _l("Tên đơn vị"),
+    "kind": _l("Loại đơn vị"),
+    "poll_interval_minutes": _l("Chu kỳ thăm dò (phút)"),
+    "notes": _l("Ghi chú"),
+}
+
+# inventory.site_edit.FieldError codes in words.
+SITE_ERROR_TEXTS = {
+    "required": _l("Cần nhập giá trị này."),
+    "bad_choice": _l("Giá trị không nằm trong danh sách cho phép."),
+    "too_long": _l("Dài quá %(max)s ký tự."),
+    "not_a_number": _l("“%(value)s” không phải số nguyên."),
+    "out_of_range": _l("Cần là số nguyên từ %(min)s đến %(max)s."),
+}
+
+
+def site_error_text(code: str, params) -> str:
+    return str(SITE_ERROR_TEXTS.get(code, code)) % dict(params)
+
+
+class SiteForm(FlaskForm):
+    name = StringField(SITE_FIELD_LABELS["name"])
+    kind = SelectField(SITE_FIELD_LABELS["kind"], validate_choice=False)
+    poll_interval_minutes = StringField(SITE_FIELD_LABELS["poll_interval_minutes"])
+    notes = TextAreaField(SITE_FIELD_LABELS["notes"])
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(code, label(code)) for code in values(SiteKind)]
+
+    @classmethod
+    def from_stored(cls, stored: dict, version: str) -> SiteForm:
+        data = {key: "" if value is None else str(value) for key, value in stored.items()}
+        return cls(formdata=None, data={**data, "version": version})
+
+    def site_values(self) -> dict:
+        return {name: self[name].data for name in SITE_FIELD_LABELS}
+
+    def add_site_errors(self, errors) -> None:
+        for error in errors:
+            self[error.field].errors = [*self[error.field].errors, site_error_text(error.code, error.params)]
+
+
+class ApprovedForm(FlaskForm):
+    """Only the version and the CSRF token: the quantities are `q_<device class>` inputs, one per
+    class, read by `typed()`."""
+
+    version = HiddenField()
+
+    @staticmethod
+    def typed(formdata) -> dict[str, str]:
+        return {cls: formdata.get(f"q_{cls}", "") for cls in values(DeviceClass)}
