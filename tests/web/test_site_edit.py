@@ -148,3 +148,30 @@ def test_editor_sees_the_tab_and_csrf_is_required(login_as, seed, engine):
     assert client.post("/sites/S1/approved", data={"q_laptop": "5"}).status_code == 400
     assert site(engine).name != "Không có mã" and audit(engine, "site") == [] and audit(engine, "approved_quantity") == []
     assert client.get("/sites/NOPE/edit").status_code == 404
+
+
+# Letters only Vietnamese uses (with its tone marks): none may stand in the English pages' own text.
+_VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
+
+
+def _own_text(page: str) -> str:
+    """The form's own text: without the data (the site's name, values) and the language switch."""
+    page = page[page.index("<h1>") : page.index("</form>")]
+    page = re.sub(r"<h1>.*?</h1>", "", page, flags=re.S)
+    page = re.sub(r'value="[^"]*"', "", page)
+    return re.sub(r"<textarea[^>]*>.*?</textarea>", "", page, flags=re.S)
+
+
+def test_english_forms_and_errors(login_as, seed):
+    client = login_as("security_officer")
+    client.post("/language/en", data={"csrf_token": csrf_token(client, "/sites/S1")})
+    for path in ("/sites/S1/edit", "/sites/S1/approved"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<html lang="en">' in page and ">Edit</a>" in page
+        assert not _VIETNAMESE.search(_own_text(page)), path
+    data = form_of(client, "/sites/S1/edit")
+    page = client.post("/sites/S1/edit", data={**data, "poll_interval_minutes": "abc"}).get_data(as_text=True)
+    assert "“abc” is not a whole number." in page and not _VIETNAMESE.search(_own_text(page))
+    data = form_of(client, "/sites/S1/approved")
+    page = client.post("/sites/S1/approved", data={**data, "q_laptop": "-1"}).get_data(as_text=True)
+    assert "Must be a whole number from 0 to 1000000." in page
