@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
@@ -184,21 +185,33 @@ def update_approved(session: Session, site_id: int, given: Mapping[str, Any], ex
     if errors:
         raise InvalidValues(errors)
     diff = {cls: n for cls, n in wanted.items() if current[cls] != n}
-    rows = {row.device_class: row for row in session.execute(select(ApprovedQuantity).where(ApprovedQuantity.site_id == site_id)).scalars()}
+    stored = set(session.execute(select(ApprovedQuantity.device_class).where(ApprovedQuantity.site_id == site_id)).scalars())
+    table = ApprovedQuantity.__table__
+    try:
+        with session.begin_nested():
+            for cls, quantity in diff.items():
+                # Written only if the row still holds what was read (or is still missing): a writer
+                # in between makes it match nothing, or its insert collide, and nothing is written.
+                if cls in stored:
+                    mine = (table.c.site_id == site_id, table.c.device_class == cls, table.c.quantity == current[cls])
+                    if session.execute(table.update().where(*mine).values(quantity=quantity)).rowcount != 1:
+                        raise EditConflict(site_id, version_of(approved_quantities(session, site_id)))
+                else:
+                    session.execute(table.insert().values(site_id=site_id, device_class=cls, quantity=quantity, decision_ref=""))
+    except IntegrityError:
+        raise EditConflict(site_id, version_of(approved_quantities(session, site_id))) from None
     for cls, quantity in diff.items():
-        if cls in rows:
-            rows[cls].quantity = quantity
-        else:
-            session.add(ApprovedQuantity(site_id=site_id, device_class=cls, quantity=quantity))
         audit.record(session, actor, "update", "approved_quantity", f"{site_id}:{cls}", before={"quantity": current[cls]}, after={"quantity": quantity})
     if diff:
-        session.flush()
+        _expire_loaded(session, site_id, ApprovedQuantity)
         changed_on_commit(session, site_ids=[site_id], trigger="edit", actor=actor)
     return [FieldChange(cls, current[cls], n) for cls, n in diff.items()]
 
 
-def _expire_loaded(session: Session, site_id: int) -> None:
-    # The row was written past the ORM: a Site this session already holds must be read anew.
+def _expire_loaded(session: Session, site_id: int, model: type = Site) -> None:
+    # Rows were written past the ORM: a Site (or its ApprovedQuantity) this session already holds
+    # must be read anew.
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, Site) and obj.id == site_id and object_session(obj) is session:
+        held = obj.id if model is Site else getattr(obj, "site_id", None)
+        if isinstance(obj, model) and held == site_id and object_session(obj) is session:
             session.expire(obj)

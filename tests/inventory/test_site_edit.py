@@ -99,3 +99,16 @@ def test_approved_quantities_refuse_negatives_and_stale_versions(session, site_i
     with pytest.raises(EditConflict):
         update_approved(session, site_id, {"laptop": "5"}, version, actor="so")
     assert approved_quantities(session, site_id)["laptop"] == 2
+
+
+def test_a_writer_between_the_read_and_the_write_is_not_overwritten(session, site_id, monkeypatch):
+    update_approved(session, site_id, {"laptop": "2"}, None, actor="other")
+    session.commit()
+    # The values as read before the other writer's commit: the conditional write matches nothing.
+    stale = {**approved_quantities(session, site_id), "laptop": 0}
+    monkeypatch.setattr("inventory.site_edit.approved_quantities", lambda _session, _site_id: dict(stale))
+    with pytest.raises(EditConflict):
+        update_approved(session, site_id, {"laptop": "5", "firewall": "1"}, version_of(stale), actor="so")
+    monkeypatch.undo()
+    assert approved_quantities(session, site_id)["laptop"] == 2 and approved_quantities(session, site_id)["firewall"] == 0
+    assert len(audit(session, "approved_quantity")) == 1
