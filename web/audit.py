@@ -3,8 +3,6 @@ XLSX by those who may read it."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,7 +11,7 @@ from inventory.io.table_export import ExportColumn
 from web import queries
 from web.access import SECURITY_OFFICER, role_required
 from web.database import get_session
-from web.labels import label
+from web.labels import audit_fields, label, who_ran
 from web.list_export import check_format, export_response
 from web.list_queries import AUDIT_SORTS, Sorting, all_audit_entries, audit_page
 from web.paging import Page
@@ -102,20 +100,21 @@ def index():
     )
 
 
-def _json(value) -> str | None:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str) if value else None
+def _fields(value) -> str | None:
+    """A change's fields for the workbook: one "label: value" a line (labels, not column names)."""
+    return "\n".join(f"{name}: {shown}" for name, shown in audit_fields(value)) if value else None
 
 
 def export_columns() -> list[ExportColumn]:
     return [
         ExportColumn("#", lambda e: e["id"], "int"),
         ExportColumn(_("Lúc"), lambda e: e["at"], "datetime"),
-        ExportColumn(_("Người thực hiện"), lambda e: e["actor"]),
+        ExportColumn(_("Người thực hiện"), lambda e: who_ran(e["actor"])),
         ExportColumn(_("Hành động"), lambda e: action_word(e["action"])),
         ExportColumn(_("Đối tượng"), lambda e: entity_word(e["entity"])),
         ExportColumn(_("Mã đối tượng"), lambda e: e["entity_id"]),
-        ExportColumn(_("Trước"), lambda e: _json(e["before"]), width=50),
-        ExportColumn(_("Sau"), lambda e: _json(e["after"]), width=50),
+        ExportColumn(_("Trước"), lambda e: _fields(e["before"]), width=50),
+        ExportColumn(_("Sau"), lambda e: _fields(e["after"]), width=50),
     ]
 
 

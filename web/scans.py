@@ -28,7 +28,7 @@ from web.access import TECHNICIAN, role_required
 from web.auth import _safe_next
 from web.database import commit, get_session
 from web.forms import ActionForm, AdoptForm, ScanForm, flash_errors
-from web.labels import label
+from web.labels import label, who_ran
 from web.list_export import check_format, export_response
 from web.list_queries import SCAN_SORTS, Sorting, all_scan_runs, scan_runs_page
 from web.paging import Page
@@ -143,7 +143,7 @@ def export_columns() -> list[ExportColumn]:
         ExportColumn(_("Thời gian (giây)"), lambda s: s["seconds"], "decimal"),
         ExportColumn(_("Kết quả"), lambda s: str(label(s["status"]))),
         ExportColumn(_("Thiết bị"), lambda s: s["summary"].get("devices"), "int"),
-        ExportColumn(_("Người chạy"), lambda s: s["triggered_by"]),
+        ExportColumn(_("Người chạy"), lambda s: who_ran(s["triggered_by"])),
         ExportColumn(_("Lỗi"), lambda s: s["error"]),
     ]
 
