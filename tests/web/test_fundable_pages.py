@@ -291,3 +291,10 @@ def test_the_pages_in_english(login_as, engine, approved) -> None:
     token = csrf_token(client, f"{BASE}/phuong-an/{scenario_id}")
     refused = client.post(f"{BASE}/phuong-an/{scenario_id}", data=form_of(data, "Thử", token) | {"phasing-2027": "-1"}).get_data(as_text=True)
     assert "Phasing of 2027: must not be negative." in refused and "Endpoints" in refused
+
+
+def test_reachable_from_the_procurement_page_and_shown_in_the_quarterly_report(login_as, engine, approved) -> None:
+    client = login_as("planner")
+    assert f'href="{BASE}/?year=' in client.get("/procurement/").get_data(as_text=True)
+    report = login_as("security_officer").get("/reports/?quarter=2026Q4").get_data(as_text=True)
+    assert "Mua sắm theo khả năng vốn năm 2026" in report
