@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,15 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from collectors.credentials import CredentialBook
+from collectors.outcome_json import DamagedOutcome, outcome_from_json, outcome_to_json
 from collectors.reconcile import Reconciler
 from collectors.records import (
-    ArpRecord,
-    DeviceFacts,
-    FdbRecord,
-    HostRecord,
-    InterfaceRecord,
-    LldpRecord,
-    SoftwareRecord,
     Target,
 )
 from collectors.runner import Outcome, RunOptions, run_sync
@@ -41,7 +35,6 @@ from inventory.crypto import Vault
 from inventory.io.sandbox import UnreadableFile, load_json_limited
 from inventory.models import Device, ScanOutcome, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.platforms import platform_for
-from inventory.redact import mask_config
 from inventory.repository import in_inventory, zone_subnets
 from inventory.runs import current_owner, mark_interrupted
 
@@ -418,42 +411,10 @@ def scan_to_bundle(engine: Engine, vault: Vault, *, site: str, subnet: str, opti
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "scan": scan_info,
-        "outcomes": [_outcome_to_json(o) for o in outcomes],
+        "outcomes": [outcome_to_json(o) for o in outcomes],
     }
     # Plain JSON all the way down (dates as ISO text), so the bundle can be written as it is.
     return json.loads(json.dumps(bundle, default=lambda value: value.isoformat()))
-
-
-def _outcome_to_json(outcome: Outcome) -> dict:
-    # A bundle leaves the office on a laptop: configs in it are masked the way stored snapshots
-    # are (import stores them as they are; masking again is harmless), so it holds no device secret.
-    return {
-        "target": asdict(outcome.target),
-        "facts": [asdict(replace(f, running_config=mask_config(f.running_config)) if f.running_config else f) for f in outcome.facts],
-        "error": {"kind": outcome.error.kind, "message": outcome.error.message} if outcome.error else None,
-        "attempts": list(outcome.attempts),
-        "duration_ms": outcome.duration_ms,
-    }
-
-
-def _facts_from_json(data: dict) -> DeviceFacts:
-    from datetime import date
-
-    host = data.get("host")
-    if host:
-        software = tuple(SoftwareRecord(s["name"], date.fromisoformat(s["installed"]) if s.get("installed") else None) for s in host["software"])
-        host = HostRecord(host["cores"], host["ram_kb"], tuple(tuple(d) for d in host["disks"]), software)
-    return DeviceFacts(
-        **{k: v for k, v in data.items() if k not in ("interfaces", "fdb", "arp", "lldp", "host", "open_ports", "services", "warnings")},
-        interfaces=tuple(InterfaceRecord(**i) for i in data.get("interfaces", ())),
-        fdb=tuple(FdbRecord(**i) for i in data.get("fdb", ())),
-        arp=tuple(ArpRecord(**i) for i in data.get("arp", ())),
-        lldp=tuple(LldpRecord(**i) for i in data.get("lldp", ())),
-        host=host,
-        open_ports=tuple(data.get("open_ports", ())),
-        services=tuple(tuple(s) for s in data.get("services", ())),
-        warnings=tuple(data.get("warnings", ())),
-    )
 
 
 def _damaged(path: Path, why: str) -> ServiceError:
@@ -462,54 +423,15 @@ def _damaged(path: Path, why: str) -> ServiceError:
 
 def _outcomes_from_bundle(path: Path, bundle: dict) -> list[Outcome]:
     """The bundle's outcomes, every value checked for its kind: a damaged bundle is one error."""
-    from collectors.records import CollectorError
-
     for key in ("bundle_id", "site"):
         if not isinstance(bundle.get(key), str) or not bundle[key]:
             raise _damaged(path, f"{key} missing or not text")
     if not isinstance(bundle.get("outcomes"), list):
         raise _damaged(path, "outcomes missing or not a list")
-    outcomes = []
     try:
-        for item in bundle["outcomes"]:
-            if not isinstance(item, dict) or not isinstance(item.get("target"), dict) or not isinstance(item.get("facts"), list):
-                raise _damaged(path, "an outcome without a target or facts")
-            error = item.get("error")
-            failure = None
-            if error:
-                if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not isinstance(error.get("kind"), str):
-                    raise _damaged(path, "an outcome with a malformed error")
-                failure = CollectorError(error["message"])
-                failure.kind = error["kind"]
-            # Device ids are the scanning laptop's: here devices are matched again by identity.
-            target = Target(**(item["target"] | {"device_id": None}))
-            facts = []
-            for fact in item["facts"]:
-                if not isinstance(fact, dict):
-                    raise _damaged(path, "facts that are not an object")
-                facts.append(_facts_from_json(fact))
-            _check_texts(path, target, *facts)
-            attempts = item.get("attempts", ())
-            duration = item.get("duration_ms", 0)
-            if not isinstance(attempts, list | tuple) or not isinstance(duration, int | float):
-                raise _damaged(path, "an outcome with malformed attempts or duration")
-            outcomes.append(Outcome(target, tuple(facts), failure, tuple(attempts), duration))
-    except ServiceError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise _damaged(path, f"{type(exc).__name__}: {exc}") from None
-    return outcomes
-
-
-def _check_texts(path: Path, *records) -> None:
-    """Scalar fields of a target or facts are what their kind says (text, number or nothing)."""
-    for record in records:
-        for name, value in vars(record).items():
-            if value is None or isinstance(value, tuple | HostRecord):
-                continue
-            expected = int if name == "uptime_seconds" else str
-            if isinstance(value, bool) or not isinstance(value, expected):
-                raise _damaged(path, f"{name} is not {'a number' if expected is int else 'text'}")
+        return [outcome_from_json(item) for item in bundle["outcomes"]]
+    except DamagedOutcome as exc:
+        raise _damaged(path, str(exc)) from None
 
 
 def import_bundle(engine: Engine, path: Path, *, triggered_by: str = "cli") -> RunResult:

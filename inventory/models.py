@@ -532,3 +532,98 @@ class PlanScenario(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# -- collectors per site-zone (collectors/fleet): the hub's register and the collector's own side --
+
+
+class Collector(SQLModel, table=True):
+    """A collector the hub has registered (hub side): a kiemke inside one site-zone that polls
+    what the hub cannot reach and forwards its results, signed with its Ed25519 key. The hub
+    applies only results for this site and zone. What the collector last said about its outbox
+    (pending, oldest unacknowledged) is kept for coverage."""
+
+    __tablename__ = "collector"
+    __table_args__ = (
+        CheckConstraint(_in("zone_kind", ZoneKind), name="ck_collector_zone"),
+        CheckConstraint("status IN ('active', 'revoked')", name="ck_collector_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    zone_kind: str = Field(max_length=16)
+    signing_key: str = Field(max_length=64)  # Ed25519 public key, base64: verifies every batch
+    box_key: str = Field(max_length=64)  # X25519 public key, base64: the assignment's credentials are sealed to it
+    status: str = Field(default="active", max_length=16)
+    registered_at: datetime = Field(default_factory=utcnow)
+    registered_by: str = Field(default="", max_length=100)
+    last_contact_at: datetime | None = None
+    last_contact_via: str | None = Field(default=None, max_length=8)  # https, file
+    acked_seq: int = 0  # the highest batch number up to which every batch was received
+    reported_pending: int | None = None  # the collector's outbox at its last contact
+    oldest_unacked_at: datetime | None = None
+    reported_dropped: int = 0  # results it could not queue because its outbox was full
+    assignment_version: int = 0
+
+
+class CollectorBatch(SQLModel, table=True):
+    """One numbered batch of results received from a collector (hub side). (collector, seq) is
+    unique: a batch sent twice, over HTTPS and then in an air-gap file, is applied once."""
+
+    __tablename__ = "collector_batch"
+    __table_args__ = (
+        UniqueConstraint("collector_id", "seq", name="uq_collector_batch_seq"),
+        CheckConstraint("status IN ('queued', 'applied', 'refused', 'failed')", name="ck_collector_batch_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    collector_id: int = Field(foreign_key="collector.id", index=True)
+    seq: int
+    kind: str = Field(max_length=16)  # poll, discover, agent
+    created_at: datetime  # on the collector, when the result was stored there
+    received_at: datetime = Field(default_factory=utcnow)
+    received_via: str = Field(default="https", max_length=8)
+    status: str = Field(default="queued", max_length=16)
+    body: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # cleared once applied
+    body_bytes: int = 0
+    applied_at: datetime | None = None
+    scan_run_id: int | None = Field(default=None, foreign_key="scan_run.id")
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CollectorIdentity(SQLModel, table=True):
+    """This database's collector identity (collector side; one row, id 1). Its presence makes the
+    database a collector's: every run's results also enter the outbox. The key pairs live in
+    KIEMKE_HOME (files 0600), like the credential key, never in the database."""
+
+    __tablename__ = "collector_identity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    hub_url: str | None = Field(default=None, max_length=500)  # None: offline, air-gap files only
+    hub_key: str | None = Field(default=None, max_length=64)  # the hub's Ed25519 key, pinned by the first assignment
+    site_code: str | None = Field(default=None, max_length=32)
+    zone_kind: str | None = Field(default=None, max_length=16)
+    assignment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # without credentials
+    assignment_version: int = 0
+    next_seq: int = 1  # numbers are handed out in the writing transaction: contiguous
+    acked_seq: int = 0
+    dropped: int = 0  # results not queued because the outbox was at its cap
+    dropped_since: datetime | None = None
+    last_upload_at: datetime | None = None
+    last_upload_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One result waiting for the hub's acknowledgement (collector side), written in the same
+    transaction as the collector's own data. `body` is zlib-compressed JSON (collectors/fleet/wire)."""
+
+    __tablename__ = "outbox_entry"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size_bytes: int = 0

@@ -45,6 +45,9 @@ UNTRACKED = frozenset({
     "revoked_session",  # read at every signed-in request, never cached
     "saved_filter", "list_columns",  # one user's list settings: read fresh, never cached
     "plan_scenario",  # what-if scenarios: plans fitted to one are cached per its version, not per revision
+    # collectors (collectors/fleet): their status is read fresh; what a batch carries reaches the
+    # tracked tables through the ordinary reconciliation, which moves the revision itself
+    "collector", "collector_batch", "collector_identity", "outbox_entry",
 })  # fmt: skip
 
 # Columns that polls and checks move on every run and that no cached view shows (keep it so):

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
 
         return SecretStr(self._secret_file("credential.key", lambda: Fernet.generate_key().decode()))
 
+    def key_file(self, name: str, make) -> str:
+        """A secret kept in KIEMKE_HOME (0600), made by `make` on first use: the collector's and
+        the hub's key pairs (collectors/fleet/identity.py) live there, like the credential key."""
+        return self._secret_file(name, make)
+
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         return self.home
