@@ -5,14 +5,17 @@ class (what the procurement plan counts against).
 Values are checked and normalised here, written, audit-logged with before and after, and
 announced with `changed_on_commit` for the site: compliance re-evaluates it (and the plan follows
 the approved quantities) once the caller commits. Errors are typed and carry codes, not
-sentences, so each surface words them in its own language. The zones' subnets are not edited
-here: they are lists per zone that the import keeps (see README, import format).
+sentences, so each surface words them in its own language. The zones' subnets (what the
+zone-separation checks place addresses by) are edited as whole lists per zone, with a version of
+their own: each a strict network, none overlapping another of the site's or of another site.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +27,8 @@ from sqlmodel import Session
 
 from inventory import audit
 from inventory.changes import changed_on_commit
-from inventory.choices import DeviceClass, SiteKind, values
-from inventory.models import ApprovedQuantity, Site
+from inventory.choices import DeviceClass, SiteKind, ZoneKind, values
+from inventory.models import ApprovedQuantity, Site, Subnet, Zone
 from inventory.text import clean_text
 
 # The recorded columns of a site a form edits (its code names it everywhere and stays; its
@@ -215,3 +218,135 @@ def _expire_loaded(session: Session, site_id: int, model: type = Site) -> None:
         held = obj.id if model is Site else getattr(obj, "site_id", None)
         if isinstance(obj, model) and held == site_id and object_session(obj) is session:
             session.expire(obj)
+
+
+# ------------------------------------------------------------------------------ zone subnets
+# A zone's subnets as one list; the form and the CLI send the list they want kept.
+_CIDR_SEPARATORS = re.compile(r"[;,\s]+")
+SUBNETS_PER_ZONE_MAX = 256
+
+
+def zone_subnets(session: Session, site_id: int) -> dict[str, list[str]]:
+    """The site's subnets per zone kind (every kind; [] where the zone has none or is missing),
+    in the order they were recorded."""
+    out: dict[str, list[str]] = {kind: [] for kind in values(ZoneKind)}
+    rows = session.execute(select(Zone.kind, Subnet.cidr).join(Subnet, Subnet.zone_id == Zone.id).where(Zone.site_id == site_id).order_by(Subnet.id))
+    for kind, cidr in rows:
+        out.setdefault(kind, []).append(cidr)
+    return out
+
+
+def split_cidrs(text: str) -> list[str]:
+    """Typed CIDRs, one a line or separated by commas, semicolons or spaces (as the import reads them)."""
+    return [part for part in _CIDR_SEPARATORS.split(text or "") if part]
+
+
+def _network(zone: str, typed: str, errors: list[FieldError]) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(typed, strict=True)
+    except ValueError:
+        pass
+    try:  # an address with host bits set: name the network it lies in, the likely intent
+        loose = ipaddress.ip_network(typed, strict=False)
+    except ValueError:
+        errors.append(FieldError(zone, "not_a_subnet", {"value": typed[:64]}))
+        return None
+    errors.append(FieldError(zone, "host_bits", {"value": typed[:64], "network": str(loose)}))
+    return None
+
+
+def _other_sites_subnets(session: Session, site_id: int) -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str, str]]:
+    rows = session.execute(select(Subnet.cidr, Site.code, Site.name).join(Zone, Zone.id == Subnet.zone_id).join(Site, Site.id == Zone.site_id).where(Zone.site_id != site_id))
+    return [(net, code, name) for cidr, code, name in rows if (net := _stored_network(cidr)) is not None]
+
+
+def _stored_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except ValueError:  # a value written past kiemke's checks cannot be compared: it is skipped
+        return None
+
+
+def checked_subnets(session: Session, site_id: int, given: Mapping[str, Any], errors: list[FieldError]) -> dict[str, list[str]]:
+    """The wanted subnets per zone kind (a list, or text as `split_cidrs` reads it), normalised
+    (ipaddress's spelling, duplicates dropped). Refused, as FieldErrors keyed by zone kind: not a
+    subnet, host bits set, too many, overlapping another subnet of the site (either zone) or of
+    another site."""
+    unknown = set(given) - set(values(ZoneKind))
+    if unknown:
+        raise SiteEditError(f"not a zone kind: {', '.join(sorted(unknown))}")
+    wanted: dict[str, list[str]] = {}
+    # A zone not given keeps its subnets, which the given ones must not overlap either.
+    kept_zones = {zone: cidrs for zone, cidrs in zone_subnets(session, site_id).items() if zone not in given}
+    networks = [(zone, net) for zone, cidrs in kept_zones.items() for c in cidrs if (net := _stored_network(c)) is not None]
+    for zone, value in given.items():
+        typed = split_cidrs(value) if isinstance(value, str) else [str(v).strip() for v in value if str(v).strip()]
+        if len(typed) > SUBNETS_PER_ZONE_MAX:
+            errors.append(FieldError(zone, "too_many", {"max": SUBNETS_PER_ZONE_MAX}))
+            continue
+        kept: list[str] = []
+        for text in typed:
+            net = _network(zone, text, errors)
+            if net is None or str(net) in kept:
+                continue
+            for other_zone, other in networks:
+                if net.overlaps(other):
+                    errors.append(FieldError(zone, "overlap_here", {"value": str(net), "other": str(other), "zone": other_zone}))
+                    break
+            else:
+                networks.append((zone, net))
+                kept.append(str(net))
+        wanted[zone] = kept
+    mine = [(zone, net) for zone, net in networks if zone in given]
+    if mine and not errors:
+        for foreign, code, name in _other_sites_subnets(session, site_id):
+            for zone, net in mine:
+                if net.overlaps(foreign):
+                    errors.append(FieldError(zone, "overlap_site", {"value": str(net), "other": str(foreign), "code": code, "name": name}))
+    return wanted
+
+
+def update_subnets(session: Session, site_id: int, given: Mapping[str, Any], expected_version: str | None, *, actor: str) -> list[FieldChange]:
+    """Make the given zones' subnets exactly the lists given (zone kind -> CIDRs; zones not given
+    stay) if the site's subnets are still at `expected_version` (None: not checked). A missing zone
+    is created. One audit entry for the site, before and after per changed zone (as
+    "<zone>_subnets", the import's column names); the site is announced for re-evaluation, since
+    the zone-separation checks place addresses by these subnets. Raises SiteNotFound,
+    EditConflict or InvalidValues, having written nothing; the caller commits."""
+    if session.execute(select(Site.id).where(Site.id == site_id)).first() is None:
+        raise SiteNotFound(f"no site #{site_id}")
+    # Editors of one site's subnets queue here (PostgreSQL; SQLite has one writer anyway), so the
+    # version read below is still the one written over.
+    zones = dict(session.execute(select(Zone.kind, Zone.id).where(Zone.site_id == site_id).with_for_update()).all())
+    current = zone_subnets(session, site_id)
+    if expected_version is not None and version_of(current) != expected_version:
+        raise EditConflict(site_id, version_of(current))
+    errors: list[FieldError] = []
+    wanted = checked_subnets(session, site_id, given, errors)
+    if errors:
+        raise InvalidValues(errors)
+    diff = {zone: cidrs for zone, cidrs in wanted.items() if sorted(cidrs) != sorted(current[zone])}
+    if not diff:
+        return []
+    table = Subnet.__table__
+    try:
+        with session.begin_nested():
+            for zone, cidrs in diff.items():
+                zone_id = zones.get(zone)
+                if zone_id is None:
+                    created = Zone(site_id=site_id, kind=zone)
+                    session.add(created)
+                    session.flush()
+                    zone_id = created.id
+                for gone in set(current[zone]) - set(cidrs):
+                    if session.execute(table.delete().where(table.c.zone_id == zone_id, table.c.cidr == gone)).rowcount != 1:
+                        raise EditConflict(site_id, version_of(zone_subnets(session, site_id)))
+                for cidr in [c for c in cidrs if c not in current[zone]]:
+                    session.execute(table.insert().values(zone_id=zone_id, cidr=cidr))
+    except IntegrityError:
+        raise EditConflict(site_id, version_of(zone_subnets(session, site_id))) from None
+    before = {f"{zone}_subnets": "; ".join(current[zone]) for zone in diff}
+    after = {f"{zone}_subnets": "; ".join(cidrs) for zone, cidrs in diff.items()}
+    audit.record(session, actor, "update", "site", site_id, before=before, after=after)
+    changed_on_commit(session, site_ids=[site_id], trigger="edit", actor=actor)
+    return [FieldChange(f"{zone}_subnets", current[zone], cidrs) for zone, cidrs in diff.items()]

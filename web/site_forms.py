@@ -1,4 +1,5 @@
-"""The site edit forms: the site's own values, and its approved quantities per device class.
+"""The site edit forms: the site's own values, its zones' subnets, and its approved quantities
+per device class.
 The inventory layer (inventory.site_edit) checks the values, so each rule lives once; the forms
 only carry what was typed (kept on an error) and the version the values were read at."""
 
@@ -8,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
-from inventory.choices import DeviceClass, SiteKind, values
+from inventory.choices import DeviceClass, SiteKind, ZoneKind, values
 from web.labels import label
 
 SITE_FIELD_LABELS = {
@@ -65,3 +66,45 @@ class ApprovedForm(FlaskForm):
     @staticmethod
     def typed(formdata) -> dict[str, str]:
         return {cls: formdata.get(f"q_{cls}", "") for cls in values(DeviceClass)}
+
+
+# The zones' subnet lists, by zone kind (the import's column titles).
+SUBNET_FIELD_LABELS = {
+    "party_wan": _l("Dải mạng diện rộng của Đảng"),
+    "internet": _l("Dải mạng Internet"),
+}
+
+# inventory.site_edit's subnet FieldError codes in words.
+SUBNET_ERROR_TEXTS = {
+    "not_a_subnet": _l("“%(value)s” không phải dải mạng dạng CIDR (ví dụ 10.1.1.0/24)."),
+    "host_bits": _l("“%(value)s” có phần địa chỉ máy khác 0; dải mạng đúng là %(network)s."),
+    "too_many": _l("Nhiều hơn %(max)s dải mạng."),
+    "overlap_here": _l("%(value)s chồng lấn với %(other)s (%(zone)s) của chính đơn vị này."),
+    "overlap_site": _l("%(value)s chồng lấn với %(other)s của đơn vị %(name)s (%(code)s)."),
+}
+
+
+def subnet_error_text(code: str, params) -> str:
+    words = dict(params)
+    if "zone" in words:
+        words["zone"] = str(label(words["zone"]))
+    return str(SUBNET_ERROR_TEXTS.get(code, SITE_ERROR_TEXTS.get(code, code))) % words
+
+
+class SubnetsForm(FlaskForm):
+    """One textarea per zone: its subnets one a line (commas, semicolons and spaces also part them)."""
+
+    party_wan = TextAreaField(SUBNET_FIELD_LABELS["party_wan"])
+    internet = TextAreaField(SUBNET_FIELD_LABELS["internet"])
+    version = HiddenField()
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, list[str]], version: str) -> SubnetsForm:
+        return cls(formdata=None, data={**{zone: "\n".join(stored.get(zone, [])) for zone in SUBNET_FIELD_LABELS}, "version": version})
+
+    def typed(self) -> dict[str, str]:
+        return {zone: self[zone].data or "" for zone in values(ZoneKind)}
+
+    def add_subnet_errors(self, errors) -> None:
+        for error in errors:
+            self[error.field].errors = [*self[error.field].errors, subnet_error_text(error.code, error.params)]

@@ -25,7 +25,7 @@ from web.i18n import current_language
 from web.labels import label
 from web.list_export import check_format, export_response
 from web.recheck import tell_evaluation
-from web.site_forms import SITE_FIELD_LABELS, ApprovedForm, SiteForm, site_error_text
+from web.site_forms import SITE_FIELD_LABELS, SUBNET_FIELD_LABELS, ApprovedForm, SiteForm, SubnetsForm, site_error_text
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -171,6 +171,43 @@ def edit(code: str):
         form.add_site_errors(exc.errors)
         return page(form, 400)
     return _after_site_commit(db, changes, url_for("sites.detail", code=code))
+
+
+@bp.route("/<code>/subnets", methods=["GET", "POST"])
+@role_required(*SITE_EDITORS)
+def subnets(code: str):
+    db = get_session()
+    site_id, site = _site_or_404(db, code)
+
+    def page(form: SubnetsForm, status: int = 200, conflict: list[dict] | None = None):
+        return render_template("sites/subnets.html", site=site, form=form, conflict=conflict), status
+
+    def fresh() -> SubnetsForm:
+        stored = site_edit.zone_subnets(db, site_id)
+        return SubnetsForm.from_stored(stored, site_edit.version_of(stored))
+
+    if request.method == "GET":
+        return page(fresh())
+    form = SubnetsForm()
+    typed = form.typed()
+    try:
+        changes = site_edit.update_subnets(db, site_id, typed, form.version.data or "", actor=current_user.username)
+    except site_edit.EditConflict:
+        db.rollback()
+        stored = site_edit.zone_subnets(db, site_id)
+        differing = [
+            {"label": SUBNET_FIELD_LABELS[zone], "typed": "\n".join(site_edit.split_cidrs(typed[zone])), "current": "\n".join(stored[zone])}
+            for zone in SUBNET_FIELD_LABELS
+            if site_edit.split_cidrs(typed[zone]) != stored[zone]
+        ]
+        flash(_("Dải mạng của đơn vị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại."), "error")
+        return page(fresh(), 409, conflict=differing)
+    except site_edit.InvalidValues as exc:
+        db.rollback()
+        form.add_subnet_errors(exc.errors)
+        flash(_("Chưa lưu gì: có dải mạng không hợp lệ, xem thông báo dưới từng ô."), "error")
+        return page(form, 400)
+    return _after_site_commit(db, changes, url_for("sites.subnets", code=code))
 
 
 @bp.route("/<code>/approved", methods=["GET", "POST"])
