@@ -95,6 +95,8 @@ class EventKind(StrEnum):
     DEVICE_SILENT = "device_silent"
     WAIVER_EXPIRING = "waiver_expiring"
     RUN_FAILED = "run_failed"  # a scan or an evaluation
+    COLLECTOR_SILENT = "collector_silent"  # a collector has not been heard from (issue 17)
+    COLLECTOR_REFUSED = "collector_refused"  # a collector's file or batch was refused: a security event
 
 
 class ChannelKind(StrEnum):

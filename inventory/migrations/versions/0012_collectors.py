@@ -18,6 +18,14 @@ branch_labels = None
 depends_on = None
 
 _TEXT = sqlmodel.sql.sqltypes.AutoString
+_EVENT_KINDS = "'new_critical_finding', 'unrecorded_device', 'device_silent', 'waiver_expiring', 'run_failed'"
+_COLLECTOR_EVENT_KINDS = "'collector_silent', 'collector_refused'"
+
+
+def _event_kinds(kinds: str) -> None:
+    with op.batch_alter_table("event") as batch_op:
+        batch_op.drop_constraint("ck_event_kind", type_="check")
+        batch_op.create_check_constraint("ck_event_kind", f"kind IN ({kinds})")
 
 
 def upgrade() -> None:
@@ -96,9 +104,12 @@ def upgrade() -> None:
         sa.Column("size_bytes", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
+    _event_kinds(f"{_EVENT_KINDS}, {_COLLECTOR_EVENT_KINDS}")
 
 
 def downgrade() -> None:
+    op.execute(f"DELETE FROM event WHERE kind IN ({_COLLECTOR_EVENT_KINDS})")  # noqa: S608 (constants)
+    _event_kinds(_EVENT_KINDS)
     op.drop_table("outbox_entry")
     op.drop_table("collector_identity")
     op.drop_index("ix_collector_batch_collector_id", table_name="collector_batch")
