@@ -1,4 +1,5 @@
-"""`kiemke check`, `findings`, `waive`, `check-config`, `plan`, `report`."""
+"""`kiemke check`, `findings`, `waive`, `finding revoke-waiver|extend-waiver`, `check-config`,
+`plan`, `report`."""
 
 from __future__ import annotations
 
@@ -90,21 +91,64 @@ def register(main: click.Group) -> None:
     @pass_app
     def waive_cmd(app: AppContext, finding_ids, reason, expires, username) -> None:
         """Waive findings until a date, with a reason (security officers only)."""
-        from sqlalchemy import select
-
         from compliance.findings import WaiverError, waive
-        from inventory.models import User
 
         app.require_schema()
         with app.session() as session:
-            user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-            if user is None:
-                raise KiemkeError(f"no user {username!r}")
             try:
-                count = waive(session, list(finding_ids), reason=reason, expires=expires.date(), user=user)
+                count = waive(session, list(finding_ids), reason=reason, expires=expires.date(), user=user_named(session, username))
             except WaiverError as exc:
                 raise KiemkeError(str(exc)) from None
         console.print(f"{count} findings waived until {expires.date().isoformat()}")
+
+    def user_named(session, username: str):
+        from sqlalchemy import select
+
+        from inventory.models import User
+
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise KiemkeError(f"no user {username!r}")
+        return user
+
+    @main.group("finding")
+    def finding_group() -> None:
+        """Change one finding's waiver: revoke it, or extend it (security officers only)."""
+
+    @finding_group.command("revoke-waiver")
+    @click.argument("finding_id", type=int)
+    @click.option("--reason", required=True, help="Why the waiver ends now (kept in the audit log).")
+    @click.option("--user", "username", required=True, help="The security officer who revokes (must have that role).")
+    @pass_app
+    def revoke_waiver_cmd(app: AppContext, finding_id: int, reason: str, username: str) -> None:
+        """End a finding's waiver now: the finding is open again."""
+        from compliance.findings import WaiverError, revoke_waiver
+
+        app.require_schema()
+        with app.session() as session:
+            try:
+                revoke_waiver(session, finding_id, user=user_named(session, username), reason=reason)
+            except WaiverError as exc:
+                raise KiemkeError(str(exc)) from None
+        console.print(f"waiver of finding {finding_id} revoked; the finding is open again")
+
+    @finding_group.command("extend-waiver")
+    @click.argument("finding_id", type=int)
+    @click.option("--until", "until", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The new expiry (after the current one).")
+    @click.option("--reason", required=True, help="Why the waiver is extended (kept in the audit log).")
+    @click.option("--user", "username", required=True, help="The security officer who extends (must have that role).")
+    @pass_app
+    def extend_waiver_cmd(app: AppContext, finding_id: int, until, reason: str, username: str) -> None:
+        """Move a finding's waiver expiry later."""
+        from compliance.findings import WaiverError, extend_waiver
+
+        app.require_schema()
+        with app.session() as session:
+            try:
+                extend_waiver(session, finding_id, expires=until.date(), user=user_named(session, username), reason=reason)
+            except WaiverError as exc:
+                raise KiemkeError(str(exc)) from None
+        console.print(f"waiver of finding {finding_id} extended until {until.date().isoformat()}")
 
     @main.command("check-config")
     @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))

@@ -166,31 +166,50 @@ def _waived_finding(session: Session, finding_id: int) -> Finding:
     return finding
 
 
-def revoke_waiver(session: Session, finding_id: int, *, user: User) -> Finding:
+# How long the reason given for revoking or extending a waiver may be.
+CHANGE_REASON_MAX = 500
+
+
+def _change_reason(reason: str | None) -> dict[str, str]:
+    """The audit entry's `reason` for a revocation or an extension: optional (the web's confirmed
+    steps give none), but when given (CLI, API) it must say something."""
+    if reason is None:
+        return {}
+    text = reason.strip()
+    if not text:
+        raise WaiverError("the reason is empty")
+    if len(text) > CHANGE_REASON_MAX:
+        raise WaiverError(f"the reason is longer than {CHANGE_REASON_MAX} characters")
+    return {"reason": text}
+
+
+def revoke_waiver(session: Session, finding_id: int, *, user: User, reason: str | None = None) -> Finding:
     """End a waiver now: the finding is open again (the next evaluation resolves it if it no
-    longer holds). Audit-logged with the waiver as it was."""
+    longer holds). Audit-logged with the waiver as it was (and `reason`, when given)."""
     _must_be_security_officer(user)
     finding = _waived_finding(session, finding_id)
+    why = _change_reason(reason)
     before = audit.snapshot(finding)
     finding.status = FindingStatus.OPEN.value
     finding.waiver_reason = finding.waiver_expires = finding.waived_by = None
-    audit.record(session, user.username, "revoke_waiver", "finding", finding.id, before=before, after=audit.snapshot(finding))
+    audit.record(session, user.username, "revoke_waiver", "finding", finding.id, before=before, after={**audit.snapshot(finding), **why})
     return finding
 
 
-def extend_waiver(session: Session, finding_id: int, *, expires: date, user: User, today: date | None = None) -> Finding:
+def extend_waiver(session: Session, finding_id: int, *, expires: date, user: User, today: date | None = None, reason: str | None = None) -> Finding:
     """Move a waiver's expiry later (never earlier, never into the past: revoke ends one).
-    Audit-logged with the dates before and after."""
+    Audit-logged with the dates before and after (and `reason`, when given)."""
     today = today or date.today()
     _must_be_security_officer(user)
     finding = _waived_finding(session, finding_id)
+    why = _change_reason(reason)
     if expires <= today:
         raise WaiverError(f"a waiver must expire in the future (got {expires.isoformat()})")
     if finding.waiver_expires is not None and expires <= finding.waiver_expires:
         raise WaiverError(f"the new expiry {expires.isoformat()} is not after the current one {finding.waiver_expires.isoformat()}")
     before = audit.snapshot(finding)
     finding.waiver_expires = expires
-    audit.record(session, user.username, "extend_waiver", "finding", finding.id, before=before, after=audit.snapshot(finding))
+    audit.record(session, user.username, "extend_waiver", "finding", finding.id, before=before, after={**audit.snapshot(finding), **why})
     return finding
 
 

@@ -6,6 +6,9 @@ SHA-256 is stored (User.api_token_hash). No token or an unknown one: 401; an ina
 a user who must still change a one-time password: 403 (a password reset also revokes the token);
 a role not allowed: 403. The session cookie is never used here, so the blueprint is exempt from
 CSRF (nothing a browser sends on its own authenticates a request).
+
+Writes are few and each is the same step as on the web, with the same role rule: revoking or
+extending a finding's waiver (the security officer's alone), with a reason for the audit log.
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from collectors.queries import recent_scan_runs
-from compliance.findings import FindingFilter, list_findings
+from compliance.findings import FindingFilter, WaiverError, extend_waiver, list_findings, revoke_waiver
 from compliance.state import state_shares
-from inventory.choices import Role
-from inventory.models import Site, User
+from inventory.choices import FindingStatus, Role
+from inventory.models import Finding, Site, User
 from inventory.repository import COMPLIANCE_STATES, SORTABLE, DeviceFilter, compliance_of, list_sites
 from inventory.tokens import TOKEN_PREFIX, new_token, token_hash  # noqa: F401 (new_token, TOKEN_PREFIX: re-exported)
 from web import queries
-from web.access import ACCESS_ATTR, ADMIN, EVERYONE, EXPORTERS, may_export, public
-from web.database import get_session
+from web.access import ACCESS_ATTR, ADMIN, EVERYONE, EXPORTERS, SECURITY_OFFICER, may_export, public
+from web.database import commit, get_session
 from web.devices import filtered_compliance, list_devices_page
 from web.findings import _filter as finding_filter
 from web.paging import PER_PAGE_CHOICES, int_arg
@@ -66,9 +69,10 @@ def _problem(status: int, message: str, **headers: str):
     return response
 
 
-def token_required(*roles: str) -> Callable[[Callable], Callable]:
-    """A valid bearer token of an active user holding one of `roles` (admin always admitted)."""
-    allowed = frozenset(Role(r).value for r in roles) | {Role.ADMIN.value}
+def token_required(*roles: str, admin: bool = True) -> Callable[[Callable], Callable]:
+    """A valid bearer token of an active user holding one of `roles` (admin admitted too unless
+    `admin=False`, as web.access.role_required)."""
+    allowed = frozenset(Role(r).value for r in roles) | ({Role.ADMIN.value} if admin else frozenset())
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -191,6 +195,69 @@ def findings():
     page, per_page = _paging()
     rows, total = list_findings(get_session(), flt, page=page, per_page=per_page)
     return _page(rows, total, page, per_page)
+
+
+# ------------------------------------------------------------------------------ waivers
+# The web's revoke and extend (web/findings.py) without its confirmation step: a client that posts
+# has decided. The checks and the audit entry are compliance.findings'; a reason is required here.
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "send a JSON object (Content-Type: application/json)")
+    return body
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        abort(400, "reason is required: why the waiver changes (kept in the audit log)")
+    return reason
+
+
+def _waived_or_error(finding_id: int) -> None:
+    finding = get_session().get(Finding, finding_id)
+    if finding is None:
+        abort(404, "no such finding")
+    if finding.status != FindingStatus.WAIVED.value:
+        abort(409, f"finding {finding_id} is not waived (status: {finding.status})")
+
+
+def _waiver_changed(finding: Finding):
+    commit()
+    return jsonify(plain({k: getattr(finding, k) for k in ("id", "status", "waiver_reason", "waiver_expires", "waived_by")}))
+
+
+@bp.route("/findings/<int:finding_id>/waiver/revoke", methods=["POST"])
+@token_required(SECURITY_OFFICER, admin=False)
+def revoke_finding_waiver(finding_id: int):
+    reason = _reason(_json_body())
+    _waived_or_error(finding_id)
+    try:
+        finding = revoke_waiver(get_session(), finding_id, user=g.api_user, reason=reason)
+    except WaiverError as exc:
+        get_session().rollback()
+        return _problem(400, str(exc))
+    return _waiver_changed(finding)
+
+
+@bp.route("/findings/<int:finding_id>/waiver/extend", methods=["POST"])
+@token_required(SECURITY_OFFICER, admin=False)
+def extend_finding_waiver(finding_id: int):
+    body = _json_body()
+    reason = _reason(body)
+    try:
+        until = date.fromisoformat(body.get("until") or "")
+    except (TypeError, ValueError):
+        abort(400, "until is required: the new expiry as YYYY-MM-DD")
+    _waived_or_error(finding_id)
+    try:
+        finding = extend_waiver(get_session(), finding_id, expires=until, user=g.api_user, reason=reason)
+    except WaiverError as exc:
+        get_session().rollback()
+        return _problem(400, str(exc))
+    return _waiver_changed(finding)
 
 
 @bp.route("/scans")

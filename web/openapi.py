@@ -249,6 +249,50 @@ SCHEMAS["SiteList"] = _list_of("#/components/schemas/Site")
 SCHEMAS["ScanRunList"] = _list_of("#/components/schemas/ScanRun")
 
 
+def _waiver_change(operation_id: str, summary: str, body: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """A POST that changes one finding's waiver (the security officer's alone, as on the web)."""
+    responses = _ok("#/components/schemas/FindingWaiver", "The finding's waiver as it is now.")
+    responses["400"] = {"description": "No JSON object, no reason, a bad date, or a date the waiver cannot move to.", "content": error}
+    responses["403"] = {"description": "Not a security officer (not even an admin may change waivers), or a deactivated account.", "content": error}
+    responses["404"] = {"description": "No such finding.", "content": error}
+    responses["409"] = {"description": "The finding is not waived.", "content": error}
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": [{"name": "finding_id", "in": "path", "required": True, "description": "The finding's id.", "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": responses,
+        }
+    }
+
+
+REVOKE_BODY = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string", "maxLength": 500, "description": "Why the waiver ends now (kept in the audit log)."}},
+}
+EXTEND_BODY = {
+    "type": "object",
+    "required": ["until", "reason"],
+    "properties": {
+        "until": {"type": "string", "format": "date", "description": "The new expiry: in the future and after the current one."},
+        "reason": {"type": "string", "maxLength": 500, "description": "Why the waiver is extended (kept in the audit log)."},
+    },
+}
+SCHEMAS["FindingWaiver"] = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": _string(enum=values(FindingStatus)),
+        "waiver_reason": NULLABLE_STRING,
+        "waiver_expires": NULLABLE_DATE,
+        "waived_by": NULLABLE_STRING,
+    },
+}
+
+
 def spec() -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     device_responses = _ok("#/components/schemas/DeviceDetail", "The device with its interfaces and findings.")
@@ -261,7 +305,8 @@ def spec() -> dict[str, Any]:
             "title": "kiemke API",
             "version": VERSION,
             "description": (
-                "Read-only JSON over the kiemke inventory, with the same filters as the web pages. "
+                "JSON over the kiemke inventory, with the same filters as the web pages; read-only but for "
+                "revoking and extending a finding's waiver (security officers only, with a reason). "
                 "Authenticate with `Authorization: Bearer <token>`; a token is issued once on the "
                 "admin user page or on the user's own API token page (/admin/token)."
             ),
@@ -300,6 +345,8 @@ def spec() -> dict[str, Any]:
                     "responses": _ok("#/components/schemas/FindingPage", "One page of findings, most severe first."),
                 }
             },
+            "/findings/{finding_id}/waiver/revoke": _waiver_change("revokeFindingWaiver", "End a finding's waiver now: the finding is open again", REVOKE_BODY, error),
+            "/findings/{finding_id}/waiver/extend": _waiver_change("extendFindingWaiver", "Move a finding's waiver expiry later", EXTEND_BODY, error),
             "/scans": {
                 "get": {
                     "operationId": "listScans",
