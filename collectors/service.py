@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from collectors.credentials import CredentialBook
+from collectors.fleet import outbox
 from collectors.outcome_json import DamagedOutcome, outcome_from_json, outcome_to_json
 from collectors.reconcile import Reconciler
 from collectors.records import (
@@ -134,6 +135,7 @@ def _finish_run(engine: Engine, run_id: int, outcomes: list[Outcome], extra: dic
             if judge is not None:
                 scan_run.status, scan_run.error = judge(summary)
             scan_run.summary = summary.as_dict() | {"devices": len(outcomes)} | (extra or {})
+            outbox.record_run(session, scan_run, outcomes)  # a collector's database: the results also wait for the hub
             result = RunResult(run_id, scan_run.status, scan_run.summary)
     except Exception as exc:
         _fail_run(engine, run_id, exc, announce=announce_failure)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     snmp_v3_backend: Literal["native", "pysnmp"] = "native"
     # The UDP port discovery probes for SNMP agents (the web form's default; the lab uses 1161).
     snmp_port: int = Field(default=161, ge=1, le=65535)
+    # A collector's outbox cap, MiB of compressed results (collectors/fleet/outbox.py): at the cap
+    # the oldest results are kept and new ones are counted as dropped.
+    outbox_max_mb: int = Field(default=512, ge=1)
     # Served over HTTPS (usually behind a TLS reverse proxy): cookies are sent only over HTTPS.
     # Off by default so a plain-http demo on 127.0.0.1 can sign in.
     secure_cookies: bool = False
