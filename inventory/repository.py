@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from inventory.choices import DeviceStatus
 from inventory.models import Device, DeviceCompliance, DeviceMac, Finding, Observation, Province, Site, Subnet, Zone
+from inventory.revision import current as current_revision
 
 
 def default_province(session: Session) -> Province:
@@ -179,28 +180,29 @@ def compliance_condition(state: str):
     return not_(found) if state == "unknown" else found
 
 
-def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> Select:
-    """The filtered device query. The end-of-life filter takes its condition from the caller
-    (`end_of_life`, called with `session` and `today` only when the filter asks for it)."""
-    query = select(Device, Site.code.label("site_code"), Zone.kind.label("zone_kind")).join(Site, Site.id == Device.site_id)
-    query = query.outerjoin(Zone, Zone.id == Device.zone_id)
+def device_conditions(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> list:
+    """The filter as conditions on the device table alone (the site and the zone by subqueries on
+    their code and kind), so counting needs no join. The end-of-life filter takes its condition
+    from the caller (`end_of_life`, called with `session` and `today` only when the filter asks
+    for it)."""
+    conditions: list = []
     if flt.site:
-        query = query.where(Site.code == flt.site)
+        conditions.append(Device.site_id == select(Site.id).where(Site.code == flt.site).scalar_subquery())
     if flt.zone:
-        query = query.where(Zone.kind == flt.zone)
+        conditions.append(Device.zone_id.in_(select(Zone.id).where(Zone.kind == flt.zone)))
     if flt.device_class:
-        query = query.where(Device.device_class == flt.device_class)
+        conditions.append(Device.device_class == flt.device_class)
     if flt.vendor:
-        query = query.where(func.lower(Device.vendor) == flt.vendor.lower())
+        conditions.append(func.lower(Device.vendor) == flt.vendor.lower())
     if flt.status:
-        query = query.where(Device.status == flt.status)
+        conditions.append(Device.status == flt.status)
     if flt.source:
-        query = query.where(Device.source == flt.source)
+        conditions.append(Device.source == flt.source)
     if flt.origin:
-        query = query.where(Device.country_of_origin == flt.origin.upper())
+        conditions.append(Device.country_of_origin == flt.origin.upper())
     if flt.q:
         like = f"%{flt.q.lower()}%"
-        query = query.where(
+        conditions.append(
             or_(
                 func.lower(Device.hostname).like(like),
                 Device.mgmt_ip.like(like),
@@ -210,30 +212,49 @@ def device_query(flt: DeviceFilter, session: Session | None = None, *, today: da
             )
         )
     if flt.compliant is not None:
-        query = query.where(not_(open_finding_exists()) if flt.compliant else open_finding_exists())
+        conditions.append(not_(open_finding_exists()) if flt.compliant else open_finding_exists())
     if flt.compliance is not None:
         # A disposed device is in no state (it is evaluated and counted nowhere).
-        query = query.where(compliance_condition(flt.compliance), in_inventory())
+        conditions += [compliance_condition(flt.compliance), in_inventory()]
     if flt.reported_by is not None:
-        query = query.where(reported_by_condition(flt.reported_by))
+        conditions.append(reported_by_condition(flt.reported_by))
     if flt.end_of_life is not None:
         if end_of_life is None:
             raise ValueError("the end-of-life filter needs its condition: pass end_of_life= (compliance.lifecycle.end_of_life_condition)")
         condition = end_of_life(session, today or date.today())
         # A NULL purchase date or OS makes a part unknown, not true: coalesce to false.
         condition = func.coalesce(condition, false())
-        query = query.where(condition if flt.end_of_life else not_(condition))
-    return query
+        conditions.append(condition if flt.end_of_life else not_(condition))
+    return conditions
+
+
+def _with_site_and_zone(query: Select) -> Select:
+    # Every device has a site (a required foreign key): the inner join drops none.
+    return query.join(Site, Site.id == Device.site_id).outerjoin(Zone, Zone.id == Device.zone_id)
+
+
+def device_query(flt: DeviceFilter, session: Session | None = None, *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> Select:
+    """The filtered devices as (Device, site_code, zone_kind) rows (see device_conditions)."""
+    query = _with_site_and_zone(select(Device, Site.code.label("site_code"), Zone.kind.label("zone_kind")))
+    return query.where(*device_conditions(flt, session, today=today, end_of_life=end_of_life))
 
 
 def count_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> int:
-    return count_rows(session, device_query(flt, session, today=today, end_of_life=end_of_life))
+    conditions = device_conditions(flt, session, today=today, end_of_life=end_of_life)
+    return session.execute(select(func.count()).select_from(Device).where(*conditions)).scalar_one()
+
+
+def counted_devices(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> tuple[int | None, int]:
+    """(data revision, count): the count with the revision read just before counting, for a
+    caller that keeps the count (list_devices' `counted_at`). A change committed between the two
+    readings moves the revision past the one returned, so no later reading ever matches it."""
+    return current_revision(session), count_devices(session, flt, today=today, end_of_life=end_of_life)
 
 
 def compliance_counts(session: Session, flt: DeviceFilter = DeviceFilter(), *, today: date | None = None, end_of_life: EndOfLifeCondition | None = None) -> dict[str, int]:
     """{compliant: n, non_compliant: n, unknown: n} over the filtered devices the inventory has
     (a disposed one stays listed but is counted nowhere, as in compliance.state.state_shares)."""
-    listed = device_query(flt, session, today=today, end_of_life=end_of_life).where(in_inventory()).order_by(None).subquery()
+    listed = select(Device.id).where(*device_conditions(flt, session, today=today, end_of_life=end_of_life), in_inventory()).subquery()
     state = func.coalesce(DeviceCompliance.state, "unknown")
     query = select(state, func.count()).select_from(listed).outerjoin(DeviceCompliance, DeviceCompliance.device_id == listed.c.id).group_by(state)
     counts = dict.fromkeys(COMPLIANCE_STATES, 0)
@@ -268,6 +289,11 @@ def compliance_of(session: Session, device_ids: list[int]) -> dict[int, dict[str
     return {device_id: found.get(device_id) or dict(never, reasons=[NEVER_EVALUATED]) for device_id in device_ids}
 
 
+# The columns a listed device carries (what Device.model_dump gave, read as plain columns: no
+# ORM object per row), then its site code and zone kind.
+_LISTED = tuple(column for column in Device.__table__.c if column.name not in ("created_at", "updated_at"))
+
+
 def list_devices(
     session: Session,
     flt: DeviceFilter = DeviceFilter(),
@@ -279,31 +305,42 @@ def list_devices(
     today: date | None = None,
     end_of_life: EndOfLifeCondition | None = None,
     total: int | None = None,
+    counted_at: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of devices as plain dicts, and the total count under the filter (counted
     unless the caller already knows it: the web keeps counts until the data changes).
-    `end_of_life`: the condition the end-of-life filter needs (see device_query)."""
-    query = device_query(flt, session, today=today, end_of_life=end_of_life)
+    `counted_at`: the data revision the caller's `total` was counted at (counted_devices), which
+    lets a page read from the other end trust it. `end_of_life`: the condition the end-of-life
+    filter needs (see device_conditions)."""
+    conditions = device_conditions(flt, session, today=today, end_of_life=end_of_life)
+    query = _with_site_and_zone(select(*_LISTED, Site.code.label("site_code"), Zone.kind.label("zone"))).where(*conditions)
     exact = total is None
     if exact:
-        total = count_rows(session, query)
+        total = count_devices(session, flt, today=today, end_of_life=end_of_life)
     column = SORTABLE.get(sort, Device.id)
     offset = (max(page, 1) - 1) * (per_page or 0)
     if per_page and offset > total // 2:
         # A page past the middle is read from the other end (the order mirrored, NULLs too):
         # the database sorts a few rows instead of skipping most of them. That takes the exact
-        # total: one kept from before a change would shift the rows.
-        if not exact:
-            total = count_rows(session, query)
-        reverse_offset = max(0, total - offset - per_page)
-        query = query.order_by(column.asc() if descending else column.desc(), Device.id.desc())
-        query = query.offset(reverse_offset).limit(max(0, total - offset - reverse_offset))
-        rows = list(reversed(session.execute(query).all()))
+        # total: one kept from before a change would shift the rows. A kept one is exact when
+        # the data revision after the read is still the one it was counted at (every change
+        # moves the revision in its own transaction); else, or unknown, it is counted again.
+        mirrored = query.order_by(column.asc() if descending else column.desc(), Device.id.desc())
+
+        def from_the_end(total: int) -> list:
+            reverse_offset = max(0, total - offset - per_page)
+            return list(reversed(session.execute(mirrored.offset(reverse_offset).limit(max(0, total - offset - reverse_offset))).all()))
+
+        if not exact and counted_at is None:
+            total = count_devices(session, flt, today=today, end_of_life=end_of_life)
+        rows = from_the_end(total)
+        if not exact and counted_at is not None and current_revision(session) != counted_at:
+            total = count_devices(session, flt, today=today, end_of_life=end_of_life)
+            rows = from_the_end(total)
     else:
-        query = one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)
-        rows = session.execute(query).all()
+        rows = session.execute(one_page(query.order_by(column.desc() if descending else column.asc(), Device.id), page, per_page)).all()
     macs: dict[int, list[str]] = defaultdict(list)
-    ids = [row.Device.id for row in rows]
+    ids = [row.id for row in rows]
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         for device_id, mac in session.execute(select(DeviceMac.device_id, DeviceMac.mac).where(DeviceMac.device_id.in_(chunk)).order_by(DeviceMac.id)):
@@ -311,10 +348,9 @@ def list_devices(
     states = compliance_of(session, ids)
     out = []
     for row in rows:
-        device = row.Device
-        item = device.model_dump(exclude={"created_at", "updated_at"})
-        item.update(site_code=row.site_code, zone=row.zone_kind, macs=macs.get(device.id, []))
+        item = dict(row._mapping)
+        item["macs"] = macs.get(item["id"], [])
         # A disposed device is in no compliance state: None, not "unknown".
-        item["compliance"] = None if device.status == DeviceStatus.DISPOSED.value else states[device.id]
+        item["compliance"] = None if item["status"] == DeviceStatus.DISPOSED.value else states[item["id"]]
         out.append(item)
     return out, total

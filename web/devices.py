@@ -25,7 +25,7 @@ from inventory.device_history import device_history, place_names
 from inventory.io.exporter import export_file
 from inventory.list_prefs import FilterRefused, choose_columns, chosen_columns, clean_query, delete_filter, filters_for, save_filter
 from inventory.redact import mask_config, masked_diff
-from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, count_devices, device_query, list_devices
+from inventory.repository import COMPLIANCE_STATES, REPORTING_SOURCES, SORTABLE, DeviceFilter, compliance_counts, compliance_of, counted_devices, device_query, list_devices
 from web import device_list, queries
 from web.access import DEVICE_EDITORS, EVERYONE, EXPORTERS, may, may_export, role_required
 from web.database import cached, commit, get_session
@@ -60,11 +60,12 @@ def filtered_compliance(flt: DeviceFilter) -> dict[str, int]:
 
 
 def list_devices_page(flt: DeviceFilter, *, page: int = 1, per_page: int | None = 50, **sorting) -> tuple[list[dict], int]:
-    """list_devices() with the total kept until the data changes (counting is most of the cost)."""
+    """list_devices() with the total kept until the data changes (counting is most of the cost),
+    with the revision it was counted at (a page read from the other end then needs no count)."""
     db = get_session()
     today = date.today()
-    total = cached(("devices.count", flt, today), lambda: count_devices(db, flt, today=today, end_of_life=end_of_life_condition), store="kiemke.counts")
-    return list_devices(db, flt, today=today, end_of_life=end_of_life_condition, total=total, page=page, per_page=per_page, **sorting)
+    counted_at, total = cached(("devices.count", flt, today), lambda: counted_devices(db, flt, today=today, end_of_life=end_of_life_condition), store="kiemke.counts")
+    return list_devices(db, flt, today=today, end_of_life=end_of_life_condition, total=total, counted_at=counted_at, page=page, per_page=per_page, **sorting)
 
 
 def _sorting() -> tuple[str, bool]:
