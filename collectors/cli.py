@@ -146,12 +146,15 @@ def register_collectors(main: click.Group) -> None:
         from collectors.credentials import CredentialError
         from collectors.records import CollectorError
         from collectors.service import ServiceError, failure_text
+        from collectors.work.queue import JobsUnavailable
         from inventory.crypto import CredentialKeyError
 
         try:
             return call()
         except (ServiceError, CredentialError, CredentialKeyError, CollectorError) as exc:
             raise KiemkeError(failure_text(exc)) from None
+        except JobsUnavailable as exc:
+            raise KiemkeError(str(exc)) from None
 
     # -- credentials ---------------------------------------------------------------------------
 
@@ -339,11 +342,49 @@ def register_collectors(main: click.Group) -> None:
         app.require_schema()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         report_interrupted(app, "scheduler")
-        scheduler = build_scheduler(app.engine, vault(app))
+        scheduler = guarded(lambda: build_scheduler(app.engine, vault(app), workers=app.settings.jobs == "workers"))
         if run_for:
             threading.Timer(run_for, lambda: scheduler.shutdown(wait=False)).start()
-        console.print(f"scheduler: {len(scheduler.get_jobs())} site jobs; Ctrl-C to stop")
+        where = "enqueued for `kiemke worker`" if app.settings.jobs == "workers" else "run in this process"
+        console.print(f"scheduler: {len(scheduler.get_jobs())} jobs, polls {where}; Ctrl-C to stop")
         try:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             pass
+
+    @main.command("worker")
+    @click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True, help="Jobs this process runs at once.")
+    @click.option("--queue", "queues", multiple=True, help="Only these queues (poll, evaluate, discover, ingest); default all.")
+    @click.option("--stalled-after", type=click.FloatRange(2, 3600), default=60.0, show_default=True,
+                  help="Seconds without a heartbeat after which a worker counts as dead and its jobs are retried.")  # fmt: skip
+    @pass_app
+    def worker_cmd(app: AppContext, concurrency: int, queues: tuple[str, ...], stalled_after: float) -> None:
+        """Run jobs from the queue in PostgreSQL (polls, evaluations, discoveries, agent files,
+        collector batches); start as many as needed, on any machine that reaches the database."""
+        import logging
+
+        from collectors.work.queue import QUEUES, require_queue
+        from collectors.work.worker import WorkerOptions, queue_names, run_worker
+
+        unknown = set(queue_names(queues)) - set(QUEUES)
+        if unknown:
+            raise KiemkeError(f"unknown queue {', '.join(sorted(unknown))}: choose among {', '.join(QUEUES)}")
+        guarded(lambda: require_queue(app.engine))
+        app.require_schema()
+        # A worker decrypts device credentials with the hub's key: never one made up here.
+        if not (app.settings.home / "credential.key").exists():
+            raise KiemkeError(f"no credential key in {app.settings.home}: copy the hub's credential.key there (mode 0600) first")
+        vault(app)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        options = WorkerOptions(concurrency=concurrency, queues=queue_names(queues), stalled_after=stalled_after)
+        console.print(f"worker: {concurrency} at once, queues {', '.join(options.queues) or 'all'}; Ctrl-C to stop")
+        run_worker(app.settings.db_url, options)
+
+
+def init_job_queue(app) -> None:
+    """`kiemke init` on PostgreSQL: procrastinate's tables after alembic's migrations (once)."""
+    from collectors.work.queue import ensure_schema
+    from inventory.cli import console
+
+    if ensure_schema(app.engine):
+        console.print("job queue ready (procrastinate's tables) for `kiemke worker`")

@@ -10,6 +10,12 @@ interval), and every job run is a scan run with its status, timing and error. A 
 the devices it touched (collectors.service); the daily evaluation catches what no write touches:
 waivers that expired (their findings open again), end of support and service life passing,
 data growing stale.
+
+With workers (PostgreSQL and KIEMKE_JOBS=workers; `kiemke worker` on any number of machines)
+the scheduler only enqueues: a site's poll becomes one scan run and one job per due device
+(collectors.work.polls), the daily evaluation one job; and every minute it closes job runs whose
+jobs failed for good. The evaluation after a policy change, the events and their delivery stay
+here. On SQLite (and with KIEMKE_JOBS=process) everything runs in this process, as it always did.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ DAILY_EVALUATION_JOB = "evaluate:daily"
 EVENTS_JOB = "events:silence-and-waivers"
 EVENTS_EVERY_MINUTES = 15
 DELIVERY_JOB = "events:deliver"
+SETTLE_JOB = "work:settle-runs"
 POLICY_CHANGE_JOB = "evaluate:policy-changed"
 POLICY_CHANGE_EVERY_MINUTES = 5
 # 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
@@ -74,6 +81,51 @@ def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int
         return None
 
 
+def enqueue_poll_site_job(engine: Engine, site: str, interval_minutes: int):
+    """With workers: one scheduled poll of one site enqueued (a run and one job per due device).
+    A database outage skips this run, as for a poll in process."""
+    from collectors.work.polls import enqueue_site_poll
+
+    try:
+        try:
+            queued = enqueue_site_poll(engine, site, due_only_minutes=interval_minutes)
+        except ServiceError as exc:
+            from collectors.service import _fail_run, _start_run
+
+            log.warning("site %s: %s", site, exc)
+            _fail_run(engine, _start_run(engine, "poll", site=site, params={"scheduled": True}, triggered_by="scheduler"), exc)
+            return None
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        log.error("site %s: database unavailable, poll not enqueued until the next run: %s", site, reason[0])
+        return None
+    if queued.scan_run_id is not None:
+        log.info("site %s: scan run #%s, %s device jobs enqueued (%s still queued from before)", site, queued.scan_run_id, queued.jobs, queued.already_queued)
+    return queued
+
+
+def enqueue_daily_evaluation_job(engine: Engine) -> None:
+    """With workers: the daily evaluation as one job (never queued twice)."""
+    from collectors.work.queue import EVALUATE_QUEUE, defer_in_transaction, queued_locks
+
+    try:
+        with db.session_scope(engine) as session:
+            if not queued_locks(session, ["evaluate:fleet"]):
+                defer_in_transaction(session, "evaluate_fleet", {}, queue=EVALUATE_QUEUE, lock="evaluate:fleet", queueing_lock="evaluate:fleet")
+    except (OperationalError, InterfaceError) as exc:
+        log.error("daily evaluation: database unavailable, not enqueued: %s", type(exc.orig).__name__)
+
+
+def settle_job_runs_job(engine: Engine) -> list[int]:
+    from collectors.work.polls import settle_job_runs
+
+    try:
+        return settle_job_runs(engine)
+    except (OperationalError, InterfaceError) as exc:
+        log.error("job runs not settled: database unavailable: %s", type(exc.orig).__name__)
+        return []
+
+
 def daily_evaluation_job(engine: Engine, today: date | None = None) -> dict | None:
     """The whole fleet evaluated once a day; waivers past their expiry open again in it
     (compliance.findings). A database outage skips this run, as for a poll."""
@@ -96,9 +148,15 @@ def daily_evaluation_job(engine: Engine, today: date | None = None) -> dict | No
     return result
 
 
-def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingScheduler | None = None, first_run_now: bool = True) -> BlockingScheduler:
+def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingScheduler | None = None, first_run_now: bool = True, workers: bool = False) -> BlockingScheduler:
+    """`workers`: enqueue polls and the daily evaluation for `kiemke worker` (PostgreSQL with
+    procrastinate's tables, else collectors.work.queue.JobsUnavailable) instead of running them."""
     from datetime import datetime
 
+    if workers:
+        from collectors.work.queue import require_queue
+
+        require_queue(engine)
     scheduler = scheduler or BlockingScheduler(timezone="UTC")
     with db.session_scope(engine) as session:
         sites = [(s.code, s.poll_interval_minutes) for s in session.execute(select(Site).order_by(Site.code)).scalars()]
@@ -106,9 +164,9 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         if not minutes:
             continue  # an interval of 0 turns scheduled polling off for the site
         scheduler.add_job(
-            poll_site_job,
+            enqueue_poll_site_job if workers else poll_site_job,
             IntervalTrigger(minutes=minutes),
-            args=(engine, vault, code, minutes),
+            args=(engine, code, minutes) if workers else (engine, vault, code, minutes),
             id=f"poll:{code}",
             name=f"poll {code}",
             coalesce=True,
@@ -119,7 +177,7 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         )
 
     scheduler.add_job(
-        daily_evaluation_job,
+        enqueue_daily_evaluation_job if workers else daily_evaluation_job,
         CronTrigger(hour=DAILY_EVALUATION_AT[0], minute=DAILY_EVALUATION_AT[1], timezone=LOCAL_TIMEZONE),
         args=(engine,),
         id=DAILY_EVALUATION_JOB,
@@ -150,6 +208,12 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         delivery_job, IntervalTrigger(minutes=1), args=(engine, vault), id=DELIVERY_JOB, name="deliver events",
         coalesce=True, max_instances=1, misfire_grace_time=60, replace_existing=True,
     )  # fmt: skip
+
+    if workers:
+        scheduler.add_job(
+            settle_job_runs_job, IntervalTrigger(minutes=1), args=(engine,), id=SETTLE_JOB, name="close job runs whose jobs failed",
+            coalesce=True, max_instances=1, misfire_grace_time=60, replace_existing=True,
+        )  # fmt: skip
 
     def listen(event) -> None:
         if event.code == EVENT_JOB_ERROR:

@@ -76,8 +76,10 @@ class RunResult:
     evaluation: str | None = None  # what re-evaluating the devices the run touched found (one line)
 
 
-def poll_targets(session, *, site: str | None = None, zone: str | None = None, endpoints: bool = False, due_before: datetime | None = None) -> list[Target]:
-    """Recorded devices to poll: network devices (and endpoints on request) with an address."""
+def poll_targets(session, *, site: str | None = None, zone: str | None = None, endpoints: bool = False, due_before: datetime | None = None,
+                 device_ids: list[int] | None = None) -> list[Target]:  # fmt: skip
+    """Recorded devices to poll: network devices (and endpoints on request) with an address;
+    `device_ids`: only these (a worker's job polls one device, collectors/work/polls.py)."""
     query = select(Device, Site.code, Zone.kind).join(Site, Site.id == Device.site_id).outerjoin(Zone, Zone.id == Device.zone_id).where(Device.mgmt_ip.is_not(None), in_inventory()).order_by(Device.id)
     if not endpoints:
         query = query.where(Device.device_class.in_(POLLED_BY_DEFAULT))
@@ -85,6 +87,8 @@ def poll_targets(session, *, site: str | None = None, zone: str | None = None, e
         query = query.where(Site.code == site)
     if zone:
         query = query.where(Zone.kind == zone)
+    if device_ids is not None:
+        query = query.where(Device.id.in_(device_ids))
     if due_before is not None:
         # LibreNMS-style: a device is due when it was never polled or polled before the cut-off.
         query = query.where(or_(Device.last_polled.is_(None), Device.last_polled < due_before))

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Reverse proxies in front of kiemke whose X-Forwarded-For/-Proto headers are believed; 0
     # ignores those headers (a client could forge them to dodge the login throttle or the audit).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # Where the scheduler's polls and evaluations run: in its own process ("process", the only
+    # choice on SQLite), or as jobs for `kiemke worker` processes ("workers", PostgreSQL only).
+    jobs: Literal["process", "workers"] = "process"
 
     @property
     def db_url(self) -> str:

@@ -53,6 +53,16 @@ def settings_problem(exc: ValidationError) -> str:
 for area in (inventory_cli, collectors_cli, compliance_cli, web_cli):
     area.register(main)
 
+
+@main.command("init")
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database; create the first admin and print its one-time password."""
+    ctx.invoke(inventory_cli.init)
+    # On PostgreSQL, the job queue's tables for `kiemke worker` (procrastinate owns them, not alembic).
+    collectors_cli.init_job_queue(ctx.obj)
+
+
 # `kiemke demo` after the demo province is loaded: start and poll the lab, check, then serve.
 DEMO_STEPS = [collectors_cli.demo_lab_and_poll, compliance_cli.demo_check, web_cli.demo_serve]
 
@@ -66,7 +76,7 @@ def demo(ctx: click.Context, profile: str, no_serve: bool) -> None:
     from inventory.demo import DemoAlreadyLoaded, load_demo
 
     app: AppContext = ctx.obj
-    ctx.invoke(inventory_cli.init)
+    ctx.invoke(init)
     try:
         with app.session() as session:
             summary = load_demo(session, actor=cli_actor())

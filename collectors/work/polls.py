@@ -1,0 +1,199 @@
+"""A scheduled poll as jobs: one scan run, one job per device, on any number of workers.
+
+- `enqueue_site_poll` (the scheduler, per due site): in ONE transaction, the scan run
+  (kind "poll", status running) and one `poll_device` job per due device, each with
+  queueing lock `poll:<device>` (a device waits in the queue at most once) and lock
+  `device:<device>` (a device is never polled by two workers at once). Devices whose poll is
+  still waiting or running are left out of the new run.
+- `poll_device` (a worker): collects its device outside any transaction (the same runner as
+  every poll), then in ONE transaction reconciles the outcome into the run and adds it to the
+  run's summary. The run's row is locked for that last step only, so the devices of one run are
+  reconciled in parallel and counted one at a time. The job that records the run's last device
+  finishes the run (status, finish time) and enqueues, in that same transaction, the evaluation
+  of the devices the run touched.
+- A job that runs again (its worker was killed after the commit, before procrastinate marked it
+  done; or a stalled job retried) finds its outcome recorded and stops: nothing is recorded
+  twice. Runs no longer running take nothing more.
+- `settle_job_runs` (the scheduler, every minute): a run whose jobs have all left the queue
+  without recording every device (their retries ran out) is closed with what it has.
+
+Job runs record no owner process (`inventory.runs`): no single process runs them, and the
+scheduler that enqueued one may stop while workers carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, select, text
+
+from collectors.credentials import CredentialBook
+from collectors.reconcile import Reconciler, ReconcileSummary
+from collectors.runner import RunOptions, run_sync
+from collectors.service import ServiceError, poll_targets
+from collectors.work.queue import EVALUATE_QUEUE, POLL_QUEUE, JobToDefer, defer_in_transaction, defer_many_in_transaction, queued_locks, task_name
+from compliance import events
+from inventory import db
+from inventory.crypto import Vault
+from inventory.models import ScanOutcome, ScanRun, Site, utcnow
+
+log = logging.getLogger("kiemke.work")
+
+POLL_TASK = "poll_device"
+EVALUATE_RUN_TASK = "evaluate_run"
+JOBS_MARK = "procrastinate"  # params["jobs"] of a run carried out by workers
+SUMMARY_KEYS = tuple(ReconcileSummary().as_dict())
+
+
+def poll_lock(device_id: int) -> str:
+    return f"device:{device_id}"
+
+
+def poll_queueing_lock(device_id: int) -> str:
+    return f"poll:{device_id}"
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    scan_run_id: int | None  # None: nothing was due (or all of it is queued already)
+    jobs: int
+    already_queued: int
+
+
+def enqueue_site_poll(engine: Engine, site: str, *, due_only_minutes: int | None, triggered_by: str = "scheduler", endpoints: bool = False) -> Enqueued:
+    """The site's due devices as one scan run and one job per device, in one transaction."""
+    with db.session_scope(engine) as session:
+        site_id = session.execute(select(Site.id).where(Site.code == site)).scalar_one_or_none()
+        if site_id is None:
+            raise ServiceError(f"unknown site {site!r}")
+        due = utcnow() - timedelta(minutes=due_only_minutes) if due_only_minutes else None
+        targets = poll_targets(session, site=site, endpoints=endpoints, due_before=due)
+        busy = queued_locks(session, [poll_queueing_lock(t.device_id) for t in targets])
+        targets = [t for t in targets if poll_queueing_lock(t.device_id) not in busy]
+        if not targets:
+            return Enqueued(None, 0, len(busy))
+        params = {"zone": None, "endpoints": endpoints, "targets": len(targets), "jobs": JOBS_MARK, "scheduled": triggered_by == "scheduler"}
+        scan_run = ScanRun(kind="poll", site_id=site_id, params=params, triggered_by=triggered_by, summary=dict.fromkeys(SUMMARY_KEYS, 0) | {"devices": 0})
+        session.add(scan_run)
+        session.flush()
+        jobs = [
+            JobToDefer(POLL_TASK, {"run_id": scan_run.id, "device_id": t.device_id}, queue=POLL_QUEUE, lock=poll_lock(t.device_id), queueing_lock=poll_queueing_lock(t.device_id))
+            for t in targets
+        ]  # fmt: skip
+        defer_many_in_transaction(session, jobs)
+        return Enqueued(scan_run.id, len(jobs), len(busy))
+
+
+@dataclass(frozen=True)
+class DevicePolled:
+    status: str  # "recorded", "already-recorded", "run-closed", "gone"
+    run_finished: bool = False
+
+
+def _recorded(session, run_id: int, device_id: int) -> bool:
+    return session.execute(select(ScanOutcome.id).where(ScanOutcome.scan_run_id == run_id, ScanOutcome.device_id == device_id).limit(1)).first() is not None
+
+
+def poll_device(engine: Engine, vault: Vault, run_id: int, device_id: int, options: RunOptions | None = None) -> DevicePolled:
+    """One device of a job run: collect, then reconcile and count it in one transaction."""
+    with db.session_scope(engine) as session:
+        run = session.get(ScanRun, run_id)
+        if run is None or run.status != "running":
+            return DevicePolled("run-closed")
+        if _recorded(session, run_id, device_id):
+            return DevicePolled("already-recorded")
+        # The device as a poll target, whether or not it is still due (it was when queued).
+        targets = poll_targets(session, endpoints=True, device_ids=[device_id])
+        book = CredentialBook(session, vault)
+    if not targets:
+        # Removed or left the inventory since it was queued: counted, so the run still finishes.
+        return _count_only(engine, run_id, device_id)
+    outcomes = run_sync(targets, book, options)  # outside any transaction: a device may take long
+
+    with db.session_scope(engine) as session:
+        # Two attempts of one job (a stalled one retried while its worker still lives) meet here.
+        session.execute(text("SELECT pg_advisory_xact_lock(:run, :device)"), {"run": run_id, "device": device_id})
+        if _recorded(session, run_id, device_id):
+            return DevicePolled("already-recorded")
+        run = session.get(ScanRun, run_id)
+        if run.status != "running":
+            return DevicePolled("run-closed")
+        summary = Reconciler(session, run).apply(outcomes)
+        session.refresh(run, with_for_update=True)  # the run's counts, one device at a time
+        finished = _add_to_run(session, run, summary.as_dict(), devices=1)
+    if finished:
+        _after_finish(engine, run_id)
+    return DevicePolled("recorded", finished)
+
+
+def _count_only(engine: Engine, run_id: int, device_id: int) -> DevicePolled:
+    with db.session_scope(engine) as session:
+        session.execute(text("SELECT pg_advisory_xact_lock(:run, :device)"), {"run": run_id, "device": device_id})
+        run = session.get(ScanRun, run_id, with_for_update=True)
+        if run is None or run.status != "running":
+            return DevicePolled("run-closed")
+        finished = _add_to_run(session, run, {"skipped": 1}, devices=1)
+    if finished:
+        _after_finish(engine, run_id)
+    return DevicePolled("gone", finished)
+
+
+def _add_to_run(session, run: ScanRun, counts: dict, *, devices: int) -> bool:
+    """Add one device's counts to the (locked) run; finish it when it was the last. In the
+    finishing transaction the evaluation of what the run touched is enqueued."""
+    summary = dict(run.summary or {})
+    for key, value in counts.items():
+        summary[key] = summary.get(key, 0) + value
+    summary["devices"] = summary.get("devices", 0) + devices
+    run.summary = summary
+    if summary["devices"] < int(run.params.get("targets", 0)):
+        return False
+    _close(run, summary)
+    defer_in_transaction(session, EVALUATE_RUN_TASK, {"run_id": run.id}, queue=EVALUATE_QUEUE, lock=f"evaluate:site:{run.site_id}")
+    return True
+
+
+def _close(run: ScanRun, summary: dict, error: str | None = None) -> None:
+    run.finished_at = utcnow()
+    run.status = "ok" if summary.get("failed", 0) == 0 and not error else "partial" if summary.get("ok", 0) else "failed"
+    run.error = error
+
+
+def _after_finish(engine: Engine, run_id: int) -> None:
+    """After the commit, as `service._finish_run` does: each in a transaction of its own that never raises."""
+    with db.session_scope(engine) as session:
+        run = session.get(ScanRun, run_id)
+        created, status = (run.summary or {}).get("created"), run.status
+    if created:
+        events.raise_discovered_devices(engine, run_id)
+    if status == "failed":
+        events.raise_run_failed(engine, run_id)
+
+
+def settle_job_runs(engine: Engine) -> list[int]:
+    """Close the running job runs none of whose jobs is waiting or running any more (their
+    retries ran out, or they were cancelled): what was recorded stays, the rest is named in the
+    run's error. Their ids."""
+    settled = []
+    pending = text(
+        "SELECT 1 FROM procrastinate_jobs WHERE task_name = :task AND status IN ('todo', 'doing') AND (args->>'run_id')::bigint = :run LIMIT 1"
+    )  # fmt: skip
+    with db.session_scope(engine) as session:
+        runs = session.execute(select(ScanRun).where(ScanRun.status == "running", ScanRun.kind == "poll")).scalars().all()
+        for run in runs:
+            if (run.params or {}).get("jobs") != JOBS_MARK or session.execute(pending, {"task": task_name(POLL_TASK), "run": run.id}).first():
+                continue
+            session.refresh(run, with_for_update=True)
+            if run.status != "running":
+                continue
+            summary = dict(run.summary or {})
+            missing = int(run.params.get("targets", 0)) - summary.get("devices", 0)
+            _close(run, summary, f"{missing} of {run.params.get('targets')} devices not polled: their jobs failed")
+            defer_in_transaction(session, EVALUATE_RUN_TASK, {"run_id": run.id}, queue=EVALUATE_QUEUE, lock=f"evaluate:site:{run.site_id}")
+            settled.append(run.id)
+    for run_id in settled:
+        log.warning("scan run #%s closed: some of its device jobs failed for good", run_id)
+        _after_finish(engine, run_id)
+    return settled

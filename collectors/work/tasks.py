@@ -1,0 +1,120 @@
+"""kiemke's jobs as procrastinate tasks: thin wrappers over the functions the CLI, the web UI
+and the scheduler already call, so a job does on a worker exactly what it does in process.
+
+Every task is named `kiemke:<function>` (collectors.work.queue.build_app adds the namespace).
+Arguments are plain JSON (ids, codes, paths); each worker process opens its own engine and
+credential vault from its settings (DATABASE_URL, KIEMKE_HOME's credential.key).
+
+Retries: a job that fails on a transient database error (connection lost, a deadlock, the
+server restarting) is tried again, a bounded number of times with a growing wait; any other
+failure is final and the job stays `failed` in the queue for an admin to read. A worker that
+dies mid-job is another matter: its jobs are retried once its heartbeat is stale
+(collectors.work.worker).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import procrastinate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from collectors.work.queue import DISCOVER_QUEUE, EVALUATE_QUEUE, INGEST_QUEUE, POLL_QUEUE
+from inventory import db
+
+log = logging.getLogger("kiemke.work")
+
+blueprint = procrastinate.Blueprint()
+
+TRANSIENT = (OperationalError, InterfaceError)
+# 3 tries in all, 3 s then 9 s apart (procrastinate: exponential_wait ** (attempts + 1)). A stalled job's
+# retry (collectors.work.worker) counts as an attempt too.
+RETRY_TRANSIENT = procrastinate.RetryStrategy(max_attempts=2, exponential_wait=3, retry_exceptions=set(TRANSIENT))
+# Two evaluations of overlapping scopes may race for the same finding: the loser evaluates again.
+RETRY_EVALUATION = procrastinate.RetryStrategy(max_attempts=2, exponential_wait=3, retry_exceptions={*TRANSIENT, IntegrityError})
+
+
+@lru_cache(maxsize=1)
+def runtime():
+    """This worker process's engine and credential vault."""
+    from inventory.crypto import Vault
+    from inventory.settings import Settings
+
+    settings = Settings()
+    return db.engine_for(settings.db_url), Vault(settings.credential_key)
+
+
+@blueprint.task(name="poll_device", queue=POLL_QUEUE, retry=RETRY_TRANSIENT)
+def poll_device(run_id: int, device_id: int) -> str:
+    from collectors.work.polls import poll_device as poll_one
+
+    engine, vault = runtime()
+    done = poll_one(engine, vault, run_id, device_id)
+    return f"{done.status}{', run finished' if done.run_finished else ''}"
+
+
+@blueprint.task(name="evaluate_run", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION)
+def evaluate_run(run_id: int) -> str | None:
+    """The devices a finished run reached or tried, and their sites, evaluated."""
+    from inventory.changes import changed
+    from inventory.models import Device, ScanOutcome, ScanRun
+
+    engine, _ = runtime()
+    with db.session_scope(engine) as session:
+        run = session.get(ScanRun, run_id)
+        if run is None:
+            return None
+        rows = session.execute(select(ScanOutcome.device_id, Device.site_id).join(Device, Device.id == ScanOutcome.device_id).where(ScanOutcome.scan_run_id == run_id)).all()
+        kind, actor = run.kind, run.triggered_by or "worker"
+    line = changed(engine, device_ids={d for d, _ in rows}, site_ids={s for _, s in rows if s is not None}, trigger=kind, actor=actor).line()
+    log.info("scan run #%s: %s", run_id, line)
+    return line
+
+
+@blueprint.task(name="evaluate_scope", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION)
+def evaluate_scope(device_ids: list[int], site_ids: list[int], trigger: str, actor: str) -> str | None:
+    """Whatever a committed change touched, evaluated (inventory.changes.changed on a worker)."""
+    from inventory.changes import changed
+
+    engine, _ = runtime()
+    return changed(engine, device_ids=device_ids, site_ids=site_ids, trigger=trigger, actor=actor).line()
+
+
+@blueprint.task(name="evaluate_fleet", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION, queueing_lock="evaluate:fleet", lock="evaluate:fleet")
+def evaluate_fleet() -> dict | None:
+    """The daily evaluation of the whole fleet, then the day's trend point (the scheduler's job)."""
+    from collectors.scheduler import daily_evaluation_job
+
+    engine, _ = runtime()
+    return daily_evaluation_job(engine)
+
+
+@blueprint.task(name="discover_site", queue=DISCOVER_QUEUE, retry=RETRY_TRANSIENT)
+def discover_site(site: str, zone: str | None = None, subnet: str | None = None, triggered_by: str = "worker", snmp_ports: list[int] | None = None) -> dict:
+    from collectors.service import discover
+
+    engine, vault = runtime()
+    result = discover(engine, vault, site=site, zone=zone, subnet=subnet, triggered_by=triggered_by, snmp_ports=tuple(snmp_ports or (161,)))
+    return {"scan_run": result.scan_run_id, "status": result.status}
+
+
+@blueprint.task(name="ingest_agent_files", queue=INGEST_QUEUE, retry=RETRY_TRANSIENT)
+def ingest_agent_files(paths: list[str], account: str, actor: str) -> dict:
+    """Agent inventory files (on storage every worker of this queue reaches) imported."""
+    from pathlib import Path
+
+    from collectors.agents.service import import_files
+
+    engine, _ = runtime()
+    return import_files(engine, [Path(p) for p in paths], account=account, actor=actor).as_dict()
+
+
+@blueprint.task(name="apply_collector_batch", queue=INGEST_QUEUE, retry=RETRY_TRANSIENT)
+def apply_collector_batch(batch_id: int):
+    """A collector's received batch applied (once: the apply is idempotent by collector and number)."""
+    from collectors.fleet.apply import apply_received
+
+    engine, _ = runtime()
+    return apply_received(engine, batch_id)

@@ -1,0 +1,265 @@
+"""The hub's polls as procrastinate jobs on PostgreSQL, run by real `kiemke worker` processes
+against a slice of the lab (snmpsim switches on loopback addresses of this test module).
+
+- two workers poll a site: every device polled exactly once, each result recorded once, the run
+  finished once and its evaluation enqueued with it;
+- a worker killed (-9) in the middle of a slow device's poll: another worker retries the job once
+  the dead one's heartbeat is stale, and nothing is recorded twice;
+- a device's poll is never queued twice (queueing lock), and a job enqueued in a transaction that
+  rolls back does not exist;
+- a run whose jobs failed for good is closed with what it has.
+
+PostgreSQL only (KIEMKE_TEST_DATABASE_URL, see scripts/pg_test_server.sh); on SQLite only the
+refusal of `kiemke worker` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from collectors.credentials import add_credential
+from collectors.lab import spec
+from collectors.work.polls import enqueue_site_poll, poll_lock, settle_job_runs
+from collectors.work.queue import defer_in_transaction, ensure_schema, task_name
+from inventory import db
+from inventory.crypto import Vault
+from inventory.models import Device, Observation, ScanOutcome, ScanRun
+from inventory.settings import Settings
+from tests.collectors.test_fault_kill import wait_for
+from tests.conftest import ADMIN_URL
+from tests.inventory.factories import make_province
+from tests.lab import snmp_devices as kinds
+from tests.lab.support import run_port
+
+ON_POSTGRES = bool(ADMIN_URL) and ADMIN_URL.startswith("postgresql")
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="workers need PostgreSQL: set KIEMKE_TEST_DATABASE_URL (scripts/pg_test_server.sh)")
+pytestmark = pytest.mark.db
+
+KIEMKE = [sys.executable, "-c", "from web.main import main; main()"]
+NETWORK = "127.253.71"
+PORT = run_port(71)
+SLOW_DELAY = 0.6  # seconds the slow switch holds each answer: its poll lasts several seconds
+STALLED_AFTER = 3.0  # the workers' heartbeat timeout here (seconds)
+
+
+def _switch(n: int, **overrides) -> spec.LabDevice:
+    access = spec.SnmpAccess(PORT, "Kk-workers-ro", f"kiemkew{n}", f"auth-secret-w{n}x", f"priv-secret-w{n}x")
+    interfaces = tuple(spec.LabInterface(i, f"GigabitEthernet1/0/{i}", kinds.mac(0xC7, n, 0, i), 1000, True) for i in range(1, 5))
+    return kinds.lab_device(n, NETWORK, access, key=f"work{n}", interfaces=interfaces, **overrides)
+
+
+SWITCHES = [_switch(n) for n in range(1, 7)]
+SLOW = _switch(9, behaviour="slow")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not ON_POSTGRES:
+        pytest.skip("workers need PostgreSQL")
+    from collectors.lab.snmp_agents import SnmpLab
+
+    lab = SnmpLab([*SWITCHES, SLOW], tmp_path_factory.mktemp("workers-lab"), slow_delay=SLOW_DELAY)
+    lab.start(timeout=60)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def hub(engine, tmp_path: Path, db_url: str):
+    """The hub's database with the job queue: site S1 with the six switches, S2 with the slow
+    one, and the lab's community as the one credential (encrypted with the home's key)."""
+    ensure_schema(engine)
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=db_url)
+    with db.session_scope(engine) as session:
+        ids = make_province(session, sites=2)
+        devices = {}
+        for site, lab_devices in (("S1", SWITCHES), ("S2", [SLOW])):
+            for d in lab_devices:
+                device = Device(device_class="access_switch", site_id=ids[site]["site"], zone_id=ids[site]["party_wan"], mgmt_ip=d.address, serial=d.serial, hostname=d.hostname)
+                session.add(device)
+                session.flush()
+                devices[d.key] = device.id
+        add_credential(session, Vault(settings.credential_key), name="lab", kind="snmp_v2c", secrets={"community": "Kk-workers-ro"}, port=PORT, actor="test")
+    return {"home": home, "url": db_url, "devices": devices}
+
+
+def worker(hub: dict, *args: str) -> subprocess.Popen:
+    env = os.environ | {"KIEMKE_HOME": str(hub["home"]), "DATABASE_URL": hub["url"], "PYTHONUNBUFFERED": "1"}
+    command = [*KIEMKE, "worker", "--concurrency", "2", "--stalled-after", str(STALLED_AFTER), *args]
+    return subprocess.Popen(command, env=env, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop(*processes: subprocess.Popen) -> str:
+    output = ""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            output += process.communicate(timeout=20)[0] or ""
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output += process.communicate()[0] or ""
+    return output
+
+
+def run_of(engine, run_id: int) -> ScanRun:
+    with db.session_scope(engine) as session:
+        return session.get(ScanRun, run_id)
+
+
+def outcomes_per_device(engine, run_id: int) -> dict[int, int]:
+    with db.session_scope(engine) as session:
+        rows = session.execute(select(ScanOutcome.device_id, func.count()).where(ScanOutcome.scan_run_id == run_id).group_by(ScanOutcome.device_id)).all()
+    return dict(rows)
+
+
+def repeated_observations(engine, run_id: int) -> list:
+    """(device, key) pairs observed more than once in the run: a result that landed twice."""
+    with db.session_scope(engine) as session:
+        query = select(Observation.device_id, Observation.key, func.count()).where(Observation.scan_run_id == run_id).group_by(Observation.device_id, Observation.key)
+        return [row for row in session.execute(query).all() if row[2] != 1]
+
+
+def jobs(engine, where: str = "true", **params) -> list:
+    with engine.connect() as connection:
+        return connection.execute(text(f"SELECT id, task_name, status, lock, queueing_lock, attempts, args FROM procrastinate_jobs WHERE {where} ORDER BY id"), params).all()
+
+
+# ------------------------------------------------------------------------------ the tests
+
+
+def test_a_worker_on_sqlite_refuses_with_the_reason(tmp_path: Path):
+    home = tmp_path / "home"
+    url = f"sqlite:///{tmp_path / 'kiemke.sqlite3'}"
+    db.upgrade(url)
+    env = os.environ | {"KIEMKE_HOME": str(home), "DATABASE_URL": url}
+    done = subprocess.run([*KIEMKE, "worker"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "workers need PostgreSQL; on SQLite jobs run in the serve/scheduler process" in done.stderr
+
+
+@needs_postgres
+def test_kiemke_init_adds_the_job_queue_once(kiemke_env):
+    from click.testing import CliRunner
+
+    from web.main import main
+
+    runner = CliRunner()
+    first = runner.invoke(main, ["init"])
+    assert first.exit_code == 0, first.output
+    assert "job queue ready" in first.output
+    again = runner.invoke(main, ["init"])
+    assert again.exit_code == 0 and "job queue ready" not in again.output
+    engine = db.engine_for(kiemke_env["DATABASE_URL"])
+    assert jobs(engine) == []
+
+
+@needs_postgres
+def test_a_device_poll_is_never_queued_twice_and_jobs_follow_their_transaction(engine, hub):
+    first = enqueue_site_poll(engine, "S1", due_only_minutes=60)
+    assert first.scan_run_id is not None and first.jobs == len(SWITCHES) and first.already_queued == 0
+    queued = jobs(engine)
+    assert [j.task_name for j in queued] == [task_name("poll_device")] * len(SWITCHES)
+    assert {j.lock for j in queued} == {poll_lock(i) for key, i in hub["devices"].items() if key != SLOW.key}
+    assert {j.args["run_id"] for j in queued} == {first.scan_run_id}
+
+    # The scheduler again before any worker ran: every device is waiting already, so no run.
+    again = enqueue_site_poll(engine, "S1", due_only_minutes=60)
+    assert (again.scan_run_id, again.jobs, again.already_queued) == (None, 0, len(SWITCHES))
+    assert len(jobs(engine)) == len(SWITCHES)
+
+    # The database itself refuses a second waiting job with the same queueing lock.
+    device = hub["devices"]["work1"]
+    with pytest.raises(IntegrityError), db.session_scope(engine) as session:
+        defer_in_transaction(session, "poll_device", {"run_id": first.scan_run_id, "device_id": device}, queueing_lock=f"poll:{device}")
+    # A job enqueued in a transaction that rolls back never existed.
+    with pytest.raises(RuntimeError), db.session_scope(engine) as session:
+        defer_in_transaction(session, "evaluate_run", {"run_id": first.scan_run_id})
+        raise RuntimeError("the caller's change failed")
+    assert len(jobs(engine)) == len(SWITCHES)
+
+
+@needs_postgres
+@pytest.mark.lab
+@pytest.mark.usefixtures("lab")
+def test_two_workers_poll_each_device_exactly_once(engine, hub):
+    queued = enqueue_site_poll(engine, "S1", due_only_minutes=60)
+    workers = [worker(hub), worker(hub)]
+    try:
+        run = wait_for(lambda: (r := run_of(engine, queued.scan_run_id)).status != "running" and r, 45, "the run to finish")
+        # The run's last device enqueued the evaluation of what the run touched, in its transaction.
+        wait_for(lambda: evaluation_runs(engine), 30, "the evaluation after the poll")
+    finally:
+        output = stop(*workers)
+    assert run.status == "ok", output
+    assert run.summary["devices"] == len(SWITCHES) and run.summary["ok"] == len(SWITCHES) and run.summary["failed"] == 0
+    assert outcomes_per_device(engine, run.id) == {hub["devices"][d.key]: 1 for d in SWITCHES}
+    assert repeated_observations(engine, run.id) == []
+    with db.session_scope(engine) as session:
+        polled = session.execute(select(Device.serial).where(Device.last_polled.is_not(None), Device.reachable.is_(True))).scalars().all()
+        observed = session.execute(select(func.count(func.distinct(Observation.device_id))).where(Observation.scan_run_id == run.id)).scalar_one()
+    assert sorted(polled) == sorted(d.serial for d in SWITCHES) and observed == len(SWITCHES)
+    assert len(evaluation_runs(engine)) == 1
+    assert jobs(engine) == []  # every job done (and deleted as done), none failed or left waiting
+    # Nothing is due again within the interval.
+    assert enqueue_site_poll(engine, "S1", due_only_minutes=60).scan_run_id is None
+
+
+def evaluation_runs(engine) -> list:
+    with db.session_scope(engine) as session:
+        return session.execute(select(ScanRun.id).where(ScanRun.kind == "evaluate", ScanRun.params["trigger"].as_string() == "poll", ScanRun.finished_at.is_not(None))).all()
+
+
+@needs_postgres
+@pytest.mark.lab
+@pytest.mark.usefixtures("lab")
+def test_a_worker_killed_mid_poll_leaves_the_job_to_another_and_nothing_twice(engine, hub):
+    queued = enqueue_site_poll(engine, "S2", due_only_minutes=60)
+    slow = hub["devices"][SLOW.key]
+    first = worker(hub)
+    try:
+        wait_for(lambda: jobs(engine, "status = 'doing' AND lock = :lock", lock=poll_lock(slow)), 30, "a worker to take the slow device's job")
+        time.sleep(1.0)  # the device is being asked now (each of its answers takes SLOW_DELAY)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        stop(first)
+    assert first.returncode == -signal.SIGKILL
+    assert outcomes_per_device(engine, queued.scan_run_id) == {} and run_of(engine, queued.scan_run_id).status == "running"
+    assert [j.status for j in jobs(engine)] == ["doing"]  # the dead worker's, until its heartbeat is stale
+
+    second = worker(hub)
+    try:
+        run = wait_for(lambda: (r := run_of(engine, queued.scan_run_id)).status != "running" and r, 45, "another worker to finish the run")
+    finally:
+        output = stop(second)
+    assert "retried: its worker stopped sending heartbeats" in output, output
+    assert run.status == "ok" and run.summary["devices"] == 1 and run.summary["ok"] == 1, output
+    assert outcomes_per_device(engine, run.id) == {slow: 1}
+    assert repeated_observations(engine, run.id) == []
+    assert [j.task_name for j in jobs(engine)] == []
+
+
+@needs_postgres
+def test_a_run_whose_jobs_failed_for_good_is_closed_with_what_it_has(engine, hub):
+    queued = enqueue_site_poll(engine, "S1", due_only_minutes=60)
+    assert settle_job_runs(engine) == []  # its jobs are waiting: nothing to close
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE procrastinate_jobs SET status = 'failed'"))
+    assert settle_job_runs(engine) == [queued.scan_run_id]
+    run = run_of(engine, queued.scan_run_id)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error == f"{len(SWITCHES)} of {len(SWITCHES)} devices not polled: their jobs failed"
+    # Its evaluation is enqueued with the closing (nothing was touched; the job finds that out).
+    assert [j.task_name for j in jobs(engine, "status = 'todo'")] == [task_name("evaluate_run")]
+    assert settle_job_runs(engine) == []
