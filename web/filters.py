@@ -43,9 +43,10 @@ def when(value) -> str:
     return str(value)
 
 
-def number(value, decimals: int = 0) -> str:
-    """A count or an amount in the page's language: 4.511 and 60.485,95 in Vietnamese (as the
-    report and the workbooks), 4,511 and 60,485.95 in English; '' for a missing value."""
+def number(value, decimals: int = 0, *, lang: str | None = None) -> str:
+    """A count or an amount in the page's language (or `lang`, for a caller formatting thousands
+    that looks it up once): 4.511 and 60.485,95 in Vietnamese (as the report and the workbooks),
+    4,511 and 60,485.95 in English; '' for a missing value."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return ""
     if not isinstance(value, int | float):
@@ -53,7 +54,7 @@ def number(value, decimals: int = 0) -> str:
             value = float(value) if "." in str(value) else int(value)
         except ValueError:
             return str(value)  # not a number: shown as it is
-    if current_language() == "vi":
+    if (lang or current_language()) == "vi":
         return vi_number(value, decimals)
     return f"{value:,.{decimals}f}"
 

@@ -18,25 +18,16 @@ from markupsafe import Markup
 from compliance.planner import class_order, write_plan_xlsx
 from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
-from compliance.workbook import records, vi_number
+from compliance.workbook import records
 from web.access import PLANNER, role_required
 from web.database import cached, cached_fleet, get_session
+from web.filters import number  # the one number format (other pages import it from here too)
 from web.i18n import current_language
 from web.paging import int_arg
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def number(value: Any, decimals: int = 0, *, lang: str | None = None) -> str:
-    """64.000 / 60.485,95 in Vietnamese (compliance.workbook.vi_number, as the printed report and
-    plan), 64,000 / 60,485.95 in English; '' for a missing value."""
-    if (lang or current_language()) == "vi":
-        return vi_number(value, decimals)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:,.{decimals}f}"
 
 
 def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str]], *, width: int = 560, height: int = 240) -> dict[str, Any]:
