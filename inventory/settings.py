@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Reverse proxies in front of kiemke whose X-Forwarded-For/-Proto headers are believed; 0
     # ignores those headers (a client could forge them to dodge the login throttle or the audit).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # A collector not heard from for longer than this is silent: the coverage says so and the
+    # event collector_silent is raised once per silence (collectors/fleet, compliance/events).
+    collector_silent_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     # Where the scheduler's polls and evaluations run: in its own process ("process", the only
     # choice on SQLite), or as jobs for `kiemke worker` processes ("workers", PostgreSQL only).
     jobs: Literal["process", "workers"] = "process"
