@@ -9,7 +9,12 @@ The kinds (inventory.choices.EventKind) and where each is raised:
                         SILENCE_INTERVALS of its site's poll interval (at least MIN_SILENCE);
                         one event per silence period (the key holds its last answer);
 - waiver_expiring       silence_and_waiver_job: a waiver ends within WAIVER_NOTICE_DAYS;
-- run_failed            a scan run or an evaluation ended failed.
+- run_failed            a scan run or an evaluation ended failed;
+- collector_silent      silence_and_waiver_job: an active collector (collectors/fleet) has not been
+                        heard from for longer than KIEMKE_COLLECTOR_SILENT_MINUTES; one event per
+                        silence (the key holds its last contact);
+- collector_refused     a collector's frame or batch was refused (unknown or revoked collector,
+                        a bad signature, a result outside its site-zone): a security event.
 
 Every event has a unique key, so raising the same event twice is a no-op. Raising an event never
 breaks or slows what it reports: each source function runs after the caller's commit, in a
@@ -32,7 +37,7 @@ from sqlmodel import Session
 from compliance.notify import queue_deliveries
 from inventory import db
 from inventory.choices import LOCAL_TIMEZONE, DeviceSource, EventKind, FindingStatus, Severity
-from inventory.models import Device, Event, Finding, ScanOutcome, ScanRun, Site, utcnow
+from inventory.models import Collector, Device, Event, Finding, ScanOutcome, ScanRun, Site, utcnow
 from inventory.repository import in_inventory
 
 log = logging.getLogger("kiemke.events")
@@ -297,14 +302,50 @@ def _raise_expiring_waivers(session: Session, today: date) -> int:
     return raised
 
 
-def silence_and_waiver_job(engine: Engine, now: datetime | None = None) -> dict[str, int]:
-    """The scheduled job: events for devices silent past their interval and for waivers expiring
-    within WAIVER_NOTICE_DAYS. Each part in a transaction of its own; how many events each raised."""
+def _raise_silent_collectors(session: Session, now: datetime, silent_minutes: int) -> int:
+    """One event per silence of an active collector: keyed by its last contact (or, never heard
+    from, its registration), so it is raised again only after it spoke and fell silent anew."""
+    cutoff = now - timedelta(minutes=silent_minutes)
+    raised = 0
+    query = select(Collector, Site.code).join(Site, Site.id == Collector.site_id).where(Collector.status == "active")
+    for collector, site_code in session.execute(query):
+        heard = _as_utc(collector.last_contact_at or collector.registered_at)
+        if heard >= cutoff:
+            continue
+        event = raise_event(
+            session, EventKind.COLLECTOR_SILENT, Severity.MEDIUM, f"collector_silent:collector:{collector.id}:{_stamp(heard)}", site_id=collector.site_id,
+            data={
+                "collector": collector.name, "site": site_code, "zone": collector.zone_kind, "last_contact": _stamp(collector.last_contact_at),
+                "silent_minutes": int((now - heard).total_seconds() // 60), "limit_minutes": silent_minutes, "pending": collector.reported_pending,
+            },
+        )  # fmt: skip
+        raised += event is not None
+    return raised
+
+
+def raise_collector_refused(engine: Engine, key: str, *, site_id: int | None, data: dict[str, Any]) -> int:
+    """The security event of a collector's frame or batch refused (collectors/fleet/receive.py, apply.py)."""
+    return _guarded(engine, "refused collector data", lambda session: int(raise_event(session, EventKind.COLLECTOR_REFUSED, Severity.HIGH, key, site_id=site_id, data=data) is not None))
+
+
+def silence_and_waiver_job(engine: Engine, now: datetime | None = None, *, collector_silent_minutes: int | None = None) -> dict[str, int]:
+    """The scheduled job: events for devices silent past their interval, for waivers expiring
+    within WAIVER_NOTICE_DAYS and (on a hub with collectors) for silent collectors. Each part in a
+    transaction of its own; how many events each raised."""
     now = _as_utc(now) or utcnow()
-    return {
+    raised = {
         "device_silent": _guarded(engine, "silent devices", lambda session: _raise_silent_devices(session, now)),
         "waiver_expiring": _guarded(engine, "expiring waivers", lambda session: _raise_expiring_waivers(session, now.date())),
     }
+    with db.session_scope(engine) as session:
+        has_collectors = session.execute(select(Collector.id).limit(1)).first() is not None
+    if has_collectors:
+        if collector_silent_minutes is None:
+            from inventory.settings import Settings
+
+            collector_silent_minutes = Settings().collector_silent_minutes
+        raised["collector_silent"] = _guarded(engine, "silent collectors", lambda session: _raise_silent_collectors(session, now, collector_silent_minutes))
+    return raised
 
 
 # -- the feed (web/events.py) ---------------------------------------------------------------------------------
