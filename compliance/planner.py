@@ -559,21 +559,47 @@ def _write_year(plan: Plan, ws: Any, year: int) -> None:
     writer.finish()
 
 
-def site_subtotals(rows: list[dict[str, Any]], columns: list[Column]) -> list[dict[str, Any]]:
-    """The year's rows (ordered by site) with a subtotal row after each site's: the summed columns
-    added up, "Cộng <site>" in the site name's column (so a filter on the code keeps it)."""
-    summed = [c.key for c in columns if c.total]
+# The site x class figures a site's subtotal (and a table's total) adds up: the plan columns
+# the workbook totals, which the plan page sums as well.
+PLAN_SUMMED = tuple(c.key for c in PLAN_COLUMNS if c.total)
+
+
+def summed(rows: list[dict[str, Any]], keys: tuple[str, ...] = PLAN_SUMMED) -> dict[str, Any]:
+    """The `keys` of `rows` added up; None for a key no row has a number for (a cost without any
+    price is no cost, not 0)."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        found = [r[key] for r in rows if isinstance(r.get(key), (int, float)) and not (isinstance(r[key], float) and math.isnan(r[key]))]
+        out[key] = sum(found) if found else None
+    return out
+
+
+def with_site_subtotals(rows: list[dict[str, Any]], keys: tuple[str, ...] = PLAN_SUMMED) -> list[dict[str, Any]]:
+    """The year's rows (ordered by site), each marked {SUBTOTAL: False}, with a subtotal row after
+    each site's: {SUBTOTAL: True, site_code, site_name, rows: how many} and its rows' `keys`
+    summed. Computed here once; the plan page and the plan workbook each word it their way."""
     out: list[dict[str, Any]] = []
     group: list[dict[str, Any]] = []
     for row in [*rows, None]:
         if group and (row is None or row["site_code"] != group[0]["site_code"]):
-            code = group[0]["site_code"]
-            totals = {k: round(sum(r[k] for r in group if isinstance(r.get(k), (int, float))), 2) for k in summed}
-            out.append({SUBTOTAL: True, "site_code": code, "site_name": f"Cộng {code}"} | totals)
+            first = group[0]
+            out.append({SUBTOTAL: True, "site_code": first["site_code"], "site_name": first["site_name"], "rows": len(group)} | summed(group, keys))
             group = []
         if row is not None:
-            out.append(row)
+            out.append(row | {SUBTOTAL: False})
             group.append(row)
+    return out
+
+
+def site_subtotals(rows: list[dict[str, Any]], columns: list[Column]) -> list[dict[str, Any]]:
+    """The workbook's wording of with_site_subtotals: "Cộng <site>" in the site name's column (so
+    a filter on the code keeps it), each summed column rounded to 2 decimals, 0 where nothing adds up."""
+    keys = tuple(c.key for c in columns if c.total)
+    out = []
+    for row in with_site_subtotals(rows, keys):
+        if row[SUBTOTAL]:
+            row = row | {"site_name": f"Cộng {row['site_code']}"} | {k: round(row[k] if row[k] is not None else 0, 2) for k in keys}
+        out.append(row)
     return out
 
 

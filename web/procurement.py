@@ -15,10 +15,11 @@ from typing import Any
 from flask import Blueprint, render_template, request, send_file
 from markupsafe import Markup
 
-from compliance.planner import class_order, write_plan_xlsx
+from compliance.planner import class_order, summed, write_plan_xlsx
+from compliance.planner import with_site_subtotals as planner_subtotals
 from compliance.policy import shipped_policy
 from compliance.service import plan_from_inventory
-from compliance.workbook import records
+from compliance.workbook import SUBTOTAL, records
 from web.access import PLANNER, role_required
 from web.database import cached, cached_fleet, get_session
 from web.filters import number  # the one number format (other pages import it from here too)
@@ -100,10 +101,6 @@ def year_view(plan, year: int) -> dict[str, Any]:
     }
 
 
-# The site x class figures summed in a site's subtotal row and in the table's total.
-SUMMED = ("approved", "target", "counting", "unknown", "shortfall", "bought_earlier", "to_buy", "cost")
-
-
 @dataclass(frozen=True)
 class PlanFilter:
     """The site and class asked for in the URL ("" for all), kept only when the plan has them."""
@@ -130,26 +127,12 @@ def plan_filter(args: Any, rows: list[dict[str, Any]]) -> PlanFilter:
     return PlanFilter(site if site in sites else "", cls if cls in classes else "")
 
 
-def summed(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures of `rows` added up; a cost stays None when no row has a price."""
-    out: dict[str, Any] = {}
-    for key in SUMMED:
-        values = [r[key] for r in rows if r.get(key) is not None and not (isinstance(r[key], float) and math.isnan(r[key]))]
-        out[key] = sum(values) if values else None
-    return out
-
-
 def with_site_subtotals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows (ordered by site) with a subtotal row after each site's rows: {"subtotal": True, ...}."""
-    out: list[dict[str, Any]] = []
-    group: list[dict[str, Any]] = []
-    for row in [*rows, None]:
-        if group and (row is None or row["site_code"] != group[0]["site_code"]):
-            out.append({"subtotal": True, "site_code": group[0]["site_code"], "site_name": group[0]["site_name"], "rows": len(group)} | summed(group))
-            group = []
-        if row is not None:
-            out.append(row | {"subtotal": False})
-            group.append(row)
+    """compliance.planner's rows with their site subtotals (the workbook's too), marked for the
+    template: {"subtotal": True, ...} for a subtotal row."""
+    out = planner_subtotals(rows)  # fresh dicts: renaming the mark in place touches no caller's row
+    for row in out:
+        row["subtotal"] = row.pop(SUBTOTAL)
     return out
 
 
