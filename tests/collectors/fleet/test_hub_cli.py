@@ -1,0 +1,71 @@
+"""The hub's collector commands: add, list, revoke, assignment, import-collector (twice: the
+second changes nothing), and a refused file exits 1 writing no acknowledgement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from collectors.fleet import wire
+from collectors.fleet.identity import collector_keys, hub_key, hub_public, verify
+from inventory import db
+from inventory.models import ScanRun
+from inventory.settings import Settings
+from tests.collectors.fleet.hubkit import batch, frame, make_hub, poll_body
+from web.main import main
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def run(kiemke_env):
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [str(a) for a in args])
+
+    return invoke
+
+
+def test_collector_commands_end_to_end(run, engine, kiemke_env, tmp_path):
+    hub = make_hub(engine, tmp_path / "home")
+    keys = collector_keys(Settings(home=tmp_path / "c1"), "c1")
+    result = run("collectors", "add", "--site", "S1", "--zone", "internet", keys.public_line())
+    assert result.exit_code == 0, result.output
+    assert run("collectors", "add", "--site", "S1", "--zone", "internet", keys.public_line()).exit_code == 1
+    assert run("collectors", "add", "--site", "NOPE", "--zone", "internet", "x").exit_code == 1
+
+    out = tmp_path / "c1.assignment"
+    result = run("collectors", "assignment", "c1", "--out", out)
+    assert result.exit_code == 0, result.output
+    assignment = wire.read_frame(out.read_bytes(), wire.ASSIGNMENT, what="a")
+    assert verify(hub_public(hub_key(hub.settings)), assignment.payload, assignment.signature)
+    assert (out.stat().st_mode & 0o077) == 0
+
+    upload = tmp_path / "c1.batches"
+    upload.write_bytes(frame(keys, [batch(1, poll_body(["10.2.0.5"])), batch(2, poll_body(["10.2.0.6"]))]))
+    result = run("import-collector", upload)
+    assert result.exit_code == 0, result.output
+    assert "2 batches stored" in result.output and "#2" in result.output
+    ack = wire.read_frame((tmp_path / "c1.batches.ack").read_bytes(), wire.ACK, what="ack")
+    assert json.loads(ack.payload)["acked_seq"] == 2
+    result = run("import-collector", upload, "--json", "--ack-out", tmp_path / "again.ack")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["duplicates"] == 2 and json.loads(result.output)["stored"] == 0
+    with db.session_scope(engine) as session:
+        assert session.execute(select(func.count()).select_from(ScanRun).where(ScanRun.kind == "collector-poll")).scalar_one() == 2
+
+    listed = json.loads(run("collectors", "list", "--json").output)
+    assert listed[0]["name"] == "c1" and listed[0]["acked_seq"] == 2 and listed[0]["last_contact_via"] == "file"
+    assert "c1" in run("collectors", "list").output
+
+    assert run("collectors", "revoke", "c1").exit_code == 0
+    refused = tmp_path / "late.batches"
+    refused.write_bytes(frame(keys, [batch(3, poll_body(["10.2.0.7"]))]))
+    result = run("import-collector", refused)
+    assert result.exit_code == 1 and "revoked" in result.output
+    assert not (tmp_path / "late.batches.ack").exists()
+    assert run("collectors", "assignment", "c1", "--out", out).exit_code == 1
