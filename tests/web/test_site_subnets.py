@@ -120,3 +120,25 @@ def test_csrf_is_required_and_unknown_site_is_404(login_as, seed, engine):
     assert client.post("/sites/S1/subnets", data={**data, "party_wan": "10.1.7.0/24"}).status_code == 400
     assert subnets(engine)["party_wan"] == ["10.1.1.0/24"] and site_entries(engine) == []
     assert client.get("/sites/NOPE/subnets").status_code == 404
+
+
+def test_one_zone_at_a_time_and_a_missing_zone_created(seed, engine):
+    """inventory.site_edit.update_subnets as the CLI or API would call it: a zone not given keeps
+    its subnets and still bounds the other's; a zone the site lacks is created."""
+    from inventory import site_edit
+
+    with Session(engine) as session:
+        s2 = session.exec(select(Site.id).where(Site.code == "S2")).one()
+        internet = session.exec(select(Zone).where(Zone.site_id == s2, Zone.kind == "internet")).one()
+        for subnet in session.exec(select(Subnet).where(Subnet.zone_id == internet.id)):
+            session.delete(subnet)
+        session.delete(internet)
+        session.commit()
+        with pytest.raises(site_edit.InvalidValues) as refused:
+            site_edit.update_subnets(session, s2, {"internet": ["10.2.1.128/25"]}, None, actor="test")
+        assert [(e.field, e.code, e.params["other"]) for e in refused.value.errors] == [("internet", "overlap_here", "10.2.1.0/24")]
+        session.rollback()
+        changed = site_edit.update_subnets(session, s2, {"internet": "10.2.2.0/24, 10.2.3.0/24"}, None, actor="test")
+        session.commit()
+        assert [(c.column, c.before, c.after) for c in changed] == [("internet_subnets", [], ["10.2.2.0/24", "10.2.3.0/24"])]
+    assert subnets(engine, "S2") == {"party_wan": ["10.2.1.0/24"], "internet": ["10.2.2.0/24", "10.2.3.0/24"]}
