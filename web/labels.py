@@ -134,6 +134,8 @@ EVENT_KIND_LABELS = {
     "device_silent": _l("Thiết bị không phản hồi quá hạn"),
     "waiver_expiring": _l("Miễn trừ sắp hết hạn"),
     "run_failed": _l("Quét hoặc kiểm tra thất bại"),
+    "collector_silent": _l("Bộ thu thập im lặng quá hạn"),
+    "collector_refused": _l("Dữ liệu của bộ thu thập bị từ chối"),
 }
 
 _TABLES = (LABELS, SOURCE_LABELS, SEVERITY_LABELS, FINDING_STATUS_LABELS, ROLE_LABELS, SCAN_STATUS_LABELS, COMPLIANCE_LABELS, EVENT_KIND_LABELS)
@@ -205,6 +207,8 @@ RUN_KIND_LABELS = {
     "import-scan": _l("Nhập kết quả quét"),
     "import-agent": _l("Nhập báo cáo tác nhân"),
     "evaluate": _l("Kiểm tra tuân thủ"),
+    "collector-poll": _l("Thu thập (bộ thu thập)"),
+    "collector-discover": _l("Dò tìm (bộ thu thập)"),
 }
 
 
@@ -229,6 +233,8 @@ def who_ran(actor: str | None) -> str:
         return str(gettext("%(user)s (giao diện web)", user=rest.partition("#")[0]))
     if origin == "agent" and sep:
         return str(gettext("Tác nhân %(account)s", account=rest))
+    if origin == "collector" and sep:
+        return str(gettext("Bộ thu thập %(name)s", name=rest))
     if actor == "kiemke demo":
         return gettext("Dữ liệu mẫu")
     return actor  # a username
@@ -252,6 +258,8 @@ AUDIT_FIELD_LABELS = {
     "device_class": _l("Loại thiết bị"),
     "site_id": _l("Đơn vị"),
     "zone_id": _l("Vùng mạng"),
+    "party_wan_subnets": _l("Dải mạng diện rộng của Đảng"),  # a site's subnets (inventory/site_edit.update_subnets)
+    "internet_subnets": _l("Dải mạng Internet"),
     "mgmt_ip": _l("IP quản trị"),
     "vendor": _l("Hãng"),
     "model": "Model",
