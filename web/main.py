@@ -13,6 +13,7 @@ import click
 from pydantic import ValidationError
 
 from collectors import cli as collectors_cli
+from collectors.fleet import cli as collector_cli
 from collectors.fleet import hub_cli as collectors_hub_cli
 from compliance import cli as compliance_cli
 from inventory import cli as inventory_cli
@@ -51,7 +52,7 @@ def settings_problem(exc: ValidationError) -> str:
     return "invalid setting: " + "; ".join(problems)
 
 
-for area in (inventory_cli, collectors_cli, compliance_cli, web_cli):
+for area in (inventory_cli, collectors_cli, collector_cli, compliance_cli, web_cli):
     area.register(main)
 collectors_hub_cli.register(main)  # the hub's `kiemke collectors ...` and `kiemke import-collector`
 
