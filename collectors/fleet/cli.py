@@ -65,7 +65,7 @@ def register(main: click.Group) -> None:
             f"{taken.credentials} credentials (stored encrypted)", highlight=False, markup=False,
         )  # fmt: skip
         if taken.pinned_now:
-            console.print(f"hub key pinned: {taken.hub_fingerprint} (compare it with `kiemke collectors key` on the hub)", highlight=False, markup=False)
+            console.print(f"hub key pinned: {taken.hub_fingerprint} (compare it with the hub key's fingerprint the hub's admin gives you)", highlight=False, markup=False)
 
     @collector.command("run")
     @click.option("--once", is_flag=True, help="One cycle (poll, upload) and stop.")

@@ -117,7 +117,8 @@ def batches_frame(keys: identity.CollectorKeys, batches: list[dict], status: dic
 
 
 def hello_frame(keys: identity.CollectorKeys, status: dict) -> bytes:
-    payload = wire.pack_json({"format": HELLO_FORMAT, "collector": keys.name, "sent_at": datetime.now(UTC), "status": status})
+    document = {"format": HELLO_FORMAT, "collector": keys.name, "sent_at": datetime.now(UTC), "status": status, "assignment_version": status.get("assignment_version", 0)}
+    payload = wire.pack_json(document)
     return wire.Frame(HELLO, keys.name, keys.sign(payload), payload).to_bytes()
 
 
