@@ -113,6 +113,23 @@ def _rule_choices(db) -> list[tuple[str, str]]:
     return sorted(titled, key=lambda pair: pair[1].casefold())
 
 
+def _shown(rows: list[dict]) -> list[dict]:
+    """The rows with what the table shows of their rule and check texts (shown_rule,
+    shown_expected, shown_actual), each worked out once per page: a page repeats a few rules and
+    texts, and recognising a text tries the known shapes one after another."""
+    texts: dict[str | None, str] = {}
+    titles: dict[str, str] = {}
+    for f in rows:
+        for key in ("expected", "actual"):
+            if f[key] not in texts:
+                texts[f[key]] = check_text(f[key])
+            f[f"shown_{key}"] = texts[f[key]]
+        if f["rule_id"] not in titles:
+            titles[f["rule_id"]] = rule_title(f["rule_id"]) or f["rule_id"]
+        f["shown_rule"] = titles[f["rule_id"]]
+    return rows
+
+
 def _describe(flt: FindingFilter) -> str:
     """The filter in words, for the confirmation of a waiver of every finding it matches."""
     parts = []
@@ -139,7 +156,7 @@ def index():
     rows, total = list_findings(db, flt, page=page.number, per_page=page.per_page, counts=counts, sort=sort, descending=descending)
     return render_template(
         "findings/list.html",
-        rows=rows,
+        rows=_shown(rows),
         page=page.with_total(total),
         flt=flt,
         sort=sort,
