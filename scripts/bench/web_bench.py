@@ -135,15 +135,7 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
                 rows = []
         if rows:
             conn.execute(insert(Finding.__table__), rows)
-    with engine.connect() as conn:
-        counts = {
-            "devices": conn.execute(select(func.count()).select_from(Device)).scalar_one(),
-            "findings": conn.execute(select(func.count()).select_from(Finding)).scalar_one(),
-            "laptops": conn.execute(select(func.count()).select_from(Device).where(Device.device_class == "laptop")).scalar_one(),
-            "sites": len(sites),
-            "first_site": conn.execute(select(Site.code).order_by(Site.code)).scalars().first(),
-            "a_mac": conn.execute(select(DeviceMac.mac).where(DeviceMac.mac.like("02:be:%")).order_by(DeviceMac.id)).scalars().first(),
-        }
+    counts = existing(url)
     if engine.dialect.name == "postgresql":
         # Autovacuum vacuums and analyzes a table soon after a bulk load; measuring before it has
         # would time plans made for empty tables and index scans without a visibility map.
@@ -155,6 +147,8 @@ def build(url: str, n_devices: int, n_findings: int, rng: random.Random) -> dict
 
 
 def existing(url: str) -> dict:
+    """What the pages measured need to know of the data (a database built now or reused by
+    --workdir: both read it here, so a reused one names the same site and MAC)."""
     engine = db.engine_for(url)
     with engine.connect() as conn:
         return {
@@ -162,6 +156,8 @@ def existing(url: str) -> dict:
             "findings": conn.execute(select(func.count()).select_from(Finding)).scalar_one(),
             "laptops": conn.execute(select(func.count()).select_from(Device).where(Device.device_class == "laptop")).scalar_one(),
             "sites": conn.execute(select(func.count()).select_from(Site)).scalar_one(),
+            "first_site": conn.execute(select(Site.code).order_by(Site.code)).scalars().first(),
+            "a_mac": conn.execute(select(DeviceMac.mac).where(DeviceMac.mac.like("02:be:%")).order_by(DeviceMac.id)).scalars().first(),
         }
 
 
