@@ -193,7 +193,7 @@ class Collector:
         every = self.options.discover_every
         if every and self.cycles % every == 0:
             try:
-                result.discover = service.discover(self.engine, self.vault, **where)
+                result.discover = service.discover(self.engine, self.vault, **where, snmp_ports=(self.settings.snmp_port,))
             except service.ServiceError as exc:
                 result.problems.append(f"discover: {exc}")
                 log.warning("collector %s: discover: %s", found.name, exc)

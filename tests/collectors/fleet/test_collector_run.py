@@ -106,3 +106,17 @@ def test_the_entry_is_in_the_runs_transaction(lab, assigned, monkeypatch):
     assert _collector(kit).cycle().poll.status == "ok"
     with db.session_scope(kit.engine) as session:
         assert list(session.execute(select(OutboxEntry.seq)).scalars()) == [1]
+
+
+def test_a_discovery_of_the_assigned_subnet_is_queued_as_discover(lab, assigned):
+    kit = assigned
+    settings = kit.settings.model_copy(update={"snmp_port": PORT})
+    runner = Collector(kit.engine, settings, RunOptions(once=True, discover_every=1), collect_options=CollectOptions(use_ssh=False, snmp_timeout=3))
+    result = runner.cycle()
+    assert result.discover is not None and result.discover.status in ("ok", "partial"), result.discover.summary
+    with db.session_scope(kit.engine) as session:
+        batches = outbox.pending(session, 10**9)
+    assert [(b["seq"], b["kind"]) for b in batches] == [(1, "poll"), (2, "discover")]
+    found = {o["target"]["address"] for o in batches[1]["body"]["outcomes"]}
+    assert {d.address for d in DEVICES} <= found
+    assert batches[1]["body"]["run"]["params"]["zone"] == "party_wan"
