@@ -55,6 +55,8 @@ KIND_LABELS_VI = {  # as web.labels.EVENT_KIND_LABELS shows them
     EventKind.DEVICE_SILENT.value: "Thiết bị không phản hồi quá hạn",
     EventKind.WAIVER_EXPIRING.value: "Miễn trừ sắp hết hạn",
     EventKind.RUN_FAILED.value: "Quét hoặc kiểm tra thất bại",
+    EventKind.COLLECTOR_SILENT.value: "Bộ thu thập im lặng quá hạn",
+    EventKind.COLLECTOR_REFUSED.value: "Dữ liệu của bộ thu thập bị từ chối",
 }
 TEST_KIND = "test"
 TEST_LABEL_VI = "Thử gửi thông báo"

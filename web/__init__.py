@@ -48,6 +48,7 @@ class IdConverter(IntegerConverter):
 AREAS = (
     "auth", "overview", "devices", "findings", "sites", "audit", "scans", "recheck", "procurement", "fundable", "reports", "transfers", "events",
     "admin", "api", "agents_endpoint", "agent_accounts", "search",
+    "collectors_api", "collectors_admin",
 )  # fmt: skip
 
 

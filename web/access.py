@@ -4,6 +4,8 @@
 - `@signed_in`: any signed-in user, even one who must still change a one-time password.
 - `@agent_basic_auth`: endpoint agents' inventory POSTs only; no session, the view checks the
   agent account's HTTP basic auth itself (a signed-in browser's cookie is no credential there).
+- `@collector_signature`: collectors' hello and batches only; no session, the view checks the
+  frame's signature against the collector's registered key.
 - `@role_required(*roles)`: a signed-in user with one of `roles`; admin is admitted too unless
   `admin=False` (waiving findings is the security officer's alone, as in compliance.findings).
   A user with a one-time password is sent to the change-password page first.
@@ -47,6 +49,13 @@ def public(view: Callable) -> Callable:
 
 def agent_basic_auth(view: Callable) -> Callable:
     setattr(view, ACCESS_ATTR, ("agent_basic_auth", frozenset()))
+    return view
+
+
+def collector_signature(view: Callable) -> Callable:
+    """Collectors' uploads only (web/collectors_api.py): no session, no CSRF; the view checks the
+    request's Ed25519 signature against the collector's registered key (a cookie is no credential there)."""
+    setattr(view, ACCESS_ATTR, ("collector_signature", frozenset()))
     return view
 
 

@@ -9,10 +9,11 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from markupsafe import Markup
 from sqlmodel import Session
 
+from collectors.fleet.registry import collector_status
 from collectors.queries import recent_scan_runs
 from compliance.coverage import share, silent_devices
 from compliance.lifecycle import counting_in_year
@@ -147,7 +148,14 @@ def index():
         scans=recent_scan_runs(db, limit=10),
         progress_years=policy.schedule.years if policy is not None else (),
         trend=cached(("trend", today, current_language()), lambda: trend_panel(db, None, chart_id="trend-province")),
+        collectors=_collectors(db),  # read fresh: a collector falls silent without any data change
     )
+
+
+def _collectors(db: Session) -> list:
+    """Every collector's coverage (last contact, the oldest result it still holds), for the block
+    shown only on a hub with collectors."""
+    return collector_status(db, silent_minutes=current_app.extensions["kiemke.settings"].collector_silent_minutes)
 
 
 def ranked_sites_html(data: dict[str, Any]) -> Markup:

@@ -33,15 +33,15 @@ class Hub:
     device_ids: dict[str, int]  # zone -> its recorded device
 
 
-def make_hub(engine, home: Path) -> Hub:
+def make_hub(engine, home: Path, *, site_code: str = SITE, province_code: str = "P1") -> Hub:
     settings = Settings(home=home, database_url=str(engine.url.render_as_string(hide_password=False)))
     vault = Vault(settings.credential_key)
     ids = {}
     with db.session_scope(engine) as session:
-        province = Province(code="P1", name="Tỉnh thử")
+        province = Province(code=province_code, name="Tỉnh thử")
         session.add(province)
         session.flush()
-        site = Site(province_id=province.id, code=SITE, name="Đơn vị thử", kind="commune")
+        site = Site(province_id=province.id, code=site_code, name="Đơn vị thử", kind="commune")
         session.add(site)
         session.flush()
         for kind, cidr in NETS.items():

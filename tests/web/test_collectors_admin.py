@@ -1,0 +1,110 @@
+"""The collectors' admin page and the import page's air-gap upload: admin registers, downloads the
+assignment and revokes (with its confirmation); importers upload a collector's file, see the
+receipt and take the acknowledgement; other roles get 403."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from collectors.fleet import wire
+from collectors.fleet.identity import collector_keys, hub_key, hub_public, verify
+from inventory import db
+from inventory.models import AuditLog, Collector
+from inventory.settings import Settings
+from tests.collectors.fleet.hubkit import batch, collector, frame, make_hub, poll_body
+from tests.web.conftest import csrf_token
+
+pytestmark = pytest.mark.db
+
+SITE = "CT1"
+
+
+@pytest.fixture
+def hub(engine, tmp_path):
+    return make_hub(engine, tmp_path / "home", site_code=SITE, province_code="PX")
+
+
+def test_admin_registers_downloads_and_revokes(login_as, hub, engine, tmp_path):
+    client = login_as("admin")
+    keys = collector_keys(Settings(home=tmp_path / "c1"), "c1")
+    page = client.get("/admin/collectors/")
+    assert page.status_code == 200 and "Chưa đăng ký bộ thu thập nào." in page.get_data(as_text=True)
+    token = csrf_token(client, "/admin/collectors/")
+    bad = client.post("/admin/collectors/", data={"public_line": "kiemke-collector/1 c1 x y", "site": SITE, "zone": "internet", "csrf_token": token})
+    assert bad.status_code == 400 and "Không đăng ký được bộ thu thập" in bad.get_data(as_text=True)
+    done = client.post("/admin/collectors/", data={"public_line": keys.public_line(), "site": SITE, "zone": "internet", "csrf_token": token}, follow_redirects=True)
+    assert done.status_code == 200 and "Đã đăng ký bộ thu thập c1" in done.get_data(as_text=True)
+    with db.session_scope(engine) as session:
+        row = session.execute(select(Collector).where(Collector.name == "c1")).scalar_one()
+        collector_id = row.id
+        assert row.registered_by == "admin" or row.registered_by
+    page = client.get("/admin/collectors/").get_data(as_text=True)
+    assert "c1" in page and "chưa liên lạc" in page
+    download = client.post(f"/admin/collectors/{collector_id}/assignment", data={"csrf_token": token})
+    assert download.status_code == 200 and "c1.assignment" in download.headers["Content-Disposition"]
+    assignment = wire.read_frame(download.data, wire.ASSIGNMENT, what="a")
+    assert verify(hub_public(hub_key(hub.settings)), assignment.payload, assignment.signature)
+    assert json.loads(assignment.payload)["site"]["code"] == SITE
+    # Revoking needs the confirmation box.
+    client.post(f"/admin/collectors/{collector_id}/revoke", data={"csrf_token": token})
+    with db.session_scope(engine) as session:
+        assert session.get(Collector, collector_id).status == "active"
+    done = client.post(f"/admin/collectors/{collector_id}/revoke", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True)
+    assert "Đã thu hồi bộ thu thập c1" in done.get_data(as_text=True)
+    with db.session_scope(engine) as session:
+        assert session.get(Collector, collector_id).status == "revoked"
+        actions = session.execute(select(AuditLog.entity, AuditLog.action).where(AuditLog.entity.in_(("collector", "collector_assignment")))).all()
+    assert ("collector", "create") in actions and ("collector", "update") in actions and ("collector_assignment", "issue") in actions
+
+
+@pytest.mark.parametrize("role", ["security_officer", "technician", "planner", "viewer"])
+def test_the_admin_page_is_for_admins(login_as, hub, role):
+    assert login_as(role).get("/admin/collectors/").status_code == 403
+
+
+def test_an_air_gap_file_uploaded_on_the_import_page(login_as, hub, tmp_path):
+    keys = collector(hub, tmp_path / "c1", "c1", "internet", site=SITE)
+    client = login_as("technician")
+    page = client.get("/transfers/").get_data(as_text=True)
+    assert "Nhập tệp của bộ thu thập" in page
+    token = csrf_token(client, "/transfers/")
+    data = frame(keys, [batch(1, poll_body(["10.2.0.5"])), batch(2, poll_body(["10.1.0.1"]))])
+    answer = client.post("/transfers/collector-file", data={"csrf_token": token, "file": (io.BytesIO(data), "c1.batches")}, content_type="multipart/form-data")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200, text
+    assert "Tải tệp xác nhận" in text and "outside" in text
+    again = client.post("/transfers/collector-file", data={"csrf_token": token, "file": (io.BytesIO(data), "c1.batches")}, content_type="multipart/form-data")
+    assert again.status_code == 200
+    ack_link = next(part for part in again.get_data(as_text=True).split('"') if part.startswith("/transfers/collector-ack/"))
+    ack = client.get(ack_link)
+    assert ack.status_code == 200
+    document = json.loads(wire.read_frame(ack.data, wire.ACK, what="ack").payload)
+    assert document["acked_seq"] == 2 and [r["seq"] for r in document["refused"]] == [2]
+    # A file not signed by a registered collector: refused, shown in Vietnamese.
+    stranger = collector_keys(Settings(home=tmp_path / "x"), "stranger")
+    refused = client.post("/transfers/collector-file", data={"csrf_token": token, "file": (io.BytesIO(frame(stranger, [])), "x.batches")}, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "Tệp bị từ chối" in refused.get_data(as_text=True)
+    viewer = login_as("viewer")
+    viewer_token = csrf_token(viewer, "/")
+    assert viewer.post("/transfers/collector-file", data={"csrf_token": viewer_token, "file": (io.BytesIO(data), "c1.batches")},
+                       content_type="multipart/form-data").status_code == 403  # fmt: skip
+    assert viewer.get(ack_link).status_code == 403
+
+
+def test_overview_and_events_show_collectors(login_as, hub, engine, tmp_path):
+    client = login_as("viewer")
+    assert "collectors-coverage" not in client.get("/").get_data(as_text=True)  # no collectors: no block
+    collector(hub, tmp_path / "c1", "c1", "internet", site=SITE)
+    stranger = collector_keys(Settings(home=tmp_path / "x"), "stranger")
+    from collectors.fleet.receive import Refused, receive
+
+    with pytest.raises(Refused):
+        receive(engine, hub.settings, frame(stranger, []), via="file", actor="t")
+    page = client.get("/").get_data(as_text=True)
+    assert "collectors-coverage" in page and "<code>c1</code>" in page and "chưa liên lạc" in page
+    feed = client.get("/events/").get_data(as_text=True)
+    assert "Dữ liệu của bộ thu thập bị từ chối" in feed and "bộ thu thập stranger: not signed by a registered collector" in feed
