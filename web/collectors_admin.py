@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Length
 
 from collectors.fleet import wire
 from collectors.fleet.assign_give import issue
+from collectors.fleet.identity import fingerprint, hub_key, hub_public
 from collectors.fleet.receive import Receipt, Refused, receive, write_ack
 from collectors.fleet.registry import ACTIVE, RegistryError, collector_status, register, revoke
 from inventory.choices import ZoneKind, values
@@ -72,8 +73,9 @@ def _page(form: RegisterForm | None = None, status: int = 200):
     db = get_session()
     form = form or RegisterForm(formdata=None, sites=_sites(db))
     rows = collector_status(db, silent_minutes=_settings().collector_silent_minutes)
+    hub_fingerprint = fingerprint(hub_public(hub_key(_settings())))  # the collectors pin this key: their operators compare it
     return render_template("collectors/admin.html", collectors=rows, form=form, confirm_form=ConfirmForm(formdata=None),
-                           silent_minutes=_settings().collector_silent_minutes), status  # fmt: skip
+                           silent_minutes=_settings().collector_silent_minutes, hub_fingerprint=hub_fingerprint), status  # fmt: skip
 
 
 @bp.route("/admin/collectors/")

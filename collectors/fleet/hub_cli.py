@@ -52,6 +52,7 @@ def register(main: click.Group) -> None:
         """Every collector: site, zone, last contact, the oldest result it still holds, silent or not."""
         from rich.table import Table
 
+        from collectors.fleet.identity import fingerprint, hub_key, hub_public
         from collectors.fleet.registry import collector_status
 
         app.require_schema()
@@ -60,6 +61,8 @@ def register(main: click.Group) -> None:
         if as_json:
             print_json([r.as_dict() for r in rows])
             return
+        # Collectors pin this key from their first assignment and print its fingerprint: compare them.
+        console.print(f"hub key {fingerprint(hub_public(hub_key(app.settings)))}", highlight=False)
         table = Table("name", "site", "zone", "status", "last contact", "oldest unacked", "acked #", "pending", "dropped", "silent")
         for r in rows:
             contact = f"{r.last_contact_at:%Y-%m-%d %H:%M} ({r.last_contact_via})" if r.last_contact_at else "never"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from collectors.fleet import wire
-from collectors.fleet.identity import collector_keys, hub_key, hub_public, verify
+from collectors.fleet.identity import collector_keys, fingerprint, hub_key, hub_public, verify
 from inventory import db
 from inventory.models import AuditLog, Collector
 from inventory.settings import Settings
@@ -44,6 +44,7 @@ def test_admin_registers_downloads_and_revokes(login_as, hub, engine, tmp_path):
         assert row.registered_by == "admin" or row.registered_by
     page = client.get("/admin/collectors/").get_data(as_text=True)
     assert "c1" in page and "chưa liên lạc" in page
+    assert fingerprint(hub_public(hub_key(hub.settings))) in page
     download = client.post(f"/admin/collectors/{collector_id}/assignment", data={"csrf_token": token})
     assert download.status_code == 200 and "c1.assignment" in download.headers["Content-Disposition"]
     assignment = wire.read_frame(download.data, wire.ASSIGNMENT, what="a")

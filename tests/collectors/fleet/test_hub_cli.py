@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from collectors.fleet import wire
-from collectors.fleet.identity import collector_keys, hub_key, hub_public, verify
+from collectors.fleet.identity import collector_keys, fingerprint, hub_key, hub_public, verify
 from inventory import db
 from inventory.models import ScanRun
 from inventory.settings import Settings
@@ -60,7 +60,8 @@ def test_collector_commands_end_to_end(run, engine, kiemke_env, tmp_path):
 
     listed = json.loads(run("collectors", "list", "--json").output)
     assert listed[0]["name"] == "c1" and listed[0]["acked_seq"] == 2 and listed[0]["last_contact_via"] == "file"
-    assert "c1" in run("collectors", "list").output
+    listing = run("collectors", "list").output
+    assert "c1" in listing and fingerprint(hub_public(hub_key(hub.settings))) in listing
 
     assert run("collectors", "revoke", "c1").exit_code == 0
     refused = tmp_path / "late.batches"
