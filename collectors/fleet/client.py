@@ -50,6 +50,14 @@ class HubError(Exception):
     """The hub could not be reached, or answered something else than expected (one line)."""
 
 
+class HubUnreachable(HubError):
+    """No answer at all: nothing else is tried until the next upload."""
+
+
+class AssignmentRefused(HubError):
+    """The hub answered an assignment this collector does not take: its results still go up."""
+
+
 def check_hub_url(url: str) -> str:
     """The hub's base URL, or ValueError: https, or http to a loopback address only; no user or
     password in it (it would end up in logs and in the database)."""
@@ -104,7 +112,7 @@ class HubClient:
             raise HubError(f"the hub answered {exc.code}{': ' + detail[0][:200] if detail else ''}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise HubError(f"the hub at {hub_label(self.url)} cannot be reached: {type(reason).__name__}: {str(reason)[:200]}") from None
+            raise HubUnreachable(f"the hub at {hub_label(self.url)} cannot be reached: {type(reason).__name__}: {str(reason)[:200]}") from None
         if len(data) > limit:
             raise HubError("the hub's answer is larger than expected")
         return status, data
@@ -152,7 +160,7 @@ def hello(engine: Engine, settings: Settings, client: HubClient) -> Taken | None
     try:
         return take(engine, settings, answer)
     except AssignmentError as exc:
-        raise HubError(f"the hub's assignment was refused: {exc}") from None
+        raise AssignmentRefused(f"the hub's assignment was refused: {exc}") from None
 
 
 def upload(engine: Engine, settings: Settings, client: HubClient, result: SyncResult, *, request_bytes: int = REQUEST_BYTES) -> None:
@@ -197,12 +205,16 @@ def sync(engine: Engine, settings: Settings, client: HubClient, *, with_hello: b
     result = SyncResult()
     try:
         if with_hello:
-            result.taken = hello(engine, settings, client)
+            try:
+                result.taken = hello(engine, settings, client)
+            except AssignmentRefused as exc:  # the hub is there: the results still go up
+                result.error = str(exc)
+                log.warning("collector hello: %s", exc)
             if result.taken is not None and not result.taken.already:
                 log.info("assignment version %d taken from the hub: site %s, zone %s, %d devices", result.taken.version, result.taken.site, result.taken.zone, result.taken.devices)
         upload(engine, settings, client, result)
     except HubError as exc:
-        result.error = str(exc)
+        result.error = str(exc) if result.error is None else f"{result.error}; {exc}"
         log.warning("collector upload: %s", exc)
     with db.session_scope(engine) as session:
         me = session.get(CollectorIdentity, outbox.IDENTITY_ID)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from collectors import service
 from collectors.fleet import identity, outbox, wire
-from collectors.fleet.client import HubClient, HubError, SyncResult, batches_frame, check_hub_url, sync
+from collectors.fleet.client import HubClient, SyncResult, batches_frame, check_hub_url, sync
 from inventory import db
 from inventory.atomic_file import atomic_write
 from inventory.crypto import Vault
@@ -208,18 +208,21 @@ class Collector:
             if self.options.once:
                 self.cycle()
                 return
-            try:
-                self.cycle()
-            except Exception:  # a collector out in a commune keeps going; the next cycle tries again
-                log.exception("collector cycle failed")
+            _safely(self.cycle, "collector cycle")
             next_cycle = started + self.options.interval_minutes * 60
             while not self._stop.is_set() and time.monotonic() < next_cycle:
                 self._stop.wait(min(UPLOAD_EVERY_SECONDS, max(0.0, next_cycle - time.monotonic())))
-                if time.monotonic() < next_cycle:
-                    try:
-                        self.upload(with_hello=False)
-                    except HubError:  # sync logs and records its failures itself
-                        pass
+                if not self._stop.is_set() and time.monotonic() < next_cycle:
+                    _safely(lambda: self.upload(with_hello=False), "collector upload")
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _safely(work, what: str) -> None:
+    """A collector out in a commune keeps going (a database hiccup, a bug in one run): the error
+    is logged and the next cycle or upload tries again."""
+    try:
+        work()
+    except Exception:
+        log.exception("%s failed", what)

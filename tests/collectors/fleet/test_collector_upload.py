@@ -205,3 +205,40 @@ def test_export_is_signed_private_and_the_ack_file_needs_the_pinned_hub(engine, 
     assert (done.acked_seq, done.removed, done.refused) == (2, 2, [{"seq": 2, "reason": "outside the zone"}])
     assert _pending(engine) == [3]
     assert runtime.take_ack(engine, ack).removed == 0  # the same file again changes nothing
+
+
+def test_a_refused_assignment_does_not_hold_the_results_back(setup):
+    kit, hub = setup
+    hub.assignment = hub.hub.assignment(kit)
+    assert client.sync(kit.engine, kit.settings, client.HubClient(hub.url)).taken.pinned_now
+    hub.assignment = FakeHub().assignment(kit, version=2)  # another hub key: refused
+    _fill(kit.engine, 2)
+    result = client.sync(kit.engine, kit.settings, client.HubClient(hub.url))
+    assert "assignment was refused" in result.error and result.acked_seq == 2 and _pending(kit.engine) == []
+    with db.session_scope(kit.engine) as session:
+        assert session.get(CollectorIdentity, 1).assignment_version == 1
+
+
+def test_run_goes_on_after_a_failing_cycle(setup, monkeypatch):
+    import time
+
+    kit, hub = setup
+    hub.assignment = hub.hub.assignment(kit, credentials=[])
+    runner = runtime.Collector(kit.engine, kit.settings, runtime.RunOptions(interval_minutes=0.005, discover_every=0))
+    cycles = []
+
+    def cycle():
+        cycles.append(time.monotonic())
+        if len(cycles) == 1:
+            raise RuntimeError("a bug in one run")
+        _fill(kit.engine, 1)
+        runner.upload(with_hello=len(cycles) == 2)
+        if len(cycles) == 3:
+            runner.stop()
+
+    monkeypatch.setattr(runner, "cycle", cycle)
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and len(cycles) == 3
+    assert sorted(hub.stored) == [1, 2] and _pending(kit.engine) == []
