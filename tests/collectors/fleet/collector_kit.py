@@ -4,6 +4,8 @@ that signs assignment and acknowledgement frames the way the hub does (wire.py's
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,3 +88,16 @@ def snapshot(engine: Engine) -> dict:
             "credentials": sorted(session.execute(select(Credential.name, Credential.secret_token)).all()),
             "outbox": list(session.execute(select(OutboxEntry.seq).order_by(OutboxEntry.seq)).scalars()),
         }
+
+
+@contextmanager
+def snmp_lab(devices: list, workdir: Path) -> Iterator[object]:
+    """snmpsim agents for `devices` (each test module its own loopback network and port)."""
+    from collectors.lab.snmp_agents import SnmpLab
+
+    lab = SnmpLab(devices, workdir)
+    lab.start(timeout=60)
+    try:
+        yield lab
+    finally:
+        lab.stop()

@@ -15,7 +15,7 @@ from collectors.outcome_json import outcome_from_json
 from collectors.runner import RunOptions as CollectOptions
 from inventory import db
 from inventory.models import OutboxEntry, ScanRun
-from tests.collectors.fleet.collector_kit import FakeHub, credential, make_collector
+from tests.collectors.fleet.collector_kit import FakeHub, credential, make_collector, snmp_lab
 from tests.lab import snmp_devices as kinds
 from tests.lab.support import run_port
 
@@ -38,12 +38,8 @@ DEVICES = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from collectors.lab.snmp_agents import SnmpLab
-
-    lab = SnmpLab(DEVICES, tmp_path_factory.mktemp("collector-lab"))
-    lab.start(timeout=60)
-    yield lab
-    lab.stop()
+    with snmp_lab(DEVICES, tmp_path_factory.mktemp("collector-lab")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from inventory import db
 from inventory.crypto import Vault
 from inventory.models import Collector, Device, Province, ScanRun, Site, Subnet, Zone
 from inventory.settings import Settings
+from tests.collectors.fleet.collector_kit import snmp_lab
 from tests.lab import snmp_devices as kinds
 from tests.lab.support import run_port
 
@@ -33,12 +34,8 @@ DEVICES = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from collectors.lab.snmp_agents import SnmpLab
-
-    lab = SnmpLab(DEVICES, tmp_path_factory.mktemp("hub-collector-lab"))
-    lab.start(timeout=60)
-    yield lab
-    lab.stop()
+    with snmp_lab(DEVICES, tmp_path_factory.mktemp("hub-collector-lab")) as running:
+        yield running
 
 
 def _hub(engine, home) -> tuple[Settings, Vault]:
