@@ -1,0 +1,265 @@
+"""A hub on PostgreSQL ingesting collectors' results with 1 and with 2 `kiemke worker` processes.
+
+For each worker count: a fresh database on the given PostgreSQL server, the demo province plus
+N devices (each zone of each site gets a /17 of its own, so every device has an address in
+its zone), one registered collector per site-zone (real Ed25519 keys), and, from each collector,
+one poll cycle of its devices as signed batches of 250 results (real frames, as
+`kiemke collector run` uploads them). The frames go through the hub's `receive` (signature,
+storing, one `apply_collector_batch` job per batch in the same transaction) from 4 threads, as
+collectors uploading at once; the workers apply each batch (reconciliation) and evaluate what it
+touched. Printed per worker count:
+- results ingested and evaluated per second (devices of the cycle / time from the first upload
+  to the last job done),
+- p50/p95 time from a result's arrival (its batch received) to its devices evaluated (the job's
+  end, from procrastinate's events),
+- database growth per 10,000 results (pg_database_size before and after),
+and the throughput ratio 2 workers / 1 worker. Targets: a 50,000-device cycle in <= 300 s,
+ratio >= 1.6.
+
+    .venv/bin/python scripts/bench/scale_bench.py --database-url postgresql+psycopg://kiemke@127.0.0.1:55432/postgres
+        [--devices 50000] [--workers 1,2] [--concurrency 4] [--keep]
+
+Start a throw-away server with `source scripts/pg_test_server.sh; PG_TEST_PORT=55440 pg_test_server_start`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from collectors.fleet import identity, registry, wire  # noqa: E402
+from collectors.fleet.receive import receive  # noqa: E402
+from collectors.outcome_json import outcome_to_json  # noqa: E402
+from collectors.records import DeviceFacts, InterfaceRecord, Target  # noqa: E402
+from collectors.runner import Outcome  # noqa: E402
+from collectors.work.queue import ensure_schema  # noqa: E402
+from inventory import db  # noqa: E402
+from inventory.demo import load_demo  # noqa: E402
+from inventory.models import CollectorBatch, Device, Site, Subnet, Zone  # noqa: E402
+from inventory.settings import Settings  # noqa: E402
+
+BATCH_DEVICES = 250
+TARGET_SECONDS = 300.0
+TARGET_RATIO = 1.6
+CLASSES = [("access_switch", "Cisco", "C9200-24T", "cisco_ios"), ("firewall", "Fortinet", "FortiGate-60F", "fortinet"),
+           ("server", "Dell", "PowerEdge R650", None), ("printer", "HP", "LaserJet M404", None)]  # fmt: skip
+
+
+def fresh_postgres(admin_url: str) -> str:
+    name = f"kiemke_scale_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(admin_url: str, url: str) -> None:
+    db.engine_for(url).dispose()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def build(url: str, n_devices: int, rng: random.Random) -> list[tuple[str, str, list[dict]]]:
+    """The hub's database and each site-zone's devices: [(site code, zone kind, [device rows])]."""
+    db.upgrade(url)
+    engine = db.engine_for(url)
+    ensure_schema(engine)
+    with Session(engine) as session:
+        load_demo(session, actor="bench")
+        session.commit()
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        sites = conn.execute(select(Site.id, Site.code).order_by(Site.id)).all()
+        zones = {(site_id, kind): zone_id for zone_id, site_id, kind in conn.execute(select(Zone.id, Zone.site_id, Zone.kind))}
+        # Each zone of site k gets 10.<k>.<0|128>.0/17: room for 32,000 addresses per zone.
+        slices, subnet_rows = [], []
+        for k, (site_id, code) in enumerate(sites):
+            for half, kind in enumerate(("party_wan", "internet")):
+                if (site_id, kind) not in zones:
+                    continue
+                network = ipaddress.ip_network(f"10.{k % 250}.{128 * half}.0/17")
+                subnet_rows.append({"zone_id": zones[(site_id, kind)], "cidr": str(network)})
+                slices.append((site_id, code, kind, network))
+        conn.execute(insert(Subnet.__table__), subnet_rows)
+        rows = []
+        for i in range(n_devices):  # beside the demo's own devices: the cycle polls these
+            site_id, code, kind, network = slices[i % len(slices)]
+            cls, vendor, model, platform = rng.choice(CLASSES)
+            address = str(network.network_address + 1 + i // len(slices))
+            rows.append({
+                "device_class": cls, "site_id": site_id, "zone_id": zones[(site_id, kind)], "hostname": f"SCALE-{i:06d}", "mgmt_ip": address,
+                "vendor": vendor, "model": model, "serial": f"SC{i:08d}", "os_name": None, "os_version": None, "country_of_origin": "US",
+                "purchase_date": date(rng.randint(2015, 2025), rng.randint(1, 12), 1), "status": "in_use", "assigned_user": None,
+                "source": "recorded", "platform": platform, "notes": "", "created_at": now, "updated_at": now,
+            })  # fmt: skip
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(Device.__table__), rows[start : start + 10_000])
+        by_zone: dict[tuple[str, str], list[dict]] = {}
+        query = select(Device.mgmt_ip, Device.hostname, Device.vendor, Device.model, Device.serial, Site.code, Zone.kind).join(Site, Site.id == Device.site_id)
+        query = query.join(Zone, Zone.id == Device.zone_id).where(Device.hostname.like("SCALE-%"))
+        for address, hostname, vendor, model, serial, code, kind in conn.execute(query):
+            by_zone.setdefault((code, kind), []).append({"address": address, "hostname": hostname, "vendor": vendor, "model": model, "serial": serial})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    return [(code, kind, devices) for (code, kind), devices in sorted(by_zone.items())]
+
+
+def outcome(device: dict, code: str, kind: str, rng: random.Random) -> dict:
+    """What a poll of the device brings: identity, software and two interfaces, as SNMP gives them."""
+    facts = DeviceFacts(
+        address=device["address"], source="snmp", sys_name=device["hostname"], sys_descr=f"{device['vendor']} {device['model']}",
+        vendor=device["vendor"], model=device["model"], serial=device["serial"], os_name="IOS" if device["vendor"] == "Cisco" else None,
+        os_version=rng.choice(["17.9.4", "17.12.2", "7.2.8"]), uptime_seconds=rng.randint(1000, 10_000_000),
+        interfaces=(InterfaceRecord(1, "Gi0/1", oper_up=True, admin_up=True), InterfaceRecord(2, "Gi0/2", oper_up=False, admin_up=True)),
+    )  # fmt: skip
+    target = Target(address=device["address"], site_code=code, zone=kind, hostname=device["hostname"])
+    return outcome_to_json(Outcome(target, (facts,), None, ("snmp:bench",), rng.randint(50, 400)))
+
+
+def frames(slices, workdir: Path, session_factory, rng: random.Random) -> list[bytes]:
+    """Register one collector per site-zone and sign its poll cycle: one frame per collector."""
+    out = []
+    now = datetime.now(UTC).isoformat()
+    with session_factory() as session:
+        for code, kind, devices in slices:
+            name = f"{code.lower()}-{kind.replace('_', '-')}"
+            keys = identity.collector_keys(Settings(home=workdir / name), name)
+            registry.register(session, keys.public_line(), code, kind, "bench")
+            batches = []
+            for seq, start in enumerate(range(0, len(devices), BATCH_DEVICES), start=1):
+                chunk = devices[start : start + BATCH_DEVICES]
+                run = {"kind": "poll", "params": {"zone": kind}, "started_at": now, "finished_at": now, "status": "ok"}
+                batches.append({"seq": seq, "kind": "poll", "created_at": now, "body": {"run": run, "outcomes": [outcome(d, code, kind, rng) for d in chunk]}})
+            status = {"acked_seq": 0, "pending": len(batches), "oldest_unacked_at": now, "dropped": 0}
+            payload = wire.pack_batches(name, batches, status, datetime.now(UTC))
+            out.append(wire.Frame(wire.BATCHES, name, keys.sign(payload), payload).to_bytes())
+        session.commit()
+    return out
+
+
+def start_workers(url: str, count: int, concurrency: int, home: Path) -> list[subprocess.Popen]:
+    env = os.environ | {"DATABASE_URL": url, "KIEMKE_HOME": str(home), "KIEMKE_JOBS": "workers"}
+    kiemke = str(Path(sys.executable).with_name("kiemke"))
+    Settings(home=home).credential_key  # noqa: B018 (made on first use: workers refuse to start without the hub's key)
+    return [subprocess.Popen([kiemke, "worker", "--concurrency", str(concurrency)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=(home / f"worker-{n}.log").open("wb")) for n in range(count)]  # fmt: skip
+
+
+def jobs_left(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")).scalar_one()
+
+
+def database_size(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+
+
+def arrival_to_evaluated(engine) -> list[float]:
+    """Per batch: seconds from its arrival on the hub to the last of its devices evaluated (the
+    workers delete a job once it succeeds, so the devices' evaluation times tell)."""
+    query = text("""
+        SELECT b.received_at, max(c.evaluated_at) FROM collector_batch b
+        JOIN scan_outcome o ON o.scan_run_id = b.scan_run_id
+        JOIN device_compliance c ON c.device_id = o.device_id
+        GROUP BY b.id, b.received_at""")
+    with engine.connect() as conn:
+        return [(done - received).total_seconds() for received, done in conn.execute(query) if done is not None]
+
+
+def one_round(admin_url: str, n_devices: int, workers: int, concurrency: int, keep: bool, seed: int) -> dict:
+    rng = random.Random(seed)
+    url = fresh_postgres(admin_url)
+    workdir = Path(tempfile.mkdtemp(prefix="kiemke-scale-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        started = time.perf_counter()
+        slices = build(url, n_devices, rng)
+        engine = db.engine_for(url)
+        cycle = frames(slices, workdir, lambda: Session(engine), rng)
+        results = sum(len(devices) for _, _, devices in slices)
+        print(f"  built in {time.perf_counter() - started:.0f} s: {results:,} devices in {len(slices)} site-zones, {len(cycle)} collectors, "
+              f"{sum(len(f) for f in cycle) / 1e6:.1f} MB of signed frames", flush=True)  # fmt: skip
+        size_before = database_size(engine)
+        procs = start_workers(url, workers, concurrency, workdir / "hub")
+        settings = Settings(home=workdir / "hub", database_url=url, jobs="workers")
+        time.sleep(2)  # the workers connect and listen before the first upload
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            receipts = list(pool.map(lambda frame: receive(engine, settings, frame, via="https", actor="bench"), cycle))
+        uploaded = time.perf_counter() - t0
+        while jobs_left(engine):
+            dead = [p for p in procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"a worker exited (its log: {workdir / 'hub'})")
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - t0
+        with engine.connect() as conn:
+            states = dict(conn.execute(select(CollectorBatch.status, func.count()).group_by(CollectorBatch.status)).all())
+        latencies = arrival_to_evaluated(engine)
+        growth = database_size(engine) - size_before
+        return {
+            "workers": workers, "results": results, "stored": sum(r.stored for r in receipts), "states": states, "uploaded": uploaded,
+            "elapsed": elapsed, "per_second": results / elapsed, "p50": statistics.median(latencies) if latencies else float("nan"),
+            "p95": statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else float("nan"), "growth_per_10k": growth / results * 10_000,
+        }  # fmt: skip
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not keep:
+            drop_postgres(admin_url, url)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a PostgreSQL server's URL (.../postgres): a fresh database per round, dropped after")
+    parser.add_argument("--devices", type=int, default=50_000)
+    parser.add_argument("--workers", default="1,2", help="worker process counts to measure, comma-separated")
+    parser.add_argument("--concurrency", type=int, default=1, help="jobs each worker process runs at once")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    args = parser.parse_args()
+    rounds = []
+    for count in (int(w) for w in args.workers.split(",")):
+        print(f"== {count} worker(s), {args.devices:,} devices", flush=True)
+        result = one_round(args.database_url, args.devices, count, args.concurrency, args.keep, seed=17)
+        rounds.append(result)
+        print(f"scale: {result['workers']} worker(s) x concurrency {args.concurrency}: {result['results']:,} results in {result['elapsed']:.1f} s "
+              f"(uploads {result['uploaded']:.1f} s) = {result['per_second']:.0f} results/s ingested and evaluated; arrival -> evaluated "
+              f"p50 {result['p50']:.1f} s, p95 {result['p95']:.1f} s; batches {result['states']}; database growth "
+              f"{result['growth_per_10k'] / 1e6:.1f} MB per 10,000 results", flush=True)  # fmt: skip
+    verdicts = [f"cycle of {r['results']:,} with {r['workers']}: {r['elapsed']:.0f} s ({'ok' if r['elapsed'] <= TARGET_SECONDS else 'OVER'} target {TARGET_SECONDS:.0f} s)" for r in rounds]
+    if len(rounds) >= 2:
+        ratio = rounds[-1]["per_second"] / rounds[0]["per_second"]
+        verdicts.append(f"throughput {rounds[-1]['workers']} / {rounds[0]['workers']} workers: {ratio:.2f}x ({'ok' if ratio >= TARGET_RATIO else 'UNDER'} target {TARGET_RATIO}x)")
+    load = os.getloadavg()
+    print(f"scale_bench: {'; '.join(verdicts)}; load average {load[0]:.1f}, {os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
