@@ -15,6 +15,7 @@ while the next poll repeats the present.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import zlib
@@ -87,9 +88,33 @@ def record_run(session: Session, scan_run: ScanRun, outcomes: list[Outcome]) -> 
     """The hook of collectors.service._finish_run: a poll's or discovery's outcomes into the
     outbox, in the run's own transaction. Nothing on a database that is not a collector's."""
     kind = RUN_KINDS.get(scan_run.kind)
-    if kind is None or session.get(CollectorIdentity, IDENTITY_ID) is None:
+    me = session.get(CollectorIdentity, IDENTITY_ID) if kind else None
+    if me is None:
         return None
-    return append(session, kind, run_body(scan_run, outcomes))
+    return append(session, kind, run_body(scan_run, _inside_assignment(me, outcomes)))
+
+
+def _inside_assignment(me: CollectorIdentity, outcomes: list[Outcome]) -> list[Outcome]:
+    """Only outcomes of addresses inside the assigned subnets go to the hub: it refuses a whole
+    batch for one target outside them (a device recorded with an address outside its zone's
+    subnets, a machine an agent placed elsewhere), which would hold back every other result."""
+    subnets = (me.assignment or {}).get("subnets")
+    if not isinstance(subnets, list):
+        return outcomes  # no assignment taken (set up by hand): nothing to check against
+    networks = [ipaddress.ip_network(c, strict=False) for c in subnets]
+    kept = [o for o in outcomes if _inside(o.target.address, networks)]
+    if len(kept) != len(outcomes):
+        left = sorted({o.target.address for o in outcomes} - {o.target.address for o in kept})
+        log.warning("%d results outside the assigned subnets are kept here, not sent to the hub: %s", len(left), ", ".join(left[:5]) + (" ..." if len(left) > 5 else ""))
+    return kept
+
+
+def _inside(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def pending(session: Session, max_bytes: int) -> list[dict]:

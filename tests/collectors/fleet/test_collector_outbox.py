@@ -98,3 +98,23 @@ def test_the_cap_setting_defaults_to_512_mib(monkeypatch):
     assert outbox.cap_bytes() == 512 * 1024 * 1024
     monkeypatch.setenv("KIEMKE_OUTBOX_MAX_MB", "3")
     assert outbox.cap_bytes() == 3 * 1024 * 1024
+
+
+def test_record_run_sends_only_what_lies_in_the_assigned_subnets(collector_db, caplog):
+    from collectors.records import DeviceFacts, Target
+    from collectors.runner import Outcome
+    from inventory.models import ScanRun
+
+    engine = collector_db
+    outcomes = [Outcome(Target(address=a), (DeviceFacts(address=a, source="snmp"),), None, ("lab",), 3) for a in ("10.0.0.1", "10.9.9.9")]
+    with db.session_scope(engine) as session:
+        session.get(CollectorIdentity, 1).assignment = {"subnets": ["10.0.0.0/24"]}
+        run = ScanRun(kind="poll", params={"zone": "internet", "owner": "host:123"}, status="ok")
+        session.add(run)
+        session.flush()
+        assert outbox.record_run(session, ScanRun(kind="import-scan"), outcomes) is None  # only polls and discoveries go
+        with caplog.at_level(logging.WARNING, logger="kiemke.collector"):
+            assert outbox.record_run(session, run, outcomes) == 1
+        [batch] = outbox.pending(session, 10**9)
+    assert [o["target"]["address"] for o in batch["body"]["outcomes"]] == ["10.0.0.1"]
+    assert batch["body"]["run"]["params"] == {"zone": "internet"} and "10.9.9.9" in caplog.text
