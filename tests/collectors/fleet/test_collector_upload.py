@@ -25,7 +25,7 @@ class StandInHub:
     """The hub's two endpoints, as far as a collector can tell: signature checked with the
     collector's registered key, batches stored by number, the contiguous number acknowledged."""
 
-    def __init__(self, kit, hub: FakeHub) -> None:
+    def __init__(self, kit, hub: FakeHub, tls=None) -> None:
         self.kit, self.hub = kit, hub
         self.stored: dict[int, dict] = {}
         self.requests: list[str] = []
@@ -49,8 +49,12 @@ class StandInHub:
                 self.wfile.write(answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}"
 
     def answer(self, path: str, body: bytes) -> tuple[int, bytes]:
         if self.fail_with:
@@ -242,3 +246,49 @@ def test_run_goes_on_after_a_failing_cycle(setup, monkeypatch):
     thread.join(timeout=30)
     assert not thread.is_alive() and len(cycles) == 3
     assert sorted(hub.stored) == [1, 2] and _pending(kit.engine) == []
+
+
+def _self_signed(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key (PEM files): the hub's, and the CA a collector is given."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kiemke test hub")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = directory / "hub.pem", directory / "hub.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_with_the_hubs_ca_file_and_not_without(engine, db_url, tmp_path):
+    import ssl
+
+    kit = make_collector(engine, db_url, tmp_path / "collector", hub_url="https://127.0.0.1:1")
+    cert, key = _self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    hub = StandInHub(kit, FakeHub(), tls=tls)
+    try:
+        with db.session_scope(engine) as session:
+            session.get(CollectorIdentity, 1).hub_url = hub.url
+        _fill(engine, 2)
+        refused = client.sync(engine, kit.settings, client.HubClient(hub.url, timeout=5))  # the system's CAs do not know it
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.error and _pending(engine) == [1, 2]
+        done = client.sync(engine, kit.settings, client.HubClient(hub.url, ca_file=cert, timeout=5))
+        assert done.error is None and done.acked_seq == 2 and _pending(engine) == []
+    finally:
+        hub.close()
