@@ -42,6 +42,7 @@ HELLO_FORMAT = "kiemke-collector-hello/1"
 HELLO_PATH = "/api/collector/hello"
 BATCHES_PATH = "/api/collector/batches"
 REQUEST_BYTES = 8 * 1024 * 1024  # compressed bodies per upload request
+REQUEST_INFLATED = 128 * 1024 * 1024  # and their JSON: well inside what the hub inflates
 TIMEOUT_SECONDS = 60.0
 MAX_JSON_ANSWER = 1024 * 1024
 
@@ -170,7 +171,7 @@ def upload(engine: Engine, settings: Settings, client: HubClient, result: SyncRe
     keys = identity.collector_keys(settings, me.name)
     while True:
         with db.session_scope(engine) as session:
-            batches = outbox.pending(session, request_bytes)
+            batches = outbox.pending(session, request_bytes, max_inflated=REQUEST_INFLATED)
             status = outbox.status(session)
         if not batches:
             return

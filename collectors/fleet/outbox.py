@@ -117,17 +117,26 @@ def _inside(address: str, networks: list) -> bool:
     return any(ip in network for network in networks)
 
 
-def pending(session: Session, max_bytes: int) -> list[dict]:
+def pending(session: Session, max_bytes: int, *, max_inflated: int | None = None) -> list[dict]:
     """Entries not yet acknowledged, in number order, as batches of the wire envelope: as many
-    as fit in `max_bytes` of compressed bodies (always at least one, so a big one still goes)."""
-    batches: list[dict] = []
-    total = 0
-    rows = session.execute(select(OutboxEntry).order_by(OutboxEntry.seq)).scalars()
-    for entry in rows:
-        if batches and total + entry.size_bytes > max_bytes:
+    as fit in `max_bytes` of compressed bodies and, if given, `max_inflated` bytes of JSON (the
+    hub inflates a frame up to a bound of its own); always at least one, so a big one still goes."""
+    # Numbers and sizes first: a full outbox is hundreds of MiB, and only what fits is read.
+    upto, total = None, 0
+    for seq, size in session.execute(select(OutboxEntry.seq, OutboxEntry.size_bytes).order_by(OutboxEntry.seq)):
+        if upto is not None and total + size > max_bytes:
             break
-        total += entry.size_bytes
-        batches.append({"seq": entry.seq, "kind": entry.kind, "created_at": entry.created_at.isoformat(), "body": json.loads(zlib.decompress(entry.body))})
+        upto, total = seq, total + size
+    if upto is None:
+        return []
+    batches: list[dict] = []
+    inflated = 0
+    for entry in session.execute(select(OutboxEntry).where(OutboxEntry.seq <= upto).order_by(OutboxEntry.seq)).scalars():
+        text = zlib.decompress(entry.body)
+        inflated += len(text)
+        if batches and max_inflated is not None and inflated > max_inflated:
+            break
+        batches.append({"seq": entry.seq, "kind": entry.kind, "created_at": entry.created_at.isoformat(), "body": json.loads(text)})
     return batches
 
 

@@ -25,7 +25,10 @@ from inventory.settings import Settings
 
 log = logging.getLogger("kiemke.collector")
 
-EXPORT_MAX_BYTES = wire.MAX_FRAME_BYTES // 2  # compressed bodies in one air-gap file (the frame's own bound, with room)
+# One air-gap file: compressed bodies well inside the frame's bound, and JSON well inside what the
+# hub inflates (wire.MAX_INFLATED_BYTES); what does not fit goes in the next file.
+EXPORT_MAX_BYTES = wire.MAX_FRAME_BYTES // 2
+EXPORT_MAX_INFLATED = wire.MAX_INFLATED_BYTES // 2
 UPLOAD_EVERY_SECONDS = 60
 
 
@@ -80,7 +83,7 @@ def export(engine: Engine, settings: Settings, out: Path) -> int:
     """Every pending entry in one signed BATCHES file (0600) for the air gap; how many."""
     keys = identity.collector_keys(settings, me(engine).name)
     with db.session_scope(engine) as session:
-        batches = outbox.pending(session, EXPORT_MAX_BYTES)
+        batches = outbox.pending(session, EXPORT_MAX_BYTES, max_inflated=EXPORT_MAX_INFLATED)
         status = outbox.status(session)
         left = status["pending"] - len(batches)
     data = batches_frame(keys, batches, status)

@@ -56,6 +56,9 @@ def test_pending_is_bounded_but_always_sends_one(collector_db):
         sizes = [e.size_bytes for e in session.execute(select(OutboxEntry).order_by(OutboxEntry.seq)).scalars()]
         assert [b["seq"] for b in outbox.pending(session, sizes[0] + sizes[1])] == [1, 2]
         assert [b["seq"] for b in outbox.pending(session, 1)] == [1]
+        # Bodies compress well: the JSON they inflate to is bounded too.
+        assert [b["seq"] for b in outbox.pending(session, 10**9, max_inflated=150)] == [1, 2]
+        assert [b["seq"] for b in outbox.pending(session, 10**9, max_inflated=1)] == [1]
 
 
 def test_at_the_cap_the_oldest_are_kept_and_new_ones_counted_as_dropped(collector_db, caplog):
