@@ -144,8 +144,9 @@ def contiguous(session: Session, collector: Collector) -> int:
 
 
 def _defer(session: Session, settings: Settings, batch_ids: list[int]) -> bool:
-    """Enqueue the batches' apply jobs in this transaction when workers apply them; False: apply here."""
-    if settings.jobs != "workers" or session.get_bind().dialect.name != "postgresql" or not batch_ids:
+    """On PostgreSQL with workers: the batches' apply jobs enqueued in this transaction, and True
+    (workers apply every batch, also one a retried job still holds). False: this process applies."""
+    if settings.jobs != "workers" or session.get_bind().dialect.name != "postgresql":
         return False
     try:
         from collectors.work.queue import INGEST_QUEUE, JobToDefer, defer_many_in_transaction
@@ -185,7 +186,7 @@ def _store(engine: Engine, settings: Settings, collector_id: int, envelope: dict
         # Batches left queued by an earlier apply that did not finish (in process) are applied too.
         waiting = list(session.execute(select(CollectorBatch.id).where(CollectorBatch.collector_id == collector.id, CollectorBatch.status == "queued").order_by(CollectorBatch.seq)).scalars())
         deferred = _defer(session, settings, new_ids)
-    return receipt, ([b for b in waiting if b not in new_ids] if deferred else waiting), deferred
+    return receipt, ([] if deferred else waiting), deferred
 
 
 def receive(engine: Engine, settings: Settings, frame_bytes: bytes, *, via: str, actor: str) -> Receipt:
