@@ -96,3 +96,36 @@ def test_air_gap_round_trip_with_the_hub(lab, engine, tmp_path):
     with db.session_scope(collector_engine) as session:
         assert outbox.status(session)["pending"] == 0
     collector_engine.dispose()
+
+
+def test_the_readme_air_gap_steps_with_both_commands(lab, engine, db_url, tmp_path):
+    """The README's offline steps, command by command: the hub's home and database, the
+    collector's own home and SQLite."""
+    from click.testing import CliRunner
+
+    from web.main import main
+
+    _hub(engine, tmp_path / "hub")
+    hub_env = {"KIEMKE_HOME": str(tmp_path / "hub"), "DATABASE_URL": db_url}
+    collector_env = {"KIEMKE_HOME": str(tmp_path / "collector"), "DATABASE_URL": None}
+    runner = CliRunner()
+
+    def on(env, *args):
+        result = runner.invoke(main, [str(a) for a in args], env=env)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())  # the terminal's line breaks
+
+    printed = on(collector_env, "collector", "init", "--name", "xa02-inet", "--offline")
+    line = next(part for part in printed.split('"') if part.startswith("kiemke-collector/1"))
+    assert "kiemke collectors add --site SITE --zone ZONE" in printed
+    on(hub_env, "collectors", "add", "--site", "XA02", "--zone", "internet", line)
+    on(hub_env, "collectors", "assignment", "xa02-inet", "--out", tmp_path / "xa02.assignment")
+    assert "2 devices, 1 credentials" in on(collector_env, "collector", "assign", tmp_path / "xa02.assignment")
+    assert "poll: scan run #" in on(collector_env, "collector", "run", "--once", "--discover-every", "0")
+    on(collector_env, "collector", "export", "--out", tmp_path / "usb" / "xa02.kcb")
+    on(hub_env, "import-collector", tmp_path / "usb" / "xa02.kcb")
+    on(hub_env, "import-collector", tmp_path / "usb" / "xa02.kcb")  # twice: nothing changes
+    assert "acknowledged up to 1: 1 results removed" in on(collector_env, "collector", "ack", tmp_path / "usb" / "xa02.kcb.ack")
+    with db.session_scope(engine) as session:
+        runs = list(session.execute(select(ScanRun.summary).where(ScanRun.kind == "collector-poll")).scalars())
+        assert len(runs) == 1 and runs[0].get("ok") == 2
