@@ -15,6 +15,7 @@ signed-in browser's cookie is worth nothing here. Bodies have a bound of their o
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -26,6 +27,7 @@ from collectors.fleet.receive import Refused, authenticate, contact, receive
 from inventory import db
 from inventory.models import Collector
 from web.access import collector_signature
+from web.throttle import Attempt, LoginThrottle
 
 log = logging.getLogger("kiemke.collectors.fleet")
 
@@ -36,6 +38,11 @@ HELLO_FORMAT = "kiemke-collector-hello/1"
 MAX_HELLO_BYTES = 1024 * 1024
 MAX_BATCHES_BYTES = wire.MAX_FRAME_BYTES  # 256 MiB
 CLOCK_SKEW = timedelta(minutes=10)
+THROTTLE = "kiemke.collector_throttle"
+# Refused requests (not signed by an active collector's key) per address: each one is a security
+# event, so an address that keeps sending them is told to wait instead of filling the feed.
+MAX_REFUSED = 20
+WINDOW_SECONDS = 15 * 60
 
 
 @bp.record_once
@@ -43,6 +50,7 @@ def _setup(state) -> None:
     csrf = state.app.extensions.get("csrf")
     if csrf is not None:
         csrf.exempt(bp)  # collectors carry no CSRF token; only the signature authenticates here
+    state.app.extensions.setdefault(THROTTLE, LoginThrottle(MAX_REFUSED, WINDOW_SECONDS))
 
 
 def _problem(status: int, message: str) -> Response:
@@ -77,16 +85,34 @@ def _engine():
     return current_app.extensions["kiemke.engine"]
 
 
+def _attempt() -> Attempt | Response:
+    """This address's turn, or 429 while it has too many refused requests behind it."""
+    attempt = current_app.extensions[THROTTLE].acquire(("collector", request.remote_addr or ""))
+    if not attempt.allowed:
+        wait = math.ceil(attempt.retry_after)
+        response = _problem(429, f"too many refused requests from this address; retry in {wait} seconds")
+        response.headers["Retry-After"] = str(wait)
+        return response
+    return attempt
+
+
 @bp.route("/hello", methods=["POST"])
 @collector_signature
 def hello():
-    body = _read_body(MAX_HELLO_BYTES)
-    if isinstance(body, Response):
-        return body
-    try:
-        frame, collector = authenticate(_engine(), body, HELLO, via="https", what="collector hello")
-    except Refused as exc:
-        return _problem(exc.status, str(exc))
+    attempt = _attempt()
+    if isinstance(attempt, Response):
+        return attempt
+    with attempt:
+        body = _read_body(MAX_HELLO_BYTES)
+        if isinstance(body, Response):
+            attempt.release()
+            return body
+        try:
+            frame, collector = authenticate(_engine(), body, HELLO, via="https", what="collector hello")
+        except Refused as exc:
+            attempt.failed()
+            return _problem(exc.status, str(exc))
+        attempt.succeeded()
     try:
         document = wire.unpack_json(frame.payload, HELLO_FORMAT, "collector hello")
         sent_at = wire.parse_time(document.get("sent_at"), "sent_at")
@@ -111,13 +137,20 @@ def hello():
 @bp.route("/batches", methods=["POST"])
 @collector_signature
 def batches():
-    body = _read_body(MAX_BATCHES_BYTES)
-    if isinstance(body, Response):
-        return body
-    try:
-        receipt = receive(_engine(), current_app.extensions["kiemke.settings"], body, via="https", actor="https")
-    except Refused as exc:
-        return _problem(exc.status, str(exc))
+    attempt = _attempt()
+    if isinstance(attempt, Response):
+        return attempt
+    with attempt:
+        body = _read_body(MAX_BATCHES_BYTES)
+        if isinstance(body, Response):
+            attempt.release()
+            return body
+        try:
+            receipt = receive(_engine(), current_app.extensions["kiemke.settings"], body, via="https", actor="https")
+        except Refused as exc:
+            attempt.failed()
+            return _problem(exc.status, str(exc))
+        attempt.succeeded()
     response = jsonify(receipt.as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response

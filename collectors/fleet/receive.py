@@ -29,7 +29,7 @@ from collectors.fleet.apply import apply_received, raise_refused
 from collectors.fleet.assign_give import HUB_SIGNER
 from collectors.fleet.identity import IdentityError, check_name, hub_key, hub_public, hub_sign, verify
 from collectors.fleet.registry import ACTIVE
-from inventory import db
+from inventory import audit, db
 from inventory.models import Collector, CollectorBatch, utcnow
 from inventory.settings import Settings
 
@@ -156,7 +156,7 @@ def _defer(session: Session, settings: Settings, batch_ids: list[int]) -> bool:
     return True
 
 
-def _store(engine: Engine, settings: Settings, collector_id: int, envelope: dict, via: str) -> tuple[Receipt, list[int], bool]:
+def _store(engine: Engine, settings: Settings, collector_id: int, envelope: dict, via: str, actor: str) -> tuple[Receipt, list[int], bool]:
     with db.session_scope(engine) as session:
         query = select(Collector).where(Collector.id == collector_id)
         if session.get_bind().dialect.name == "postgresql":
@@ -186,6 +186,9 @@ def _store(engine: Engine, settings: Settings, collector_id: int, envelope: dict
         # Batches left queued by an earlier apply that did not finish (in process) are applied too.
         waiting = list(session.execute(select(CollectorBatch.id).where(CollectorBatch.collector_id == collector.id, CollectorBatch.status == "queued").order_by(CollectorBatch.seq)).scalars())
         deferred = _defer(session, settings, new_ids)
+        if via == "file":  # a person carried it in: the audit log says who, and what it held
+            audit.record(session, actor[:100], "import", "collector_batches", collector.id,
+                         after={"collector": collector.name, "stored": receipt.stored, "duplicates": receipt.duplicates, "acked_seq": receipt.acked_seq})  # fmt: skip
     return receipt, ([] if deferred else waiting), deferred
 
 
@@ -200,7 +203,7 @@ def receive(engine: Engine, settings: Settings, frame_bytes: bytes, *, via: str,
         raise _refuse(engine, str(exc), via=via, signer=frame.signer, frame=frame_bytes, collector=collector, status=400) from None
     for attempt in range(STORE_ATTEMPTS):
         try:
-            receipt, to_apply, deferred = _store(engine, settings, collector.id, envelope, via)
+            receipt, to_apply, deferred = _store(engine, settings, collector.id, envelope, via, actor)
             break
         except IntegrityError:
             if attempt == STORE_ATTEMPTS - 1:

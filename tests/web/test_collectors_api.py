@@ -92,3 +92,14 @@ def test_a_signed_in_browser_is_no_collector(login_as, hub):
     client = login_as("admin")
     assert _post(client, "/api/collector/hello", b"").status_code == 400
     assert client.get("/api/collector/hello").status_code == 405
+
+
+def test_an_address_that_keeps_being_refused_is_told_to_wait(client, hub, tmp_path):
+    from web.collectors_api import MAX_REFUSED
+
+    stranger = collector_keys(Settings(home=tmp_path / "x"), "stranger")
+    body = _hello(stranger)
+    for _ in range(MAX_REFUSED):
+        assert _post(client, "/api/collector/hello", body).status_code == 401
+    waited = _post(client, "/api/collector/batches", b"anything")
+    assert waited.status_code == 429 and int(waited.headers["Retry-After"]) > 0

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from collectors.fleet import wire
 from collectors.fleet.identity import collector_keys, fingerprint, hub_key, hub_public, verify
 from inventory import db
-from inventory.models import ScanRun
+from inventory.models import AuditLog, ScanRun
 from inventory.settings import Settings
 from tests.collectors.fleet.hubkit import batch, frame, make_hub, poll_body
 from web.main import main
@@ -58,6 +58,9 @@ def test_collector_commands_end_to_end(run, engine, kiemke_env, tmp_path):
     with db.session_scope(engine) as session:
         assert session.execute(select(func.count()).select_from(ScanRun).where(ScanRun.kind == "collector-poll")).scalar_one() == 2
 
+    with db.session_scope(engine) as session:
+        imports = session.execute(select(AuditLog.actor, AuditLog.after).where(AuditLog.entity == "collector_batches").order_by(AuditLog.id)).all()
+    assert [a["stored"] for _, a in imports] == [2, 0] and all(actor.startswith("cli") for actor, _ in imports)
     listed = json.loads(run("collectors", "list", "--json").output)
     assert listed[0]["name"] == "c1" and listed[0]["acked_seq"] == 2 and listed[0]["last_contact_via"] == "file"
     listing = run("collectors", "list").output

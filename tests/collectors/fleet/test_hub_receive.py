@@ -45,7 +45,7 @@ def test_the_same_batches_twice_are_applied_once(engine, tmp_path):
     assert (again.stored, again.duplicates, again.acked_seq) == (0, 2, 2)
     by_file = receive(engine, hub.settings, frame(keys, batches), via="file", actor="test")
     assert (by_file.stored, by_file.duplicates) == (0, 2)
-    assert (_count(engine, ScanRun), _count(engine, Observation), _count(engine, ScanOutcome)) == (runs, observations, outcomes)
+    assert (_count(engine, ScanRun, ScanRun.kind == "collector-poll"), _count(engine, Observation), _count(engine, ScanOutcome)) == (runs, observations, outcomes)
     with db.session_scope(engine) as session:
         # Site and zone from the registration (the batch said "FORGED"); the recorded device found by address.
         created = session.execute(select(Device).where(Device.mgmt_ip == "10.2.0.7")).scalar_one()
