@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlmodel import Session
 
 from collectors.agents import messages
 from collectors.agents.accounts import authenticate, mark_used
@@ -62,9 +63,12 @@ def _unauthorized() -> Reply:
     return Reply(401, b"authentication required\n", "text/plain; charset=utf-8", {"WWW-Authenticate": 'Basic realm="kiemke agents"'})
 
 
-def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent_id: str | None, report_stored: Callable[[Stored, str], None]) -> Reply:
+def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent_id: str | None, report_stored: Callable[[Stored, str], None],
+                in_transaction: Callable[[Session, Stored, str], None] | None = None) -> Reply:  # fmt: skip
     """The answer to one agent POST. `report_stored(stored, account name)` is called after an
-    inventory is committed (the caller batches the evaluation)."""
+    inventory is committed (the caller batches the evaluation); `in_transaction(session, stored,
+    account name)` inside the report's own transaction (a collector queues it for the hub there:
+    stored and queued, or neither)."""
     user, password = basic_credentials(authorization)
     # One session (one connection, one transaction) for the account and the report: a second
     # would cost a report its own checkout, ping and commit, a fifth of its database round trips.
@@ -92,6 +96,8 @@ def answer_post(engine: Engine, body: bytes, *, authorization: str | None, agent
             session.rollback()  # refused before it wrote anything; nothing of it is kept either way
             log.warning("agent report of machine %r from account %s refused: %s", message.report.deviceid[:80], account_name, exc)
             return _reply(messages.error_answer(AgentMessageError(403, str(exc), encoding=encoding), protocol=message.report.protocol))
+        if in_transaction is not None:
+            in_transaction(session, stored, account_name)
         mark_used(account)
     if not stored.repeated:
         log.info("agent report of machine %r (account %s): device #%d %s", message.report.deviceid[:80], account_name, stored.device_id, "created" if stored.created else "updated")

@@ -3,10 +3,9 @@ a small WSGI app (the standard library's threaded server) that answers agents ex
 does (collectors.agents.service.answer_post: the account's basic auth, the protocols, the
 storage) and puts every stored report into the outbox for the hub.
 
-The report is stored in answer_post's own transaction; the outbox entry is written right after
-that commit, in one of its own (answer_post does not hand out its session). If that second write
-fails, the agent is answered 503 and sends the report again later; the repeat is stored as a
-repeat and queued then. Repeats are queued too: the hub sees the machine is still there.
+The report and its outbox entry are written in one transaction (answer_post's `in_transaction`):
+stored and queued, or neither. If that transaction fails, the agent is answered 503 and sends the
+report again later. Repeats are queued too: the hub sees the machine is still there.
 """
 
 from __future__ import annotations
@@ -20,12 +19,12 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from collectors.agents.service import Reply, answer_post
 from collectors.agents.store import Stored
 from collectors.agents.wire import MAX_BODY_BYTES, decode_body
 from collectors.fleet import outbox
-from inventory import db
 
 log = logging.getLogger("kiemke.collector")
 
@@ -36,25 +35,23 @@ def _text_reply(status: int, text: str, **headers: str) -> Reply:
     return Reply(status, (text + "\n").encode(), "text/plain; charset=utf-8", headers)
 
 
+def _nothing_more(_stored: Stored, _account: str) -> None:
+    """The collector evaluates nothing after a report: the hub does, once it has the batch."""
+
+
 def relay_answer(engine: Engine, body: bytes, *, authorization: str | None, agent_id: str | None) -> Reply:
     """One agent POST: answered as the hub would, the stored report queued for the hub."""
-    queued: list[bool] = []
 
-    def report_stored(stored: Stored, account_name: str) -> None:
+    def queue_for_hub(session: Session, _stored: Stored, account_name: str) -> None:
         message, _encoding = decode_body(body)
         entry = {"agent_id": agent_id, "account": account_name, "received_at": datetime.now(UTC).isoformat(), "message": base64.b64encode(message).decode()}
-        try:
-            with db.session_scope(engine) as session:
-                outbox.append(session, "agent", entry)
-            queued.append(True)
-        except Exception:  # the agent is told to send again; nothing is lost
-            log.exception("agent report of device #%d stored but not queued for the hub", stored.device_id)
-            queued.append(False)
+        outbox.append(session, "agent", entry)
 
-    reply = answer_post(engine, body, authorization=authorization, agent_id=agent_id, report_stored=report_stored)
-    if queued and not queued[-1]:
-        return _text_reply(503, "stored, not forwarded: send the report again later", **{"Retry-After": "60"})
-    return reply
+    try:
+        return answer_post(engine, body, authorization=authorization, agent_id=agent_id, report_stored=_nothing_more, in_transaction=queue_for_hub)
+    except Exception:  # neither stored nor queued: the agent is told to send again; nothing is lost
+        log.exception("agent report not stored nor queued for the hub")
+        return _text_reply(503, "not stored: send the report again later", **{"Retry-After": "60"})
 
 
 def make_app(engine: Engine) -> Callable:

@@ -74,3 +74,26 @@ def test_a_stored_report_is_queued_and_a_refused_one_is_not(endpoint):
 def test_only_the_inventory_paths_answer(endpoint):
     _kit, url, (user, password) = endpoint
     assert _post(url.replace("/inventory", "/admin"), b"x", user, password)[0] == 404
+
+
+def test_a_report_that_cannot_be_queued_is_not_stored_either(endpoint, monkeypatch):
+    """Stored and queued in one transaction: a failing outbox write leaves no device behind, and
+    the agent is told to send again."""
+    kit, url, (user, password) = endpoint
+    with db.session_scope(kit.engine) as session:
+        devices_before = len(session.execute(select(Device.id)).all())
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(outbox, "append", full_disk)
+    message = (FIXTURES / "fusion_linux_inventory.xml").read_bytes()
+    status, body = _post(url, zlib.compress(message), user, password)
+    assert status == 503 and b"again" in body
+    with db.session_scope(kit.engine) as session:
+        assert len(session.execute(select(Device.id)).all()) == devices_before
+    monkeypatch.undo()
+    assert _post(url, zlib.compress(message), user, password)[0] == 200
+    with db.session_scope(kit.engine) as session:
+        assert [e["kind"] for e in outbox.pending(session, 10**9)] == ["agent"]
+        assert len(session.execute(select(Device.id)).all()) == devices_before + 1
