@@ -543,7 +543,7 @@ def fundable_from_inventory(session: Session, policy: Policy, today: date, *, re
 def write_fundable_sheets(wb: Any, plan: FundablePlan, years: Sequence[int] | None = None) -> None:
     """The fundable plan's sheets in the plan workbook (compliance.planner.write_plan_xlsx):
     money and lines, units bought per site, deferred units with their reason, missed targets."""
-    from compliance.workbook import INT_FORMAT, MONEY_FORMAT, Column, SheetWriter, class_label, column, records, vi_number
+    from compliance.workbook import INT_FORMAT, MONEY_FORMAT, PCT_FORMAT, Column, SheetWriter, class_label, column, records, vi_number
 
     frames = plan.shown(years)
     line_vi = dict(plan.line_titles)
@@ -577,39 +577,54 @@ def write_fundable_sheets(wb: Any, plan: FundablePlan, years: Sequence[int] | No
         writer.note(f"- {w.vi}")
     writer.finish(freeze=False, repeat_header=False)
 
+    # One row per year x site x class (with its budget line): the filter buttons pick any of them.
     bought_columns = [
         Column("Năm", "year", 8, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 24),
-        Column("Số lượng mua", "units", 10, INT_FORMAT, total=True), Column("Đơn giá", "unit_price", 12, MONEY_FORMAT),
-        column("cost", 16), Column("Rủi ro được giảm (điểm)", "risk", 12, INT_FORMAT, total=True),
+        Column("Hạng mục kinh phí", "line_vi", 30), Column("Số lượng mua", "units", 10, INT_FORMAT, total=True),
+        Column("Đơn giá", "unit_price", 12, MONEY_FORMAT), column("cost", 16), Column("Rủi ro được giảm (điểm)", "risk", 12, INT_FORMAT, total=True),
     ]  # fmt: skip
-    ws = wb.create_sheet("Mua theo vốn")
-    writer = SheetWriter(ws, len(bought_columns))
-    writer.title("THIẾT BỊ MUA THEO KHẢ NĂNG VỐN")
-    writer.blank()
-    writer.table(bought_columns, [r | {"class_vi": class_label(r["device_class"])} for r in records(frames["bought"])], totals_label="Tổng cộng")
-    writer.finish()
+    bought_rows = [r | {"class_vi": class_label(r["device_class"]), "line_vi": line_vi.get(r["line_id"], r["line_id"])} for r in records(frames["bought"])]
+    bought_note = f"Năm {span}; mỗi dòng: một năm, một đơn vị, một loại thiết bị; đơn vị tính tiền: triệu đồng."
+    _filtered_sheet(wb.create_sheet("Mua theo vốn"), "THIẾT BỊ MUA THEO KHẢ NĂNG VỐN", (bought_note,), bought_columns, bought_rows, "Tổng cộng")
 
     deferred_columns = [
         Column("Năm cần mua", "available_year", 10, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 20),
-        Column("Thay thế thiết bị", "replaces", 18), Column("Rủi ro (điểm)", "risk", 10, INT_FORMAT),
-        Column("Thành phần rủi ro", "parts_vi", 50), Column("Lý do hoãn", "reason_vi", 30), Column("Năm mua", "bought_year", 10, "0", align="center"),
+        Column("Hạng mục kinh phí", "line_vi", 24), Column("Thay thế thiết bị", "replaces", 18), Column("Đơn giá", "unit_price", 12, MONEY_FORMAT),
+        Column("Rủi ro (điểm)", "risk", 10, INT_FORMAT), Column("Thành phần rủi ro", "parts_vi", 50), Column("Lý do hoãn", "reason_vi", 30),
+        Column("Năm mua", "bought_year", 10, "0", align="center"),
     ]  # fmt: skip
-    ws = wb.create_sheet("Hoãn mua")
-    writer = SheetWriter(ws, len(deferred_columns))
-    writer.title("THIẾT BỊ HOÃN MUA")
-    writer.note("Năm mua để trống: chưa mua được trong giai đoạn kế hoạch.")
-    writer.blank()
-    writer.table(deferred_columns, [r | {"class_vi": class_label(r["device_class"]), "replaces": r["replaces"] or "(bổ sung còn thiếu)"} for r in records(frames["deferred"])])
-    writer.finish()
+    deferred_rows = [
+        r | {"class_vi": class_label(r["device_class"]), "line_vi": line_vi.get(r["line_id"], r["line_id"]), "replaces": r["replaces"] or "(bổ sung còn thiếu)"}
+        for r in records(frames["deferred"])
+    ]  # fmt: skip
+    _filtered_sheet(wb.create_sheet("Hoãn mua"), "THIẾT BỊ HOÃN MUA", ("Năm mua để trống: chưa mua được trong giai đoạn kế hoạch.",), deferred_columns, deferred_rows, None)
 
+    # By how much: units short, the share reached, and what buying them would cost.
+    price_of = {r["device_class"]: r["unit_price"] for r in records(plan.units[["device_class", "unit_price"]].drop_duplicates("device_class"))}
     missed_columns = [
         Column("Năm", "year", 8, "0", align="center"), column("site_code"), column("site_name"), column("class_vi", 24),
-        column("approved"), column("target"), Column("Có sau khi mua", "in_place", 12, INT_FORMAT, total=True),
-        Column("Còn thiếu so với chỉ tiêu", "missing", 12, INT_FORMAT, total=True),
+        column("approved"), column("target"), column("in_place"),
+        column("missing"), Column("Đạt so với số được duyệt (%)", "reached_pct", 12, PCT_FORMAT),
+        Column("Kinh phí còn thiếu (triệu đồng)", "missing_cost", 16, MONEY_FORMAT, total=True),
     ]  # fmt: skip
-    ws = wb.create_sheet("Chưa đạt chỉ tiêu")
-    writer = SheetWriter(ws, len(missed_columns))
-    writer.title("ĐƠN VỊ CHƯA ĐẠT CHỈ TIÊU 40/80/100% SAU KHI MUA THEO VỐN")
+    missed_rows = [
+        r | {"class_vi": class_label(r["device_class"]), "reached_pct": round(100 * r["in_place"] / r["approved"], 1) if r["approved"] else None,
+             "missing_cost": None if price_of.get(r["device_class"]) is None else round(r["missing"] * price_of[r["device_class"]], 2)}
+        for r in records(frames["missed"])
+    ]  # fmt: skip
+    _filtered_sheet(wb.create_sheet("Chưa đạt chỉ tiêu"), "ĐƠN VỊ CHƯA ĐẠT CHỈ TIÊU 40/80/100% SAU KHI MUA THEO VỐN",
+                    ("Chỉ tiêu: số thiết bị phải có theo lộ trình của năm; kinh phí còn thiếu: số còn thiếu nhân đơn giá.",), missed_columns, missed_rows, "Tổng cộng")  # fmt: skip
+
+
+def _filtered_sheet(ws: Any, title: str, notes: Sequence[str], columns: Sequence[Any], rows: list[dict[str, Any]], totals_label: str | None) -> None:
+    """A titled table with filter buttons over its rows, set up for A4 (compliance.workbook)."""
+    from compliance.workbook import SheetWriter
+
+    writer = SheetWriter(ws, len(columns))
+    writer.title(title)
+    for text in notes:
+        writer.note(text)
     writer.blank()
-    writer.table(missed_columns, [r | {"class_vi": class_label(r["device_class"])} for r in records(frames["missed"])], totals_label="Tổng cộng")
+    header = writer.table(columns, rows, totals_label=totals_label)
+    writer.autofilter(header, header + len(rows), len(columns))
     writer.finish()

@@ -27,6 +27,9 @@
 - Procurement ("Mua sắm dự kiến trong năm"): the plan's units to buy and cost for that year against
   the budget phasing; the very figures of the procurement page for that year (the plan always
   plans from the schedule's first year, compliance.planner).
+- Fundable plan (compliance.fundable, when the caller attaches one with `with_fundable`): what the
+  quarter's year's money buys first, by site and budget line, what slips to later years and why,
+  and which sites then miss that year's 40/80/100% target and by how much.
 - Security by level (TQ I.2.3): share of systems whose dossier is "approved" (with `assessed_on`
   empty or on/before the quarter's end) among all systems listed; the target is *more than* 90%.
 - Trend: the daily snapshots (compliance.trends, table site_snapshot) taken within the quarter:
@@ -40,10 +43,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -51,6 +54,7 @@ from compliance.planner import STATUS_VI, Plan, class_order, unknown_note
 from compliance.policy import SEVERITIES
 from compliance.workbook import (
     INT_FORMAT,
+    MONEY_FORMAT,
     PCT_FORMAT,
     SHORTFALL_LABEL,
     TO_BUY_LABEL,
@@ -64,6 +68,9 @@ from compliance.workbook import (
     vi_number,
 )
 from inventory.choices import LOCAL_TIMEZONE, SEVERITY_LABELS_VI
+
+if TYPE_CHECKING:
+    from compliance.fundable import FundablePlan
 
 SECURITY_TARGET_PCT = 90.0  # "more than 90%" (TQ I.2.3)
 SEVERITY_ORDER = SEVERITIES
@@ -128,6 +135,81 @@ class Share:
         return {"part": self.part, "whole": self.whole, "pct": self.pct}
 
 
+FUNDABLE_SITE_COLUMNS = ["site_code", "site_name", "line_id", "line_vi", "units", "cost", "risk"]
+FUNDABLE_REASON_COLUMNS = ["reason", "reason_vi", "units"]
+FUNDABLE_MISSED_COLUMNS = ["site_code", "site_name", "device_class", "approved", "target", "in_place", "missing"]
+
+
+@dataclass(frozen=True, eq=False)  # holds DataFrames
+class FundableYear:
+    """The fundable plan of one year as the report prints it. Money in million VND.
+
+    by_site: site_code, site_name, line_id, line_vi, units, cost, risk (what the year buys).
+    deferred: reason, reason_vi, units (units first needed this year and not bought this year).
+    missed: site_code, site_name, device_class, approved, target, in_place, missing (after buying).
+    """
+
+    year: int
+    money: float  # the year's phasing
+    available: float  # with what earlier years carried in
+    spent: float
+    carried_over: float
+    units: int
+    risk: int
+    by_site: pd.DataFrame
+    deferred: pd.DataFrame
+    missed: pd.DataFrame
+    status: str  # the solver's
+
+    @property
+    def deferred_units(self) -> int:
+        return int(self.deferred["units"].sum()) if len(self.deferred) else 0
+
+    @property
+    def sites_missing(self) -> int:
+        return int(self.missed["site_code"].nunique()) if len(self.missed) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "year": self.year, "money": self.money, "available": self.available, "spent": self.spent, "carried_over": self.carried_over,
+            "units": self.units, "risk": self.risk, "deferred_units": self.deferred_units, "sites_missing": self.sites_missing,
+            "by_site": records(self.by_site), "deferred": records(self.deferred), "missed": records(self.missed), "status": self.status,
+        }  # fmt: skip
+
+
+def fundable_year(plan: FundablePlan, year: int) -> FundableYear | None:
+    """`plan`'s figures for `year` (None when the plan does not cover it)."""
+    if year not in plan.years:
+        return None
+    frames = plan.shown([year])
+    money = records(frames["money"])
+    m = money[0] if money else {"money": 0.0, "available": 0.0, "spent": 0.0, "carried_over": 0.0}
+    bought = frames["bought"]
+    line_vi = dict(plan.line_titles)
+    by_site = (
+        bought.groupby(["site_code", "site_name", "line_id"], as_index=False)[["units", "cost", "risk"]].sum()
+        .assign(line_vi=lambda f: f["line_id"].map(lambda line: line_vi.get(line, line)), cost=lambda f: f["cost"].round(2))
+        .sort_values(["site_code", "line_id"], kind="stable").reset_index(drop=True)[FUNDABLE_SITE_COLUMNS]
+    )  # fmt: skip
+    deferred = frames["deferred"]
+    reasons = (
+        deferred.groupby(["reason", "reason_vi"], as_index=False).size().rename(columns={"size": "units"})[FUNDABLE_REASON_COLUMNS]
+        if len(deferred) else pd.DataFrame(columns=FUNDABLE_REASON_COLUMNS)
+    )  # fmt: skip
+    return FundableYear(
+        year=year, money=float(m["money"]), available=float(m["available"]), spent=float(m["spent"]), carried_over=float(m["carried_over"]),
+        units=int(bought["units"].sum()), risk=int(bought["risk"].sum()), by_site=by_site, deferred=reasons,
+        missed=frames["missed"][FUNDABLE_MISSED_COLUMNS].reset_index(drop=True), status=plan.status,
+    )  # fmt: skip
+
+
+def with_fundable(report: QuarterlyReport, plan: FundablePlan) -> QuarterlyReport:
+    """`report` with the fundable plan of its year; unchanged when the plan does not cover the year
+    (the report's notes already say the procurement plan lacks it)."""
+    year = fundable_year(plan, report.year)
+    return report if year is None else replace(report, fundable=year)
+
+
 @dataclass(frozen=True, eq=False)  # holds DataFrames: no value equality
 class QuarterlyReport:
     """One quarter's report; frames are described in the module docstring.
@@ -164,6 +246,7 @@ class QuarterlyReport:
     unknown_counted: bool = True  # the plan's policy: unknown devices count toward the schedule
     trend: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TREND_COLUMNS))  # per site and day
     silent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SILENT_COLUMNS))  # today, longest silent first
+    fundable: FundableYear | None = None  # the year's fundable plan (`with_fundable`); None: not attached
 
     @property
     def trend_province(self) -> pd.DataFrame:
@@ -213,6 +296,7 @@ class QuarterlyReport:
             "security": self.security.to_json() | {"target_pct": SECURITY_TARGET_PCT, "meets_target": self.security_meets_target},
             "security_by_level": records(self.security_by_level), "currency": self.currency,
             "trend": records(self.trend_province), "silent": records(self.silent),
+            "fundable": None if self.fundable is None else self.fundable.to_json(),
             "notes": list(self.notes),
         }  # fmt: skip
 
@@ -511,6 +595,13 @@ def _summary_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
             "value": f"{vi_number(p['units'])} thiết bị, {vi_number(p['cost'], 2)} triệu đồng",
             "note": f"{phasing.capitalize()}; {STATUS_VI[p['status']].lower()}",
         })  # fmt: skip
+    if (f := report.fundable) is not None:
+        rows.append({
+            "item": f"Mua sắm theo khả năng vốn năm {f.year}",
+            "value": f"{vi_number(f.units)} thiết bị, {vi_number(f.spent, 2)} triệu đồng",
+            "note": f"Vốn có thể dùng {vi_number(f.available, 2)} triệu đồng; hoãn {vi_number(f.deferred_units)} thiết bị; "
+                    f"{vi_number(f.sites_missing)} đơn vị chưa đạt chỉ tiêu (mục VI.1, VI.2)",
+        })  # fmt: skip
     rows.append({
         "item": "Hệ thống thông tin được xác định cấp độ (hồ sơ được phê duyệt)",
         "value": _pct_text(report.security),
@@ -669,6 +760,7 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             "Tổng cộng",
             notes=procurement_notes,
         ),  # fmt: skip
+        *_fundable_sections(report),
         Section(
             "Cấp độ ATTT",
             "VII. Bảo đảm an toàn hệ thống thông tin theo cấp độ",
@@ -711,6 +803,64 @@ def report_sections(report: QuarterlyReport) -> list[Section]:
             notes=trend_notes,
             in_pdf=False,
         ),  # fmt: skip
+    ]
+
+
+FUNDABLE_PDF_ROWS = 200  # a longer list of sites missing their target goes to the workbook only
+
+
+def _fundable_sections(report: QuarterlyReport) -> list[Section]:
+    """VI.1 what the year's money buys by site and budget line, with the money and what slips;
+    VI.2 the sites that then miss the year's target (none when no fundable plan is attached)."""
+    f = report.fundable
+    if f is None:
+        return []
+    slips = "; ".join(f"{r['reason_vi'].lower()}: {vi_number(r['units'])}" for r in records(f.deferred))
+    notes = (
+        f"Vốn phân kỳ năm {f.year}: {vi_number(f.money, 2)} triệu đồng; vốn có thể dùng (kể cả phần chuyển sang): "
+        f"{vi_number(f.available, 2)}; đã dùng: {vi_number(f.spent, 2)}; chuyển sang năm sau: {vi_number(f.carried_over, 2)}.",
+        f"Hoãn sang năm sau hoặc chưa mua được trong giai đoạn: {vi_number(f.deferred_units)} thiết bị" + (f" ({slips})." if slips else "."),
+        "Chọn thiết bị giảm rủi ro nhiều nhất trong vốn phân kỳ, kinh phí từng hạng mục và số lượng được duyệt; chi tiết: kế hoạch "
+        "mua sắm theo khả năng vốn (tệp Excel của kế hoạch mua sắm).",
+    )  # fmt: skip
+    missed_rows = [r | {"class_vi": class_label(r["device_class"])} for r in records(f.missed)]
+    return [
+        Section(
+            "Theo khả năng vốn",
+            f"VI.1. Mua sắm theo khả năng vốn năm {f.year}: theo đơn vị và hạng mục kinh phí",
+            [
+                column("site_code"),
+                column("site_name", 26),
+                Column("Hạng mục kinh phí", "line_vi", 30),
+                Column("Số thiết bị", "units", 10, INT_FORMAT, total=True),
+                Column("Thành tiền (triệu đồng)", "cost", 16, MONEY_FORMAT, total=True),
+                Column("Rủi ro được giảm (điểm)", "risk", 12, INT_FORMAT, total=True),
+            ],
+            records(f.by_site),
+            "Tổng cộng",
+            notes=notes,
+        ),
+        Section(
+            "Chưa đạt chỉ tiêu",
+            f"VI.2. Đơn vị chưa đạt chỉ tiêu năm {f.year} sau khi mua theo khả năng vốn",
+            [
+                column("site_code"),
+                column("site_name", 26),
+                column("class_vi", 20),
+                column("approved"),
+                column("target"),
+                column("in_place"),
+                column("missing"),
+            ],
+            missed_rows,
+            "Tổng cộng",
+            notes=(
+                f"{vi_number(f.sites_missing)} đơn vị chưa đạt chỉ tiêu năm {f.year}, thiếu {vi_number(int(f.missed['missing'].sum()) if len(f.missed) else 0)} thiết bị."
+                if len(f.missed)
+                else f"Mọi đơn vị đạt chỉ tiêu năm {f.year}.",
+            ),  # fmt: skip
+            in_pdf=len(missed_rows) <= FUNDABLE_PDF_ROWS,
+        ),
     ]
 
 

@@ -270,6 +270,9 @@ SHARED_COLUMNS: dict[str, Column] = {
         Column(TO_BUY_LABEL, "to_buy", 12, INT_FORMAT, total=True),
         Column(SHORTFALL_LABEL, "shortfall", 12, INT_FORMAT, total=True),
         Column("Thành tiền (triệu đồng)", "cost", 18, MONEY_FORMAT, total=True),
+        # The fundable plan's sites below a target (compliance.fundable): the plan's sheet and the report's.
+        Column("Có sau khi mua", "in_place", 12, INT_FORMAT, total=True),
+        Column("Còn thiếu so với chỉ tiêu", "missing", 12, INT_FORMAT, total=True),
     )
 }
 

@@ -17,7 +17,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from compliance.policy import shipped_policy
-from compliance.report import SECURITY_TARGET_PCT, quarter_bounds, write_report_xlsx
+from compliance.report import SECURITY_TARGET_PCT, QuarterlyReport, quarter_bounds, with_fundable, write_report_xlsx
 from compliance.report_pdf import ReportPdfError, write_report_pdf
 from compliance.service import report_from_inventory
 from compliance.workbook import records
@@ -62,10 +62,17 @@ def _quarter() -> str | None:
     return f"{start.year}Q{(start.month + 2) // 3}"
 
 
-def _report(quarter: str):
-    """The quarter's report on today's inventory, kept until the data changes."""
+def _report(quarter: str) -> QuarterlyReport:
+    """The quarter's report on today's inventory with the fundable plan of its year (the policy's
+    money, as the fundable plan page shows it), kept until the data changes."""
     db, policy, today = get_session(), shipped_policy(), date.today()
-    return cached(("report", quarter, today), lambda: report_from_inventory(db, policy, quarter, today, fleet=cached_fleet(db, policy, today)), store="kiemke.reports")
+
+    def build() -> QuarterlyReport:
+        from web.fundable import fitted  # the fundable plan page keeps the policy's plan cached
+
+        return with_fundable(report_from_inventory(db, policy, quarter, today, fleet=cached_fleet(db, policy, today)), fitted(None))
+
+    return cached(("report", quarter, today), build, store="kiemke.reports")
 
 
 @bp.route("/")
