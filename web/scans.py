@@ -28,7 +28,7 @@ from web.access import TECHNICIAN, role_required
 from web.auth import _safe_next
 from web.database import commit, get_session
 from web.forms import ActionForm, AdoptForm, ScanForm, flash_errors
-from web.labels import label, who_ran
+from web.labels import label, run_kind, who_ran
 from web.list_export import check_format, export_response
 from web.list_queries import SCAN_SORTS, Sorting, all_scan_runs, scan_runs_page
 from web.paging import Page
@@ -98,7 +98,8 @@ SCAN_KIND_WORDS = {"poll": _l("Thu thập"), "discover": _l("Dò tìm")}
 
 
 def scan_kind_word(kind: str) -> str:
-    return str(SCAN_KIND_WORDS.get(kind, kind))
+    # Other kinds (imports, collectors' runs, evaluations) by the run kinds' labels.
+    return str(SCAN_KIND_WORDS[kind]) if kind in SCAN_KIND_WORDS else run_kind(kind)
 
 
 def _scan_sorting() -> Sorting:

@@ -85,6 +85,16 @@ def test_an_air_gap_file_uploaded_on_the_import_page(login_as, hub, tmp_path):
     assert ack.status_code == 200
     document = json.loads(wire.read_frame(ack.data, wire.ACK, what="ack").payload)
     assert document["acked_seq"] == 2 and [r["seq"] for r in document["refused"]] == [2]
+    # The collector's runs on the scans pages, by their labels.
+    from inventory import db as inventory_db
+    from inventory.models import ScanRun
+
+    with inventory_db.session_scope(hub.engine) as session:
+        run_id = session.execute(select(ScanRun.id).where(ScanRun.kind == "collector-poll")).scalars().first()
+    listing = client.get("/scans/").get_data(as_text=True)
+    assert "Thu thập (bộ thu thập)" in listing and "Bộ thu thập c1" in listing
+    detail = client.get(f"/scans/{run_id}")
+    assert detail.status_code == 200 and "Thu thập (bộ thu thập)" in detail.get_data(as_text=True)
     # A file not signed by a registered collector: refused, shown in Vietnamese.
     stranger = collector_keys(Settings(home=tmp_path / "x"), "stranger")
     refused = client.post("/transfers/collector-file", data={"csrf_token": token, "file": (io.BytesIO(frame(stranger, [])), "x.batches")}, content_type="multipart/form-data")
