@@ -25,7 +25,7 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
@@ -39,7 +39,7 @@ from collectors.runner import Outcome
 from compliance import events
 from inventory import db
 from inventory.changes import changed
-from inventory.models import AgentAccount, Collector, CollectorBatch, Device, ScanRun, Site, Subnet, Zone, utcnow
+from inventory.models import AgentAccount, Collector, CollectorBatch, Device, ScanOutcome, ScanRun, Site, Subnet, Zone, utcnow
 from inventory.repository import zone_subnets
 
 log = logging.getLogger("kiemke.collectors.fleet")
@@ -106,6 +106,12 @@ def _apply_run(session: Session, batch: CollectorBatch, collector: Collector, si
     session.add(scan_run)
     session.flush()
     summary = Reconciler(session, scan_run, now=collected_at).apply(outcomes)
+    # A device matched by its serial or MACs may be recorded elsewhere: a collector writes only its own zone's devices.
+    stray = session.execute(
+        select(Device.id).join(ScanOutcome, ScanOutcome.device_id == Device.id).where(ScanOutcome.scan_run_id == scan_run.id, or_(Device.zone_id.is_(None), Device.zone_id != zone.id))
+    ).scalars().first()  # fmt: skip
+    if stray is not None:
+        raise BatchRefused(f"a result names device #{stray}, recorded outside {site.code} {zone.kind}")
     scan_run.finished_at = utcnow()
     computed = "ok" if summary.failed == 0 else "partial" if summary.ok else "failed"
     scan_run.status = run_info.get("status") if batch.kind == "discover" and run_info.get("status") in RUN_STATUSES else computed

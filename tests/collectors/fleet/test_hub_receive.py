@@ -132,3 +132,18 @@ def test_the_acknowledgement_is_signed_by_the_hub(engine, tmp_path):
     document = wire.unpack_json(ack.payload, wire.ACK_FORMAT, "ack")
     assert document["collector"] == "c1" and document["acked_seq"] == 1 and document["refused"] == []
     assert not verify(keys.signing_public, ack.payload, ack.signature)
+
+
+def test_a_result_naming_another_zones_device_refuses_its_batch(engine, tmp_path):
+    hub = make_hub(engine, tmp_path / "hub")
+    keys = collector(hub, tmp_path / "c1", "c1", "internet")
+    wan_serial = DEVICES["party_wan"][2]
+    # An address inside the zone, but the serial of the party WAN switch: it would update that device.
+    body = poll_body(["10.2.0.9"], serial_of=lambda _address: wan_serial)
+    receipt = receive(engine, hub.settings, frame(keys, [batch(1, body)]), via="https", actor="t")
+    assert [r["seq"] for r in receipt.refused] == [1] and "recorded outside" in receipt.refused[0]["reason"]
+    with db.session_scope(engine) as session:
+        wan_switch = session.get(Device, hub.device_ids["party_wan"])
+        assert wan_switch.last_seen is None and wan_switch.hostname == DEVICES["party_wan"][1]
+        assert session.execute(select(func.count()).select_from(ScanRun).where(ScanRun.kind == "collector-poll")).scalar_one() == 0
+    assert _refused_events(engine)[0]["seq"] == 1
