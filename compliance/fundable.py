@@ -144,6 +144,7 @@ class FundablePlan:
     greedy: pd.DataFrame
     warnings: tuple[Text, ...] = ()
     line_titles: Mapping[str, str] = field(default_factory=dict)
+    objective: float = 0.0  # the program's value (lower is better: target penalties less risk-years), to compare solves
 
     def shown(self, years: Sequence[int] | None = None) -> dict[str, pd.DataFrame]:
         """The frames people read, limited to `years` (default all): bought, deferred (by the
@@ -269,7 +270,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
                 running += funding.line_year_money[(line, y)]
                 add([(i, kprice[i]) for i, kv in enumerate(kvars) if k_line[i] == line and kv[2] <= y], 0, running)
 
-    status, gap = "optimal", 0.0
+    status, gap, objective = "optimal", 0.0, 0.0
     bought_k: dict[tuple[tuple[str, str], int, int], int] = {}
     if nk:
         width = nk + nsv + ns
@@ -285,6 +286,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
         if res.x is None:
             raise RuntimeError(f"the fundable plan could not be solved: {res.message}")
         bought_k = _drop_idle({kv: int(round(res.x[i])) for i, kv in enumerate(kvars)}, levels, need, years)
+        objective = float(res.fun)
         bound = getattr(res, "mip_dual_bound", None)
         gap = 0.0 if bound is None or not np.isfinite(bound) else max(0.0, float(res.fun - bound))
         status = "optimal" if res.status == 0 else f"stopped: {res.message}"
@@ -298,7 +300,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
     greedy_missing = _missing_units(usable, greedy_years, need, funding)
     return FundablePlan(years=years, status=status, seconds=seconds, gap_points=round(gap, 3), risk_years=int(risk_years), greedy_risk_years=int(greedy_risk),
                         missing_units=int(result["missed"]["missing"].sum()), greedy_missing_units=greedy_missing,
-                        greedy=greedy_order, warnings=tuple(notes), line_titles=dict(funding.line_titles), **result)  # fmt: skip
+                        greedy=greedy_order, warnings=tuple(notes), line_titles=dict(funding.line_titles), objective=objective, **result)  # fmt: skip
 
 
 def _drop_idle(

@@ -11,6 +11,7 @@ program, the frames), with the solver's own share. Targets: demo <= 1 s, 50,000 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -45,7 +46,10 @@ def timed_plan(url: str, policy, label: str, target: float) -> None:
         f"{label}: {len(plan.units):,} units to buy, bought per year {bought}, {len(plan.deferred):,} deferred; "
         f"{plan.missed['site_code'].nunique()} sites miss a target; solver {plan.status} within {plan.gap_points:,.1f} points"
     )
-    print(f"{label}: fundable plan {elapsed:.2f} s (integer program built and solved {plan.seconds:.2f} s; target <= {target:g} s), peak memory {peak_mb():.0f} MB")
+    print(f"{label}: objective {plan.objective:,.0f} (lower is better), risk removed {plan.risk_years:,} point-years, {plan.missing_units:,} unit-years short of the targets")
+    print(
+        f"{label}: fundable plan {elapsed:.2f} s (integer program built and solved {plan.seconds:.2f} s; target <= {target:g} s), peak memory {peak_mb():.0f} MB, load average {os.getloadavg()[0]:.2f}"
+    )
     engine.dispose()
 
 
