@@ -274,10 +274,15 @@ def register_collectors(main: click.Group) -> None:
     @click.option("--snmp-port", "snmp_ports", type=int, multiple=True, default=[161], show_default=True)
     @pass_app
     def scan_cmd(app: AppContext, site, subnet, out, snmp_ports) -> None:
-        """Offline technician mode: scan a subnet on this laptop and write a bundle; changes no inventory."""
+        """Retired: an offline collector replaces it (README: Deployment). Scans a subnet on this
+        laptop and writes an unsigned bundle; changes no inventory."""
         import json as json_
         import os
 
+        # The laptop holds a copy of the hub's database and every credential; an offline
+        # collector holds its zone's devices alone, with credentials sealed to it, and signs
+        # what it brings back. Bundles are still written and read (import-scan, import-collector).
+        click.echo("kiemke scan is retired: make this laptop an offline collector for the site-zone (kiemke collector init --offline; README: Deployment).", err=True)
         from collectors.service import scan_to_bundle
 
         app.require_schema()

@@ -126,6 +126,21 @@ def register(main: click.Group) -> None:
         app.require_schema()
         if file.stat().st_size > MAX_FILE_BYTES:
             raise KiemkeError(f"{file.name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: not a collector file")
+        with file.open("rb") as handle:
+            legacy_bundle = handle.read(1) == b"{"
+        if legacy_bundle:  # `kiemke scan`'s retired format: read as `import-scan` reads it, during the transition
+            from collectors.service import ServiceError, import_bundle
+
+            try:
+                result = import_bundle(app.engine, file, triggered_by=cli_actor())
+            except ServiceError as exc:
+                raise KiemkeError(str(exc)) from None
+            if as_json:
+                print_json({"scan_bundle": True, "scan_run": result.scan_run_id, "status": result.status, "summary": result.summary})
+                return
+            console.print(f"{file.name}: a scan bundle (the retired format of `kiemke scan`, unsigned): scan run #{result.scan_run_id}, {result.status}; "
+                          "for visits to come, make the laptop an offline collector (README: Deployment)", highlight=False, markup=False)  # fmt: skip
+            return
         try:
             receipt = receive(app.engine, app.settings, file.read_bytes(), via="file", actor=cli_actor())
         except Refused as exc:

@@ -73,3 +73,24 @@ def test_collector_commands_end_to_end(run, engine, kiemke_env, tmp_path):
     assert result.exit_code == 1 and "revoked" in result.output
     assert not (tmp_path / "late.batches.ack").exists()
     assert run("collectors", "assignment", "c1", "--out", out).exit_code == 1
+
+
+def test_a_scan_bundle_is_read_by_import_collector_as_a_special_case(run, engine, kiemke_env, tmp_path):
+    """`kiemke scan` is retired; the bundles technicians still carry are read by import-collector
+    as import-scan reads them (once: the second time changes nothing)."""
+    make_hub(engine, tmp_path / "home")
+    bundle = {"format": "kiemke-scan-bundle/1", "bundle_id": "6f1c0a4e-0000-4000-8000-000000000001", "site": "S1", "subnet": "10.2.0.0/24",
+              "outcomes": poll_body(["10.2.0.7"])["outcomes"]}  # fmt: skip
+    path = tmp_path / "visit.json"
+    path.write_text(json.dumps(bundle))
+    result = run("import-collector", path)
+    assert result.exit_code == 0, result.output
+    assert "scan bundle" in result.output and "retired" in result.output
+    assert not (tmp_path / "visit.json.ack").exists()  # unsigned: nothing to acknowledge
+    result = run("import-collector", path, "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["status"] == "already-imported"
+    with db.session_scope(engine) as session:
+        assert session.execute(select(func.count()).select_from(ScanRun).where(ScanRun.kind == "import-scan")).scalar_one() == 1
+    path.write_text('{"format": "kiemke-scan-bundle/1"')
+    result = run("import-collector", path)
+    assert result.exit_code == 1 and "scan bundle" in result.output
