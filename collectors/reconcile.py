@@ -135,11 +135,13 @@ def classify(merged: Merged) -> str:
 
 
 class Reconciler:
-    def __init__(self, session: Session, scan_run: ScanRun, now: datetime | None = None) -> None:
+    def __init__(self, session: Session, scan_run: ScanRun, now: datetime | None = None, *, index: IdentityIndex | None = None) -> None:
+        """`index`: the identity keys to match against, when the caller loaded only those its
+        outcomes can ask about (one device's poll, collectors/work/polls.py); else all of them."""
         self.session = session
         self.run = scan_run
         self.now = now or utcnow()
-        self.index = IdentityIndex.load(session)
+        self.index = index if index is not None else IdentityIndex.load(session)
         self.zones = site_zone_index(session)
         self.site_ids = dict(session.execute(select(Site.code, Site.id)).all())
         self.summary = ReconcileSummary()

@@ -47,7 +47,7 @@ pytestmark = pytest.mark.db
 KIEMKE = [sys.executable, "-c", "from web.main import main; main()"]
 NETWORK = "127.253.71"
 PORT = run_port(71)
-SLOW_DELAY = 0.6  # seconds the slow switch holds each answer: its poll lasts several seconds
+SLOW_DELAY = 0.8  # seconds the slow switch holds each answer: its poll lasts several seconds
 STALLED_AFTER = 3.0  # the workers' heartbeat timeout here (seconds)
 
 
@@ -199,6 +199,8 @@ def test_two_workers_poll_each_device_exactly_once(engine, hub):
         run = wait_for(lambda: (r := run_of(engine, queued.scan_run_id)).status != "running" and r, 45, "the run to finish")
         # The run's last device enqueued the evaluation of what the run touched, in its transaction.
         wait_for(lambda: evaluation_runs(engine), 30, "the evaluation after the poll")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the workers said:\n{stop(*workers)}") from None
     finally:
         output = stop(*workers)
     assert run.status == "ok", output
@@ -229,7 +231,7 @@ def test_a_worker_killed_mid_poll_leaves_the_job_to_another_and_nothing_twice(en
     first = worker(hub)
     try:
         wait_for(lambda: jobs(engine, "status = 'doing' AND lock = :lock", lock=poll_lock(slow)), 30, "a worker to take the slow device's job")
-        time.sleep(1.0)  # the device is being asked now (each of its answers takes SLOW_DELAY)
+        time.sleep(0.3)  # the device is being asked now (each of its answers takes SLOW_DELAY)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -246,6 +248,9 @@ def test_a_worker_killed_mid_poll_leaves_the_job_to_another_and_nothing_twice(en
     assert "retried: its worker stopped sending heartbeats" in output, output
     assert run.status == "ok" and run.summary["devices"] == 1 and run.summary["ok"] == 1, output
     assert outcomes_per_device(engine, run.id) == {slow: 1}
+    with db.session_scope(engine) as session:
+        took = session.execute(select(ScanOutcome.duration_ms).where(ScanOutcome.scan_run_id == run.id)).scalar_one()
+    assert took > 1500, "the slow device's poll must outlast the moment of the kill"
     assert repeated_observations(engine, run.id) == []
     assert [j.task_name for j in jobs(engine)] == []
 
@@ -263,3 +268,45 @@ def test_a_run_whose_jobs_failed_for_good_is_closed_with_what_it_has(engine, hub
     # Its evaluation is enqueued with the closing (nothing was touched; the job finds that out).
     assert [j.task_name for j in jobs(engine, "status = 'todo'")] == [task_name("evaluate_run")]
     assert settle_job_runs(engine) == []
+
+
+def test_the_scheduler_with_workers_refuses_sqlite(engine, kiemke_env, monkeypatch):
+    from click.testing import CliRunner
+
+    from collectors.scheduler import build_scheduler
+    from collectors.work.queue import JobsUnavailable
+    from web.main import main
+
+    if ON_POSTGRES:
+        pytest.skip("the refusal is SQLite's")
+    with pytest.raises(JobsUnavailable, match="workers need PostgreSQL"):
+        build_scheduler(engine, Vault(Settings().credential_key), workers=True)
+    monkeypatch.setenv("KIEMKE_JOBS", "workers")
+    done = CliRunner().invoke(main, ["scheduler", "--run-for", "1"])
+    assert done.exit_code == 1 and "workers need PostgreSQL" in done.output
+
+
+@needs_postgres
+def test_the_scheduler_with_workers_enqueues_polls_instead_of_polling(engine, hub):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy import update
+
+    from collectors.scheduler import SETTLE_JOB, build_scheduler
+    from inventory.models import Site
+
+    with db.session_scope(engine) as session:
+        session.execute(update(Site).where(Site.code == "S2").values(poll_interval_minutes=0))
+    scheduler = build_scheduler(engine, Vault(Settings(home=hub["home"]).credential_key), scheduler=BackgroundScheduler(timezone="UTC"), workers=True)
+    assert SETTLE_JOB in [job.id for job in scheduler.get_jobs()]
+    scheduler.start()
+    try:
+        queued = wait_for(lambda: jobs(engine, "task_name = :name", name=task_name("poll_device")), 30, "the site's poll to be enqueued")
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(queued) == len(SWITCHES) and {j.status for j in queued} == {"todo"}
+    with db.session_scope(engine) as session:
+        runs = session.execute(select(ScanRun).where(ScanRun.kind == "poll")).scalars().all()
+    # One run, waiting for the workers: nothing was polled by the scheduler itself, and no owner
+    # process is recorded (the scheduler may stop while the workers go on).
+    assert len(runs) == 1 and runs[0].status == "running" and runs[0].summary["devices"] == 0 and "owner" not in runs[0].params
+    assert outcomes_per_device(engine, runs[0].id) == {}
