@@ -310,3 +310,22 @@ def test_the_scheduler_with_workers_enqueues_polls_instead_of_polling(engine, hu
     # process is recorded (the scheduler may stop while the workers go on).
     assert len(runs) == 1 and runs[0].status == "running" and runs[0].summary["devices"] == 0 and "owner" not in runs[0].params
     assert outcomes_per_device(engine, runs[0].id) == {}
+
+
+def test_the_app_knows_every_task_kiemke_enqueues():
+    """The names deferred in SQL (collectors.work) are tasks of the one App a worker runs."""
+    from collectors.work.queue import build_app, conninfo
+
+    app = build_app("postgresql+psycopg://kiemke:secret@127.0.0.1:1/kiemke")  # built, never connected
+    expected = {"poll_device", "evaluate_run", "evaluate_scope", "evaluate_fleet", "discover_site", "ingest_agent_files", "apply_collector_batch"}
+    assert {task_name(name) for name in expected} <= set(app.tasks)
+    assert conninfo("postgresql+psycopg://kiemke:secret@db.example:5433/kiemke?sslmode=require") == "postgresql://kiemke:secret@db.example:5433/kiemke?sslmode=require"
+
+
+@needs_postgres
+def test_the_daily_evaluation_is_enqueued_once(engine, hub):
+    from collectors.scheduler import enqueue_daily_evaluation_job
+
+    enqueue_daily_evaluation_job(engine)
+    enqueue_daily_evaluation_job(engine)  # the scheduler's next day while the first still waits
+    assert [(j.task_name, j.queueing_lock, j.lock) for j in jobs(engine)] == [(task_name("evaluate_fleet"), "evaluate:fleet", "evaluate:fleet")]
