@@ -329,3 +329,40 @@ def test_the_daily_evaluation_is_enqueued_once(engine, hub):
     enqueue_daily_evaluation_job(engine)
     enqueue_daily_evaluation_job(engine)  # the scheduler's next day while the first still waits
     assert [(j.task_name, j.queueing_lock, j.lock) for j in jobs(engine)] == [(task_name("evaluate_fleet"), "evaluate:fleet", "evaluate:fleet")]
+
+
+@needs_postgres
+def test_a_device_job_that_runs_again_records_nothing_twice(engine, hub):
+    """In process, no lab: the one credential is scoped to site S2, so each poll of S1's devices
+    ends at once, unanswered. A job run twice (its worker died after the commit,
+    before procrastinate marked it done) finds its outcome and stops; a device disposed of since it
+    was queued still counts, so the run finishes; the last device's job closes the run and
+    enqueues its evaluation."""
+    from sqlalchemy import update
+
+    from collectors.credentials import Scope
+    from collectors.work.polls import poll_device
+    from inventory.models import Site
+
+    vault = Vault(Settings(home=hub["home"]).credential_key)
+    with db.session_scope(engine) as session:
+        session.execute(text("DELETE FROM credential"))
+        s2 = session.execute(select(Site.id).where(Site.code == "S2")).scalar_one()
+        add_credential(session, vault, name="elsewhere", kind="snmp_v2c", secrets={"community": "not-for-s1"}, scope=Scope(site_id=s2), actor="test")
+    queued = enqueue_site_poll(engine, "S1", due_only_minutes=None)
+    ids = [hub["devices"][d.key] for d in SWITCHES]
+    first, *middle, last = ids
+    assert poll_device(engine, vault, queued.scan_run_id, first).status == "recorded"
+    assert poll_device(engine, vault, queued.scan_run_id, first).status == "already-recorded"
+    for device in middle:
+        poll_device(engine, vault, queued.scan_run_id, device)
+    with db.session_scope(engine) as session:
+        session.execute(update(Device).where(Device.id == last).values(status="disposed"))
+    assert run_of(engine, queued.scan_run_id).status == "running" and jobs(engine, "task_name = :name", name=task_name("evaluate_run")) == []
+    done = poll_device(engine, vault, queued.scan_run_id, last)
+    assert (done.status, done.run_finished) == ("gone", True)
+    run = run_of(engine, queued.scan_run_id)
+    assert run.status == "failed" and run.summary["devices"] == len(SWITCHES) and run.summary["failed"] == len(SWITCHES) - 1 and run.summary["skipped"] == 1
+    assert outcomes_per_device(engine, run.id) == dict.fromkeys(ids[:-1], 1)
+    assert [j.args for j in jobs(engine, "task_name = :name", name=task_name("evaluate_run"))] == [{"run_id": run.id}]
+    assert poll_device(engine, vault, queued.scan_run_id, first).status == "run-closed"
