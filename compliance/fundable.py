@@ -89,6 +89,7 @@ REASON_TEXT = {
 }
 EXCHANGE_ROUNDS, EXCHANGE_WIDTH = 30, 4  # `_rounded_plan`'s trades at most, and the additions it weighs per price and year
 MONEY_STEPS = 100  # `_rounded_plan`'s knapsack counts money in hundredths of a million VND
+KNAPSACK_CELLS = 200_000  # a knapsack larger than this (budget steps x items) is not tried
 GAP_SHARE = 1e-5  # the default stopping gap, as a share of the objective's range
 
 
@@ -467,6 +468,8 @@ def _knapsack(items: Sequence[tuple[Any, float, int]], budget: int) -> list[Any]
     if budget <= 0 or not items or unit == 0:
         return []
     budget = min(budget, sum(weight for _, _, weight in items)) // unit
+    if budget * len(items) > KNAPSACK_CELLS:  # prices in odd fractions of a million: no trade (HiGHS searches)
+        return []
     best = [0.0] * (budget + 1)
     took: list[list[bool]] = []
     for _, value, weight in items:

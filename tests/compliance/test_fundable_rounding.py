@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 
 import compliance.fundable as fundable
-from compliance.fundable import Need, _rounded_plan, fit
+from compliance.fundable import Need, _knapsack, _rounded_plan, fit
 from tests.compliance.test_fundable import brute_force, funding, solver_value, unit
 
 
@@ -78,3 +78,11 @@ def test_rounded_plan_keeps_every_limit(seed: int) -> None:
         assert sum(n * f.prices[p[1]] for (p, _, _), n in counts.items() if f.line_of_class[p[1]] == line) <= amount + 1e-9
     for (p, a, y), n in counts.items():
         assert n > 0 and y >= a and sum(c for (q, b, _), c in counts.items() if (q, b) == (p, a)) <= sum(levels[(p, a)].values())
+
+
+def test_knapsack_fills_the_money_left() -> None:
+    """Two small units that use 4 millions beat one of 3 that is worth more alone; nothing fits 1."""
+    items = [("laptop", 5.0, 300), ("printer", 4.0, 200), ("scanner", 3.0, 200)]
+    assert sorted(_knapsack(items, 400)) == ["printer", "scanner"]
+    assert _knapsack(items, 100) == [] and _knapsack([], 400) == []
+    assert _knapsack([("odd", 1.0, 1), ("odder", 1.0, 3)], 10**9) == ["odder", "odd"]  # budget capped at what all items weigh
