@@ -299,7 +299,7 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
         # as HiGHS would prove it, without the integer search; otherwise HiGHS searches.
         relaxed = milp(c, constraints=constraints, bounds=bounds, options={"time_limit": time_limit, "presolve": True})
         x = None
-        if relaxed.x is not None:
+        if relaxed.status == 0 and relaxed.x is not None:  # only a solved relaxation bounds the plans
             counts = _rounded_plan(levels, need, funding, {kv: int(np.floor(relaxed.x[i] + 1e-6)) for i, kv in enumerate(kvars)})
             x = _program_point(counts, kvars, svars, slack_keys, need, years, width)
             if float(c @ x) - float(relaxed.fun) > gap_points + 1e-6 + 1e-9 * abs(float(relaxed.fun)):  # not proved close enough
@@ -307,7 +307,8 @@ def fit(units: Sequence[UnitToBuy], needs: Sequence[Need], funding: Funding, *, 
         if x is not None:
             objective, gap = float(c @ x), max(0.0, float(c @ x) - float(relaxed.fun))
         else:
-            options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": True, "mip_abs_gap": gap_points}
+            left = max(1.0, time_limit - (time.perf_counter() - started))  # `time_limit` covers both solves
+            options = {"time_limit": left, "mip_rel_gap": 0.0, "presolve": True, "mip_abs_gap": gap_points}
             with warnings.catch_warnings():  # scipy passes HiGHS's mip_abs_gap on, warning it does not know it
                 warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
                 res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds, options=options)
