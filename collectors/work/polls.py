@@ -27,19 +27,17 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, and_, or_, select, text
+from sqlalchemy import Engine, select, text
 
 from collectors.credentials import CredentialBook
-from collectors.reconcile import Merged, Reconciler, ReconcileSummary
-from collectors.runner import Outcome, RunOptions, run_sync
+from collectors.reconcile import Reconciler, ReconcileSummary
+from collectors.runner import RunOptions, run_sync
 from collectors.service import ServiceError, poll_targets
 from collectors.work.queue import EVALUATE_QUEUE, POLL_QUEUE, JobToDefer, defer_in_transaction, defer_many_in_transaction, queued_locks, task_name
 from compliance import events
 from inventory import db
 from inventory.crypto import Vault
-from inventory.identity import IdentityIndex
-from inventory.models import Device, DeviceMac, ScanOutcome, ScanRun, Site, Zone, utcnow
-from inventory.text import fit_column
+from inventory.models import ScanOutcome, ScanRun, Site, utcnow
 
 log = logging.getLogger("kiemke.work")
 
@@ -126,35 +124,13 @@ def poll_device(engine: Engine, vault: Vault, run_id: int, device_id: int, optio
         run = session.get(ScanRun, run_id)
         if run.status != "running":
             return DevicePolled("run-closed")
-        summary = Reconciler(session, run, index=identity_index_for(session, outcomes)).apply(outcomes)
+        # The reconciler reads only the identity keys this outcome names, not the whole fleet's.
+        summary = Reconciler(session, run).apply(outcomes)
         session.refresh(run, with_for_update=ROW_LOCK)  # the run's counts, one device at a time
         finished = _add_to_run(session, run, summary.as_dict(), devices=1)
     if finished:
         _after_finish(engine, run_id)
     return DevicePolled("recorded", finished)
-
-
-def identity_index_for(session, outcomes: list[Outcome]) -> IdentityIndex:
-    """The identity keys these outcomes can ask the reconciler about (their serials, MACs and
-    addresses in their zones), and only those: what loading the whole fleet's keys would answer
-    for them, at the cost of one device instead of the fleet (which one job per device cannot pay)."""
-    serials, macs, places = set(), set(), set()
-    for outcome in outcomes:
-        target = outcome.target
-        zone_id = session.execute(select(Zone.id).join(Site, Site.id == Zone.site_id).where(Site.code == target.site_code, Zone.kind == target.zone)).scalar_one_or_none()
-        places.add((zone_id, target.address))
-        if outcome.ok:
-            merged = Merged.of(outcome.facts)
-            if merged.serial:
-                serials |= {merged.serial, fit_column(merged.serial, 100)}
-            macs |= set(merged.macs)
-    index = IdentityIndex()
-    same_place = [and_(Device.zone_id.is_(None) if zone is None else Device.zone_id == zone, Device.mgmt_ip == address) for zone, address in places]
-    for device_id, serial, zone_id, ip in session.execute(select(Device.id, Device.serial, Device.zone_id, Device.mgmt_ip).where(or_(Device.serial.in_(serials), *same_place))):
-        index.add(device_id, serial=serial, zone_id=zone_id, ip=ip)
-    if macs:
-        index.by_mac.update(session.execute(select(DeviceMac.mac, DeviceMac.device_id).where(DeviceMac.mac.in_(macs))).all())
-    return index
 
 
 def _count_only(engine: Engine, run_id: int, device_id: int) -> DevicePolled:
