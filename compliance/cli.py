@@ -266,7 +266,8 @@ def register(main: click.Group) -> None:
     @pass_app
     def report_cmd(app: AppContext, quarter: str, out: Path) -> None:
         """The quarterly progress report (due before the 23rd of the quarter's last month)."""
-        from compliance.report import write_report_xlsx
+        from compliance.fundable import fundable_from_inventory
+        from compliance.report import with_fundable, write_report_xlsx
         from compliance.report_pdf import ReportPdfError, write_report_pdf
         from compliance.service import report_from_inventory
 
@@ -275,7 +276,10 @@ def register(main: click.Group) -> None:
             raise KiemkeError(f"{out.name}: write the report as .xlsx or .pdf")
         try:
             with app.session() as session:
-                report = report_from_inventory(session, policy_or_error(), quarter, date.today())
+                policy = policy_or_error()
+                report = report_from_inventory(session, policy, quarter, date.today())
+                # The fundable plan of the current year, as the web's report carries it (issue 16).
+                report = with_fundable(report, fundable_from_inventory(session, policy, date.today()))
             (write_report_pdf if out.suffix.lower() == ".pdf" else write_report_xlsx)(report, out)
         except (ValueError, ReportPdfError) as exc:
             raise KiemkeError(str(exc)) from None

@@ -52,6 +52,8 @@ def test_check_findings_plan_and_report(run, tmp_path):
     report = tmp_path / "q4.xlsx"
     result = run("report", "--quarter", "2026Q4", "--out", report)
     assert result.exit_code == 0 and "due 2026-12-22" in result.output
+    # The CLI's report carries the fundable plan of the current year, as the web's does.
+    assert any(str(row[0].value or "").startswith("VI.1.") for ws in load_workbook(report).worksheets for row in ws.iter_rows(max_col=1))
     bad = run("report", "--quarter", "2026Q5", "--out", report)
     assert bad.exit_code == 1 and "quarter" in bad.output and "Traceback" not in bad.output
 
