@@ -216,8 +216,8 @@ def test_no_unit_is_bought_for_nothing() -> None:
 # ------------------------------------------------------------------------------ against every subset
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_solver_matches_brute_force(seed: int) -> None:
+def random_province(seed: int):
+    """A small random province (units, needs, funding): at most 7 units, so at most 4^7 choices."""
     rng = random.Random(seed)
     years = (2026, 2027, 2028)[: rng.choice((1, 2, 3))]
     units, needs = [], []
@@ -231,10 +231,15 @@ def test_solver_matches_brute_force(seed: int) -> None:
             target = [min(approved, -(-approved * p // 100)) for p in share]
             needs.append(Need(site, site, cls, approved, tuple(counting), tuple(target)))
             units += [unit(site, cls, rng.choice((0, 5, 30, 60)), rng.choice(years)) for _ in range(k)]
-    units = units[:7]  # at most 4^7 choices
+    units = units[:7]
     money = {y: float(rng.choice((0, 20, 50, 100, 150))) for y in years}
     lines = {"security_devices": float(rng.choice((0, 80, 500))), "endpoints": float(rng.choice((0, 30, 500))), "tablets": float(rng.choice((0, 35, 500)))}
-    f = funding(money, lines, years=years, penalty=rng.choice((0.0, 1.0, 1000.0)))
+    return units, needs, funding(money, lines, years=years, penalty=rng.choice((0.0, 1.0, 1000.0)))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_solver_matches_brute_force(seed: int) -> None:
+    units, needs, f = random_province(seed)
     plan = fit(units, needs, f, gap_points=0)
     assert plan.status == "optimal" and plan.gap_points < 1e-6
     assert solver_value(plan, units, needs, f) == pytest.approx(brute_force(units, needs, f), abs=1e-6)

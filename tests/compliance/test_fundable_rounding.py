@@ -5,33 +5,13 @@ rounded plan keeps every limit whatever it starts from."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 
 import pytest
 
 import compliance.fundable as fundable
-from compliance.fundable import Need, _knapsack, _rounded_plan, fit
-from tests.compliance.test_fundable import brute_force, funding, solver_value, unit
-
-
-def province(seed: int):
-    """A small random province (as test_fundable's brute-force cases, a little larger)."""
-    rng = random.Random(seed)
-    years = (2026, 2027, 2028)[: rng.choice((1, 2, 3))]
-    units, needs = [], []
-    for s in range(rng.randint(1, 3)):
-        site = f"S{s + 1}"
-        for cls in rng.sample(["firewall", "laptop", "printer", "tablet"], rng.randint(1, 2)):
-            approved = rng.randint(1, 4)
-            counting = sorted((rng.randint(0, approved) for _ in years), reverse=True)
-            share = sorted(rng.choice((0, 40, 80, 100)) for _ in years)
-            needs.append(Need(site, site, cls, approved, tuple(counting), tuple(min(approved, -(-approved * p // 100)) for p in share)))
-            units += [unit(site, cls, rng.choice((0, 5, 30, 60)), rng.choice(years)) for _ in range(rng.randint(1, 3))]
-    units = units[:7]
-    money = {y: float(rng.choice((0, 20, 50, 100, 150))) for y in years}
-    lines = {"security_devices": float(rng.choice((0, 80, 500))), "endpoints": float(rng.choice((0, 30, 500))), "tablets": float(rng.choice((0, 35, 500)))}
-    return units, needs, funding(money, lines, years=years, penalty=rng.choice((0.0, 1.0, 1000.0)))
+from compliance.fundable import _knapsack, _rounded_plan, fit
+from tests.compliance.test_fundable import brute_force, random_province, solver_value
 
 
 def test_within_the_gap_of_the_best_either_way(monkeypatch) -> None:
@@ -46,7 +26,7 @@ def test_within_the_gap_of_the_best_either_way(monkeypatch) -> None:
     monkeypatch.setattr(fundable, "milp", counting_milp)
     short_way = 0
     for seed in range(60):
-        units, needs, f = province(seed)
+        units, needs, f = random_province(seed)
         before = len(searched)
         for gap in (0.0, 40.0):
             plan = fit(units, needs, f, gap_points=gap)
@@ -61,7 +41,7 @@ def test_within_the_gap_of_the_best_either_way(monkeypatch) -> None:
 def test_rounded_plan_keeps_every_limit(seed: int) -> None:
     """Whatever counts it starts from (here: none), money by each year with carry-over, each line,
     approvals and the units there are hold."""
-    units, needs, f = province(seed)
+    units, needs, f = random_province(seed)
     need = {(n.site_code, n.device_class): n for n in needs}
     levels: dict = defaultdict(lambda: defaultdict(int))
     for u in units:
