@@ -366,3 +366,30 @@ def test_a_device_job_that_runs_again_records_nothing_twice(engine, hub):
     assert outcomes_per_device(engine, run.id) == dict.fromkeys(ids[:-1], 1)
     assert [j.args for j in jobs(engine, "task_name = :name", name=task_name("evaluate_run"))] == [{"run_id": run.id}]
     assert poll_device(engine, vault, queued.scan_run_id, first).status == "run-closed"
+
+
+@needs_postgres
+def test_devices_of_one_run_recorded_at_once_never_deadlock(engine, hub):
+    """Eight device jobs of one run reconcile at the same moment (no lab: the one credential is
+    scoped to S2, so each S1 poll ends at once). The run's row is counted under FOR NO KEY UPDATE:
+    under FOR UPDATE two of them deadlock on the KEY SHARE locks their new outcomes hold."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from collectors.credentials import Scope
+    from collectors.work.polls import poll_device
+    from inventory.models import Site
+
+    vault = Vault(Settings(home=hub["home"]).credential_key)
+    with db.session_scope(engine) as session:
+        session.execute(text("DELETE FROM credential"))
+        s1, s2 = (session.execute(select(Site.id).where(Site.code == code)).scalar_one() for code in ("S1", "S2"))
+        add_credential(session, vault, name="elsewhere", kind="snmp_v2c", secrets={"community": "not-for-s1"}, scope=Scope(site_id=s2), actor="test")
+        zone = session.execute(select(Device.zone_id).where(Device.id == hub["devices"]["work1"])).scalar_one()
+        session.add_all(Device(device_class="router", site_id=s1, zone_id=zone, mgmt_ip=f"127.253.72.{n}", serial=f"DL{n:04d}") for n in range(1, 35))
+    queued = enqueue_site_poll(engine, "S1", due_only_minutes=None)
+    ids = [j.args["device_id"] for j in jobs(engine)]
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(lambda device: poll_device(engine, vault, queued.scan_run_id, device), ids))
+    assert sorted(d.status for d in done) == ["recorded"] * len(ids) and sum(d.run_finished for d in done) == 1
+    run = run_of(engine, queued.scan_run_id)
+    assert run.status == "failed" and run.summary["devices"] == len(ids) == 40 and outcomes_per_device(engine, run.id) == dict.fromkeys(ids, 1)
