@@ -35,6 +35,7 @@ from web import queries
 from web.access import ADMIN, EVERYONE, role_required
 from web.admin_texts import admin_error
 from web.database import commit, get_session
+from web.forms import flash_field_errors
 from web.labels import label
 from web.notify_texts import delivery_error
 
@@ -59,13 +60,6 @@ def _once(template: str, **context):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
-
-
-def _flash_errors(form: FlaskForm) -> None:
-    for field, errors in form.errors.items():
-        title = getattr(getattr(form, field, None), "label", None)
-        for error in errors:
-            flash(f"{title.text}: {error}" if title is not None else str(error), "error")
 
 
 def _choices(pairs) -> list[SelectChoice]:
@@ -206,7 +200,7 @@ def users():
 def create_user():
     form = NewUserForm()
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return _users_page(form, 400)
     db = get_session()
     try:
@@ -226,7 +220,7 @@ def change_role(user_id: int):
     user = _user_or_404(db, user_id)
     form = RoleForm()
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return redirect(url_for("admin.users"))
     new = form.role.data
     if user.id == current_user.user_id:
@@ -258,7 +252,7 @@ def set_active(user_id: int):
     user = _user_or_404(db, user_id)
     form = ActiveForm()
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return redirect(url_for("admin.users"))
     active = form.active.data == "1"
     if not active and user.active and user.id != current_user.user_id and not _confirmed():
@@ -389,7 +383,7 @@ def save_credential():
     db = get_session()
     form = CredentialForm(sites=queries.site_codes(db))
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return _credentials_page(form, 400)
     site_id = None
     if form.site.data:
@@ -421,7 +415,7 @@ def delete_credential_view():
     db = get_session()
     form = DeleteCredentialForm()
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return redirect(url_for("admin.credentials"))
     name = form.name.data
     if not _confirmed():
@@ -471,7 +465,7 @@ def save_schedule():
     db = get_session()
     form = ScheduleForm.for_sites(list(db.execute(select(Site.code).order_by(Site.code)).scalars()))
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return redirect(url_for("admin.schedule"))
     intervals = form.intervals()
     errors = [code for code, minutes in intervals.items() if minutes is None]
@@ -574,7 +568,7 @@ def save_channel_view(channel_id: int | None):
     editing = _channel_or_404(db, channel_id) if channel_id is not None else None
     form = ChannelForm()
     if not form.validate():
-        _flash_errors(form)
+        flash_field_errors(form)
         return _channels_page(form, 400, editing)
     try:
         channel = save_channel(db, vault(), form.given(), actor=_actor(), channel_id=channel_id)

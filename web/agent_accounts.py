@@ -23,6 +23,7 @@ from inventory.choices import ZoneKind, values
 from inventory.models import AgentAccount, Site
 from web.access import ADMIN, role_required
 from web.database import commit, get_session
+from web.forms import flash_field_errors
 from web.labels import label
 
 bp = Blueprint("agent_accounts", __name__, url_prefix="/admin/agents")
@@ -67,9 +68,7 @@ def add():
     db = get_session()
     form = NewAgentAccountForm(sites=_site_pairs(db))
     if not form.validate():
-        for field, errors in form.errors.items():
-            for error in errors:
-                flash(f"{getattr(form, field).label.text}: {error}", "error")
+        flash_field_errors(form)
         return _page(form, 400)
     try:
         issued = add_account(db, form.name.data, site=form.site.data, zone=form.zone.data or None, actor=current_user.username)

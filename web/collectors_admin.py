@@ -34,6 +34,7 @@ from inventory.crypto import CredentialKeyError
 from inventory.models import Collector, CollectorBatch, Site
 from web.access import ADMIN, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
 from web.database import commit, get_session
+from web.forms import flash_field_errors
 from web.labels import label
 
 bp = Blueprint("collectors_admin", __name__)
@@ -90,9 +91,7 @@ def add():
     db = get_session()
     form = RegisterForm(sites=_sites(db))
     if not form.validate():
-        for field, errors in form.errors.items():
-            for error in errors:
-                flash(f"{getattr(form, field).label.text}: {error}", "error")
+        flash_field_errors(form)
         return _page(form, 400)
     try:
         collector = register(db, form.public_line.data, form.site.data, form.zone.data, current_user.username)

@@ -27,6 +27,15 @@ def flash_errors(form: FlaskForm) -> None:
             flash(vietnamese_message(str(error)), "error")  # Flask-WTF raises its CSRF messages untranslated
 
 
+def flash_field_errors(form: FlaskForm) -> None:
+    """Every validation error of `form`, each after its field's label, on the next page."""
+    for field, errors in form.errors.items():
+        title = getattr(getattr(form, field, None), "label", None)
+        for error in errors:
+            text = vietnamese_message(str(error))
+            flash(f"{title.text}: {text}" if title is not None else text, "error")
+
+
 class LoginForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=100)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=200)])

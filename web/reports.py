@@ -27,6 +27,7 @@ from inventory.letterhead import MAX_LENGTH, Letterhead, load_letterhead, save_l
 from web.access import ADMIN, PLANNER, SECURITY_OFFICER, role_required
 from web.charts import quarter_panel
 from web.database import cached, cached_fleet, commit, get_session
+from web.forms import flash_field_errors
 from web.i18n import current_language
 from web.procurement import number, plan_years
 
@@ -172,10 +173,7 @@ def letterhead():
 def save_letterhead_view():
     form = LetterheadForm()
     if not form.validate_on_submit():
-        for field, errors in form.errors.items():
-            title = getattr(getattr(form, field, None), "label", None)
-            for error in errors:
-                flash(f"{title.text}: {error}" if title is not None else str(error), "error")
+        flash_field_errors(form)
         return render_template("reports/letterhead.html", form=form, defaults=Letterhead()), 400
     before, after = _letterhead(), form.letterhead()
     try:
