@@ -182,13 +182,14 @@ def settle_job_runs(engine: Engine) -> list[int]:
     retries ran out, or they were cancelled): what was recorded stays, the rest is named in the
     run's error. Their ids."""
     settled = []
-    pending = text(
-        "SELECT 1 FROM procrastinate_jobs WHERE task_name = :task AND status IN ('todo', 'doing') AND (args->>'run_id')::bigint = :run LIMIT 1"
-    )  # fmt: skip
+    # One pass over the queue, read after the runs: a run in `runs` whose jobs are not in it has none left.
+    pending = text("SELECT DISTINCT (args->>'run_id')::bigint FROM procrastinate_jobs WHERE task_name = :task AND status IN ('todo', 'doing')")
     with db.session_scope(engine) as session:
         runs = session.execute(select(ScanRun).where(ScanRun.status == "running", ScanRun.kind == "poll")).scalars().all()
+        runs = [run for run in runs if (run.params or {}).get("jobs") == JOBS_MARK]
+        busy = set(session.execute(pending, {"task": task_name(POLL_TASK)}).scalars()) if runs else set()
         for run in runs:
-            if (run.params or {}).get("jobs") != JOBS_MARK or session.execute(pending, {"task": task_name(POLL_TASK), "run": run.id}).first():
+            if run.id in busy:
                 continue
             session.refresh(run, with_for_update=ROW_LOCK)
             if run.status != "running":
