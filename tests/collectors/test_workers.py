@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from collectors.credentials import add_credential
 from collectors.lab import spec
@@ -393,3 +393,20 @@ def test_devices_of_one_run_recorded_at_once_never_deadlock(engine, hub):
     assert sorted(d.status for d in done) == ["recorded"] * len(ids) and sum(d.run_finished for d in done) == 1
     run = run_of(engine, queued.scan_run_id)
     assert run.status == "failed" and run.summary["devices"] == len(ids) == 40 and outcomes_per_device(engine, run.id) == dict.fromkeys(ids, 1)
+
+
+def test_transient_database_errors_are_retried_a_bounded_number_of_times():
+    from procrastinate.jobs import Job
+
+    from collectors.work.tasks import RETRY_EVALUATION, RETRY_TRANSIENT
+
+    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    def decision(strategy, exc, attempts):
+        return strategy.get_retry_decision(exception=exc, job=Job(id=1, queue="poll", lock=None, queueing_lock=None, task_name="t", attempts=attempts))
+
+    assert decision(RETRY_TRANSIENT, lost, 0) is not None and decision(RETRY_TRANSIENT, lost, 1) is not None
+    assert decision(RETRY_TRANSIENT, lost, 2) is None  # three tries in all
+    assert decision(RETRY_TRANSIENT, ValueError("a bug"), 0) is None  # never retried: it would fail again
+    assert decision(RETRY_TRANSIENT, IntegrityError("INSERT", {}, Exception("duplicate")), 0) is None
+    assert decision(RETRY_EVALUATION, IntegrityError("INSERT", {}, Exception("duplicate")), 0) is not None  # a concurrent evaluation won
