@@ -108,6 +108,21 @@ def kiemke_env(tmp_path: Path, db_url: str, monkeypatch) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def kiemke_cli(kiemke_env):
+    """`kiemke ARGS...` run in this process (click's runner) on the test's home and database."""
+    from click.testing import CliRunner
+
+    from web.main import main
+
+    runner = CliRunner()
+
+    def invoke(*args, input=None, catch_exceptions=True):
+        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=catch_exceptions)
+
+    return invoke
+
+
 @pytest.fixture(autouse=True)
 def _hash_each_test_password_once(monkeypatch):
     """scrypt costs ~0.1 s a hash and many tests create the same users: hash each test password

@@ -38,12 +38,13 @@ import uuid
 import zlib
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import drop_postgres, fresh_postgres  # noqa: E402 (beside this script)
 
 from collectors.agents.accounts import add_account  # noqa: E402
 from inventory import db  # noqa: E402
@@ -229,23 +230,6 @@ def percentile(values: list[float], q: int) -> float:
 # -- the database ---------------------------------------------------------------------------------
 
 
-def fresh_postgres(admin_url: str) -> str:
-    name = f"kiemke_agent_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(admin_url: str, url: str) -> None:
-    db.engine_for(url).dispose()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def prepare(url: str, endpoints: int) -> tuple[list[tuple[str, str]], dict[str, str], int]:
     """The demo province and an agent account per site (Party WAN zone: the demo's subnets are
     the lab's loopback ones, which no endpoint reports); (address, site code) per endpoint, the
@@ -277,7 +261,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="kiemke-agent-bench-") as tmp:
         home = Path(tmp) / "home"
-        url = fresh_postgres(args.database_url) if args.database_url else f"sqlite:///{home / 'kiemke.sqlite3'}"
+        url = fresh_postgres(args.database_url, "kiemke_agent_bench") if args.database_url else f"sqlite:///{home / 'kiemke.sqlite3'}"
         env = os.environ | {"KIEMKE_HOME": str(home), "DATABASE_URL": url}
         try:
             subprocess.run([*KIEMKE, "init"], env=env, check=True, capture_output=True, cwd=ROOT)

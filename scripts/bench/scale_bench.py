@@ -33,16 +33,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import drop_postgres, fresh_postgres  # noqa: E402 (beside this script)
 
 from collectors.fleet import identity, registry, wire  # noqa: E402
 from collectors.fleet.receive import receive  # noqa: E402
@@ -60,23 +61,6 @@ TARGET_SECONDS = 300.0
 TARGET_RATIO = 1.6
 CLASSES = [("access_switch", "Cisco", "C9200-24T", "cisco_ios"), ("firewall", "Fortinet", "FortiGate-60F", "fortinet"),
            ("server", "Dell", "PowerEdge R650", None), ("printer", "HP", "LaserJet M404", None)]  # fmt: skip
-
-
-def fresh_postgres(admin_url: str) -> str:
-    name = f"kiemke_scale_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(admin_url: str, url: str) -> None:
-    db.engine_for(url).dispose()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def build(url: str, n_devices: int, rng: random.Random) -> list[tuple[str, str, list[dict]]]:
@@ -226,7 +210,7 @@ def push_cycle(engine, settings: Settings, cycle: list[bytes], procs, workdir: P
 
 def one_round(admin_url: str, n_devices: int, workers: int, concurrency: int, cycles: int, keep: bool, seed: int) -> list[dict]:
     rng = random.Random(seed)
-    url = fresh_postgres(admin_url)
+    url = fresh_postgres(admin_url, "kiemke_scale_bench")
     workdir = Path(tempfile.mkdtemp(prefix="kiemke-scale-"))
     procs: list[subprocess.Popen] = []
     try:

@@ -7,25 +7,18 @@ import stat
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
 from collectors.fleet import identity, outbox
 from inventory import db
 from inventory.settings import Settings
 from tests.collectors.fleet.collector_kit import FakeHub
-from web.main import main
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def run(kiemke_env):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
+def run(kiemke_cli):
+    return kiemke_cli
 
 
 def test_a_collector_from_init_to_acknowledgement(run, engine, tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from collectors.fleet import wire
@@ -15,19 +14,13 @@ from inventory import db
 from inventory.models import AuditLog, ScanRun
 from inventory.settings import Settings
 from tests.collectors.fleet.hubkit import batch, frame, make_hub, poll_body
-from web.main import main
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def run(kiemke_env):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
+def run(kiemke_cli):
+    return kiemke_cli
 
 
 def test_collector_commands_end_to_end(run, engine, kiemke_env, tmp_path):
