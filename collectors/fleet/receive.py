@@ -143,16 +143,18 @@ def contiguous(session: Session, collector: Collector) -> int:
     return acked
 
 
-def _defer(session: Session, settings: Settings, batch_ids: list[int]) -> bool:
+def _defer(session: Session, settings: Settings, collector_id: int, batch_ids: list[int]) -> bool:
     """On PostgreSQL with workers: the batches' apply jobs enqueued in this transaction, and True
-    (workers apply every batch, also one a retried job still holds). False: this process applies."""
+    (workers apply every batch, also one a retried job still holds). False: this process applies.
+    One lock per collector: its batches are applied one at a time, in the order they were stored
+    (an older result never lands after a newer one); other collectors' go on beside them."""
     if settings.jobs != "workers" or session.get_bind().dialect.name != "postgresql":
         return False
     try:
         from collectors.work.queue import INGEST_QUEUE, JobToDefer, defer_many_in_transaction
     except ImportError:
         return False
-    defer_many_in_transaction(session, [JobToDefer("apply_collector_batch", {"batch_id": b}, queue=INGEST_QUEUE) for b in batch_ids])
+    defer_many_in_transaction(session, [JobToDefer("apply_collector_batch", {"batch_id": b}, queue=INGEST_QUEUE, lock=f"collector:{collector_id}") for b in batch_ids])
     return True
 
 
@@ -185,7 +187,7 @@ def _store(engine: Engine, settings: Settings, collector_id: int, envelope: dict
         receipt.acked_seq = collector.acked_seq
         # Batches left queued by an earlier apply that did not finish (in process) are applied too.
         waiting = list(session.execute(select(CollectorBatch.id).where(CollectorBatch.collector_id == collector.id, CollectorBatch.status == "queued").order_by(CollectorBatch.seq)).scalars())
-        deferred = _defer(session, settings, new_ids)
+        deferred = _defer(session, settings, collector.id, new_ids)
         if via == "file":  # a person carried it in: the audit log says who, and what it held
             audit.record(session, actor[:100], "import", "collector_batches", collector.id,
                          after={"collector": collector.name, "stored": receipt.stored, "duplicates": receipt.duplicates, "acked_seq": receipt.acked_seq})  # fmt: skip

@@ -34,8 +34,12 @@ def test_batches_become_jobs_applied_once(engine, tmp_path):
     assert receive(engine, settings, upload, via="https", actor="t").duplicates == 2
     with db.session_scope(engine) as session:
         jobs = session.execute(text("SELECT task_name, args FROM procrastinate_jobs ORDER BY id")).all()
+        # one collector's batches one at a time, in order: one lock per collector
+        locks = set(session.execute(text("SELECT lock FROM procrastinate_jobs")).scalars())
+        collector_id = session.execute(select(CollectorBatch.collector_id)).scalars().first()
         ids = [b for b in session.execute(select(CollectorBatch.id).where(CollectorBatch.status == "queued").order_by(CollectorBatch.seq)).scalars()]
     assert [(t, a["batch_id"]) for t, a in jobs] == [("kiemke:apply_collector_batch", i) for i in ids] and len(ids) == 2
+    assert locks == {f"collector:{collector_id}"}
     for batch_id in ids + ids:  # every job run twice
         apply_received(engine, batch_id)
     with db.session_scope(engine) as session:
