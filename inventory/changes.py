@@ -24,6 +24,7 @@ from sqlmodel import Session
 log = logging.getLogger("kiemke.changes")
 
 MAX_REASON = 200
+QUEUED = "queued"  # a listener's summary key: how many jobs it enqueued instead of acting here
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,12 @@ class ChangeOutcome:
 
     @property
     def evaluated(self) -> bool:
-        return bool(self.summaries)
+        return any(QUEUED not in s for s in self.summaries)
+
+    @property
+    def queued(self) -> int:
+        """Jobs a listener enqueued to do its work elsewhere (the evaluation, on `kiemke worker`)."""
+        return self._total(QUEUED)
 
     def _total(self, *keys: str) -> int:
         return sum(int(s.get(key) or 0) for s in self.summaries for key in keys)
@@ -96,7 +102,10 @@ class ChangeOutcome:
             return "saved; evaluation failed: " + "; ".join(self.errors)
         if not self.summaries:
             return None
-        return f"evaluated {self.devices} devices: {self.new_findings} new findings, {self.resolved} resolved"
+        parts = [f"evaluated {self.devices} devices: {self.new_findings} new findings, {self.resolved} resolved"] if self.evaluated else []
+        if self.queued:
+            parts.append(f"evaluation queued for the workers ({self.queued} job{'s' if self.queued != 1 else ''})")
+        return "; ".join(parts)
 
 
 def _reason(exc: BaseException) -> str:
@@ -107,18 +116,30 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
 
 
+def _change(device_ids: Collection[int], site_ids: Collection[int], trigger: str, actor: str) -> Change:
+    return Change(frozenset(int(i) for i in device_ids if i is not None), frozenset(int(i) for i in site_ids if i is not None), trigger, actor)
+
+
 def changed(engine: Engine, *, device_ids: Collection[int] = (), site_ids: Collection[int] = (), trigger: str, actor: str) -> ChangeOutcome:
     """Call every listener with what changed; call only AFTER the change is committed. Nothing
     touched, nothing to tell."""
+    return _tell(engine, _change(device_ids, site_ids, trigger, actor))
+
+
+def _tell(engine: Engine, change: Change, told: Mapping[Listener, Mapping[str, Any]] | None = None) -> ChangeOutcome:
+    """`told`: the listeners that already acted inside the change's transaction, with their summaries."""
     outcome = ChangeOutcome()
-    change = Change(frozenset(int(i) for i in device_ids if i is not None), frozenset(int(i) for i in site_ids if i is not None), trigger, actor)
     if not change.device_ids and not change.site_ids:
         return outcome
+    told = told or {}
     for listener in listeners():
+        if listener in told:
+            outcome.summaries.append(told[listener])
+            continue
         try:
             summary = listener(engine, change)
         except Exception as exc:  # the change stays committed whatever a listener does
-            log.exception("after %s by %s: listener %s failed", trigger, actor, getattr(listener, "__name__", listener))
+            log.exception("after %s by %s: listener %s failed", change.trigger, change.actor, getattr(listener, "__name__", listener))
             outcome.errors.append(_reason(exc))
             continue
         if summary is not None:
@@ -130,24 +151,52 @@ _PENDING = "kiemke.changes.pending"
 _DONE = "kiemke.changes.done"
 
 
+@dataclass
+class _Pending:
+    change: Change
+    told: dict[Listener, Mapping[str, Any]] = field(default_factory=dict)  # listeners that acted in the transaction
+
+
 def changed_on_commit(session: Session, *, device_ids: Collection[int] = (), site_ids: Collection[int] = (), trigger: str, actor: str) -> None:
     """Call `changed(...)` once `session` commits (for callers that commit a session they were
     handed, e.g. a web view); a rollback drops it. The outcome is logged, and kept for the caller
-    to show: `committed_outcomes(session)`."""
-    session.info.setdefault(_PENDING, []).append({"device_ids": tuple(device_ids), "site_ids": tuple(site_ids), "trigger": trigger, "actor": actor})
+    to show: `committed_outcomes(session)`.
+
+    A listener with an `in_transaction(session, change)` method is first offered the change just
+    before the commit, inside the transaction (e.g. to enqueue its work there: a rolled-back
+    change leaves no job, a committed one never lacks it). A summary back means it acted there
+    and is not called again after the commit; None, that it waits for the commit as usual. It
+    raising fails the commit: the change is not committed without what it had to do."""
+    session.info.setdefault(_PENDING, []).append(_Pending(_change(device_ids, site_ids, trigger, actor)))
     if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "before_commit", _before_commit)
         event.listen(session, "after_commit", _after_commit)
         event.listen(session, "after_soft_rollback", _after_rollback)
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the outer transaction may still roll back
+        return
+    for pending in session.info.get(_PENDING, []):
+        if not pending.change.device_ids and not pending.change.site_ids:
+            continue
+        for listener in listeners():
+            hook = getattr(listener, "in_transaction", None)
+            if hook is None or listener in pending.told:
+                continue
+            summary = hook(session, pending.change)
+            if summary is not None:
+                pending.told[listener] = summary
 
 
 def _after_commit(session: Session) -> None:
     engine = session.get_bind()
     for pending in session.info.pop(_PENDING, []):
-        outcome = changed(engine, **pending)
+        outcome = _tell(engine, pending.change, pending.told)
         session.info.setdefault(_DONE, []).append(outcome)
         line = outcome.line()
         if line:
-            log.info("after %s by %s: %s", pending["trigger"], pending["actor"], line)
+            log.info("after %s by %s: %s", pending.change.trigger, pending.change.actor, line)
 
 
 def committed_outcomes(session: Session) -> list[ChangeOutcome]:

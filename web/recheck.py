@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Engine, select
+from sqlmodel import Session
 
 from collectors.scanjobs import EVALUATE, ScanJobs, ScanRequest, job_progress
 from inventory import audit, changes
@@ -28,11 +29,30 @@ bp = Blueprint("recheck", __name__, url_prefix="/recheck")
 # ------------------------------------------------------------------------------ subscription
 
 
-def evaluate_change(engine: Engine, change: Change) -> Mapping[str, Any]:
-    """The listener: compliance evaluates the devices and sites a committed change touched."""
-    from compliance.evaluation import evaluate_scope
+class ChangeEvaluation:
+    """The listener: compliance evaluates the devices and sites a committed change touched, in
+    this process; or, with KIEMKE_JOBS=workers on PostgreSQL, `kiemke worker` does, as jobs
+    enqueued in the change's own transaction when it is announced with `changed_on_commit`
+    (`in_transaction`), else right after its commit (collectors.work.evaluations)."""
 
-    return evaluate_scope(engine, device_ids=change.device_ids or None, site_ids=change.site_ids or None, trigger=change.trigger, actor=change.actor)
+    __name__ = "evaluate_change"  # how the change log names it
+
+    def __call__(self, engine: Engine, change: Change) -> Mapping[str, Any]:
+        from collectors.work.evaluations import enqueue_committed_change, to_workers
+
+        if to_workers(engine):
+            return enqueue_committed_change(engine, change)
+        from compliance.evaluation import evaluate_scope
+
+        return evaluate_scope(engine, device_ids=change.device_ids or None, site_ids=change.site_ids or None, trigger=change.trigger, actor=change.actor)
+
+    def in_transaction(self, session: Session, change: Change) -> Mapping[str, Any] | None:
+        from collectors.work.evaluations import enqueue_change, to_workers
+
+        return enqueue_change(session, change) if to_workers(session.get_bind()) else None
+
+
+evaluate_change = ChangeEvaluation()
 
 
 def subscribe_evaluation() -> None:
@@ -41,9 +61,12 @@ def subscribe_evaluation() -> None:
 
 
 def tell_evaluation(outcome: ChangeOutcome) -> None:
-    """Flash what the evaluation after a saved change found (or that it failed: the change stays)."""
+    """Flash what the evaluation after a saved change found (or that it failed: the change stays;
+    or that the workers will do it)."""
     if outcome.failed:
         flash(_("Đã lưu; đánh giá tuân thủ thất bại: %(reason)s", reason="; ".join(outcome.errors)), "error")
+    elif outcome.queued and not outcome.evaluated:
+        flash(_("Đã lưu; việc đánh giá tuân thủ đã được xếp hàng cho tiến trình nền (worker)."), "info")
     elif outcome.evaluated:
         flash(_("Đã đánh giá %(devices)d thiết bị: %(new)d phát hiện mới, %(resolved)d đã khắc phục.",
                 devices=outcome.devices, new=outcome.new_findings, resolved=outcome.resolved), "info")  # fmt: skip

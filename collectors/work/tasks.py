@@ -58,7 +58,6 @@ def poll_device(run_id: int, device_id: int) -> str:
 @blueprint.task(name="evaluate_run", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION)
 def evaluate_run(run_id: int) -> str | None:
     """The devices a finished run reached or tried, and their sites, evaluated."""
-    from inventory.changes import changed
     from inventory.models import Device, ScanOutcome, ScanRun
 
     engine, _ = runtime()
@@ -68,18 +67,29 @@ def evaluate_run(run_id: int) -> str | None:
             return None
         rows = session.execute(select(ScanOutcome.device_id, Device.site_id).join(Device, Device.id == ScanOutcome.device_id).where(ScanOutcome.scan_run_id == run_id)).all()
         kind, actor = run.kind, run.triggered_by or "worker"
-    line = changed(engine, device_ids={d for d, _ in rows}, site_ids={s for _, s in rows if s is not None}, trigger=kind, actor=actor).line()
+    line = evaluate_here(engine, {d for d, _ in rows}, {s for _, s in rows if s is not None}, trigger=kind, actor=actor)
     log.info("scan run #%s: %s", run_id, line)
     return line
 
 
 @blueprint.task(name="evaluate_scope", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION)
 def evaluate_scope(device_ids: list[int], site_ids: list[int], trigger: str, actor: str) -> str | None:
-    """Whatever a committed change touched, evaluated (inventory.changes.changed on a worker)."""
-    from inventory.changes import changed
-
+    """Whatever a committed change touched, evaluated (enqueued by collectors.work.evaluations)."""
     engine, _ = runtime()
-    return changed(engine, device_ids=device_ids, site_ids=site_ids, trigger=trigger, actor=actor).line()
+    return evaluate_here(engine, device_ids, site_ids, trigger=trigger, actor=actor)
+
+
+def evaluate_here(engine, device_ids, site_ids, *, trigger: str, actor: str) -> str | None:
+    """Compliance's evaluation in this process, called directly: never through the change
+    listeners, which with KIEMKE_JOBS=workers would only enqueue this job again. Nothing touched,
+    nothing evaluated (both scopes empty would mean the whole fleet)."""
+    from compliance.evaluation import evaluate_scope as evaluate
+    from inventory.changes import ChangeOutcome
+
+    if not device_ids and not site_ids:
+        return None
+    summary = evaluate(engine, device_ids=sorted(device_ids) or None, site_ids=sorted(site_ids) or None, trigger=trigger, actor=actor)
+    return ChangeOutcome(summaries=[summary]).line()
 
 
 @blueprint.task(name="evaluate_fleet", queue=EVALUATE_QUEUE, retry=RETRY_EVALUATION, queueing_lock="evaluate:fleet", lock="evaluate:fleet")

@@ -1,0 +1,74 @@
+"""The evaluation after a committed change, as jobs for `kiemke worker` (KIEMKE_JOBS=workers on
+PostgreSQL): one `evaluate_scope` job per site the change touched, each with that site's lock
+(`evaluate:site:<id>`, as a finished poll run's evaluation takes), so evaluations of one site
+run one at a time and in order while other sites' run beside them.
+
+Where the change is announced with `changed_on_commit` (web edits, adoption) the jobs are
+enqueued in the change's own transaction (`enqueue_change` on its session, just before the
+commit): a rolled-back change leaves no job. Where it is announced after its commit with
+`changed` (imports, polls, discoveries, agent reports, collector batches) they are enqueued in a
+short transaction of their own right after: that commit happened in code that knows nothing of
+the queue (the inventory and collector services run the same on SQLite), so there is no earlier
+transaction to join.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from collectors.work.queue import EVALUATE_QUEUE, JobToDefer, defer_many_in_transaction
+from compliance.engine import id_batches
+from inventory import db
+from inventory.changes import QUEUED, Change
+from inventory.models import Device
+
+EVALUATE_SCOPE_TASK = "evaluate_scope"
+
+
+def evaluation_lock(site_id: int) -> str:
+    return f"evaluate:site:{site_id}"
+
+
+def to_workers(engine: Engine) -> bool:
+    """True when this process hands evaluations to the workers: KIEMKE_JOBS=workers on
+    PostgreSQL. Read from the environment at each change (the setting of the process, as the
+    scheduler reads it), never guessed from the database alone: a PostgreSQL hub without workers
+    keeps evaluating in process. On SQLite the setting changes nothing."""
+    from inventory.settings import Settings
+
+    return engine.dialect.name == "postgresql" and Settings().jobs == "workers"
+
+
+def evaluation_jobs(session: Session, change: Change) -> list[JobToDefer]:
+    """One job per site: the change's devices now in that site, and the site when the change
+    named it. Devices no longer in the inventory (deleted) go in one job without a site lock."""
+    by_site: dict[int | None, set[int]] = defaultdict(set)
+    found: set[int] = set()
+    for batch in id_batches(change.device_ids):
+        for device_id, site_id in session.execute(select(Device.id, Device.site_id).where(Device.id.in_(batch))):
+            by_site[site_id].add(device_id)
+            found.add(device_id)
+    if change.device_ids - found:
+        by_site[None].update(change.device_ids - found)
+    for site_id in change.site_ids:
+        by_site.setdefault(site_id, set())
+    jobs = []
+    for site_id in sorted(by_site, key=lambda s: (s is None, s or 0)):
+        args = {"device_ids": sorted(by_site[site_id]), "site_ids": [site_id] if site_id in change.site_ids else [], "trigger": change.trigger, "actor": change.actor}
+        jobs.append(JobToDefer(EVALUATE_SCOPE_TASK, args, queue=EVALUATE_QUEUE, lock=evaluation_lock(site_id) if site_id is not None else None))
+    return jobs
+
+
+def enqueue_change(session: Session, change: Change) -> dict:
+    """The change's evaluation jobs, enqueued in `session`'s transaction; the listener's summary."""
+    ids = defer_many_in_transaction(session, evaluation_jobs(session, change))
+    return {QUEUED: len(ids), "jobs": ids}
+
+
+def enqueue_committed_change(engine: Engine, change: Change) -> dict:
+    """A change already committed elsewhere: its jobs in a short transaction of their own."""
+    with db.session_scope(engine) as session:
+        return enqueue_change(session, change)

@@ -1,0 +1,141 @@
+"""With KIEMKE_JOBS=workers on PostgreSQL, the work a change, a discovery or an agent-file upload
+calls for becomes jobs for `kiemke worker` instead of running in the process that asked:
+
+- a device edit (web) enqueues one `evaluate_scope` job per touched site, in the edit's own
+  transaction (a rolled-back change enqueues none); running the job evaluates;
+- a change announced after its commit (`changed`) enqueues in a short transaction of its own;
+- on SQLite the setting changes nothing: the evaluation runs in process.
+
+PostgreSQL only (KIEMKE_TEST_DATABASE_URL, see scripts/pg_test_server.sh), but for the SQLite case.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from collectors.work import tasks
+from collectors.work.queue import ensure_schema, task_name
+from inventory.changes import changed, changed_on_commit
+from inventory.models import Device, Finding, Site
+from inventory.settings import Settings
+from tests.conftest import ADMIN_URL
+from tests.web.conftest import Seed, login, seed_data
+from tests.web.test_device_edit import form_of
+from web import create_app
+
+ON_POSTGRES = bool(ADMIN_URL) and ADMIN_URL.startswith("postgresql")
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="workers need PostgreSQL: set KIEMKE_TEST_DATABASE_URL (scripts/pg_test_server.sh)")
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def workers(monkeypatch, engine, db_url, tmp_path):
+    """KIEMKE_JOBS=workers for this process (and the worker tasks' own settings), with the queue."""
+    home = tmp_path / "home"
+    for key, value in {"KIEMKE_JOBS": "workers", "DATABASE_URL": db_url, "KIEMKE_HOME": str(home)}.items():
+        monkeypatch.setenv(key, value)
+    ensure_schema(engine)
+    tasks.runtime.cache_clear()  # the tasks open this test's database
+    yield Settings()
+    tasks.runtime.cache_clear()
+
+
+@pytest.fixture
+def seeded(engine) -> Seed:
+    with Session(engine, expire_on_commit=False) as session:
+        return seed_data(session)
+
+
+@pytest.fixture
+def officer(workers, seeded, tmp_path):
+    app = create_app(Settings(home=tmp_path / "home"), {"TESTING": True})
+    client = app.test_client()
+    assert login(client, seeded.users["security_officer"]).status_code == 302
+    return client
+
+
+def jobs(engine, task: str) -> list[dict]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, args, lock, queue_name, status FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"), {"t": task_name(task)})
+        return [dict(r._mapping) for r in rows]
+
+
+def open_origin_finding(engine, device_id: int) -> Finding | None:
+    with Session(engine) as session:
+        return session.exec(select(Finding).where(Finding.rule_id == "origin.allowed", Finding.device_id == device_id, Finding.status == "open")).first()
+
+
+def site_id(engine, code: str) -> int:
+    with Session(engine) as session:
+        return session.exec(select(Site.id).where(Site.code == code)).one()
+
+
+# -- item 1: evaluations after a change -------------------------------------------------------------
+
+
+@needs_postgres
+def test_a_device_edit_enqueues_its_evaluation_and_the_job_evaluates(officer, seeded, engine):
+    data = form_of(officer, seeded.device_id)
+    data["country_of_origin"] = "CN"  # a disallowed origin: the evaluation opens a finding
+    response = officer.post(f"/devices/{seeded.device_id}/edit", data=data, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "xếp hàng cho tiến trình nền" in page and "Đã đánh giá" not in page
+    (job,) = jobs(engine, "evaluate_scope")
+    s1 = site_id(engine, "S1")
+    assert job["args"] == {"device_ids": [seeded.device_id], "site_ids": [], "trigger": "edit", "actor": seeded.users["security_officer"]}
+    assert (job["lock"], job["queue_name"], job["status"]) == (f"evaluate:site:{s1}", "evaluate", "todo")
+    assert open_origin_finding(engine, seeded.device_id) is None  # not evaluated here
+
+    line = tasks.evaluate_scope(**job["args"])  # what a worker runs
+    assert line.startswith("evaluated 1 devices: ")
+    finding = open_origin_finding(engine, seeded.device_id)
+    assert finding is not None and finding.actual == "CN"
+
+
+@needs_postgres
+def test_a_rolled_back_change_enqueues_nothing_and_a_committed_one_one_job_per_site(workers, seeded, engine):
+    from web.recheck import subscribe_evaluation
+
+    subscribe_evaluation()
+    with Session(engine) as session:
+        session.get(Device, seeded.device_id).notes = "rolled back"
+        changed_on_commit(session, device_ids=[seeded.device_id], trigger="edit", actor="tester")
+        session.flush()
+        session.rollback()
+    assert jobs(engine, "evaluate_scope") == []
+
+    s1, s2 = site_id(engine, "S1"), site_id(engine, "S2")
+    with Session(engine) as session:
+        session.get(Device, seeded.device_id).notes = "kept"
+        changed_on_commit(session, device_ids=[seeded.device_id, seeded.hostile_device_id], site_ids=[s2], trigger="edit", actor="tester")
+        session.commit()
+    queued = jobs(engine, "evaluate_scope")
+    assert [(j["lock"], j["args"]["device_ids"], j["args"]["site_ids"]) for j in queued] == [
+        (f"evaluate:site:{s1}", sorted([seeded.device_id, seeded.hostile_device_id]), []),
+        (f"evaluate:site:{s2}", [], [s2]),
+    ]
+
+
+@needs_postgres
+def test_a_change_announced_after_its_commit_is_enqueued_right_after(workers, seeded, engine):
+    from web.recheck import subscribe_evaluation
+
+    subscribe_evaluation()
+    outcome = changed(engine, device_ids=[seeded.device_id], trigger="import", actor="cli:tester")
+    assert outcome.queued == 1 and not outcome.evaluated
+    assert outcome.line() == "evaluation queued for the workers (1 job)"
+    (job,) = jobs(engine, "evaluate_scope")
+    assert job["args"]["trigger"] == "import" and job["status"] == "todo"
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the SQLite case: on PostgreSQL the tests above run")
+def test_on_sqlite_the_setting_changes_nothing(monkeypatch, engine, seeded, tmp_path):
+    from web.recheck import subscribe_evaluation
+
+    monkeypatch.setenv("KIEMKE_JOBS", "workers")
+    subscribe_evaluation()
+    outcome = changed(engine, device_ids=[seeded.device_id], trigger="edit", actor="tester")
+    assert outcome.evaluated and not outcome.queued
+    assert outcome.line().startswith("evaluated 1 devices")
