@@ -85,6 +85,8 @@ class Device(SQLModel, table=True):
         UniqueConstraint("serial", name="uq_device_serial"),
         UniqueConstraint("zone_id", "mgmt_ip", name="uq_device_zone_ip"),
         Index("ix_device_site_class", "site_id", "device_class"),
+        Index("ix_device_class", "device_class"),  # a class counted over the province (the device list)
+        Index("ix_device_vendor", "vendor"),  # the device list's vendor choices
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -278,7 +280,8 @@ class Finding(SQLModel, table=True):
         UniqueConstraint("rule_id", "subject_key", name="uq_finding_rule_subject"),
         # Covering indexes for the overview's counts (open by site and severity; by rule), for
         # "has an open finding" per device (device list, schedule) and the findings list's pages.
-        Index("ix_finding_status_site_severity", "status", "site_id", "severity"),
+        # device_id too: one site's findings sorted by device never read the finding rows
+        Index("ix_finding_status_site_severity_device", "status", "site_id", "severity", "device_id"),
         Index("ix_finding_rule_severity_status", "rule_id", "severity", "status"),
         Index("ix_finding_status_device", "status", "device_id"),
         Index("ix_finding_status_severity_rule", "status", "severity", "rule_id", "id"),  # the findings list's order
