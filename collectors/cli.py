@@ -257,15 +257,43 @@ def register_collectors(main: click.Group) -> None:
     @click.option("--zone", type=click.Choice(values(ZoneKind)))
     @click.option("--subnet", help="Only this subnet (must lie inside one of the site's zone subnets).")
     @click.option("--snmp-port", "snmp_ports", type=int, multiple=True, default=[161], show_default=True)
+    @click.option("--wait", is_flag=True, help="With workers (KIEMKE_JOBS=workers): wait until a worker has finished the run.")
     @click.option("--json", "as_json", is_flag=True)
     @pass_app
-    def discover_cmd(app: AppContext, site, zone, subnet, snmp_ports, as_json) -> None:
+    def discover_cmd(app: AppContext, site, zone, subnet, snmp_ports, wait, as_json) -> None:
         """Find what answers on a site's zone subnets (nmap), collect it, and record strangers as discovered."""
         from collectors.service import discover
+        from collectors.work.queue import to_workers
 
         app.require_schema()
+        if to_workers(app.engine):
+            queue_discovery(app, site, zone, subnet, snmp_ports, wait, as_json)
+            return
         result = guarded(lambda: run_with_progress("discovering", lambda options: discover(app.engine, vault(app), site=site, zone=zone, subnet=subnet, options=options, snmp_ports=tuple(snmp_ports))))
         report(result, as_json)
+
+    def queue_discovery(app: AppContext, site, zone, subnet, snmp_ports, wait: bool, as_json: bool) -> None:
+        """`kiemke discover` with workers: the run queued for `kiemke worker`; `wait` follows it to its end."""
+        import getpass
+
+        from collectors.work.discoveries import DiscoveryRequest, enqueue_discovery, wait_for_run
+
+        queued = guarded(lambda: enqueue_discovery(app.engine, DiscoveryRequest(site, zone, subnet, tuple(snmp_ports)), triggered_by=f"cli:{getpass.getuser()}"))
+        if not wait:
+            if as_json:
+                print_json({"scan_run": queued.scan_run_id, "status": "queued", "job": queued.job_id})
+            else:
+                console.print(f"scan run #{queued.scan_run_id} queued for the workers (job #{queued.job_id}); follow it with `kiemke scans`")
+            return
+        if not as_json:
+            console.print(f"scan run #{queued.scan_run_id} queued for the workers; waiting for it to finish (Ctrl-C stops waiting, not the run)")
+        run = wait_for_run(app.engine, queued.scan_run_id)
+        if as_json:
+            print_json({"scan_run": run.id, "status": run.status, **(run.summary or {})})
+        else:
+            s = run.summary or {}
+            console.print(f"scan run #{run.id} {run.status}: {s.get('devices', 0)} devices, {s.get('answered', 0)} answered, {s.get('created', 0)} discovered"
+                          + (f" ({run.error})" if run.error else ""), highlight=False, markup=False)  # fmt: skip
 
     @main.command("scan")
     @click.option("--site", required=True, help="Site code.")

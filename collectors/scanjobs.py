@@ -27,6 +27,7 @@ from sqlmodel import Session
 from collectors.queries import scan_outcomes
 from collectors.runner import Outcome, RunOptions
 from collectors.service import NO_CREDENTIAL, ServiceError, discover, failure_text, poll
+from collectors.work.discoveries import QUEUED
 from inventory.choices import DeviceSource
 from inventory.crypto import Vault
 from inventory.models import Device, ScanRun, Site
@@ -208,6 +209,16 @@ class ScanJobs:
             job.settled.set()
 
 
+def queue_discovery(request: ScanRequest, *, origin: str, engine: Engine) -> int:
+    """With workers (KIEMKE_JOBS=workers on PostgreSQL): the discovery's run, queued with its
+    job for `kiemke worker` instead of run in a thread here; its id (the page follows the run
+    from the database: queued, running, then its result). ServiceError for what discovery refuses."""
+    from collectors.work.discoveries import DiscoveryRequest, enqueue_discovery
+
+    wanted = DiscoveryRequest(request.site or "", request.zone, request.subnet, tuple(request.snmp_ports), request.nmap_timeout, request.snmp_timeout, request.ssh_timeout)
+    return enqueue_discovery(engine, wanted, triggered_by=origin).scan_run_id
+
+
 def job_progress(job: ScanJob) -> dict[str, Any]:
     """How far a job has got, from the job alone (a re-check, followed by its token)."""
     return {"token": job.token, "run_id": job.run_id, "state": "running" if job.state == "running" else "finished",
@@ -227,7 +238,10 @@ def scan_progress(run: ScanRun, job: ScanJob | None) -> dict[str, Any]:
         # The job is the authority while its thread runs (the run row is written at the end).
         data["state"] = "running" if job.state == "running" else "finished"
     else:
-        data["state"] = "running" if run.status == "running" else "finished"
+        # A job run waiting for a worker is followed like a running one (phase "queued").
+        data["state"] = "running" if run.status in ("running", QUEUED) else "finished"
+        if run.status == QUEUED:
+            data["phase"] = QUEUED
     if data["state"] == "finished" and run.status != "running":
         data["done"] = max(data["done"], (run.summary or {}).get("devices", 0) or 0)
         data["total"] = data["total"] if data["total"] is not None else data["done"]

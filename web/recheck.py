@@ -38,7 +38,8 @@ class ChangeEvaluation:
     __name__ = "evaluate_change"  # how the change log names it
 
     def __call__(self, engine: Engine, change: Change) -> Mapping[str, Any]:
-        from collectors.work.evaluations import enqueue_committed_change, to_workers
+        from collectors.work.evaluations import enqueue_committed_change
+        from collectors.work.queue import to_workers
 
         if to_workers(engine):
             return enqueue_committed_change(engine, change)
@@ -47,7 +48,8 @@ class ChangeEvaluation:
         return evaluate_scope(engine, device_ids=change.device_ids or None, site_ids=change.site_ids or None, trigger=change.trigger, actor=change.actor)
 
     def in_transaction(self, session: Session, change: Change) -> Mapping[str, Any] | None:
-        from collectors.work.evaluations import enqueue_change, to_workers
+        from collectors.work.evaluations import enqueue_change
+        from collectors.work.queue import to_workers
 
         return enqueue_change(session, change) if to_workers(session.get_bind()) else None
 

@@ -17,8 +17,9 @@ from flask_login import current_user
 
 from collectors.adopt import AlreadyRecorded, UnknownDevice, adopt_device
 from collectors.runner import RunOptions
-from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, scan_progress, scan_results
+from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, queue_discovery, scan_progress, scan_results
 from collectors.service import NMAP_TIMEOUT, failure_text
+from collectors.work.queue import to_workers
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
 from inventory.io.table_export import ExportColumn
@@ -87,6 +88,11 @@ def start_job(form: ScanForm, username: str, timeouts: dict[str, float] | None =
         request_, origin=f"web:{username[:80]}", engine=current_app.extensions["kiemke.engine"],
         vault=current_app.extensions["kiemke.vault"], options=_options_factory(),
     )  # fmt: skip
+
+
+def queue_job(form: ScanForm, username: str, timeouts: dict[str, float] | None = None) -> int:
+    """A discovery for `kiemke worker` (KIEMKE_JOBS=workers on PostgreSQL): its queued run's id."""
+    return queue_discovery(replace(form.scan_request(), **(timeouts or {})), origin=f"web:{username[:80]}", engine=current_app.extensions["kiemke.engine"])
 
 
 # ------------------------------------------------------------------------------ views
@@ -174,6 +180,9 @@ def start():
         flash(form.first_error() if not valid else timeout_error, "error")
         return redirect(back)
     try:
+        if form.kind.data == "discover" and to_workers(current_app.extensions["kiemke.engine"]):
+            # With workers: the run is queued with its job; its page follows it (queued, running, done).
+            return redirect(url_for("scans.run", run_id=queue_job(form, current_user.username, timeouts)))
         job = start_job(form, current_user.username, timeouts)
     except Exception as exc:  # noqa: BLE001
         flash(_("Không bắt đầu được: %(reason)s", reason=scan_failure(failure_text(exc)).text()), "error")
@@ -191,7 +200,8 @@ def start():
 def _progress(run: ScanRun) -> dict:
     data = scan_progress(run, registry().get(run.id)) | {"results_url": url_for("scans.run", run_id=run.id)}
     # The page shows the phase and a failure in the UI's language (scan_texts).
-    return data | {"phase_text": phase_text(data["phase"], data["counts"], data["done"], data["total"]),
+    waiting = _("Đang chờ tiến trình nền (worker) nhận việc…") if data["phase"] == "queued" else None
+    return data | {"phase_text": waiting or phase_text(data["phase"], data["counts"], data["done"], data["total"]),
                    "error_text": scan_failure(data["error"]).text() if data["error"] else None}  # fmt: skip
 
 

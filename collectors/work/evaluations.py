@@ -32,16 +32,6 @@ def evaluation_lock(site_id: int) -> str:
     return f"evaluate:site:{site_id}"
 
 
-def to_workers(engine: Engine) -> bool:
-    """True when this process hands evaluations to the workers: KIEMKE_JOBS=workers on
-    PostgreSQL. Read from the environment at each change (the setting of the process, as the
-    scheduler reads it), never guessed from the database alone: a PostgreSQL hub without workers
-    keeps evaluating in process. On SQLite the setting changes nothing."""
-    from inventory.settings import Settings
-
-    return engine.dialect.name == "postgresql" and Settings().jobs == "workers"
-
-
 def evaluation_jobs(session: Session, change: Change) -> list[JobToDefer]:
     """One job per site: the change's devices now in that site, and the site when the change
     named it. Devices no longer in the inventory (deleted) go in one job without a site lock."""

@@ -41,6 +41,16 @@ def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
+def to_workers(engine: Engine) -> bool:
+    """True when this process hands its work (evaluations after a change, discoveries, agent
+    files) to `kiemke worker`: KIEMKE_JOBS=workers on PostgreSQL. Read from the environment each
+    time it is asked (the process's setting), never guessed from the database alone: a
+    PostgreSQL hub without workers keeps working in process. On SQLite the setting changes nothing."""
+    from inventory.settings import Settings
+
+    return engine.dialect.name == "postgresql" and Settings().jobs == "workers"
+
+
 def conninfo(url: str) -> str:
     """libpq's connection string for SQLAlchemy's `postgresql+psycopg://...` URL (a libpq URI
     accepts the same user, password, host, port, database and query options)."""

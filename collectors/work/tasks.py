@@ -102,12 +102,13 @@ def evaluate_fleet() -> dict | None:
 
 
 @blueprint.task(name="discover_site", queue=DISCOVER_QUEUE, retry=RETRY_TRANSIENT)
-def discover_site(site: str, zone: str | None = None, subnet: str | None = None, triggered_by: str = "worker", snmp_ports: list[int] | None = None) -> dict:
-    from collectors.service import discover
+def discover_site(run_id: int) -> dict | None:
+    """A discovery run queued by the CLI or the web (collectors.work.discoveries), carried out."""
+    from collectors.work.discoveries import discover_queued
 
     engine, vault = runtime()
-    result = discover(engine, vault, site=site, zone=zone, subnet=subnet, triggered_by=triggered_by, snmp_ports=tuple(snmp_ports or (161,)))
-    return {"scan_run": result.scan_run_id, "status": result.status}
+    result = discover_queued(engine, vault, run_id)
+    return None if result is None else {"scan_run": result.scan_run_id, "status": result.status, "evaluation": result.evaluation}
 
 
 @blueprint.task(name="ingest_agent_files", queue=INGEST_QUEUE, retry=RETRY_TRANSIENT)

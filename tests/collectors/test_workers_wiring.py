@@ -4,6 +4,8 @@ calls for becomes jobs for `kiemke worker` instead of running in the process tha
 - a device edit (web) enqueues one `evaluate_scope` job per touched site, in the edit's own
   transaction (a rolled-back change enqueues none); running the job evaluates;
 - a change announced after its commit (`changed`) enqueues in a short transaction of its own;
+- a discovery started from the web or the CLI is a `queued` scan run and its `discover_site` job,
+  written together (a refused one writes neither); the run page follows it; the job carries it out;
 - on SQLite the setting changes nothing: the evaluation runs in process.
 
 PostgreSQL only (KIEMKE_TEST_DATABASE_URL, see scripts/pg_test_server.sh), but for the SQLite case.
@@ -18,10 +20,10 @@ from sqlmodel import Session, select
 from collectors.work import tasks
 from collectors.work.queue import ensure_schema, task_name
 from inventory.changes import changed, changed_on_commit
-from inventory.models import Device, Finding, Site
+from inventory.models import Device, Finding, ScanRun, Site
 from inventory.settings import Settings
 from tests.conftest import ADMIN_URL
-from tests.web.conftest import Seed, login, seed_data
+from tests.web.conftest import Seed, csrf_token, login, seed_data
 from tests.web.test_device_edit import form_of
 from web import create_app
 
@@ -139,3 +141,78 @@ def test_on_sqlite_the_setting_changes_nothing(monkeypatch, engine, seeded, tmp_
     outcome = changed(engine, device_ids=[seeded.device_id], trigger="edit", actor="tester")
     assert outcome.evaluated and not outcome.queued
     assert outcome.line().startswith("evaluated 1 devices")
+
+
+# -- item 2: discoveries -----------------------------------------------------------------------------
+
+
+def runs(engine, kind: str = "discover") -> list[ScanRun]:
+    with Session(engine) as session:
+        return list(session.exec(select(ScanRun).where(ScanRun.kind == kind).order_by(ScanRun.id)))
+
+
+def nothing_on_the_wire(monkeypatch):
+    """The job's sweep replaced by one that finds nothing: the test sends no packet anywhere."""
+    from collectors.work import discoveries
+
+    monkeypatch.setattr(discoveries, "discovery_targets", lambda *args, **kwargs: ([], {"subnets": []}))
+
+
+@needs_postgres
+def test_a_web_discovery_is_queued_and_its_page_follows_the_run(workers, seeded, engine, tmp_path, monkeypatch):
+    app = create_app(Settings(home=tmp_path / "home"), {"TESTING": True})
+    client = app.test_client()
+    assert login(client, seeded.users["technician"]).status_code == 302
+    token = csrf_token(client, "/scans/")
+    response = client.post("/scans/start", data={"csrf_token": token, "kind": "discover", "site": "S1", "zone": "party_wan", "snmp_port": "1161", "nmap_timeout": "20"})
+    (run,) = runs(engine)
+    assert response.status_code == 302 and response.headers["Location"] == f"/scans/{run.id}"
+    assert (run.status, run.params["zone"], run.params["snmp_ports"], run.params["nmap_timeout"]) == ("queued", "party_wan", [1161], 20.0)
+    assert run.triggered_by == f"web:{seeded.users['technician']}"
+    (job,) = jobs(engine, "discover_site")
+    assert job["args"] == {"run_id": run.id} and job["queue_name"] == "discover" and job["lock"] == f"discover:site:{run.site_id}"
+    progress = client.get(f"/scans/{run.id}/progress").get_json()
+    assert (progress["state"], progress["status"], progress["phase"]) == ("running", "queued", "queued")
+    assert "worker" in progress["phase_text"] and progress["phase_text"] in client.get(f"/scans/{run.id}").get_data(as_text=True)
+
+    nothing_on_the_wire(monkeypatch)
+    assert tasks.discover_site(run.id)["status"] == "ok"  # what a worker runs
+    assert client.get(f"/scans/{run.id}/progress").get_json()["state"] == "finished"
+    assert tasks.discover_site(run.id) is None  # run again (a retried job): the finished run takes nothing
+
+
+@needs_postgres
+def test_a_cli_discovery_is_queued_and_a_refused_one_writes_nothing(workers, seeded, engine, kiemke_cli, monkeypatch):
+    result = kiemke_cli("discover", "--site", "S1")
+    assert result.exit_code == 0, result.output
+    (run,) = runs(engine)
+    assert f"scan run #{run.id} queued for the workers" in result.output and run.status == "queued"
+    assert [j["args"] for j in jobs(engine, "discover_site")] == [{"run_id": run.id}]
+
+    result = kiemke_cli("discover", "--site", "S1", "--subnet", "192.0.2.0/24")
+    assert result.exit_code != 0 and "not inside any zone subnet" in result.output
+    assert len(runs(engine)) == 1 and len(jobs(engine, "discover_site")) == 1
+
+
+@needs_postgres
+def test_cli_discover_wait_follows_the_run_to_its_end(workers, seeded, engine, kiemke_cli, monkeypatch):
+    import threading
+
+    from collectors.work import discoveries
+
+    nothing_on_the_wire(monkeypatch)
+    monkeypatch.setattr(discoveries, "wait_for_run", _run_then_wait(discoveries.wait_for_run, threading))
+    result = kiemke_cli("discover", "--site", "S1", "--wait")
+    assert result.exit_code == 0, result.output
+    (run,) = runs(engine)
+    assert f"scan run #{run.id} ok: 0 devices" in result.output
+
+
+def _run_then_wait(wait_for_run, threading):
+    """`--wait` with a worker: the queued job run in a thread, as `kiemke worker` would."""
+
+    def wait(engine, run_id, every=0.2):
+        threading.Thread(target=tasks.discover_site, args=(run_id,), daemon=True).start()
+        return wait_for_run(engine, run_id, every=every)
+
+    return wait

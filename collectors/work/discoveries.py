@@ -1,0 +1,135 @@
+"""A discovery as a job (KIEMKE_JOBS=workers on PostgreSQL): started from the CLI or the web,
+carried out by `kiemke worker`.
+
+- `enqueue_discovery` (whoever asks): in ONE transaction, the scan run (kind "discover", status
+  `queued`, its parameters in `params`) and the `discover_site` job that carries it out, so the
+  page that follows the run shows it from the first second, and a run never lacks its job. What
+  the service would refuse (an unknown site, a subnet outside the site's zones) is refused here,
+  before anything is written. One discovery of a site at a time: lock `discover:site:<id>`.
+- `discover_queued` (the job): takes the run (`queued` -> `running`), sweeps, probes, collects
+  and reconciles as `collectors.service.discover` does, into that run; the evaluation of what it
+  touched follows as every discovery's does (collectors.work.evaluations with workers).
+- A job that runs again (its worker died mid-discovery: nothing was recorded, results go in in
+  one transaction at the end) carries the run out again; a run already finished takes nothing.
+
+Job runs record no owner process (`inventory.runs`), as poll job runs do: no single process runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from collectors.credentials import CredentialBook
+from collectors.runner import RunOptions, run_sync
+from collectors.service import (
+    NMAP_TIMEOUT,
+    RunResult,
+    ServiceError,
+    _discovery_judge,
+    _discovery_plan,
+    _evaluate_touched,
+    _fail_run,
+    _finish_run,
+    discovery_tally,
+    discovery_targets,
+)
+from collectors.work.polls import JOBS_MARK
+from collectors.work.queue import DISCOVER_QUEUE, defer_in_transaction
+from inventory import db
+from inventory.crypto import Vault
+from inventory.models import ScanRun, Site, utcnow
+
+DISCOVER_TASK = "discover_site"
+QUEUED = "queued"  # a job run's status until a worker takes it
+
+
+@dataclass(frozen=True)
+class DiscoveryRequest:
+    site: str
+    zone: str | None = None
+    subnet: str | None = None
+    snmp_ports: tuple[int, ...] = (161,)
+    nmap_timeout: float | None = None  # None: the service's default
+    snmp_timeout: float | None = None  # None: RunOptions' default
+    ssh_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class QueuedDiscovery:
+    scan_run_id: int
+    job_id: int
+
+
+def enqueue_discovery(engine: Engine, request: DiscoveryRequest, *, triggered_by: str) -> QueuedDiscovery:
+    """The run (queued) and its job, in one transaction; ServiceError for what discovery refuses."""
+    defaults = RunOptions()
+    params = {
+        "zone": request.zone, "subnet": request.subnet, "snmp_ports": list(request.snmp_ports),
+        "nmap_timeout": request.nmap_timeout or NMAP_TIMEOUT, "snmp_timeout": request.snmp_timeout or defaults.snmp_timeout,
+        "ssh_timeout": request.ssh_timeout or defaults.ssh_timeout, "jobs": JOBS_MARK,
+    }  # fmt: skip
+    with db.session_scope(engine) as session:
+        site, _plan = _discovery_plan(session, request.site, request.zone, request.subnet)  # refused now, not on a worker
+        run = ScanRun(kind="discover", site_id=site.id, status=QUEUED, params=params, triggered_by=triggered_by)
+        session.add(run)
+        session.flush()
+        job_id = defer_in_transaction(session, DISCOVER_TASK, {"run_id": run.id}, queue=DISCOVER_QUEUE, lock=f"discover:site:{site.id}")
+        return QueuedDiscovery(run.id, job_id)
+
+
+def _take(engine: Engine, run_id: int) -> tuple[str, dict] | None:
+    """The run's site code and params, the run marked running; None when it is not to be run."""
+    with db.session_scope(engine) as session:
+        run = session.get(ScanRun, run_id, with_for_update=True)
+        if run is None or run.status not in (QUEUED, "running"):  # "running": this job's earlier attempt died
+            return None
+        run.status, run.started_at = "running", utcnow()
+        code = session.execute(select(Site.code).where(Site.id == run.site_id)).scalar_one()
+        return code, dict(run.params or {})
+
+
+def discover_queued(engine: Engine, vault: Vault, run_id: int, options: RunOptions | None = None) -> RunResult | None:
+    """Carry out a queued discovery run (the `discover_site` job); None when it was finished already."""
+    taken = _take(engine, run_id)
+    if taken is None:
+        return None
+    site, params = taken
+    options = options or RunOptions()
+    options.snmp_timeout, options.ssh_timeout = params.get("snmp_timeout") or options.snmp_timeout, params.get("ssh_timeout") or options.ssh_timeout
+    nmap_timeout = params.get("nmap_timeout") or NMAP_TIMEOUT
+    try:
+        with db.session_scope(engine) as session:
+            targets, scan_info = discovery_targets(session, site, params.get("zone"), params.get("subnet"), snmp_ports=tuple(params.get("snmp_ports") or (161,)),
+                                                   timeout=nmap_timeout)  # fmt: skip
+            book = CredentialBook(session, vault)
+        outcomes = run_sync(targets, book, options)
+    except ServiceError as exc:  # the site's subnets changed since it was queued: the run says why
+        _fail_run(engine, run_id, exc)
+        return None
+    except BaseException as exc:
+        _fail_run(engine, run_id, exc)
+        raise
+    # As collectors.service.discover judges and records a discovery.
+    manageable = set(scan_info.pop("manageable", ()))
+    subnet_errors = scan_info.get("subnet_errors", [])
+    tally = discovery_tally(outcomes, manageable)
+    tally["manageable_silent"] = [o.target.address for o in outcomes if not o.ok and o.target.device_id is None and o.target.address in manageable]
+    swept_any = len(subnet_errors) < scan_info.get("pieces", len(scan_info.get("subnets", []))) or not scan_info.get("subnets")
+    result = _finish_run(engine, run_id, outcomes, scan_info | tally, judge=_discovery_judge(tally, subnet_errors, swept_any))
+    with db.session_scope(engine) as session:
+        actor = session.get(ScanRun, run_id).triggered_by or "worker"
+    return _evaluate_touched(engine, result, trigger="discover", actor=actor)
+
+
+def wait_for_run(engine: Engine, run_id: int, *, every: float = 1.0) -> ScanRun:
+    """The run once a worker has finished it (`kiemke discover --wait`)."""
+    import time
+
+    while True:
+        with db.session_scope(engine) as session:
+            run = session.get(ScanRun, run_id)
+            if run is None or run.status not in (QUEUED, "running"):
+                return run
+        time.sleep(every)
