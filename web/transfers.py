@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path, PurePath
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, session
+from flask import Blueprint, abort, current_app, flash, render_template, request, send_file, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +31,8 @@ from wtforms.validators import AnyOf, DataRequired
 
 from collectors.agents.service import FILE_SUFFIXES, AgentImportError, FileResult, ImportResult, import_files
 from collectors.agents.wire import MAX_BODY_BYTES
+from collectors.work.agent_files import queue_agent_files
+from collectors.work.queue import to_workers
 from inventory import audit
 from inventory.changes import changed
 from inventory.io.columns import KINDS
@@ -223,10 +225,15 @@ def upload_agent_files():
                 continue
             names[path] = shown
         result = ImportResult()
+        engine = current_app.extensions["kiemke.engine"]
         if names:
             try:
-                result = import_files(current_app.extensions["kiemke.engine"], list(names), account=form.account.data,
-                                      actor=current_user.username, name_of=names.__getitem__)  # fmt: skip
+                if to_workers(engine):  # KIEMKE_JOBS=workers: copied to KIEMKE_HOME/incoming before the temporary folder goes
+                    queued = queue_agent_files(engine, current_app.extensions["kiemke.settings"].home, list(names), account=form.account.data,
+                                               actor=current_user.username, name_of=names.__getitem__)  # fmt: skip
+                    flash(_("Đã xếp hàng %(n)d tệp cho tiến trình nền (worker); kết quả sẽ có trong lịch sử quét.", n=queued.files), "info")
+                else:
+                    result = import_files(engine, list(names), account=form.account.data, actor=current_user.username, name_of=names.__getitem__)
             except AgentImportError as exc:
                 return _page(agent_form=form, agent_problem=str(exc), status=400)
     if refused:
@@ -235,7 +242,7 @@ def upload_agent_files():
                      after={"account": form.account.data, "files": [f"{f.name}: {f.reason}" for f in refused]})  # fmt: skip
         commit()
     result.files[:0] = refused
-    return _page(agent_form=form, agent_result=result)
+    return _page(agent_form=form, agent_result=result if result.files else None)
 
 
 def _copy_bounded(source, target, limit: int) -> int:

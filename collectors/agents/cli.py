@@ -139,9 +139,19 @@ def register(main: click.Group) -> None:
         OCS, .json from GLPI Agent): files or directories. The same file twice changes nothing;
         each bad file is reported by name with its reason, and the others still go in."""
         from collectors.agents.service import AgentImportError, import_files
+        from collectors.work.queue import to_workers
 
         app.require_schema()
         try:
+            if to_workers(app.engine):  # KIEMKE_JOBS=workers: copied to KIEMKE_HOME/incoming, imported by `kiemke worker`
+                from collectors.work.agent_files import queue_agent_files
+
+                queued = queue_agent_files(app.engine, app.settings.home, list(paths), account=account, actor=cli_actor())
+                if as_json:
+                    print_json({"queued": queued.files, "job": queued.job_id})
+                else:
+                    console.print(f"{queued.files} files queued for the workers (job #{queued.job_id}); the import's scan run shows in `kiemke scans`")
+                return
             result = import_files(app.engine, list(paths), account=account, actor=cli_actor())
         except AgentImportError as exc:
             raise KiemkeError(str(exc)) from None

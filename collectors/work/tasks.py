@@ -112,14 +112,13 @@ def discover_site(run_id: int) -> dict | None:
 
 
 @blueprint.task(name="ingest_agent_files", queue=INGEST_QUEUE, retry=RETRY_TRANSIENT)
-def ingest_agent_files(paths: list[str], account: str, actor: str) -> dict:
-    """Agent inventory files (on storage every worker of this queue reaches) imported."""
-    from pathlib import Path
-
-    from collectors.agents.service import import_files
+def ingest_agent_files(paths: list[str], account: str, actor: str, names: list[str] | None = None) -> dict:
+    """Agent inventory files (on storage every worker of this queue reaches: collectors.work.agent_files) imported."""
+    from collectors.work.agent_files import ingest
+    from inventory.settings import Settings
 
     engine, _ = runtime()
-    return import_files(engine, [Path(p) for p in paths], account=account, actor=actor).as_dict()
+    return ingest(engine, Settings().home, paths, account=account, actor=actor, names=names)
 
 
 @blueprint.task(name="apply_collector_batch", queue=INGEST_QUEUE, retry=RETRY_TRANSIENT)

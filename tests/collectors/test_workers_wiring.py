@@ -6,12 +6,17 @@ calls for becomes jobs for `kiemke worker` instead of running in the process tha
 - a change announced after its commit (`changed`) enqueues in a short transaction of its own;
 - a discovery started from the web or the CLI is a `queued` scan run and its `discover_site` job,
   written together (a refused one writes neither); the run page follows it; the job carries it out;
+- agent files (import page, `kiemke import-agent`) are copied to KIEMKE_HOME/incoming (0600) and
+  one `ingest_agent_files` job imports them; a live agent report is stored in its request and
+  only its evaluation is queued;
 - on SQLite the setting changes nothing: the evaluation runs in process.
 
 PostgreSQL only (KIEMKE_TEST_DATABASE_URL, see scripts/pg_test_server.sh), but for the SQLite case.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -216,3 +221,93 @@ def _run_then_wait(wait_for_run, threading):
         return wait_for_run(engine, run_id, every=every)
 
     return wait
+
+
+# -- item 3: agent files -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def account(engine, seeded):
+    from collectors.agents.accounts import add_account
+
+    with Session(engine, expire_on_commit=False) as session:
+        issued = add_account(session, "s1-agents", site="S1", zone="internet", actor="test")
+        session.commit()
+    return issued
+
+
+def device_count(engine) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(Device.id)).all())
+
+
+AGENT_FILES = [("PC-KT-0142.json", "windows11_laptop.json"), ("may-tram-linux.ocs", "fusion_linux_inventory.xml")]
+
+
+@needs_postgres
+def test_uploaded_agent_files_are_queued_on_shared_storage_and_the_job_imports_them(workers, seeded, account, engine, tmp_path):
+    import io
+
+    from tests.web.agents.conftest import fixture_bytes
+
+    app = create_app(Settings(home=tmp_path / "home"), {"TESTING": True})
+    client = app.test_client()
+    assert login(client, seeded.users["technician"]).status_code == 302
+    before = device_count(engine)
+    token = csrf_token(client, "/transfers/")
+    files = [(io.BytesIO(fixture_bytes(fixture)), name) for name, fixture in AGENT_FILES]
+    response = client.post("/transfers/agent-files", data={"account": account.name, "csrf_token": token, "files": files}, content_type="multipart/form-data")
+    assert response.status_code == 200 and "Đã xếp hàng 2 tệp cho tiến trình nền" in response.get_data(as_text=True)
+    assert device_count(engine) == before  # nothing imported in the request
+    (job,) = jobs(engine, "ingest_agent_files")
+    args = job["args"]
+    assert (args["account"], args["actor"], args["names"], job["queue_name"]) == (account.name, seeded.users["technician"], [n for n, _ in AGENT_FILES], "ingest")
+    incoming = (workers.home / "incoming").resolve()
+    for path in map(Path, args["paths"]):
+        assert path.parent.parent == incoming and path.stat().st_mode & 0o777 == 0o600
+    assert Path(args["paths"][0]).parent.stat().st_mode & 0o777 == 0o700
+
+    result = tasks.ingest_agent_files(**args)  # what a worker runs
+    assert [(f["name"], f["status"]) for f in result["files"]] == [(n, "created") for n, _ in AGENT_FILES]
+    assert device_count(engine) == before + 2
+    assert not any(Path(p).exists() for p in args["paths"]) and not Path(args["paths"][0]).parent.exists()
+    assert result["evaluation"] == "evaluation queued for the workers (1 job)"  # and its evaluation is a job too
+    assert len(jobs(engine, "evaluate_scope")) == 1
+
+
+@needs_postgres
+def test_cli_import_agent_queues_the_files_and_refuses_an_unknown_account(workers, seeded, account, engine, kiemke_cli, tmp_path):
+    source = tmp_path / "from-usb"
+    source.mkdir()
+    from tests.web.agents.conftest import fixture_bytes
+
+    for name, fixture in AGENT_FILES:
+        (source / name).write_bytes(fixture_bytes(fixture))
+    result = kiemke_cli("import-agent", source, "--account", account.name)
+    assert result.exit_code == 0, result.output
+    (job,) = jobs(engine, "ingest_agent_files")
+    assert f"2 files queued for the workers (job #{job['id']})" in result.output
+    assert sorted(job["args"]["names"]) == sorted(n for n, _ in AGENT_FILES)
+
+    result = kiemke_cli("import-agent", source, "--account", "nobody")
+    assert result.exit_code != 0 and "no agent account named 'nobody'" in result.output
+    assert len(jobs(engine, "ingest_agent_files")) == 1 and len(list((workers.home / "incoming").iterdir())) == 1
+
+
+@needs_postgres
+def test_a_live_agent_report_is_stored_in_its_request_and_its_evaluation_queued(workers, seeded, account, engine, tmp_path):
+    import base64
+
+    from tests.web.agents.conftest import fixture_bytes
+    from web.agents_endpoint import BATCHER
+
+    app = create_app(Settings(home=tmp_path / "home"), {"TESTING": True})
+    auth = "Basic " + base64.b64encode(f"{account.name}:{account.password}".encode()).decode()
+    before = device_count(engine)
+    response = app.test_client().post("/inventory", data=fixture_bytes("windows11_laptop.json"), headers={"Authorization": auth, "Content-Type": "application/json"})
+    assert response.status_code == 200 and device_count(engine) == before + 1  # stored before the answer
+    batcher = app.extensions[BATCHER]
+    outcome = batcher.flush() or batcher.last  # its own thread may have told it first
+    assert outcome.queued == 1 and not outcome.evaluated
+    (job,) = jobs(engine, "evaluate_scope")
+    assert job["args"]["trigger"] == "agent"
