@@ -218,7 +218,7 @@ class Reconciler:
             if any(m.running_config for m in found):
                 last = select(func.max(ConfigSnapshot.id)).where(ConfigSnapshot.device_id.in_(chunk)).group_by(ConfigSnapshot.device_id)
                 digests = self.session.execute(select(ConfigSnapshot.device_id, ConfigSnapshot.sha256).where(ConfigSnapshot.id.in_(last.scalar_subquery())))
-                known.digests.update(dict.fromkeys(chunk) | dict(digests.tuples().all()))
+                known.digests.update(dict.fromkeys(chunk) | dict(digests.all()))
         # Sightings: only the rows of the MACs this batch saw, found through their index.
         sighted_macs = {mac for m in found for mac in _seen_macs(m)}
         if sighted_macs:
