@@ -83,7 +83,7 @@ class Merged:
 
         return cls(
             sys_name=pick("sys_name"), sys_descr=pick("sys_descr"), sys_object_id=pick("sys_object_id"),
-            vendor=pick("vendor"), model=pick("model"), serial=normalize_serial(pick("serial")),
+            vendor=pick("vendor"), model=pick("model"), serial=fit_column(normalize_serial(pick("serial")), 100),  # cut once, as stored: the same serial twice matches
             os_name=pick("os_name"), os_version=pick("os_version"), running_config=pick("running_config"), facts=tuple(ordered),
         )  # fmt: skip
 
