@@ -102,6 +102,34 @@ def test_a_device_edit_enqueues_its_evaluation_and_the_job_evaluates(officer, se
 
 
 @needs_postgres
+def test_a_real_worker_runs_the_evaluation_an_edit_enqueued(officer, seeded, engine, workers, db_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = form_of(officer, seeded.device_id)
+    data["country_of_origin"] = "CN"
+    officer.post(f"/devices/{seeded.device_id}/edit", data=data)
+    assert len(jobs(engine, "evaluate_scope")) == 1 and open_origin_finding(engine, seeded.device_id) is None
+    assert workers.credential_key  # the hub's key in the worker's home (a worker refuses to make one up)
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-c", "from web.main import main; main()", "worker", "--queue", "evaluate", "--concurrency", "1"]
+    process = subprocess.Popen(command, env=env, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while jobs(engine, "evaluate_scope") and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert jobs(engine, "evaluate_scope") == [], output[-2000:]  # done, so deleted
+    finding = open_origin_finding(engine, seeded.device_id)
+    assert finding is not None and finding.actual == "CN"
+
+
+@needs_postgres
 def test_a_rolled_back_change_enqueues_nothing_and_a_committed_one_one_job_per_site(workers, seeded, engine):
     from web.recheck import subscribe_evaluation
 
