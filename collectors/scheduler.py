@@ -53,6 +53,8 @@ POLICY_CHANGE_JOB = "evaluate:policy-changed"
 POLICY_CHANGE_EVERY_MINUTES = 5
 # 01:30 in the province: after midnight, so a waiver "valid until" yesterday has expired; before work.
 DAILY_EVALUATION_AT = (1, 30)
+RETENTION_JOB = "retention:prune"
+RETENTION_AT = (3, 15)  # after the daily evaluation and its snapshot
 
 
 def poll_site_job(engine: Engine, vault: Vault, site: str, interval_minutes: int, options_factory: Callable[[], RunOptions] | None = None) -> RunResult | None:
@@ -148,6 +150,22 @@ def daily_evaluation_job(engine: Engine, today: date | None = None) -> dict | No
     return result
 
 
+def retention_job(engine: Engine) -> str | None:
+    """Once a day: scan outcomes and applied collector batch records past the retention go
+    (inventory/retention.py). A database outage skips this run."""
+    from inventory.retention import prune
+    from inventory.settings import get_settings
+
+    try:
+        with db.session_scope(engine) as session:
+            line = prune(session, get_settings().keep_outcomes_days).line()
+    except (OperationalError, InterfaceError) as exc:
+        log.error("retention: database unavailable, skipped until tomorrow: %s", type(exc.orig).__name__)
+        return None
+    log.info("retention: %s", line)
+    return line
+
+
 def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingScheduler | None = None, first_run_now: bool = True, workers: bool = False) -> BlockingScheduler:
     """`workers`: enqueue polls and the daily evaluation for `kiemke worker` (PostgreSQL with
     procrastinate's tables, else collectors.work.queue.JobsUnavailable) instead of running them."""
@@ -187,6 +205,11 @@ def build_scheduler(engine: Engine, vault: Vault, *, scheduler: BlockingSchedule
         misfire_grace_time=6 * 3600,  # a scheduler down at night still runs it when back that morning
         replace_existing=True,
     )
+
+    scheduler.add_job(
+        retention_job, CronTrigger(hour=RETENTION_AT[0], minute=RETENTION_AT[1], timezone=LOCAL_TIMEZONE), args=(engine,), id=RETENTION_JOB,
+        name="prune old scan outcomes", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600, replace_existing=True,
+    )  # fmt: skip
 
     # The policy files changed (a new rule, a changed threshold): the whole fleet again, so the
     # findings follow the policy as they follow the data. Reading and hashing the files is all

@@ -414,7 +414,21 @@ def devices(app: AppContext, sort: str, desc: bool, page: int, per_page: int, as
     console.print(f"compliance of the {counted} listed devices in inventory (disposed ones not counted): {shares}", highlight=False, soft_wrap=True)
 
 
+@click.command("prune")
+@click.option("--days", type=click.IntRange(1, 3650), help="Keep this many days (default KIEMKE_KEEP_OUTCOMES_DAYS, 90).")
+@pass_app
+def prune_cmd(app: AppContext, days: int | None) -> None:
+    """Prune scan outcomes and applied collector batch records older than the retention (the
+    scheduler does it daily); runs, observations, findings and the audit log are kept."""
+    from inventory.retention import prune
+
+    app.require_schema()
+    with app.session() as session:
+        result = prune(session, days or app.settings.keep_outcomes_days)
+    console.print(result.line())
+
+
 def register(main: click.Group) -> None:
     """Add inventory's commands to the `kiemke` group (assembled in web/main.py)."""
-    for command in (init, user, demo_data, import_cmd, export_cmd, template_cmd, backup, restore, sites, devices):
+    for command in (init, user, demo_data, import_cmd, export_cmd, template_cmd, backup, restore, sites, devices, prune_cmd):
         main.add_command(command)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Where the scheduler's polls and evaluations run: in its own process ("process", the only
     # choice on SQLite), or as jobs for `kiemke worker` processes ("workers", PostgreSQL only).
     jobs: Literal["process", "workers"] = "process"
+    # Scan outcomes (one per device and run) and applied collector batch records older than this
+    # are pruned daily (inventory/retention.py); runs, observations and findings are kept.
+    keep_outcomes_days: int = Field(default=90, ge=1, le=3650)
 
     @property
     def db_url(self) -> str:

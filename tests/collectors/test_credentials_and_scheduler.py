@@ -82,7 +82,7 @@ def test_scheduler_records_each_job_run_and_polls_only_due_devices(session, engi
     scheduler = build_scheduler(engine, vault, scheduler=BackgroundScheduler(timezone="UTC"))
     # One poll job per site, the daily evaluation (then the trend snapshot), the evaluation after a
     # policy change, events and their delivery (issue 12).
-    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "evaluate:policy-changed", "events:silence-and-waivers", "events:deliver"]
+    assert [job.id for job in scheduler.get_jobs()] == ["poll:S1", "evaluate:daily", "retention:prune", "evaluate:policy-changed", "events:silence-and-waivers", "events:deliver"]
     job = scheduler.get_job("poll:S1")
     assert job.coalesce and job.max_instances == 1
     policy_job = scheduler.get_job("evaluate:policy-changed")
