@@ -11,6 +11,9 @@ carried out by `kiemke worker`.
   touched follows as every discovery's does (collectors.work.evaluations with workers).
 - A job that runs again (its worker died mid-discovery: nothing was recorded, results go in in
   one transaction at the end) carries the run out again; a run already finished takes nothing.
+- `settle_discovery_runs` (the scheduler's minute, with the poll runs'): a queued or running job
+  run whose job has left the queue without finishing it (failed for good, cancelled) is closed
+  as `error`, so no page waits for it forever.
 
 Job runs record no owner process (`inventory.runs`), as poll job runs do: no single process runs them.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from collectors.credentials import CredentialBook
 from collectors.runner import RunOptions, run_sync
@@ -36,7 +39,7 @@ from collectors.service import (
     discovery_targets,
 )
 from collectors.work.polls import JOBS_MARK
-from collectors.work.queue import DISCOVER_QUEUE, defer_in_transaction
+from collectors.work.queue import DISCOVER_QUEUE, defer_in_transaction, task_name
 from inventory import db
 from inventory.crypto import Vault
 from inventory.models import ScanRun, Site, utcnow
@@ -133,3 +136,21 @@ def wait_for_run(engine: Engine, run_id: int, *, every: float = 1.0) -> ScanRun:
             if run is None or run.status not in (QUEUED, "running"):
                 return run
         time.sleep(every)
+
+
+def settle_discovery_runs(engine: Engine) -> list[int]:
+    """Close the discovery job runs whose job is no longer waiting or running; their ids."""
+    pending = text("SELECT DISTINCT (args->>'run_id')::bigint FROM procrastinate_jobs WHERE task_name = :task AND status IN ('todo', 'doing')")
+    settled = []
+    with db.session_scope(engine) as session:
+        runs = session.execute(select(ScanRun).where(ScanRun.kind == "discover", ScanRun.status.in_((QUEUED, "running")))).scalars().all()
+        runs = [run for run in runs if (run.params or {}).get("jobs") == JOBS_MARK]
+        busy = set(session.execute(pending, {"task": task_name(DISCOVER_TASK)}).scalars()) if runs else set()
+        for run in runs:
+            if run.id in busy:
+                continue
+            session.refresh(run, with_for_update=True)
+            if run.status in (QUEUED, "running"):
+                run.status, run.finished_at, run.error = "error", utcnow(), "not carried out: its job failed or was cancelled (see procrastinate_jobs)"
+                settled.append(run.id)
+    return settled

@@ -15,7 +15,8 @@
   done; or a stalled job retried) finds its outcome recorded and stops: nothing is recorded
   twice. Runs no longer running take nothing more.
 - `settle_job_runs` (the scheduler, every minute): a run whose jobs have all left the queue
-  without recording every device (their retries ran out) is closed with what it has.
+  without recording every device (their retries ran out) is closed with what it has; so is a
+  queued discovery whose job failed for good (collectors.work.discoveries).
 
 Job runs record no owner process (`inventory.runs`): no single process runs them, and the
 scheduler that enqueued one may stop while workers carry on.
@@ -202,4 +203,9 @@ def settle_job_runs(engine: Engine) -> list[int]:
     for run_id in settled:
         log.warning("scan run #%s closed: some of its device jobs failed for good", run_id)
         _after_finish(engine, run_id)
-    return settled
+    from collectors.work.discoveries import settle_discovery_runs  # it imports this module
+
+    for run_id in (discoveries := settle_discovery_runs(engine)):
+        log.warning("discovery run #%s closed: its job failed for good", run_id)
+        events.raise_run_failed(engine, run_id)
+    return settled + discoveries

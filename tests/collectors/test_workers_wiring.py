@@ -339,3 +339,19 @@ def test_a_live_agent_report_is_stored_in_its_request_and_its_evaluation_queued(
     assert outcome.queued == 1 and not outcome.evaluated
     (job,) = jobs(engine, "evaluate_scope")
     assert job["args"]["trigger"] == "agent"
+
+
+@needs_postgres
+def test_a_discovery_whose_job_failed_for_good_is_closed(workers, seeded, engine):
+    from collectors.work.discoveries import DiscoveryRequest, enqueue_discovery
+    from collectors.work.polls import settle_job_runs
+
+    waiting = enqueue_discovery(engine, DiscoveryRequest("S1"), triggered_by="cli:tester")
+    failed = enqueue_discovery(engine, DiscoveryRequest("S2"), triggered_by="cli:tester")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"), {"id": failed.job_id})
+    assert settle_job_runs(engine) == [failed.scan_run_id]
+    by_id = {r.id: r for r in runs(engine)}
+    closed, queued = by_id[failed.scan_run_id], by_id[waiting.scan_run_id]
+    assert (closed.status, queued.status) == ("error", "queued") and "its job failed" in closed.error
+    assert settle_job_runs(engine) == []
