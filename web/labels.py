@@ -111,6 +111,7 @@ SCAN_STATUS_LABELS = {
     "failed": _l("Thất bại"),
     "error": _l("Lỗi"),
     "interrupted": _l("Bị gián đoạn"),  # its process was killed before it could finish the run
+    "queued": _l("Đang chờ"),  # a job-run discovery waiting for a worker (KIEMKE_JOBS=workers)
 }
 
 # A device's compliance state (inventory.repository.COMPLIANCE_STATES): its label, the colour
