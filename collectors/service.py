@@ -378,6 +378,14 @@ def discover(
     options = options or RunOptions()
     params = {"zone": zone, "subnet": subnet, "nmap_timeout": nmap_timeout, "snmp_timeout": options.snmp_timeout, "ssh_timeout": options.ssh_timeout}
     run_id = _start_run(engine, "discover", site=site, params=params, triggered_by=triggered_by, on_started=on_started)
+    return discover_into(engine, vault, run_id, site=site, zone=zone, subnet=subnet, triggered_by=triggered_by, options=options, snmp_ports=snmp_ports,
+                         nmap_timeout=nmap_timeout, on_phase=on_phase)  # fmt: skip
+
+
+def discover_into(engine: Engine, vault: Vault, run_id: int, *, site: str, zone: str | None, subnet: str | None, triggered_by: str, options: RunOptions,
+                  snmp_ports=(161,), nmap_timeout: float = NMAP_TIMEOUT, on_phase: Phase | None = None) -> RunResult:  # fmt: skip
+    """A discovery carried out into a run already written (by `discover`, or queued for a worker:
+    collectors/work/discoveries.py): a failure closes the run and is raised."""
     try:
         with db.session_scope(engine) as session:
             targets, scan_info = discovery_targets(session, site, zone, subnet, snmp_ports=snmp_ports, timeout=nmap_timeout, on_phase=on_phase)

@@ -24,19 +24,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, text
 
-from collectors.credentials import CredentialBook
-from collectors.runner import RunOptions, run_sync
+from collectors.runner import RunOptions
 from collectors.service import (
     NMAP_TIMEOUT,
     RunResult,
     ServiceError,
-    _discovery_judge,
     _discovery_plan,
-    _evaluate_touched,
-    _fail_run,
-    _finish_run,
-    discovery_tally,
-    discovery_targets,
+    discover_into,
 )
 from collectors.work.polls import JOBS_MARK
 from collectors.work.queue import DISCOVER_QUEUE, defer_in_transaction, task_name
@@ -101,29 +95,13 @@ def discover_queued(engine: Engine, vault: Vault, run_id: int, options: RunOptio
     site, params = taken
     options = options or RunOptions()
     options.snmp_timeout, options.ssh_timeout = params.get("snmp_timeout") or options.snmp_timeout, params.get("ssh_timeout") or options.ssh_timeout
-    nmap_timeout = params.get("nmap_timeout") or NMAP_TIMEOUT
-    try:
-        with db.session_scope(engine) as session:
-            targets, scan_info = discovery_targets(session, site, params.get("zone"), params.get("subnet"), snmp_ports=tuple(params.get("snmp_ports") or (161,)),
-                                                   timeout=nmap_timeout)  # fmt: skip
-            book = CredentialBook(session, vault)
-        outcomes = run_sync(targets, book, options)
-    except ServiceError as exc:  # the site's subnets changed since it was queued: the run says why
-        _fail_run(engine, run_id, exc)
-        return None
-    except BaseException as exc:
-        _fail_run(engine, run_id, exc)
-        raise
-    # As collectors.service.discover judges and records a discovery.
-    manageable = set(scan_info.pop("manageable", ()))
-    subnet_errors = scan_info.get("subnet_errors", [])
-    tally = discovery_tally(outcomes, manageable)
-    tally["manageable_silent"] = [o.target.address for o in outcomes if not o.ok and o.target.device_id is None and o.target.address in manageable]
-    swept_any = len(subnet_errors) < scan_info.get("pieces", len(scan_info.get("subnets", []))) or not scan_info.get("subnets")
-    result = _finish_run(engine, run_id, outcomes, scan_info | tally, judge=_discovery_judge(tally, subnet_errors, swept_any))
     with db.session_scope(engine) as session:
         actor = session.get(ScanRun, run_id).triggered_by or "worker"
-    return _evaluate_touched(engine, result, trigger="discover", actor=actor)
+    try:
+        return discover_into(engine, vault, run_id, site=site, zone=params.get("zone"), subnet=params.get("subnet"), triggered_by=actor, options=options,
+                             snmp_ports=tuple(params.get("snmp_ports") or (161,)), nmap_timeout=params.get("nmap_timeout") or NMAP_TIMEOUT)  # fmt: skip
+    except ServiceError:  # the site's subnets changed since it was queued: the run (closed) says why
+        return None
 
 
 def wait_for_run(engine: Engine, run_id: int, *, every: float = 1.0) -> ScanRun:

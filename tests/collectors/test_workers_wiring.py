@@ -186,9 +186,9 @@ def runs(engine, kind: str = "discover") -> list[ScanRun]:
 
 def nothing_on_the_wire(monkeypatch):
     """The job's sweep replaced by one that finds nothing: the test sends no packet anywhere."""
-    from collectors.work import discoveries
+    from collectors import service
 
-    monkeypatch.setattr(discoveries, "discovery_targets", lambda *args, **kwargs: ([], {"subnets": []}))
+    monkeypatch.setattr(service, "discovery_targets", lambda *args, **kwargs: ([], {"subnets": []}))
 
 
 @needs_postgres
