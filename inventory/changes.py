@@ -25,6 +25,7 @@ log = logging.getLogger("kiemke.changes")
 
 MAX_REASON = 200
 QUEUED = "queued"  # a listener's summary key: how many jobs it enqueued instead of acting here
+COVERED = "covered"  # ... and how many of its jobs were already waiting in the queue (they cover this change)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class ChangeOutcome:
         parts = [f"evaluated {self.devices} devices: {self.new_findings} new findings, {self.resolved} resolved"] if self.evaluated else []
         if self.queued:
             parts.append(f"evaluation queued for the workers ({self.queued} job{'s' if self.queued != 1 else ''})")
+        if covered := self._total(COVERED):
+            parts.append(f"{covered} evaluation{'s' if covered != 1 else ''} already waiting for the workers cover{'s' if covered == 1 else ''} it")
         return "; ".join(parts)
 
 

@@ -165,6 +165,27 @@ def test_a_change_announced_after_its_commit_is_enqueued_right_after(workers, se
     assert job["args"]["trigger"] == "import" and job["status"] == "todo"
 
 
+@needs_postgres
+def test_a_whole_site_evaluation_waiting_in_the_queue_covers_the_next_change_of_that_site(workers, seeded, engine):
+    """A poll cycle's batches of one site arrive one after another: while the site's evaluation
+    waits, the next batch adds none beside it; once it has started, a new one waits behind it."""
+    from web.recheck import subscribe_evaluation
+
+    subscribe_evaluation()
+    with Session(engine) as session:
+        site_id = session.get(Device, seeded.device_id).site_id
+    first = changed(engine, device_ids=[seeded.device_id], site_ids=[site_id], trigger="collector-poll", actor="collector:c1")
+    assert first.queued == 1
+    second = changed(engine, device_ids=[seeded.hostile_device_id], site_ids=[site_id], trigger="collector-poll", actor="collector:c1")
+    assert second.queued == 0 and second.line() == "1 evaluation already waiting for the workers covers it"
+    assert len(jobs(engine, "evaluate_scope")) == 1
+    with Session(engine) as session:  # the waiting job starts (a worker took it)
+        session.execute(text("UPDATE procrastinate_jobs SET status = 'doing'"))
+        session.commit()
+    third = changed(engine, device_ids=[seeded.device_id], site_ids=[site_id], trigger="collector-poll", actor="collector:c1")
+    assert third.queued == 1 and len(jobs(engine, "evaluate_scope")) == 2
+
+
 @pytest.mark.skipif(ON_POSTGRES, reason="the SQLite case: on PostgreSQL the tests above run")
 def test_on_sqlite_the_setting_changes_nothing(monkeypatch, engine, seeded, tmp_path):
     from web.recheck import subscribe_evaluation
