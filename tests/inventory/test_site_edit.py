@@ -39,7 +39,7 @@ def test_update_site_writes_audits_and_announces(session, site_id):
     done = update_site(session, site_id, {"name": "  Xã Mới  ", "kind": "ward", "poll_interval_minutes": "30", "notes": before["notes"]}, version_of(before), actor="so")
     assert {c.column for c in done} == {"name", "kind", "poll_interval_minutes"}
     pending = session.info[changes._PENDING]
-    assert pending[-1]["site_ids"] == (site_id,) and pending[-1]["trigger"] == "edit"
+    assert pending[-1].change.site_ids == {site_id} and pending[-1].change.trigger == "edit"
     session.commit()
     site = session.get(Site, site_id)
     assert (site.name, site.kind, site.poll_interval_minutes) == ("Xã Mới", "ward", 30)
