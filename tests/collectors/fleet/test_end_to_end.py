@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from collectors.credentials import Scope, add_credential
 from collectors.lab import spec
+from compliance.coverage import coverage
 from compliance.evaluation import evaluate_scope
 from inventory import db
 from inventory.crypto import Vault
@@ -194,3 +195,9 @@ def test_two_collectors_an_outage_and_an_air_gap(lab, engine, db_url, tmp_path):
     with db.session_scope(engine) as session:
         found = session.execute(select(Finding.device_id).where(Finding.rule_id == "zone.mac_both_zones", Finding.status == "open")).scalars().all()
     assert found == [machine_id]
+    # Each zone shows in the hub's coverage as a zone the hub polls itself would: its switch
+    # polled recently, evaluated, its compliance known.
+    with db.session_scope(engine) as session:
+        rows = {r["zone"]: r for r in coverage(session, [site_id])}
+    for zone in NETWORKS:
+        assert rows[zone]["polled_on_time"] >= 1 and rows[zone]["answering"] >= 1 and rows[zone]["evaluated"] == rows[zone]["devices"], rows[zone]
