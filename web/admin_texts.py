@@ -44,6 +44,24 @@ ADMIN_ERRORS = (
     text_shape(rf"a channel named {_Q} already exists", "đã có kênh tên “{name}”"),
     text_shape(r"a webhook needs a signing key \(it signs every delivery\)", "webhook cần khóa ký (dùng để ký mỗi lần gửi)"),
     text_shape(r"an SMTP password needs STARTTLS \(it is never sent in clear text\)", "mật khẩu SMTP cần STARTTLS (không bao giờ gửi mật khẩu dạng rõ)"),
+    # collectors.fleet (registry, identity, receive, wire)
+    text_shape(rf"no site with code {_Q}", "không có đơn vị mã “{name}”"),
+    text_shape(r"zone must be one of .*", "vùng mạng phải là Mạng diện rộng của Đảng hoặc Internet"),
+    text_shape(r"site (?P<site>\S+) has no (?P<zone>\S+) zone", "đơn vị {site} không có vùng mạng {zone}"),
+    text_shape(rf"collector {_Q} or its keys are registered already \(as .*\)", "bộ thu thập “{name}” hoặc khóa của nó đã được đăng ký"),
+    text_shape(rf"no collector named {_Q}", "không có bộ thu thập tên “{name}”"),
+    text_shape(r"not a collector's public line .*", "không phải dòng khóa công khai của bộ thu thập (dòng `kiemke collector init` in ra, bắt đầu bằng kiemke-collector/1)"),
+    text_shape(r"a collector name is 1-64 characters.*", "tên bộ thu thập gồm 1–64 ký tự: chữ thường, chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số"),
+    text_shape(r"the (?P<key>signing|box) key (is not base64|has \d+ bytes, 32 expected)", "khóa trong dòng khóa công khai bị hỏng"),
+    text_shape(r"not signed by a registered collector", "không do bộ thu thập đã đăng ký nào ký"),
+    text_shape(r"collector (?P<name>\S+) is revoked", "bộ thu thập {name} đã bị thu hồi"),
+    text_shape(r"the signature is not collector (?P<name>\S+)'s \(altered or forged\)", "chữ ký không phải của bộ thu thập {name} (tệp đã bị sửa hoặc giả mạo)"),
+    text_shape(r".*: not a kiemke collector file.*", "không phải tệp của bộ thu thập kiemke"),
+    text_shape(r".*: larger than (?P<n>\d+) MiB", "lớn hơn {n} MiB"),
+    text_shape(r"the batches (are not JSON|are not valid gzip data|are cut short|are missing|are not of format .*)", "nội dung tệp bị hỏng"),
+    text_shape(r"the batches inflate to more than (?P<n>\d+) MiB", "nội dung giải nén lớn hơn {n} MiB"),
+    text_shape(r"the batches name another collector than the one that signed them", "tệp ghi tên một bộ thu thập khác với bộ đã ký"),
+    text_shape(r"stored credential cannot be decrypted: .*", "không giải mã được thông tin xác thực đã lưu: khóa trong KIEMKE_HOME không khớp"),
 )
 
 

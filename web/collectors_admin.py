@@ -33,6 +33,7 @@ from inventory.choices import ZoneKind, values
 from inventory.crypto import CredentialKeyError
 from inventory.models import Collector, CollectorBatch, Site
 from web.access import ADMIN, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
+from web.admin_texts import admin_error
 from web.database import commit, get_session
 from web.forms import flash_field_errors
 from web.labels import label
@@ -97,7 +98,7 @@ def add():
         collector = register(db, form.public_line.data, form.site.data, form.zone.data, current_user.username)
     except RegistryError as exc:
         db.rollback()
-        flash(_("Không đăng ký được bộ thu thập: %(reason)s", reason=str(exc)), "error")
+        flash(_("Không đăng ký được bộ thu thập: %(reason)s", reason=admin_error(str(exc))), "error")
         return _page(form, 400)
     name = collector.name
     commit()
@@ -141,7 +142,7 @@ def assignment(collector_id: int):
         issued = issue(db, _settings(), current_app.extensions["kiemke.vault"], collector, actor=current_user.username)
     except CredentialKeyError as exc:
         db.rollback()
-        flash(str(exc), "error")
+        flash(admin_error(str(exc)), "error")
         return redirect(url_for("collectors_admin.index"))
     name = collector.name
     commit()
@@ -171,7 +172,7 @@ def upload():
     try:
         receipt = receive(current_app.extensions["kiemke.engine"], _settings(), data, via="file", actor=current_user.username)
     except Refused as exc:
-        return render_template("collectors/receipt.html", receipt=None, problem=_("Tệp bị từ chối: %(reason)s", reason=str(exc))), 400
+        return render_template("collectors/receipt.html", receipt=None, problem=_("Tệp bị từ chối: %(reason)s", reason=admin_error(str(exc)))), 400
     collector_id = get_session().execute(select(Collector.id).where(Collector.name == receipt.collector)).scalar_one()
     return render_template("collectors/receipt.html", receipt=receipt, collector_id=collector_id, problem=None)
 

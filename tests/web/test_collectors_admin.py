@@ -99,6 +99,8 @@ def test_an_air_gap_file_uploaded_on_the_import_page(login_as, hub, tmp_path):
     stranger = collector_keys(Settings(home=tmp_path / "x"), "stranger")
     refused = client.post("/transfers/collector-file", data={"csrf_token": token, "file": (io.BytesIO(frame(stranger, [])), "x.batches")}, content_type="multipart/form-data")
     assert refused.status_code == 400 and "Tệp bị từ chối" in refused.get_data(as_text=True)
+    assert "không do bộ thu thập đã đăng ký nào ký" in refused.get_data(as_text=True)  # the reason too, not the English one
+    assert "not signed" not in refused.get_data(as_text=True)
     viewer = login_as("viewer")
     viewer_token = csrf_token(viewer, "/")
     assert viewer.post("/transfers/collector-file", data={"csrf_token": viewer_token, "file": (io.BytesIO(data), "c1.batches")},
