@@ -208,9 +208,16 @@ def _progress(run: ScanRun) -> dict:
 @bp.route("/<int:run_id>/progress")
 @role_required(TECHNICIAN)
 def progress(run_id: int):
-    run = get_session().get(ScanRun, run_id)
+    session = get_session()
+    run = session.get(ScanRun, run_id)
     if run is None:
         abort(404)
+    job = registry().get(run_id)
+    if job is not None and job.state != "running" and run.status == "running":
+        # The job committed its run and finished after this read began: read the row again, so a
+        # finished job is never answered with the row as it was before.
+        session.rollback()
+        run = session.get(ScanRun, run_id)
     response = jsonify(_progress(run))
     response.headers["Cache-Control"] = "no-store"
     return response
