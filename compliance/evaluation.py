@@ -10,8 +10,9 @@ An evaluation
 - changes the findings, the devices' compliance states and the run record in ONE transaction:
   one that fails part-way leaves the previous findings as they were, and its run is then
   recorded as failed in a transaction of its own;
-- runs alone: one at a time in a process (a lock), and across processes the write lock taken
-  first (revision.claim_writes). A wait for another process's evaluation longer than SQLite's
+- runs alone: one at a time in a process (a lock), and across processes beside no other
+  evaluation of the same sites (compliance.evaluation_claim: per site on PostgreSQL, the whole
+  database on SQLite), its locks taken first. A wait for another process's evaluation longer than SQLite's
   busy timeout is retried, so a waiting evaluation never fails with "database is locked".
 """
 
@@ -31,7 +32,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from compliance import events
-from compliance.engine import Evaluation, Fleet, Scope, evaluate, id_batches, load_fleet, resolve_scope
+from compliance.engine import Evaluation, Fleet, Scope, evaluate, id_batches, load_fleet
+from compliance.evaluation_claim import claim_scope
 from compliance.findings import sync_findings
 from compliance.policy import Policy, load_policy
 from compliance.state import HOST_FACT_CHECKS, DeviceEvidence, decide
@@ -39,7 +41,6 @@ from inventory import audit, db
 from inventory.choices import FindingStatus
 from inventory.models import ConfigSnapshot, Device, DeviceCompliance, Finding, ScanRun, Site, utcnow
 from inventory.repository import in_inventory
-from inventory.revision import claim_writes
 from inventory.runs import current_owner, mark_interrupted
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,7 @@ def _evaluate(
     """The result, the (rule, subject) keys of the critical findings it opened or reopened, and
     the moment the findings were synced (their last_seen)."""
     with db.session_scope(engine) as session:
-        claim_writes(session)  # first: a concurrent evaluation (another process) waits for this commit
-        scope = resolve_scope(session, *wanted)
+        scope = claim_scope(session, *wanted)  # first: a concurrent evaluation of the same sites waits for this commit
         fleet = load_fleet(session, policy, today, scope)
         if progress is not None:
             progress(0, len(fleet.devices))
