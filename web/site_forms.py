@@ -1,15 +1,20 @@
 """The site edit forms: the site's own values, its zones' subnets, and its approved quantities
 per device class.
 The inventory layer (inventory.site_edit) checks the values, so each rule lives once; the forms
-only carry what was typed (kept on an error) and the version the values were read at."""
+only carry what was typed (kept on an error) and the version the values were read at, and each
+does what web.edit_view's page asks of it: from_stored, typed, add_errors, conflict_rows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from inventory.choices import DeviceClass, SiteKind, ZoneKind, values
+from inventory.site_edit import split_cidrs
 from web.labels import label
 
 SITE_FIELD_LABELS = {
@@ -33,6 +38,11 @@ def site_error_text(code: str, params) -> str:
     return str(SITE_ERROR_TEXTS.get(code, code)) % dict(params)
 
 
+def _shown_site_value(key: str, value) -> str:
+    """A site value as the conflict table shows it."""
+    return "" if value in (None, "") else str(label(value)) if key == "kind" else str(value)
+
+
 class SiteForm(FlaskForm):
     name = StringField(SITE_FIELD_LABELS["name"])
     kind = SelectField(SITE_FIELD_LABELS["kind"], validate_choice=False)
@@ -49,23 +59,44 @@ class SiteForm(FlaskForm):
         data = {key: "" if value is None else str(value) for key, value in stored.items()}
         return cls(formdata=None, data={**data, "version": version})
 
-    def site_values(self) -> dict:
+    def typed(self) -> dict:
         return {name: self[name].data for name in SITE_FIELD_LABELS}
 
-    def add_site_errors(self, errors) -> None:
+    def add_errors(self, errors) -> None:
         for error in errors:
             self[error.field].errors = [*self[error.field].errors, site_error_text(error.code, error.params)]
+
+    def conflict_rows(self, stored: Mapping) -> list[dict]:
+        typed = self.typed()
+        shown = {key: (_shown_site_value(key, typed.get(key)), _shown_site_value(key, stored.get(key))) for key in SITE_FIELD_LABELS}
+        return [{"label": SITE_FIELD_LABELS[key], "typed": mine, "current": theirs} for key, (mine, theirs) in shown.items() if mine != theirs]
 
 
 class ApprovedForm(FlaskForm):
     """Only the version and the CSRF token: the quantities are `q_<device class>` inputs, one per
-    class, read by `typed()`."""
+    class, kept in `quantities` (as typed, or as stored) with their errors in `quantity_errors`."""
 
     version = HiddenField()
 
-    @staticmethod
-    def typed(formdata) -> dict[str, str]:
-        return {cls: formdata.get(f"q_{cls}", "") for cls in values(DeviceClass)}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantities: dict[str, str] = {cls: request.form.get(f"q_{cls}", "") for cls in values(DeviceClass)}
+        self.quantity_errors: dict[str, str] = {}
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, int], version: str) -> ApprovedForm:
+        form = cls(formdata=None, data={"version": version})
+        form.quantities = {device_class: str(n) for device_class, n in stored.items()}
+        return form
+
+    def typed(self) -> dict[str, str]:
+        return dict(self.quantities)
+
+    def add_errors(self, errors) -> None:
+        self.quantity_errors = {error.field: site_error_text(error.code, error.params) for error in errors}
+
+    def conflict_rows(self, stored: Mapping[str, int]) -> list[dict]:
+        return [{"label": label(cls), "typed": self.quantities[cls], "current": str(n)} for cls, n in stored.items() if self.quantities[cls].strip() != str(n)]
 
 
 # The zones' subnet lists, by zone kind (the import's column titles).
@@ -105,6 +136,10 @@ class SubnetsForm(FlaskForm):
     def typed(self) -> dict[str, str]:
         return {zone: self[zone].data or "" for zone in values(ZoneKind)}
 
-    def add_subnet_errors(self, errors) -> None:
+    def add_errors(self, errors) -> None:
         for error in errors:
             self[error.field].errors = [*self[error.field].errors, subnet_error_text(error.code, error.params)]
+
+    def conflict_rows(self, stored: Mapping[str, list[str]]) -> list[dict]:
+        typed = {zone: split_cidrs(text) for zone, text in self.typed().items()}
+        return [{"label": SUBNET_FIELD_LABELS[zone], "typed": "\n".join(typed[zone]), "current": "\n".join(stored[zone])} for zone in SUBNET_FIELD_LABELS if typed[zone] != stored[zone]]

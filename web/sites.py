@@ -6,26 +6,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from markupsafe import Markup
 
 from collectors.queries import recent_scan_runs
 from compliance.findings import FindingFilter, list_findings
 from inventory import site_edit
-from inventory.changes import committed_outcomes
 from inventory.io.table_export import ExportColumn
 from web import queries
 from web.access import EVERYONE, EXPORTERS, SITE_EDITORS, may, may_export, role_required
 from web.charts import trend_panel
-from web.database import cached, commit, get_session
+from web.database import cached, get_session
+from web.edit_view import VersionedEdit, edit_page
 from web.i18n import current_language
 from web.labels import label
 from web.list_export import check_format, export_response
-from web.recheck import tell_evaluation
-from web.site_forms import SITE_FIELD_LABELS, SUBNET_FIELD_LABELS, ApprovedForm, SiteForm, SubnetsForm, site_error_text
+from web.site_forms import ApprovedForm, SiteForm, SubnetsForm
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -128,113 +126,28 @@ def _site_or_404(db, code: str) -> tuple[int, dict]:
     return site_id, {"id": site_id, "code": code, "name": site_edit.recorded_values(db, site_id)["name"]}
 
 
-def _shown_site_value(key: str, value) -> str:
-    return "" if value in (None, "") else str(label(value)) if key == "kind" else str(value)
+# What the edit tabs say when the values changed since the form was read, or were refused.
+STALE_SITE = _l("Đơn vị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại.")
+STALE_SUBNETS = _l("Dải mạng của đơn vị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại.")
+STALE_APPROVED = _l("Số lượng được duyệt vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại.")
+SUBNETS_REFUSED = _l("Chưa lưu gì: có dải mạng không hợp lệ, xem thông báo dưới từng ô.")
+
+# The edit tabs, at /sites/<code>/<tab> (endpoints sites.edit, sites.subnets, sites.approved):
+# each a web.edit_view page, with the endpoint a saved edit goes back to.
+EDIT_TABS: dict[str, tuple[VersionedEdit, str]] = {
+    "edit": (VersionedEdit(SiteForm, "sites/edit.html", site_edit.recorded_values, site_edit.update_site, STALE_SITE), "sites.detail"),
+    "subnets": (VersionedEdit(SubnetsForm, "sites/subnets.html", site_edit.zone_subnets, site_edit.update_subnets, STALE_SUBNETS, SUBNETS_REFUSED), "sites.subnets"),
+    "approved": (VersionedEdit(ApprovedForm, "sites/approved.html", site_edit.approved_quantities, site_edit.update_approved, STALE_APPROVED), "sites.approved"),
+}
 
 
-def _after_site_commit(db, changes: list, back: str):
-    commit()
-    flash(_("Đã lưu %(n)d thay đổi.", n=len(changes)) if changes else _("Không có gì thay đổi."), "info")
-    for outcome in committed_outcomes(db):
-        tell_evaluation(outcome)
-    return redirect(back)
-
-
-@bp.route("/<code>/edit", methods=["GET", "POST"])
 @role_required(*SITE_EDITORS)
-def edit(code: str):
+def edit_tab(code: str, tab: str):
+    page, back = EDIT_TABS[tab]
     db = get_session()
     site_id, site = _site_or_404(db, code)
-    stored = site_edit.recorded_values(db, site_id)
-
-    def page(form: SiteForm, status: int = 200, conflict: list[dict] | None = None):
-        return render_template("sites/edit.html", site=site, form=form, conflict=conflict), status
-
-    if request.method == "GET":
-        return page(SiteForm.from_stored(stored, site_edit.version_of(stored)))
-    form = SiteForm()  # CSRFProtect checked the token already
-    typed = form.site_values()
-    try:
-        changes = site_edit.update_site(db, site_id, typed, form.version.data or "", actor=current_user.username)
-    except site_edit.EditConflict:
-        db.rollback()
-        stored = site_edit.recorded_values(db, site_id)
-        differing = [
-            {"label": SITE_FIELD_LABELS[key], "typed": _shown_site_value(key, typed.get(key)), "current": _shown_site_value(key, stored.get(key))}
-            for key in SITE_FIELD_LABELS
-            if _shown_site_value(key, typed.get(key)) != _shown_site_value(key, stored.get(key))
-        ]
-        flash(_("Đơn vị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại."), "error")
-        return page(SiteForm.from_stored(stored, site_edit.version_of(stored)), 409, conflict=differing)
-    except site_edit.InvalidValues as exc:
-        db.rollback()
-        form.add_site_errors(exc.errors)
-        return page(form, 400)
-    return _after_site_commit(db, changes, url_for("sites.detail", code=code))
+    return edit_page(page, db, site_id, back=url_for(back, code=code), site=site)
 
 
-@bp.route("/<code>/subnets", methods=["GET", "POST"])
-@role_required(*SITE_EDITORS)
-def subnets(code: str):
-    db = get_session()
-    site_id, site = _site_or_404(db, code)
-
-    def page(form: SubnetsForm, status: int = 200, conflict: list[dict] | None = None):
-        return render_template("sites/subnets.html", site=site, form=form, conflict=conflict), status
-
-    def fresh() -> SubnetsForm:
-        stored = site_edit.zone_subnets(db, site_id)
-        return SubnetsForm.from_stored(stored, site_edit.version_of(stored))
-
-    if request.method == "GET":
-        return page(fresh())
-    form = SubnetsForm()
-    typed = form.typed()
-    try:
-        changes = site_edit.update_subnets(db, site_id, typed, form.version.data or "", actor=current_user.username)
-    except site_edit.EditConflict:
-        db.rollback()
-        stored = site_edit.zone_subnets(db, site_id)
-        differing = [
-            {"label": SUBNET_FIELD_LABELS[zone], "typed": "\n".join(site_edit.split_cidrs(typed[zone])), "current": "\n".join(stored[zone])}
-            for zone in SUBNET_FIELD_LABELS
-            if site_edit.split_cidrs(typed[zone]) != stored[zone]
-        ]
-        flash(_("Dải mạng của đơn vị vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại."), "error")
-        return page(fresh(), 409, conflict=differing)
-    except site_edit.InvalidValues as exc:
-        db.rollback()
-        form.add_subnet_errors(exc.errors)
-        flash(_("Chưa lưu gì: có dải mạng không hợp lệ, xem thông báo dưới từng ô."), "error")
-        return page(form, 400)
-    return _after_site_commit(db, changes, url_for("sites.subnets", code=code))
-
-
-@bp.route("/<code>/approved", methods=["GET", "POST"])
-@role_required(*SITE_EDITORS)
-def approved(code: str):
-    db = get_session()
-    site_id, site = _site_or_404(db, code)
-    stored = site_edit.approved_quantities(db, site_id)
-
-    def page(typed: dict, version: str, status: int = 200, errors: dict | None = None, conflict: list[dict] | None = None):
-        form = ApprovedForm(formdata=None, data={"version": version})
-        return render_template("sites/approved.html", site=site, form=form, typed=typed, errors=errors or {}, conflict=conflict), status
-
-    if request.method == "GET":
-        return page({cls: str(n) for cls, n in stored.items()}, site_edit.version_of(stored))
-    form = ApprovedForm()
-    typed = ApprovedForm.typed(request.form)
-    try:
-        changes = site_edit.update_approved(db, site_id, typed, form.version.data or "", actor=current_user.username)
-    except site_edit.EditConflict:
-        db.rollback()
-        stored = site_edit.approved_quantities(db, site_id)
-        differing = [{"label": label(cls), "typed": typed[cls], "current": str(stored[cls])} for cls in stored if typed[cls].strip() != str(stored[cls])]
-        flash(_("Số lượng được duyệt vừa được người khác sửa sau khi bạn mở biểu mẫu; chưa lưu gì. Biểu mẫu nay hiện giá trị hiện tại: hãy xem lại rồi lưu lại."), "error")
-        return page({cls: str(n) for cls, n in stored.items()}, site_edit.version_of(stored), 409, conflict=differing)
-    except site_edit.InvalidValues as exc:
-        db.rollback()
-        errors = {e.field: site_error_text(e.code, e.params) for e in exc.errors}
-        return page(typed, form.version.data or "", 400, errors=errors)
-    return _after_site_commit(db, changes, url_for("sites.approved", code=code))
+for _tab in EDIT_TABS:
+    bp.add_url_rule(f"/<code>/{_tab}", _tab, edit_tab, methods=["GET", "POST"], defaults={"tab": _tab})

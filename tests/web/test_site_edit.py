@@ -175,3 +175,37 @@ def test_english_forms_and_errors(login_as, seed):
     data = form_of(client, "/sites/S1/approved")
     page = client.post("/sites/S1/approved", data={**data, "q_laptop": "-1"}).get_data(as_text=True)
     assert "Must be a whole number from 0 to 1000000." in page
+
+
+def _conflict_rows(page: str) -> list[tuple[str, str, str]]:
+    table = page[page.index('class="panel conflict"') : page.index("</section>")]
+    return [tuple(cell.strip() for cell in row) for row in re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>", table, re.S)]
+
+
+def test_approved_conflict_shows_what_differs_and_the_current_values(login_as, seed, engine):
+    mine, theirs = login_as("security_officer"), login_as("admin")
+    data, other = form_of(mine, "/sites/S1/approved"), form_of(theirs, "/sites/S1/approved")
+    assert theirs.post("/sites/S1/approved", data={**other, "q_firewall": "2"}, follow_redirects=True).status_code == 200
+    response = mine.post("/sites/S1/approved", data={**data, "q_laptop": "4"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Số lượng được duyệt vừa được người khác sửa" in page
+    # Only the classes where what I typed and what is stored part: my laptops, their firewalls.
+    assert sorted(_conflict_rows(page)) == [("Máy tính xách tay", "4", "0"), ("Tường lửa", "0", "2")]
+    # The form now holds the stored values at their version: sent again as it is, it saves (nothing to change).
+    again = form_of(mine, "/sites/S1/approved")
+    assert 'value="2"' in page[page.index('id="q_firewall"') :][:120] and again["version"] in page
+    assert "Không có gì thay đổi." in mine.post("/sites/S1/approved", data=again, follow_redirects=True).get_data(as_text=True)
+    assert len(audit(engine, "approved_quantity")) == 1
+
+
+def test_site_conflict_table_lists_only_the_fields_that_differ(login_as, seed, engine):
+    mine, theirs = login_as("security_officer"), login_as("admin")
+    data, other = form_of(mine, "/sites/S1/edit"), form_of(theirs, "/sites/S1/edit")
+    data["notes"] = data["notes"].removeprefix("\r\n")  # as a browser sends a textarea back
+    assert theirs.post("/sites/S1/edit", data={**other, "poll_interval_minutes": "45"}).status_code == 302
+    response = mine.post("/sites/S1/edit", data={**data, "kind": "ward"})
+    assert response.status_code == 409
+    rows = _conflict_rows(response.get_data(as_text=True))
+    assert [row[0] for row in rows] == ["Loại đơn vị", "Chu kỳ thăm dò (phút)"]
+    assert rows[0][1] == "Phường" and rows[1] == ("Chu kỳ thăm dò (phút)", data["poll_interval_minutes"], "45")
