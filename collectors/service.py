@@ -45,6 +45,7 @@ POLLED_BY_DEFAULT = frozenset({*(c.value for c in NETWORK_CLASSES), DeviceClass.
 BUNDLE_FORMAT = "kiemke-scan-bundle/1"
 # A bundle of a /24 with every device's masked config is a few MB; far above that is not a bundle.
 MAX_BUNDLE_BYTES = 128 * 1024 * 1024
+NO_CREDENTIALS = "no device credentials are stored: add one with `kiemke credential add`"  # a poll refused
 
 Progress = Callable[[int, int, Outcome], None]
 RunStarted = Callable[[int], None]  # told the scan run's id once its `running` row is committed
@@ -197,7 +198,7 @@ def poll(
         targets = poll_targets(session, site=site, zone=zone, endpoints=endpoints, due_before=due)
         book = CredentialBook(session, vault)
     if not book:
-        raise ServiceError("no device credentials are stored: add one with `kiemke credential add`")
+        raise ServiceError(NO_CREDENTIALS)
     run_id = _start_run(engine, "poll", site=site, params={"zone": zone, "endpoints": endpoints, "targets": len(targets)}, triggered_by=triggered_by,
                         on_started=on_started)  # fmt: skip
     try:

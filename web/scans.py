@@ -1,8 +1,10 @@
 """Scans (technicians): start a discovery or a poll, follow it live, adopt what it found.
 
 collectors.scanjobs runs a scan in a background thread of this process and keeps its progress
-for the JSON endpoint the run page polls every second; collectors.adopt records a discovered
-device. The views only check forms and show what those return.
+for the JSON endpoint the run page polls every second; with KIEMKE_JOBS=workers on PostgreSQL a
+scan is queued instead (collectors.work: a discovery's run and job, a poll's run and one job per
+device) and its page follows the run's row (collectors.work.progress). collectors.adopt records a
+discovered device. The views only check forms and show what those return.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from flask_login import current_user
 
 from collectors.adopt import AlreadyRecorded, UnknownDevice, adopt_device
 from collectors.runner import RunOptions
-from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, queue_discovery, scan_progress, scan_results
+from collectors.scanjobs import SCAN_KINDS, ScanJob, ScanJobs, queue_discovery, scan_results
 from collectors.service import NMAP_TIMEOUT, failure_text
+from collectors.work.polls import ASKED_PRIORITY, Enqueued, PollRequest, enqueue_poll
+from collectors.work.progress import run_progress
 from collectors.work.queue import to_workers
 from inventory.changes import committed_outcomes
 from inventory.choices import DeviceClass, ZoneKind, values
@@ -93,6 +97,26 @@ def start_job(form: ScanForm, username: str, timeouts: dict[str, float] | None =
 def queue_job(form: ScanForm, username: str, timeouts: dict[str, float] | None = None) -> int:
     """A discovery for `kiemke worker` (KIEMKE_JOBS=workers on PostgreSQL): its queued run's id."""
     return queue_discovery(replace(form.scan_request(), **(timeouts or {})), origin=f"web:{username[:80]}", engine=current_app.extensions["kiemke.engine"])
+
+
+def queue_poll(form: ScanForm, username: str, timeouts: dict[str, float] | None = None) -> Enqueued:
+    """A poll for `kiemke worker` (KIEMKE_JOBS=workers on PostgreSQL): its run and one job per device."""
+    asked = replace(form.scan_request(), **(timeouts or {}))
+    wanted = PollRequest(site=asked.site, zone=asked.zone, endpoints=asked.endpoints, snmp_timeout=asked.snmp_timeout, ssh_timeout=asked.ssh_timeout)
+    return enqueue_poll(current_app.extensions["kiemke.engine"], wanted, triggered_by=f"web:{username[:80]}", priority=ASKED_PRIORITY)
+
+
+def _queued_poll(queued: Enqueued, back: str):
+    """Where a queued poll leads: its run's page, or back with why nothing was queued."""
+    if queued.scan_run_id is None:
+        if queued.already_queued:
+            flash(_("Cả %(n)d thiết bị đều đang chờ hoặc đang được thu thập trong một lần khác; không xếp hàng thêm.", n=queued.already_queued), "info")
+        else:
+            flash(_("Không có thiết bị nào để thu thập trong phạm vi đã chọn."), "info")
+        return redirect(back)
+    if queued.already_queued:
+        flash(_("%(n)d thiết bị đang chờ trong một lần thu thập khác nên không được thêm vào lần này.", n=queued.already_queued), "info")
+    return redirect(url_for("scans.run", run_id=queued.scan_run_id))
 
 
 # ------------------------------------------------------------------------------ views
@@ -180,9 +204,11 @@ def start():
         flash(form.first_error() if not valid else timeout_error, "error")
         return redirect(back)
     try:
-        if form.kind.data == "discover" and to_workers(current_app.extensions["kiemke.engine"]):
-            # With workers: the run is queued with its job; its page follows it (queued, running, done).
-            return redirect(url_for("scans.run", run_id=queue_job(form, current_user.username, timeouts)))
+        if to_workers(current_app.extensions["kiemke.engine"]):
+            # With workers: the run is queued with its jobs; its page follows it (queued, running, done).
+            if form.kind.data == "discover":
+                return redirect(url_for("scans.run", run_id=queue_job(form, current_user.username, timeouts)))
+            return _queued_poll(queue_poll(form, current_user.username, timeouts), back)
         job = start_job(form, current_user.username, timeouts)
     except Exception as exc:  # noqa: BLE001
         flash(_("Không bắt đầu được: %(reason)s", reason=scan_failure(failure_text(exc)).text()), "error")
@@ -198,7 +224,8 @@ def start():
 
 
 def _progress(run: ScanRun) -> dict:
-    data = scan_progress(run, registry().get(run.id)) | {"results_url": url_for("scans.run", run_id=run.id)}
+    # A run a worker carries out: its progress from its row (collectors.work.progress).
+    data = run_progress(get_session(), run, registry().get(run.id)) | {"results_url": url_for("scans.run", run_id=run.id)}
     # The page shows the phase and a failure in the UI's language (scan_texts).
     waiting = _("Đang chờ tiến trình nền (worker) nhận việc…") if data["phase"] == "queued" else None
     return data | {"phase_text": waiting or phase_text(data["phase"], data["counts"], data["done"], data["total"]),

@@ -8,7 +8,9 @@ carried out by `kiemke worker`.
   before anything is written. One discovery of a site at a time: lock `discover:site:<id>`.
 - `discover_queued` (the job): takes the run (`queued` -> `running`), sweeps, probes, collects
   and reconciles as `collectors.service.discover` does, into that run; the evaluation of what it
-  touched follows as every discovery's does (collectors.work.evaluations with workers).
+  touched follows as every discovery's does (collectors.work.evaluations with workers). Its
+  progress (phase, counts) goes into the run's row as it goes (collectors.work.progress), so
+  the run page, in another process, shows it as it shows an in-process discovery's.
 - A job that runs again (its worker died mid-discovery: nothing was recorded, results go in in
   one transaction at the end) carries the run out again; a run already finished takes nothing.
 - `settle_discovery_runs` (the scheduler's minute, with the poll runs'): a queued or running job
@@ -32,7 +34,7 @@ from collectors.service import (
     _discovery_plan,
     discover_into,
 )
-from collectors.work.polls import JOBS_MARK
+from collectors.work.polls import JOBS_MARK, run_options
 from collectors.work.queue import DISCOVER_QUEUE, defer_in_transaction, task_name
 from inventory import db
 from inventory.crypto import Vault
@@ -92,16 +94,23 @@ def discover_queued(engine: Engine, vault: Vault, run_id: int, options: RunOptio
     taken = _take(engine, run_id)
     if taken is None:
         return None
+    from collectors.work.progress import RowProgress  # it reads this module's states
+
     site, params = taken
-    options = options or RunOptions()
-    options.snmp_timeout, options.ssh_timeout = params.get("snmp_timeout") or options.snmp_timeout, params.get("ssh_timeout") or options.ssh_timeout
+    options = run_options(params, options)
+    # The sweep's and the collection's progress, into the run's row for the page (another process) to read.
+    progress = RowProgress(engine, run_id)
+    options.progress = progress.device
     with db.session_scope(engine) as session:
         actor = session.get(ScanRun, run_id).triggered_by or "worker"
     try:
         return discover_into(engine, vault, run_id, site=site, zone=params.get("zone"), subnet=params.get("subnet"), triggered_by=actor, options=options,
-                             snmp_ports=tuple(params.get("snmp_ports") or (161,)), nmap_timeout=params.get("nmap_timeout") or NMAP_TIMEOUT)  # fmt: skip
+                             snmp_ports=tuple(params.get("snmp_ports") or (161,)), nmap_timeout=params.get("nmap_timeout") or NMAP_TIMEOUT,
+                             on_phase=progress.phase)  # fmt: skip
     except ServiceError:  # the site's subnets changed since it was queued: the run (closed) says why
         return None
+    finally:
+        progress.flush()
 
 
 def wait_for_run(engine: Engine, run_id: int, *, every: float = 1.0) -> ScanRun:

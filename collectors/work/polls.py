@@ -29,16 +29,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
 
 from collectors.credentials import CredentialBook
 from collectors.reconcile import Reconciler, ReconcileSummary
 from collectors.runner import RunOptions, run_sync
-from collectors.service import ServiceError, poll_targets
+from collectors.service import NO_CREDENTIALS, ServiceError, poll_targets
 from collectors.work.queue import EVALUATE_QUEUE, POLL_QUEUE, JobToDefer, defer_in_transaction, defer_many_in_transaction, queued_locks, task_name
 from compliance import events
 from inventory import db
 from inventory.crypto import Vault
-from inventory.models import ScanOutcome, ScanRun, Site, utcnow
+from inventory.models import Credential, ScanOutcome, ScanRun, Site, utcnow
 
 log = logging.getLogger("kiemke.work")
 
@@ -67,28 +68,75 @@ class Enqueued:
     already_queued: int
 
 
+@dataclass(frozen=True)
+class PollRequest:
+    """What to poll: recorded devices of one site (or all), one zone (or all)."""
+
+    site: str | None = None
+    zone: str | None = None
+    endpoints: bool = False
+    due_only_minutes: int | None = None  # None: every device in scope, due or not ("poll now")
+    snmp_timeout: float | None = None  # per device; None: the worker's RunOptions default
+    ssh_timeout: float | None = None
+
+
+ASKED_PRIORITY = 1  # a poll a person asked for (web, CLI) is fetched before the scheduler's cycle
+
+
 def enqueue_site_poll(engine: Engine, site: str, *, due_only_minutes: int | None, triggered_by: str = "scheduler", endpoints: bool = False) -> Enqueued:
     """The site's due devices as one scan run and one job per device, in one transaction."""
+    return enqueue_poll(engine, PollRequest(site=site, endpoints=endpoints, due_only_minutes=due_only_minutes), triggered_by=triggered_by)
+
+
+def enqueue_poll(engine: Engine, request: PollRequest, *, triggered_by: str, priority: int = 0) -> Enqueued:
+    """The devices `request` names as one scan run and one `poll_device` job per device, in one
+    transaction (the scheduler's per site; the web's "poll now" with KIEMKE_JOBS=workers, with
+    `ASKED_PRIORITY`). Devices whose poll waits or runs already are left out (counted in
+    `already_queued`); ServiceError for what a poll refuses (an unknown site, no credential)."""
+    try:
+        return _enqueue_poll(engine, request, triggered_by=triggered_by, priority=priority)
+    except IntegrityError as exc:
+        if "queueing_lock" not in str(exc.orig):
+            raise
+        # Another run queued one of these devices between the check and the insert: checked again, it is left out.
+        return _enqueue_poll(engine, request, triggered_by=triggered_by, priority=priority)
+
+
+def _enqueue_poll(engine: Engine, request: PollRequest, *, triggered_by: str, priority: int) -> Enqueued:
     with db.session_scope(engine) as session:
-        site_id = session.execute(select(Site.id).where(Site.code == site)).scalar_one_or_none()
-        if site_id is None:
-            raise ServiceError(f"unknown site {site!r}")
-        due = utcnow() - timedelta(minutes=due_only_minutes) if due_only_minutes else None
-        targets = poll_targets(session, site=site, endpoints=endpoints, due_before=due)
+        site_id = None
+        if request.site is not None:
+            site_id = session.execute(select(Site.id).where(Site.code == request.site)).scalar_one_or_none()
+            if site_id is None:
+                raise ServiceError(f"unknown site {request.site!r}")
+        if session.execute(select(Credential.id).limit(1)).first() is None:
+            raise ServiceError(NO_CREDENTIALS)  # as a poll in process says it, before anything is queued
+        due = utcnow() - timedelta(minutes=request.due_only_minutes) if request.due_only_minutes else None
+        targets = poll_targets(session, site=request.site, zone=request.zone, endpoints=request.endpoints, due_before=due)
         busy = queued_locks(session, [poll_queueing_lock(t.device_id) for t in targets])
         targets = [t for t in targets if poll_queueing_lock(t.device_id) not in busy]
         if not targets:
             return Enqueued(None, 0, len(busy))
-        params = {"zone": None, "endpoints": endpoints, "targets": len(targets), "jobs": JOBS_MARK, "scheduled": triggered_by == "scheduler"}
+        timeouts = {k: v for k, v in (("snmp_timeout", request.snmp_timeout), ("ssh_timeout", request.ssh_timeout)) if v is not None}
+        params = {"zone": request.zone, "endpoints": request.endpoints, "targets": len(targets), "jobs": JOBS_MARK, "scheduled": triggered_by == "scheduler"} | timeouts
         scan_run = ScanRun(kind="poll", site_id=site_id, params=params, triggered_by=triggered_by, summary=dict.fromkeys(SUMMARY_KEYS, 0) | {"devices": 0})
         session.add(scan_run)
         session.flush()
         jobs = [
-            JobToDefer(POLL_TASK, {"run_id": scan_run.id, "device_id": t.device_id}, queue=POLL_QUEUE, lock=poll_lock(t.device_id), queueing_lock=poll_queueing_lock(t.device_id))
+            JobToDefer(POLL_TASK, {"run_id": scan_run.id, "device_id": t.device_id}, queue=POLL_QUEUE, lock=poll_lock(t.device_id), queueing_lock=poll_queueing_lock(t.device_id),
+                       priority=priority)
             for t in targets
         ]  # fmt: skip
         defer_many_in_transaction(session, jobs)
         return Enqueued(scan_run.id, len(jobs), len(busy))
+
+
+def run_options(params: dict, options: RunOptions | None = None) -> RunOptions:
+    """The worker's run options with the timeouts the run was asked with (the web form's)."""
+    options = options or RunOptions()
+    options.snmp_timeout = params.get("snmp_timeout") or options.snmp_timeout
+    options.ssh_timeout = params.get("ssh_timeout") or options.ssh_timeout
+    return options
 
 
 @dataclass(frozen=True)
@@ -112,6 +160,7 @@ def poll_device(engine: Engine, vault: Vault, run_id: int, device_id: int, optio
         # The device as a poll target, whether or not it is still due (it was when queued).
         targets = poll_targets(session, endpoints=True, device_ids=[device_id])
         book = CredentialBook(session, vault)
+        options = run_options(run.params or {}, options)
     if not targets:
         # Removed or left the inventory since it was queued: counted, so the run still finishes.
         return _count_only(engine, run_id, device_id)

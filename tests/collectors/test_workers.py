@@ -410,3 +410,127 @@ def test_transient_database_errors_are_retried_a_bounded_number_of_times():
     assert decision(RETRY_TRANSIENT, ValueError("a bug"), 0) is None  # never retried: it would fail again
     assert decision(RETRY_TRANSIENT, IntegrityError("INSERT", {}, Exception("duplicate")), 0) is None
     assert decision(RETRY_EVALUATION, IntegrityError("INSERT", {}, Exception("duplicate")), 0) is not None  # a concurrent evaluation won
+
+
+# ------------------------------------------------------------------------------ started from the web
+
+
+@pytest.fixture
+def technician(engine, hub, monkeypatch):
+    """A technician's web client of the hub, this process with KIEMKE_JOBS=workers: it enqueues."""
+    from inventory.users import add_user
+    from tests.web.conftest import PASSWORD, login
+    from web import create_app
+
+    for key, value in {"KIEMKE_JOBS": "workers", "DATABASE_URL": hub["url"], "KIEMKE_HOME": str(hub["home"])}.items():
+        monkeypatch.setenv(key, value)
+    with db.session_scope(engine) as session:
+        add_user(session, "kt_hub", "technician", PASSWORD, actor="test")
+    app = create_app(Settings(home=hub["home"], database_url=hub["url"]), {"TESTING": True})
+    client = app.test_client()
+    assert login(client, "kt_hub").status_code == 302
+    return app, client
+
+
+def follow(client, run_id: int, timeout: float = 60) -> list[dict]:
+    """Every answer of the run's progress endpoint, asked ten times a second, until it is finished."""
+    answers: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answers.append(client.get(f"/scans/{run_id}/progress").get_json())
+        if answers[-1]["state"] != "running":
+            return answers
+        time.sleep(0.1)
+    raise AssertionError(f"scan run #{run_id} not finished; its last progress: {answers[-1]}")
+
+
+def scan_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("kiemke-scan-")]
+
+
+@needs_postgres
+@pytest.mark.lab
+@pytest.mark.usefixtures("lab")
+def test_a_web_poll_with_workers_is_device_jobs_that_a_worker_carries_out(engine, hub, technician):
+    from tests.web.test_scans import start
+
+    app, client = technician
+    response = start(client, kind="poll", zone="party_wan", snmp_timeout="4")  # every site: the slow switch keeps the run going for seconds
+    assert response.status_code == 302, response.get_data(as_text=True)
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert app.extensions["kiemke.scan_jobs"].running() == [] and scan_threads() == []  # nothing runs in the web process
+    devices = sorted(hub["devices"].values())
+    queued = jobs(engine)
+    assert sorted(j.args["device_id"] for j in queued) == devices and {j.args["run_id"] for j in queued} == {run_id}
+    assert {(j.task_name, j.status) for j in queued} == {(task_name("poll_device"), "todo")}
+    assert {(j.lock, j.queueing_lock) for j in queued} == {(poll_lock(d), f"poll:{d}") for d in devices}
+    with engine.connect() as connection:  # a person waits for it: before the scheduler's cycle
+        assert set(connection.execute(text("SELECT priority FROM procrastinate_jobs")).scalars()) == {1}
+    run = run_of(engine, run_id)
+    assert (run.status, run.site_id, run.triggered_by, run.params["targets"], run.params["snmp_timeout"]) == ("running", None, "web:kt_hub", len(devices), 4.0)
+    waiting = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (waiting["state"], waiting["phase"], waiting["done"], waiting["total"]) == ("running", "queued", 0, len(devices)) and "worker" in waiting["phase_text"]
+
+    again = start(client, kind="poll", zone="party_wan")  # the same devices again while they wait: nothing more
+    assert again.status_code == 302 and "/scans/?" in again.headers["Location"]
+    assert f"Cả {len(devices)} thiết bị đều đang chờ" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(jobs(engine)) == len(devices) and len(runs_of_kind(engine, "poll")) == 1
+
+    workers = [worker(hub, "--queue", "poll")]
+    try:
+        answers = follow(client, run_id)
+    finally:
+        output = stop(*workers)
+    phases = [a["phase"] for a in answers if a["state"] == "running"]
+    assert phases[0] == "queued" and "collect" in phases and set(phases) == {"queued", "collect"}, output  # queued -> running -> finished
+    assert phases.index("collect") > max(i for i, p in enumerate(phases) if p == "queued")  # never back to "queued"
+    for answer in answers:
+        if answer["phase"] == "collect":
+            assert answer["total"] == len(devices) and answer["counts"]["answered"] + answer["counts"]["silent"] == answer["done"] <= len(devices)
+            assert answer["phase_text"].startswith("Thu thập thiết bị: ")
+    assert (answers[-1]["state"], answers[-1]["status"], answers[-1]["done"]) == ("finished", "ok", len(devices)), output
+    run = run_of(engine, run_id)
+    assert run.summary["devices"] == run.summary["ok"] == len(devices) and outcomes_per_device(engine, run_id) == dict.fromkeys(devices, 1)
+    assert [j.task_name for j in jobs(engine)] == [task_name("evaluate_run")]  # left for an evaluate worker
+
+
+def runs_of_kind(engine, kind: str) -> list[ScanRun]:
+    with db.session_scope(engine) as session:
+        return session.execute(select(ScanRun).where(ScanRun.kind == kind)).scalars().all()
+
+
+@needs_postgres
+@pytest.mark.lab
+@pytest.mark.usefixtures("lab")
+def test_a_worker_run_discovery_reports_its_sweep_and_collection_through_the_row(engine, hub, technician):
+    from inventory.models import Subnet
+    from tests.web.test_scans import start
+
+    _app, client = technician
+    with db.session_scope(engine) as session:
+        zone = session.execute(select(Device.zone_id).where(Device.id == hub["devices"]["work1"])).scalar_one()
+        session.add(Subnet(zone_id=zone, cidr=f"{NETWORK}.0/28"))  # S1's six switches answer there
+    response = start(client, kind="discover", site="S1", zone="party_wan", subnet=f"{NETWORK}.0/28", snmp_port=str(PORT), nmap_timeout="30")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert scan_threads() == [] and [j.task_name for j in jobs(engine)] == [task_name("discover_site")]
+
+    discoverer = worker(hub, "--queue", "discover")
+    try:
+        answers = follow(client, run_id, timeout=120)
+    finally:
+        output = stop(discoverer)
+    assert answers[0]["phase"] == "queued" and answers[-1]["state"] == "finished", output
+    assert answers[-1]["status"] in ("ok", "partial"), f"{answers[-1]}\n{output}"
+    for answer in answers:  # whatever the page was told while it ran came from the worker's row, in its shape
+        if answer["phase"] in ("sweep", "probe"):
+            assert (answer["counts"]["addresses"], answer["counts"]["subnets"]) == (16, 1) and answer["phase_text"].startswith(("Dò quét địa chỉ", "Dò SNMP"))
+        elif answer["phase"] == "collect":
+            assert answer["counts"]["answered"] + answer["counts"]["silent"] == answer["done"] <= answer["total"]
+    # What the worker recorded last: the sweep's counts gave way to the collection's, every device counted.
+    recorded = run_of(engine, run_id).params["progress"]
+    assert recorded["phase"] == "collect" and recorded["done"] == recorded["total"] == recorded["counts"]["hosts_found"], recorded
+    assert recorded["counts"]["answered"] >= len(SWITCHES) and recorded["counts"]["answered"] + recorded["counts"]["silent"] == recorded["done"]
+    assert run_of(engine, run_id).summary["devices"] == recorded["done"]

@@ -169,3 +169,95 @@ def test_a_partial_discovery_explains_itself_in_vietnamese(app, login_as, engine
     assert "Phần dải 10.1.3.0/24" in page and "nmap không quét xong trong 60 giây." in page
     assert "Tìm thấy, không quản lý được" in page and "không quản lý được</span>" in page
     assert "did not finish" not in page and "no SNMP answer" not in page  # the English texts stay in the database
+
+
+# -- runs carried out by workers (KIEMKE_JOBS=workers): their progress is read from the run's row
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _job_run(engine, kind: str, **fields) -> int:
+    with Session(engine) as session:
+        s1 = session.exec(select(Site).where(Site.code == "S1")).one()
+        run = ScanRun(kind=kind, site_id=s1.id, triggered_by="web:kt", **fields)
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def _recorded(engine, run_id: int) -> dict | None:
+    with Session(engine) as session:
+        return session.get(ScanRun, run_id).params.get("progress")
+
+
+SWEEP = {"subnets_done": 1, "subnets": 4, "addresses_done": 256, "addresses": 1024, "hosts_found": 2, "subnets_failed": 0}
+
+
+def test_a_worker_writes_its_discovery_progress_at_most_once_a_second(app, engine, seed):
+    from collectors.work.progress import RowProgress
+
+    run_id = _job_run(engine, "discover", params={"jobs": "procrastinate"})
+    clock = Clock()
+    progress = RowProgress(engine, run_id, clock=clock)
+    progress.phase("sweep", SWEEP)  # the first word: written at once
+    assert progress.writes == 1 and _recorded(engine, run_id)["counts"] == SWEEP
+    clock.now = 0.4
+    progress.phase("probe", SWEEP | {"hosts_found": 3})  # within the second: kept for later
+    assert progress.writes == 1 and _recorded(engine, run_id)["phase"] == "sweep"
+    clock.now = 1.5
+    progress.phase("sweep", SWEEP | {"subnets_done": 2, "hosts_found": 3})
+    assert progress.writes == 2 and _recorded(engine, run_id)["counts"]["subnets_done"] == 2
+    clock.now = 1.6
+    progress.phase("collect", {"hosts_found": 3})  # the sweep's end: at once
+    progress.device(1, 3, Outcome(Target("10.1.2.5"), (DeviceFacts(address="10.1.2.5", source="snmp"),)))  # throttled
+    assert progress.writes == 3 and (_recorded(engine, run_id)["phase"], _recorded(engine, run_id)["done"]) == ("collect", 0)
+    progress.device(2, 3, Outcome(Target("10.1.2.6"), (), CollectionTimeout("no SNMP answer within 2 s")))
+    progress.device(3, 3, Outcome(Target("10.1.2.7"), (DeviceFacts(address="10.1.2.7", source="snmp"),)))  # the last: at once
+    recorded = _recorded(engine, run_id)
+    assert progress.writes == 4 and (recorded["done"], recorded["total"], recorded["counts"]["answered"], recorded["counts"]["silent"]) == (3, 3, 2, 1)
+    progress.flush()  # nothing new: nothing written
+    assert progress.writes == 4 and recorded["at"]
+
+
+def test_a_worker_run_discovery_shows_the_rows_progress(app, login_as, engine, seed):
+    from collectors.work.progress import RowProgress
+
+    run_id = _job_run(engine, "discover", params={"jobs": "procrastinate"})
+    client = login_as("technician")
+    data = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (data["state"], data["phase"], data["counts"]) == ("running", None, {})  # taken by a worker, nothing told yet
+    RowProgress(engine, run_id).phase("sweep", SWEEP)
+    data = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (data["state"], data["phase"], data["counts"]) == ("running", "sweep", SWEEP)
+    assert data["phase_text"] == "Dò quét địa chỉ (nmap): dải 1/4, 256/1.024 địa chỉ, tìm thấy 2 máy"
+    assert "Dò quét địa chỉ (nmap): dải 1/4" in client.get(f"/scans/{run_id}").get_data(as_text=True)
+    with Session(engine) as session:
+        run = session.get(ScanRun, run_id)
+        run.status, run.summary = "ok", {"devices": 2, "ok": 2, "failed": 0}
+        session.add(run)
+        session.commit()
+    data = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (data["state"], data["status"], data["done"]) == ("finished", "ok", 2)
+
+
+def test_a_poll_job_runs_progress_is_its_summary(app, login_as, engine, seed):
+    counts = {"ok": 0, "failed": 0, "created": 0, "updated": 0, "unreachable": 0, "snapshots": 0, "sightings": 0, "devices": 0}
+    run_id = _job_run(engine, "poll", params={"jobs": "procrastinate", "targets": 5}, summary=counts)
+    client = login_as("technician")
+    data = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (data["state"], data["phase"], data["done"], data["total"]) == ("running", "queued", 0, 5)  # no worker has taken a job
+    assert "worker" in data["phase_text"]
+    with Session(engine) as session:
+        run = session.get(ScanRun, run_id)
+        run.summary = counts | {"devices": 3, "ok": 2, "failed": 1}
+        session.add(run)
+        session.commit()
+    data = client.get(f"/scans/{run_id}/progress").get_json()
+    assert (data["phase"], data["done"], data["total"], data["counts"]) == ("collect", 3, 5, {"answered": 2, "silent": 1})
+    assert data["phase_text"] == "Thu thập thiết bị: 3/5 xong, 2 trả lời, 1 không trả lời"
