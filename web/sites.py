@@ -146,7 +146,7 @@ def edit_tab(code: str, tab: str):
     page, back = EDIT_TABS[tab]
     db = get_session()
     site_id, site = _site_or_404(db, code)
-    return edit_page(page, db, site_id, back=url_for(back, code=code), site=site)
+    return edit_page(page, db, site_id, back=url_for(back, code=code), site=site, tab=tab)
 
 
 for _tab in EDIT_TABS:
