@@ -534,3 +534,40 @@ def test_a_worker_run_discovery_reports_its_sweep_and_collection_through_the_row
     assert recorded["phase"] == "collect" and recorded["done"] == recorded["total"] == recorded["counts"]["hosts_found"], recorded
     assert recorded["counts"]["answered"] >= len(SWITCHES) and recorded["counts"]["answered"] + recorded["counts"]["silent"] == recorded["done"]
     assert run_of(engine, run_id).summary["devices"] == recorded["done"]
+
+
+@needs_postgres
+def test_a_poll_queued_meanwhile_by_someone_else_is_left_out_not_failed(engine, hub, monkeypatch):
+    """The queue is read, then the jobs inserted: a device queued in between (the scheduler's
+    cycle while a technician asks) fails the insert on its queueing lock; the poll is enqueued
+    again, reading the queue again, and leaves that device out."""
+    from collectors.work import polls
+    from collectors.work.polls import PollRequest, enqueue_poll
+
+    first = enqueue_site_poll(engine, "S1", due_only_minutes=None)
+    reads = []
+    real = polls.queued_locks
+
+    def stale_first(session, locks):
+        reads.append(len(locks))
+        return set() if len(reads) == 1 else real(session, locks)  # the first read misses the queued jobs
+
+    monkeypatch.setattr(polls, "queued_locks", stale_first)
+    again = enqueue_poll(engine, PollRequest(site="S1"), triggered_by="web:kt", priority=polls.ASKED_PRIORITY)
+    assert len(reads) == 2 and (again.scan_run_id, again.jobs, again.already_queued) == (None, 0, len(SWITCHES))
+    assert {j.args["run_id"] for j in jobs(engine)} == {first.scan_run_id} and len(jobs(engine)) == len(SWITCHES)
+    assert [r.id for r in runs_of_kind(engine, "poll")] == [first.scan_run_id]  # the failed attempt left no run
+
+
+@needs_postgres
+def test_a_poll_without_any_credential_is_refused_before_anything_is_queued(engine, hub):
+    from collectors.service import ServiceError
+    from collectors.work.polls import PollRequest, enqueue_poll
+
+    with db.session_scope(engine) as session:
+        session.execute(text("DELETE FROM credential"))
+    with pytest.raises(ServiceError, match="no device credentials are stored"):
+        enqueue_poll(engine, PollRequest(site="S1"), triggered_by="web:kt")
+    with pytest.raises(ServiceError, match="unknown site 'S9'"):
+        enqueue_poll(engine, PollRequest(site="S9"), triggered_by="web:kt")
+    assert jobs(engine) == [] and runs_of_kind(engine, "poll") == []
