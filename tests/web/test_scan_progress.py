@@ -182,10 +182,10 @@ class Clock:
         return self.now
 
 
-def _job_run(engine, kind: str, **fields) -> int:
+def _job_run(engine, kind: str, *, every_site: bool = False, **fields) -> int:
     with Session(engine) as session:
         s1 = session.exec(select(Site).where(Site.code == "S1")).one()
-        run = ScanRun(kind=kind, site_id=s1.id, triggered_by="web:kt", **fields)
+        run = ScanRun(kind=kind, site_id=None if every_site else s1.id, triggered_by="web:kt", **fields)
         session.add(run)
         session.commit()
         return run.id
@@ -248,7 +248,7 @@ def test_a_worker_run_discovery_shows_the_rows_progress(app, login_as, engine, s
 
 def test_a_poll_job_runs_progress_is_its_summary(app, login_as, engine, seed):
     counts = {"ok": 0, "failed": 0, "created": 0, "updated": 0, "unreachable": 0, "snapshots": 0, "sightings": 0, "devices": 0}
-    run_id = _job_run(engine, "poll", params={"jobs": "procrastinate", "targets": 5}, summary=counts)
+    run_id = _job_run(engine, "poll", every_site=True, params={"jobs": "procrastinate", "targets": 5}, summary=counts)  # all sites: no site
     client = login_as("technician")
     data = client.get(f"/scans/{run_id}/progress").get_json()
     assert (data["state"], data["phase"], data["done"], data["total"]) == ("running", "queued", 0, 5)  # no worker has taken a job
@@ -261,3 +261,5 @@ def test_a_poll_job_runs_progress_is_its_summary(app, login_as, engine, seed):
     data = client.get(f"/scans/{run_id}/progress").get_json()
     assert (data["phase"], data["done"], data["total"], data["counts"]) == ("collect", 3, 5, {"answered": 2, "silent": 1})
     assert data["phase_text"] == "Thu thập thiết bị: 3/5 xong, 2 trả lời, 1 không trả lời"
+    page = client.get(f"/scans/{run_id}")
+    assert page.status_code == 200 and "Thu thập thiết bị: 3/5 xong" in page.get_data(as_text=True)
