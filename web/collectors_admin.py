@@ -33,7 +33,7 @@ from inventory.choices import ZoneKind, values
 from inventory.crypto import CredentialKeyError
 from inventory.models import Collector, CollectorBatch, Site
 from web.access import ADMIN, PLANNER, SECURITY_OFFICER, TECHNICIAN, role_required
-from web.admin_texts import admin_error
+from web.admin_texts import admin_error, collector_refusal
 from web.database import commit, get_session
 from web.forms import flash_field_errors
 from web.labels import label
@@ -42,6 +42,10 @@ bp = Blueprint("collectors_admin", __name__)
 
 IMPORTERS = (TECHNICIAN, PLANNER, SECURITY_OFFICER)  # as the import page (web/transfers.py)
 ACK_REFUSED_LISTED = 1000  # refused batches an acknowledgement names (the newest)
+
+# The receipt and the events feed (collector_refused) show why a batch or file was refused in the
+# page's language; the acknowledgement file keeps the hub's English (the collector's CLI prints it).
+bp.add_app_template_filter(collector_refusal, "collector_refusal")
 
 
 class RegisterForm(FlaskForm):
